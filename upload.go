@@ -1,0 +1,69 @@
+package crmlink
+
+import (
+	"crypto/rand"
+	"encoding/binary"
+	"strconv"
+	"time"
+)
+
+// UploadEntity is what an upload carried.
+type UploadEntity string
+
+// Upload entities.
+const (
+	EntitySessions           UploadEntity = "sessions"
+	EntityContacts           UploadEntity = "contacts"
+	EntityOrders             UploadEntity = "orders"
+	EntitySimpleOrders       UploadEntity = "simple_orders"
+	EntityOfflineConversions UploadEntity = "offline_conversions"
+)
+
+// UploadStatus is Metrica's api_validation_status of an upload.
+type UploadStatus string
+
+// Upload statuses.
+const (
+	UploadPassed UploadStatus = "PASSED"
+	UploadFailed UploadStatus = "FAILED"
+)
+
+// Upload is one file or request of data sent to a counter, with what became
+// of it. Failed uploads are recorded too, with their row errors, so that
+// nobody has to guess why a file was refused.
+type Upload struct {
+	ID        string
+	CounterID CounterID
+	Entity    UploadEntity
+	Format    string // "CSV", "JSON", "TSV"
+	Source    string // "API" or "CLI"
+	MergeMode MergeMode
+	Status    UploadStatus
+	Rows      int // data rows read
+	Accepted  int // rows stored
+	Rejected  int // rows refused
+	// Linked counts orders linked to a session; Unlinked counts the rest by
+	// reason. Both are zero for uploads that carry no orders.
+	Linked   int
+	Unlinked map[string]int
+	Errors   []RowError
+	// ErrorsTotal counts every row error; Errors keeps the first
+	// MaxRowErrors of them.
+	ErrorsTotal int
+	Created     time.Time
+	Finished    time.Time
+}
+
+// NewUploadID returns a fresh upload id: a random positive 63-bit number in
+// decimal, the shape of Metrica's uploading_id.
+func NewUploadID() string {
+	var b [8]byte
+	if _, err := rand.Read(b[:]); err != nil {
+		panic("crypto/rand failed: " + err.Error())
+	}
+	n := binary.BigEndian.Uint64(b[:]) >> 1
+	if n == 0 {
+		n = 1
+	}
+	return strconv.FormatUint(n, 10)
+}

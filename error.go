@@ -122,6 +122,8 @@ const MaxRowErrors = 1000
 type ValidationError struct {
 	Errors []RowError
 	Total  int
+	// BadRows counts the rows that had at least one error.
+	BadRows int
 }
 
 // Add records a row error.

@@ -1,0 +1,228 @@
+// Package duckdb is crmlink's embedded store, on DuckDB: one file on disk,
+// no server to run, columnar so that linking and reports over tens of
+// millions of sessions run in about a second on two cores.
+package duckdb
+
+import (
+	"context"
+	"database/sql"
+	"embed"
+	"errors"
+	"fmt"
+	"io/fs"
+	"net/url"
+	"os"
+	"path/filepath"
+	"sort"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/crmlink/crmlink"
+	_ "github.com/duckdb/duckdb-go/v2" // registers the "duckdb" driver
+)
+
+//go:embed migrations/*.sql
+var migrations embed.FS
+
+// Store is crmlink.Store on DuckDB.
+type Store struct {
+	db    *sql.DB
+	path  string
+	clock crmlink.Clock
+
+	// writeMu serialises writing transactions. DuckDB's optimistic
+	// concurrency would abort one of two concurrent writers to the same
+	// table; one process owns the file, so a mutex is the cheaper answer.
+	writeMu sync.Mutex
+}
+
+var _ crmlink.Store = (*Store)(nil)
+
+// ParseURL returns the database path and DuckDB options of a store URL:
+// duckdb:///abs/path.db, duckdb://./relative/path.db, duckdb://relative.db
+// or duckdb://:memory:. Query parameters are DuckDB settings, such as
+// ?memory_limit=4GB&threads=2.
+func ParseURL(raw string) (path string, opts url.Values, err error) {
+	rest, ok := strings.CutPrefix(raw, "duckdb://")
+	if !ok {
+		return "", nil, crmlink.Errorf(crmlink.KindInvalid, "store URL %q: want duckdb:///path/to/file.db", raw)
+	}
+	rest, query, _ := strings.Cut(rest, "?")
+	opts, err = url.ParseQuery(query)
+	if err != nil {
+		return "", nil, crmlink.Errorf(crmlink.KindInvalid, "store URL %q: bad query: %v", raw, err)
+	}
+	for k := range opts {
+		if !validSetting(k) {
+			return "", nil, crmlink.Errorf(crmlink.KindInvalid, "store URL %q: %q is not a DuckDB setting name", raw, k)
+		}
+	}
+	if rest == "" {
+		return "", nil, crmlink.Errorf(crmlink.KindInvalid, "store URL %q has no path: want duckdb:///path/to/file.db", raw)
+	}
+	if rest == ":memory:" {
+		return "", opts, nil
+	}
+	if p, err := url.PathUnescape(rest); err == nil {
+		rest = p
+	}
+	return filepath.Clean(rest), opts, nil
+}
+
+func validSetting(k string) bool {
+	if k == "" {
+		return false
+	}
+	for _, r := range k {
+		if !(r == '_' || (r >= 'a' && r <= 'z') || (r >= '0' && r <= '9')) {
+			return false
+		}
+	}
+	return true
+}
+
+// Open opens (creating if needed) the store at a duckdb:// URL and brings
+// its schema up to date.
+func Open(ctx context.Context, rawURL string, clock crmlink.Clock) (*Store, error) {
+	path, opts, err := ParseURL(rawURL)
+	if err != nil {
+		return nil, err
+	}
+	if path != "" {
+		if dir := filepath.Dir(path); dir != "." {
+			if err := os.MkdirAll(dir, 0o750); err != nil {
+				return nil, crmlink.Errorf(crmlink.KindInvalid, "store directory %s: %v", dir, err)
+			}
+		}
+	}
+	dsn := path
+	if len(opts) > 0 {
+		dsn += "?" + opts.Encode()
+	}
+	db, err := sql.Open("duckdb", dsn)
+	if err != nil {
+		return nil, openError(path, err)
+	}
+	if err := db.PingContext(ctx); err != nil {
+		db.Close()
+		return nil, openError(path, err)
+	}
+	s := &Store{db: db, path: path, clock: clock}
+	if err := s.migrate(ctx); err != nil {
+		db.Close()
+		return nil, err
+	}
+	return s, nil
+}
+
+func openError(path string, err error) error {
+	msg := err.Error()
+	if strings.Contains(msg, "Could not set lock") || strings.Contains(msg, "Conflicting lock") {
+		return crmlink.Errorf(crmlink.KindUnavailable,
+			"store %s is in use by another process (a running `crmlink serve`? stop it, or send the command to it with --server URL --token T)", path)
+	}
+	return crmlink.Errorf(crmlink.KindInvalid, "open store %s: %v", path, err)
+}
+
+// Close closes the database after writes in flight have finished.
+func (s *Store) Close() error {
+	s.writeMu.Lock()
+	defer s.writeMu.Unlock()
+	return s.db.Close()
+}
+
+// Ping checks that the database answers.
+func (s *Store) Ping(ctx context.Context) error {
+	return s.db.PingContext(ctx)
+}
+
+// DB exposes the database to benchmarks and tests in this module.
+func (s *Store) DB() *sql.DB { return s.db }
+
+// migrate applies the embedded migrations not yet recorded in
+// schema_migrations, each in its own transaction, in number order.
+func (s *Store) migrate(ctx context.Context) error {
+	if _, err := s.db.ExecContext(ctx, `CREATE TABLE IF NOT EXISTS schema_migrations (
+		version INTEGER PRIMARY KEY, name VARCHAR NOT NULL, applied TIMESTAMP NOT NULL)`); err != nil {
+		return fmt.Errorf("migrate: %w", err)
+	}
+	applied := map[int]bool{}
+	rows, err := s.db.QueryContext(ctx, `SELECT version FROM schema_migrations`)
+	if err != nil {
+		return fmt.Errorf("migrate: %w", err)
+	}
+	for rows.Next() {
+		var v int
+		if err := rows.Scan(&v); err != nil {
+			rows.Close()
+			return fmt.Errorf("migrate: %w", err)
+		}
+		applied[v] = true
+	}
+	rows.Close()
+	names, err := fs.Glob(migrations, "migrations/*.sql")
+	if err != nil {
+		return err
+	}
+	sort.Strings(names)
+	for _, name := range names {
+		base := filepath.Base(name)
+		num, _, _ := strings.Cut(base, "_")
+		v, err := strconv.Atoi(num)
+		if err != nil {
+			return fmt.Errorf("migration %s: name must start with a number", base)
+		}
+		if applied[v] {
+			continue
+		}
+		body, err := migrations.ReadFile(name)
+		if err != nil {
+			return err
+		}
+		if err := s.inTx(ctx, func(tx *sql.Tx) error {
+			if _, err := tx.ExecContext(ctx, string(body)); err != nil {
+				return err
+			}
+			_, err := tx.ExecContext(ctx, `INSERT INTO schema_migrations (version, name, applied) VALUES (?, ?, ?)`,
+				v, base, s.clock.Now().UTC())
+			return err
+		}); err != nil {
+			return fmt.Errorf("migration %s: %w", base, err)
+		}
+	}
+	return nil
+}
+
+// inTx runs fn in a transaction under the write lock.
+func (s *Store) inTx(ctx context.Context, fn func(tx *sql.Tx) error) error {
+	s.writeMu.Lock()
+	defer s.writeMu.Unlock()
+	return s.inTxLocked(ctx, s.db, fn)
+}
+
+type beginner interface {
+	BeginTx(ctx context.Context, opts *sql.TxOptions) (*sql.Tx, error)
+}
+
+func (s *Store) inTxLocked(ctx context.Context, db beginner, fn func(tx *sql.Tx) error) error {
+	tx, err := db.BeginTx(ctx, nil)
+	if err != nil {
+		return err
+	}
+	if err := fn(tx); err != nil {
+		tx.Rollback()
+		return err
+	}
+	return tx.Commit()
+}
+
+func notFound(what string, id any) error {
+	return crmlink.Errorf(crmlink.KindNotFound, "%s %v not found", what, id)
+}
+
+func isNoRows(err error) bool { return errors.Is(err, sql.ErrNoRows) }
+
+// utc returns t in UTC with the monotonic reading dropped, as stored.
+func utc(t time.Time) time.Time { return t.UTC().Round(0) }

@@ -1,0 +1,79 @@
+package duckdb_test
+
+import (
+	"context"
+	"path/filepath"
+	"testing"
+
+	"github.com/crmlink/crmlink"
+	"github.com/crmlink/crmlink/duckdb"
+	"github.com/crmlink/crmlink/store/storetest"
+)
+
+func openTemp(t *testing.T, clock crmlink.Clock) crmlink.Store {
+	t.Helper()
+	s, err := duckdb.Open(context.Background(), "duckdb://"+filepath.Join(t.TempDir(), "crmlink.db"), clock)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { s.Close() })
+	return s
+}
+
+func TestContract(t *testing.T) {
+	storetest.Run(t, openTemp)
+}
+
+func TestParseURL(t *testing.T) {
+	for _, tc := range []struct {
+		in, path string
+		ok       bool
+	}{
+		{"duckdb:///var/lib/crmlink/db", "/var/lib/crmlink/db", true},
+		{"duckdb://./crmlink-data/crmlink.db", "crmlink-data/crmlink.db", true},
+		{"duckdb://data.db", "data.db", true},
+		{"duckdb://:memory:", "", true},
+		{"duckdb:///tmp/x.db?memory_limit=2GB", "/tmp/x.db", true},
+		{"duckdb://", "", false},
+		{"clickhouse://localhost:9000/db", "", false},
+		{"/tmp/x.db", "", false},
+		{"duckdb:///tmp/x.db?bad-name=1", "", false},
+	} {
+		path, _, err := duckdb.ParseURL(tc.in)
+		if (err == nil) != tc.ok || path != tc.path {
+			t.Errorf("ParseURL(%q) = %q, %v; want %q, ok=%v", tc.in, path, err, tc.path, tc.ok)
+		}
+		if err != nil && crmlink.KindOf(err) != crmlink.KindInvalid {
+			t.Errorf("ParseURL(%q) error kind %v, want invalid", tc.in, crmlink.KindOf(err))
+		}
+	}
+}
+
+// TestReopen checks that data and the migration record survive a restart,
+// and that a second process cannot open a file in use.
+func TestReopen(t *testing.T) {
+	ctx := context.Background()
+	url := "duckdb://" + filepath.Join(t.TempDir(), "sub", "crmlink.db")
+	clock := &crmlink.FixedClock{T: storetest.Epoch}
+	s, err := duckdb.Open(ctx, url, clock)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := storetest.MustCounter(t, s, "Shop", "Europe/Moscow")
+	if err := s.Close(); err != nil {
+		t.Fatal(err)
+	}
+	s, err = duckdb.Open(ctx, url, clock)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	got, err := s.Counter(ctx, c.ID)
+	if err != nil || got.TimeZone != "Europe/Moscow" {
+		t.Fatalf("after reopen: %+v, %v", got, err)
+	}
+	var n int
+	if err := s.DB().QueryRowContext(ctx, `SELECT count(*) FROM schema_migrations`).Scan(&n); err != nil || n < 1 {
+		t.Errorf("schema_migrations has %d rows, %v", n, err)
+	}
+}

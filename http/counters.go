@@ -1,0 +1,116 @@
+package http
+
+import (
+	"encoding/json"
+	"net/http"
+	"time"
+
+	"github.com/crmlink/crmlink"
+)
+
+// counterJSON is a counter in the shape of Metrica's management API, with
+// our own settings beside Metrica's names.
+type counterJSON struct {
+	ID               crmlink.CounterID `json:"id"`
+	Status           string            `json:"status"`
+	Name             string            `json:"name"`
+	Site             string            `json:"site"`
+	Site2            site2JSON         `json:"site2"`
+	CreateTime       string            `json:"create_time"`
+	TimeZoneName     string            `json:"time_zone_name"`
+	TimeZoneOffset   int               `json:"time_zone_offset"` // minutes east of UTC, now
+	Currency         string            `json:"currency"`
+	VisitThreshold   int               `json:"visit_threshold"` // session timeout, seconds
+	LinkWindowDays   int               `json:"link_window_days"`
+	UpdateWindowDays int               `json:"update_window_days"`
+	KeepPII          bool              `json:"keep_pii"`
+}
+
+type site2JSON struct {
+	Site   string `json:"site"`
+	Domain string `json:"domain,omitempty"`
+}
+
+func (s *Server) counterOut(c *crmlink.Counter) counterJSON {
+	offset := 0
+	if loc, err := c.Location(); err == nil {
+		_, off := s.cfg.Clock.Now().In(loc).Zone()
+		offset = off / 60
+	}
+	return counterJSON{
+		ID: c.ID, Status: "Active", Name: c.Name, Site: c.Site, Site2: site2JSON{Site: c.Site, Domain: c.Site},
+		CreateTime: c.Created.UTC().Format(time.RFC3339), TimeZoneName: c.TimeZone, TimeZoneOffset: offset,
+		Currency: c.Currency, VisitThreshold: int(c.SessionTimeout / time.Second),
+		LinkWindowDays: int(c.LinkWindow / (24 * time.Hour)), UpdateWindowDays: int(c.UpdateWindow / (24 * time.Hour)),
+		KeepPII: c.KeepPII,
+	}
+}
+
+func (s *Server) listCounters(w http.ResponseWriter, r *http.Request) error {
+	// Any token may list; a counter's own token sees that counter only.
+	tok, err := s.token(r)
+	if err != nil {
+		return err
+	}
+	all, err := s.cfg.Store.Counters(r.Context())
+	if err != nil {
+		return err
+	}
+	out := []counterJSON{}
+	for _, c := range all {
+		if tok.Allows(c.ID, crmlink.ScopeRead) {
+			out = append(out, s.counterOut(c))
+		}
+	}
+	return writeJSON(w, http.StatusOK, map[string]any{"rows": len(out), "counters": out})
+}
+
+func (s *Server) getCounter(w http.ResponseWriter, r *http.Request) error {
+	c, err := s.counterFor(r, crmlink.ScopeRead)
+	if err != nil {
+		return err
+	}
+	return writeJSON(w, http.StatusOK, map[string]any{"counter": s.counterOut(c)})
+}
+
+// counterIn is the body of POST /management/v1/counters.
+type counterIn struct {
+	Counter struct {
+		Name             string     `json:"name"`
+		Site             string     `json:"site"`
+		Site2            *site2JSON `json:"site2"`
+		TimeZoneName     string     `json:"time_zone_name"`
+		Currency         string     `json:"currency"`
+		VisitThreshold   int        `json:"visit_threshold"`
+		LinkWindowDays   int        `json:"link_window_days"`
+		UpdateWindowDays int        `json:"update_window_days"`
+		KeepPII          bool       `json:"keep_pii"`
+	} `json:"counter"`
+}
+
+func (s *Server) createCounter(w http.ResponseWriter, r *http.Request) error {
+	if _, err := s.authorize(r, 0, crmlink.ScopeAdmin); err != nil {
+		return err
+	}
+	var in counterIn
+	dec := json.NewDecoder(r.Body)
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(&in); err != nil {
+		return withType("invalid_json", crmlink.Errorf(crmlink.KindInvalid, "request body: %v", err))
+	}
+	ci := in.Counter
+	c := &crmlink.Counter{Name: ci.Name, Site: ci.Site, TimeZone: ci.TimeZoneName, Currency: ci.Currency, KeepPII: ci.KeepPII,
+		SessionTimeout: time.Duration(ci.VisitThreshold) * time.Second,
+		LinkWindow:     time.Duration(ci.LinkWindowDays) * 24 * time.Hour,
+		UpdateWindow:   time.Duration(ci.UpdateWindowDays) * 24 * time.Hour}
+	if c.Site == "" && ci.Site2 != nil {
+		c.Site = ci.Site2.Site
+	}
+	if err := c.Normalize(); err != nil {
+		return err
+	}
+	if err := s.cfg.Store.CreateCounter(r.Context(), c); err != nil {
+		return err
+	}
+	return writeJSON(w, http.StatusOK, map[string]any{"counter": s.counterOut(c)})
+}

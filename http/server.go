@@ -1,0 +1,199 @@
+// Package http serves crmlink over HTTP: the Metrica-compatible management,
+// upload and report APIs, health and metrics. Errors are mapped to HTTP
+// statuses and Metrica's error body in one place (writeError).
+package http
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"log/slog"
+	"net/http"
+	"strings"
+	"time"
+
+	"github.com/crmlink/crmlink"
+	"github.com/crmlink/crmlink/sessionfile"
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+)
+
+// DefaultMaxBodyBytes caps a request body unless configured otherwise.
+const DefaultMaxBodyBytes = 1 << 30
+
+// Config is what a Server needs; cmd/crmlink fills it.
+type Config struct {
+	Store      crmlink.Store
+	Clock      crmlink.Clock
+	Logger     *slog.Logger
+	Classifier sessionfile.Classifier
+	// MaxBodyBytes caps every request body; 0 means DefaultMaxBodyBytes.
+	MaxBodyBytes int64
+}
+
+// Server is crmlink's HTTP handler.
+type Server struct {
+	cfg      Config
+	mux      *http.ServeMux
+	registry *prometheus.Registry
+	requests *prometheus.CounterVec
+	duration *prometheus.HistogramVec
+}
+
+// NewServer builds the routes.
+func NewServer(cfg Config) *Server {
+	if cfg.MaxBodyBytes <= 0 {
+		cfg.MaxBodyBytes = DefaultMaxBodyBytes
+	}
+	if cfg.Logger == nil {
+		cfg.Logger = slog.Default()
+	}
+	if cfg.Clock == nil {
+		cfg.Clock = crmlink.SystemClock{}
+	}
+	s := &Server{cfg: cfg, mux: http.NewServeMux(), registry: prometheus.NewRegistry()}
+	s.requests = prometheus.NewCounterVec(prometheus.CounterOpts{
+		Name: "crmlink_http_requests_total", Help: "HTTP requests by route and status code.",
+	}, []string{"route", "code"})
+	s.duration = prometheus.NewHistogramVec(prometheus.HistogramOpts{
+		Name: "crmlink_http_request_duration_seconds", Help: "HTTP request latency by route.",
+		Buckets: prometheus.ExponentialBuckets(0.0005, 2.5, 12),
+	}, []string{"route"})
+	s.registry.MustRegister(s.requests, s.duration,
+		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+
+	s.handle("GET /healthz", s.health)
+	s.mux.Handle("GET /metrics", promhttp.HandlerFor(s.registry, promhttp.HandlerOpts{}))
+
+	s.handle("GET /management/v1/counters", s.listCounters)
+	s.handle("POST /management/v1/counters", s.createCounter)
+	s.handle("GET /management/v1/counter/{id}", s.getCounter)
+
+	s.handle("POST /cdp/api/v1/counter/{id}/data/sessions", s.importSessions)
+	s.handle("GET /cdp/api/v1/counter/{id}/uploading/{uploading_id}", s.getUploading)
+	s.handle("GET /cdp/api/v1/counter/{id}/last_uploadings", s.lastUploadings)
+
+	s.mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
+		writeError(w, r, s.cfg.Logger, crmlink.Errorf(crmlink.KindNotFound, "no such endpoint: %s %s", r.Method, r.URL.Path))
+	})
+	return s
+}
+
+// Registry is the Prometheus registry /metrics serves, for other parts to
+// register their own collectors.
+func (s *Server) Registry() *prometheus.Registry { return s.registry }
+
+// statusWriter remembers the status code for logs and metrics.
+type statusWriter struct {
+	http.ResponseWriter
+	code int
+}
+
+func (w *statusWriter) WriteHeader(code int) {
+	if w.code == 0 {
+		w.code = code
+	}
+	w.ResponseWriter.WriteHeader(code)
+}
+
+func (w *statusWriter) Write(b []byte) (int, error) {
+	if w.code == 0 {
+		w.code = http.StatusOK
+	}
+	return w.ResponseWriter.Write(b)
+}
+
+// handle registers a handler that returns an error, wrapped with the body
+// limit, logging and metrics.
+func (s *Server) handle(pattern string, h func(w http.ResponseWriter, r *http.Request) error) {
+	_, route, _ := strings.Cut(pattern, " ")
+	s.mux.HandleFunc(pattern, func(w http.ResponseWriter, r *http.Request) {
+		start := time.Now()
+		sw := &statusWriter{ResponseWriter: w}
+		r.Body = http.MaxBytesReader(sw, r.Body, s.cfg.MaxBodyBytes)
+		if err := h(sw, r); err != nil {
+			writeError(sw, r, s.cfg.Logger, err)
+		}
+		elapsed := time.Since(start)
+		code := sw.code
+		if code == 0 {
+			code = http.StatusOK
+		}
+		s.requests.WithLabelValues(route, itoa(code)).Inc()
+		s.duration.WithLabelValues(route).Observe(elapsed.Seconds())
+		s.cfg.Logger.LogAttrs(r.Context(), slog.LevelInfo, "request",
+			slog.String("method", r.Method), slog.String("path", r.URL.Path), slog.Int("status", code),
+			slog.Duration("duration", elapsed))
+	})
+}
+
+// ServeHTTP implements http.Handler.
+func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) { s.mux.ServeHTTP(w, r) }
+
+func (s *Server) health(w http.ResponseWriter, r *http.Request) error {
+	ctx, cancel := context.WithTimeout(r.Context(), 2*time.Second)
+	defer cancel()
+	if err := s.cfg.Store.Ping(ctx); err != nil {
+		return crmlink.Errorf(crmlink.KindUnavailable, "store does not answer")
+	}
+	return writeJSON(w, http.StatusOK, map[string]string{"status": "ok"})
+}
+
+// HashToken returns the stored form of a token: hex SHA-256.
+func HashToken(secret string) string {
+	sum := sha256.Sum256([]byte(secret))
+	return hex.EncodeToString(sum[:])
+}
+
+// tokenOf finds the token a request carries: "Authorization: OAuth <t>",
+// "Bearer <t>", the bare token, or the oauth_token query parameter.
+func tokenOf(r *http.Request) string {
+	if h := strings.TrimSpace(r.Header.Get("Authorization")); h != "" {
+		for _, p := range []string{"OAuth ", "Bearer ", "oauth ", "bearer ", "OAUTH ", "BEARER "} {
+			if v, ok := strings.CutPrefix(h, p); ok {
+				return strings.TrimSpace(v)
+			}
+		}
+		return h
+	}
+	return r.URL.Query().Get("oauth_token")
+}
+
+// token returns the live token the request carries.
+func (s *Server) token(r *http.Request) (*crmlink.Token, error) {
+	secret := tokenOf(r)
+	if secret == "" {
+		return nil, crmlink.Errorf(crmlink.KindUnauthorized, "missing token: send Authorization: OAuth <token>")
+	}
+	return s.cfg.Store.TokenByHash(r.Context(), HashToken(secret))
+}
+
+// authorize checks that the request's token may act on counter id (0: no
+// particular counter) with the given scope.
+func (s *Server) authorize(r *http.Request, id crmlink.CounterID, need crmlink.Scope) (*crmlink.Token, error) {
+	tok, err := s.token(r)
+	if err != nil {
+		return nil, err
+	}
+	if !tok.Allows(id, need) {
+		if tok.Scope < need {
+			return nil, crmlink.Errorf(crmlink.KindForbidden, "this token's scope is %s; this needs %s", tok.Scope, need)
+		}
+		return nil, crmlink.Errorf(crmlink.KindForbidden, "this token has no access to counter %d", id)
+	}
+	return tok, nil
+}
+
+// counterFor parses the {id} path value, authorises the request for it and
+// returns the counter.
+func (s *Server) counterFor(r *http.Request, need crmlink.Scope) (*crmlink.Counter, error) {
+	id, err := crmlink.ParseCounterID(r.PathValue("id"))
+	if err != nil {
+		return nil, err
+	}
+	if _, err := s.authorize(r, id, need); err != nil {
+		return nil, err
+	}
+	return s.cfg.Store.Counter(r.Context(), id)
+}

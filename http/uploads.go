@@ -1,0 +1,158 @@
+package http
+
+import (
+	"errors"
+	"io"
+	"mime"
+	"net/http"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/crmlink/crmlink"
+	"github.com/crmlink/crmlink/sessionfile"
+)
+
+// uploadingJSON is Metrica's "uploading" object with our counts beside it.
+type uploadingJSON struct {
+	UploadingID         string             `json:"uploading_id"`
+	Datetime            string             `json:"datetime"`
+	APIValidationStatus string             `json:"api_validation_status"`
+	ElementsCount       int                `json:"elements_count"`
+	EntityType          string             `json:"entity_type"`
+	UploadingFormat     string             `json:"uploading_format"`
+	UploadingSource     string             `json:"uploading_source"`
+	Entity              string             `json:"entity"`
+	MergeMode           string             `json:"merge_mode,omitempty"`
+	Rows                int                `json:"rows"`
+	Accepted            int                `json:"accepted"`
+	Rejected            int                `json:"rejected"`
+	Linked              int                `json:"linked"`
+	Unlinked            map[string]int     `json:"unlinked"`
+	ErrorsTotal         int                `json:"errors_total"`
+	Errors              []crmlink.RowError `json:"errors,omitempty"`
+}
+
+func uploadingOut(up *crmlink.Upload, loc *time.Location) uploadingJSON {
+	unlinked := up.Unlinked
+	if unlinked == nil {
+		unlinked = map[string]int{}
+	}
+	return uploadingJSON{
+		UploadingID: up.ID, Datetime: up.Created.In(loc).Format("2006-01-02 15:04:05"),
+		APIValidationStatus: string(up.Status), ElementsCount: up.Accepted, EntityType: "SYSTEM",
+		UploadingFormat: up.Format, UploadingSource: up.Source, Entity: string(up.Entity), MergeMode: string(up.MergeMode),
+		Rows: up.Rows, Accepted: up.Accepted, Rejected: up.Rejected, Linked: up.Linked, Unlinked: unlinked,
+		ErrorsTotal: up.ErrorsTotal, Errors: up.Errors,
+	}
+}
+
+func counterLoc(c *crmlink.Counter) *time.Location {
+	if loc, err := c.Location(); err == nil {
+		return loc
+	}
+	return time.UTC
+}
+
+// filePart returns the uploaded file of a request: the multipart part named
+// "file" (or the only file part), or the raw body.
+func filePart(r *http.Request) (io.Reader, error) {
+	mt, _, _ := mime.ParseMediaType(r.Header.Get("Content-Type"))
+	if !strings.HasPrefix(mt, "multipart/") {
+		return r.Body, nil
+	}
+	mr, err := r.MultipartReader()
+	if err != nil {
+		return nil, withType("invalid_uploading", crmlink.Errorf(crmlink.KindInvalid, "multipart body: %v", err))
+	}
+	for {
+		p, err := mr.NextPart()
+		if errors.Is(err, io.EOF) {
+			return nil, withType("missing_parameter", crmlink.Errorf(crmlink.KindInvalid, "no part named \"file\" in the multipart body"))
+		}
+		if err != nil {
+			return nil, withType("invalid_uploading", crmlink.Errorf(crmlink.KindInvalid, "multipart body: %v", err))
+		}
+		if p.FormName() == "file" || p.FileName() != "" {
+			return p, nil
+		}
+	}
+}
+
+// importSessions is ours: POST .../data/sessions?format=csv|metrica-logs.
+func (s *Server) importSessions(w http.ResponseWriter, r *http.Request) error {
+	c, err := s.counterFor(r, crmlink.ScopeWrite)
+	if err != nil {
+		return err
+	}
+	format, err := sessionfile.ParseFormat(r.URL.Query().Get("format"))
+	if err != nil {
+		return err
+	}
+	body, err := filePart(r)
+	if err != nil {
+		return err
+	}
+	loc := counterLoc(c)
+	up := &crmlink.Upload{CounterID: c.ID, Format: format.UploadFormat(), Source: "API"}
+	rd, err := sessionfile.NewReader(body, sessionfile.Options{Format: format, Location: loc, Site: c.Site,
+		Classifier: s.cfg.Classifier, Now: s.cfg.Clock.Now()})
+	if err != nil {
+		return withType("invalid_uploading", err)
+	}
+	if err := s.cfg.Store.ImportSessions(r.Context(), up, rd); err != nil {
+		if crmlink.KindOf(err) == crmlink.KindInvalid {
+			return &typedError{errorType: "invalid_uploading", uploadingID: up.ID, err: err}
+		}
+		return err
+	}
+	return writeJSON(w, http.StatusOK, map[string]any{"uploading": uploadingOut(up, loc)})
+}
+
+func (s *Server) getUploading(w http.ResponseWriter, r *http.Request) error {
+	c, err := s.counterFor(r, crmlink.ScopeRead)
+	if err != nil {
+		return err
+	}
+	up, err := s.cfg.Store.Upload(r.Context(), c.ID, r.PathValue("uploading_id"))
+	if err != nil {
+		return err
+	}
+	return writeJSON(w, http.StatusOK, map[string]any{"uploading": uploadingOut(up, counterLoc(c))})
+}
+
+// lastUploadings answers Metrica's last_uploadings: newest first, limit
+// (default 10, at most 1000) and datetime_offset (uploads before it).
+func (s *Server) lastUploadings(w http.ResponseWriter, r *http.Request) error {
+	c, err := s.counterFor(r, crmlink.ScopeRead)
+	if err != nil {
+		return err
+	}
+	q := r.URL.Query()
+	limit := 10
+	if v := q.Get("limit"); v != "" {
+		n, err := strconv.Atoi(v)
+		if err != nil || n < 1 || n > 1000 {
+			return crmlink.Errorf(crmlink.KindInvalid, "limit %q: want 1 to 1000", v)
+		}
+		limit = n
+	}
+	loc := counterLoc(c)
+	var before time.Time
+	if v := q.Get("datetime_offset"); v != "" {
+		t, err := crmlink.ParseDateTime(v, loc)
+		if err != nil {
+			return crmlink.Errorf(crmlink.KindInvalid, "datetime_offset %q: %v", v, err)
+		}
+		before = t
+	}
+	ups, err := s.cfg.Store.Uploads(r.Context(), c.ID, before, limit)
+	if err != nil {
+		return err
+	}
+	out := []uploadingJSON{}
+	for _, up := range ups {
+		out = append(out, uploadingOut(up, loc))
+	}
+	return writeJSON(w, http.StatusOK, map[string]any{"uploadings": out})
+}

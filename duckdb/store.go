@@ -31,6 +31,10 @@ type Store struct {
 	db    *sql.DB
 	path  string
 	clock crmlink.Clock
+	// spoolDir holds imports' temporary files: beside the database, so
+	// they land on the disk meant for data, or the system's temp dir for
+	// an in-memory store.
+	spoolDir string
 
 	// writeMu serialises writing transactions. DuckDB's optimistic
 	// concurrency would abort one of two concurrent writers to the same
@@ -109,7 +113,10 @@ func Open(ctx context.Context, rawURL string, clock crmlink.Clock) (*Store, erro
 		db.Close()
 		return nil, openError(path, err)
 	}
-	s := &Store{db: db, path: path, clock: clock}
+	s := &Store{db: db, path: path, clock: clock, spoolDir: os.TempDir()}
+	if path != "" {
+		s.spoolDir = filepath.Dir(path)
+	}
 	if err := s.migrate(ctx); err != nil {
 		db.Close()
 		return nil, err

@@ -71,8 +71,17 @@ CREATE TABLE sessions (
     os              VARCHAR NOT NULL,
     browser         VARCHAR NOT NULL,
     is_bot          BOOLEAN NOT NULL,
-    purchase_ids    VARCHAR[] NOT NULL,
     upload_id       VARCHAR NOT NULL     -- the import that brought it; '' for the tag
+);
+
+-- E-commerce purchases seen in sessions: the purchase (order) id links a CRM
+-- order to its session most precisely (SPEC.md §3).
+CREATE TABLE site_purchases (
+    counter_id   BIGINT NOT NULL,
+    session_id   UBIGINT NOT NULL,
+    client_id    UBIGINT NOT NULL,
+    purchase_id  VARCHAR NOT NULL,
+    time         TIMESTAMP NOT NULL
 );
 
 -- Identifiers the site collected for a ClientID (UserIDs, hashed emails and

@@ -1,0 +1,118 @@
+package main
+
+import (
+	"bufio"
+	"context"
+	"fmt"
+	"os"
+	"path/filepath"
+	"runtime"
+	"strings"
+	"time"
+
+	"github.com/crmlink/crmlink"
+	"github.com/crmlink/crmlink/gen"
+	"github.com/crmlink/crmlink/sessionfile"
+)
+
+// cmdBench measures end-to-end figures on generated data in a temporary
+// directory, which it removes afterwards.
+func cmdBench(ctx context.Context, args []string, e *env) error {
+	if len(args) == 0 {
+		return usagef("bench: want gen or import")
+	}
+	what := args[0]
+	fs := flags("bench "+what, e)
+	var g genFlags
+	switch what {
+	case "gen":
+		g.register(fs, 10_000_000, 500_000, 1_000_000, 90)
+	case "import":
+		g.register(fs, 1_000_000, 1000, 1000, 90)
+	default:
+		return usagef("bench: unknown benchmark %q (want gen or import)", what)
+	}
+	tmp := fs.String("dir", os.TempDir(), "where to write the temporary files")
+	if _, err := parse(fs, args[1:]); err != nil {
+		return err
+	}
+	dir, err := os.MkdirTemp(*tmp, "crmlink-bench-")
+	if err != nil {
+		return err
+	}
+	defer os.RemoveAll(dir)
+	cfg, err := g.config(filepath.Join(dir, "data"), e.clock.Now())
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(e.stdout, "machine: %s/%s, %d CPUs, %s\n", runtime.GOOS, runtime.GOARCH, runtime.NumCPU(), runtime.Version())
+	resetPeakRSS()
+	start := time.Now()
+	sum, err := gen.Generate(ctx, cfg)
+	if err != nil {
+		return err
+	}
+	el := time.Since(start)
+	fmt.Fprintf(e.stdout, "gen: %d sessions, %d contacts, %d orders in %s (%.0f sessions/s), peak RSS %s\n",
+		sum.Sessions, sum.Contacts, sum.Orders, el.Round(time.Millisecond), float64(sum.Sessions)/el.Seconds(), peakRSS())
+	if what == "gen" {
+		return nil
+	}
+	st, err := openStore(ctx, "duckdb://"+filepath.Join(dir, "bench.db"), e.clock)
+	if err != nil {
+		return err
+	}
+	defer st.Close()
+	c := &crmlink.Counter{Name: "Bench", Site: g.site, TimeZone: g.tz, Currency: "RUB"}
+	if err := c.Normalize(); err != nil {
+		return err
+	}
+	if err := st.CreateCounter(ctx, c); err != nil {
+		return err
+	}
+	path := filepath.Join(cfg.Out, "sessions.csv")
+	fi, err := os.Stat(path)
+	if err != nil {
+		return err
+	}
+	f, err := os.Open(path)
+	if err != nil {
+		return err
+	}
+	defer f.Close()
+	runtime.GC()
+	resetPeakRSS()
+	start = time.Now()
+	up, err := importSessions(ctx, st, c.ID, sessionfile.FormatCSV, f, e.clock, "CLI")
+	if err != nil {
+		return err
+	}
+	el = time.Since(start)
+	fmt.Fprintf(e.stdout, "import sessions: %d rows (%.0f MiB) in %s: %.0f rows/s, peak RSS %s\n",
+		up.Accepted, float64(fi.Size())/(1<<20), el.Round(time.Millisecond), float64(up.Accepted)/el.Seconds(), peakRSS())
+	return nil
+}
+
+// resetPeakRSS resets the kernel's high-water mark of this process's
+// resident memory (Linux), so peakRSS measures one step.
+func resetPeakRSS() {
+	_ = os.WriteFile("/proc/self/clear_refs", []byte("5"), 0)
+}
+
+// peakRSS reads VmHWM from /proc/self/status, or "n/a" off Linux.
+func peakRSS() string {
+	f, err := os.Open("/proc/self/status")
+	if err != nil {
+		return "n/a"
+	}
+	defer f.Close()
+	sc := bufio.NewScanner(f)
+	for sc.Scan() {
+		if v, ok := strings.CutPrefix(sc.Text(), "VmHWM:"); ok {
+			var kb int64
+			fmt.Sscan(strings.TrimSpace(strings.TrimSuffix(strings.TrimSpace(v), "kB")), &kb)
+			return fmt.Sprintf("%.0f MiB", float64(kb)/1024)
+		}
+	}
+	return "n/a"
+}

@@ -1,0 +1,226 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"strings"
+	"text/tabwriter"
+	"time"
+
+	"github.com/crmlink/crmlink"
+	crmhttp "github.com/crmlink/crmlink/http"
+)
+
+func cmdCounter(ctx context.Context, args []string, e *env) error {
+	if len(args) == 0 {
+		return usagef("counter: want create or list")
+	}
+	switch args[0] {
+	case "create":
+		return counterCreate(ctx, args[1:], e)
+	case "list":
+		return counterList(ctx, args[1:], e)
+	}
+	return usagef("counter: unknown subcommand %q (want create or list)", args[0])
+}
+
+// counterJSON is the CLI's JSON form of a counter.
+func counterJSON(c *crmlink.Counter) map[string]any {
+	return map[string]any{
+		"id": c.ID, "name": c.Name, "site": c.Site, "time_zone_name": c.TimeZone, "currency": c.Currency,
+		"visit_threshold": int(c.SessionTimeout / time.Second), "link_window_days": int(c.LinkWindow / (24 * time.Hour)),
+		"update_window_days": int(c.UpdateWindow / (24 * time.Hour)), "keep_pii": c.KeepPII,
+		"create_time": c.Created.UTC().Format(time.RFC3339),
+	}
+}
+
+func counterCreate(ctx context.Context, args []string, e *env) error {
+	fs := flags("counter create", e)
+	storeURL := storeFlag(fs, e)
+	c := &crmlink.Counter{}
+	fs.StringVar(&c.Name, "name", "", "counter name (required)")
+	fs.StringVar(&c.Site, "site", "", "the site's host, like shop.example (required)")
+	fs.StringVar(&c.TimeZone, "timezone", "Europe/Moscow", "IANA time zone of the CRM's dates and the reports")
+	fs.StringVar(&c.Currency, "currency", "RUB", "ISO 4217 currency of revenue")
+	fs.DurationVar(&c.SessionTimeout, "session-timeout", crmlink.DefaultSessionTimeout, "idle time that ends a session")
+	linkDays := fs.Int("link-window", 21, "days before an order in which its session may lie")
+	updateDays := fs.Int("update-window", 90, "days after an order's creation in which updates change reports")
+	fs.BoolVar(&c.KeepPII, "keep-pii", false, "keep plain emails and phones for the Clients page (hashes are always kept)")
+	asJSON := fs.Bool("json", false, "print the counter as JSON instead of its id")
+	pos, err := parse(fs, args)
+	if err != nil {
+		return err
+	}
+	if len(pos) > 0 {
+		return usagef("counter create takes no arguments, got %q", pos)
+	}
+	c.LinkWindow = time.Duration(*linkDays) * 24 * time.Hour
+	c.UpdateWindow = time.Duration(*updateDays) * 24 * time.Hour
+	if err := c.Normalize(); err != nil {
+		return err
+	}
+	st, err := openStore(ctx, *storeURL, e.clock)
+	if err != nil {
+		return err
+	}
+	defer st.Close()
+	if err := st.CreateCounter(ctx, c); err != nil {
+		return err
+	}
+	if *asJSON {
+		enc := json.NewEncoder(e.stdout)
+		enc.SetIndent("", "  ")
+		return enc.Encode(counterJSON(c))
+	}
+	fmt.Fprintln(e.stdout, c.ID)
+	return nil
+}
+
+func counterList(ctx context.Context, args []string, e *env) error {
+	fs := flags("counter list", e)
+	storeURL := storeFlag(fs, e)
+	asJSON := fs.Bool("json", false, "print JSON")
+	if _, err := parse(fs, args); err != nil {
+		return err
+	}
+	st, err := openStore(ctx, *storeURL, e.clock)
+	if err != nil {
+		return err
+	}
+	defer st.Close()
+	all, err := st.Counters(ctx)
+	if err != nil {
+		return err
+	}
+	if *asJSON {
+		out := []map[string]any{}
+		for _, c := range all {
+			out = append(out, counterJSON(c))
+		}
+		enc := json.NewEncoder(e.stdout)
+		enc.SetIndent("", "  ")
+		return enc.Encode(out)
+	}
+	tw := tabwriter.NewWriter(e.stdout, 0, 4, 2, ' ', 0)
+	fmt.Fprintln(tw, "ID\tNAME\tSITE\tTIME ZONE\tCURRENCY")
+	for _, c := range all {
+		fmt.Fprintf(tw, "%d\t%s\t%s\t%s\t%s\n", c.ID, c.Name, c.Site, c.TimeZone, c.Currency)
+	}
+	return tw.Flush()
+}
+
+func cmdToken(ctx context.Context, args []string, e *env) error {
+	if len(args) == 0 {
+		return usagef("token: want create, list or revoke")
+	}
+	switch args[0] {
+	case "create":
+		return tokenCreate(ctx, args[1:], e)
+	case "list":
+		return tokenList(ctx, args[1:], e)
+	case "revoke":
+		return tokenRevoke(ctx, args[1:], e)
+	}
+	return usagef("token: unknown subcommand %q (want create, list or revoke)", args[0])
+}
+
+// parseCounterArg parses --counter: an id, or "all" (0).
+func parseCounterArg(s string) (crmlink.CounterID, error) {
+	if strings.EqualFold(s, "all") {
+		return 0, nil
+	}
+	if s == "" {
+		return 0, usagef("--counter is required (an id, or all)")
+	}
+	return crmlink.ParseCounterID(s)
+}
+
+func tokenCreate(ctx context.Context, args []string, e *env) error {
+	fs := flags("token create", e)
+	storeURL := storeFlag(fs, e)
+	counter := fs.String("counter", "", "counter id, or all (required)")
+	scope := fs.String("scope", "", "read, write or admin (required)")
+	name := fs.String("name", "", "a note saying what the token is for")
+	if _, err := parse(fs, args); err != nil {
+		return err
+	}
+	id, err := parseCounterArg(*counter)
+	if err != nil {
+		return err
+	}
+	sc, err := crmlink.ParseScope(*scope)
+	if err != nil {
+		return err
+	}
+	st, err := openStore(ctx, *storeURL, e.clock)
+	if err != nil {
+		return err
+	}
+	defer st.Close()
+	secret, err := createToken(ctx, st, id, sc, *name)
+	if err != nil {
+		return err
+	}
+	fmt.Fprintln(e.stdout, secret)
+	return nil
+}
+
+// createToken makes a new token and returns its secret, the only time it is
+// ever seen: the store keeps its hash.
+func createToken(ctx context.Context, st crmlink.Store, id crmlink.CounterID, sc crmlink.Scope, name string) (string, error) {
+	if id != 0 {
+		if _, err := st.Counter(ctx, id); err != nil {
+			return "", err
+		}
+	}
+	secret := crmhttp.NewTokenSecret()
+	err := st.CreateToken(ctx, &crmlink.Token{Hash: crmhttp.HashToken(secret), CounterID: id, Scope: sc, Name: name})
+	return secret, err
+}
+
+func tokenList(ctx context.Context, args []string, e *env) error {
+	fs := flags("token list", e)
+	storeURL := storeFlag(fs, e)
+	counter := fs.String("counter", "", "counter id, or all (required)")
+	if _, err := parse(fs, args); err != nil {
+		return err
+	}
+	id, err := parseCounterArg(*counter)
+	if err != nil {
+		return err
+	}
+	st, err := openStore(ctx, *storeURL, e.clock)
+	if err != nil {
+		return err
+	}
+	defer st.Close()
+	toks, err := st.Tokens(ctx, id)
+	if err != nil {
+		return err
+	}
+	tw := tabwriter.NewWriter(e.stdout, 0, 4, 2, ' ', 0)
+	fmt.Fprintln(tw, "HASH\tSCOPE\tCREATED\tNAME")
+	for _, t := range toks {
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\n", t.Hash, t.Scope, t.Created.Format(time.RFC3339), t.Name)
+	}
+	return tw.Flush()
+}
+
+func tokenRevoke(ctx context.Context, args []string, e *env) error {
+	fs := flags("token revoke", e)
+	storeURL := storeFlag(fs, e)
+	pos, err := parse(fs, args)
+	if err != nil {
+		return err
+	}
+	if len(pos) != 1 {
+		return usagef("token revoke takes one token hash (from token list)")
+	}
+	st, err := openStore(ctx, *storeURL, e.clock)
+	if err != nil {
+		return err
+	}
+	defer st.Close()
+	return st.RevokeToken(ctx, pos[0])
+}

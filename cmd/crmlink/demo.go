@@ -1,0 +1,89 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"path/filepath"
+	"time"
+
+	"github.com/crmlink/crmlink"
+	"github.com/crmlink/crmlink/gen"
+	"github.com/crmlink/crmlink/sessionfile"
+)
+
+// DemoStoreURL is the demo's own store, recreated at every start unless
+// --store names another.
+const DemoStoreURL = "duckdb://./crmlink-data/demo.db"
+
+func cmdDemo(ctx context.Context, args []string, e *env) error {
+	fs := flags("demo", e)
+	storeURL := fs.String("store", DemoStoreURL, "store URL; the default demo store is recreated at each start")
+	dataDir := fs.String("data", "./crmlink-data/demo-data", "directory for the generated files")
+	var cfg serveConfig
+	serveFlags(fs, e, &cfg)
+	var g genFlags
+	g.register(fs, 200000, 8000, 12000, 90)
+	pos, err := parse(fs, args)
+	if err != nil {
+		return err
+	}
+	if len(pos) > 0 {
+		return usagef("demo takes no arguments, got %q", pos)
+	}
+	log, err := newLogger(e.stderr, cfg.logLevel)
+	if err != nil {
+		return err
+	}
+	if *storeURL == DemoStoreURL {
+		for _, suffix := range []string{"", ".wal"} {
+			if err := os.Remove("./crmlink-data/demo.db" + suffix); err != nil && !os.IsNotExist(err) {
+				return fmt.Errorf("demo: remove the old demo store: %w", err)
+			}
+		}
+	}
+	gcfg, err := g.config(*dataDir, e.clock.Now())
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(e.stderr, "demo: generating %d sessions, %d contacts, %d orders into %s ...\n", g.sessions, g.contacts, g.orders, *dataDir)
+	if _, err := gen.Generate(ctx, gcfg); err != nil {
+		return err
+	}
+	st, err := openStore(ctx, *storeURL, e.clock)
+	if err != nil {
+		return err
+	}
+	defer st.Close()
+	c := &crmlink.Counter{Name: "Demo shop", Site: g.site, TimeZone: g.tz, Currency: "RUB"}
+	if err := c.Normalize(); err != nil {
+		return err
+	}
+	if err := st.CreateCounter(ctx, c); err != nil {
+		return err
+	}
+	f, err := os.Open(filepath.Join(*dataDir, "sessions.csv"))
+	if err != nil {
+		return err
+	}
+	start := time.Now()
+	up, err := importSessions(ctx, st, c.ID, sessionfile.FormatCSV, f, e.clock, "CLI")
+	f.Close()
+	if err != nil {
+		return fmt.Errorf("demo: import sessions: %w", err)
+	}
+	fmt.Fprintf(e.stderr, "demo: imported %d sessions in %s\n", up.Accepted, time.Since(start).Round(time.Millisecond))
+	// Contacts and orders load once the CRM upload path exists (issue 3);
+	// their files are already in the data directory.
+	secret, err := createToken(ctx, st, 0, crmlink.ScopeAdmin, "demo")
+	if err != nil {
+		return err
+	}
+	return serve(ctx, st, cfg, log, e, func(addr string) {
+		fmt.Fprintf(e.stdout, "crmlink demo is running at http://%s\n", addr)
+		fmt.Fprintf(e.stdout, "counter: %d (%s)\n", c.ID, c.Site)
+		fmt.Fprintf(e.stdout, "token:   %s\n", secret)
+		fmt.Fprintf(e.stdout, "try:     curl -H 'Authorization: OAuth %s' http://%s/management/v1/counter/%d\n", secret, addr, c.ID)
+		fmt.Fprintf(e.stdout, "files:   %s (sessions.csv, contacts.csv, orders.csv, simple_orders.csv, truth.csv)\n", *dataDir)
+	})
+}

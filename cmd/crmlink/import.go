@@ -1,0 +1,196 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"net/url"
+	"os"
+	"strings"
+	"time"
+
+	"github.com/crmlink/crmlink"
+	"github.com/crmlink/crmlink/sessionfile"
+	"github.com/crmlink/crmlink/traffic"
+	"github.com/schollz/progressbar/v3"
+	"golang.org/x/term"
+)
+
+func isTerminal(f *os.File) bool { return term.IsTerminal(int(f.Fd())) }
+
+func cmdImport(ctx context.Context, args []string, e *env) error {
+	if len(args) == 0 || args[0] != "sessions" {
+		return usagef("import: want \"import sessions\"")
+	}
+	fs := flags("import sessions", e)
+	storeURL := storeFlag(fs, e)
+	counter := fs.String("counter", "", "counter id (required)")
+	formatName := fs.String("format", "csv", "csv (our columns, see README) or metrica-logs (Logs API visits TSV)")
+	server := fs.String("server", "", "send the file to a running crmlink at this URL instead of opening the store")
+	token := fs.String("token", "", "token with write scope, for --server (env CRMLINK_TOKEN)")
+	pos, err := parse(fs, args[1:])
+	if err != nil {
+		return err
+	}
+	if len(pos) != 1 {
+		return usagef("import sessions takes one FILE (or - for standard input)")
+	}
+	id, err := crmlink.ParseCounterID(*counter)
+	if *counter == "" {
+		return usagef("--counter is required")
+	}
+	if err != nil {
+		return err
+	}
+	format, err := sessionfile.ParseFormat(*formatName)
+	if err != nil {
+		return err
+	}
+	in, size, closeIn, err := openInput(pos[0], e)
+	if err != nil {
+		return err
+	}
+	defer closeIn()
+	if e.isTerminal && size > 0 {
+		bar := progressbar.NewOptions64(size, progressbar.OptionSetWriter(e.stderr), progressbar.OptionShowBytes(true),
+			progressbar.OptionSetDescription("importing"), progressbar.OptionClearOnFinish(), progressbar.OptionThrottle(100*time.Millisecond))
+		r := progressbar.NewReader(in, bar)
+		in = &r
+	}
+	var up *crmlink.Upload
+	if *server != "" {
+		tok := *token
+		if tok == "" {
+			tok = e.getenv("CRMLINK_TOKEN")
+		}
+		up, err = importRemote(ctx, *server, tok, id, format, in, size)
+	} else {
+		up, err = importLocal(ctx, *storeURL, id, format, in, e)
+	}
+	if up != nil && up.ID != "" {
+		printUpload(e.stdout, up)
+	}
+	return err
+}
+
+// openInput opens FILE, or standard input for "-", and tells its size when
+// known (for the progress bar).
+func openInput(name string, e *env) (io.Reader, int64, func(), error) {
+	if name == "-" {
+		return e.stdin, 0, func() {}, nil
+	}
+	f, err := os.Open(name)
+	if err != nil {
+		return nil, 0, nil, crmlink.Errorf(crmlink.KindInvalid, "open %s: %v", name, err)
+	}
+	var size int64
+	if fi, err := f.Stat(); err == nil {
+		size = fi.Size()
+	}
+	return f, size, func() { f.Close() }, nil
+}
+
+func importLocal(ctx context.Context, storeURL string, id crmlink.CounterID, format sessionfile.Format, in io.Reader, e *env) (*crmlink.Upload, error) {
+	st, err := openStore(ctx, storeURL, e.clock)
+	if err != nil {
+		return nil, err
+	}
+	defer st.Close()
+	return importSessions(ctx, st, id, format, in, e.clock, "CLI")
+}
+
+// importSessions reads a session file into the store: the path the CLI, the
+// demo and the benchmarks share with the HTTP endpoint.
+func importSessions(ctx context.Context, st crmlink.Store, id crmlink.CounterID, format sessionfile.Format, in io.Reader, clock crmlink.Clock, source string) (*crmlink.Upload, error) {
+	c, err := st.Counter(ctx, id)
+	if err != nil {
+		return nil, err
+	}
+	loc, err := c.Location()
+	if err != nil {
+		return nil, err
+	}
+	up := &crmlink.Upload{CounterID: id, Format: format.UploadFormat(), Source: source}
+	rd, err := sessionfile.NewReader(in, sessionfile.Options{Format: format, Location: loc, Site: c.Site,
+		Classifier: traffic.New(), Now: clock.Now()})
+	if err != nil {
+		return up, err
+	}
+	return up, st.ImportSessions(ctx, up, rd)
+}
+
+func printUpload(w io.Writer, up *crmlink.Upload) {
+	fmt.Fprintf(w, "uploading %s: %s, %d rows, %d accepted, %d rejected\n", up.ID, up.Status, up.Rows, up.Accepted, up.Rejected)
+	for i, e := range up.Errors {
+		if i == 10 {
+			fmt.Fprintf(w, "  ... %d more errors\n", up.ErrorsTotal-10)
+			break
+		}
+		fmt.Fprintf(w, "  %s\n", e.Error())
+	}
+}
+
+// importRemote streams the file to a running server's import endpoint.
+func importRemote(ctx context.Context, server, token string, id crmlink.CounterID, format sessionfile.Format, in io.Reader, size int64) (*crmlink.Upload, error) {
+	if token == "" {
+		return nil, usagef("--server needs --token (or CRMLINK_TOKEN)")
+	}
+	u, err := url.Parse(strings.TrimRight(server, "/"))
+	if err != nil || (u.Scheme != "http" && u.Scheme != "https") {
+		return nil, usagef("--server %q: want http://host:port", server)
+	}
+	u.Path += fmt.Sprintf("/cdp/api/v1/counter/%d/data/sessions", id)
+	u.RawQuery = url.Values{"format": {string(format)}}.Encode()
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, u.String(), in)
+	if err != nil {
+		return nil, err
+	}
+	if size > 0 {
+		req.ContentLength = size
+	}
+	req.Header.Set("Authorization", "OAuth "+token)
+	req.Header.Set("Content-Type", "text/csv")
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		return nil, crmlink.Errorf(crmlink.KindUnavailable, "send to %s: %v", server, err)
+	}
+	defer resp.Body.Close()
+	body, _ := io.ReadAll(io.LimitReader(resp.Body, 8<<20))
+	if resp.StatusCode != http.StatusOK {
+		var apiErr struct {
+			Message     string `json:"message"`
+			UploadingID string `json:"uploading_id"`
+			Errors      []struct {
+				Message string `json:"message"`
+			} `json:"errors"`
+		}
+		if json.Unmarshal(body, &apiErr) == nil && apiErr.Message != "" {
+			var msgs []string
+			for i, e := range apiErr.Errors {
+				if i == 10 {
+					break
+				}
+				msgs = append(msgs, "  "+e.Message)
+			}
+			msg := fmt.Sprintf("server answered %d: uploading %s failed:\n%s", resp.StatusCode, apiErr.UploadingID, strings.Join(msgs, "\n"))
+			return nil, crmlink.Errorf(crmlink.KindInvalid, "%s", msg)
+		}
+		return nil, crmlink.Errorf(crmlink.KindInvalid, "server answered %s", resp.Status)
+	}
+	var ok struct {
+		Uploading struct {
+			ID       string `json:"uploading_id"`
+			Status   string `json:"api_validation_status"`
+			Rows     int    `json:"rows"`
+			Accepted int    `json:"accepted"`
+			Rejected int    `json:"rejected"`
+		} `json:"uploading"`
+	}
+	if err := json.Unmarshal(body, &ok); err != nil {
+		return nil, fmt.Errorf("server's answer: %w", err)
+	}
+	u2 := ok.Uploading
+	return &crmlink.Upload{ID: u2.ID, Status: crmlink.UploadStatus(u2.Status), Rows: u2.Rows, Accepted: u2.Accepted, Rejected: u2.Rejected}, nil
+}

@@ -1,0 +1,273 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/crmlink/crmlink"
+)
+
+// cli runs crmlink commands in process against one store in a temp dir.
+type cli struct {
+	t     *testing.T
+	store string
+	clock *crmlink.FixedClock
+}
+
+func newCLI(t *testing.T) *cli {
+	return &cli{t: t, store: "duckdb://" + filepath.Join(t.TempDir(), "crmlink.db"),
+		clock: &crmlink.FixedClock{T: time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC)}}
+}
+
+func (c *cli) env(stdin string) (*env, *bytes.Buffer, *bytes.Buffer) {
+	var out, errb bytes.Buffer
+	return &env{stdin: strings.NewReader(stdin), stdout: &out, stderr: &errb, clock: c.clock,
+		getenv: func(k string) string {
+			if k == "CRMLINK_STORE" {
+				return c.store
+			}
+			return ""
+		}}, &out, &errb
+}
+
+// run runs one command and returns its exit code, stdout and stderr.
+func (c *cli) run(args ...string) (int, string, string) {
+	c.t.Helper()
+	e, out, errb := c.env("")
+	code := run(context.Background(), args, e)
+	return code, out.String(), errb.String()
+}
+
+func (c *cli) must(args ...string) string {
+	c.t.Helper()
+	code, out, errs := c.run(args...)
+	if code != 0 {
+		c.t.Fatalf("crmlink %s: exit %d: %s", strings.Join(args, " "), code, errs)
+	}
+	return out
+}
+
+func TestCounterAndToken(t *testing.T) {
+	c := newCLI(t)
+	id := strings.TrimSpace(c.must("counter", "create", "--name", "Shop", "--site", "shop.example", "--timezone", "Europe/Moscow", "--currency", "RUB"))
+	if id != "1" {
+		t.Errorf("counter create printed %q, want the id alone", id)
+	}
+	out := c.must("counter", "create", "--name", "Blog", "--site", "blog.example", "--json")
+	var js map[string]any
+	if err := json.Unmarshal([]byte(out), &js); err != nil || js["id"] != 2.0 || js["time_zone_name"] != "Europe/Moscow" {
+		t.Errorf("--json printed %q (%v)", out, err)
+	}
+	if out := c.must("counter", "list"); !strings.Contains(out, "shop.example") || !strings.Contains(out, "blog.example") {
+		t.Errorf("list = %q", out)
+	}
+	tok := strings.TrimSpace(c.must("token", "create", "--counter", id, "--scope", "write"))
+	if !strings.HasPrefix(tok, "crm_") || strings.ContainsAny(tok, " \n") {
+		t.Errorf("token create printed %q", tok)
+	}
+	adm := strings.TrimSpace(c.must("token", "create", "--counter", "all", "--scope", "admin"))
+	if adm == tok {
+		t.Error("two tokens are equal")
+	}
+	if out := c.must("token", "list", "--counter", id); strings.Count(out, "write") != 1 || strings.Contains(out, tok) {
+		t.Errorf("token list = %q: want one write token, by hash, never the secret", out)
+	}
+}
+
+func TestBadCommandLines(t *testing.T) {
+	c := newCLI(t)
+	for _, tc := range []struct {
+		args []string
+		code int
+		msg  string
+	}{
+		{[]string{"frobnicate"}, 2, `unknown command "frobnicate"`},
+		{[]string{"counter", "create", "--name", "X", "--site", "x.example", "--colour", "red"}, 2, "flag provided but not defined: -colour"},
+		{[]string{"counter", "create", "--name", "X", "--site", "x.example", "--timezone", "Mars/Olympus"}, 1, `time zone "Mars/Olympus" does not exist`},
+		{[]string{"counter", "create", "--name", "X", "--site", "x.example", "--currency", "RUR"}, 1, `currency "RUR" is not an ISO 4217 code`},
+		{[]string{"counter", "create", "--name", "X", "--site", "x.example", "--store", "postgres://db"}, 1, `unknown store "postgres"`},
+		{[]string{"counter", "create", "--name", "X", "--site", "x.example", "--store", "duckdb://"}, 1, `has no path`},
+		{[]string{"counter", "list", "--store", "nonsense"}, 1, `want scheme://`},
+		{[]string{"token", "create", "--counter", "7", "--scope", "write"}, 1, "counter 7 not found"},
+		{[]string{"token", "create", "--counter", "all", "--scope", "root"}, 1, `invalid scope "root"`},
+		{[]string{"import", "sessions", "--counter", "1"}, 2, "takes one FILE"},
+		{[]string{"import", "sessions", "--counter", "1", "--format", "xml", "f.csv"}, 1, `unknown session file format "xml"`},
+		{[]string{"import", "sessions", "--counter", "1", "/does/not/exist.csv"}, 1, "open /does/not/exist.csv"},
+		{[]string{"gen", "--out", t.TempDir(), "--days", "0"}, 2, "--days 0"},
+	} {
+		code, _, errs := c.run(tc.args...)
+		if code != tc.code || !strings.Contains(errs, tc.msg) {
+			t.Errorf("crmlink %s: exit %d, stderr %q; want exit %d naming %q", strings.Join(tc.args, " "), code, errs, tc.code, tc.msg)
+		}
+	}
+	// None of that created a counter.
+	if out := c.must("counter", "list", "--json"); strings.TrimSpace(out) != "[]" {
+		t.Errorf("after bad commands: %s", out)
+	}
+}
+
+func TestImportSessionsCLI(t *testing.T) {
+	c := newCLI(t)
+	c.must("counter", "create", "--name", "Shop", "--site", "shop.example")
+	dir := t.TempDir()
+	good := filepath.Join(dir, "good.csv")
+	os.WriteFile(good, []byte("client_id,start,referrer\n5,2026-02-01 10:00:00,https://vk.com/\n6,2026-02-01 11:00:00,\n"), 0o600)
+	out := c.must("import", "sessions", good, "--counter", "1")
+	if !strings.Contains(out, "PASSED, 2 rows, 2 accepted") {
+		t.Errorf("import printed %q", out)
+	}
+	bad := filepath.Join(dir, "bad.tsv")
+	os.WriteFile(bad, []byte("ym:s:visitID\tym:s:clientID\tym:s:dateTime\n1\t5\t2026-02-01 10:00:00\n2\tfive\t2026-02-01 10:00:00\n"), 0o600)
+	code, out, errs := c.run("import", "sessions", "--counter", "1", "--format", "metrica-logs", bad)
+	if code != 1 || !strings.Contains(out, "FAILED") || !strings.Contains(out, "line 3, column ym:s:clientID") || !strings.Contains(errs, "line 3") {
+		t.Errorf("bad import: exit %d, out %q, err %q", code, out, errs)
+	}
+	st, err := openStore(context.Background(), c.store, c.clock)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	stats, _ := st.SessionStats(context.Background(), 1)
+	if stats.Sessions != 2 {
+		t.Errorf("%d sessions stored, want the good file's 2", stats.Sessions)
+	}
+}
+
+// TestServe starts the server, imports through it with the CLI's --server
+// mode, and shuts it down while a request is in flight: the request must
+// finish.
+func TestServe(t *testing.T) {
+	c := newCLI(t)
+	c.must("counter", "create", "--name", "Shop", "--site", "shop.example")
+	tok := strings.TrimSpace(c.must("token", "create", "--counter", "1", "--scope", "write"))
+
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	e, _, errb := c.env("")
+	addrc := make(chan string, 1)
+	e.ready = func(addr string) { addrc <- addr }
+	done := make(chan int, 1)
+	go func() { done <- run(ctx, []string{"serve", "--addr", "127.0.0.1:0", "--log-level", "warn"}, e) }()
+	var addr string
+	select {
+	case addr = <-addrc:
+	case code := <-done:
+		t.Fatalf("serve exited %d: %s", code, errb.String())
+	}
+	base := "http://" + addr
+
+	resp, err := http.Get(base + "/healthz")
+	if err != nil || resp.StatusCode != 200 {
+		t.Fatalf("healthz: %v %v", resp, err)
+	}
+	resp.Body.Close()
+
+	dir := t.TempDir()
+	file := filepath.Join(dir, "s.csv")
+	os.WriteFile(file, []byte("client_id,start\n5,2026-02-01 10:00:00\n"), 0o600)
+	e2, out, errs := c.env("")
+	if code := run(ctx, []string{"import", "sessions", "--counter", "1", "--server", base, "--token", tok, file}, e2); code != 0 {
+		t.Fatalf("remote import: exit %d: %s", code, errs.String())
+	}
+	if !strings.Contains(out.String(), "PASSED, 1 rows, 1 accepted") {
+		t.Errorf("remote import printed %q", out.String())
+	}
+
+	// A request in flight when the signal comes still gets its answer.
+	pr, pw := io.Pipe()
+	req, _ := http.NewRequest("POST", base+"/cdp/api/v1/counter/1/data/sessions", pr)
+	req.Header.Set("Authorization", "OAuth "+tok)
+	respc := make(chan *http.Response, 1)
+	go func() {
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Errorf("in-flight request: %v", err)
+		}
+		respc <- resp
+	}()
+	fmt.Fprint(pw, "client_id,start\n6,2026-02-01 10:00:00\n")
+	time.Sleep(100 * time.Millisecond) // let the server start reading the body
+	cancel()
+	time.Sleep(100 * time.Millisecond)
+	fmt.Fprint(pw, "7,2026-02-01 11:00:00\n")
+	pw.Close()
+	resp = <-respc
+	if resp == nil || resp.StatusCode != 200 {
+		t.Fatalf("in-flight request answered %v", resp)
+	}
+	resp.Body.Close()
+	if code := <-done; code != 0 {
+		t.Errorf("serve exited %d after SIGTERM-like cancel: %s", code, errb.String())
+	}
+	if _, err := http.Get(base + "/healthz"); err == nil {
+		t.Error("server still answers after shutdown")
+	}
+}
+
+// TestDemo runs the demo on a small data set and uses the token it prints.
+func TestDemo(t *testing.T) {
+	c := newCLI(t)
+	dir := t.TempDir()
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	e, out, errb := c.env("")
+	addrc := make(chan string, 1)
+	e.ready = func(addr string) { addrc <- addr }
+	done := make(chan int, 1)
+	go func() {
+		done <- run(ctx, []string{"demo", "--addr", "127.0.0.1:0", "--log-level", "warn",
+			"--store", "duckdb://" + filepath.Join(dir, "demo.db"), "--data", filepath.Join(dir, "data"),
+			"--sessions", "3000", "--contacts", "200", "--orders", "300", "--days", "30"}, e)
+	}()
+	var addr string
+	select {
+	case addr = <-addrc:
+	case code := <-done:
+		t.Fatalf("demo exited %d: %s", code, errb.String())
+	}
+	var token string
+	for _, line := range strings.Split(out.String(), "\n") {
+		if v, ok := strings.CutPrefix(line, "token:"); ok {
+			token = strings.TrimSpace(v)
+		}
+	}
+	if token == "" || !strings.Contains(out.String(), "http://"+addr) {
+		t.Fatalf("demo printed %q", out.String())
+	}
+	req, _ := http.NewRequest("GET", "http://"+addr+"/cdp/api/v1/counter/1/last_uploadings", nil)
+	req.Header.Set("Authorization", "OAuth "+token)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var body struct {
+		Uploadings []struct {
+			Status   string `json:"api_validation_status"`
+			Accepted int    `json:"accepted"`
+			Entity   string `json:"entity"`
+		} `json:"uploadings"`
+	}
+	json.NewDecoder(resp.Body).Decode(&body)
+	resp.Body.Close()
+	if len(body.Uploadings) != 1 || body.Uploadings[0].Accepted != 3000 || body.Uploadings[0].Entity != "sessions" {
+		t.Errorf("demo's uploads: %+v", body)
+	}
+	for _, f := range []string{"sessions.csv", "contacts.csv", "orders.csv", "truth.csv"} {
+		if _, err := os.Stat(filepath.Join(dir, "data", f)); err != nil {
+			t.Errorf("demo data: %v", err)
+		}
+	}
+	cancel()
+	if code := <-done; code != 0 {
+		t.Errorf("demo exited %d: %s", code, errb.String())
+	}
+}

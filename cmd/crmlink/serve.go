@@ -1,0 +1,98 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"time"
+
+	"github.com/crmlink/crmlink"
+	crmhttp "github.com/crmlink/crmlink/http"
+	"github.com/crmlink/crmlink/traffic"
+)
+
+type serveConfig struct {
+	addr     string
+	maxBody  int64
+	logLevel string
+}
+
+func serveFlags(fs interface {
+	StringVar(*string, string, string, string)
+	Int64Var(*int64, string, int64, string)
+}, e *env, c *serveConfig) {
+	addr := e.getenv("CRMLINK_ADDR")
+	if addr == "" {
+		addr = "127.0.0.1:8080"
+	}
+	fs.StringVar(&c.addr, "addr", addr, "listen address (env CRMLINK_ADDR)")
+	fs.Int64Var(&c.maxBody, "max-body", crmhttp.DefaultMaxBodyBytes, "largest request body accepted, in bytes")
+	fs.StringVar(&c.logLevel, "log-level", "info", "debug, info, warn or error")
+}
+
+func cmdServe(ctx context.Context, args []string, e *env) error {
+	fs := flags("serve", e)
+	storeURL := storeFlag(fs, e)
+	var cfg serveConfig
+	serveFlags(fs, e, &cfg)
+	pos, err := parse(fs, args)
+	if err != nil {
+		return err
+	}
+	if len(pos) > 0 {
+		return usagef("serve takes no arguments, got %q", pos)
+	}
+	log, err := newLogger(e.stderr, cfg.logLevel)
+	if err != nil {
+		return err
+	}
+	st, err := openStore(ctx, *storeURL, e.clock)
+	if err != nil {
+		return err
+	}
+	defer st.Close()
+	return serve(ctx, st, cfg, log, e, nil)
+}
+
+// serve runs the HTTP server until ctx ends, then shuts down gracefully:
+// it stops accepting, lets requests in flight finish (up to 30 s), and
+// returns. onListen, if set, runs once the listener is open.
+func serve(ctx context.Context, st crmlink.Store, cfg serveConfig, log *slog.Logger, e *env, onListen func(addr string)) error {
+	h := crmhttp.NewServer(crmhttp.Config{Store: st, Clock: e.clock, Logger: log,
+		Classifier: traffic.New(), MaxBodyBytes: cfg.maxBody})
+	ln, err := net.Listen("tcp", cfg.addr)
+	if err != nil {
+		return crmlink.Errorf(crmlink.KindInvalid, "listen on %s: %v", cfg.addr, err)
+	}
+	srv := &http.Server{Handler: h, ReadHeaderTimeout: 10 * time.Second, IdleTimeout: 2 * time.Minute,
+		ErrorLog: slog.NewLogLogger(log.Handler(), slog.LevelWarn)}
+	addr := ln.Addr().String()
+	log.Info("listening", "addr", addr)
+	if onListen != nil {
+		onListen(addr)
+	}
+	if e.ready != nil {
+		e.ready(addr)
+	}
+	errc := make(chan error, 1)
+	go func() { errc <- srv.Serve(ln) }()
+	select {
+	case err := <-errc:
+		return fmt.Errorf("serve: %w", err)
+	case <-ctx.Done():
+	}
+	log.Info("shutting down: finishing requests in flight")
+	sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 30*time.Second)
+	defer cancel()
+	if err := srv.Shutdown(sctx); err != nil {
+		return fmt.Errorf("shutdown: %w", err)
+	}
+	if err := <-errc; err != nil && !errors.Is(err, http.ErrServerClosed) {
+		return err
+	}
+	log.Info("stopped")
+	return nil
+}

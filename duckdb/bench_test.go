@@ -1,0 +1,99 @@
+package duckdb_test
+
+import (
+	"context"
+	"os"
+	"path/filepath"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/crmlink/crmlink"
+	"github.com/crmlink/crmlink/duckdb"
+	"github.com/crmlink/crmlink/gen"
+	"github.com/crmlink/crmlink/sessionfile"
+	"github.com/crmlink/crmlink/store/storetest"
+	"github.com/crmlink/crmlink/traffic"
+)
+
+var (
+	benchDataOnce sync.Once
+	benchDataDir  string
+	benchDataErr  error
+)
+
+// benchSessions generates (once per test binary) a 1M-session file.
+func benchSessions(b *testing.B) string {
+	benchDataOnce.Do(func() {
+		benchDataDir, benchDataErr = os.MkdirTemp("", "crmlink-bench-")
+		if benchDataErr != nil {
+			return
+		}
+		loc, _ := time.LoadLocation("Europe/Moscow")
+		_, benchDataErr = gen.Generate(context.Background(), gen.Config{Out: benchDataDir, Seed: 1, Sessions: 1_000_000,
+			Contacts: 1000, Orders: 1000, Days: 90, End: storetest.Epoch, Site: "shop.example", Location: loc})
+	})
+	if benchDataErr != nil {
+		b.Fatal(benchDataErr)
+	}
+	return filepath.Join(benchDataDir, "sessions.csv")
+}
+
+// BenchmarkImportSessions1M imports a generated 1M-row session CSV into a
+// fresh store: parse, classify, stage, and move in one transaction.
+func BenchmarkImportSessions1M(b *testing.B) {
+	path := benchSessions(b)
+	classifier := traffic.New()
+	ctx := context.Background()
+	for i := 0; i < b.N; i++ {
+		b.StopTimer()
+		clock := &crmlink.FixedClock{T: storetest.Epoch}
+		st, err := duckdb.Open(ctx, "duckdb://"+filepath.Join(b.TempDir(), "b.db"), clock)
+		if err != nil {
+			b.Fatal(err)
+		}
+		c := storetest.MustCounter(b, st, "Bench", "Europe/Moscow")
+		f, err := os.Open(path)
+		if err != nil {
+			b.Fatal(err)
+		}
+		b.StartTimer()
+		loc, _ := c.Location()
+		rd, err := sessionfile.NewReader(f, sessionfile.Options{Location: loc, Site: c.Site, Classifier: classifier, Now: clock.Now()})
+		if err != nil {
+			b.Fatal(err)
+		}
+		up := &crmlink.Upload{CounterID: c.ID}
+		if err := st.ImportSessions(ctx, up, rd); err != nil {
+			b.Fatal(err)
+		}
+		b.StopTimer()
+		f.Close()
+		st.Close()
+		b.ReportMetric(float64(up.Accepted)/b.Elapsed().Seconds()*float64(i+1)/float64(b.N), "rows/s")
+	}
+}
+
+// BenchmarkReadSessions1M measures the reader alone (parse and classify).
+func BenchmarkReadSessions1M(b *testing.B) {
+	path := benchSessions(b)
+	classifier := traffic.New()
+	loc, _ := time.LoadLocation("Europe/Moscow")
+	for i := 0; i < b.N; i++ {
+		f, err := os.Open(path)
+		if err != nil {
+			b.Fatal(err)
+		}
+		rd, err := sessionfile.NewReader(f, sessionfile.Options{Location: loc, Site: "shop.example", Classifier: classifier})
+		if err != nil {
+			b.Fatal(err)
+		}
+		n := 0
+		var s crmlink.Session
+		for rd.Next(&s) == nil {
+			n++
+		}
+		f.Close()
+		b.ReportMetric(float64(n)/b.Elapsed().Seconds()*float64(i+1)/float64(b.N), "rows/s")
+	}
+}

@@ -1,0 +1,148 @@
+package duckdb
+
+import (
+	"bufio"
+	"os"
+	"strconv"
+	"time"
+
+	"github.com/crmlink/crmlink"
+)
+
+// spool is a temporary tab-separated file of rows for DuckDB's CSV reader to
+// load: fields quoted only when they hold a tab, quote or line break; NULL
+// is never written (every column is NOT NULL).
+type spool struct {
+	f    *os.File
+	w    *bufio.Writer
+	path string
+	buf  []byte
+	rows int
+	err  error
+}
+
+func newSpool(dir, name string) (*spool, error) {
+	f, err := os.CreateTemp(dir, "crmlink-"+name+"-*.tsv")
+	if err != nil {
+		return nil, err
+	}
+	return &spool{f: f, w: bufio.NewWriterSize(f, 1<<20), path: f.Name(), buf: make([]byte, 0, 4096)}, nil
+}
+
+func (s *spool) close() error {
+	err := s.w.Flush()
+	if cerr := s.f.Close(); err == nil {
+		err = cerr
+	}
+	if s.err != nil {
+		return s.err
+	}
+	return err
+}
+
+func (s *spool) remove() { os.Remove(s.path) }
+
+func (s *spool) str(v string) {
+	quote := false
+	for i := 0; i < len(v); i++ {
+		if c := v[i]; c == '\t' || c == '"' || c == '\n' || c == '\r' || c == '\\' {
+			quote = true
+			break
+		}
+	}
+	if v == "" || v == `\N` {
+		quote = v != ""
+	}
+	if !quote {
+		s.buf = append(s.buf, v...)
+	} else {
+		s.buf = append(s.buf, '"')
+		for i := 0; i < len(v); i++ {
+			if v[i] == '"' {
+				s.buf = append(s.buf, '"')
+			}
+			s.buf = append(s.buf, v[i])
+		}
+		s.buf = append(s.buf, '"')
+	}
+	s.buf = append(s.buf, '\t')
+}
+
+func (s *spool) uint(v uint64) {
+	s.buf = strconv.AppendUint(s.buf, v, 10)
+	s.buf = append(s.buf, '\t')
+}
+
+func (s *spool) int(v int64) {
+	s.buf = strconv.AppendInt(s.buf, v, 10)
+	s.buf = append(s.buf, '\t')
+}
+
+func (s *spool) bool(v bool) {
+	if v {
+		s.buf = append(s.buf, "true\t"...)
+	} else {
+		s.buf = append(s.buf, "false\t"...)
+	}
+}
+
+// end finishes a row.
+func (s *spool) end() {
+	s.buf[len(s.buf)-1] = '\n'
+	if _, err := s.w.Write(s.buf); err != nil && s.err == nil {
+		s.err = err
+	}
+	s.buf = s.buf[:0]
+	s.rows++
+}
+
+// session writes one session in the order of spoolColumns.
+func (s *spool) session(ss *crmlink.Session, loc *time.Location) {
+	start := ss.Start.UTC()
+	s.uint(ss.ID)
+	s.uint(ss.ClientID)
+	s.str(ss.UserID)
+	s.int(start.UnixMicro())
+	s.int(wallClock(start, loc).UnixMicro())
+	s.int(int64(ss.Duration / time.Second))
+	s.int(int64(ss.PageViews))
+	s.bool(ss.Bounce)
+	s.str(string(ss.Source.Kind))
+	s.str(ss.Source.Engine)
+	s.str(ss.Source.UTMSource)
+	s.str(ss.Source.UTMMedium)
+	s.str(ss.Source.UTMCampaign)
+	s.str(ss.Source.UTMContent)
+	s.str(ss.Source.UTMTerm)
+	s.str(ss.Source.ClickID)
+	s.str(ss.Referrer)
+	s.str(ss.LandingURL)
+	s.str(ss.Country)
+	s.str(ss.Region)
+	s.str(ss.City)
+	s.str(string(ss.Device))
+	s.str(ss.OS)
+	s.str(ss.Browser)
+	s.bool(ss.Bot)
+	s.end()
+}
+
+// purchase writes one purchase of the seq-th session in the order of
+// purchaseColumns.
+func (s *spool) purchase(seq int, ss *crmlink.Session, id string) {
+	s.int(int64(seq))
+	s.uint(ss.ID)
+	s.uint(ss.ClientID)
+	s.str(id)
+	s.int(ss.Start.UTC().UnixMicro())
+	s.end()
+}
+
+// identity writes one site identity in the order of identityColumns.
+func (s *spool) identity(client uint64, kind, value string, seen time.Time) {
+	s.uint(client)
+	s.str(kind)
+	s.str(value)
+	s.int(seen.UTC().UnixMicro())
+	s.end()
+}

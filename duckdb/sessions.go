@@ -8,6 +8,7 @@ import (
 	"io"
 	"strconv"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"github.com/crmlink/crmlink"
@@ -27,7 +28,7 @@ import (
 const spoolChunkRows = 250_000
 
 // spoolColumns are the spool file's columns and their DuckDB types.
-const spoolColumns = `{'session_id': 'UBIGINT', 'client_id': 'UBIGINT', 'user_id': 'VARCHAR',
+const spoolColumns = `{'line': 'BIGINT', 'session_id': 'UBIGINT', 'client_id': 'UBIGINT', 'user_id': 'VARCHAR',
     'start_us': 'BIGINT', 'local_us': 'BIGINT', 'duration_s': 'INTEGER', 'page_views': 'INTEGER', 'is_bounce': 'BOOLEAN',
     'traffic_source': 'VARCHAR', 'source_engine': 'VARCHAR',
     'utm_source': 'VARCHAR', 'utm_medium': 'VARCHAR', 'utm_campaign': 'VARCHAR', 'utm_content': 'VARCHAR', 'utm_term': 'VARCHAR',
@@ -89,15 +90,14 @@ func (s *Store) ImportSessions(ctx context.Context, up *crmlink.Upload, r crmlin
 	// The loader owns the transaction; the reader (this goroutine) hands it
 	// finished chunks. A buffer of one lets the reader fill the next chunk
 	// while DuckDB loads the last.
-	lctx, cancelLoad := context.WithCancel(ctx)
-	defer cancelLoad()
+	var abort atomic.Bool // set when reading failed: the rest need not load
 	chunks := make(chan *spool, 1)
 	loaded := make(chan error, 1)
 	txc := make(chan *sql.Tx, 1)
 	s.writeMu.Lock()
 	defer s.writeMu.Unlock()
 	go func() {
-		tx, err := s.db.BeginTx(lctx, nil)
+		tx, err := s.db.BeginTx(ctx, nil)
 		if err != nil {
 			for c := range chunks {
 				c.remove()
@@ -108,10 +108,10 @@ func (s *Store) ImportSessions(ctx context.Context, up *crmlink.Upload, r crmlin
 		txc <- tx
 		var loadErr error
 		for c := range chunks {
-			if loadErr == nil {
+			if loadErr == nil && !abort.Load() {
 				// caller: ImportSessions (one chunk)
-				_, loadErr = tx.ExecContext(lctx, `INSERT INTO sessions (counter_id, `+sessionColumns+`, upload_id)
-					SELECT ?, `+spoolSelect+`, ? FROM `+readSpool(c.path, spoolColumns),
+				_, loadErr = tx.ExecContext(ctx, `INSERT INTO sessions (counter_id, `+sessionColumns+`, upload_id, upload_line)
+					SELECT ?, `+spoolSelect+`, ?, line FROM `+readSpool(c.path, spoolColumns),
 					int64(up.CounterID), up.ID)
 			}
 			c.remove()
@@ -144,7 +144,7 @@ func (s *Store) ImportSessions(ctx context.Context, up *crmlink.Upload, r crmlin
 				break
 			}
 		}
-		chunk.session(&sess, loc)
+		chunk.session(n, &sess, loc)
 		for _, id := range sess.Identities {
 			ids.identity(sess.ClientID, string(id.Kind), id.Value, sess.Start)
 		}
@@ -176,7 +176,7 @@ func (s *Store) ImportSessions(ctx context.Context, up *crmlink.Upload, r crmlin
 		readErr = err
 	}
 	if readErr != nil {
-		cancelLoad() // stop loading what is left: it is rolled back anyway
+		abort.Store(true)
 	}
 	close(chunks)
 	loadErr := <-loaded
@@ -215,8 +215,7 @@ func (s *Store) ImportSessions(ctx context.Context, up *crmlink.Upload, r crmlin
 // the upload, all in the import's transaction.
 func (s *Store) finishSessionImport(ctx context.Context, tx *sql.Tx, up *crmlink.Upload, ids, purchases *spool) error {
 	cid := int64(up.CounterID)
-	// Within one file the last row with an id wins. Rows a transaction
-	// appends get increasing row ids, so the last is the largest.
+	// Within one file the last row with an id wins.
 	var dups int64
 	// caller: ImportSessions (duplicates within the file)
 	if err := tx.QueryRowContext(ctx, `SELECT count(*) - count(DISTINCT session_id) FROM sessions
@@ -226,7 +225,7 @@ func (s *Store) finishSessionImport(ctx context.Context, tx *sql.Tx, up *crmlink
 	if dups > 0 {
 		// caller: ImportSessions (duplicates within the file)
 		if _, err := tx.ExecContext(ctx, `DELETE FROM sessions WHERE counter_id = ? AND upload_id = ?
-			AND rowid NOT IN (SELECT max(rowid) FROM sessions WHERE counter_id = ? AND upload_id = ? GROUP BY session_id)`,
+			AND upload_line NOT IN (SELECT max(upload_line) FROM sessions WHERE counter_id = ? AND upload_id = ? GROUP BY session_id)`,
 			cid, up.ID, cid, up.ID); err != nil {
 			return err
 		}

@@ -97,8 +97,9 @@ func (s *spool) end() {
 }
 
 // session writes one session in the order of spoolColumns.
-func (s *spool) session(ss *crmlink.Session, loc *time.Location) {
+func (s *spool) session(line int, ss *crmlink.Session, loc *time.Location) {
 	start := ss.Start.UTC()
+	s.int(int64(line))
 	s.uint(ss.ID)
 	s.uint(ss.ClientID)
 	s.str(ss.UserID)

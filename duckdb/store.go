@@ -101,6 +101,11 @@ func Open(ctx context.Context, rawURL string, clock crmlink.Clock) (*Store, erro
 			}
 		}
 	}
+	// Inserts need not keep the order of their input (queries that care
+	// say ORDER BY); this lets DuckDB load with both cores.
+	if !opts.Has("preserve_insertion_order") {
+		opts.Set("preserve_insertion_order", "false")
+	}
 	dsn := path
 	if len(opts) > 0 {
 		dsn += "?" + opts.Encode()

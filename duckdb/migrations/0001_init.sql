@@ -71,7 +71,8 @@ CREATE TABLE sessions (
     os              VARCHAR NOT NULL,
     browser         VARCHAR NOT NULL,
     is_bot          BOOLEAN NOT NULL,
-    upload_id       VARCHAR NOT NULL     -- the import that brought it; '' for the tag
+    upload_id       VARCHAR NOT NULL,    -- the import that brought it; '' for the tag
+    upload_line     BIGINT NOT NULL      -- its row in that import's file (1 = first data row); 0 for the tag
 );
 
 -- E-commerce purchases seen in sessions: the purchase (order) id links a CRM

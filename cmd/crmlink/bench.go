@@ -33,6 +33,7 @@ func cmdBench(ctx context.Context, args []string, e *env) error {
 		return usagef("bench: unknown benchmark %q (want gen or import)", what)
 	}
 	tmp := fs.String("dir", os.TempDir(), "where to write the temporary files")
+	storeOpts := fs.String("store-options", "", "DuckDB settings for the benchmark's store, as URL query: memory_limit=1GB&threads=2")
 	if _, err := parse(fs, args[1:]); err != nil {
 		return err
 	}
@@ -58,7 +59,11 @@ func cmdBench(ctx context.Context, args []string, e *env) error {
 	if what == "gen" {
 		return nil
 	}
-	st, err := openStore(ctx, "duckdb://"+filepath.Join(dir, "bench.db"), e.clock)
+	storeURL := "duckdb://" + filepath.Join(dir, "bench.db")
+	if *storeOpts != "" {
+		storeURL += "?" + *storeOpts
+	}
+	st, err := openStore(ctx, storeURL, e.clock)
 	if err != nil {
 		return err
 	}

@@ -235,12 +235,17 @@ func testImportReplaces(t *testing.T, open Opener) {
 	// Within one file the last row with an id wins.
 	a, b := Session(2, 10, t0.Add(time.Hour)), Session(2, 10, t0.Add(time.Hour))
 	a.PageViews, b.PageViews = 7, 9
+	a.PurchaseIDs, b.PurchaseIDs = []string{"X-1"}, []string{"X-2", "X-3"}
 	if err := s.ImportSessions(ctx, &crmlink.Upload{CounterID: c.ID}, &SliceReader{Sessions: []crmlink.Session{a, b}}); err != nil {
 		t.Fatal(err)
 	}
 	got, _ := s.ClientSessions(ctx, c.ID, 10)
-	if len(got) != 2 || got[1].PageViews != 9 {
+	if len(got) != 2 || got[1].PageViews != 9 || !reflect.DeepEqual(got[1].PurchaseIDs, []string{"X-2", "X-3"}) {
 		t.Errorf("sessions after a file with a repeated id: %+v", got)
+	}
+	// The first session kept its purchase from the first file.
+	if !reflect.DeepEqual(got[0].PurchaseIDs, []string{"O-1"}) {
+		t.Errorf("untouched session's purchases = %v", got[0].PurchaseIDs)
 	}
 }
 

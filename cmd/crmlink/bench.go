@@ -10,7 +10,6 @@ import (
 	"strings"
 	"time"
 
-	"github.com/crmlink/crmlink"
 	"github.com/crmlink/crmlink/gen"
 	"github.com/crmlink/crmlink/sessionfile"
 )
@@ -68,11 +67,8 @@ func cmdBench(ctx context.Context, args []string, e *env) error {
 		return err
 	}
 	defer st.Close()
-	c := &crmlink.Counter{Name: "Bench", Site: g.site, TimeZone: g.tz, Currency: "RUB"}
-	if err := c.Normalize(); err != nil {
-		return err
-	}
-	if err := st.CreateCounter(ctx, c); err != nil {
+	c, err := g.createCounter(ctx, st, "Bench")
+	if err != nil {
 		return err
 	}
 	path := filepath.Join(cfg.Out, "sessions.csv")

@@ -55,11 +55,8 @@ func cmdDemo(ctx context.Context, args []string, e *env) error {
 		return err
 	}
 	defer st.Close()
-	c := &crmlink.Counter{Name: "Demo shop", Site: g.site, TimeZone: g.tz, Currency: "RUB"}
-	if err := c.Normalize(); err != nil {
-		return err
-	}
-	if err := st.CreateCounter(ctx, c); err != nil {
+	c, err := g.createCounter(ctx, st, "Demo shop")
+	if err != nil {
 		return err
 	}
 	f, err := os.Open(filepath.Join(*dataDir, "sessions.csv"))

@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"fmt"
+	"github.com/crmlink/crmlink"
 	"time"
 
 	"github.com/crmlink/crmlink/gen"
@@ -79,4 +80,13 @@ func cmdGen(ctx context.Context, args []string, e *env) error {
 		fmt.Fprintln(e.stdout, f)
 	}
 	return nil
+}
+
+// createCounter makes the counter that generated data belongs to.
+func (g *genFlags) createCounter(ctx context.Context, st crmlink.Store, name string) (*crmlink.Counter, error) {
+	c := &crmlink.Counter{Name: name, Site: g.site, TimeZone: g.tz, Currency: "RUB"}
+	if err := c.Normalize(); err != nil {
+		return nil, err
+	}
+	return c, st.CreateCounter(ctx, c)
 }

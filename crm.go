@@ -59,38 +59,110 @@ func ParseMergeMode(s string) (MergeMode, error) {
 	return "", Errorf(KindInvalid, "invalid merge_mode %q: want SAVE, UPDATE or APPEND", s)
 }
 
-// Contact is a customer from the CRM.
-type Contact struct {
-	CounterID  CounterID
-	UniqID     string
-	Name       string
-	Created    time.Time
-	Updated    time.Time
-	BirthDate  time.Time
-	Identities []Identity
-	// Emails and Phones are the plain values, kept only when the counter
-	// allows it; their hashes are always among Identities.
+// CustomerIDs are the identifiers of one customer, as a CRM sends them:
+// the site's ClientIDs and UserIDs, and hashes of emails and phones. Hashes
+// are lower-case hex of the normalised value (SPEC.md §1); a plain email or
+// phone in an upload adds both its MD5 and its SHA-256.
+type CustomerIDs struct {
+	ClientIDs   []uint64
+	UserIDs     []string
+	EmailMD5    []string
+	EmailSHA256 []string
+	PhoneMD5    []string
+	PhoneSHA256 []string
+	// Emails and Phones are the normalised plain values. Readers always
+	// fill them; stores keep them only when the counter allows it
+	// (Counter.KeepPII).
 	Emails []string
 	Phones []string
-	Attrs  map[string]string
 }
 
-// Order is one version of a CRM order.
+// Empty reports whether no identifier is set.
+func (c *CustomerIDs) Empty() bool {
+	return len(c.ClientIDs) == 0 && len(c.UserIDs) == 0 && len(c.EmailMD5) == 0 && len(c.EmailSHA256) == 0 &&
+		len(c.PhoneMD5) == 0 && len(c.PhoneSHA256) == 0
+}
+
+// Fields is the set of fields an upload row carried, so that UPDATE and
+// APPEND touch only those (SPEC.md §1). A CSV row carries a field when the
+// file has its column and the cell is not empty; a JSON element carries the
+// fields it names with a non-null value.
+type Fields uint32
+
+// Field bits. The email field covers emails, emails_md5 and emails_sha256
+// (all of them become email hashes), the phone field likewise.
+const (
+	FieldName Fields = 1 << iota
+	FieldCreated
+	FieldUpdated
+	FieldFinished
+	FieldBirthDate
+	FieldClientIDs
+	FieldUserIDs
+	FieldEmails
+	FieldPhones
+	FieldStatus
+	FieldRevenue
+	FieldCost
+	FieldCurrency
+	FieldProducts
+	FieldGoals
+	FieldCustomer // an order's client_uniq_id
+	FieldAttrs
+)
+
+// Has reports whether every field of g is in f.
+func (f Fields) Has(g Fields) bool { return f&g == g }
+
+// Contact is one row of a contacts upload: a customer from the CRM.
+type Contact struct {
+	CounterID CounterID
+	UniqID    string
+	Name      string
+	Created   time.Time
+	Updated   time.Time
+	BirthDate time.Time // zero: none
+	IDs       CustomerIDs
+	// Attrs are the custom columns: name to value as sent.
+	Attrs  map[string]string
+	Fields Fields
+	Line   int // the row's line in a CSV file, or its 1-based element number in JSON
+}
+
+// Product is a line of an order: a product name and its quantity.
+type Product struct {
+	Name string
+	Qty  decimal.Decimal
+}
+
+// OrderGoal is an extra site goal an order reached, with an optional price.
+type OrderGoal struct {
+	Goal  string
+	Price decimal.NullDecimal
+}
+
+// Order is one row of an orders upload: one version of a CRM order.
 type Order struct {
-	CounterID  CounterID
-	ID         string
-	UniqID     string // the customer's uniq_id
-	Created    time.Time
-	Updated    time.Time
-	Finished   time.Time
-	Status     string // the CRM's own status id
+	CounterID CounterID
+	ID        string // empty only for a simple order sent without one
+	UniqID    string // the customer's uniq_id (client_uniq_id)
+	Created   time.Time
+	Updated   time.Time
+	Finished  time.Time // zero: not paid, or not said
+	Status    string    // the CRM's own status id
+	// StatusType is the type Status maps to, resolved when the row is read.
 	StatusType StatusType
 	Revenue    decimal.Decimal
 	Cost       decimal.NullDecimal
 	Currency   string
-	Products   map[string]decimal.Decimal
+	Products   []Product
 	Goals      []OrderGoal
 	Attrs      map[string]string
+	// IDs are a simple order's own identifiers; full orders name their
+	// customer by UniqID instead.
+	IDs    CustomerIDs
+	Fields Fields
+	Line   int
 }
 
 // Profit is revenue minus cost, or the revenue when no cost was sent.
@@ -101,10 +173,19 @@ func (o *Order) Profit() decimal.Decimal {
 	return o.Revenue
 }
 
-// OrderGoal is an extra site goal an order reached, with an optional price.
-type OrderGoal struct {
-	Goal  string
-	Price decimal.NullDecimal
+// StatusResolver maps a CRM status to its type: through the counter's
+// mapping, else a type name accepted as itself (SPEC.md §2).
+type StatusResolver func(status string) (StatusType, bool)
+
+// ContactReader yields the rows of a contacts upload; see SessionReader for
+// the contract of Next.
+type ContactReader interface {
+	Next(c *Contact) error
+}
+
+// OrderReader yields the rows of an orders upload.
+type OrderReader interface {
+	Next(o *Order) error
 }
 
 // Goal is a goal of a counter, such as "CRM: Order paid".

@@ -8,24 +8,15 @@ import (
 	"io"
 	"strconv"
 	"strings"
-	"sync/atomic"
 	"time"
 
 	"github.com/crmlink/crmlink"
 	"github.com/duckdb/duckdb-go/v2"
 )
 
-// The import path: Go reads, validates and classifies the file row by row
-// and writes sessions to spool files in a plain tab-separated form, a chunk
-// at a time; meanwhile DuckDB's own CSV reader loads each finished chunk
-// into sessions inside one open transaction. Parsing in Go and loading in
-// DuckDB run on both cores at once, memory and temporary disk stay flat in
-// the file's size (two chunks at most), no cgo call is made per value (the
-// appender's per-value calls made it several times slower), and the import
-// is all or nothing: any error rolls the transaction back.
-
-// spoolChunkRows is how many sessions one spool chunk holds.
-const spoolChunkRows = 250_000
+// Sessions are imported through the loader pipeline (loader.go): Go reads,
+// validates and classifies rows into spool chunks that DuckDB's CSV reader
+// loads into sessions inside one transaction.
 
 // spoolColumns are the spool file's columns and their DuckDB types.
 const spoolColumns = `{'line': 'BIGINT', 'session_id': 'UBIGINT', 'client_id': 'UBIGINT', 'user_id': 'VARCHAR',
@@ -87,42 +78,18 @@ func (s *Store) ImportSessions(ctx context.Context, up *crmlink.Upload, r crmlin
 	}
 	defer purchases.remove()
 
-	// The loader owns the transaction; the reader (this goroutine) hands it
-	// finished chunks. A buffer of one lets the reader fill the next chunk
-	// while DuckDB loads the last.
-	var abort atomic.Bool // set when reading failed: the rest need not load
-	chunks := make(chan *spool, 1)
-	loaded := make(chan error, 1)
-	txc := make(chan *sql.Tx, 1)
 	s.writeMu.Lock()
 	defer s.writeMu.Unlock()
-	go func() {
-		tx, err := s.db.BeginTx(ctx, nil)
-		if err != nil {
-			for c := range chunks {
-				c.remove()
-			}
-			loaded <- err
-			return
-		}
-		txc <- tx
-		var loadErr error
-		for c := range chunks {
-			if loadErr == nil && !abort.Load() {
-				// caller: ImportSessions (one chunk)
-				_, loadErr = tx.ExecContext(ctx, `INSERT INTO sessions (counter_id, `+sessionColumns+`, upload_id, upload_line)
-					SELECT ?, `+spoolSelect+`, ?, line FROM `+readSpool(c.path, spoolColumns),
-					int64(up.CounterID), up.ID)
-			}
-			c.remove()
-		}
-		loaded <- loadErr
-	}()
-
+	l := s.newLoader(ctx, "sessions", nil, func(tx *sql.Tx, path string) error {
+		// caller: ImportSessions (one chunk)
+		_, err := tx.ExecContext(ctx, `INSERT INTO sessions (counter_id, `+sessionColumns+`, upload_id, upload_line)
+			SELECT ?, `+spoolSelect+`, ?, line FROM `+readSpool(path, spoolColumns),
+			int64(up.CounterID), up.ID)
+		return err
+	})
 	var readErr error
 	n := 0
 	var sess crmlink.Session
-	var chunk *spool
 	for {
 		if n%4096 == 0 {
 			if err := ctx.Err(); err != nil {
@@ -138,11 +105,10 @@ func (s *Store) ImportSessions(ctx context.Context, up *crmlink.Upload, r crmlin
 			break
 		}
 		n++
-		if chunk == nil {
-			if chunk, err = newSpool(s.spoolDir, "sessions"); err != nil {
-				readErr = err
-				break
-			}
+		chunk, err := l.spool()
+		if err != nil {
+			readErr = err
+			break
 		}
 		chunk.session(n, &sess, loc)
 		for _, id := range sess.Identities {
@@ -154,49 +120,20 @@ func (s *Store) ImportSessions(ctx context.Context, up *crmlink.Upload, r crmlin
 		for _, p := range sess.PurchaseIDs {
 			purchases.purchase(n, &sess, p)
 		}
-		if chunk.rows == spoolChunkRows {
-			if readErr = chunk.close(); readErr != nil {
-				break
-			}
-			chunks <- chunk
-			chunk = nil
-		}
-	}
-	if chunk != nil {
-		if err := chunk.close(); err != nil && readErr == nil {
-			readErr = err
-		}
-		if readErr == nil {
-			chunks <- chunk
-		} else {
-			chunk.remove()
+		if readErr = l.rowDone(); readErr != nil {
+			break
 		}
 	}
 	if err := errors.Join(ids.close(), purchases.close()); err != nil && readErr == nil {
 		readErr = err
 	}
-	if readErr != nil {
-		abort.Store(true)
-	}
-	close(chunks)
-	loadErr := <-loaded
-	var tx *sql.Tx
-	select {
-	case tx = <-txc:
-	default:
-	}
+	tx, err := l.finish(readErr)
 	up.Finished = s.clock.Now()
 	if readErr != nil {
-		if tx != nil {
-			tx.Rollback()
-		}
 		return s.recordFailedImport(ctx, s.db, up, n, readErr)
 	}
-	if loadErr != nil {
-		if tx != nil {
-			tx.Rollback()
-		}
-		return fmt.Errorf("import sessions: load: %w", loadErr)
+	if err != nil {
+		return fmt.Errorf("import sessions: load: %w", err)
 	}
 	up.Status = crmlink.UploadPassed
 	up.Rows, up.Accepted = n, n

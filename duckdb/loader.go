@@ -1,0 +1,126 @@
+package duckdb
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"sync/atomic"
+)
+
+// loader is the import pipeline: the caller's goroutine reads and validates
+// rows and writes them to spool chunks; the loader's goroutine owns the
+// import's transaction and loads each finished chunk with DuckDB's CSV
+// reader while the next one fills. Parsing in Go and loading in DuckDB run
+// on both cores at once; memory and temporary disk stay flat in the file's
+// size (two chunks at most); no cgo call is made per value; and the import
+// is all or nothing, since any error rolls the one transaction back.
+//
+// The caller holds the store's write lock for the loader's life.
+type loader struct {
+	dir, name string
+	chunks    chan *spool
+	done      chan error
+	txc       chan *sql.Tx
+	abort     atomic.Bool // set when reading failed: the rest need not load
+	cur       *spool
+}
+
+// spoolChunkRows is how many rows one spool chunk holds.
+const spoolChunkRows = 250_000
+
+// newLoader begins the transaction, runs setup in it (to create staging
+// tables, say), and then load for each chunk's file.
+func (s *Store) newLoader(ctx context.Context, name string, setup func(tx *sql.Tx) error, load func(tx *sql.Tx, path string) error) *loader {
+	l := &loader{dir: s.spoolDir, name: name, chunks: make(chan *spool, 1), done: make(chan error, 1), txc: make(chan *sql.Tx, 1)}
+	go func() {
+		tx, err := s.db.BeginTx(ctx, nil)
+		if err == nil && setup != nil {
+			if err = setup(tx); err != nil {
+				tx.Rollback()
+			}
+		}
+		if err != nil {
+			for c := range l.chunks {
+				c.remove()
+			}
+			l.done <- err
+			return
+		}
+		l.txc <- tx
+		var loadErr error
+		for c := range l.chunks {
+			if loadErr == nil && !l.abort.Load() {
+				loadErr = load(tx, c.path)
+			}
+			c.remove()
+		}
+		l.done <- loadErr
+	}()
+	return l
+}
+
+// spool returns the chunk the next row goes to.
+func (l *loader) spool() (*spool, error) {
+	if l.cur == nil {
+		sp, err := newSpool(l.dir, l.name)
+		if err != nil {
+			return nil, err
+		}
+		l.cur = sp
+	}
+	return l.cur, nil
+}
+
+// rowDone hands the current chunk to the loader once it is full.
+func (l *loader) rowDone() error {
+	if l.cur == nil || l.cur.rows < spoolChunkRows {
+		return nil
+	}
+	return l.flush()
+}
+
+func (l *loader) flush() error {
+	c := l.cur
+	l.cur = nil
+	if err := c.close(); err != nil {
+		c.remove()
+		return err
+	}
+	l.chunks <- c
+	return nil
+}
+
+// finish waits for the loader. With readErr nil it loads the last chunk and
+// returns the open transaction for the caller to complete and commit; with
+// a read error, or when loading failed, the transaction is rolled back and
+// the error returned.
+func (l *loader) finish(readErr error) (*sql.Tx, error) {
+	if readErr == nil && l.cur != nil {
+		readErr = l.flush()
+	}
+	if l.cur != nil {
+		l.cur.close()
+		l.cur.remove()
+		l.cur = nil
+	}
+	if readErr != nil {
+		l.abort.Store(true)
+	}
+	close(l.chunks)
+	loadErr := <-l.done
+	var tx *sql.Tx
+	select {
+	case tx = <-l.txc:
+	default:
+	}
+	if err := errors.Join(readErr, loadErr); err != nil {
+		if tx != nil {
+			tx.Rollback()
+		}
+		if readErr != nil {
+			return nil, readErr
+		}
+		return nil, loadErr
+	}
+	return tx, nil
+}

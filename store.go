@@ -3,6 +3,8 @@ package crmlink
 import (
 	"context"
 	"time"
+
+	"github.com/shopspring/decimal"
 )
 
 // Store keeps everything crmlink knows. Each engine (the embedded DuckDB,
@@ -17,6 +19,7 @@ type Store interface {
 	TokenStore
 	SessionStore
 	UploadStore
+	CRMStore
 	// Ping checks that the store answers.
 	Ping(ctx context.Context) error
 	// Close releases the store; it waits for writes in flight.
@@ -75,4 +78,41 @@ type UploadStore interface {
 	// Uploads lists a counter's uploads, newest first, created before the
 	// given time (zero: no bound), at most limit of them, without row errors.
 	Uploads(ctx context.Context, counter CounterID, before time.Time, limit int) ([]*Upload, error)
+}
+
+// CRMStore keeps the CRM's customers and orders.
+type CRMStore interface {
+	// UploadContacts merges the reader's contacts by up.MergeMode in one
+	// transaction and records up, as ImportSessions does. A reader that
+	// skips bad rows (on_error=skip) and has an Errors method gets them
+	// recorded with the upload.
+	UploadContacts(ctx context.Context, up *Upload, r ContactReader) error
+	// UploadOrders merges full orders (up.Entity orders) or simple orders
+	// (simple_orders) and keeps every accepted row as a version in the
+	// order's history. A full order whose contact the counter does not have
+	// is a row error.
+	UploadOrders(ctx context.Context, up *Upload, r OrderReader) error
+	// Contact returns one contact.
+	Contact(ctx context.Context, counter CounterID, uniqID string) (*Contact, error)
+	// Order returns one order's current state and its versions, oldest first.
+	Order(ctx context.Context, counter CounterID, id string) (*Order, []OrderVersion, error)
+	// StatusMappings returns the counter's status mapping.
+	StatusMappings(ctx context.Context, counter CounterID) ([]StatusMapping, error)
+	// SetStatusMappings adds or replaces the given statuses of the mapping.
+	SetStatusMappings(ctx context.Context, counter CounterID, m []StatusMapping) error
+}
+
+// OrderVersion is one accepted version of an order.
+type OrderVersion struct {
+	Version    int
+	UploadID   string
+	Line       int
+	Accepted   time.Time
+	Status     string
+	StatusType StatusType
+	Revenue    decimal.Decimal
+	Cost       decimal.NullDecimal
+	Created    time.Time
+	Updated    time.Time
+	Finished   time.Time
 }

@@ -38,7 +38,10 @@ type Upload struct {
 	Format    string // "CSV", "JSON", "TSV"
 	Source    string // "API" or "CLI"
 	MergeMode MergeMode
-	Status    UploadStatus
+	// SkipInvalid (on_error=skip, ours) stores the valid rows of a file
+	// with bad ones and reports those, instead of failing the upload.
+	SkipInvalid bool
+	Status      UploadStatus
 	Rows      int // data rows read
 	Accepted  int // rows stored
 	Rejected  int // rows refused

@@ -2,11 +2,14 @@ package duckdb
 
 import (
 	"bufio"
+	"encoding/json"
 	"os"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/crmlink/crmlink"
+	"github.com/shopspring/decimal"
 )
 
 // spool is a temporary tab-separated file of rows for DuckDB's CSV reader to
@@ -146,4 +149,58 @@ func (s *spool) identity(client uint64, kind, value string, seen time.Time) {
 	s.str(value)
 	s.int(seen.UTC().UnixMicro())
 	s.end()
+}
+
+// null writes SQL NULL.
+func (s *spool) null() { s.buf = append(s.buf, `\N`+"\t"...) }
+
+// micros writes a time as microseconds since the epoch, or NULL for zero.
+func (s *spool) micros(t time.Time) {
+	if t.IsZero() {
+		s.null()
+		return
+	}
+	s.int(t.UTC().UnixMicro())
+}
+
+// date writes a date as yyyy-mm-dd, or NULL for zero.
+func (s *spool) date(t time.Time) {
+	if t.IsZero() {
+		s.null()
+		return
+	}
+	s.buf = t.AppendFormat(s.buf, "2006-01-02")
+	s.buf = append(s.buf, '\t')
+}
+
+// listSep separates the items of a list cell; splitList undoes it in SQL.
+// Readers refuse control characters, so it cannot occur in a value.
+const listSep = "\x1f"
+
+func (s *spool) list(v []string) { s.str(strings.Join(v, listSep)) }
+
+func (s *spool) uintList(v []uint64) {
+	var b strings.Builder
+	for i, x := range v {
+		if i > 0 {
+			b.WriteString(listSep)
+		}
+		b.WriteString(strconv.FormatUint(x, 10))
+	}
+	s.str(b.String())
+}
+
+// decimal writes a decimal, or NULL.
+func (s *spool) decimal(d decimal.Decimal, valid bool) {
+	if !valid {
+		s.null()
+		return
+	}
+	s.str(d.String())
+}
+
+// json writes v as JSON text.
+func (s *spool) json(v any) {
+	b, _ := json.Marshal(v)
+	s.str(string(b))
 }

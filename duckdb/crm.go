@@ -1,0 +1,365 @@
+package duckdb
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"io"
+	"strings"
+	"time"
+
+	"github.com/crmlink/crmlink"
+)
+
+// CRM uploads go through the loader pipeline into a staging table of the
+// upload's transaction; then one statement per step applies them:
+// the rows of each id are folded in file order (GROUP BY with arg_max by
+// line, which is what applying them one after another would give), and
+// MERGE applies the folded row to the current state by the merge mode.
+
+// column is one column of a staging table.
+type column struct{ name, typ string }
+
+func columnsStruct(cols []column) string {
+	var b strings.Builder
+	b.WriteString("{")
+	for i, c := range cols {
+		if i > 0 {
+			b.WriteString(", ")
+		}
+		fmt.Fprintf(&b, "'%s': '%s'", c.name, c.typ)
+	}
+	b.WriteString("}")
+	return b.String()
+}
+
+func columnsDDL(cols []column) string {
+	var b strings.Builder
+	for i, c := range cols {
+		if i > 0 {
+			b.WriteString(", ")
+		}
+		fmt.Fprintf(&b, "%s %s", c.name, c.typ)
+	}
+	return b.String()
+}
+
+// fieldKind says how a field merges.
+type fieldKind int
+
+const (
+	kindScalar  fieldKind = iota // replaced
+	kindCreated                  // set once, never changed
+	kindList                     // replaced, or appended to in APPEND mode
+	kindJSONMap                  // replaced in SAVE, merged key by key otherwise
+)
+
+// field is one merged column of contacts or orders.
+type field struct {
+	col  string         // target column
+	bit  crmlink.Fields // the upload carried it
+	kind fieldKind
+	expr string // its value from a staging row
+	def  string // its value when absent, in SQL
+}
+
+// splitList turns a spooled list cell back into a list.
+func splitList(col, typ string) string {
+	return fmt.Sprintf("CASE WHEN %[1]s = '' THEN []::%[2]s[] ELSE CAST(string_split(%[1]s, chr(31)) AS %[2]s[]) END", col, typ)
+}
+
+// dedupe keeps the first of equal items of a list, in order.
+func dedupe(e string) string {
+	return fmt.Sprintf("list_filter(%[1]s, (x, i) -> list_position(%[1]s, x) = i)", e)
+}
+
+func present(bit crmlink.Fields) string { return fmt.Sprintf("(fields & %d) <> 0", uint32(bit)) }
+
+// foldSQL is the SELECT list that folds a staging table's rows by key.
+func foldSQL(fields []field, mode crmlink.MergeMode) string {
+	var parts []string
+	for _, f := range fields {
+		var e string
+		switch {
+		case f.kind == kindCreated:
+			e = fmt.Sprintf("arg_min(%s, line) FILTER (WHERE %s)", f.expr, present(f.bit))
+		case mode == crmlink.MergeSave:
+			e = fmt.Sprintf("arg_max_null(CASE WHEN %s THEN %s END, line)", present(f.bit), f.expr)
+		case f.kind == kindList && mode == crmlink.MergeAppend:
+			e = fmt.Sprintf("flatten(list(%s ORDER BY line) FILTER (WHERE %s))", f.expr, present(f.bit))
+		case f.kind == kindJSONMap:
+			e = fmt.Sprintf("list_reduce(list(%s ORDER BY line) FILTER (WHERE %s), (a, b) -> json_merge_patch(a, b)::VARCHAR)", f.expr, present(f.bit))
+		default:
+			e = fmt.Sprintf("arg_max(%s, line) FILTER (WHERE %s)", f.expr, present(f.bit))
+		}
+		parts = append(parts, e+" AS "+f.col)
+	}
+	parts = append(parts, "bit_or(fields) AS fields", "count(*) AS n", "max(line) AS last_line")
+	return strings.Join(parts, ",\n\t\t")
+}
+
+// mergeSet is the UPDATE SET list applying folded row a to current row c.
+func mergeSet(fields []field, mode crmlink.MergeMode) string {
+	var parts []string
+	for _, f := range fields {
+		var e string
+		switch {
+		case f.kind == kindCreated:
+			e = fmt.Sprintf("coalesce(c.%[1]s, a.%[1]s)", f.col)
+		case mode == crmlink.MergeSave && f.kind == kindList:
+			e = fmt.Sprintf("coalesce(%s, %s)", dedupe("a."+f.col), f.def)
+		case mode == crmlink.MergeSave:
+			e = fmt.Sprintf("coalesce(a.%s, %s)", f.col, f.def)
+		case f.kind == kindList && mode == crmlink.MergeAppend:
+			e = fmt.Sprintf("CASE WHEN %s THEN %s ELSE c.%s END", present(f.bit), dedupe("c."+f.col+" || a."+f.col), f.col)
+		case f.kind == kindList:
+			e = fmt.Sprintf("CASE WHEN %s THEN %s ELSE c.%s END", present(f.bit), dedupe("a."+f.col), f.col)
+		case f.kind == kindJSONMap:
+			e = fmt.Sprintf("CASE WHEN %[2]s THEN json_merge_patch(c.%[1]s, a.%[1]s)::VARCHAR ELSE c.%[1]s END", f.col, present(f.bit))
+		default:
+			e = fmt.Sprintf("CASE WHEN %[2]s THEN a.%[1]s ELSE c.%[1]s END", f.col, present(f.bit))
+		}
+		parts = append(parts, f.col+" = "+e)
+	}
+	return strings.Join(parts, ",\n\t\t")
+}
+
+// insertValues is the VALUES list of a new row from folded row a.
+func insertValues(fields []field) (cols, vals string) {
+	var cs, vs []string
+	for _, f := range fields {
+		cs = append(cs, f.col)
+		switch f.kind {
+		case kindList:
+			vs = append(vs, fmt.Sprintf("coalesce(%s, %s)", dedupe("a."+f.col), f.def))
+		case kindCreated:
+			vs = append(vs, "a."+f.col)
+		default:
+			vs = append(vs, fmt.Sprintf("coalesce(a.%s, %s)", f.col, f.def))
+		}
+	}
+	return strings.Join(cs, ", "), strings.Join(vs, ", ")
+}
+
+// Identifier columns shared by contacts and simple orders.
+var idColumns = []column{
+	{"client_ids", "VARCHAR"}, {"user_ids", "VARCHAR"},
+	{"email_md5", "VARCHAR"}, {"email_sha256", "VARCHAR"}, {"phone_md5", "VARCHAR"}, {"phone_sha256", "VARCHAR"},
+}
+
+var idFields = []field{
+	{"client_ids", crmlink.FieldClientIDs, kindList, splitList("client_ids", "UBIGINT"), "[]::UBIGINT[]"},
+	{"user_ids", crmlink.FieldUserIDs, kindList, splitList("user_ids", "VARCHAR"), "[]::VARCHAR[]"},
+	{"email_md5", crmlink.FieldEmails, kindList, splitList("email_md5", "VARCHAR"), "[]::VARCHAR[]"},
+	{"email_sha256", crmlink.FieldEmails, kindList, splitList("email_sha256", "VARCHAR"), "[]::VARCHAR[]"},
+	{"phone_md5", crmlink.FieldPhones, kindList, splitList("phone_md5", "VARCHAR"), "[]::VARCHAR[]"},
+	{"phone_sha256", crmlink.FieldPhones, kindList, splitList("phone_sha256", "VARCHAR"), "[]::VARCHAR[]"},
+}
+
+func spoolIDs(sp *spool, ids *crmlink.CustomerIDs) {
+	sp.uintList(ids.ClientIDs)
+	sp.list(ids.UserIDs)
+	sp.list(ids.EmailMD5)
+	sp.list(ids.EmailSHA256)
+	sp.list(ids.PhoneMD5)
+	sp.list(ids.PhoneSHA256)
+}
+
+var contactColumns = append(append([]column{
+	{"line", "BIGINT"}, {"uniq_id", "VARCHAR"}, {"fields", "UINTEGER"}, {"name", "VARCHAR"},
+	{"created_us", "BIGINT"}, {"updated_us", "BIGINT"}, {"birth_date", "DATE"},
+}, idColumns...), column{"emails", "VARCHAR"}, column{"phones", "VARCHAR"}, column{"attrs", "VARCHAR"})
+
+var contactFields = append(append([]field{
+	{"name", crmlink.FieldName, kindScalar, "name", "''"},
+	{"created", crmlink.FieldCreated, kindCreated, "make_timestamp(created_us)", "NULL"},
+	{"updated", crmlink.FieldUpdated, kindScalar, "make_timestamp(updated_us)", "NULL"},
+	{"birth_date", crmlink.FieldBirthDate, kindScalar, "birth_date", "NULL"},
+}, idFields...),
+	field{"emails", crmlink.FieldEmails, kindList, splitList("emails", "VARCHAR"), "[]::VARCHAR[]"},
+	field{"phones", crmlink.FieldPhones, kindList, splitList("phones", "VARCHAR"), "[]::VARCHAR[]"},
+	field{"attrs", crmlink.FieldAttrs, kindJSONMap, "attrs", "'{}'"},
+)
+
+// rowCounter is what a reader tells of the rows it read, when it can.
+type rowCounter interface {
+	Rows() int
+	Errors() *crmlink.ValidationError
+}
+
+// uploadStart fills an upload's defaults.
+func (s *Store) uploadStart(up *crmlink.Upload, entity crmlink.UploadEntity) {
+	if up.Entity == "" {
+		up.Entity = entity
+	}
+	if up.ID == "" {
+		up.ID = crmlink.NewUploadID()
+	}
+	if up.Created.IsZero() {
+		up.Created = s.clock.Now()
+	}
+	if up.MergeMode == "" {
+		up.MergeMode = crmlink.MergeSave
+	}
+}
+
+// uploadCounts fills an upload's counts from its reader after reading.
+func uploadCounts(up *crmlink.Upload, r any, accepted int) {
+	up.Rows, up.Accepted = accepted, accepted
+	if rc, ok := r.(rowCounter); ok {
+		up.Rows = rc.Rows()
+		if v := rc.Errors(); v != nil && v.Total > 0 {
+			up.Errors, up.ErrorsTotal, up.Rejected = v.Errors, v.Total, v.BadRows
+		}
+	}
+}
+
+// UploadContacts merges contacts. See crmlink.CRMStore.
+func (s *Store) UploadContacts(ctx context.Context, up *crmlink.Upload, r crmlink.ContactReader) error {
+	counter, err := s.Counter(ctx, up.CounterID)
+	if err != nil {
+		return err
+	}
+	s.uploadStart(up, crmlink.EntityContacts)
+	s.writeMu.Lock()
+	defer s.writeMu.Unlock()
+	l := s.newLoader(ctx, "contacts", stageSetup("stage_contacts", contactColumns), stageLoad(ctx, "stage_contacts", contactColumns))
+	n := 0
+	var readErr error
+	var c crmlink.Contact
+	for {
+		if n%4096 == 0 {
+			if readErr = ctx.Err(); readErr != nil {
+				break
+			}
+		}
+		if err := r.Next(&c); err != nil {
+			if !errors.Is(err, io.EOF) {
+				readErr = err
+			}
+			break
+		}
+		n++
+		sp, err := l.spool()
+		if err != nil {
+			readErr = err
+			break
+		}
+		sp.int(int64(c.Line))
+		sp.str(c.UniqID)
+		sp.int(int64(c.Fields))
+		sp.str(c.Name)
+		sp.micros(c.Created)
+		sp.micros(c.Updated)
+		sp.date(c.BirthDate)
+		spoolIDs(sp, &c.IDs)
+		if counter.KeepPII {
+			sp.list(c.IDs.Emails)
+			sp.list(c.IDs.Phones)
+		} else {
+			sp.str("")
+			sp.str("")
+		}
+		if len(c.Attrs) > 0 {
+			sp.json(c.Attrs)
+		} else {
+			sp.str("{}")
+		}
+		sp.end()
+		if readErr = l.rowDone(); readErr != nil {
+			break
+		}
+	}
+	tx, err := l.finish(readErr)
+	up.Finished = s.clock.Now()
+	if readErr != nil {
+		return s.recordFailedImport(ctx, s.db, up, n, readErr)
+	}
+	if err != nil {
+		return fmt.Errorf("upload contacts: %w", err)
+	}
+	uploadCounts(up, r, n)
+	up.Status = crmlink.UploadPassed
+	err = func() error {
+		cols, vals := insertValues(contactFields)
+		// caller: UploadContacts (merge)
+		_, err := tx.ExecContext(ctx, `MERGE INTO contacts AS c
+			USING (SELECT uniq_id, `+foldSQL(contactFields, up.MergeMode)+` FROM stage_contacts GROUP BY uniq_id) AS a
+			ON c.counter_id = $1 AND c.uniq_id = a.uniq_id
+			WHEN MATCHED THEN UPDATE SET `+mergeSet(contactFields, up.MergeMode)+`, upload_id = $2
+			WHEN NOT MATCHED THEN INSERT (counter_id, uniq_id, `+cols+`, upload_id, first_upload)
+				VALUES ($1, a.uniq_id, `+vals+`, $2, $3)`,
+			int64(up.CounterID), up.ID, utc(up.Created))
+		if err != nil {
+			return err
+		}
+		if _, err := tx.ExecContext(ctx, `DROP TABLE stage_contacts`); err != nil {
+			return err
+		}
+		return insertUpload(ctx, tx, up)
+	}()
+	if err != nil {
+		tx.Rollback()
+		return fmt.Errorf("upload contacts: %w", err)
+	}
+	if err := tx.Commit(); err != nil {
+		return fmt.Errorf("upload contacts: commit: %w", err)
+	}
+	return nil
+}
+
+func stageSetup(table string, cols []column) func(tx *sql.Tx) error {
+	return func(tx *sql.Tx) error {
+		// caller: uploads (staging)
+		_, err := tx.Exec(`CREATE OR REPLACE TEMP TABLE ` + table + ` (` + columnsDDL(cols) + `)`)
+		return err
+	}
+}
+
+func stageLoad(ctx context.Context, table string, cols []column) func(tx *sql.Tx, path string) error {
+	return func(tx *sql.Tx, path string) error {
+		// caller: uploads (one chunk)
+		_, err := tx.ExecContext(ctx, `INSERT INTO `+table+` SELECT * FROM `+readSpool(path, columnsStruct(cols)))
+		return err
+	}
+}
+
+// Contact returns one contact.
+func (s *Store) Contact(ctx context.Context, counter crmlink.CounterID, uniqID string) (*crmlink.Contact, error) {
+	var c crmlink.Contact
+	var created, updated, birth sql.NullTime
+	var attrs string
+	var clientIDs []uint64
+	lists := make([][]string, 7)
+	dest := []any{&c.Name, &created, &updated, &birth, scanList(&clientIDs)}
+	for i := range lists {
+		dest = append(dest, scanList(&lists[i]))
+	}
+	dest = append(dest, &attrs)
+	// caller: Contact
+	err := s.db.QueryRowContext(ctx, `SELECT name, created, updated, birth_date, client_ids, user_ids,
+		email_md5, email_sha256, phone_md5, phone_sha256, emails, phones, attrs
+		FROM contacts WHERE counter_id = ? AND uniq_id = ?`, int64(counter), uniqID).Scan(dest...)
+	if isNoRows(err) {
+		return nil, notFound("contact", uniqID)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("contact: %w", err)
+	}
+	c.CounterID, c.UniqID = counter, uniqID
+	c.Created, c.Updated, c.BirthDate = nullTime(created), nullTime(updated), nullTime(birth)
+	c.IDs = crmlink.CustomerIDs{ClientIDs: clientIDs, UserIDs: lists[0], EmailMD5: lists[1], EmailSHA256: lists[2],
+		PhoneMD5: lists[3], PhoneSHA256: lists[4], Emails: lists[5], Phones: lists[6]}
+	if err := jsonUnmarshal(attrs, &c.Attrs); err != nil {
+		return nil, fmt.Errorf("contact %s attrs: %w", uniqID, err)
+	}
+	return &c, nil
+}
+
+func nullTime(t sql.NullTime) time.Time {
+	if !t.Valid {
+		return time.Time{}
+	}
+	return t.Time.UTC()
+}

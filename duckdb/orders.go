@@ -1,0 +1,355 @@
+package duckdb
+
+import (
+	"context"
+	"database/sql"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"strconv"
+
+	"github.com/crmlink/crmlink"
+	"github.com/shopspring/decimal"
+)
+
+var orderColumns = append([]column{
+	{"line", "BIGINT"}, {"id", "VARCHAR"}, {"fields", "UINTEGER"}, {"uniq_id", "VARCHAR"},
+	{"created_us", "BIGINT"}, {"updated_us", "BIGINT"}, {"finished_us", "BIGINT"},
+	{"status", "VARCHAR"}, {"status_type", "VARCHAR"}, {"revenue", "DECIMAL(18,4)"}, {"cost", "DECIMAL(18,4)"},
+	{"currency", "VARCHAR"}, {"products", "VARCHAR"}, {"goals", "VARCHAR"}, {"attrs", "VARCHAR"},
+}, idColumns...)
+
+func orderFields(currency string) []field {
+	return append([]field{
+		{"uniq_id", crmlink.FieldCustomer, kindScalar, "uniq_id", "''"},
+		{"created", crmlink.FieldCreated, kindCreated, "make_timestamp(created_us)", "NULL"},
+		{"updated", crmlink.FieldUpdated, kindScalar, "make_timestamp(updated_us)", "NULL"},
+		{"finished", crmlink.FieldFinished, kindScalar, "make_timestamp(finished_us)", "NULL"},
+		{"status", crmlink.FieldStatus, kindScalar, "status", "''"},
+		{"status_type", crmlink.FieldStatus, kindScalar, "status_type", "''"},
+		{"revenue", crmlink.FieldRevenue, kindScalar, "revenue", "0"},
+		{"cost", crmlink.FieldCost, kindScalar, "cost", "NULL"},
+		{"currency", crmlink.FieldCurrency, kindScalar, "currency", sqlString(currency)},
+		{"products", crmlink.FieldProducts, kindScalar, "products", "'[]'"},
+		{"goals", crmlink.FieldGoals, kindScalar, "goals", "'[]'"},
+		{"attrs", crmlink.FieldAttrs, kindJSONMap, "attrs", "'{}'"},
+	}, idFields...)
+}
+
+// UploadOrders merges orders and records their versions. See
+// crmlink.CRMStore.
+func (s *Store) UploadOrders(ctx context.Context, up *crmlink.Upload, r crmlink.OrderReader) error {
+	counter, err := s.Counter(ctx, up.CounterID)
+	if err != nil {
+		return err
+	}
+	s.uploadStart(up, crmlink.EntityOrders)
+	simple := up.Entity == crmlink.EntitySimpleOrders
+	s.writeMu.Lock()
+	defer s.writeMu.Unlock()
+	l := s.newLoader(ctx, "orders", stageSetup("stage_orders", orderColumns), stageLoad(ctx, "stage_orders", orderColumns))
+	n := 0
+	var readErr error
+	var o crmlink.Order
+	for {
+		if n%4096 == 0 {
+			if readErr = ctx.Err(); readErr != nil {
+				break
+			}
+		}
+		if err := r.Next(&o); err != nil {
+			if !errors.Is(err, io.EOF) {
+				readErr = err
+			}
+			break
+		}
+		n++
+		sp, err := l.spool()
+		if err != nil {
+			readErr = err
+			break
+		}
+		id := o.ID
+		if id == "" {
+			// A simple order without an id can never be updated: it gets
+			// one no CRM id can take.
+			id = "~" + up.ID + ":" + strconv.Itoa(o.Line)
+		}
+		updated := o.Updated
+		if updated.IsZero() {
+			updated = up.Created // SPEC.md §1: the upload time when absent
+		}
+		sp.int(int64(o.Line))
+		sp.str(id)
+		sp.int(int64(o.Fields | crmlink.FieldUpdated))
+		sp.str(o.UniqID)
+		sp.micros(o.Created)
+		sp.micros(updated)
+		sp.micros(o.Finished)
+		sp.str(o.Status)
+		sp.str(string(o.StatusType))
+		sp.decimal(o.Revenue, true)
+		sp.decimal(o.Cost.Decimal, o.Cost.Valid)
+		sp.str(o.Currency)
+		sp.json(productsJSON(o.Products))
+		sp.json(goalsJSON(o.Goals))
+		if len(o.Attrs) > 0 {
+			sp.json(o.Attrs)
+		} else {
+			sp.str("{}")
+		}
+		spoolIDs(sp, &o.IDs)
+		sp.end()
+		if readErr = l.rowDone(); readErr != nil {
+			break
+		}
+	}
+	tx, err := l.finish(readErr)
+	up.Finished = s.clock.Now()
+	if readErr != nil {
+		return s.recordFailedImport(ctx, s.db, up, n, readErr)
+	}
+	if err != nil {
+		return fmt.Errorf("upload orders: %w", err)
+	}
+	uploadCounts(up, r, n)
+	up.Status = crmlink.UploadPassed
+	rejectErr, err := s.applyOrders(ctx, tx, up, counter, simple)
+	if err == nil {
+		err = rejectErr
+	}
+	if err != nil {
+		tx.Rollback()
+		var v *crmlink.ValidationError
+		if errors.As(err, &v) {
+			return s.recordFailedImport(ctx, s.db, up, n, err)
+		}
+		return fmt.Errorf("upload orders: %w", err)
+	}
+	if err := tx.Commit(); err != nil {
+		return fmt.Errorf("upload orders: commit: %w", err)
+	}
+	return nil
+}
+
+// applyOrders checks the staged orders' contacts, records the versions and
+// merges them. A *ValidationError in the first result fails the upload.
+func (s *Store) applyOrders(ctx context.Context, tx *sql.Tx, up *crmlink.Upload, counter *crmlink.Counter, simple bool) (error, error) {
+	cid := int64(up.CounterID)
+	if !simple {
+		v, err := unknownContacts(ctx, tx, cid)
+		if err != nil {
+			return nil, err
+		}
+		if v != nil {
+			if !up.SkipInvalid {
+				return v, nil
+			}
+			// caller: UploadOrders (skip orders of unknown contacts)
+			res, err := tx.ExecContext(ctx, `DELETE FROM stage_orders s WHERE NOT EXISTS
+				(SELECT 1 FROM contacts c WHERE c.counter_id = ? AND c.uniq_id = s.uniq_id)`, cid)
+			if err != nil {
+				return nil, err
+			}
+			dropped, _ := res.RowsAffected()
+			up.Accepted -= int(dropped)
+			up.Rejected += int(dropped)
+			up.ErrorsTotal += v.Total
+			for _, e := range v.Errors {
+				if len(up.Errors) < crmlink.MaxRowErrors {
+					up.Errors = append(up.Errors, e)
+				}
+			}
+		}
+	}
+	// caller: UploadOrders (history)
+	if _, err := tx.ExecContext(ctx, `INSERT INTO order_history (counter_id, order_id, version, upload_id, line, accepted,
+			status, status_type, revenue, cost, created, updated, finished)
+		SELECT $1, s.id, coalesce(o.version, 0) + row_number() OVER (PARTITION BY s.id ORDER BY s.line), $2, s.line, $3,
+			s.status, s.status_type, s.revenue, s.cost,
+			make_timestamp(s.created_us), make_timestamp(s.updated_us), make_timestamp(s.finished_us)
+		FROM stage_orders s LEFT JOIN orders o ON o.counter_id = $1 AND o.id = s.id`,
+		cid, up.ID, utc(up.Created)); err != nil {
+		return nil, err
+	}
+	fields := orderFields(counter.Currency)
+	cols, vals := insertValues(fields)
+	// caller: UploadOrders (merge)
+	if _, err := tx.ExecContext(ctx, `MERGE INTO orders AS c
+		USING (SELECT id, `+foldSQL(fields, up.MergeMode)+` FROM stage_orders GROUP BY id) AS a
+		ON c.counter_id = $1 AND c.id = a.id
+		WHEN MATCHED THEN UPDATE SET `+mergeSet(fields, up.MergeMode)+`, version = c.version + a.n, upload_id = $2
+		WHEN NOT MATCHED THEN INSERT (counter_id, id, is_simple, `+cols+`, version, upload_id, first_upload)
+			VALUES ($1, a.id, $4, `+vals+`, a.n, $2, $3)`,
+		cid, up.ID, utc(up.Created), simple); err != nil {
+		return nil, err
+	}
+	// A paid order without finish_date_time was paid at the first upload
+	// that saw it paid (SPEC.md §1).
+	// caller: UploadOrders (finish time)
+	if _, err := tx.ExecContext(ctx, `UPDATE orders SET finished = ? WHERE counter_id = ? AND upload_id = ?
+		AND status_type = 'PAID' AND finished IS NULL`, utc(up.Created), cid, up.ID); err != nil {
+		return nil, err
+	}
+	if _, err := tx.ExecContext(ctx, `DROP TABLE stage_orders`); err != nil {
+		return nil, err
+	}
+	return nil, insertUpload(ctx, tx, up)
+}
+
+// unknownContacts returns a row error for every staged full order whose
+// contact the counter does not have, or nil.
+func unknownContacts(ctx context.Context, tx *sql.Tx, cid int64) (*crmlink.ValidationError, error) {
+	// caller: UploadOrders (unknown contacts)
+	rows, err := tx.QueryContext(ctx, `SELECT line, uniq_id, count(*) OVER () FROM stage_orders s
+		WHERE NOT EXISTS (SELECT 1 FROM contacts c WHERE c.counter_id = ? AND c.uniq_id = s.uniq_id)
+		ORDER BY line LIMIT ?`, cid, crmlink.MaxRowErrors)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var v *crmlink.ValidationError
+	for rows.Next() {
+		var line, total int
+		var uniq string
+		if err := rows.Scan(&line, &uniq, &total); err != nil {
+			return nil, err
+		}
+		if v == nil {
+			v = &crmlink.ValidationError{}
+		}
+		v.Errors = append(v.Errors, crmlink.RowError{Line: line, Column: "client_uniq_id", Value: uniq,
+			Reason: "no contact with this uniq_id: upload the contact first"})
+		v.Total, v.BadRows = total, total
+	}
+	return v, rows.Err()
+}
+
+func productsJSON(ps []crmlink.Product) [][2]any {
+	out := make([][2]any, len(ps))
+	for i, p := range ps {
+		out[i] = [2]any{p.Name, json.Number(p.Qty.String())}
+	}
+	return out
+}
+
+func goalsJSON(gs []crmlink.OrderGoal) [][2]any {
+	out := make([][2]any, len(gs))
+	for i, g := range gs {
+		out[i][0] = g.Goal
+		if g.Price.Valid {
+			out[i][1] = json.Number(g.Price.Decimal.String())
+		}
+	}
+	return out
+}
+
+// Order returns one order and its versions.
+func (s *Store) Order(ctx context.Context, counter crmlink.CounterID, id string) (*crmlink.Order, []crmlink.OrderVersion, error) {
+	var o crmlink.Order
+	var finished sql.NullTime
+	var cost decimal.NullDecimal
+	var products, goals, attrs string
+	var simple bool
+	var clientIDs []uint64
+	lists := make([][]string, 5)
+	dest := []any{&o.UniqID, &simple, &o.Created, &o.Updated, &finished, &o.Status, &o.StatusType, &o.Revenue, &cost,
+		&o.Currency, &products, &goals, &attrs, scanList(&clientIDs)}
+	for i := range lists {
+		dest = append(dest, scanList(&lists[i]))
+	}
+	// caller: Order
+	err := s.db.QueryRowContext(ctx, `SELECT uniq_id, is_simple, created, updated, finished, status, status_type,
+		revenue::VARCHAR, cost::VARCHAR, currency, products, goals, attrs, client_ids, user_ids, email_md5, email_sha256, phone_md5, phone_sha256
+		FROM orders WHERE counter_id = ? AND id = ?`, int64(counter), id).Scan(dest...)
+	if isNoRows(err) {
+		return nil, nil, notFound("order", id)
+	}
+	if err != nil {
+		return nil, nil, fmt.Errorf("order: %w", err)
+	}
+	o.CounterID, o.ID = counter, id
+	o.Created, o.Updated, o.Finished = o.Created.UTC(), o.Updated.UTC(), nullTime(finished)
+	o.Cost = cost
+	o.IDs = crmlink.CustomerIDs{ClientIDs: clientIDs, UserIDs: lists[0], EmailMD5: lists[1], EmailSHA256: lists[2],
+		PhoneMD5: lists[3], PhoneSHA256: lists[4]}
+	if err := parseProducts(products, &o); err != nil {
+		return nil, nil, fmt.Errorf("order %s: %w", id, err)
+	}
+	if err := jsonUnmarshal(attrs, &o.Attrs); err != nil {
+		return nil, nil, fmt.Errorf("order %s: %w", id, err)
+	}
+	if err := parseGoals(goals, &o); err != nil {
+		return nil, nil, fmt.Errorf("order %s: %w", id, err)
+	}
+	// caller: Order (history)
+	rows, err := s.db.QueryContext(ctx, `SELECT version, upload_id, line, accepted, status, status_type,
+		revenue::VARCHAR, cost::VARCHAR, created, updated, finished
+		FROM order_history WHERE counter_id = ? AND order_id = ? ORDER BY version`, int64(counter), id)
+	if err != nil {
+		return nil, nil, fmt.Errorf("order history: %w", err)
+	}
+	defer rows.Close()
+	var versions []crmlink.OrderVersion
+	for rows.Next() {
+		var v crmlink.OrderVersion
+		var rev decimal.NullDecimal
+		var created, updated, fin sql.NullTime
+		if err := rows.Scan(&v.Version, &v.UploadID, &v.Line, &v.Accepted, &v.Status, &v.StatusType,
+			&rev, &v.Cost, &created, &updated, &fin); err != nil {
+			return nil, nil, fmt.Errorf("order history: %w", err)
+		}
+		v.Revenue = rev.Decimal
+		v.Accepted = v.Accepted.UTC()
+		v.Created, v.Updated, v.Finished = nullTime(created), nullTime(updated), nullTime(fin)
+		versions = append(versions, v)
+	}
+	return &o, versions, rows.Err()
+}
+
+func parseProducts(s string, o *crmlink.Order) error {
+	d := json.NewDecoder(stringsReader(s))
+	d.UseNumber()
+	var items [][]any
+	if err := d.Decode(&items); err != nil {
+		return err
+	}
+	for _, it := range items {
+		if len(it) != 2 {
+			return fmt.Errorf("bad product %v", it)
+		}
+		name, _ := it[0].(string)
+		qty, err := decimal.NewFromString(fmt.Sprint(it[1]))
+		if err != nil {
+			return err
+		}
+		o.Products = append(o.Products, crmlink.Product{Name: name, Qty: qty})
+	}
+	return nil
+}
+
+func parseGoals(s string, o *crmlink.Order) error {
+	d := json.NewDecoder(stringsReader(s))
+	d.UseNumber()
+	var items [][]any
+	if err := d.Decode(&items); err != nil {
+		return err
+	}
+	for _, it := range items {
+		if len(it) != 2 {
+			return fmt.Errorf("bad goal %v", it)
+		}
+		g := crmlink.OrderGoal{}
+		g.Goal, _ = it[0].(string)
+		if it[1] != nil {
+			p, err := decimal.NewFromString(fmt.Sprint(it[1]))
+			if err != nil {
+				return err
+			}
+			g.Price = decimal.NewNullDecimal(p)
+		}
+		o.Goals = append(o.Goals, g)
+	}
+	return nil
+}

@@ -1,0 +1,329 @@
+package storetest
+
+import (
+	"context"
+	"errors"
+	"io"
+	"reflect"
+	"testing"
+	"time"
+
+	"github.com/crmlink/crmlink"
+	"github.com/shopspring/decimal"
+)
+
+// ContactSlice yields the given contacts, then Err (io.EOF when nil).
+type ContactSlice struct {
+	Contacts []crmlink.Contact
+	Err      error
+	i        int
+}
+
+// Next implements crmlink.ContactReader.
+func (r *ContactSlice) Next(c *crmlink.Contact) error {
+	if r.i >= len(r.Contacts) {
+		if r.Err != nil {
+			return r.Err
+		}
+		return io.EOF
+	}
+	*c = r.Contacts[r.i]
+	r.i++
+	if c.Line == 0 {
+		c.Line = r.i + 1
+	}
+	return nil
+}
+
+// OrderSlice yields the given orders, then Err (io.EOF when nil).
+type OrderSlice struct {
+	Orders []crmlink.Order
+	Err    error
+	i      int
+}
+
+// Next implements crmlink.OrderReader.
+func (r *OrderSlice) Next(o *crmlink.Order) error {
+	if r.i >= len(r.Orders) {
+		if r.Err != nil {
+			return r.Err
+		}
+		return io.EOF
+	}
+	*o = r.Orders[r.i]
+	r.i++
+	if o.Line == 0 {
+		o.Line = r.i + 1
+	}
+	return nil
+}
+
+func runCRM(t *testing.T, open Opener) {
+	t.Run("ContactsMergeModes", func(t *testing.T) { testContactsMerge(t, open) })
+	t.Run("ContactsSameIDInFile", func(t *testing.T) { testContactsSameID(t, open) })
+	t.Run("Orders", func(t *testing.T) { testOrders(t, open) })
+	t.Run("OrdersUnknownContact", func(t *testing.T) { testOrdersUnknownContact(t, open) })
+	t.Run("SimpleOrders", func(t *testing.T) { testSimpleOrders(t, open) })
+	t.Run("StatusMappings", func(t *testing.T) { testStatusMappings(t, open) })
+}
+
+var day = time.Date(2026, 2, 1, 10, 0, 0, 0, time.UTC)
+
+func uploadContacts(t *testing.T, s crmlink.Store, c *crmlink.Counter, mode crmlink.MergeMode, cs ...crmlink.Contact) *crmlink.Upload {
+	t.Helper()
+	up := &crmlink.Upload{CounterID: c.ID, MergeMode: mode, Format: "CSV"}
+	if err := s.UploadContacts(context.Background(), up, &ContactSlice{Contacts: cs}); err != nil {
+		t.Fatal(err)
+	}
+	return up
+}
+
+func mustContact(t *testing.T, s crmlink.Store, c *crmlink.Counter, id string) *crmlink.Contact {
+	t.Helper()
+	got, err := s.Contact(context.Background(), c.ID, id)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return got
+}
+
+func testContactsMerge(t *testing.T, open Opener) {
+	s, _ := newStore(t, open)
+	c := MustCounter(t, s, "Shop", "UTC")
+	all := crmlink.FieldName | crmlink.FieldCreated | crmlink.FieldClientIDs | crmlink.FieldEmails | crmlink.FieldAttrs
+	first := crmlink.Contact{UniqID: "A", Name: "Anna", Created: day, Fields: all,
+		IDs:   crmlink.CustomerIDs{ClientIDs: []uint64{1, 18446744073709551615}, EmailMD5: []string{"3c56ff8fef0f6c65b36b2d25720fe276"}},
+		Attrs: map[string]string{"tier": "gold", "city": "Kazan"}}
+	up := uploadContacts(t, s, c, crmlink.MergeSave, first)
+	if up.Status != crmlink.UploadPassed || up.Accepted != 1 || up.Entity != crmlink.EntityContacts {
+		t.Errorf("upload = %+v", up)
+	}
+	got := mustContact(t, s, c, "A")
+	if got.Name != "Anna" || !got.Created.Equal(day) || !reflect.DeepEqual(got.IDs.ClientIDs, []uint64{1, 18446744073709551615}) ||
+		!reflect.DeepEqual(got.Attrs, first.Attrs) || got.IDs.Emails != nil {
+		t.Errorf("after SAVE: %+v", got)
+	}
+
+	// UPDATE: only the fields carried change; creation dates never do.
+	uploadContacts(t, s, c, crmlink.MergeUpdate, crmlink.Contact{UniqID: "A", Name: "Anna K.", Created: day.Add(time.Hour),
+		Fields: crmlink.FieldName | crmlink.FieldCreated | crmlink.FieldAttrs, Attrs: map[string]string{"tier": "platinum"}})
+	got = mustContact(t, s, c, "A")
+	if got.Name != "Anna K." || !got.Created.Equal(day) || len(got.IDs.ClientIDs) != 2 ||
+		!reflect.DeepEqual(got.Attrs, map[string]string{"tier": "platinum", "city": "Kazan"}) {
+		t.Errorf("after UPDATE: %+v", got)
+	}
+
+	// APPEND: lists gain the new values; scalars as in UPDATE.
+	uploadContacts(t, s, c, crmlink.MergeAppend, crmlink.Contact{UniqID: "A", Fields: crmlink.FieldClientIDs,
+		IDs: crmlink.CustomerIDs{ClientIDs: []uint64{1, 7}}})
+	got = mustContact(t, s, c, "A")
+	if got.Name != "Anna K." || !reflect.DeepEqual(got.IDs.ClientIDs, []uint64{1, 18446744073709551615, 7}) || len(got.IDs.EmailMD5) != 1 {
+		t.Errorf("after APPEND: %+v", got)
+	}
+
+	// SAVE replaces the whole record: what the upload lacks becomes empty.
+	uploadContacts(t, s, c, crmlink.MergeSave, crmlink.Contact{UniqID: "A", Name: "Anna", Fields: crmlink.FieldName})
+	got = mustContact(t, s, c, "A")
+	if got.Name != "Anna" || got.IDs.ClientIDs != nil || got.IDs.EmailMD5 != nil || got.Attrs != nil || !got.Created.Equal(day) {
+		t.Errorf("after a second SAVE: %+v", got)
+	}
+
+	// Plain emails are kept only when the counter allows it.
+	uploadContacts(t, s, c, crmlink.MergeSave, crmlink.Contact{UniqID: "B", Fields: crmlink.FieldEmails,
+		IDs: crmlink.CustomerIDs{Emails: []string{"mail@yandex.ru"}, EmailMD5: []string{"3c56ff8fef0f6c65b36b2d25720fe276"}}})
+	if got := mustContact(t, s, c, "B"); got.IDs.Emails != nil || len(got.IDs.EmailMD5) != 1 {
+		t.Errorf("plain email kept without KeepPII: %+v", got.IDs)
+	}
+
+	// A failed reader leaves everything as it was.
+	bad := &crmlink.ValidationError{BadRows: 1}
+	bad.Add(crmlink.RowError{Line: 3, Column: "emails", Value: "x@", Reason: "not an email"})
+	err := s.UploadContacts(context.Background(), &crmlink.Upload{CounterID: c.ID, MergeMode: crmlink.MergeSave},
+		&ContactSlice{Contacts: []crmlink.Contact{{UniqID: "A", Name: "Changed", Fields: crmlink.FieldName}}, Err: bad})
+	if !errors.As(err, &bad) {
+		t.Fatalf("error = %v", err)
+	}
+	if got := mustContact(t, s, c, "A"); got.Name != "Anna" {
+		t.Errorf("a failed upload changed the contact: %+v", got)
+	}
+	if _, err := s.Contact(context.Background(), c.ID, "nobody"); crmlink.KindOf(err) != crmlink.KindNotFound {
+		t.Errorf("missing contact: %v", err)
+	}
+}
+
+func testContactsSameID(t *testing.T, open Opener) {
+	s, _ := newStore(t, open)
+	c := MustCounter(t, s, "Shop", "UTC")
+	rows := []crmlink.Contact{
+		{UniqID: "A", Name: "First", Fields: crmlink.FieldName | crmlink.FieldClientIDs, IDs: crmlink.CustomerIDs{ClientIDs: []uint64{1}}},
+		{UniqID: "A", Fields: crmlink.FieldUserIDs, IDs: crmlink.CustomerIDs{UserIDs: []string{"u1"}}},
+		{UniqID: "A", Name: "Third", Fields: crmlink.FieldName},
+	}
+	// UPDATE applies the rows in file order: every field takes its last value.
+	uploadContacts(t, s, c, crmlink.MergeUpdate, rows...)
+	got := mustContact(t, s, c, "A")
+	if got.Name != "Third" || !reflect.DeepEqual(got.IDs.ClientIDs, []uint64{1}) || !reflect.DeepEqual(got.IDs.UserIDs, []string{"u1"}) {
+		t.Errorf("UPDATE with a repeated id: %+v", got)
+	}
+	// SAVE: the last row is the record.
+	uploadContacts(t, s, c, crmlink.MergeSave, rows...)
+	got = mustContact(t, s, c, "A")
+	if got.Name != "Third" || got.IDs.ClientIDs != nil || got.IDs.UserIDs != nil {
+		t.Errorf("SAVE with a repeated id: %+v", got)
+	}
+	// APPEND: lists gather every row's values.
+	uploadContacts(t, s, c, crmlink.MergeAppend, rows...)
+	got = mustContact(t, s, c, "A")
+	if !reflect.DeepEqual(got.IDs.ClientIDs, []uint64{1}) || !reflect.DeepEqual(got.IDs.UserIDs, []string{"u1"}) {
+		t.Errorf("APPEND with a repeated id: %+v", got)
+	}
+}
+
+func order(id, contact string, status crmlink.StatusType, revenue string, created time.Time) crmlink.Order {
+	return crmlink.Order{ID: id, UniqID: contact, Created: created, Status: string(status), StatusType: status,
+		Revenue: decimal.RequireFromString(revenue),
+		Fields:  crmlink.FieldCustomer | crmlink.FieldCreated | crmlink.FieldStatus | crmlink.FieldRevenue}
+}
+
+func uploadOrders(t *testing.T, s crmlink.Store, c *crmlink.Counter, up *crmlink.Upload, os ...crmlink.Order) error {
+	t.Helper()
+	up.CounterID = c.ID
+	return s.UploadOrders(context.Background(), up, &OrderSlice{Orders: os})
+}
+
+func testOrders(t *testing.T, open Opener) {
+	ctx := context.Background()
+	s, clock := newStore(t, open)
+	c := MustCounter(t, s, "Shop", "UTC")
+	uploadContacts(t, s, c, crmlink.MergeSave, crmlink.Contact{UniqID: "C1", Fields: crmlink.FieldName, Name: "Anna"})
+	o1 := order("O1", "C1", crmlink.StatusInProgress, "1234.5678", day)
+	o1.Cost = decimal.NewNullDecimal(decimal.RequireFromString("1000.1"))
+	o1.Fields |= crmlink.FieldCost | crmlink.FieldProducts | crmlink.FieldGoals
+	o1.Products = []crmlink.Product{{Name: "Sofa", Qty: decimal.NewFromInt(1)}, {Name: "Cushion", Qty: decimal.RequireFromString("2.5")}}
+	o1.Goals = []crmlink.OrderGoal{{Goal: "pay_cash", Price: decimal.NewNullDecimal(decimal.NewFromInt(200))}, {Goal: "branch_1"}}
+	up1 := &crmlink.Upload{MergeMode: crmlink.MergeSave}
+	if err := uploadOrders(t, s, c, up1, o1); err != nil {
+		t.Fatal(err)
+	}
+	got, versions, err := s.Order(ctx, c.ID, "O1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got.StatusType != crmlink.StatusInProgress || got.Revenue.String() != "1234.5678" || got.Cost.Decimal.String() != "1000.1" ||
+		got.Profit().String() != "234.4678" || got.Currency != "RUB" || !got.Updated.Equal(Epoch) || !got.Finished.IsZero() {
+		t.Errorf("order = %+v", got)
+	}
+	if !reflect.DeepEqual(got.Products, o1.Products) || !reflect.DeepEqual(got.Goals, o1.Goals) {
+		t.Errorf("products %v goals %v", got.Products, got.Goals)
+	}
+	if len(versions) != 1 || versions[0].UploadID != up1.ID {
+		t.Errorf("versions = %+v", versions)
+	}
+
+	// A later upload: paid; created cannot move; paid without a finish time
+	// means paid at this upload.
+	clock.Add(time.Hour)
+	o1b := order("O1", "C1", crmlink.StatusPaid, "1300", day.Add(48*time.Hour))
+	up2 := &crmlink.Upload{MergeMode: crmlink.MergeUpdate}
+	if err := uploadOrders(t, s, c, up2, o1b); err != nil {
+		t.Fatal(err)
+	}
+	got, versions, _ = s.Order(ctx, c.ID, "O1")
+	if got.StatusType != crmlink.StatusPaid || !got.Created.Equal(day) || got.Revenue.String() != "1300" ||
+		!got.Finished.Equal(Epoch.Add(time.Hour)) || got.Cost.Decimal.String() != "1000.1" {
+		t.Errorf("after the paid version: %+v", got)
+	}
+	if len(versions) != 2 || versions[0].StatusType != crmlink.StatusInProgress || versions[1].StatusType != crmlink.StatusPaid ||
+		versions[1].Version != 2 || versions[1].UploadID != up2.ID || versions[1].Revenue.String() != "1300" {
+		t.Errorf("history = %+v", versions)
+	}
+	if _, _, err := s.Order(ctx, c.ID, "O404"); crmlink.KindOf(err) != crmlink.KindNotFound {
+		t.Errorf("missing order: %v", err)
+	}
+}
+
+func testOrdersUnknownContact(t *testing.T, open Opener) {
+	ctx := context.Background()
+	s, _ := newStore(t, open)
+	c := MustCounter(t, s, "Shop", "UTC")
+	uploadContacts(t, s, c, crmlink.MergeSave, crmlink.Contact{UniqID: "C1", Fields: crmlink.FieldName})
+	rows := []crmlink.Order{
+		order("O1", "C1", crmlink.StatusPaid, "10", day),
+		order("O2", "C-missing", crmlink.StatusPaid, "20", day),
+	}
+	up := &crmlink.Upload{}
+	err := uploadOrders(t, s, c, up, rows...)
+	var v *crmlink.ValidationError
+	if !errors.As(err, &v) || len(v.Errors) != 1 || v.Errors[0].Line != 3 || v.Errors[0].Column != "client_uniq_id" || v.Errors[0].Value != "C-missing" {
+		t.Fatalf("error = %v", err)
+	}
+	if _, _, err := s.Order(ctx, c.ID, "O1"); crmlink.KindOf(err) != crmlink.KindNotFound {
+		t.Errorf("a failed upload stored O1: %v", err)
+	}
+	rec, err := s.Upload(ctx, c.ID, up.ID)
+	if err != nil || rec.Status != crmlink.UploadFailed || rec.ErrorsTotal != 1 {
+		t.Errorf("recorded %+v, %v", rec, err)
+	}
+	// on_error=skip stores the good rows and reports the others.
+	up = &crmlink.Upload{SkipInvalid: true}
+	if err := uploadOrders(t, s, c, up, rows...); err != nil {
+		t.Fatal(err)
+	}
+	if up.Status != crmlink.UploadPassed || up.Accepted != 1 || up.Rejected != 1 || len(up.Errors) != 1 {
+		t.Errorf("skip upload = %+v", up)
+	}
+	if _, _, err := s.Order(ctx, c.ID, "O1"); err != nil {
+		t.Errorf("skip upload lost O1: %v", err)
+	}
+}
+
+func testSimpleOrders(t *testing.T, open Opener) {
+	ctx := context.Background()
+	s, _ := newStore(t, open)
+	c := MustCounter(t, s, "Shop", "UTC")
+	a := order("", "", crmlink.StatusPaid, "5", day)
+	a.IDs.ClientIDs = []uint64{42}
+	a.Fields |= crmlink.FieldClientIDs
+	a.Line = 2
+	b := a
+	b.Line = 3
+	up := &crmlink.Upload{Entity: crmlink.EntitySimpleOrders}
+	if err := uploadOrders(t, s, c, up, a, b); err != nil {
+		t.Fatal(err)
+	}
+	if up.Accepted != 2 {
+		t.Errorf("upload = %+v", up)
+	}
+	// Without ids they are two orders, never merged.
+	for _, line := range []string{"2", "3"} {
+		got, _, err := s.Order(ctx, c.ID, "~"+up.ID+":"+line)
+		if err != nil || !reflect.DeepEqual(got.IDs.ClientIDs, []uint64{42}) {
+			t.Errorf("simple order of line %s: %+v, %v", line, got, err)
+		}
+	}
+}
+
+func testStatusMappings(t *testing.T, open Opener) {
+	ctx := context.Background()
+	s, _ := newStore(t, open)
+	c := MustCounter(t, s, "Shop", "UTC")
+	if got, err := s.StatusMappings(ctx, c.ID); err != nil || len(got) != 0 {
+		t.Fatalf("empty mapping = %v, %v", got, err)
+	}
+	m := []crmlink.StatusMapping{
+		{ID: "new", Humanized: "New", Type: crmlink.StatusInProgress},
+		{ID: "gift", Humanized: "Gift wrap", Type: crmlink.StatusOther, GoalActionIDs: []string{"gift_wrap"}},
+	}
+	if err := s.SetStatusMappings(ctx, c.ID, m); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.SetStatusMappings(ctx, c.ID, []crmlink.StatusMapping{{ID: "new", Humanized: "Fresh", Type: crmlink.StatusInProgress}}); err != nil {
+		t.Fatal(err)
+	}
+	got, err := s.StatusMappings(ctx, c.ID)
+	m[1], m[0] = m[0], m[1]
+	m[1].Humanized = "Fresh"
+	if err != nil || !reflect.DeepEqual(got, m) {
+		t.Errorf("mapping = %+v, %v; want %+v", got, err, m)
+	}
+}

@@ -42,9 +42,9 @@ type Upload struct {
 	// with bad ones and reports those, instead of failing the upload.
 	SkipInvalid bool
 	Status      UploadStatus
-	Rows      int // data rows read
-	Accepted  int // rows stored
-	Rejected  int // rows refused
+	Rows        int // data rows read
+	Accepted    int // rows stored
+	Rejected    int // rows refused
 	// Linked counts orders linked to a session; Unlinked counts the rest by
 	// reason. Both are zero for uploads that carry no orders.
 	Linked   int

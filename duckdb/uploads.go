@@ -94,7 +94,7 @@ func (s *Store) Uploads(ctx context.Context, counter crmlink.CounterID, before t
 	}
 	// caller: Uploads (last_uploadings)
 	rows, err := s.db.QueryContext(ctx, `SELECT `+uploadColumns+` FROM uploads
-		WHERE counter_id = ? AND created < ? ORDER BY created DESC, id DESC LIMIT ?`,
+		WHERE counter_id = ? AND created < ? ORDER BY created DESC, seq DESC LIMIT ?`,
 		int64(counter), utc(before), limit)
 	if err != nil {
 		return nil, fmt.Errorf("uploads: %w", err)

@@ -21,7 +21,10 @@ CREATE TABLE tokens (
     revoked     TIMESTAMP
 );
 
+CREATE SEQUENCE upload_seq;
+
 CREATE TABLE uploads (
+    seq           BIGINT NOT NULL DEFAULT nextval('upload_seq'),  -- recording order, for ties in time
     id            VARCHAR NOT NULL,
     counter_id    BIGINT NOT NULL,
     entity        VARCHAR NOT NULL,

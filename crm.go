@@ -195,3 +195,50 @@ type Goal struct {
 	Name      string
 	Type      string // "crm" for the automatic order goals, "action" for site goals
 }
+
+// NewStatusResolver resolves statuses through a mapping, then accepts the
+// five type names (in any case) as themselves.
+func NewStatusResolver(ms []StatusMapping) StatusResolver {
+	m := make(map[string]StatusType, len(ms))
+	for _, s := range ms {
+		m[s.ID] = s.Type
+	}
+	return func(status string) (StatusType, bool) {
+		if t, ok := m[status]; ok {
+			return t, true
+		}
+		return ParseStatusType(status)
+	}
+}
+
+// ValidateStatusMappings checks a mapping sent by a client: each status has
+// an id, a known type, and OTHER statuses name at least one goal.
+func ValidateStatusMappings(ms []StatusMapping) error {
+	if len(ms) == 0 {
+		return Errorf(KindInvalid, "order_statuses is empty")
+	}
+	seen := map[string]bool{}
+	for i := range ms {
+		m := &ms[i]
+		m.ID = strings.TrimSpace(m.ID)
+		if m.ID == "" {
+			return Errorf(KindInvalid, "order_statuses[%d]: id is required", i)
+		}
+		if seen[m.ID] {
+			return Errorf(KindInvalid, "order_statuses[%d]: status %q appears twice", i, m.ID)
+		}
+		seen[m.ID] = true
+		t, ok := ParseStatusType(string(m.Type))
+		if !ok {
+			return Errorf(KindInvalid, "order_statuses[%d] (%s): type %q is not one of IN_PROGRESS, PAID, CANCELLED, SPAM, OTHER", i, m.ID, m.Type)
+		}
+		m.Type = t
+		if m.Humanized == "" {
+			m.Humanized = m.ID
+		}
+		if t == StatusOther && len(m.GoalActionIDs) == 0 {
+			return Errorf(KindInvalid, "order_statuses[%d] (%s): an OTHER status names the site goals it reaches in goal_action_ids", i, m.ID)
+		}
+	}
+	return nil
+}

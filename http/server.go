@@ -32,6 +32,9 @@ type Config struct {
 	Classifier sessionfile.Classifier
 	// MaxBodyBytes caps every request body; 0 means DefaultMaxBodyBytes.
 	MaxBodyBytes int64
+	// MaxJSONRows caps the elements of one JSON upload; 0 means
+	// DefaultMaxJSONRows.
+	MaxJSONRows int
 }
 
 // Server is crmlink's HTTP handler.
@@ -47,6 +50,9 @@ type Server struct {
 func NewServer(cfg Config) *Server {
 	if cfg.MaxBodyBytes <= 0 {
 		cfg.MaxBodyBytes = DefaultMaxBodyBytes
+	}
+	if cfg.MaxJSONRows <= 0 {
+		cfg.MaxJSONRows = DefaultMaxJSONRows
 	}
 	if cfg.Logger == nil {
 		cfg.Logger = slog.Default()
@@ -75,6 +81,7 @@ func NewServer(cfg Config) *Server {
 	s.handle("POST /cdp/api/v1/counter/{id}/data/sessions", s.importSessions)
 	s.handle("GET /cdp/api/v1/counter/{id}/uploading/{uploading_id}", s.getUploading)
 	s.handle("GET /cdp/api/v1/counter/{id}/last_uploadings", s.lastUploadings)
+	s.crmRoutes()
 
 	s.mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 		writeError(w, r, s.cfg.Logger, crmlink.Errorf(crmlink.KindNotFound, "no such endpoint: %s %s", r.Method, r.URL.Path))

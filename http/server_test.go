@@ -8,6 +8,7 @@ import (
 	"mime/multipart"
 	"net/http"
 	"net/http/httptest"
+	"net/url"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -22,6 +23,7 @@ import (
 type fixture struct {
 	srv     *httptest.Server
 	store   crmlink.Store
+	clock   *crmlink.FixedClock
 	counter *crmlink.Counter
 	other   *crmlink.Counter
 	admin   string // all counters, admin
@@ -29,6 +31,17 @@ type fixture struct {
 	read    string // counter, read
 	foreign string // other counter, admin
 }
+
+// setMaxJSONRows rebuilds the fixture's server with a JSON row cap.
+func (f *fixture) setMaxJSONRows(t *testing.T, n int) {
+	f.srv.Close()
+	h := crmhttp.NewServer(crmhttp.Config{Store: f.store, Clock: f.clock, Classifier: traffic.New(), MaxJSONRows: n,
+		Logger: discardLogger()})
+	f.srv = httptest.NewServer(h)
+	t.Cleanup(f.srv.Close)
+}
+
+func urlEscape(s string) string { return url.QueryEscape(s) }
 
 func newFixture(t *testing.T, maxBody int64) *fixture {
 	t.Helper()
@@ -38,7 +51,7 @@ func newFixture(t *testing.T, maxBody int64) *fixture {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { st.Close() })
-	f := &fixture{store: st}
+	f := &fixture{store: st, clock: clock}
 	f.counter = storetest.MustCounter(t, st, "Shop", "Europe/Moscow")
 	f.other = storetest.MustCounter(t, st, "Other", "UTC")
 	mk := func(id crmlink.CounterID, sc crmlink.Scope) string {

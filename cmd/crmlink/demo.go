@@ -2,7 +2,9 @@ package main
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
+	"github.com/crmlink/crmlink/crm"
 	"os"
 	"path/filepath"
 	"time"
@@ -70,8 +72,9 @@ func cmdDemo(ctx context.Context, args []string, e *env) error {
 		return fmt.Errorf("demo: import sessions: %w", err)
 	}
 	fmt.Fprintf(e.stderr, "demo: imported %d sessions in %s\n", up.Accepted, time.Since(start).Round(time.Millisecond))
-	// Contacts and orders load once the CRM upload path exists (issue 3);
-	// their files are already in the data directory.
+	if err := demoCRM(ctx, st, c, *dataDir, e); err != nil {
+		return err
+	}
 	secret, err := createToken(ctx, st, 0, crmlink.ScopeAdmin, "demo")
 	if err != nil {
 		return err
@@ -83,4 +86,39 @@ func cmdDemo(ctx context.Context, args []string, e *env) error {
 		fmt.Fprintf(e.stdout, "try:     curl -H 'Authorization: OAuth %s' http://%s/management/v1/counter/%d\n", secret, addr, c.ID)
 		fmt.Fprintf(e.stdout, "files:   %s (sessions.csv, contacts.csv, orders.csv, simple_orders.csv, truth.csv)\n", *dataDir)
 	})
+}
+
+// demoCRM loads the generated CRM files the way a user's would go: the
+// status mapping, then contacts, orders and simple orders as CSV uploads.
+func demoCRM(ctx context.Context, st crmlink.Store, c *crmlink.Counter, dir string, e *env) error {
+	raw, err := os.ReadFile(filepath.Join(dir, gen.OrderStatusesFile))
+	if err != nil {
+		return err
+	}
+	var mapping struct {
+		OrderStatuses []crmlink.StatusMapping `json:"order_statuses"`
+	}
+	if err := json.Unmarshal(raw, &mapping); err != nil {
+		return fmt.Errorf("demo: %s: %w", gen.OrderStatusesFile, err)
+	}
+	if err := st.SetStatusMappings(ctx, c.ID, mapping.OrderStatuses); err != nil {
+		return err
+	}
+	for _, f := range []struct{ file, entity string }{
+		{gen.ContactsFile, "contacts"}, {gen.OrdersFile, "orders"}, {gen.SimpleOrdersFile, "simple_orders"},
+	} {
+		in, err := os.Open(filepath.Join(dir, f.file))
+		if err != nil {
+			return err
+		}
+		start := time.Now()
+		up := &crmlink.Upload{CounterID: c.ID, Format: "CSV", Source: "CLI", MergeMode: crmlink.MergeSave}
+		err = uploadCSV(ctx, st, up, f.entity, in, crm.Options{}, e.clock)
+		in.Close()
+		if err != nil {
+			return fmt.Errorf("demo: upload %s: %w", f.file, err)
+		}
+		fmt.Fprintf(e.stderr, "demo: uploaded %d %s in %s\n", up.Accepted, f.entity, time.Since(start).Round(time.Millisecond))
+	}
+	return nil
 }

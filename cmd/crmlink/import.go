@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 	"io"
 	"net/http"
@@ -152,45 +151,5 @@ func importRemote(ctx context.Context, server, token string, id crmlink.CounterI
 	}
 	req.Header.Set("Authorization", "OAuth "+token)
 	req.Header.Set("Content-Type", "text/csv")
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		return nil, crmlink.Errorf(crmlink.KindUnavailable, "send to %s: %v", server, err)
-	}
-	defer resp.Body.Close()
-	body, _ := io.ReadAll(io.LimitReader(resp.Body, 8<<20))
-	if resp.StatusCode != http.StatusOK {
-		var apiErr struct {
-			Message     string `json:"message"`
-			UploadingID string `json:"uploading_id"`
-			Errors      []struct {
-				Message string `json:"message"`
-			} `json:"errors"`
-		}
-		if json.Unmarshal(body, &apiErr) == nil && apiErr.Message != "" {
-			var msgs []string
-			for i, e := range apiErr.Errors {
-				if i == 10 {
-					break
-				}
-				msgs = append(msgs, "  "+e.Message)
-			}
-			msg := fmt.Sprintf("server answered %d: uploading %s failed:\n%s", resp.StatusCode, apiErr.UploadingID, strings.Join(msgs, "\n"))
-			return nil, crmlink.Errorf(crmlink.KindInvalid, "%s", msg)
-		}
-		return nil, crmlink.Errorf(crmlink.KindInvalid, "server answered %s", resp.Status)
-	}
-	var ok struct {
-		Uploading struct {
-			ID       string `json:"uploading_id"`
-			Status   string `json:"api_validation_status"`
-			Rows     int    `json:"rows"`
-			Accepted int    `json:"accepted"`
-			Rejected int    `json:"rejected"`
-		} `json:"uploading"`
-	}
-	if err := json.Unmarshal(body, &ok); err != nil {
-		return nil, fmt.Errorf("server's answer: %w", err)
-	}
-	u2 := ok.Uploading
-	return &crmlink.Upload{ID: u2.ID, Status: crmlink.UploadStatus(u2.Status), Rows: u2.Rows, Accepted: u2.Accepted, Rejected: u2.Rejected}, nil
+	return sendUpload(req, server)
 }

@@ -59,6 +59,8 @@ Usage:
   crmlink token   list --counter ID|all
   crmlink token   revoke HASH
   crmlink import  sessions --counter ID [--format csv|metrica-logs] FILE [--server URL --token T]
+  crmlink upload  contacts|orders|simple-orders FILE --counter ID [--merge-mode SAVE|UPDATE|APPEND]
+                  [--delimiter comma|semicolon] [--columns-mapping M] [--on-error fail|skip] [--server URL --token T]
   crmlink gen     --out DIR [--seed N] [--sessions N] [--contacts N] [--orders N] [--days N]
   crmlink bench   gen|import [--sessions N]
 
@@ -92,6 +94,8 @@ func run(ctx context.Context, args []string, e *env) int {
 		err = cmdToken(ctx, rest, e)
 	case "import":
 		err = cmdImport(ctx, rest, e)
+	case "upload":
+		err = cmdUpload(ctx, rest, e)
 	case "gen":
 		err = cmdGen(ctx, rest, e)
 	case "bench":

@@ -258,8 +258,19 @@ func TestDemo(t *testing.T) {
 	}
 	json.NewDecoder(resp.Body).Decode(&body)
 	resp.Body.Close()
-	if len(body.Uploadings) != 1 || body.Uploadings[0].Accepted != 3000 || body.Uploadings[0].Entity != "sessions" {
-		t.Errorf("demo's uploads: %+v", body)
+	// Newest first: simple orders, orders, contacts, sessions; all passed.
+	want := []struct {
+		entity   string
+		accepted int
+	}{{"simple_orders", 15}, {"orders", 300}, {"contacts", 200}, {"sessions", 3000}}
+	if len(body.Uploadings) != len(want) {
+		t.Fatalf("demo's uploads: %+v", body)
+	}
+	for i, w := range want {
+		u := body.Uploadings[i]
+		if u.Entity != w.entity || u.Accepted != w.accepted || u.Status != "PASSED" {
+			t.Errorf("upload %d = %+v, want %+v", i, u, w)
+		}
 	}
 	for _, f := range []string{"sessions.csv", "contacts.csv", "orders.csv", "truth.csv"} {
 		if _, err := os.Stat(filepath.Join(dir, "data", f)); err != nil {

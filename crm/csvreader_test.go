@@ -1,0 +1,71 @@
+package crm
+
+import (
+	"bytes"
+	"encoding/csv"
+	"errors"
+	"io"
+	"reflect"
+	"testing"
+)
+
+// FuzzCSVReader checks csvReader against encoding/csv (without LazyQuotes):
+// the same records on the same lines, and an error where it has one.
+func FuzzCSVReader(f *testing.F) {
+	for _, s := range []string{
+		"a,b\n1,2\n",
+		"a,b\r\n\"1\",\"2\"\r\n\r\n\"x\"\"y\",\"multi\r\nline\"\n",
+		"a,\"b\n\nc\"\n",
+		"a,b\n1,\"2\n",
+		"a,b\n1,2\"\n",
+		"a,b\n\"1\"x,2\n",
+		"\r\n\n,\n,,\"\"\r",
+		"a;b\n\"1;2\";3\n",
+	} {
+		f.Add([]byte(s), false)
+	}
+	f.Add([]byte("a;b\n\"1;2\";3\n"), true)
+	f.Fuzz(func(t *testing.T, data []byte, semicolon bool) {
+		comma := byte(',')
+		if semicolon {
+			comma = ';'
+		}
+		std := csv.NewReader(bytes.NewReader(data))
+		std.Comma = rune(comma)
+		std.FieldsPerRecord = -1
+		ours := newCSVReader(bytes.NewReader(data), comma)
+		for n := 1; ; n++ {
+			want, werr := std.Read()
+			got, line, gerr := ours.read()
+			if werr != nil || gerr != nil {
+				if errors.Is(werr, io.EOF) != errors.Is(gerr, io.EOF) || (werr == nil) != (gerr == nil) {
+					t.Fatalf("record %d: error %v, encoding/csv %v", n, gerr, werr)
+				}
+				var wp, gp *csv.ParseError
+				if errors.As(werr, &wp) {
+					if !errors.As(gerr, &gp) || gp.Err != wp.Err || gp.Line != wp.Line || gp.Column != wp.Column {
+						t.Fatalf("record %d: error %#v, encoding/csv %#v", n, gerr, werr)
+					}
+				}
+				return
+			}
+			if !reflect.DeepEqual(got, want) {
+				t.Fatalf("record %d = %q, encoding/csv %q", n, got, want)
+			}
+			if wl, _ := std.FieldPos(0); wl != line {
+				t.Fatalf("record %d on line %d, encoding/csv %d", n, line, wl)
+			}
+		}
+	})
+}
+
+func TestStringArena(t *testing.T) {
+	var a stringArena
+	b := []byte("hello")
+	s := a.string(b)
+	b[0] = 'j'
+	long := a.string(bytes.Repeat([]byte("x"), 9000))
+	if s != "hello" || len(long) != 9000 || a.string(nil) != "" {
+		t.Errorf("arena strings %q, %d", s, len(long))
+	}
+}

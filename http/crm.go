@@ -1,0 +1,250 @@
+package http
+
+import (
+	"bufio"
+	"bytes"
+	"encoding/json"
+	"io"
+	"mime"
+	"mime/multipart"
+	"net/http"
+	"strings"
+
+	"github.com/crmlink/crmlink"
+	"github.com/crmlink/crmlink/crm"
+)
+
+// DefaultMaxJSONRows caps the elements of one JSON upload request; larger
+// sets go as CSV or in several requests.
+const DefaultMaxJSONRows = 100_000
+
+func (s *Server) crmRoutes() {
+	for _, entity := range []string{"contacts", "orders"} {
+		entity := entity
+		s.handle("POST /cdp/api/v1/counter/{id}/data/"+entity+"/csv", func(w http.ResponseWriter, r *http.Request) error {
+			return s.upload(w, r, entity, "CSV")
+		})
+		s.handle("POST /cdp/api/v1/counter/{id}/data/"+entity+"/json", func(w http.ResponseWriter, r *http.Request) error {
+			return s.upload(w, r, entity, "JSON")
+		})
+		// The older path: JSON by Content-Type, CSV otherwise.
+		s.handle("POST /cdp/api/v1/counter/{id}/data/"+entity, func(w http.ResponseWriter, r *http.Request) error {
+			format := "CSV"
+			if mt, _, _ := mime.ParseMediaType(r.Header.Get("Content-Type")); mt == "application/json" {
+				format = "JSON"
+			}
+			return s.upload(w, r, entity, format)
+		})
+	}
+	s.handle("POST /cdp/api/v1/counter/{id}/data/simple_orders", func(w http.ResponseWriter, r *http.Request) error {
+		return s.upload(w, r, "simple_orders", "CSV")
+	})
+	s.handle("GET /cdp/api/v1/counter/{id}/schema/order_statuses", s.getOrderStatuses)
+	s.handle("POST /cdp/api/v1/counter/{id}/schema/order_statuses", s.setOrderStatuses)
+}
+
+// uploadOptions reads the query parameters every upload takes; others
+// (type=BASIC, comment=..., client_id_type=...) are ignored, as clients
+// send them.
+func uploadOptions(r *http.Request, c *crmlink.Counter, now func() crm.Options) (crm.Options, crmlink.MergeMode, bool, error) {
+	q := r.URL.Query()
+	opt := now()
+	mode, err := crmlink.ParseMergeMode(q.Get("merge_mode"))
+	if err != nil {
+		return opt, "", false, err
+	}
+	switch strings.ToUpper(q.Get("delimiter_type")) {
+	case "", "COMMA":
+		opt.Delimiter = ','
+	case "SEMICOLON":
+		opt.Delimiter = ';'
+	case "TAB", "TABULATION":
+		opt.Delimiter = '\t'
+	default:
+		return opt, "", false, crmlink.Errorf(crmlink.KindInvalid, "invalid delimiter_type %q: want COMMA or SEMICOLON", q.Get("delimiter_type"))
+	}
+	if m := q.Get("columns_mapping"); m != "" {
+		if opt.ColumnsMapping, err = crm.ParseColumnsMapping(m); err != nil {
+			return opt, "", false, err
+		}
+	}
+	skip := false
+	switch strings.ToLower(q.Get("on_error")) {
+	case "", "fail":
+	case "skip":
+		skip = true
+	default:
+		return opt, "", false, crmlink.Errorf(crmlink.KindInvalid, "invalid on_error %q: want fail or skip", q.Get("on_error"))
+	}
+	opt.SkipInvalid = skip
+	return opt, mode, skip, nil
+}
+
+func (s *Server) upload(w http.ResponseWriter, r *http.Request, entity, format string) error {
+	c, err := s.counterFor(r, crmlink.ScopeWrite)
+	if err != nil {
+		return err
+	}
+	loc := counterLoc(c)
+	opt, mode, skip, err := uploadOptions(r, c, func() crm.Options {
+		return crm.Options{Location: loc, Now: s.cfg.Clock.Now()}
+	})
+	if err != nil {
+		return err
+	}
+	if entity != "contacts" {
+		statuses, err := s.statusResolver(r, c.ID)
+		if err != nil {
+			return err
+		}
+		opt.Statuses = statuses
+	}
+	var body io.Reader
+	if format == "JSON" {
+		body = r.Body
+		opt.MaxRows = s.cfg.MaxJSONRows
+	} else if body, err = csvBody(r); err != nil {
+		return err
+	}
+	up := &crmlink.Upload{CounterID: c.ID, Format: format, Source: "API", MergeMode: mode, SkipInvalid: skip}
+	ctx := r.Context()
+	switch entity {
+	case "contacts":
+		var rd *crm.ContactReader
+		if format == "JSON" {
+			rd, err = crm.NewContactJSON(body, opt)
+		} else {
+			rd, err = crm.NewContactCSV(body, opt)
+		}
+		if err == nil {
+			err = s.cfg.Store.UploadContacts(ctx, up, rd)
+		}
+	default:
+		var rd *crm.OrderReader
+		switch {
+		case entity == "simple_orders":
+			up.Entity = crmlink.EntitySimpleOrders
+			rd, err = crm.NewSimpleOrderCSV(body, opt)
+		case format == "JSON":
+			rd, err = crm.NewOrderJSON(body, opt)
+		default:
+			rd, err = crm.NewOrderCSV(body, opt)
+		}
+		if err == nil {
+			err = s.cfg.Store.UploadOrders(ctx, up, rd)
+		}
+	}
+	if err != nil {
+		if kind := crmlink.KindOf(err); kind == crmlink.KindInvalid || kind == crmlink.KindTooLarge {
+			te := &typedError{errorType: "invalid_uploading", uploadingID: up.ID, err: err}
+			if strings.Contains(err.Error(), "JSON") && format == "JSON" {
+				te.errorType = "invalid_json"
+			}
+			return te
+		}
+		return err
+	}
+	return writeJSON(w, http.StatusOK, map[string]any{"uploading": uploadingOut(up, loc)})
+}
+
+// csvBody returns the CSV file of an upload: the multipart part "file" (or
+// the only file part), or the raw body. Some clients send a multipart body
+// under a stray "Content-Type: text/csv" header; a body that starts with a
+// multipart boundary is read as multipart whatever the header says.
+func csvBody(r *http.Request) (io.Reader, error) {
+	mt, _, _ := mime.ParseMediaType(r.Header.Get("Content-Type"))
+	if strings.HasPrefix(mt, "multipart/") {
+		return filePart(r)
+	}
+	br := bufio.NewReaderSize(r.Body, 64<<10)
+	head, _ := br.Peek(4096)
+	if boundary, ok := sniffBoundary(head); ok {
+		part, err := firstFilePart(multipart.NewReader(br, boundary))
+		if err != nil {
+			return nil, err
+		}
+		return part, nil
+	}
+	return br, nil
+}
+
+// sniffBoundary recognises a multipart body: a first line "--boundary"
+// followed by part headers.
+func sniffBoundary(head []byte) (string, bool) {
+	if !bytes.HasPrefix(head, []byte("--")) {
+		return "", false
+	}
+	line, rest, ok := bytes.Cut(head, []byte("\n"))
+	if !ok {
+		return "", false
+	}
+	boundary := strings.TrimSpace(string(line[2:]))
+	if boundary == "" || len(boundary) > 70 {
+		return "", false
+	}
+	if !bytes.Contains(bytes.ToLower(rest), []byte("content-disposition:")) {
+		return "", false
+	}
+	return boundary, true
+}
+
+func firstFilePart(mr *multipart.Reader) (io.Reader, error) {
+	for {
+		p, err := mr.NextPart()
+		if err == io.EOF {
+			return nil, withType("missing_parameter", crmlink.Errorf(crmlink.KindInvalid, "no part named \"file\" in the multipart body"))
+		}
+		if err != nil {
+			return nil, withType("invalid_uploading", crmlink.Errorf(crmlink.KindInvalid, "multipart body: %v", err))
+		}
+		if p.FormName() == "file" || p.FileName() != "" {
+			return p, nil
+		}
+	}
+}
+
+// statusResolver maps statuses through the counter's mapping, then accepts
+// the type names themselves (SPEC.md §2).
+func (s *Server) statusResolver(r *http.Request, id crmlink.CounterID) (crmlink.StatusResolver, error) {
+	ms, err := s.cfg.Store.StatusMappings(r.Context(), id)
+	if err != nil {
+		return nil, err
+	}
+	return crmlink.NewStatusResolver(ms), nil
+}
+
+func (s *Server) getOrderStatuses(w http.ResponseWriter, r *http.Request) error {
+	c, err := s.counterFor(r, crmlink.ScopeRead)
+	if err != nil {
+		return err
+	}
+	ms, err := s.cfg.Store.StatusMappings(r.Context(), c.ID)
+	if err != nil {
+		return err
+	}
+	return writeJSON(w, http.StatusOK, map[string]any{"order_statuses": ms})
+}
+
+func (s *Server) setOrderStatuses(w http.ResponseWriter, r *http.Request) error {
+	c, err := s.counterFor(r, crmlink.ScopeWrite)
+	if err != nil {
+		return err
+	}
+	var in struct {
+		OrderStatuses []crmlink.StatusMapping `json:"order_statuses"`
+	}
+	if err := json.NewDecoder(r.Body).Decode(&in); err != nil {
+		return withType("invalid_json", crmlink.Errorf(crmlink.KindInvalid, "request body: %v", err))
+	}
+	if err := crmlink.ValidateStatusMappings(in.OrderStatuses); err != nil {
+		return err
+	}
+	if err := s.cfg.Store.SetStatusMappings(r.Context(), c.ID, in.OrderStatuses); err != nil {
+		return err
+	}
+	ms, err := s.cfg.Store.StatusMappings(r.Context(), c.ID)
+	if err != nil {
+		return err
+	}
+	return writeJSON(w, http.StatusOK, map[string]any{"order_statuses": ms})
+}

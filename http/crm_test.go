@@ -1,0 +1,211 @@
+package http_test
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"io"
+	"mime/multipart"
+	"net/http"
+	"net/textproto"
+	"strings"
+	"testing"
+
+	"github.com/crmlink/crmlink"
+)
+
+const contactsCSV = `"uniq_id","name","create_date_time","client_ids","emails","phones","loyalty"
+"C1","Anna","10.01.2024 11:56","111,222","Mail@Yandex.RU","+7 999 555-11-11","gold"
+"C2","Boris","2024-01-11","333","","",""
+`
+
+type result struct {
+	code int
+	body map[string]any
+}
+
+func (f *fixture) post(t *testing.T, path, contentType string, body io.Reader) result {
+	t.Helper()
+	code, out := f.do(t, "POST", "/cdp/api/v1/counter/"+f.counter.ID.String()+path, "OAuth "+f.write, body, contentType)
+	return result{code, out}
+}
+
+func uploading(t *testing.T, r result) map[string]any {
+	t.Helper()
+	code, out := r.code, r.body
+	if code != 200 {
+		t.Fatalf("upload answered %d: %v", code, out)
+	}
+	up := out["uploading"].(map[string]any)
+	for _, k := range []string{"uploading_id", "datetime", "api_validation_status", "elements_count", "entity_type", "uploading_format", "uploading_source"} {
+		if _, ok := up[k]; !ok {
+			t.Errorf("uploading lacks %s: %v", k, up)
+		}
+	}
+	return up
+}
+
+// TestRealClients covers what SPEC.md §5 says real clients do.
+func TestRealClients(t *testing.T) {
+	f := newFixture(t, 0)
+	ctx := context.Background()
+
+	t.Run("quoted cells, Metrica dates, lower-case merge_mode, extra parameters", func(t *testing.T) {
+		body, ct := multipartFile(t, contactsCSV)
+		up := uploading(t, f.post(t, "/data/contacts/csv?merge_mode=save&type=BASIC&comment=x&client_id_type=CLIENT_ID", ct, body))
+		if up["api_validation_status"] != "PASSED" || up["elements_count"] != 2.0 || up["uploading_format"] != "CSV" {
+			t.Errorf("uploading = %v", up)
+		}
+		c, err := f.store.Contact(ctx, f.counter.ID, "C1")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if c.Name != "Anna" || len(c.IDs.ClientIDs) != 2 || c.IDs.EmailMD5[0] != "3c56ff8fef0f6c65b36b2d25720fe276" ||
+			c.IDs.PhoneMD5[0] != "f09f2c3d48f31e2a802944ade2e5aec5" || c.Attrs["loyalty"] != "gold" || c.IDs.Emails != nil {
+			t.Errorf("contact = %+v", c)
+		}
+	})
+
+	t.Run("part without filename or content type", func(t *testing.T) {
+		var buf bytes.Buffer
+		mw := multipart.NewWriter(&buf)
+		h := textproto.MIMEHeader{}
+		h.Set("Content-Disposition", `form-data; name="file"`)
+		w, _ := mw.CreatePart(h)
+		io.WriteString(w, "uniq_id,name\nC3,Vera\n")
+		mw.Close()
+		up := uploading(t, f.post(t, "/data/contacts/csv", mw.FormDataContentType(), &buf))
+		if up["elements_count"] != 1.0 {
+			t.Errorf("uploading = %v", up)
+		}
+	})
+
+	t.Run("stray Content-Type text/csv on a multipart body", func(t *testing.T) {
+		body, _ := multipartFile(t, "uniq_id,name\nC4,Gleb\n")
+		uploading(t, f.post(t, "/data/contacts/csv", "text/csv", body))
+		if _, err := f.store.Contact(ctx, f.counter.ID, "C4"); err != nil {
+			t.Error(err)
+		}
+	})
+
+	t.Run("older path, JSON and multipart", func(t *testing.T) {
+		up := uploading(t, f.post(t, "/data/contacts", "application/json",
+			strings.NewReader(`{"contacts":[{"uniq_id":"C5","name":"Dina","client_ids":["555"]}]}`)))
+		if up["uploading_format"] != "JSON" {
+			t.Errorf("uploading = %v", up)
+		}
+		body, ct := multipartFile(t, "uniq_id,name\nC6,Egor\n")
+		if up := uploading(t, f.post(t, "/data/contacts", ct, body)); up["uploading_format"] != "CSV" {
+			t.Errorf("uploading = %v", up)
+		}
+	})
+
+	t.Run("batches of a thousand rows one after another", func(t *testing.T) {
+		for b := 0; b < 5; b++ {
+			var sb strings.Builder
+			sb.WriteString("uniq_id,name,client_ids\n")
+			for i := 0; i < 1000; i++ {
+				fmt.Fprintf(&sb, "B%d-%d,Name %d,%d\n", b, i, i, 1000000+b*1000+i)
+			}
+			body, ct := multipartFile(t, sb.String())
+			if up := uploading(t, f.post(t, "/data/contacts/csv?merge_mode=APPEND", ct, body)); up["elements_count"] != 1000.0 {
+				t.Fatalf("batch %d: %v", b, up)
+			}
+		}
+		if _, err := f.store.Contact(ctx, f.counter.ID, "B4-999"); err != nil {
+			t.Error(err)
+		}
+	})
+}
+
+func TestOrdersAPI(t *testing.T) {
+	f := newFixture(t, 0)
+	ctx := context.Background()
+	body, ct := multipartFile(t, contactsCSV)
+	uploading(t, f.post(t, "/data/contacts/csv", ct, body))
+
+	// The status mapping.
+	r := f.post(t, "/schema/order_statuses", "application/json",
+		strings.NewReader(`{"order_statuses":[{"id":"new","humanized":"New","type":"IN_PROGRESS"},{"id":"done","humanized":"Done","type":"PAID"}]}`))
+	code, out := r.code, r.body
+	if code != 200 || len(out["order_statuses"].([]any)) != 2 {
+		t.Fatalf("set statuses: %d %v", code, out)
+	}
+	code, out = f.do(t, "GET", "/cdp/api/v1/counter/"+f.counter.ID.String()+"/schema/order_statuses", "OAuth "+f.read, nil, "")
+	if code != 200 || len(out["order_statuses"].([]any)) != 2 {
+		t.Errorf("get statuses: %d %v", code, out)
+	}
+	r = f.post(t, "/schema/order_statuses", "application/json", strings.NewReader(`{"order_statuses":[{"id":"x","type":"DONE"}]}`))
+	code, out = r.code, r.body
+	if code != 400 || !strings.Contains(out["message"].(string), `type "DONE"`) {
+		t.Errorf("bad mapping: %d %v", code, out)
+	}
+
+	orders := "id,client_uniq_id,create_date_time,order_status,revenue,cost\n" +
+		"O1,C1,2026-02-01 10:00,new,1500.50,900\n" +
+		"O2,C2,2026-02-01 11:00,PAID,700,\n"
+	body, ct = multipartFile(t, orders)
+	up := uploading(t, f.post(t, "/data/orders/csv", ct, body))
+	if up["elements_count"] != 2.0 || up["entity"] != "orders" {
+		t.Errorf("orders uploading = %v", up)
+	}
+	o, _, err := f.store.Order(ctx, f.counter.ID, "O1")
+	if err != nil || o.StatusType != crmlink.StatusInProgress || o.Revenue.String() != "1500.5" {
+		t.Fatalf("O1 = %+v, %v", o, err)
+	}
+	// JSON, a later version: paid.
+	up = uploading(t, f.post(t, "/data/orders/json?merge_mode=UPDATE", "application/json",
+		strings.NewReader(`{"orders":[{"id":"O1","client_uniq_id":"C1","create_date_time":"2026-02-01 10:00","order_status":"done","revenue":"1600"}]}`)))
+	o, versions, _ := f.store.Order(ctx, f.counter.ID, "O1")
+	if o.StatusType != crmlink.StatusPaid || len(versions) != 2 || o.Cost.Decimal.String() != "900" {
+		t.Errorf("after the JSON version: %+v %+v", o, versions)
+	}
+
+	// An order of an unknown contact fails the upload with line and column.
+	body, ct = multipartFile(t, "id,client_uniq_id,create_date_time,order_status\nO3,C1,2026-02-01 10:00,PAID\nO4,C404,2026-02-01 10:00,PAID\n")
+	r = f.post(t, "/data/orders/csv", ct, body)
+	code, out = r.code, r.body
+	if code != 400 || errorType(t, code, out) != "invalid_uploading" || !strings.Contains(out["message"].(string), "line 3, column client_uniq_id") {
+		t.Fatalf("unknown contact: %d %v", code, out)
+	}
+	if _, _, err := f.store.Order(ctx, f.counter.ID, "O3"); crmlink.KindOf(err) != crmlink.KindNotFound {
+		t.Errorf("a failed upload stored O3")
+	}
+	// on_error=skip keeps the good row.
+	body, ct = multipartFile(t, "id,client_uniq_id,create_date_time,order_status\nO3,C1,2026-02-01 10:00,PAID\nO4,C404,2026-02-01 10:00,PAID\n")
+	up = uploading(t, f.post(t, "/data/orders/csv?on_error=skip", ct, body))
+	if up["accepted"] != 1.0 || up["rejected"] != 1.0 {
+		t.Errorf("skip: %v", up)
+	}
+
+	// Simple orders.
+	body, ct = multipartFile(t, "id,create_date_time,revenue,client_ids,goals\nS1,2026-02-01 12:00,300,777,\"pay_cash:200,branch_1\"\n")
+	up = uploading(t, f.post(t, "/data/simple_orders?merge_mode=save", ct, body))
+	o, _, err = f.store.Order(ctx, f.counter.ID, "S1")
+	if err != nil || o.StatusType != crmlink.StatusPaid || len(o.Goals) != 2 || o.IDs.ClientIDs[0] != 777 {
+		t.Errorf("simple order = %+v, %v", o, err)
+	}
+
+	// Semicolons and a columns mapping.
+	body, ct = multipartFile(t, "Номер;Клиент;Дата;Статус\nO9;C2;01.02.2026 09:00;PAID\n")
+	mapping := `"id":"Номер","client_uniq_id":"Клиент","create_date_time":"Дата","order_status":"Статус"`
+	uploading(t, f.post(t, "/data/orders/csv?delimiter_type=SEMICOLON&columns_mapping="+urlEscape(mapping), ct, body))
+	if _, _, err := f.store.Order(ctx, f.counter.ID, "O9"); err != nil {
+		t.Error(err)
+	}
+}
+
+func TestJSONRowCap(t *testing.T) {
+	f := newFixture(t, 0)
+	f.setMaxJSONRows(t, 2)
+	r := f.post(t, "/data/contacts/json", "application/json",
+		strings.NewReader(`{"contacts":[{"uniq_id":"1"},{"uniq_id":"2"},{"uniq_id":"3"}]}`))
+	code, out := r.code, r.body
+	if code != 413 && code != 400 {
+		t.Errorf("over the row cap: %d %v", code, out)
+	}
+	if _, err := f.store.Contact(context.Background(), f.counter.ID, "1"); crmlink.KindOf(err) != crmlink.KindNotFound {
+		t.Error("a refused upload stored a contact")
+	}
+	_ = http.StatusOK
+}

@@ -299,7 +299,7 @@ func TestContactErrors(t *testing.T) {
 		{"bare quote", "uniq_id,name\nc1,An\"na\nc2,x\n",
 			[]crmlink.RowError{{Line: 2, Reason: "CSV syntax error at column 6: bare \" in non-quoted-field; reading stopped here"}}},
 		{"unclosed quote", "uniq_id,name\nc1,\"Anna\nc2,x\n",
-			[]crmlink.RowError{{Line: 3, Reason: "CSV syntax error at column 5: extraneous or missing \" in quoted-field; reading stopped here"}}},
+			[]crmlink.RowError{{Line: 3, Reason: "CSV syntax error at column 6: extraneous or missing \" in quoted-field; reading stopped here"}}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			got, err := contactsCSV(t, tc.in, opts())

@@ -25,6 +25,7 @@ type csvReader struct {
 	rec   []string
 	err   error // sticky
 	arena stringArena
+	nl    bool // the last line read ended in a line end
 }
 
 // stringArena makes strings by copying bytes into 64 KiB chunks: one
@@ -90,6 +91,7 @@ func (c *csvReader) readLine() ([]byte, error) {
 	}
 	c.line++
 	n := len(line)
+	c.nl = line[n-1] == '\n'
 	switch {
 	case err == io.EOF && line[n-1] == '\r': // as encoding/csv: a \r before EOF is dropped
 		line = line[:n-1]
@@ -198,8 +200,12 @@ func (c *csvReader) readQuoted(line []byte, start int) ([]string, error) {
 				return nil, parseErr(1, errLongRecord)
 			}
 			lastLine, lastCol := c.line, col+len(line)
+			if c.nl {
+				lastCol++ // encoding/csv counts the line end
+			}
 			next, err := c.readLine()
-			if err == io.EOF {
+			if err == io.EOF || err == nil && len(next) == 0 && !c.nl { // a last line of just \r is no line
+
 				return nil, &csv.ParseError{StartLine: start, Line: lastLine, Column: lastCol, Err: csv.ErrQuote}
 			}
 			if err != nil {

@@ -154,6 +154,14 @@ func TestGeneratedFiles(t *testing.T) {
 	}
 }
 
+func TestMain(m *testing.M) {
+	code := m.Run()
+	if benchData.dir != "" {
+		os.RemoveAll(benchData.dir)
+	}
+	os.Exit(code)
+}
+
 // benchData holds generated files repeated to a million data rows each.
 var benchData struct {
 	once                     sync.Once

@@ -12,7 +12,11 @@ import (
 
 // OrderReader reads the orders of an upload, full or simple. It implements
 // crmlink.OrderReader.
-type OrderReader struct{ reader }
+type OrderReader struct {
+	reader
+	statuses   [8]statusEntry
+	nextStatus int
+}
 
 // NewOrderCSV reads the header of a full orders CSV file and returns a
 // reader for its rows. id, client_uniq_id, create_date_time and
@@ -38,7 +42,7 @@ func newOrderReader(r io.Reader, opt Options, ent *entity, isJSON bool) (*OrderR
 	if err != nil {
 		return nil, err
 	}
-	return &OrderReader{*rd}, nil
+	return &OrderReader{reader: *rd}, nil
 }
 
 // Next fills o with the next good order. It returns io.EOF after the last
@@ -140,17 +144,41 @@ func (r *OrderReader) status(o *crmlink.Order) {
 		return
 	}
 	o.Status = s
-	if r.opt.Statuses != nil {
-		if t, ok := r.opt.Statuses(s); ok {
-			o.StatusType = t
-			return
-		}
-	}
-	if t, ok := crmlink.ParseStatusType(s); ok {
+	if t, ok := r.statusType(s); ok {
 		o.StatusType = t
 		return
 	}
 	r.badValue(v, "unknown status: map it with schema/order_statuses, or send one of IN_PROGRESS, PAID, CANCELLED, SPAM, OTHER")
+}
+
+// statusType resolves a status, remembering the last few: a file uses a
+// handful of statuses, and resolving one costs a map look-up or two.
+func (r *OrderReader) statusType(s string) (crmlink.StatusType, bool) {
+	for i := range r.statuses {
+		if e := &r.statuses[i]; e.status == s && e.typ != "" {
+			return e.typ, true
+		}
+	}
+	t, ok := r.resolve(s)
+	if ok {
+		r.statuses[r.nextStatus] = statusEntry{s, t}
+		r.nextStatus = (r.nextStatus + 1) % len(r.statuses)
+	}
+	return t, ok
+}
+
+func (r *OrderReader) resolve(s string) (crmlink.StatusType, bool) {
+	if r.opt.Statuses != nil {
+		if t, ok := r.opt.Statuses(s); ok {
+			return t, true
+		}
+	}
+	return crmlink.ParseStatusType(s)
+}
+
+type statusEntry struct {
+	status string
+	typ    crmlink.StatusType
 }
 
 // products reads {"name": qty} or "name:qty,name:qty".

@@ -203,8 +203,11 @@ func (r *reader) createTime(f field) time.Time {
 		return time.Time{}
 	}
 	if now := r.opt.Now; !now.IsZero() && t.After(now) {
-		if strings.IndexByte(s, ':') < 0 && t.Add(-24*time.Hour).Before(now) {
-			return now
+		if strings.IndexByte(s, ':') < 0 {
+			y, m, d := t.Date()
+			if !time.Date(y, m, d, 0, 0, 0, 0, t.Location()).After(now) {
+				return now // today
+			}
 		}
 		r.badValue(&r.row.v[f], "the date is in the future (after the upload time "+
 			now.In(r.opt.Location).Format("2006-01-02 15:04:05")+"; wrong time zone or date format?)")

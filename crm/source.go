@@ -7,6 +7,7 @@ import (
 	"encoding/json"
 	"errors"
 	"io"
+	"slices"
 	"strconv"
 	"strings"
 	"unicode/utf8"
@@ -123,7 +124,13 @@ func (s *csvSource) mapColumns(mapping map[string]string, ent *entity, rw *row) 
 	s.names = make([]string, n)
 	mapped := make([]bool, n)
 	copy(s.names, s.header)
-	for ours, theirs := range mapping {
+	ours := make([]string, 0, len(mapping))
+	for k := range mapping {
+		ours = append(ours, k)
+	}
+	slices.Sort(ours) // errors in a stable order
+	for _, ours := range ours {
+		theirs := mapping[ours]
 		j := -1
 		for i, h := range s.header {
 			if h == theirs {
@@ -230,7 +237,7 @@ func (s *csvSource) next(rw *row) error {
 		}
 		for _, c := range s.cols {
 			v := &rw.v[c.f]
-			v.text = strings.TrimSpace(rec[c.i])
+			v.text = trim(rec[c.i])
 			if v.text != "" {
 				v.kind = scalar
 			} else {
@@ -244,6 +251,14 @@ func (s *csvSource) next(rw *row) error {
 		}
 		return nil
 	}
+}
+
+// trim is strings.TrimSpace, with a fast way out for the usual cell.
+func trim(s string) string {
+	if s == "" || s[0] > ' ' && s[0] < utf8.RuneSelf && s[len(s)-1] > ' ' && s[len(s)-1] < utf8.RuneSelf {
+		return s
+	}
+	return strings.TrimSpace(s)
 }
 
 // jsonSource reads the elements of the array under one key of a JSON object.
@@ -375,7 +390,7 @@ func (s *jsonSource) next(rw *row) error {
 		v := jsonValue(k, raw)
 		f, ok := lookupField(k)
 		if !ok || !s.ent.allowed.has(f) {
-			if v.kind != absent {
+			if v.kind != absent && strings.TrimSpace(k) != "" {
 				rw.attrs = append(rw.attrs, attr{name: k, text: v.text})
 			}
 			continue

@@ -92,8 +92,8 @@ func (s *Store) UploadOrders(ctx context.Context, up *crmlink.Upload, r crmlink.
 		sp.decimal(o.Revenue, true)
 		sp.decimal(o.Cost.Decimal, o.Cost.Valid)
 		sp.str(o.Currency)
-		sp.json(productsJSON(o.Products))
-		sp.json(goalsJSON(o.Goals))
+		sp.products(o.Products)
+		sp.goals(o.Goals)
 		if len(o.Attrs) > 0 {
 			sp.json(o.Attrs)
 		} else {
@@ -173,16 +173,10 @@ func (s *Store) applyOrders(ctx context.Context, tx *sql.Tx, up *crmlink.Upload,
 		cid, up.ID, utc(up.Created)); err != nil {
 		return nil, err
 	}
-	fields := orderFields(counter.Currency)
-	cols, vals := insertValues(fields)
-	// caller: UploadOrders (merge)
-	if _, err := tx.ExecContext(ctx, `MERGE INTO orders AS c
-		USING (SELECT id, `+foldSQL(fields, up.MergeMode)+` FROM stage_orders GROUP BY id) AS a
-		ON c.counter_id = $1 AND c.id = a.id
-		WHEN MATCHED THEN UPDATE SET `+mergeSet(fields, up.MergeMode)+`, version = c.version + a.n, upload_id = $2
-		WHEN NOT MATCHED THEN INSERT (counter_id, id, is_simple, `+cols+`, version, upload_id, first_upload)
-			VALUES ($1, a.id, $4, `+vals+`, a.n, $2, $3)`,
-		cid, up.ID, utc(up.Created), simple); err != nil {
+	err := merge{table: "orders", stage: "stage_orders", key: "id", fields: orderFields(counter.Currency), mode: up.MergeMode,
+		set: "version = c.version + a.n, upload_id = $2", insertCols: "is_simple, version, upload_id, first_upload",
+		insertVals: "$4, a.n, $2, $3", args: []any{cid, up.ID, utc(up.Created), simple}}.run(ctx, tx)
+	if err != nil {
 		return nil, err
 	}
 	// A paid order without finish_date_time was paid at the first upload
@@ -224,25 +218,6 @@ func unknownContacts(ctx context.Context, tx *sql.Tx, cid int64) (*crmlink.Valid
 		v.Total, v.BadRows = total, total
 	}
 	return v, rows.Err()
-}
-
-func productsJSON(ps []crmlink.Product) [][2]any {
-	out := make([][2]any, len(ps))
-	for i, p := range ps {
-		out[i] = [2]any{p.Name, json.Number(p.Qty.String())}
-	}
-	return out
-}
-
-func goalsJSON(gs []crmlink.OrderGoal) [][2]any {
-	out := make([][2]any, len(gs))
-	for i, g := range gs {
-		out[i][0] = g.Goal
-		if g.Price.Valid {
-			out[i][1] = json.Number(g.Price.Decimal.String())
-		}
-	}
-	return out
 }
 
 // Order returns one order and its versions.

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"strings"
+	"unsafe"
 )
 
 // listScanner scans a DuckDB LIST into a Go slice; an empty list gives nil.
@@ -41,3 +42,7 @@ func jsonUnmarshal(s string, dst *map[string]string) error {
 }
 
 func stringsReader(s string) io.Reader { return strings.NewReader(s) }
+
+// unsafeString views b as a string without copying; b must not change while
+// the string is in use.
+func unsafeString(b []byte) string { return unsafe.String(unsafe.SliceData(b), len(b)) }

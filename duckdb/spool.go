@@ -20,6 +20,7 @@ type spool struct {
 	w    *bufio.Writer
 	path string
 	buf  []byte
+	jbuf []byte // scratch for JSON cells
 	rows int
 	err  error
 }
@@ -203,4 +204,64 @@ func (s *spool) decimal(d decimal.Decimal, valid bool) {
 func (s *spool) json(v any) {
 	b, _ := json.Marshal(v)
 	s.str(string(b))
+}
+
+// products writes an order's products as a JSON array of [name, qty], by
+// hand: encoding/json's reflection cost more than the rest of the row.
+func (s *spool) products(ps []crmlink.Product) {
+	s.jbuf = append(s.jbuf[:0], '[')
+	for i, p := range ps {
+		if i > 0 {
+			s.jbuf = append(s.jbuf, ',')
+		}
+		s.jbuf = append(s.jbuf, '[')
+		s.jbuf = appendJSONString(s.jbuf, p.Name)
+		s.jbuf = append(s.jbuf, ',')
+		s.jbuf = append(s.jbuf, p.Qty.String()...)
+		s.jbuf = append(s.jbuf, ']')
+	}
+	s.jbuf = append(s.jbuf, ']')
+	s.strBytes(s.jbuf)
+}
+
+// goals writes an order's goals as a JSON array of [goal, price or null].
+func (s *spool) goals(gs []crmlink.OrderGoal) {
+	s.jbuf = append(s.jbuf[:0], '[')
+	for i, g := range gs {
+		if i > 0 {
+			s.jbuf = append(s.jbuf, ',')
+		}
+		s.jbuf = append(s.jbuf, '[')
+		s.jbuf = appendJSONString(s.jbuf, g.Goal)
+		s.jbuf = append(s.jbuf, ',')
+		if g.Price.Valid {
+			s.jbuf = append(s.jbuf, g.Price.Decimal.String()...)
+		} else {
+			s.jbuf = append(s.jbuf, "null"...)
+		}
+		s.jbuf = append(s.jbuf, ']')
+	}
+	s.jbuf = append(s.jbuf, ']')
+	s.strBytes(s.jbuf)
+}
+
+// strBytes is str for a byte slice.
+func (s *spool) strBytes(b []byte) { s.str(unsafeString(b)) }
+
+// appendJSONString appends v as a JSON string.
+func appendJSONString(b []byte, v string) []byte {
+	b = append(b, '"')
+	for i := 0; i < len(v); i++ {
+		c := v[i]
+		switch {
+		case c == '"' || c == '\\':
+			b = append(b, '\\', c)
+		case c < 0x20:
+			const hex = "0123456789abcdef"
+			b = append(b, '\\', 'u', '0', '0', hex[c>>4], hex[c&0xf])
+		default:
+			b = append(b, c)
+		}
+	}
+	return append(b, '"')
 }

@@ -13,6 +13,7 @@ import (
 	"log/slog"
 	"os"
 	"os/signal"
+	"runtime/pprof"
 	"strings"
 	"syscall"
 	_ "time/tzdata" // counters name IANA zones; do not depend on the host's zoneinfo
@@ -43,9 +44,19 @@ type env struct {
 func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
+	if path := os.Getenv("CRMLINK_CPUPROFILE"); path != "" {
+		// For performance work: a CPU profile of the whole command.
+		if f, err := os.Create(path); err == nil {
+			if pprof.StartCPUProfile(f) == nil {
+				defer pprof.StopCPUProfile()
+			}
+		}
+	}
 	e := &env{stdin: os.Stdin, stdout: os.Stdout, stderr: os.Stderr, getenv: os.Getenv,
 		clock: crmlink.SystemClock{}, isTerminal: isTerminal(os.Stderr)}
-	os.Exit(run(ctx, os.Args[1:], e))
+	code := run(ctx, os.Args[1:], e)
+	pprof.StopCPUProfile()
+	os.Exit(code)
 }
 
 const usage = `crmlink: end-to-end analytics that links CRM orders to the sessions they came from.
@@ -61,6 +72,7 @@ Usage:
   crmlink import  sessions --counter ID [--format csv|metrica-logs] FILE [--server URL --token T]
   crmlink upload  contacts|orders|simple-orders FILE --counter ID [--merge-mode SAVE|UPDATE|APPEND]
                   [--delimiter comma|semicolon] [--columns-mapping M] [--on-error fail|skip] [--server URL --token T]
+  crmlink statuses set|list --counter ID [FILE.json]           the order status mapping
   crmlink gen     --out DIR [--seed N] [--sessions N] [--contacts N] [--orders N] [--days N]
   crmlink bench   gen|import [--sessions N]
 
@@ -96,6 +108,8 @@ func run(ctx context.Context, args []string, e *env) int {
 		err = cmdImport(ctx, rest, e)
 	case "upload":
 		err = cmdUpload(ctx, rest, e)
+	case "statuses":
+		err = cmdStatuses(ctx, rest, e)
 	case "gen":
 		err = cmdGen(ctx, rest, e)
 	case "bench":

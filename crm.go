@@ -242,3 +242,27 @@ func ValidateStatusMappings(ms []StatusMapping) error {
 	}
 	return nil
 }
+
+// OfflineConversion is one row of an offline conversions upload: a site
+// goal reached outside the site (a call, a visit to a shop), for a visitor
+// named by one identifier.
+type OfflineConversion struct {
+	IDType   IdentityKind // client_id, user_id, yclid or purchase_id
+	ID       string
+	Target   string // the goal's identifier
+	Time     time.Time
+	Price    decimal.NullDecimal
+	Currency string
+	Line     int
+}
+
+// Identifier kinds only offline conversions use.
+const (
+	IdentityYclid      IdentityKind = "yclid"
+	IdentityPurchaseID IdentityKind = "purchase_id"
+)
+
+// OfflineConversionReader yields the rows of an offline conversions upload.
+type OfflineConversionReader interface {
+	Next(c *OfflineConversion) error
+}

@@ -20,6 +20,7 @@ type Store interface {
 	SessionStore
 	UploadStore
 	CRMStore
+	OfflineConversionStore
 	// Ping checks that the store answers.
 	Ping(ctx context.Context) error
 	// Close releases the store; it waits for writes in flight.
@@ -115,4 +116,13 @@ type OrderVersion struct {
 	Created    time.Time
 	Updated    time.Time
 	Finished   time.Time
+}
+
+// OfflineConversionStore keeps offline conversions.
+type OfflineConversionStore interface {
+	// UploadOfflineConversions stores the reader's conversions in one
+	// transaction and records up, as the other uploads do.
+	UploadOfflineConversions(ctx context.Context, up *Upload, r OfflineConversionReader) error
+	// OfflineConversions returns the conversions of one upload, in file order.
+	OfflineConversions(ctx context.Context, counter CounterID, uploadID string) ([]OfflineConversion, error)
 }

@@ -57,14 +57,15 @@ type Upload struct {
 	Finished    time.Time
 }
 
-// NewUploadID returns a fresh upload id: a random positive 63-bit number in
-// decimal, the shape of Metrica's uploading_id.
+// NewUploadID returns a fresh upload id: a random positive 53-bit number in
+// decimal, the shape of Metrica's ids, exact even where JSON numbers are
+// read as floats (the offline conversions API answers its id as a number).
 func NewUploadID() string {
 	var b [8]byte
 	if _, err := rand.Read(b[:]); err != nil {
 		panic("crypto/rand failed: " + err.Error())
 	}
-	n := binary.BigEndian.Uint64(b[:]) >> 1
+	n := binary.BigEndian.Uint64(b[:]) >> 11
 	if n == 0 {
 		n = 1
 	}

@@ -22,8 +22,13 @@
 //   - JSON: Line is the 1-based number of the element in the "contacts" or
 //     "orders" array and Column the field name as written in the element.
 //     Malformed JSON stops reading with a RowError whose Line is the element
-//     being read (1 before the array) and whose Reason names the byte offset;
-//     like a CSV syntax error it fails the upload even with SkipInvalid.
+//     being read (1 before the array) and whose Reason names the byte offset
+//     (of the bad character, or, inside an element, where the element
+//     starts); like a CSV syntax error it fails the upload even with
+//     SkipInvalid. A body that is valid JSON of the wrong shape (no
+//     "orders" array) is a *crmlink.Error of KindInvalid from the
+//     constructor; a bare array [...] is accepted too. An element that is
+//     no object is a row error.
 //
 // Decisions a user notices (the rest follows SPEC.md):
 //   - Header names are matched to our field names without regard to case and
@@ -62,7 +67,13 @@
 //     user_ids) fill Order.IDs in full orders too, so that plain emails and
 //     phones are hashed rather than kept as custom attributes.
 //   - Lists: items trimmed, empty items dropped, duplicates dropped keeping
-//     the first; at most 1000 items in one cell.
+//     the first; at most 1000 items in one cell. A goal listed twice counts
+//     once, at its first price; products are kept as sent.
+//   - Limits: uniq_id, id, client_uniq_id, order_status, a user id and a
+//     goal at most 256 bytes; name, a product name and a custom attribute
+//     at most 8192; a CSV row at most 64 MiB.
+//   - A CSV row with more or fewer cells than the header is a row error.
+//     Blank lines are skipped. Options.MaxRows applies to JSON only.
 //
 // Next reuses the slices and the Attrs map of the struct it fills (it resets
 // the struct itself, keeping only CounterID): a caller that keeps a row past

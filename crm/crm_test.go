@@ -2,8 +2,10 @@ package crm_test
 
 import (
 	"errors"
+	"fmt"
 	"io"
 	"reflect"
+	"runtime"
 	"strings"
 	"testing"
 	"time"
@@ -778,5 +780,69 @@ func TestJSONErrors(t *testing.T) {
 				t.Errorf("got %d orders before the error, want %d", len(got), tc.rows)
 			}
 		})
+	}
+}
+
+// rowStream is an endless simple orders file made on the fly, so that the
+// test holds no file in memory.
+type rowStream struct {
+	n, max int
+	buf    []byte
+}
+
+func (s *rowStream) Read(p []byte) (int, error) {
+	for len(s.buf) < len(p) && s.n <= s.max {
+		if s.n == 0 {
+			s.buf = append(s.buf, "id,create_date_time,revenue,emails,phones,goals,note\n"...)
+		} else {
+			s.buf = fmt.Appendf(s.buf, "S%d,10.01.2024 11:%02d,%d.50,user%d@example.com,+7 999 %07d,\"pay_cash:200,branch_%d\",n%d\n",
+				s.n, s.n%60, s.n%10000, s.n, s.n, s.n%7, s.n)
+		}
+		s.n++
+	}
+	if len(s.buf) == 0 {
+		return 0, io.EOF
+	}
+	k := copy(p, s.buf)
+	s.buf = s.buf[:copy(s.buf, s.buf[k:])]
+	return k, nil
+}
+
+func TestMemoryFlat(t *testing.T) {
+	if testing.Short() {
+		t.Skip("reads 300k rows")
+	}
+	const rows = 300_000
+	r, err := crm.NewSimpleOrderCSV(&rowStream{max: rows}, opts())
+	if err != nil {
+		t.Fatal(err)
+	}
+	heap := func() uint64 {
+		runtime.GC()
+		var m runtime.MemStats
+		runtime.ReadMemStats(&m)
+		return m.HeapAlloc
+	}
+	var o crmlink.Order
+	var early uint64
+	for n := 1; ; n++ {
+		err := r.Next(&o)
+		if err == io.EOF {
+			break
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+		if n == 10_000 {
+			early = heap()
+		}
+	}
+	if r.Rows() != rows {
+		t.Fatalf("read %d rows, want %d", r.Rows(), rows)
+	}
+	late := heap()
+	t.Logf("heap after 10k rows %d, after %d rows %d", early, rows, late)
+	if late > early+4<<20 {
+		t.Errorf("heap grew from %d to %d bytes over %d rows: memory must not grow with the file", early, late, rows)
 	}
 }

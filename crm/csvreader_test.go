@@ -6,7 +6,10 @@ import (
 	"errors"
 	"io"
 	"reflect"
+	"strings"
 	"testing"
+
+	"github.com/shopspring/decimal"
 )
 
 // FuzzCSVReader checks csvReader against encoding/csv (without LazyQuotes):
@@ -67,5 +70,34 @@ func TestStringArena(t *testing.T) {
 	long := a.string(bytes.Repeat([]byte("x"), 9000))
 	if s != "hello" || len(long) != 9000 || a.string(nil) != "" {
 		t.Errorf("arena strings %q, %d", s, len(long))
+	}
+}
+
+func FuzzTrim(f *testing.F) {
+	for _, s := range []string{"", " a ", "Диван", "Диван\u00a0", "\u2003x", "x\u3000", "\x85", "a\t", "\xe2\x80"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		if got, want := trim(s), strings.TrimSpace(s); got != want {
+			t.Fatalf("trim(%q) = %q, want %q", s, got, want)
+		}
+	})
+}
+
+func TestDecimalSlab(t *testing.T) {
+	if !decimalLayoutOK {
+		t.Fatal("decimal.Decimal changed its layout: decimalSlab falls back to decimal.New (slower); update decimalLayout")
+	}
+	var s decimalSlab
+	for i := range 600 { // past two slabs
+		for _, c := range []struct {
+			mant int64
+			exp  int32
+		}{{0, 0}, {0, -2}, {1, 0}, {123450, -2}, {999999999999999999, -4}, {int64(i), -1}} {
+			got, want := s.new(c.mant, c.exp), decimal.New(c.mant, c.exp)
+			if !reflect.DeepEqual(got, want) || got.String() != want.String() || !got.Add(got).Equal(want.Mul(decimal.NewFromInt(2))) {
+				t.Fatalf("slab decimal %v (%#v), decimal.New %v (%#v)", got, got, want, want)
+			}
+		}
 	}
 }

@@ -14,7 +14,7 @@ import (
 // part, a domain with a dot inside it, no spaces or control characters and
 // none of the characters that separate addresses (,;<>"), at most 320 bytes.
 func NormalizeEmail(s string) (string, bool) {
-	s = strings.TrimSpace(s)
+	s = trim(s)
 	if len(s) > 320 {
 		return "", false
 	}
@@ -65,7 +65,7 @@ func NormalizeEmail(s string) (string, bool) {
 // It reports false for any other character, or unless 10 to 15 digits
 // remain: the number must carry its country code.
 func NormalizePhone(s string) (string, bool) {
-	s = strings.TrimSpace(s)
+	s = trim(s)
 	var buf [15]byte
 	n := 0
 	clean := true // s is digits only

@@ -194,7 +194,7 @@ func (r *OrderReader) products(dst []crmlink.Product) []crmlink.Product {
 	for _, item := range r.list(fProducts) {
 		name, qty := item, "1"
 		if i := strings.LastIndexByte(item, ':'); i >= 0 {
-			name, qty = strings.TrimSpace(item[:i]), strings.TrimSpace(item[i+1:])
+			name, qty = trim(item[:i]), trim(item[i+1:])
 		}
 		p, ok := r.product(v, item, name, qty, false)
 		if !ok {
@@ -242,7 +242,7 @@ func (r *OrderReader) productsJSON(v *value, dst []crmlink.Product) []crmlink.Pr
 			r.badValue(v, want)
 			return dst
 		}
-		name := strings.TrimSpace(t.(string))
+		name := trim(t.(string))
 		t, err = dec.Token()
 		if err != nil {
 			r.badValue(v, want)
@@ -253,7 +253,7 @@ func (r *OrderReader) productsJSON(v *value, dst []crmlink.Product) []crmlink.Pr
 		case json.Number:
 			qty = string(q)
 		case string:
-			qty = strings.TrimSpace(q)
+			qty = trim(q)
 		default:
 			if d, ok := t.(json.Delim); ok && (d == '{' || d == '[') {
 				r.badValue(v, want)
@@ -337,7 +337,7 @@ func (r *OrderReader) goals(dst []crmlink.OrderGoal) []crmlink.OrderGoal {
 
 func (r *OrderReader) goal(v *value, item string, dst []crmlink.OrderGoal) []crmlink.OrderGoal {
 	if i := strings.LastIndexByte(item, ':'); i >= 0 {
-		return r.goalPrice(v, item, strings.TrimSpace(item[:i]), strings.TrimSpace(item[i+1:]), true, false, dst)
+		return r.goalPrice(v, item, trim(item[:i]), trim(item[i+1:]), true, false, dst)
 	}
 	return r.goalPrice(v, item, item, "", false, false, dst)
 }

@@ -252,7 +252,7 @@ func (r *reader) birthDate(f field) time.Time {
 
 // shiftYear adds n to the four-digit year of yyyy-MM-dd or dd.MM.yyyy.
 func shiftYear(s string, n int) (string, bool) {
-	s = strings.TrimSpace(s)
+	s = trim(s)
 	at := -1
 	switch {
 	case len(s) >= 10 && s[4] == '-' && s[7] == '-':
@@ -422,7 +422,7 @@ func (r *reader) list(f field) []string {
 			} else {
 				s = ""
 			}
-			if item = strings.TrimSpace(item); item != "" {
+			if item = trim(item); item != "" {
 				items = append(items, item)
 			}
 		}

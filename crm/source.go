@@ -10,6 +10,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"unicode"
 	"unicode/utf8"
 
 	"github.com/crmlink/crmlink"
@@ -253,12 +254,25 @@ func (s *csvSource) next(rw *row) error {
 	}
 }
 
-// trim is strings.TrimSpace, with a fast way out for the usual cell.
+// trim is strings.TrimSpace with a fast way out for the usual cell, whose
+// first and last characters are no spaces; Cyrillic text included, which
+// TrimSpace checks rune by rune.
 func trim(s string) string {
-	if s == "" || s[0] > ' ' && s[0] < utf8.RuneSelf && s[len(s)-1] > ' ' && s[len(s)-1] < utf8.RuneSelf {
+	if s == "" {
 		return s
 	}
-	return strings.TrimSpace(s)
+	// Every Unicode space starts with one of these bytes or is ASCII.
+	if c := s[0]; c <= ' ' || c == 0xc2 || c == 0xe1 || c == 0xe2 || c == 0xe3 {
+		return strings.TrimSpace(s)
+	}
+	if c := s[len(s)-1]; c <= ' ' {
+		return strings.TrimSpace(s)
+	} else if c >= utf8.RuneSelf {
+		if r, _ := utf8.DecodeLastRuneInString(s); unicode.IsSpace(r) {
+			return strings.TrimSpace(s)
+		}
+	}
+	return s
 }
 
 // jsonSource reads the elements of the array under one key of a JSON object.
@@ -443,7 +457,7 @@ func jsonValue(key string, raw json.RawMessage) value {
 	case 'n':
 		return v
 	case '"':
-		v.text, v.kind = strings.TrimSpace(jsonString(raw)), scalar
+		v.text, v.kind = trim(jsonString(raw)), scalar
 	case '[':
 		v.text, v.kind = string(raw), jsonArray
 	case '{':

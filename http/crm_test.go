@@ -209,3 +209,37 @@ func TestJSONRowCap(t *testing.T) {
 	}
 	_ = http.StatusOK
 }
+
+func TestOfflineConversions(t *testing.T) {
+	f := newFixture(t, 0)
+	base := "/management/v1/counter/" + f.counter.ID.String() + "/offline_conversions"
+	body, ct := multipartFile(t, "ClientId,Target,DateTime,Price,Currency\n17000000001234567890,call,1769940000,150.5,USD\n42,shop_visit,1769943600,,\n")
+	code, out := f.do(t, "POST", base+"/upload?client_id_type=CLIENT_ID", "OAuth "+f.write, body, ct)
+	if code != 200 {
+		t.Fatalf("upload: %d %v", code, out)
+	}
+	up := out["uploading"].(map[string]any)
+	if up["line_quantity"] != 2.0 || up["status"] != "PROCESSED" || up["client_id_type"] != "CLIENT_ID" {
+		t.Errorf("uploading = %v", up)
+	}
+	id := fmt.Sprintf("%.0f", up["id"].(float64))
+	got, err := f.store.OfflineConversions(context.Background(), f.counter.ID, id)
+	if err != nil || len(got) != 2 || got[0].Currency != "USD" || got[1].Currency != "RUB" || got[1].Time.Unix() != 1769943600 {
+		t.Errorf("stored %+v, %v", got, err)
+	}
+	code, out = f.do(t, "GET", base+"/uploading/"+id, "OAuth "+f.read, nil, "")
+	if code != 200 || out["uploading"].(map[string]any)["status"] != "PROCESSED" {
+		t.Errorf("status: %d %v", code, out)
+	}
+	// Bad rows fail the upload with line and column.
+	body, ct = multipartFile(t, "ClientId,Target,DateTime\nabc,call,1769940000\n42,,yesterday\n")
+	code, out = f.do(t, "POST", base+"/upload", "OAuth "+f.write, body, ct)
+	if code != 400 || !strings.Contains(out["message"].(string), "line 2, column ClientId") {
+		t.Errorf("bad file: %d %v", code, out)
+	}
+	body, ct = multipartFile(t, "Email,Target,DateTime\n")
+	code, out = f.do(t, "POST", base+"/upload", "OAuth "+f.write, body, ct)
+	if code != 400 || !strings.Contains(out["message"].(string), "unknown column") {
+		t.Errorf("bad header: %d %v", code, out)
+	}
+}

@@ -282,3 +282,43 @@ func TestDemo(t *testing.T) {
 		t.Errorf("demo exited %d: %s", code, errb.String())
 	}
 }
+
+func TestUploadCLI(t *testing.T) {
+	c := newCLI(t)
+	c.must("counter", "create", "--name", "Shop", "--site", "shop.example")
+	dir := t.TempDir()
+	write := func(name, body string) string {
+		p := filepath.Join(dir, name)
+		if err := os.WriteFile(p, []byte(body), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		return p
+	}
+	contacts := write("contacts.csv", "uniq_id;name;emails\nC1;Anna;anna@example.com\nC2;Boris;\n")
+	out := c.must("upload", "contacts", contacts, "--counter", "1", "--delimiter", "semicolon")
+	if !strings.Contains(out, "PASSED, 2 rows, 2 accepted") {
+		t.Errorf("contacts: %q", out)
+	}
+	statuses := write("statuses.json", `{"order_statuses":[{"id":"new","type":"IN_PROGRESS"},{"id":"done","type":"PAID"}]}`)
+	if out := c.must("statuses", "set", "--counter", "1", statuses); !strings.Contains(out, "done") {
+		t.Errorf("statuses: %q", out)
+	}
+	orders := write("orders.csv", "ID,Customer,Created,Status,revenue\nO1,C1,2026-02-01 10:00,new,100\nO2,C9,2026-02-01 10:00,done,50\nO3,C2,2030-01-01 10:00,done,5\n")
+	mapping := `"id":"ID","client_uniq_id":"Customer","create_date_time":"Created","order_status":"Status"`
+	code, out, errs := c.run("upload", "orders", orders, "--counter", "1", "--columns-mapping", mapping)
+	if code != 1 || !strings.Contains(out, "FAILED") || !strings.Contains(out, "line 4, column Created") {
+		t.Errorf("bad orders: exit %d, %q, %q", code, out, errs)
+	}
+	out = c.must("upload", "orders", orders, "--counter", "1", "--columns-mapping", mapping, "--on-error", "skip")
+	if !strings.Contains(out, "PASSED, 3 rows, 1 accepted, 2 rejected") || !strings.Contains(out, "column Customer") && !strings.Contains(out, "client_uniq_id") {
+		t.Errorf("skip orders: %q", out)
+	}
+	conv := write("conv.csv", "UserId,Target,DateTime,Price\nu-1,call,1769940000,10\n")
+	if out := c.must("upload", "offline-conversions", conv, "--counter", "1"); !strings.Contains(out, "PASSED, 1 rows, 1 accepted") {
+		t.Errorf("offline: %q", out)
+	}
+	code, _, errs = c.run("upload", "invoices", conv, "--counter", "1")
+	if code != 2 || !strings.Contains(errs, "want contacts, orders") {
+		t.Errorf("unknown entity: %d %q", code, errs)
+	}
+}

@@ -18,11 +18,12 @@ import (
 )
 
 // uploadKinds maps the CLI's entity names to the API's.
-var uploadKinds = map[string]string{"contacts": "contacts", "orders": "orders", "simple-orders": "simple_orders"}
+var uploadKinds = map[string]string{"contacts": "contacts", "orders": "orders", "simple-orders": "simple_orders",
+	"offline-conversions": "offline_conversions"}
 
 func cmdUpload(ctx context.Context, args []string, e *env) error {
 	if len(args) == 0 || uploadKinds[args[0]] == "" {
-		return usagef("upload: want contacts, orders or simple-orders")
+		return usagef("upload: want contacts, orders, simple-orders or offline-conversions")
 	}
 	entity := uploadKinds[args[0]]
 	fs := flags("upload "+args[0], e)
@@ -126,6 +127,13 @@ func uploadCSV(ctx context.Context, st crmlink.Store, up *crmlink.Upload, entity
 		return err
 	}
 	opt.Now = clock.Now()
+	if entity == "offline_conversions" {
+		rd, err := crm.NewOfflineCSV(in, opt)
+		if err != nil {
+			return err
+		}
+		return st.UploadOfflineConversions(ctx, up, rd)
+	}
 	if entity == "contacts" {
 		rd, err := crm.NewContactCSV(in, opt)
 		if err != nil {
@@ -162,8 +170,11 @@ func uploadRemote(ctx context.Context, server, token string, id crmlink.CounterI
 		return nil, usagef("--server %q: want http://host:port", server)
 	}
 	path := fmt.Sprintf("/cdp/api/v1/counter/%d/data/%s", id, entity)
-	if entity != "simple_orders" {
+	switch entity {
+	case "contacts", "orders":
 		path += "/csv"
+	case "offline_conversions":
+		path = fmt.Sprintf("/management/v1/counter/%d/offline_conversions/upload", id)
 	}
 	u.Path += path
 	u.RawQuery = q.Encode()
@@ -219,19 +230,24 @@ func sendUpload(req *http.Request, server string) (*crmlink.Upload, error) {
 	}
 	var ok struct {
 		Uploading struct {
-			ID       string             `json:"uploading_id"`
-			Status   string             `json:"api_validation_status"`
-			Rows     int                `json:"rows"`
-			Accepted int                `json:"accepted"`
-			Rejected int                `json:"rejected"`
-			Errors   []crmlink.RowError `json:"errors"`
-			Total    int                `json:"errors_total"`
+			OfflineID json.Number        `json:"id"`
+			ID        string             `json:"uploading_id"`
+			Status    string             `json:"api_validation_status"`
+			Rows      int                `json:"rows"`
+			Accepted  int                `json:"accepted"`
+			Rejected  int                `json:"rejected"`
+			Errors    []crmlink.RowError `json:"errors"`
+			Total     int                `json:"errors_total"`
 		} `json:"uploading"`
 	}
 	if err := json.Unmarshal(body, &ok); err != nil {
 		return nil, fmt.Errorf("server's answer: %w", err)
 	}
 	u2 := ok.Uploading
+	if u2.ID == "" {
+		u2.ID = u2.OfflineID.String()
+		u2.Status = "PASSED"
+	}
 	return &crmlink.Upload{ID: u2.ID, Status: crmlink.UploadStatus(u2.Status), Rows: u2.Rows, Accepted: u2.Accepted,
 		Rejected: u2.Rejected, Errors: u2.Errors, ErrorsTotal: u2.Total}, nil
 }

@@ -65,6 +65,7 @@ func runCRM(t *testing.T, open Opener) {
 	t.Run("OrdersUnknownContact", func(t *testing.T) { testOrdersUnknownContact(t, open) })
 	t.Run("SimpleOrders", func(t *testing.T) { testSimpleOrders(t, open) })
 	t.Run("StatusMappings", func(t *testing.T) { testStatusMappings(t, open) })
+	t.Run("OfflineConversions", func(t *testing.T) { testOfflineConversions(t, open) })
 }
 
 var day = time.Date(2026, 2, 1, 10, 0, 0, 0, time.UTC)
@@ -325,5 +326,65 @@ func testStatusMappings(t *testing.T, open Opener) {
 	m[1].Humanized = "Fresh"
 	if err != nil || !reflect.DeepEqual(got, m) {
 		t.Errorf("mapping = %+v, %v; want %+v", got, err, m)
+	}
+}
+
+// OfflineSlice yields the given conversions, then Err (io.EOF when nil).
+type OfflineSlice struct {
+	Conversions []crmlink.OfflineConversion
+	Err         error
+	i           int
+}
+
+// Next implements crmlink.OfflineConversionReader.
+func (r *OfflineSlice) Next(c *crmlink.OfflineConversion) error {
+	if r.i >= len(r.Conversions) {
+		if r.Err != nil {
+			return r.Err
+		}
+		return io.EOF
+	}
+	*c = r.Conversions[r.i]
+	r.i++
+	return nil
+}
+
+func testOfflineConversions(t *testing.T, open Opener) {
+	ctx := context.Background()
+	s, _ := newStore(t, open)
+	c := MustCounter(t, s, "Shop", "UTC")
+	want := []crmlink.OfflineConversion{
+		{IDType: crmlink.IdentityClientID, ID: "17000000001234567890", Target: "call", Time: day, Line: 2,
+			Price: decimal.NewNullDecimal(decimal.RequireFromString("150.25")), Currency: "USD"},
+		{IDType: crmlink.IdentityClientID, ID: "42", Target: "shop_visit", Time: day.Add(time.Hour), Line: 3, Currency: "RUB"},
+	}
+	in := append([]crmlink.OfflineConversion(nil), want...)
+	in[1].Currency = "" // the counter's currency
+	up := &crmlink.Upload{CounterID: c.ID, Format: "CSV"}
+	if err := s.UploadOfflineConversions(ctx, up, &OfflineSlice{Conversions: in}); err != nil {
+		t.Fatal(err)
+	}
+	if up.Entity != crmlink.EntityOfflineConversions || up.Accepted != 2 || up.Status != crmlink.UploadPassed {
+		t.Errorf("upload = %+v", up)
+	}
+	got, err := s.OfflineConversions(ctx, c.ID, up.ID)
+	if err != nil || len(got) != 2 {
+		t.Fatalf("got %+v, %v", got, err)
+	}
+	for i := range got {
+		if got[i].ID != want[i].ID || got[i].Target != want[i].Target || !got[i].Time.Equal(want[i].Time) ||
+			got[i].Currency != want[i].Currency || got[i].Price.Valid != want[i].Price.Valid ||
+			!got[i].Price.Decimal.Equal(want[i].Price.Decimal) || got[i].IDType != want[i].IDType {
+			t.Errorf("conversion %d = %+v, want %+v", i, got[i], want[i])
+		}
+	}
+	bad := &crmlink.ValidationError{BadRows: 1}
+	bad.Add(crmlink.RowError{Line: 4, Column: "DateTime", Value: "x", Reason: "bad"})
+	up2 := &crmlink.Upload{CounterID: c.ID}
+	if err := s.UploadOfflineConversions(ctx, up2, &OfflineSlice{Conversions: in, Err: bad}); !errors.As(err, &bad) {
+		t.Fatalf("error = %v", err)
+	}
+	if got, _ := s.OfflineConversions(ctx, c.ID, up2.ID); len(got) != 0 {
+		t.Errorf("a failed upload stored %d conversions", len(got))
 	}
 }

@@ -91,17 +91,7 @@ func cmdDemo(ctx context.Context, args []string, e *env) error {
 // demoCRM loads the generated CRM files the way a user's would go: the
 // status mapping, then contacts, orders and simple orders as CSV uploads.
 func demoCRM(ctx context.Context, st crmlink.Store, c *crmlink.Counter, dir string, e *env) error {
-	raw, err := os.ReadFile(filepath.Join(dir, gen.OrderStatusesFile))
-	if err != nil {
-		return err
-	}
-	var mapping struct {
-		OrderStatuses []crmlink.StatusMapping `json:"order_statuses"`
-	}
-	if err := json.Unmarshal(raw, &mapping); err != nil {
-		return fmt.Errorf("demo: %s: %w", gen.OrderStatusesFile, err)
-	}
-	if err := st.SetStatusMappings(ctx, c.ID, mapping.OrderStatuses); err != nil {
+	if err := setGeneratedStatuses(ctx, st, c, dir); err != nil {
 		return err
 	}
 	for _, f := range []struct{ file, entity string }{
@@ -121,4 +111,19 @@ func demoCRM(ctx context.Context, st crmlink.Store, c *crmlink.Counter, dir stri
 		fmt.Fprintf(e.stderr, "demo: uploaded %d %s in %s\n", up.Accepted, f.entity, time.Since(start).Round(time.Millisecond))
 	}
 	return nil
+}
+
+// setGeneratedStatuses sets the generator's status mapping on a counter.
+func setGeneratedStatuses(ctx context.Context, st crmlink.Store, c *crmlink.Counter, dir string) error {
+	raw, err := os.ReadFile(filepath.Join(dir, gen.OrderStatusesFile))
+	if err != nil {
+		return err
+	}
+	var mapping struct {
+		OrderStatuses []crmlink.StatusMapping `json:"order_statuses"`
+	}
+	if err := json.Unmarshal(raw, &mapping); err != nil {
+		return fmt.Errorf("%s: %w", gen.OrderStatusesFile, err)
+	}
+	return st.SetStatusMappings(ctx, c.ID, mapping.OrderStatuses)
 }

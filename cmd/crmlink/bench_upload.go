@@ -1,0 +1,144 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"net"
+	"net/http"
+	"net/url"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/crmlink/crmlink"
+	"github.com/crmlink/crmlink/crm"
+	"github.com/crmlink/crmlink/gen"
+)
+
+// benchUpload measures an orders upload over HTTP, end to end: it starts
+// `crmlink serve` as a child process on a fresh store, sends the generated
+// orders.csv to it as a multipart upload, and reports rows/s and the
+// server's peak resident memory.
+func benchUpload(ctx context.Context, g *genFlags, dir, storeOpts string, e *env) error {
+	if g.contacts == 1000 {
+		g.contacts = max(1000, g.orders/5)
+	}
+	cfg, err := g.config(filepath.Join(dir, "data"), e.clock.Now())
+	if err != nil {
+		return err
+	}
+	cfg.Sessions = min(cfg.Sessions, 100_000)
+	start := time.Now()
+	if _, err := gen.Generate(ctx, cfg); err != nil {
+		return err
+	}
+	fmt.Fprintf(e.stdout, "gen: %d orders, %d contacts in %s\n", cfg.Orders, cfg.Contacts, time.Since(start).Round(time.Millisecond))
+	storeURL := "duckdb://" + filepath.Join(dir, "bench.db")
+	if storeOpts != "" {
+		storeURL += "?" + storeOpts
+	}
+	// Prepare the store in process: counter, token, status mapping, contacts.
+	st, err := openStore(ctx, storeURL, e.clock)
+	if err != nil {
+		return err
+	}
+	c, err := g.createCounter(ctx, st, "Bench")
+	if err == nil {
+		err = demoCRMPrepare(ctx, st, c, cfg.Out, e)
+	}
+	var secret string
+	if err == nil {
+		secret, err = createToken(ctx, st, c.ID, crmlink.ScopeWrite, "bench")
+	}
+	if cerr := st.Close(); err == nil {
+		err = cerr
+	}
+	if err != nil {
+		return err
+	}
+	// The server, as its own process, so that its memory is its own.
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return err
+	}
+	addr := ln.Addr().String()
+	ln.Close()
+	self, err := os.Executable()
+	if err != nil {
+		return err
+	}
+	cmd := exec.CommandContext(ctx, self, "serve", "--addr", addr, "--store", storeURL, "--log-level", "warn")
+	cmd.Stderr = e.stderr
+	if err := cmd.Start(); err != nil {
+		return err
+	}
+	defer func() {
+		cmd.Process.Signal(syscall.SIGTERM)
+		cmd.Wait()
+	}()
+	base := "http://" + addr
+	for i := 0; ; i++ {
+		resp, err := http.Get(base + "/healthz")
+		if err == nil {
+			resp.Body.Close()
+			break
+		}
+		if i == 100 {
+			return fmt.Errorf("the server did not start: %w", err)
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	path := filepath.Join(cfg.Out, gen.OrdersFile)
+	fi, err := os.Stat(path)
+	if err != nil {
+		return err
+	}
+	f, err := os.Open(path)
+	if err != nil {
+		return err
+	}
+	defer f.Close()
+	start = time.Now()
+	up, err := uploadRemote(ctx, base, secret, c.ID, "orders", url.Values{"merge_mode": {"SAVE"}}, gen.OrdersFile, f)
+	if err != nil {
+		return err
+	}
+	el := time.Since(start)
+	fmt.Fprintf(e.stdout, "upload orders over HTTP: %d rows (%.0f MiB) in %s: %.0f rows/s, server peak RSS %s\n",
+		up.Accepted, float64(fi.Size())/(1<<20), el.Round(time.Millisecond), float64(up.Accepted)/el.Seconds(),
+		procPeakRSS(cmd.Process.Pid))
+	return nil
+}
+
+// demoCRMPrepare sets the generated status mapping and uploads the contacts.
+func demoCRMPrepare(ctx context.Context, st crmlink.Store, c *crmlink.Counter, dir string, e *env) error {
+	if err := setGeneratedStatuses(ctx, st, c, dir); err != nil {
+		return err
+	}
+	in, err := os.Open(filepath.Join(dir, gen.ContactsFile))
+	if err != nil {
+		return err
+	}
+	defer in.Close()
+	up := &crmlink.Upload{CounterID: c.ID, Format: "CSV", Source: "CLI", MergeMode: crmlink.MergeSave}
+	return uploadCSV(ctx, st, up, "contacts", in, crm.Options{}, e.clock)
+}
+
+// procPeakRSS reads another process's VmHWM (Linux).
+func procPeakRSS(pid int) string {
+	raw, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/status")
+	if err != nil {
+		return "n/a"
+	}
+	for _, line := range strings.Split(string(raw), "\n") {
+		if v, ok := strings.CutPrefix(line, "VmHWM:"); ok {
+			kb, _ := strconv.ParseInt(strings.TrimSpace(strings.TrimSuffix(strings.TrimSpace(v), "kB")), 10, 64)
+			return fmt.Sprintf("%.0f MiB", float64(kb)/1024)
+		}
+	}
+	return "n/a"
+}

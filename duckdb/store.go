@@ -121,6 +121,13 @@ func Open(ctx context.Context, rawURL string, clock crmlink.Clock) (*Store, erro
 	s := &Store{db: db, path: path, clock: clock, spoolDir: os.TempDir()}
 	if path != "" {
 		s.spoolDir = filepath.Dir(path)
+		// Spool files left by a process that died mid-upload: holding the
+		// database's lock, we know no upload is using them.
+		if old, err := filepath.Glob(filepath.Join(s.spoolDir, "crmlink-*-*.tsv")); err == nil {
+			for _, f := range old {
+				os.Remove(f)
+			}
+		}
 	}
 	if err := s.migrate(ctx); err != nil {
 		db.Close()

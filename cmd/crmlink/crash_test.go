@@ -1,0 +1,88 @@
+package main
+
+import (
+	"context"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/crmlink/crmlink"
+	"github.com/crmlink/crmlink/gen"
+)
+
+// TestMain lets a test run the binary's run() in a child process: the test
+// binary re-executes itself with CRMLINK_TEST_MAIN set.
+func TestMain(m *testing.M) {
+	if os.Getenv("CRMLINK_TEST_MAIN") == "1" {
+		e := &env{stdin: os.Stdin, stdout: os.Stdout, stderr: os.Stderr, getenv: os.Getenv, clock: crmlink.SystemClock{}}
+		os.Exit(run(context.Background(), os.Args[1:], e))
+	}
+	os.Exit(m.Run())
+}
+
+// TestCrashDuringUpload kills a process with SIGKILL in the middle of a
+// large orders upload: the store must come back as it was before it.
+func TestCrashDuringUpload(t *testing.T) {
+	if testing.Short() {
+		t.Skip("generates 300k orders")
+	}
+	dir := t.TempDir()
+	store := "duckdb://" + filepath.Join(dir, "crmlink.db")
+	data := filepath.Join(dir, "data")
+	loc, _ := time.LoadLocation("Europe/Moscow")
+	if _, err := gen.Generate(context.Background(), gen.Config{Out: data, Seed: 3, Sessions: 10000, Contacts: 20000,
+		Orders: 300000, Days: 30, End: time.Now(), Site: "shop.example", Location: loc}); err != nil {
+		t.Fatal(err)
+	}
+	c := &cli{t: t, store: store, clock: &crmlink.FixedClock{T: time.Now()}}
+	c.must("counter", "create", "--name", "Shop", "--site", "shop.example")
+	c.must("statuses", "set", "--counter", "1", filepath.Join(data, gen.OrderStatusesFile))
+	c.must("upload", "contacts", filepath.Join(data, gen.ContactsFile), "--counter", "1")
+
+	child := exec.Command(os.Args[0], "upload", "orders", filepath.Join(data, gen.OrdersFile), "--counter", "1", "--store", store)
+	child.Env = append(os.Environ(), "CRMLINK_TEST_MAIN=1")
+	if err := child.Start(); err != nil {
+		t.Fatal(err)
+	}
+	// Kill it once it is loading: its spool files appear beside the store.
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		spools, _ := filepath.Glob(filepath.Join(dir, "crmlink-orders-*"))
+		if len(spools) > 0 || time.Now().After(deadline) {
+			break
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	time.Sleep(300 * time.Millisecond)
+	child.Process.Signal(syscall.SIGKILL)
+	child.Wait()
+
+	st, err := openStore(context.Background(), store, c.clock)
+	if err != nil {
+		t.Fatalf("the store does not open after the crash: %v", err)
+	}
+	defer st.Close()
+	if left, _ := filepath.Glob(filepath.Join(dir, "crmlink-*.tsv")); len(left) > 0 {
+		t.Errorf("spool files left after reopening: %v", left)
+	}
+	if _, _, err := st.Order(context.Background(), 1, "10001"); crmlink.KindOf(err) != crmlink.KindNotFound {
+		t.Errorf("an order of the killed upload is in the store: %v", err)
+	}
+	ups, err := st.Uploads(context.Background(), 1, time.Time{}, 10)
+	if err != nil || len(ups) != 1 || ups[0].Entity != crmlink.EntityContacts {
+		t.Errorf("uploads after the crash: %+v, %v", ups, err)
+	}
+	if ct, err := st.Contact(context.Background(), 1, "100001"); err != nil || ct.UniqID != "100001" {
+		t.Errorf("contacts after the crash: %+v, %v", ct, err)
+	}
+	st.Close()
+	// And the same upload then goes through.
+	out := c.must("upload", "orders", filepath.Join(data, gen.OrdersFile), "--counter", "1")
+	if !strings.Contains(out, "PASSED, 300000 rows, 300000 accepted") {
+		t.Errorf("upload after the crash: %q", out)
+	}
+}

@@ -8,8 +8,6 @@ import (
 	"reflect"
 	"strings"
 	"testing"
-
-	"github.com/shopspring/decimal"
 )
 
 // FuzzCSVReader checks csvReader against encoding/csv (without LazyQuotes):
@@ -82,22 +80,4 @@ func FuzzTrim(f *testing.F) {
 			t.Fatalf("trim(%q) = %q, want %q", s, got, want)
 		}
 	})
-}
-
-func TestDecimalSlab(t *testing.T) {
-	if !decimalLayoutOK {
-		t.Fatal("decimal.Decimal changed its layout: decimalSlab falls back to decimal.New (slower); update decimalLayout")
-	}
-	var s decimalSlab
-	for i := range 600 { // past two slabs
-		for _, c := range []struct {
-			mant int64
-			exp  int32
-		}{{0, 0}, {0, -2}, {1, 0}, {123450, -2}, {999999999999999999, -4}, {int64(i), -1}} {
-			got, want := s.new(c.mant, c.exp), decimal.New(c.mant, c.exp)
-			if !reflect.DeepEqual(got, want) || got.String() != want.String() || !got.Add(got).Equal(want.Mul(decimal.NewFromInt(2))) {
-				t.Fatalf("slab decimal %v (%#v), decimal.New %v (%#v)", got, got, want, want)
-			}
-		}
-	}
 }

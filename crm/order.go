@@ -222,7 +222,7 @@ func (r *OrderReader) product(v *value, item, name, qty string, comma bool) (crm
 		r.bad(v.col, item, "product quantity: "+reason)
 		return crmlink.Product{}, false
 	}
-	return crmlink.Product{Name: name, Qty: r.dec.new(mant, exp)}, true
+	return crmlink.Product{Name: name, Qty: decimal.New(mant, exp)}, true
 }
 
 // productsJSON reads a JSON object of product names and quantities, in
@@ -358,7 +358,7 @@ func (r *OrderReader) goalPrice(v *value, item, name, price string, hasPrice, co
 			r.bad(v.col, item, "goal price: "+reason)
 			return dst
 		}
-		g.Price = decimal.NewNullDecimal(r.dec.new(mant, exp))
+		g.Price = decimal.NewNullDecimal(decimal.New(mant, exp))
 	}
 	for _, h := range dst {
 		if h.Goal == name {

@@ -4,11 +4,9 @@ import (
 	"encoding/json"
 	"errors"
 	"io"
-	"math/big"
 	"strconv"
 	"strings"
 	"time"
-	"unsafe"
 
 	"github.com/crmlink/crmlink"
 	"github.com/shopspring/decimal"
@@ -34,7 +32,6 @@ type reader struct {
 	// identBad is set when an identifier cell of the row was bad.
 	identBad bool
 	scratch  []string // list items of the cell being read
-	dec      decimalSlab
 }
 
 func newReader(r io.Reader, opt Options, ent *entity, isJSON bool) (*reader, error) {
@@ -291,56 +288,8 @@ func (r *reader) money(f field) (decimal.Decimal, bool) {
 		r.badValue(&r.row.v[f], reason)
 		return decimal.Decimal{}, false
 	}
-	return r.dec.new(mant, exp), true
+	return decimal.New(mant, exp), true
 }
-
-// decimalSlab makes decimals from big.Ints allocated 256 at a time:
-// decimal.New allocates two objects a value, which made them most of what
-// a row allocated. Decimals are immutable, and each gets a big.Int of its
-// own; one keeps its slab alive, 10 KiB at most.
-type decimalSlab struct {
-	ints  []big.Int
-	words []big.Word
-}
-
-func (s *decimalSlab) new(mant int64, exp int32) decimal.Decimal {
-	if !decimalLayoutOK {
-		return decimal.New(mant, exp)
-	}
-	if len(s.ints) == 0 {
-		s.ints, s.words = make([]big.Int, 256), make([]big.Word, 256)
-	}
-	i := &s.ints[0]
-	if mant != 0 { // zero has no words, as from big.NewInt
-		s.words[0] = big.Word(mant)
-		i.SetBits(s.words[0:1:1]) // a full slice: nothing can grow into the next value
-	}
-	s.ints, s.words = s.ints[1:], s.words[1:]
-	var d decimal.Decimal
-	*(*decimalLayout)(unsafe.Pointer(&d)) = decimalLayout{value: i, exp: exp}
-	return d
-}
-
-// decimalLayout is how shopspring/decimal lays out a Decimal, whose fields
-// are unexported: decimal.NewFromBigInt copies its argument.
-type decimalLayout struct {
-	value *big.Int
-	exp   int32
-}
-
-// decimalLayoutOK tells whether decimal.Decimal still has that layout;
-// if a new version changes it, decimalSlab falls back to decimal.New.
-var decimalLayoutOK = func() bool {
-	if unsafe.Sizeof(decimal.Decimal{}) != unsafe.Sizeof(decimalLayout{}) {
-		return false
-	}
-	want := decimal.New(123456, -2)
-	var got decimal.Decimal
-	var i big.Int
-	i.SetInt64(123456)
-	*(*decimalLayout)(unsafe.Pointer(&got)) = decimalLayout{value: &i, exp: -2}
-	return got.Exponent() == -2 && got.Coefficient().Int64() == 123456 && got.Equal(want) && got.String() == "1234.56"
-}()
 
 // parseDecimal parses a non-negative decimal of at most 14 integer digits
 // and 4 places into its mantissa and exponent. With comma set, a comma may

@@ -281,7 +281,11 @@ func (s *Store) UploadContacts(ctx context.Context, up *crmlink.Upload, r crmlin
 	s.uploadStart(up, crmlink.EntityContacts)
 	s.writeMu.Lock()
 	defer s.writeMu.Unlock()
-	l := s.newLoader(ctx, "contacts", stageSetup("stage_contacts", contactColumns), stageLoad(ctx, "stage_contacts", contactColumns))
+	mg := merge{table: "contacts", stage: "stage_contacts", key: "uniq_id", fields: contactFields, mode: up.MergeMode,
+		set: "upload_id = $2", insertCols: "upload_id, first_upload", insertVals: "$2, $3",
+		args: []any{int64(up.CounterID), up.ID, utc(up.Created)}}
+	l := s.newLoader(ctx, "contacts", stageSetup("stage_contacts", contactColumns),
+		stageApply(ctx, "stage_contacts", contactColumns, mg.run))
 	n := 0
 	var readErr error
 	var c crmlink.Contact
@@ -339,12 +343,6 @@ func (s *Store) UploadContacts(ctx context.Context, up *crmlink.Upload, r crmlin
 	uploadCounts(up, r, n)
 	up.Status = crmlink.UploadPassed
 	err = func() error {
-		err := merge{table: "contacts", stage: "stage_contacts", key: "uniq_id", fields: contactFields, mode: up.MergeMode,
-			set: "upload_id = $2", insertCols: "upload_id, first_upload", insertVals: "$2, $3",
-			args: []any{int64(up.CounterID), up.ID, utc(up.Created)}}.run(ctx, tx)
-		if err != nil {
-			return err
-		}
 		if _, err := tx.ExecContext(ctx, `DROP TABLE stage_contacts`); err != nil {
 			return err
 		}
@@ -368,11 +366,22 @@ func stageSetup(table string, cols []column) func(tx *sql.Tx) error {
 	}
 }
 
-func stageLoad(ctx context.Context, table string, cols []column) func(tx *sql.Tx, path string) error {
+// stageApply loads one chunk into the emptied staging table and applies it.
+// Chunks are applied one after another in file order, while the next one
+// is read: that is the order the rows would apply in one by one, the
+// staging table never holds more than a chunk, and DuckDB's work overlaps
+// the reading.
+func stageApply(ctx context.Context, table string, cols []column, apply func(ctx context.Context, tx *sql.Tx) error) func(tx *sql.Tx, path string) error {
 	return func(tx *sql.Tx, path string) error {
 		// caller: uploads (one chunk)
-		_, err := tx.ExecContext(ctx, `INSERT INTO `+table+` SELECT * FROM `+readSpool(path, columnsStruct(cols)))
-		return err
+		if _, err := tx.ExecContext(ctx, `DELETE FROM `+table); err != nil {
+			return err
+		}
+		// caller: uploads (one chunk)
+		if _, err := tx.ExecContext(ctx, `INSERT INTO `+table+` SELECT * FROM `+readSpool(path, columnsStruct(cols))); err != nil {
+			return err
+		}
+		return apply(ctx, tx)
 	}
 }
 

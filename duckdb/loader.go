@@ -23,15 +23,19 @@ type loader struct {
 	txc       chan *sql.Tx
 	abort     atomic.Bool // set when reading failed: the rest need not load
 	cur       *spool
+	chunkRows int
+	ctx       context.Context
 }
 
-// spoolChunkRows is how many rows one spool chunk holds.
+// spoolChunkRows is how many rows one spool chunk holds, unless a test
+// says otherwise.
 const spoolChunkRows = 250_000
 
 // newLoader begins the transaction, runs setup in it (to create staging
 // tables, say), and then load for each chunk's file.
 func (s *Store) newLoader(ctx context.Context, name string, setup func(tx *sql.Tx) error, load func(tx *sql.Tx, path string) error) *loader {
-	l := &loader{dir: s.spoolDir, name: name, chunks: make(chan *spool, 1), done: make(chan error, 1), txc: make(chan *sql.Tx, 1)}
+	l := &loader{dir: s.spoolDir, name: name, chunks: make(chan *spool, 1), done: make(chan error, 1), txc: make(chan *sql.Tx, 1),
+		chunkRows: s.chunkRows, ctx: ctx}
 	go func() {
 		tx, err := s.db.BeginTx(ctx, nil)
 		if err == nil && setup != nil {
@@ -73,13 +77,16 @@ func (l *loader) spool() (*spool, error) {
 
 // rowDone hands the current chunk to the loader once it is full.
 func (l *loader) rowDone() error {
-	if l.cur == nil || l.cur.rows < spoolChunkRows {
+	if l.cur == nil || l.cur.rows < l.chunkRows {
 		return nil
 	}
 	return l.flush()
 }
 
 func (l *loader) flush() error {
+	if err := l.ctx.Err(); err != nil {
+		return err
+	}
 	c := l.cur
 	l.cur = nil
 	if err := c.close(); err != nil {

@@ -48,7 +48,9 @@ func (s *Store) UploadOrders(ctx context.Context, up *crmlink.Upload, r crmlink.
 	simple := up.Entity == crmlink.EntitySimpleOrders
 	s.writeMu.Lock()
 	defer s.writeMu.Unlock()
-	l := s.newLoader(ctx, "orders", stageSetup("stage_orders", orderColumns), stageLoad(ctx, "stage_orders", orderColumns))
+	ap := &orderApply{up: up, simple: simple, currency: counter.Currency}
+	l := s.newLoader(ctx, "orders", stageSetup("stage_orders", orderColumns),
+		stageApply(ctx, "stage_orders", orderColumns, ap.chunk))
 	n := 0
 	var readErr error
 	var o crmlink.Order
@@ -115,15 +117,12 @@ func (s *Store) UploadOrders(ctx context.Context, up *crmlink.Upload, r crmlink.
 	}
 	uploadCounts(up, r, n)
 	up.Status = crmlink.UploadPassed
-	rejectErr, err := s.applyOrders(ctx, tx, up, counter, simple)
-	if err == nil {
-		err = rejectErr
-	}
+	err = ap.finish(ctx, tx)
 	if err != nil {
 		tx.Rollback()
 		var v *crmlink.ValidationError
 		if errors.As(err, &v) {
-			return s.recordFailedImport(ctx, s.db, up, n, err)
+			return s.recordFailedImport(ctx, s.db, up, n-ap.rejected.BadRows, err)
 		}
 		return fmt.Errorf("upload orders: %w", err)
 	}
@@ -133,34 +132,39 @@ func (s *Store) UploadOrders(ctx context.Context, up *crmlink.Upload, r crmlink.
 	return nil
 }
 
-// applyOrders checks the staged orders' contacts, records the versions and
-// merges them. A *ValidationError in the first result fails the upload.
-func (s *Store) applyOrders(ctx context.Context, tx *sql.Tx, up *crmlink.Upload, counter *crmlink.Counter, simple bool) (error, error) {
+// orderApply applies staged chunks of orders: it checks their contacts,
+// records their versions and merges them. Orders of unknown contacts fail
+// the upload, or are left out with on_error=skip; either way every chunk is
+// checked, so that the answer lists them all.
+type orderApply struct {
+	up       *crmlink.Upload
+	simple   bool
+	currency string
+	rejected crmlink.ValidationError // orders of unknown contacts
+}
+
+func (a *orderApply) chunk(ctx context.Context, tx *sql.Tx) error {
+	up := a.up
 	cid := int64(up.CounterID)
-	if !simple {
+	if !a.simple {
 		v, err := unknownContacts(ctx, tx, cid)
 		if err != nil {
-			return nil, err
+			return err
 		}
 		if v != nil {
-			if !up.SkipInvalid {
-				return v, nil
-			}
-			// caller: UploadOrders (skip orders of unknown contacts)
-			res, err := tx.ExecContext(ctx, `DELETE FROM stage_orders s WHERE NOT EXISTS
-				(SELECT 1 FROM contacts c WHERE c.counter_id = ? AND c.uniq_id = s.uniq_id)`, cid)
-			if err != nil {
-				return nil, err
-			}
-			dropped, _ := res.RowsAffected()
-			up.Accepted -= int(dropped)
-			up.Rejected += int(dropped)
-			up.ErrorsTotal += v.Total
 			for _, e := range v.Errors {
-				if len(up.Errors) < crmlink.MaxRowErrors {
-					up.Errors = append(up.Errors, e)
-				}
+				a.rejected.Add(e)
 			}
+			a.rejected.Total += v.Total - len(v.Errors)
+			a.rejected.BadRows += v.BadRows
+			// caller: UploadOrders (leave out orders of unknown contacts)
+			if _, err := tx.ExecContext(ctx, `DELETE FROM stage_orders s WHERE NOT EXISTS
+				(SELECT 1 FROM contacts c WHERE c.counter_id = ? AND c.uniq_id = s.uniq_id)`, cid); err != nil {
+				return err
+			}
+		}
+		if a.rejected.Total > 0 && !up.SkipInvalid {
+			return nil // the upload fails; the rest is only checked
 		}
 	}
 	// caller: UploadOrders (history)
@@ -171,25 +175,42 @@ func (s *Store) applyOrders(ctx context.Context, tx *sql.Tx, up *crmlink.Upload,
 			make_timestamp(s.created_us), make_timestamp(s.updated_us), make_timestamp(s.finished_us)
 		FROM stage_orders s LEFT JOIN orders o ON o.counter_id = $1 AND o.id = s.id`,
 		cid, up.ID, utc(up.Created)); err != nil {
-		return nil, err
+		return err
 	}
-	err := merge{table: "orders", stage: "stage_orders", key: "id", fields: orderFields(counter.Currency), mode: up.MergeMode,
+	return merge{table: "orders", stage: "stage_orders", key: "id", fields: orderFields(a.currency), mode: up.MergeMode,
 		set: "version = c.version + a.n, upload_id = $2", insertCols: "is_simple, version, upload_id, first_upload",
-		insertVals: "$4, a.n, $2, $3", args: []any{cid, up.ID, utc(up.Created), simple}}.run(ctx, tx)
-	if err != nil {
-		return nil, err
+		insertVals: "$4, a.n, $2, $3", args: []any{cid, up.ID, utc(up.Created), a.simple}}.run(ctx, tx)
+}
+
+// finish completes the upload in its transaction, or returns the
+// validation error that fails it.
+func (a *orderApply) finish(ctx context.Context, tx *sql.Tx) error {
+	up := a.up
+	cid := int64(up.CounterID)
+	if a.rejected.Total > 0 {
+		if !up.SkipInvalid {
+			return &a.rejected
+		}
+		up.Accepted -= a.rejected.BadRows
+		up.Rejected += a.rejected.BadRows
+		up.ErrorsTotal += a.rejected.Total
+		for _, e := range a.rejected.Errors {
+			if len(up.Errors) < crmlink.MaxRowErrors {
+				up.Errors = append(up.Errors, e)
+			}
+		}
 	}
 	// A paid order without finish_date_time was paid at the first upload
 	// that saw it paid (SPEC.md §1).
 	// caller: UploadOrders (finish time)
 	if _, err := tx.ExecContext(ctx, `UPDATE orders SET finished = ? WHERE counter_id = ? AND upload_id = ?
 		AND status_type = 'PAID' AND finished IS NULL`, utc(up.Created), cid, up.ID); err != nil {
-		return nil, err
+		return err
 	}
 	if _, err := tx.ExecContext(ctx, `DROP TABLE stage_orders`); err != nil {
-		return nil, err
+		return err
 	}
-	return nil, insertUpload(ctx, tx, up)
+	return insertUpload(ctx, tx, up)
 }
 
 // unknownContacts returns a row error for every staged full order whose

@@ -35,6 +35,9 @@ type Store struct {
 	// they land on the disk meant for data, or the system's temp dir for
 	// an in-memory store.
 	spoolDir string
+	// chunkRows is the rows of one import chunk (spoolChunkRows; tests
+	// make it small to cross chunk boundaries).
+	chunkRows int
 
 	// writeMu serialises writing transactions. DuckDB's optimistic
 	// concurrency would abort one of two concurrent writers to the same
@@ -118,7 +121,7 @@ func Open(ctx context.Context, rawURL string, clock crmlink.Clock) (*Store, erro
 		db.Close()
 		return nil, openError(path, err)
 	}
-	s := &Store{db: db, path: path, clock: clock, spoolDir: os.TempDir()}
+	s := &Store{db: db, path: path, clock: clock, spoolDir: os.TempDir(), chunkRows: spoolChunkRows}
 	if path != "" {
 		s.spoolDir = filepath.Dir(path)
 		// Spool files left by a process that died mid-upload: holding the

@@ -77,3 +77,13 @@ func TestReopen(t *testing.T) {
 		t.Errorf("schema_migrations has %d rows, %v", n, err)
 	}
 }
+
+// TestContractSmallChunks runs the contract with imports applied two rows
+// at a time: every behaviour must hold across chunk boundaries too.
+func TestContractSmallChunks(t *testing.T) {
+	storetest.Run(t, func(t *testing.T, clock crmlink.Clock) crmlink.Store {
+		s := openTemp(t, clock)
+		duckdb.SetChunkRows(s.(*duckdb.Store), 2)
+		return s
+	})
+}

@@ -300,7 +300,7 @@ func testImportConcurrent(t *testing.T, open Opener) {
 		go func() {
 			defer wg.Done()
 			var file []crmlink.Session
-			for i := 0; i < 500; i++ {
+			for i := 0; i < 200; i++ {
 				file = append(file, Session(uint64(g*1000+i+1), uint64(g+1), t0.Add(time.Duration(i)*time.Hour)))
 			}
 			errs[g] = s.ImportSessions(ctx, &crmlink.Upload{CounterID: c.ID}, &SliceReader{Sessions: file})
@@ -312,8 +312,8 @@ func testImportConcurrent(t *testing.T, open Opener) {
 			t.Error(err)
 		}
 	}
-	if st, _ := s.SessionStats(ctx, c.ID); st.Sessions != 2000 || st.Clients != 4 {
-		t.Errorf("after 4 concurrent imports: %+v, want 2000 sessions of 4 clients", st)
+	if st, _ := s.SessionStats(ctx, c.ID); st.Sessions != 800 || st.Clients != 4 {
+		t.Errorf("after 4 concurrent imports: %+v, want 800 sessions of 4 clients", st)
 	}
 }
 
@@ -336,7 +336,7 @@ func testImportCancelled(t *testing.T, open Opener) {
 	s, _ := newStore(t, open)
 	c := MustCounter(t, s, "Shop", "UTC")
 	ctx, cancel := context.WithCancel(context.Background())
-	err := s.ImportSessions(ctx, &crmlink.Upload{CounterID: c.ID}, &slowReader{n: 5000, cancel: cancel})
+	err := s.ImportSessions(ctx, &crmlink.Upload{CounterID: c.ID}, &slowReader{n: 50, cancel: cancel})
 	if !errors.Is(err, context.Canceled) {
 		t.Errorf("error = %v, want context.Canceled", err)
 	}

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/crmlink/crmlink"
+	"github.com/crmlink/crmlink/crm"
 	"github.com/crmlink/crmlink/duckdb"
 	"github.com/crmlink/crmlink/gen"
 	"github.com/crmlink/crmlink/sessionfile"
@@ -70,13 +71,17 @@ func BenchmarkImportSessions1M(b *testing.B) {
 		b.StopTimer()
 		f.Close()
 		st.Close()
-		b.ReportMetric(float64(up.Accepted)/b.Elapsed().Seconds()*float64(i+1)/float64(b.N), "rows/s")
+		if up.Accepted != 1_000_000 {
+			b.Fatalf("accepted %d", up.Accepted)
+		}
 	}
+	b.ReportMetric(1_000_000*float64(b.N)/b.Elapsed().Seconds(), "rows/s")
 }
 
 // BenchmarkReadSessions1M measures the reader alone (parse and classify).
 func BenchmarkReadSessions1M(b *testing.B) {
 	path := benchSessions(b)
+	b.ResetTimer()
 	classifier := traffic.New()
 	loc, _ := time.LoadLocation("Europe/Moscow")
 	for i := 0; i < b.N; i++ {
@@ -94,6 +99,83 @@ func BenchmarkReadSessions1M(b *testing.B) {
 			n++
 		}
 		f.Close()
-		b.ReportMetric(float64(n)/b.Elapsed().Seconds()*float64(i+1)/float64(b.N), "rows/s")
+		if n != 1_000_000 {
+			b.Fatalf("read %d sessions", n)
+		}
 	}
+	b.ReportMetric(1_000_000*float64(b.N)/b.Elapsed().Seconds(), "rows/s")
+}
+
+var (
+	benchOrdersOnce sync.Once
+	benchOrdersDir  string
+	benchOrdersErr  error
+)
+
+// benchOrders generates (once per test binary) 1M orders of 200k contacts.
+func benchOrders(b *testing.B) string {
+	benchOrdersOnce.Do(func() {
+		benchOrdersDir, benchOrdersErr = os.MkdirTemp("", "crmlink-bench-orders-")
+		if benchOrdersErr != nil {
+			return
+		}
+		loc, _ := time.LoadLocation("Europe/Moscow")
+		_, benchOrdersErr = gen.Generate(context.Background(), gen.Config{Out: benchOrdersDir, Seed: 1, Sessions: 100_000,
+			Contacts: 200_000, Orders: 1_000_000, Days: 90, End: storetest.Epoch, Site: "shop.example", Location: loc})
+	})
+	if benchOrdersErr != nil {
+		b.Fatal(benchOrdersErr)
+	}
+	return benchOrdersDir
+}
+
+// BenchmarkUploadOrders1M uploads a generated 1M-row orders CSV into a store
+// that holds its 200k contacts: read, validate, stage, check contacts,
+// record versions and merge, in one transaction.
+func BenchmarkUploadOrders1M(b *testing.B) {
+	dir := benchOrders(b)
+	ctx := context.Background()
+	for i := 0; i < b.N; i++ {
+		b.StopTimer()
+		clock := &crmlink.FixedClock{T: storetest.Epoch}
+		st, err := duckdb.Open(ctx, "duckdb://"+filepath.Join(b.TempDir(), "b.db"), clock)
+		if err != nil {
+			b.Fatal(err)
+		}
+		c := storetest.MustCounter(b, st, "Bench", "Europe/Moscow")
+		if err := st.SetStatusMappings(ctx, c.ID, gen.OrderStatuses()); err != nil {
+			b.Fatal(err)
+		}
+		loc, _ := c.Location()
+		opt := crm.Options{Location: loc, Now: clock.Now(), Statuses: crmlink.NewStatusResolver(gen.OrderStatuses())}
+		cf, _ := os.Open(filepath.Join(dir, gen.ContactsFile))
+		cr, err := crm.NewContactCSV(cf, opt)
+		if err != nil {
+			b.Fatal(err)
+		}
+		if err := st.UploadContacts(ctx, &crmlink.Upload{CounterID: c.ID}, cr); err != nil {
+			b.Fatal(err)
+		}
+		cf.Close()
+		f, err := os.Open(filepath.Join(dir, gen.OrdersFile))
+		if err != nil {
+			b.Fatal(err)
+		}
+		b.StartTimer()
+		rd, err := crm.NewOrderCSV(f, opt)
+		if err != nil {
+			b.Fatal(err)
+		}
+		up := &crmlink.Upload{CounterID: c.ID}
+		if err := st.UploadOrders(ctx, up, rd); err != nil {
+			b.Fatal(err)
+		}
+		b.StopTimer()
+		f.Close()
+		st.Close()
+		if up.Accepted != 1_000_000 {
+			b.Fatalf("accepted %d", up.Accepted)
+		}
+	}
+	b.ReportMetric(1_000_000*float64(b.N)/b.Elapsed().Seconds(), "rows/s")
 }

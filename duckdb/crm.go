@@ -130,7 +130,7 @@ func (m merge) run(ctx context.Context, tx *sql.Tx) error {
 	if err := tx.QueryRowContext(ctx, `SELECT count(*) - count(DISTINCT `+m.key+`) FROM `+m.stage).Scan(&dups); err != nil {
 		return err
 	}
-	cols, vals := insertValues(m.fields)
+	cols, vals := insertValues(m.fields, m.mode)
 	if dups > 0 {
 		// caller: uploads (merge with repeated keys)
 		_, err := tx.ExecContext(ctx, `MERGE INTO `+m.table+` AS c
@@ -141,18 +141,35 @@ func (m merge) run(ctx context.Context, tx *sql.Tx) error {
 				VALUES ($1, a.`+m.key+`, `+vals+`, `+m.insertVals+`)`, m.args...)
 		return err
 	}
+	var staged int64
+	// caller: uploads (rows staged)
+	if err := tx.QueryRowContext(ctx, `SELECT count(*) FROM `+m.stage).Scan(&staged); err != nil {
+		return err
+	}
 	// caller: uploads (update existing)
-	_, err := tx.ExecContext(ctx, `UPDATE `+m.table+` AS c SET `+mergeSet(m.fields, m.mode)+`, `+m.set+`
+	res, err := tx.ExecContext(ctx, `UPDATE `+m.table+` AS c SET `+mergeSet(m.fields, m.mode)+`, `+m.set+`
 		FROM (SELECT `+m.key+`, `+rowSQL(m.fields)+` FROM `+m.stage+`) AS a
 		WHERE c.counter_id = $1 AND c.`+m.key+` = a.`+m.key, m.args...)
 	if err != nil {
 		return err
 	}
+	updated, err := res.RowsAffected()
+	if err != nil {
+		return err
+	}
+	// The UPDATE told how many keys exist: none (a first upload) needs no
+	// anti-join, all need no INSERT.
+	newOnly := ""
+	switch {
+	case updated == staged:
+		return nil
+	case updated > 0:
+		newOnly = `WHERE NOT EXISTS (SELECT 1 FROM ` + m.table + ` t WHERE t.counter_id = $1 AND t.` + m.key + ` = s.` + m.key + `)`
+	}
 	// caller: uploads (insert new)
 	_, err = tx.ExecContext(ctx, `INSERT INTO `+m.table+` (counter_id, `+m.key+`, `+cols+`, `+m.insertCols+`)
 		SELECT $1, a.`+m.key+`, `+vals+`, `+m.insertVals+`
-		FROM (SELECT `+m.key+`, `+rowSQL(m.fields)+` FROM `+m.stage+` s
-		      WHERE NOT EXISTS (SELECT 1 FROM `+m.table+` t WHERE t.counter_id = $1 AND t.`+m.key+` = s.`+m.key+`)) AS a`, m.args...)
+		FROM (SELECT `+m.key+`, `+rowSQL(m.fields)+` FROM `+m.stage+` s `+newOnly+`) AS a`, m.args...)
 	return err
 }
 
@@ -164,14 +181,10 @@ func mergeSet(fields []field, mode crmlink.MergeMode) string {
 		switch {
 		case f.kind == kindCreated:
 			e = fmt.Sprintf("coalesce(c.%[1]s, a.%[1]s)", f.col)
-		case mode == crmlink.MergeSave && f.kind == kindList:
-			e = fmt.Sprintf("coalesce(%s, %s)", dedupe("a."+f.col), f.def)
 		case mode == crmlink.MergeSave:
 			e = fmt.Sprintf("coalesce(a.%s, %s)", f.col, f.def)
 		case f.kind == kindList && mode == crmlink.MergeAppend:
 			e = fmt.Sprintf("CASE WHEN %s THEN %s ELSE c.%s END", present(f.bit), dedupe("c."+f.col+" || a."+f.col), f.col)
-		case f.kind == kindList:
-			e = fmt.Sprintf("CASE WHEN %s THEN %s ELSE c.%s END", present(f.bit), dedupe("a."+f.col), f.col)
 		case f.kind == kindJSONMap:
 			e = fmt.Sprintf("CASE WHEN %[2]s THEN json_merge_patch(c.%[1]s, a.%[1]s)::VARCHAR ELSE c.%[1]s END", f.col, present(f.bit))
 		default:
@@ -182,15 +195,17 @@ func mergeSet(fields []field, mode crmlink.MergeMode) string {
 	return strings.Join(parts, ",\n\t\t")
 }
 
-// insertValues is the VALUES list of a new row from folded row a.
-func insertValues(fields []field) (cols, vals string) {
+// insertValues is the VALUES list of a new row from folded row a. Readers
+// dedupe each row's lists; only APPEND's folding over several rows can
+// repeat an item.
+func insertValues(fields []field, mode crmlink.MergeMode) (cols, vals string) {
 	var cs, vs []string
 	for _, f := range fields {
 		cs = append(cs, f.col)
-		switch f.kind {
-		case kindList:
+		switch {
+		case f.kind == kindList && mode == crmlink.MergeAppend:
 			vs = append(vs, fmt.Sprintf("coalesce(%s, %s)", dedupe("a."+f.col), f.def))
-		case kindCreated:
+		case f.kind == kindCreated:
 			vs = append(vs, "a."+f.col)
 		default:
 			vs = append(vs, fmt.Sprintf("coalesce(a.%s, %s)", f.col, f.def))

@@ -241,6 +241,18 @@ func testOrders(t *testing.T, open Opener) {
 	if _, _, err := s.Order(ctx, c.ID, "O404"); crmlink.KindOf(err) != crmlink.KindNotFound {
 		t.Errorf("missing order: %v", err)
 	}
+	// One upload with an order the store has and one it has not.
+	if err := uploadOrders(t, s, c, &crmlink.Upload{MergeMode: crmlink.MergeUpdate},
+		order("O1", "C1", crmlink.StatusCancelled, "1300", day), order("O5", "C1", crmlink.StatusPaid, "5", day)); err != nil {
+		t.Fatal(err)
+	}
+	got, versions, _ = s.Order(ctx, c.ID, "O1")
+	if got.StatusType != crmlink.StatusCancelled || len(versions) != 3 {
+		t.Errorf("O1 after a mixed upload: %+v, %d versions", got, len(versions))
+	}
+	if got, versions, err := s.Order(ctx, c.ID, "O5"); err != nil || got.Revenue.String() != "5" || len(versions) != 1 {
+		t.Errorf("O5 after a mixed upload: %+v, %v, %v", got, versions, err)
+	}
 }
 
 func testOrdersUnknownContact(t *testing.T, open Opener) {

@@ -10,6 +10,7 @@ import (
 	"strconv"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/crmlink/crmlink"
 	"github.com/shopspring/decimal"
@@ -140,9 +141,16 @@ func (r *OfflineReader) Next(c *crmlink.OfflineConversion) error {
 		r.rows++
 		r.bad = false
 		*c = crmlink.OfflineConversion{IDType: r.idType, Line: r.line}
-		if len(rec) != len(r.header) {
+		for i, cell := range rec {
+			if !utf8.ValidString(cell) && i < len(r.header) {
+				r.fail(i, cell, "not valid UTF-8: save the file in UTF-8")
+			}
+		}
+		switch {
+		case r.bad: // not UTF-8: its cells mean nothing
+		case len(rec) != len(r.header):
 			r.fail(-1, "", fmt.Sprintf("the row has %d fields, the header has %d", len(rec), len(r.header)))
-		} else {
+		default:
 			r.fill(rec, c)
 		}
 		if r.bad {

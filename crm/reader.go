@@ -7,6 +7,7 @@ import (
 	"strconv"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/crmlink/crmlink"
 	"github.com/shopspring/decimal"
@@ -64,6 +65,7 @@ func (r *reader) read() (bool, error) {
 		if r.row.reason != "" {
 			r.bad("", "", r.row.reason)
 		}
+		r.checkUTF8()
 		return true, nil
 	}
 	r.done = true
@@ -85,6 +87,27 @@ func (r *reader) read() (bool, error) {
 	}
 	return false, r.end
 }
+
+// checkUTF8 refuses cells that are not UTF-8: a file saved in another
+// encoding (Windows-1251, say) must not reach the store as mojibake.
+func (r *reader) checkUTF8() {
+	for i := range r.row.v {
+		v := &r.row.v[i]
+		if v.kind != absent && !utf8.ValidString(v.text) {
+			r.badValue(v, errNotUTF8)
+			v.kind, v.text = absent, ""
+		}
+	}
+	for i := range r.row.attrs {
+		a := &r.row.attrs[i]
+		if !utf8.ValidString(a.text) {
+			r.bad(a.name, a.text, errNotUTF8)
+			a.text = ""
+		}
+	}
+}
+
+const errNotUTF8 = "not valid UTF-8: save the file in UTF-8"
 
 // keep finishes the current row and reports whether Next yields it.
 func (r *reader) keep() bool {

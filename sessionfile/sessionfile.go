@@ -20,6 +20,7 @@ import (
 	"strconv"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/crmlink/crmlink"
 )
@@ -199,9 +200,16 @@ func (r *Reader) Next(s *crmlink.Session) error {
 			continue // blank line
 		}
 		r.line, r.rec, r.rowBad = line, rec, false
-		if len(rec) != len(r.header) {
+		for i, cell := range rec {
+			if !utf8.ValidString(cell) && i < len(r.header) {
+				r.bad(r.header[i], cell, "not valid UTF-8: save the file in UTF-8")
+			}
+		}
+		switch {
+		case r.rowBad: // not UTF-8: its cells mean nothing
+		case len(rec) != len(r.header):
 			r.bad("", "", fmt.Sprintf("the row has %d fields, the header has %d", len(rec), len(r.header)))
-		} else {
+		default:
 			r.fill(s)
 		}
 		if r.rowBad {

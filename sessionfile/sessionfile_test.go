@@ -184,6 +184,8 @@ func TestBadInput(t *testing.T) {
 				{Line: 5, Column: "start", Value: "2030-01-10 10:00", Reason: "the session starts in the future (wrong time zone or date format?)"},
 				{Line: 6, Reason: "the row has 2 fields, the header has 4"},
 			}},
+		{"not UTF-8", sessionfile.FormatCSV, "client_id,start,city\n1,2024-01-10 10:00,Mosc\xfbw\n",
+			[]crmlink.RowError{{Line: 2, Column: "city", Value: "Mosc\xfbw", Reason: "not valid UTF-8: save the file in UTF-8"}}},
 		{"quote error", sessionfile.FormatCSV, "client_id,start\n1,2024-01-10 10:00\n2,\"2024-01-10 10:00\n3,x\n",
 			[]crmlink.RowError{{Line: 4, Reason: "CSV syntax error at column 5: extraneous or missing \" in quoted-field; reading stopped here"}}},
 		{"bad array", sessionfile.FormatMetricaLogs, "ym:s:visitID\tym:s:clientID\tym:s:dateTime\tym:s:purchaseID\tym:s:lastTrafficSource\n" +

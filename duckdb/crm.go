@@ -3,9 +3,7 @@ package duckdb
 import (
 	"context"
 	"database/sql"
-	"errors"
 	"fmt"
-	"io"
 	"strings"
 	"time"
 
@@ -301,27 +299,7 @@ func (s *Store) UploadContacts(ctx context.Context, up *crmlink.Upload, r crmlin
 		args: []any{int64(up.CounterID), up.ID, utc(up.Created)}}
 	l := s.newLoader(ctx, "contacts", stageSetup("stage_contacts", contactColumns),
 		stageApply(ctx, "stage_contacts", contactColumns, mg.run))
-	n := 0
-	var readErr error
-	var c crmlink.Contact
-	for {
-		if n%4096 == 0 {
-			if readErr = ctx.Err(); readErr != nil {
-				break
-			}
-		}
-		if err := r.Next(&c); err != nil {
-			if !errors.Is(err, io.EOF) {
-				readErr = err
-			}
-			break
-		}
-		n++
-		sp, err := l.spool()
-		if err != nil {
-			readErr = err
-			break
-		}
+	n, readErr := pump(ctx, l, &crmlink.Contact{}, r.Next, func(sp *spool, c *crmlink.Contact) {
 		sp.int(int64(c.Line))
 		sp.str(c.UniqID)
 		sp.int(int64(c.Fields))
@@ -342,11 +320,7 @@ func (s *Store) UploadContacts(ctx context.Context, up *crmlink.Upload, r crmlin
 		} else {
 			sp.str("{}")
 		}
-		sp.end()
-		if readErr = l.rowDone(); readErr != nil {
-			break
-		}
-	}
+	})
 	tx, err := l.finish(readErr)
 	up.Finished = s.clock.Now()
 	if readErr != nil {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"errors"
+	"io"
 	"sync/atomic"
 )
 
@@ -130,4 +131,34 @@ func (l *loader) finish(readErr error) (*sql.Tx, error) {
 		return nil, loadErr
 	}
 	return tx, nil
+}
+
+// pump reads rows with next and writes each with write into the loader's
+// chunks, checking ctx as it goes, until the reader ends. It returns the
+// rows read and the error that ended reading: nil at the end of a good file.
+func pump[T any](ctx context.Context, l *loader, row *T, next func(*T) error, write func(sp *spool, row *T)) (int, error) {
+	n := 0
+	for {
+		if n%4096 == 0 {
+			if err := ctx.Err(); err != nil {
+				return n, err
+			}
+		}
+		if err := next(row); err != nil {
+			if errors.Is(err, io.EOF) {
+				return n, nil
+			}
+			return n, err
+		}
+		n++
+		sp, err := l.spool()
+		if err != nil {
+			return n, err
+		}
+		write(sp, row)
+		sp.end()
+		if err := l.rowDone(); err != nil {
+			return n, err
+		}
+	}
 }

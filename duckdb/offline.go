@@ -3,9 +3,7 @@ package duckdb
 import (
 	"context"
 	"database/sql"
-	"errors"
 	"fmt"
-	"io"
 
 	"github.com/crmlink/crmlink"
 )
@@ -31,22 +29,7 @@ func (s *Store) UploadOfflineConversions(ctx context.Context, up *crmlink.Upload
 			FROM `+readSpool(path, columnsStruct(offlineColumns)), int64(up.CounterID), up.ID)
 		return err
 	})
-	n := 0
-	var readErr error
-	var c crmlink.OfflineConversion
-	for {
-		if err := r.Next(&c); err != nil {
-			if !errors.Is(err, io.EOF) {
-				readErr = err
-			}
-			break
-		}
-		n++
-		sp, err := l.spool()
-		if err != nil {
-			readErr = err
-			break
-		}
+	n, readErr := pump(ctx, l, &crmlink.OfflineConversion{}, r.Next, func(sp *spool, c *crmlink.OfflineConversion) {
 		currency := c.Currency
 		if currency == "" {
 			currency = counter.Currency
@@ -58,11 +41,7 @@ func (s *Store) UploadOfflineConversions(ctx context.Context, up *crmlink.Upload
 		sp.micros(c.Time)
 		sp.decimal(c.Price.Decimal, c.Price.Valid)
 		sp.str(currency)
-		sp.end()
-		if readErr = l.rowDone(); readErr != nil {
-			break
-		}
-	}
+	})
 	tx, err := l.finish(readErr)
 	up.Finished = s.clock.Now()
 	if readErr != nil {

@@ -6,7 +6,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"strconv"
 
 	"github.com/crmlink/crmlink"
@@ -51,27 +50,7 @@ func (s *Store) UploadOrders(ctx context.Context, up *crmlink.Upload, r crmlink.
 	ap := &orderApply{up: up, simple: simple, currency: counter.Currency}
 	l := s.newLoader(ctx, "orders", stageSetup("stage_orders", orderColumns),
 		stageApply(ctx, "stage_orders", orderColumns, ap.chunk))
-	n := 0
-	var readErr error
-	var o crmlink.Order
-	for {
-		if n%4096 == 0 {
-			if readErr = ctx.Err(); readErr != nil {
-				break
-			}
-		}
-		if err := r.Next(&o); err != nil {
-			if !errors.Is(err, io.EOF) {
-				readErr = err
-			}
-			break
-		}
-		n++
-		sp, err := l.spool()
-		if err != nil {
-			readErr = err
-			break
-		}
+	n, readErr := pump(ctx, l, &crmlink.Order{}, r.Next, func(sp *spool, o *crmlink.Order) {
 		id := o.ID
 		if id == "" {
 			// A simple order without an id can never be updated: it gets
@@ -102,11 +81,7 @@ func (s *Store) UploadOrders(ctx context.Context, up *crmlink.Upload, r crmlink.
 			sp.str("{}")
 		}
 		spoolIDs(sp, &o.IDs)
-		sp.end()
-		if readErr = l.rowDone(); readErr != nil {
-			break
-		}
-	}
+	})
 	tx, err := l.finish(readErr)
 	up.Finished = s.clock.Now()
 	if readErr != nil {

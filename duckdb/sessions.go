@@ -5,7 +5,6 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
-	"io"
 	"strconv"
 	"strings"
 	"time"
@@ -87,43 +86,25 @@ func (s *Store) ImportSessions(ctx context.Context, up *crmlink.Upload, r crmlin
 			int64(up.CounterID), up.ID)
 		return err
 	})
-	var readErr error
-	n := 0
 	var sess crmlink.Session
-	for {
-		if n%4096 == 0 {
-			if err := ctx.Err(); err != nil {
-				readErr = err
-				break
-			}
-		}
-		sess = crmlink.Session{PurchaseIDs: sess.PurchaseIDs[:0], Identities: sess.Identities[:0]}
-		if err := r.Next(&sess); err != nil {
-			if !errors.Is(err, io.EOF) {
-				readErr = err
-			}
-			break
-		}
-		n++
-		chunk, err := l.spool()
-		if err != nil {
-			readErr = err
-			break
-		}
-		chunk.session(n, &sess, loc)
-		for _, id := range sess.Identities {
-			ids.identity(sess.ClientID, string(id.Kind), id.Value, sess.Start)
-		}
-		if sess.UserID != "" {
-			ids.identity(sess.ClientID, string(crmlink.IdentityUserID), sess.UserID, sess.Start)
-		}
-		for _, p := range sess.PurchaseIDs {
-			purchases.purchase(n, &sess, p)
-		}
-		if readErr = l.rowDone(); readErr != nil {
-			break
-		}
+	next := func(ss *crmlink.Session) error {
+		*ss = crmlink.Session{PurchaseIDs: ss.PurchaseIDs[:0], Identities: ss.Identities[:0]}
+		return r.Next(ss)
 	}
+	line := 0
+	n, readErr := pump(ctx, l, &sess, next, func(sp *spool, ss *crmlink.Session) {
+		line++
+		sp.session(line, ss, loc)
+		for _, id := range ss.Identities {
+			ids.identity(ss.ClientID, string(id.Kind), id.Value, ss.Start)
+		}
+		if ss.UserID != "" {
+			ids.identity(ss.ClientID, string(crmlink.IdentityUserID), ss.UserID, ss.Start)
+		}
+		for _, p := range ss.PurchaseIDs {
+			purchases.purchase(line, ss, p)
+		}
+	})
 	if err := errors.Join(ids.close(), purchases.close()); err != nil && readErr == nil {
 		readErr = err
 	}

@@ -100,7 +100,8 @@ func (s *spool) end() {
 	s.rows++
 }
 
-// session writes one session in the order of spoolColumns.
+// session writes one session in the order of spoolColumns; the caller ends
+// the row.
 func (s *spool) session(line int, ss *crmlink.Session, loc *time.Location) {
 	start := ss.Start.UTC()
 	s.int(int64(line))
@@ -129,7 +130,6 @@ func (s *spool) session(line int, ss *crmlink.Session, loc *time.Location) {
 	s.str(ss.OS)
 	s.str(ss.Browser)
 	s.bool(ss.Bot)
-	s.end()
 }
 
 // purchase writes one purchase of the seq-th session in the order of

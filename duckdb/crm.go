@@ -123,10 +123,17 @@ type merge struct {
 // INSERT beat MERGE over a GROUP BY several times over; otherwise MERGE
 // applies the folded rows.
 func (m merge) run(ctx context.Context, tx *sql.Tx) error {
+	_, err := m.apply(ctx, tx)
+	return err
+}
+
+// apply is run that also tells whether every staged key was new and
+// occurred once: then the keys' rows were all inserted, none merged.
+func (m merge) apply(ctx context.Context, tx *sql.Tx) (allNew bool, err error) {
 	var dups int64
 	// caller: uploads (repeated keys)
 	if err := tx.QueryRowContext(ctx, `SELECT count(*) - count(DISTINCT `+m.key+`) FROM `+m.stage).Scan(&dups); err != nil {
-		return err
+		return false, err
 	}
 	cols, vals := insertValues(m.fields, m.mode)
 	if dups > 0 {
@@ -137,30 +144,30 @@ func (m merge) run(ctx context.Context, tx *sql.Tx) error {
 			WHEN MATCHED THEN UPDATE SET `+mergeSet(m.fields, m.mode)+`, `+m.set+`
 			WHEN NOT MATCHED THEN INSERT (counter_id, `+m.key+`, `+cols+`, `+m.insertCols+`)
 				VALUES ($1, a.`+m.key+`, `+vals+`, `+m.insertVals+`)`, m.args...)
-		return err
+		return false, err
 	}
 	var staged int64
 	// caller: uploads (rows staged)
 	if err := tx.QueryRowContext(ctx, `SELECT count(*) FROM `+m.stage).Scan(&staged); err != nil {
-		return err
+		return false, err
 	}
 	// caller: uploads (update existing)
 	res, err := tx.ExecContext(ctx, `UPDATE `+m.table+` AS c SET `+mergeSet(m.fields, m.mode)+`, `+m.set+`
 		FROM (SELECT `+m.key+`, `+rowSQL(m.fields)+` FROM `+m.stage+`) AS a
 		WHERE c.counter_id = $1 AND c.`+m.key+` = a.`+m.key, m.args...)
 	if err != nil {
-		return err
+		return false, err
 	}
 	updated, err := res.RowsAffected()
 	if err != nil {
-		return err
+		return false, err
 	}
 	// The UPDATE told how many keys exist: none (a first upload) needs no
 	// anti-join, all need no INSERT.
 	newOnly := ""
 	switch {
 	case updated == staged:
-		return nil
+		return false, nil
 	case updated > 0:
 		newOnly = `WHERE NOT EXISTS (SELECT 1 FROM ` + m.table + ` t WHERE t.counter_id = $1 AND t.` + m.key + ` = s.` + m.key + `)`
 	}
@@ -168,7 +175,7 @@ func (m merge) run(ctx context.Context, tx *sql.Tx) error {
 	_, err = tx.ExecContext(ctx, `INSERT INTO `+m.table+` (counter_id, `+m.key+`, `+cols+`, `+m.insertCols+`)
 		SELECT $1, a.`+m.key+`, `+vals+`, `+m.insertVals+`
 		FROM (SELECT `+m.key+`, `+rowSQL(m.fields)+` FROM `+m.stage+` s `+newOnly+`) AS a`, m.args...)
-	return err
+	return updated == 0, err
 }
 
 // mergeSet is the UPDATE SET list applying folded row a to current row c.

@@ -142,19 +142,29 @@ func (a *orderApply) chunk(ctx context.Context, tx *sql.Tx) error {
 			return nil // the upload fails; the rest is only checked
 		}
 	}
-	// caller: UploadOrders (history)
-	if _, err := tx.ExecContext(ctx, `INSERT INTO order_history (counter_id, order_id, version, upload_id, line, accepted,
-			status, status_type, revenue, cost, created, updated, finished)
-		SELECT $1, s.id, coalesce(o.version, 0) + row_number() OVER (PARTITION BY s.id ORDER BY s.line), $2, s.line, $3,
-			s.status, s.status_type, s.revenue, s.cost,
-			make_timestamp(s.created_us), make_timestamp(s.updated_us), make_timestamp(s.finished_us)
-		FROM stage_orders s LEFT JOIN orders o ON o.counter_id = $1 AND o.id = s.id`,
-		cid, up.ID, utc(up.Created)); err != nil {
+	allNew, err := merge{table: "orders", stage: "stage_orders", key: "id", fields: orderFields(a.currency), mode: up.MergeMode,
+		set: "version = c.version + a.n, upload_id = $2", insertCols: "is_simple, version, upload_id, first_upload",
+		insertVals: "$4, a.n, $2, $3", args: []any{cid, up.ID, utc(up.Created), a.simple}}.apply(ctx, tx)
+	if err != nil {
 		return err
 	}
-	return merge{table: "orders", stage: "stage_orders", key: "id", fields: orderFields(a.currency), mode: up.MergeMode,
-		set: "version = c.version + a.n, upload_id = $2", insertCols: "is_simple, version, upload_id, first_upload",
-		insertVals: "$4, a.n, $2, $3", args: []any{cid, up.ID, utc(up.Created), a.simple}}.run(ctx, tx)
+	// Every staged row is a version. After the merge an order's version is
+	// the last of them; the rows before it count down from there. New
+	// orders of one row each (a first upload) are simply version 1.
+	version := "1"
+	from := "stage_orders s"
+	if !allNew {
+		version = "o.version - count(*) OVER (PARTITION BY s.id) + row_number() OVER (PARTITION BY s.id ORDER BY s.line)"
+		from = "stage_orders s JOIN orders o ON o.counter_id = $1 AND o.id = s.id"
+	}
+	// caller: UploadOrders (history)
+	_, err = tx.ExecContext(ctx, `INSERT INTO order_history (counter_id, order_id, version, upload_id, line, accepted,
+			status, status_type, revenue, cost, created, updated, finished)
+		SELECT $1, s.id, `+version+`, $2, s.line, $3,
+			s.status, s.status_type, s.revenue, s.cost,
+			make_timestamp(s.created_us), make_timestamp(s.updated_us), make_timestamp(s.finished_us)
+		FROM `+from, cid, up.ID, utc(up.Created))
+	return err
 }
 
 // finish completes the upload in its transaction, or returns the

@@ -21,6 +21,7 @@ type Store interface {
 	UploadStore
 	CRMStore
 	OfflineConversionStore
+	LinkStore
 	// Ping checks that the store answers.
 	Ping(ctx context.Context) error
 	// Close releases the store; it waits for writes in flight.
@@ -125,4 +126,31 @@ type OfflineConversionStore interface {
 	UploadOfflineConversions(ctx context.Context, up *Upload, r OfflineConversionReader) error
 	// OfflineConversions returns the conversions of one upload, in file order.
 	OfflineConversions(ctx context.Context, counter CounterID, uploadID string) ([]OfflineConversion, error)
+}
+
+// LinkStats tells how many orders linked to a session, and why the others
+// did not, by reason (no_identifier, unknown_customer,
+// no_session_before_order, outside_link_window).
+type LinkStats struct {
+	Linked   int
+	Unlinked map[string]int
+}
+
+// LinkStore links CRM orders to sessions. Uploads link the orders they
+// touch as part of their transaction; Relink links a whole counter again
+// and gives the same links.
+type LinkStore interface {
+	Relink(ctx context.Context, counter CounterID) (LinkStats, error)
+	// OrderLink returns the link of one order, or an *Error of kind
+	// NotFound when it has none.
+	OrderLink(ctx context.Context, counter CounterID, orderID string) (*OrderLink, error)
+}
+
+// OrderLink is an order's link to its session.
+type OrderLink struct {
+	OrderID      string
+	SessionID    uint64
+	ClientID     uint64
+	Method       string // purchase_id, client_id, user_id, email, phone
+	SessionStart time.Time
 }

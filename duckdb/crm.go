@@ -342,6 +342,11 @@ func (s *Store) UploadContacts(ctx context.Context, up *crmlink.Upload, r crmlin
 		if _, err := tx.ExecContext(ctx, `DROP TABLE stage_contacts`); err != nil {
 			return err
 		}
+		// The contacts' identifiers may have changed: their orders link again.
+		if _, _, err := linkOrders(ctx, tx, counter, s.clock.Now(),
+			"o.uniq_id IN (SELECT uniq_id FROM contacts WHERE counter_id = $1 AND upload_id = $3)", up.ID); err != nil {
+			return err
+		}
 		return insertUpload(ctx, tx, up)
 	}()
 	if err != nil {

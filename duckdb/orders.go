@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"strconv"
+	"time"
 
 	"github.com/crmlink/crmlink"
 	"github.com/shopspring/decimal"
@@ -47,7 +48,7 @@ func (s *Store) UploadOrders(ctx context.Context, up *crmlink.Upload, r crmlink.
 	simple := up.Entity == crmlink.EntitySimpleOrders
 	s.writeMu.Lock()
 	defer s.writeMu.Unlock()
-	ap := &orderApply{up: up, simple: simple, currency: counter.Currency}
+	ap := &orderApply{up: up, counter: counter, now: s.clock.Now(), simple: simple, currency: counter.Currency}
 	l := s.newLoader(ctx, "orders", stageSetup("stage_orders", orderColumns),
 		stageApply(ctx, "stage_orders", orderColumns, ap.chunk))
 	n, readErr := pump(ctx, l, &crmlink.Order{}, r.Next, func(sp *spool, o *crmlink.Order) {
@@ -113,6 +114,8 @@ func (s *Store) UploadOrders(ctx context.Context, up *crmlink.Upload, r crmlink.
 // checked, so that the answer lists them all.
 type orderApply struct {
 	up       *crmlink.Upload
+	counter  *crmlink.Counter
+	now      time.Time
 	simple   bool
 	currency string
 	rejected crmlink.ValidationError // orders of unknown contacts
@@ -195,6 +198,11 @@ func (a *orderApply) finish(ctx context.Context, tx *sql.Tx) error {
 	if _, err := tx.ExecContext(ctx, `DROP TABLE stage_orders`); err != nil {
 		return err
 	}
+	linked, unlinked, err := linkOrders(ctx, tx, a.counter, a.now, "o.upload_id = $3", up.ID)
+	if err != nil {
+		return err
+	}
+	up.Linked, up.Unlinked = linked, unlinked
 	return insertUpload(ctx, tx, up)
 }
 

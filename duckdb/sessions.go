@@ -181,6 +181,14 @@ func (s *Store) finishSessionImport(ctx context.Context, tx *sql.Tx, up *crmlink
 			return err
 		}
 	}
+	// New sessions can change which session an order came from.
+	counter, err := s.Counter(ctx, up.CounterID)
+	if err != nil {
+		return err
+	}
+	if _, _, err := linkOrders(ctx, tx, counter, s.clock.Now(), "TRUE", nil); err != nil {
+		return err
+	}
 	return insertUpload(ctx, tx, up)
 }
 

@@ -34,6 +34,7 @@ func Run(t *testing.T, open Opener) {
 	t.Run("ImportCancelled", func(t *testing.T) { testImportCancelled(t, open) })
 	t.Run("Uploads", func(t *testing.T) { testUploads(t, open) })
 	runCRM(t, open)
+	runLink(t, open)
 }
 
 func newStore(t *testing.T, open Opener) (crmlink.Store, *crmlink.FixedClock) {

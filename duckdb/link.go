@@ -1,0 +1,197 @@
+package duckdb
+
+import (
+	"context"
+	"database/sql"
+	"fmt"
+	"time"
+
+	"github.com/crmlink/crmlink"
+)
+
+// Linking runs as SQL inside DuckDB (SPEC.md §3): an order's identifiers
+// become ClientIDs (the contact's own, and the site's visitors whose UserID
+// or hashed email or phone match); an ASOF JOIN finds, for each of them,
+// the latest session at or before the order's creation; the latest of those
+// within the link window wins, unless an e-commerce purchase on the site
+// carries the order's id, which wins outright.
+
+// Reasons an order did not link.
+const (
+	UnlinkedNoIdentifier    = "no_identifier"
+	UnlinkedUnknownCustomer = "unknown_customer"
+	UnlinkedNoSession       = "no_session_before_order"
+	UnlinkedOutsideWindow   = "outside_link_window"
+)
+
+// linkSQL links the orders chosen by the {scope} condition over o (an alias
+// of orders). $1 is the counter, $2 the link window in microseconds; the
+// scope may use $3.
+const linkSQL = `
+WITH o AS (
+    SELECT o.id, o.uniq_id, o.created, o.is_simple, o.client_ids, o.user_ids, o.email_md5, o.email_sha256, o.phone_md5, o.phone_sha256
+    FROM orders o WHERE o.counter_id = $1 AND {scope}
+),
+-- The identifiers of each order: a simple order's own, a full order's contact's.
+ids AS (
+    SELECT o.id, o.created,
+        CASE WHEN o.is_simple THEN o.client_ids ELSE c.client_ids END AS client_ids,
+        CASE WHEN o.is_simple THEN o.user_ids ELSE c.user_ids END AS user_ids,
+        CASE WHEN o.is_simple THEN o.email_md5 || o.email_sha256 ELSE c.email_md5 || c.email_sha256 END AS emails,
+        CASE WHEN o.is_simple THEN o.phone_md5 || o.phone_sha256 ELSE c.phone_md5 || c.phone_sha256 END AS phones
+    FROM o LEFT JOIN contacts c ON c.counter_id = $1 AND c.uniq_id = o.uniq_id AND NOT o.is_simple
+),
+-- Each order's candidate ClientIDs, with the method that found them (rank:
+-- lower is more precise).
+clients AS (
+    SELECT id, created, unnest(client_ids) AS client_id, 'client_id' AS method, 1 AS rank FROM ids
+    UNION ALL
+    SELECT i.id, i.created, si.client_id, 'user_id', 2
+    FROM (SELECT id, created, unnest(user_ids) AS v FROM ids) i
+    JOIN site_identities si ON si.counter_id = $1 AND si.kind = 'user_id' AND si.value = i.v
+    UNION ALL
+    SELECT i.id, i.created, si.client_id, 'email', 3
+    FROM (SELECT id, created, unnest(emails) AS v FROM ids) i
+    JOIN site_identities si ON si.counter_id = $1 AND si.kind IN ('email_md5', 'email_sha256') AND si.value = i.v
+    UNION ALL
+    SELECT i.id, i.created, si.client_id, 'phone', 4
+    FROM (SELECT id, created, unnest(phones) AS v FROM ids) i
+    JOIN site_identities si ON si.counter_id = $1 AND si.kind IN ('phone_md5', 'phone_sha256') AND si.value = i.v
+),
+s AS (SELECT session_id, client_id, start_utc FROM sessions WHERE counter_id = $1),
+-- For each (order, ClientID): the latest session at or before the order.
+latest AS (
+    SELECT c.id, c.created, c.method, c.rank, c.client_id, s.session_id, s.start_utc
+    FROM clients c ASOF LEFT JOIN s ON s.client_id = c.client_id AND s.start_utc <= c.created
+),
+by_clients AS (
+    SELECT id,
+        arg_max(session_id, (start_utc, -rank)) FILTER (WHERE start_utc >= created - to_microseconds($2)) AS session_id,
+        arg_max(client_id, (start_utc, -rank)) FILTER (WHERE start_utc >= created - to_microseconds($2)) AS client_id,
+        arg_max(method, (start_utc, -rank)) FILTER (WHERE start_utc >= created - to_microseconds($2)) AS method,
+        max(start_utc) FILTER (WHERE start_utc >= created - to_microseconds($2)) AS session_start,
+        count(start_utc) AS any_before,
+        count(*) AS n_clients
+    FROM latest GROUP BY id
+),
+-- An e-commerce purchase carrying the order id wins; the latest if several.
+by_purchase AS (
+    SELECT p.purchase_id AS id, arg_max(p.session_id, s.start_utc) AS session_id, arg_max(p.client_id, s.start_utc) AS client_id,
+        max(s.start_utc) AS session_start
+    FROM site_purchases p JOIN o ON o.id = p.purchase_id JOIN s ON s.session_id = p.session_id
+    WHERE p.counter_id = $1 GROUP BY p.purchase_id
+),
+known AS (
+    -- ClientIDs that have any session: a customer none of whose ClientIDs
+    -- ever visited is unknown to the site.
+    SELECT DISTINCT c.id FROM clients c SEMI JOIN s ON s.client_id = c.client_id
+)
+SELECT ids.id,
+    coalesce(p.session_id, b.session_id) AS session_id,
+    coalesce(p.client_id, b.client_id) AS client_id,
+    CASE WHEN p.session_id IS NOT NULL THEN 'purchase_id' ELSE b.method END AS method,
+    CASE WHEN p.session_id IS NOT NULL THEN p.session_start ELSE b.session_start END AS session_start,
+    CASE
+        WHEN p.session_id IS NOT NULL OR b.session_id IS NOT NULL THEN NULL
+        WHEN len(ids.client_ids) + len(ids.user_ids) + len(ids.emails) + len(ids.phones) = 0 THEN '` + UnlinkedNoIdentifier + `'
+        WHEN k.id IS NULL THEN '` + UnlinkedUnknownCustomer + `'
+        WHEN coalesce(b.any_before, 0) = 0 THEN '` + UnlinkedNoSession + `'
+        ELSE '` + UnlinkedOutsideWindow + `'
+    END AS reason
+FROM ids
+LEFT JOIN by_purchase p ON p.id = ids.id
+LEFT JOIN by_clients b ON b.id = ids.id
+LEFT JOIN known k ON k.id = ids.id`
+
+// linkOrders relinks the orders chosen by scope (an SQL condition on o,
+// with scopeArg as $3 unless nil) inside tx, and returns how many linked and why
+// the others did not.
+func linkOrders(ctx context.Context, tx *sql.Tx, counter *crmlink.Counter, now time.Time, scope string, scopeArg any) (int, map[string]int, error) {
+	q := replaceScope(linkSQL, scope)
+	args := []any{int64(counter.ID), counter.LinkWindow.Microseconds()}
+	if scopeArg != nil {
+		args = append(args, scopeArg)
+	}
+	// caller: linkOrders (results)
+	if _, err := tx.ExecContext(ctx, `CREATE OR REPLACE TEMP TABLE link_result AS `+q, args...); err != nil {
+		return 0, nil, fmt.Errorf("link orders: %w", err)
+	}
+	// caller: linkOrders (replace links)
+	if _, err := tx.ExecContext(ctx, `DELETE FROM order_links WHERE counter_id = $1 AND order_id IN (SELECT id FROM link_result)`,
+		int64(counter.ID)); err != nil {
+		return 0, nil, fmt.Errorf("link orders: %w", err)
+	}
+	// caller: linkOrders (insert links)
+	if _, err := tx.ExecContext(ctx, `INSERT INTO order_links (counter_id, order_id, session_id, client_id, method, session_start, linked_at)
+		SELECT $1, id, session_id, client_id, method, session_start, $2 FROM link_result WHERE session_id IS NOT NULL`,
+		int64(counter.ID), utc(now)); err != nil {
+		return 0, nil, fmt.Errorf("link orders: %w", err)
+	}
+	// caller: linkOrders (counts)
+	rows, err := tx.QueryContext(ctx, `SELECT coalesce(reason, ''), count(*) FROM link_result GROUP BY ALL`)
+	if err != nil {
+		return 0, nil, fmt.Errorf("link orders: %w", err)
+	}
+	defer rows.Close()
+	linked, unlinked := 0, map[string]int{}
+	for rows.Next() {
+		var reason string
+		var n int
+		if err := rows.Scan(&reason, &n); err != nil {
+			return 0, nil, err
+		}
+		if reason == "" {
+			linked = n
+		} else {
+			unlinked[reason] = n
+		}
+	}
+	if err := rows.Err(); err != nil {
+		return 0, nil, err
+	}
+	if _, err := tx.ExecContext(ctx, `DROP TABLE link_result`); err != nil {
+		return 0, nil, err
+	}
+	return linked, unlinked, nil
+}
+
+func replaceScope(q, scope string) string {
+	const marker = "{scope}"
+	for i := 0; i+len(marker) <= len(q); i++ {
+		if q[i:i+len(marker)] == marker {
+			return q[:i] + scope + q[i+len(marker):]
+		}
+	}
+	return q
+}
+
+// Relink links every order of a counter again, in one transaction.
+func (s *Store) Relink(ctx context.Context, counterID crmlink.CounterID) (crmlink.LinkStats, error) {
+	var st crmlink.LinkStats
+	counter, err := s.Counter(ctx, counterID)
+	if err != nil {
+		return st, err
+	}
+	err = s.inTx(ctx, func(tx *sql.Tx) error {
+		var err error
+		st.Linked, st.Unlinked, err = linkOrders(ctx, tx, counter, s.clock.Now(), "TRUE", nil)
+		return err
+	})
+	return st, err
+}
+
+// OrderLink returns one order's link.
+func (s *Store) OrderLink(ctx context.Context, counter crmlink.CounterID, orderID string) (*crmlink.OrderLink, error) {
+	l := crmlink.OrderLink{OrderID: orderID}
+	// caller: OrderLink
+	err := s.db.QueryRowContext(ctx, `SELECT session_id, client_id, method, session_start FROM order_links
+		WHERE counter_id = ? AND order_id = ?`, int64(counter), orderID).Scan(&l.SessionID, &l.ClientID, &l.Method, &l.SessionStart)
+	if isNoRows(err) {
+		return nil, notFound("link of order", orderID)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("order link: %w", err)
+	}
+	l.SessionStart = l.SessionStart.UTC()
+	return &l, nil
+}

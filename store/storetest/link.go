@@ -1,0 +1,138 @@
+package storetest
+
+import (
+	"context"
+	"reflect"
+	"testing"
+	"time"
+
+	"github.com/crmlink/crmlink"
+)
+
+func runLink(t *testing.T, open Opener) {
+	t.Run("LinkRules", func(t *testing.T) { testLinkRules(t, open) })
+	t.Run("LinkAfterNewIdentifiers", func(t *testing.T) { testLinkAfterContacts(t, open) })
+}
+
+func importSessions(t *testing.T, s crmlink.Store, c *crmlink.Counter, ss ...crmlink.Session) {
+	t.Helper()
+	if err := s.ImportSessions(context.Background(), &crmlink.Upload{CounterID: c.ID}, &SliceReader{Sessions: ss}); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func plainSession(id, client uint64, start time.Time) crmlink.Session {
+	return crmlink.Session{ID: id, ClientID: client, Start: start, PageViews: 2,
+		Source: crmlink.TrafficSource{Kind: crmlink.SourceDirect}}
+}
+
+func wantLink(t *testing.T, s crmlink.Store, c *crmlink.Counter, order string, session uint64, method string) {
+	t.Helper()
+	l, err := s.OrderLink(context.Background(), c.ID, order)
+	if err != nil {
+		t.Errorf("order %s: %v; want a link to session %d", order, err, session)
+		return
+	}
+	if l.SessionID != session || l.Method != method {
+		t.Errorf("order %s linked to session %d by %s; want %d by %s", order, l.SessionID, l.Method, session, method)
+	}
+}
+
+func wantNoLink(t *testing.T, s crmlink.Store, c *crmlink.Counter, order string) {
+	t.Helper()
+	if l, err := s.OrderLink(context.Background(), c.ID, order); crmlink.KindOf(err) != crmlink.KindNotFound {
+		t.Errorf("order %s: %+v, %v; want no link", order, l, err)
+	}
+}
+
+// testLinkRules pins SPEC.md §3 on hand-made cases.
+func testLinkRules(t *testing.T, open Opener) {
+	s, _ := newStore(t, open)
+	c := MustCounter(t, s, "Shop", "UTC")
+	at := day // orders are created at this instant
+	u1 := plainSession(200, 20, at.Add(-3*time.Hour))
+	u1.UserID = "site-user-7"
+	purchase := plainSession(300, 30, at.Add(-10*time.Hour))
+	purchase.PurchaseIDs = []string{"P1"}
+	importSessions(t, s, c,
+		plainSession(101, 10, at.Add(-48*time.Hour)),
+		plainSession(102, 10, at.Add(-1*time.Hour)), // latest before: the one
+		plainSession(103, 10, at.Add(time.Hour)),    // after the order: never
+		plainSession(111, 11, at.Add(-30*time.Minute)),
+		u1,
+		purchase,
+		plainSession(301, 30, at.Add(-time.Hour)),
+		plainSession(401, 40, at.Add(-22*24*time.Hour)), // outside the 21-day window
+		plainSession(501, 50, at.Add(2*time.Hour)),
+	)
+	contact := func(id string, clients []uint64, users []string) crmlink.Contact {
+		return crmlink.Contact{UniqID: id, Fields: crmlink.FieldClientIDs | crmlink.FieldUserIDs,
+			IDs: crmlink.CustomerIDs{ClientIDs: clients, UserIDs: users}}
+	}
+	uploadContacts(t, s, c, crmlink.MergeSave,
+		contact("one-device", []uint64{10}, nil),
+		contact("two-devices", []uint64{10, 11}, nil),
+		contact("by-user-id", nil, []string{"site-user-7"}),
+		contact("buyer", []uint64{30}, nil),
+		contact("old", []uint64{40}, nil),
+		contact("after", []uint64{50}, nil),
+		contact("nothing", nil, nil),
+		contact("stranger", []uint64{999}, nil),
+	)
+	up := &crmlink.Upload{}
+	if err := uploadOrders(t, s, c, up,
+		order("O-one", "one-device", crmlink.StatusPaid, "1", at),
+		order("O-two", "two-devices", crmlink.StatusPaid, "1", at),
+		order("O-user", "by-user-id", crmlink.StatusPaid, "1", at),
+		order("P1", "buyer", crmlink.StatusPaid, "1", at),
+		order("O-buyer", "buyer", crmlink.StatusPaid, "1", at),
+		order("O-old", "old", crmlink.StatusPaid, "1", at),
+		order("O-after", "after", crmlink.StatusPaid, "1", at),
+		order("O-nothing", "nothing", crmlink.StatusPaid, "1", at),
+		order("O-stranger", "stranger", crmlink.StatusPaid, "1", at),
+	); err != nil {
+		t.Fatal(err)
+	}
+	wantLink(t, s, c, "O-one", 102, "client_id")
+	wantLink(t, s, c, "O-two", 111, "client_id") // the latest over both devices
+	wantLink(t, s, c, "O-user", 200, "user_id")
+	wantLink(t, s, c, "P1", 300, "purchase_id") // the purchase beats the later session 301
+	wantLink(t, s, c, "O-buyer", 301, "client_id")
+	for _, o := range []string{"O-old", "O-after", "O-nothing", "O-stranger"} {
+		wantNoLink(t, s, c, o)
+	}
+	wantUnlinked := map[string]int{"outside_link_window": 1, "no_session_before_order": 1, "no_identifier": 1, "unknown_customer": 1}
+	if up.Linked != 5 || !reflect.DeepEqual(up.Unlinked, wantUnlinked) {
+		t.Errorf("upload linked %d, unlinked %v; want 5, %v", up.Linked, up.Unlinked, wantUnlinked)
+	}
+	rec, err := s.Upload(context.Background(), c.ID, up.ID)
+	if err != nil || rec.Linked != 5 || !reflect.DeepEqual(rec.Unlinked, wantUnlinked) {
+		t.Errorf("recorded upload: %+v, %v", rec, err)
+	}
+	// A full relink gives the same links.
+	st, err := s.Relink(context.Background(), c.ID)
+	if err != nil || st.Linked != 5 || !reflect.DeepEqual(st.Unlinked, wantUnlinked) {
+		t.Errorf("relink: %+v, %v", st, err)
+	}
+	wantLink(t, s, c, "O-two", 111, "client_id")
+	wantLink(t, s, c, "P1", 300, "purchase_id")
+}
+
+// testLinkAfterContacts: identifiers that arrive later link orders that
+// had none, and sessions imported later relink.
+func testLinkAfterContacts(t *testing.T, open Opener) {
+	s, _ := newStore(t, open)
+	c := MustCounter(t, s, "Shop", "UTC")
+	uploadContacts(t, s, c, crmlink.MergeSave, crmlink.Contact{UniqID: "A", Name: "Anna", Fields: crmlink.FieldName})
+	if err := uploadOrders(t, s, c, &crmlink.Upload{}, order("O1", "A", crmlink.StatusPaid, "1", day)); err != nil {
+		t.Fatal(err)
+	}
+	wantNoLink(t, s, c, "O1")
+	importSessions(t, s, c, plainSession(7, 70, day.Add(-time.Hour)))
+	wantNoLink(t, s, c, "O1")
+	uploadContacts(t, s, c, crmlink.MergeAppend, crmlink.Contact{UniqID: "A", Fields: crmlink.FieldClientIDs,
+		IDs: crmlink.CustomerIDs{ClientIDs: []uint64{70}}})
+	wantLink(t, s, c, "O1", 7, "client_id")
+	importSessions(t, s, c, plainSession(8, 70, day.Add(-time.Minute)))
+	wantLink(t, s, c, "O1", 8, "client_id")
+}

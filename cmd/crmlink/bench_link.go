@@ -1,0 +1,80 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"path/filepath"
+	"time"
+
+	"github.com/crmlink/crmlink"
+	"github.com/crmlink/crmlink/crm"
+	"github.com/crmlink/crmlink/gen"
+	"github.com/crmlink/crmlink/sessionfile"
+)
+
+// benchLink loads a generated data set and times a full relink of every
+// order against every session.
+func benchLink(ctx context.Context, g *genFlags, dir, storeOpts string, e *env) error {
+	if g.contacts == 1000 {
+		g.contacts = max(1000, g.orders/4)
+	}
+	cfg, err := g.config(filepath.Join(dir, "data"), e.clock.Now())
+	if err != nil {
+		return err
+	}
+	start := time.Now()
+	if _, err := gen.Generate(ctx, cfg); err != nil {
+		return err
+	}
+	fmt.Fprintf(e.stdout, "gen: %d sessions, %d contacts, %d orders in %s\n", cfg.Sessions, cfg.Contacts, cfg.Orders, time.Since(start).Round(time.Millisecond))
+	storeURL := "duckdb://" + filepath.Join(dir, "bench.db")
+	if storeOpts != "" {
+		storeURL += "?" + storeOpts
+	}
+	st, err := openStore(ctx, storeURL, e.clock)
+	if err != nil {
+		return err
+	}
+	defer st.Close()
+	c, err := g.createCounter(ctx, st, "Bench")
+	if err != nil {
+		return err
+	}
+	f, err := os.Open(filepath.Join(cfg.Out, gen.SessionsFile))
+	if err != nil {
+		return err
+	}
+	start = time.Now()
+	_, err = importSessions(ctx, st, c.ID, sessionfile.FormatCSV, f, e.clock, "CLI")
+	f.Close()
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(e.stdout, "import sessions: %s\n", time.Since(start).Round(time.Millisecond))
+	start = time.Now()
+	if err := demoCRMPrepare(ctx, st, c, cfg.Out, e); err != nil {
+		return err
+	}
+	in, err := os.Open(filepath.Join(cfg.Out, gen.OrdersFile))
+	if err != nil {
+		return err
+	}
+	up := &crmlink.Upload{CounterID: c.ID, Format: "CSV", Source: "CLI", MergeMode: crmlink.MergeSave}
+	err = uploadCSV(ctx, st, up, "orders", in, crm.Options{}, e.clock)
+	in.Close()
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(e.stdout, "upload contacts and orders (linked as they came): %s; %d linked, unlinked %v\n",
+		time.Since(start).Round(time.Millisecond), up.Linked, up.Unlinked)
+	start = time.Now()
+	ls, err := st.Relink(ctx, c.ID)
+	if err != nil {
+		return err
+	}
+	el := time.Since(start)
+	fmt.Fprintf(e.stdout, "full relink: %d orders against %d sessions in %s; %d linked, unlinked %v\n",
+		cfg.Orders, cfg.Sessions, el.Round(time.Millisecond), ls.Linked, ls.Unlinked)
+	return nil
+}

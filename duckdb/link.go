@@ -39,7 +39,9 @@ ids AS (
         CASE WHEN o.is_simple THEN o.user_ids ELSE c.user_ids END AS user_ids,
         CASE WHEN o.is_simple THEN o.email_md5 || o.email_sha256 ELSE c.email_md5 || c.email_sha256 END AS emails,
         CASE WHEN o.is_simple THEN o.phone_md5 || o.phone_sha256 ELSE c.phone_md5 || c.phone_sha256 END AS phones
-    FROM o LEFT JOIN contacts c ON c.counter_id = $1 AND c.uniq_id = o.uniq_id AND NOT o.is_simple
+    -- Only equalities in this ON: a constant condition there turns the join
+    -- into a nested loop.
+    FROM o LEFT JOIN (SELECT * FROM contacts WHERE counter_id = $1) c ON c.uniq_id = o.uniq_id
 ),
 -- Each order's candidate ClientIDs, with the method that found them (rank:
 -- lower is more precise).

@@ -109,6 +109,14 @@ LEFT JOIN known k ON k.id = ids.id`
 // with scopeArg as $3 unless nil) inside tx, and returns how many linked and why
 // the others did not.
 func linkOrders(ctx context.Context, tx *sql.Tx, counter *crmlink.Counter, now time.Time, scope string, scopeArg any) (int, map[string]int, error) {
+	var hasOrders bool
+	// caller: linkOrders (anything to link?)
+	if err := tx.QueryRowContext(ctx, `SELECT EXISTS (SELECT 1 FROM orders WHERE counter_id = ?)`, int64(counter.ID)).Scan(&hasOrders); err != nil {
+		return 0, nil, fmt.Errorf("link orders: %w", err)
+	}
+	if !hasOrders {
+		return 0, map[string]int{}, nil
+	}
 	q := replaceScope(linkSQL, scope)
 	args := []any{int64(counter.ID), counter.LinkWindow.Microseconds()}
 	if scopeArg != nil {

@@ -73,6 +73,7 @@ Usage:
   crmlink upload  contacts|orders|simple-orders FILE --counter ID [--merge-mode SAVE|UPDATE|APPEND]
                   [--delimiter comma|semicolon] [--columns-mapping M] [--on-error fail|skip] [--server URL --token T]
   crmlink statuses set|list --counter ID [FILE.json]           the order status mapping
+  crmlink relink  --counter ID                                 link every order to its session again
   crmlink gen     --out DIR [--seed N] [--sessions N] [--contacts N] [--orders N] [--days N]
   crmlink bench   gen|import [--sessions N]
 
@@ -110,6 +111,8 @@ func run(ctx context.Context, args []string, e *env) int {
 		err = cmdUpload(ctx, rest, e)
 	case "statuses":
 		err = cmdStatuses(ctx, rest, e)
+	case "relink":
+		err = cmdRelink(ctx, rest, e)
 	case "gen":
 		err = cmdGen(ctx, rest, e)
 	case "bench":

@@ -313,6 +313,9 @@ func TestUploadCLI(t *testing.T) {
 	if !strings.Contains(out, "PASSED, 3 rows, 1 accepted, 2 rejected") || !strings.Contains(out, "column Customer") && !strings.Contains(out, "client_uniq_id") {
 		t.Errorf("skip orders: %q", out)
 	}
+	if out := c.must("relink", "--counter", "1"); !strings.Contains(out, "linked 0 orders") || !strings.Contains(out, "not linked, unknown_customer: 1") {
+		t.Errorf("relink: %q", out)
+	}
 	conv := write("conv.csv", "UserId,Target,DateTime,Price\nu-1,call,1769940000,10\n")
 	if out := c.must("upload", "offline-conversions", conv, "--counter", "1"); !strings.Contains(out, "PASSED, 1 rows, 1 accepted") {
 		t.Errorf("offline: %q", out)

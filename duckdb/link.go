@@ -60,7 +60,11 @@ clients AS (
     FROM (SELECT id, created, unnest(phones) AS v FROM ids) i
     JOIN site_identities si ON si.counter_id = $1 AND si.kind IN ('phone_md5', 'phone_sha256') AND si.value = i.v
 ),
-s AS (SELECT session_id, client_id, start_utc FROM sessions WHERE counter_id = $1),
+-- Only the sessions of those ClientIDs: the ASOF JOIN sorts what it gets.
+s AS (
+    SELECT session_id, client_id, start_utc FROM sessions
+    WHERE counter_id = $1 AND client_id IN (SELECT client_id FROM clients)
+),
 -- For each (order, ClientID): the latest session at or before the order.
 latest AS (
     SELECT c.id, c.created, c.method, c.rank, c.client_id, s.session_id, s.start_utc
@@ -80,7 +84,8 @@ by_clients AS (
 by_purchase AS (
     SELECT p.purchase_id AS id, arg_max(p.session_id, s.start_utc) AS session_id, arg_max(p.client_id, s.start_utc) AS client_id,
         max(s.start_utc) AS session_start
-    FROM site_purchases p JOIN o ON o.id = p.purchase_id JOIN s ON s.session_id = p.session_id
+    FROM site_purchases p JOIN o ON o.id = p.purchase_id
+    JOIN (SELECT session_id, start_utc FROM sessions WHERE counter_id = $1) s ON s.session_id = p.session_id
     WHERE p.counter_id = $1 GROUP BY p.purchase_id
 ),
 known AS (

@@ -54,6 +54,9 @@ func testLinkRules(t *testing.T, open Opener) {
 	u1.UserID = "site-user-7"
 	purchase := plainSession(300, 30, at.Add(-10*time.Hour))
 	purchase.PurchaseIDs = []string{"P1"}
+	// A purchase by a visitor the CRM knows nothing about still links.
+	anonymous := plainSession(310, 31, at.Add(-2*time.Hour))
+	anonymous.PurchaseIDs = []string{"P2"}
 	importSessions(t, s, c,
 		plainSession(101, 10, at.Add(-48*time.Hour)),
 		plainSession(102, 10, at.Add(-1*time.Hour)), // latest before: the one
@@ -61,6 +64,7 @@ func testLinkRules(t *testing.T, open Opener) {
 		plainSession(111, 11, at.Add(-30*time.Minute)),
 		u1,
 		purchase,
+		anonymous,
 		plainSession(301, 30, at.Add(-time.Hour)),
 		plainSession(401, 40, at.Add(-22*24*time.Hour)), // outside the 21-day window
 		plainSession(501, 50, at.Add(2*time.Hour)),
@@ -90,6 +94,7 @@ func testLinkRules(t *testing.T, open Opener) {
 		order("O-after", "after", crmlink.StatusPaid, "1", at),
 		order("O-nothing", "nothing", crmlink.StatusPaid, "1", at),
 		order("O-stranger", "stranger", crmlink.StatusPaid, "1", at),
+		order("P2", "nothing", crmlink.StatusPaid, "1", at),
 	); err != nil {
 		t.Fatal(err)
 	}
@@ -98,20 +103,21 @@ func testLinkRules(t *testing.T, open Opener) {
 	wantLink(t, s, c, "O-user", 200, "user_id")
 	wantLink(t, s, c, "P1", 300, "purchase_id") // the purchase beats the later session 301
 	wantLink(t, s, c, "O-buyer", 301, "client_id")
+	wantLink(t, s, c, "P2", 310, "purchase_id")
 	for _, o := range []string{"O-old", "O-after", "O-nothing", "O-stranger"} {
 		wantNoLink(t, s, c, o)
 	}
 	wantUnlinked := map[string]int{"outside_link_window": 1, "no_session_before_order": 1, "no_identifier": 1, "unknown_customer": 1}
-	if up.Linked != 5 || !reflect.DeepEqual(up.Unlinked, wantUnlinked) {
-		t.Errorf("upload linked %d, unlinked %v; want 5, %v", up.Linked, up.Unlinked, wantUnlinked)
+	if up.Linked != 6 || !reflect.DeepEqual(up.Unlinked, wantUnlinked) {
+		t.Errorf("upload linked %d, unlinked %v; want 6, %v", up.Linked, up.Unlinked, wantUnlinked)
 	}
 	rec, err := s.Upload(context.Background(), c.ID, up.ID)
-	if err != nil || rec.Linked != 5 || !reflect.DeepEqual(rec.Unlinked, wantUnlinked) {
+	if err != nil || rec.Linked != 6 || !reflect.DeepEqual(rec.Unlinked, wantUnlinked) {
 		t.Errorf("recorded upload: %+v, %v", rec, err)
 	}
 	// A full relink gives the same links.
 	st, err := s.Relink(context.Background(), c.ID)
-	if err != nil || st.Linked != 5 || !reflect.DeepEqual(st.Unlinked, wantUnlinked) {
+	if err != nil || st.Linked != 6 || !reflect.DeepEqual(st.Unlinked, wantUnlinked) {
 		t.Errorf("relink: %+v, %v", st, err)
 	}
 	wantLink(t, s, c, "O-two", 111, "client_id")

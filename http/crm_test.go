@@ -243,3 +243,40 @@ func TestOfflineConversions(t *testing.T) {
 		t.Errorf("bad header: %d %v", code, out)
 	}
 }
+
+func TestOrderInspection(t *testing.T) {
+	f := newFixture(t, 0)
+	sessions := "session_id,client_id,start,landing_url\n" +
+		"900,111,2026-02-01 09:00:00,https://shop.example/?utm_source=yandex&utm_medium=cpc\n" +
+		"901,111,2026-02-01 12:00:00,https://shop.example/\n"
+	uploading(t, f.post(t, "/data/sessions", "text/csv", strings.NewReader(sessions)))
+	body, ct := multipartFile(t, contactsCSV)
+	uploading(t, f.post(t, "/data/contacts/csv", ct, body))
+	body, ct = multipartFile(t, "id,client_uniq_id,create_date_time,order_status,revenue,cost,products\n"+
+		"O1,C1,2026-02-01 11:00,IN_PROGRESS,1500.50,900,\"Sofa:1\"\n")
+	up := uploading(t, f.post(t, "/data/orders/csv", ct, body))
+	if up["linked"] != 1.0 {
+		t.Errorf("uploading = %v", up)
+	}
+	body, ct = multipartFile(t, "id,client_uniq_id,create_date_time,order_status,revenue\nO1,C1,2026-02-01 11:00,PAID,1600\n")
+	uploading(t, f.post(t, "/data/orders/csv?merge_mode=UPDATE", ct, body))
+
+	code, out := f.do(t, "GET", "/cdp/api/v1/counter/"+f.counter.ID.String()+"/orders/O1", "OAuth "+f.read, nil, "")
+	if code != 200 {
+		t.Fatalf("%d %v", code, out)
+	}
+	o := out["order"].(map[string]any)
+	link, _ := o["link"].(map[string]any)
+	versions := o["versions"].([]any)
+	// Times are the counter's (Moscow): the session at 09:00 Moscow is the
+	// latest before the order at 11:00.
+	if o["status_type"] != "PAID" || o["revenue"] != "1600" || o["cost"] != "900" || o["profit"] != "700" ||
+		link == nil || link["session_id"] != "900" || link["method"] != "client_id" || link["session_start"] != "2026-02-01 09:00:00" ||
+		len(versions) != 2 || versions[0].(map[string]any)["status_type"] != "IN_PROGRESS" {
+		t.Errorf("order = %v", o)
+	}
+	code, out = f.do(t, "GET", "/cdp/api/v1/counter/"+f.counter.ID.String()+"/orders/nope", "OAuth "+f.read, nil, "")
+	if code != 404 {
+		t.Errorf("missing order: %d %v", code, out)
+	}
+}

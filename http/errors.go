@@ -110,3 +110,7 @@ func writeJSON(w http.ResponseWriter, code int, v any) error {
 }
 
 func itoa(n int) string { return strconv.Itoa(n) }
+
+// uitoa formats a 64-bit id as a decimal string: JSON numbers lose digits
+// past 2^53 in most clients.
+func uitoa(n uint64) string { return strconv.FormatUint(n, 10) }

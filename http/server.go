@@ -82,6 +82,7 @@ func NewServer(cfg Config) *Server {
 	s.handle("GET /cdp/api/v1/counter/{id}/uploading/{uploading_id}", s.getUploading)
 	s.handle("GET /cdp/api/v1/counter/{id}/last_uploadings", s.lastUploadings)
 	s.crmRoutes()
+	s.handle("GET /cdp/api/v1/counter/{id}/orders/{order_id}", s.getOrder)
 	s.offlineRoutes()
 
 	s.mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {

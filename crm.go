@@ -194,6 +194,23 @@ type Goal struct {
 	CounterID CounterID
 	Name      string
 	Type      string // "crm" for the automatic order goals, "action" for site goals
+	// Reaches and Revenue sum the goal's reaches, for the goals list.
+	Reaches int64
+	Revenue decimal.Decimal
+}
+
+// The automatic CRM goals, created by a counter's first successful order
+// upload, and the status types that reach them (SPEC.md §2).
+// Key names each goal for stores.
+var CRMGoals = []struct {
+	Key   string
+	Name  string
+	Types []StatusType
+}{
+	{"created", "CRM: Order created", []StatusType{StatusInProgress, StatusPaid}},
+	{"paid", "CRM: Order paid", []StatusType{StatusPaid}},
+	{"cancelled", "CRM: Order cancelled", []StatusType{StatusCancelled}},
+	{"spam", "CRM: Spam order", []StatusType{StatusSpam}},
 }
 
 // NewStatusResolver resolves statuses through a mapping, then accepts the

@@ -144,6 +144,20 @@ type LinkStore interface {
 	// OrderLink returns the link of one order, or an *Error of kind
 	// NotFound when it has none.
 	OrderLink(ctx context.Context, counter CounterID, orderID string) (*OrderLink, error)
+	// Goals lists a counter's goals with their reaches.
+	Goals(ctx context.Context, counter CounterID) ([]Goal, error)
+	// GoalReaches lists one order's goal reaches.
+	GoalReaches(ctx context.Context, counter CounterID, orderID string) ([]GoalReach, error)
+}
+
+// GoalReach is one goal reached by one order, at its linked session. It
+// never changes once recorded.
+type GoalReach struct {
+	GoalID    int64
+	OrderID   string
+	SessionID uint64
+	Time      time.Time
+	Revenue   decimal.Decimal
 }
 
 // OrderLink is an order's link to its session.

@@ -147,12 +147,12 @@ func linkOrders(ctx context.Context, tx *sql.Tx, counter *crmlink.Counter, now t
 	if err != nil {
 		return 0, nil, fmt.Errorf("link orders: %w", err)
 	}
-	defer rows.Close()
 	linked, unlinked := 0, map[string]int{}
 	for rows.Next() {
 		var reason string
 		var n int
 		if err := rows.Scan(&reason, &n); err != nil {
+			rows.Close()
 			return 0, nil, err
 		}
 		if reason == "" {
@@ -161,8 +161,12 @@ func linkOrders(ctx context.Context, tx *sql.Tx, counter *crmlink.Counter, now t
 			unlinked[reason] = n
 		}
 	}
+	rows.Close()
 	if err := rows.Err(); err != nil {
 		return 0, nil, err
+	}
+	if err := reachGoals(ctx, tx, counter.ID); err != nil {
+		return 0, nil, fmt.Errorf("reach goals: %w", err)
 	}
 	if _, err := tx.ExecContext(ctx, `DROP TABLE link_result`); err != nil {
 		return 0, nil, err

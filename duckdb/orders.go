@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/crmlink/crmlink"
@@ -145,29 +146,33 @@ func (a *orderApply) chunk(ctx context.Context, tx *sql.Tx) error {
 			return nil // the upload fails; the rest is only checked
 		}
 	}
-	allNew, err := merge{table: "orders", stage: "stage_orders", key: "id", fields: orderFields(a.currency), mode: up.MergeMode,
-		set: "version = c.version + a.n, upload_id = $2", insertCols: "is_simple, version, upload_id, first_upload",
-		insertVals: "$4, a.n, $2, $3", args: []any{cid, up.ID, utc(up.Created), a.simple}}.apply(ctx, tx)
-	if err != nil {
-		return err
-	}
-	// Every staged row is a version. After the merge an order's version is
-	// the last of them; the rows before it count down from there. New
-	// orders of one row each (a first upload) are simply version 1.
-	version := "1"
-	from := "stage_orders s"
-	if !allNew {
-		version = "o.version - count(*) OVER (PARTITION BY s.id) + row_number() OVER (PARTITION BY s.id ORDER BY s.line)"
-		from = "stage_orders s JOIN orders o ON o.counter_id = $1 AND o.id = s.id"
+	// Every staged row is a version: the order as that row leaves it. A
+	// field the row does not carry keeps its value from the rows before it
+	// in the file, or from the order as stored (UPDATE, APPEND); in SAVE
+	// it is empty. Versions are recorded before the merge changes the
+	// stored order.
+	carried := func(col string, bit crmlink.Fields, def string) string {
+		if up.MergeMode == crmlink.MergeSave {
+			return fmt.Sprintf("CASE WHEN %s THEN s.%s ELSE %s END", present(bit), col, def)
+		}
+		return fmt.Sprintf("coalesce(last_value(CASE WHEN %s THEN s.%s END IGNORE NULLS) OVER w, o.%s, %s)",
+			present(bit), col, col, def)
 	}
 	// caller: UploadOrders (history)
-	_, err = tx.ExecContext(ctx, `INSERT INTO order_history (counter_id, order_id, version, upload_id, line, accepted,
+	if _, err := tx.ExecContext(ctx, `INSERT INTO order_history (counter_id, order_id, version, upload_id, line, accepted,
 			status, status_type, revenue, cost, created, updated, finished)
-		SELECT $1, s.id, `+version+`, $2, s.line, $3,
-			s.status, s.status_type, s.revenue, s.cost,
-			make_timestamp(s.created_us), make_timestamp(s.updated_us), make_timestamp(s.finished_us)
-		FROM `+from, cid, up.ID, utc(up.Created))
-	return err
+		SELECT $1, s.id, coalesce(o.version, 0) + row_number() OVER w, $2, s.line, $3,
+			s.status, s.status_type, `+carried("revenue", crmlink.FieldRevenue, "0")+`, `+carried("cost", crmlink.FieldCost, "NULL")+`,
+			coalesce(o.created, first_value(make_timestamp(s.created_us)) OVER w), make_timestamp(s.updated_us),
+			make_timestamp(`+strings.Replace(carried("finished_us", crmlink.FieldFinished, "NULL"), "o.finished_us", "epoch_us(o.finished)", 1)+`)
+		FROM stage_orders s LEFT JOIN orders o ON o.counter_id = $1 AND o.id = s.id
+		WINDOW w AS (PARTITION BY s.id ORDER BY s.line ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW)`,
+		cid, up.ID, utc(up.Created)); err != nil {
+		return err
+	}
+	return merge{table: "orders", stage: "stage_orders", key: "id", fields: orderFields(a.currency), mode: up.MergeMode,
+		set: "version = c.version + a.n, upload_id = $2", insertCols: "is_simple, version, upload_id, first_upload",
+		insertVals: "$4, a.n, $2, $3", args: []any{cid, up.ID, utc(up.Created), a.simple}}.run(ctx, tx)
 }
 
 // finish completes the upload in its transaction, or returns the
@@ -196,6 +201,9 @@ func (a *orderApply) finish(ctx context.Context, tx *sql.Tx) error {
 		return err
 	}
 	if _, err := tx.ExecContext(ctx, `DROP TABLE stage_orders`); err != nil {
+		return err
+	}
+	if err := ensureCRMGoals(ctx, tx, a.counter.ID, a.now); err != nil {
 		return err
 	}
 	linked, unlinked, err := linkOrders(ctx, tx, a.counter, a.now, "o.upload_id = $3", up.ID)

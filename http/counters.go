@@ -114,3 +114,30 @@ func (s *Server) createCounter(w http.ResponseWriter, r *http.Request) error {
 	}
 	return writeJSON(w, http.StatusOK, map[string]any{"counter": s.counterOut(c)})
 }
+
+// goalJSON is a goal in Metrica's management API shape.
+type goalJSON struct {
+	ID      int64  `json:"id"`
+	Name    string `json:"name"`
+	Type    string `json:"type"`
+	Reaches int64  `json:"reaches"` // ours
+	Revenue string `json:"revenue"` // ours: sum of the reaches' revenue
+}
+
+// listGoals answers GET /management/v1/counter/{id}/goals; a goal's id is
+// what ym:s:goal<id>reaches names in reports.
+func (s *Server) listGoals(w http.ResponseWriter, r *http.Request) error {
+	c, err := s.counterFor(r, crmlink.ScopeRead)
+	if err != nil {
+		return err
+	}
+	goals, err := s.cfg.Store.Goals(r.Context(), c.ID)
+	if err != nil {
+		return err
+	}
+	out := []goalJSON{}
+	for _, g := range goals {
+		out = append(out, goalJSON{ID: g.ID, Name: g.Name, Type: g.Type, Reaches: g.Reaches, Revenue: g.Revenue.String()})
+	}
+	return writeJSON(w, http.StatusOK, map[string]any{"goals": out})
+}

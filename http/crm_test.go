@@ -275,6 +275,15 @@ func TestOrderInspection(t *testing.T) {
 		len(versions) != 2 || versions[0].(map[string]any)["status_type"] != "IN_PROGRESS" {
 		t.Errorf("order = %v", o)
 	}
+	if goals := o["goals"].([]any); len(goals) != 2 {
+		t.Errorf("order's goals = %v, want created and paid", goals)
+	}
+	code, out = f.do(t, "GET", "/management/v1/counter/"+f.counter.ID.String()+"/goals", "OAuth "+f.read, nil, "")
+	goals, _ := out["goals"].([]any)
+	if code != 200 || len(goals) != 4 || goals[0].(map[string]any)["name"] != "CRM: Order created" ||
+		goals[0].(map[string]any)["reaches"] != 1.0 || goals[0].(map[string]any)["revenue"] != "600.5" {
+		t.Errorf("goals: %d %v", code, out)
+	}
 	code, out = f.do(t, "GET", "/cdp/api/v1/counter/"+f.counter.ID.String()+"/orders/nope", "OAuth "+f.read, nil, "")
 	if code != 404 {
 		t.Errorf("missing order: %d %v", code, out)

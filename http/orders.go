@@ -23,6 +23,14 @@ type orderJSON struct {
 	Products     map[string]string  `json:"products,omitempty"`
 	Link         *linkJSON          `json:"link"`
 	Versions     []versionJSON      `json:"versions"`
+	Goals        []reachJSON        `json:"goals"`
+}
+
+type reachJSON struct {
+	GoalID    int64  `json:"goal_id"`
+	SessionID string `json:"session_id"`
+	Time      string `json:"datetime"`
+	Revenue   string `json:"revenue"`
 }
 
 type linkJSON struct {
@@ -93,6 +101,15 @@ func (s *Server) getOrder(w http.ResponseWriter, r *http.Request) error {
 			vj.Cost = &c
 		}
 		out.Versions = append(out.Versions, vj)
+	}
+	reaches, err := s.cfg.Store.GoalReaches(r.Context(), c.ID, o.ID)
+	if err != nil {
+		return err
+	}
+	out.Goals = []reachJSON{}
+	for _, g := range reaches {
+		out.Goals = append(out.Goals, reachJSON{GoalID: g.GoalID, SessionID: uitoa(g.SessionID), Time: localTime(g.Time, loc),
+			Revenue: g.Revenue.String()})
 	}
 	return writeJSON(w, http.StatusOK, map[string]any{"order": out})
 }

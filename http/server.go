@@ -77,6 +77,7 @@ func NewServer(cfg Config) *Server {
 	s.handle("GET /management/v1/counters", s.listCounters)
 	s.handle("POST /management/v1/counters", s.createCounter)
 	s.handle("GET /management/v1/counter/{id}", s.getCounter)
+	s.handle("GET /management/v1/counter/{id}/goals", s.listGoals)
 
 	s.handle("POST /cdp/api/v1/counter/{id}/data/sessions", s.importSessions)
 	s.handle("GET /cdp/api/v1/counter/{id}/uploading/{uploading_id}", s.getUploading)

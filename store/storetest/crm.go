@@ -235,7 +235,8 @@ func testOrders(t *testing.T, open Opener) {
 		t.Errorf("after the paid version: %+v", got)
 	}
 	if len(versions) != 2 || versions[0].StatusType != crmlink.StatusInProgress || versions[1].StatusType != crmlink.StatusPaid ||
-		versions[1].Version != 2 || versions[1].UploadID != up2.ID || versions[1].Revenue.String() != "1300" {
+		versions[1].Version != 2 || versions[1].UploadID != up2.ID || versions[1].Revenue.String() != "1300" ||
+		versions[1].Cost.Decimal.String() != "1000.1" || !versions[1].Created.Equal(day) {
 		t.Errorf("history = %+v", versions)
 	}
 	if _, _, err := s.Order(ctx, c.ID, "O404"); crmlink.KindOf(err) != crmlink.KindNotFound {

@@ -7,11 +7,13 @@ import (
 	"time"
 
 	"github.com/crmlink/crmlink"
+	"github.com/shopspring/decimal"
 )
 
 func runLink(t *testing.T, open Opener) {
 	t.Run("LinkRules", func(t *testing.T) { testLinkRules(t, open) })
 	t.Run("LinkAfterNewIdentifiers", func(t *testing.T) { testLinkAfterContacts(t, open) })
+	t.Run("Goals", func(t *testing.T) { testGoals(t, open) })
 }
 
 func importSessions(t *testing.T, s crmlink.Store, c *crmlink.Counter, ss ...crmlink.Session) {
@@ -141,4 +143,84 @@ func testLinkAfterContacts(t *testing.T, open Opener) {
 	wantLink(t, s, c, "O1", 7, "client_id")
 	importSessions(t, s, c, plainSession(8, 70, day.Add(-time.Minute)))
 	wantLink(t, s, c, "O1", 8, "client_id")
+}
+
+func testGoals(t *testing.T, open Opener) {
+	ctx := context.Background()
+	s, clock := newStore(t, open)
+	c := MustCounter(t, s, "Shop", "UTC")
+	if g, err := s.Goals(ctx, c.ID); err != nil || len(g) != 0 {
+		t.Fatalf("goals before any order: %v, %v", g, err)
+	}
+	importSessions(t, s, c, plainSession(1, 10, day.Add(-time.Hour)), plainSession(2, 20, day.Add(-time.Hour)))
+	uploadContacts(t, s, c, crmlink.MergeSave,
+		crmlink.Contact{UniqID: "A", Fields: crmlink.FieldClientIDs, IDs: crmlink.CustomerIDs{ClientIDs: []uint64{10}}},
+		crmlink.Contact{UniqID: "B", Name: "B", Fields: crmlink.FieldName})
+	// A failed upload creates no goals.
+	if err := uploadOrders(t, s, c, &crmlink.Upload{}, order("X", "nobody", crmlink.StatusPaid, "1", day)); err == nil {
+		t.Fatal("an order of an unknown contact was accepted")
+	}
+	if g, _ := s.Goals(ctx, c.ID); len(g) != 0 {
+		t.Fatalf("a failed upload created goals: %v", g)
+	}
+	o := order("O1", "A", crmlink.StatusInProgress, "1000", day)
+	o.Cost = decimal.NewNullDecimal(decimal.NewFromInt(600))
+	o.Fields |= crmlink.FieldCost
+	if err := uploadOrders(t, s, c, &crmlink.Upload{}, o, order("O2", "B", crmlink.StatusPaid, "50", day)); err != nil {
+		t.Fatal(err)
+	}
+	goals, err := s.Goals(ctx, c.ID)
+	if err != nil || len(goals) != 4 {
+		t.Fatalf("goals = %v, %v", goals, err)
+	}
+	byName := map[string]crmlink.Goal{}
+	for _, g := range goals {
+		byName[g.Name] = g
+	}
+	created, paid := byName["CRM: Order created"], byName["CRM: Order paid"]
+	if created.Type != "crm" || created.Reaches != 1 || created.Revenue.String() != "400" || paid.Reaches != 0 {
+		t.Errorf("after the first upload: %+v", goals)
+	}
+	// Paid later, at a higher revenue: "paid" is reached with its profit;
+	// "created" keeps its reach and revenue.
+	clock.Add(24 * time.Hour)
+	o.StatusType, o.Status, o.Revenue = crmlink.StatusPaid, "PAID", decimal.NewFromInt(1200)
+	if err := uploadOrders(t, s, c, &crmlink.Upload{MergeMode: crmlink.MergeUpdate}, o); err != nil {
+		t.Fatal(err)
+	}
+	reaches, err := s.GoalReaches(ctx, c.ID, "O1")
+	if err != nil || len(reaches) != 2 {
+		t.Fatalf("reaches of O1 = %+v, %v", reaches, err)
+	}
+	for _, r := range reaches {
+		want := map[int64]string{created.ID: "400", paid.ID: "600"}[r.GoalID]
+		if r.Revenue.String() != want || r.SessionID != 1 {
+			t.Errorf("reach %+v: want revenue %s at session 1", r, want)
+		}
+	}
+	// Cancelled afterwards: a new goal; the old reaches stay.
+	o.StatusType, o.Status = crmlink.StatusCancelled, "CANCELLED"
+	if err := uploadOrders(t, s, c, &crmlink.Upload{MergeMode: crmlink.MergeUpdate}, o); err != nil {
+		t.Fatal(err)
+	}
+	if reaches, _ := s.GoalReaches(ctx, c.ID, "O1"); len(reaches) != 3 {
+		t.Errorf("after cancelling: %+v", reaches)
+	}
+	// O2 was not linked, so it reached nothing; once its contact's ClientID
+	// arrives, it links and reaches "created" and "paid" at that session.
+	if reaches, _ := s.GoalReaches(ctx, c.ID, "O2"); len(reaches) != 0 {
+		t.Errorf("unlinked O2 reached %+v", reaches)
+	}
+	uploadContacts(t, s, c, crmlink.MergeAppend, crmlink.Contact{UniqID: "B", Fields: crmlink.FieldClientIDs,
+		IDs: crmlink.CustomerIDs{ClientIDs: []uint64{20}}})
+	if reaches, _ := s.GoalReaches(ctx, c.ID, "O2"); len(reaches) != 2 || reaches[0].SessionID != 2 {
+		t.Errorf("O2 after linking: %+v", reaches)
+	}
+	// A relink changes nothing.
+	if _, err := s.Relink(ctx, c.ID); err != nil {
+		t.Fatal(err)
+	}
+	if goals, _ := s.Goals(ctx, c.ID); goals[0].Reaches+goals[1].Reaches+goals[2].Reaches+goals[3].Reaches != 5 {
+		t.Errorf("after relink: %+v", goals)
+	}
 }

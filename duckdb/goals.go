@@ -1,0 +1,120 @@
+package duckdb
+
+import (
+	"context"
+	"database/sql"
+	"fmt"
+	"time"
+
+	"github.com/crmlink/crmlink"
+	"github.com/shopspring/decimal"
+)
+
+// ensureCRMGoals creates the automatic CRM goals of a counter if it has
+// none yet: its first successful order upload does (SPEC.md §2).
+func ensureCRMGoals(ctx context.Context, tx *sql.Tx, counter crmlink.CounterID, now time.Time) error {
+	var n int
+	// caller: ensureCRMGoals
+	if err := tx.QueryRowContext(ctx, `SELECT count(*) FROM goals WHERE counter_id = ? AND type = 'crm'`, int64(counter)).Scan(&n); err != nil {
+		return err
+	}
+	if n > 0 {
+		return nil
+	}
+	for _, g := range crmlink.CRMGoals {
+		// caller: ensureCRMGoals
+		if _, err := tx.ExecContext(ctx, `INSERT INTO goals (counter_id, name, type, crm_key, created) VALUES (?, ?, 'crm', ?, ?)`,
+			int64(counter), g.Name, g.Key, utc(now)); err != nil {
+			return fmt.Errorf("create CRM goals: %w", err)
+		}
+	}
+	return nil
+}
+
+// goalTypesSQL maps a version's status type to the CRM goals it reaches,
+// by the goals' crm_key (crmlink.CRMGoals).
+func goalTypesSQL() string {
+	q := "(VALUES "
+	first := true
+	for _, g := range crmlink.CRMGoals {
+		key := g.Key
+		for _, t := range g.Types {
+			if !first {
+				q += ", "
+			}
+			first = false
+			q += fmt.Sprintf("('%s', '%s')", t, key)
+		}
+	}
+	return q + ") AS m(status_type, goal_key)"
+}
+
+// reachGoals records the CRM goals that the linked orders of link_result
+// reached and had not reached yet: every status an order was registered
+// with counts its goal once, at the order's linked session, with the
+// profit of the first version that reached it. Reaches never change.
+func reachGoals(ctx context.Context, tx *sql.Tx, counter crmlink.CounterID) error {
+	// caller: reachGoals
+	_, err := tx.ExecContext(ctx, `INSERT INTO goal_reaches (counter_id, goal_id, order_id, session_id, time, revenue)
+		SELECT $1, g.id, h.order_id, any_value(l.session_id),
+		    arg_min(CASE WHEN g.crm_key = 'paid' THEN coalesce(h.finished, h.created) ELSE h.created END, h.version),
+		    arg_min(h.revenue - coalesce(h.cost, 0), h.version)
+		FROM order_history h
+		JOIN link_result l ON l.id = h.order_id AND l.session_id IS NOT NULL
+		JOIN `+goalTypesSQL()+` ON m.status_type = h.status_type
+		JOIN goals g ON g.counter_id = $1 AND g.type = 'crm' AND g.crm_key = m.goal_key
+		WHERE h.counter_id = $1
+		  AND NOT EXISTS (SELECT 1 FROM goal_reaches r WHERE r.counter_id = $1 AND r.order_id = h.order_id AND r.goal_id = g.id)
+		GROUP BY g.id, h.order_id`, int64(counter))
+	return err
+}
+
+// Goals lists a counter's goals with their reaches and revenue.
+func (s *Store) Goals(ctx context.Context, counter crmlink.CounterID) ([]crmlink.Goal, error) {
+	// caller: Goals
+	rows, err := s.db.QueryContext(ctx, `SELECT g.id, g.name, g.type, count(r.goal_id), coalesce(sum(r.revenue), 0)::VARCHAR
+		FROM goals g LEFT JOIN goal_reaches r ON r.counter_id = g.counter_id AND r.goal_id = g.id
+		WHERE g.counter_id = ? GROUP BY g.id, g.name, g.type ORDER BY g.id`, int64(counter))
+	if err != nil {
+		return nil, fmt.Errorf("goals: %w", err)
+	}
+	defer rows.Close()
+	out := []crmlink.Goal{}
+	for rows.Next() {
+		g := crmlink.Goal{CounterID: counter}
+		var rev string
+		if err := rows.Scan(&g.ID, &g.Name, &g.Type, &g.Reaches, &rev); err != nil {
+			return nil, fmt.Errorf("goals: %w", err)
+		}
+		if g.Revenue, err = decimal.NewFromString(rev); err != nil {
+			return nil, fmt.Errorf("goals: %w", err)
+		}
+		out = append(out, g)
+	}
+	return out, rows.Err()
+}
+
+// GoalReaches lists one order's goal reaches, by goal.
+func (s *Store) GoalReaches(ctx context.Context, counter crmlink.CounterID, orderID string) ([]crmlink.GoalReach, error) {
+	// caller: GoalReaches
+	rows, err := s.db.QueryContext(ctx, `SELECT goal_id, session_id, time, revenue::VARCHAR FROM goal_reaches
+		WHERE counter_id = ? AND order_id = ? ORDER BY goal_id`, int64(counter), orderID)
+	if err != nil {
+		return nil, fmt.Errorf("goal reaches: %w", err)
+	}
+	defer rows.Close()
+	var out []crmlink.GoalReach
+	for rows.Next() {
+		r := crmlink.GoalReach{OrderID: orderID}
+		var rev string
+		if err := rows.Scan(&r.GoalID, &r.SessionID, &r.Time, &rev); err != nil {
+			return nil, fmt.Errorf("goal reaches: %w", err)
+		}
+		r.Time = r.Time.UTC()
+		if r.Revenue, err = decimal.NewFromString(rev); err != nil {
+			return nil, err
+		}
+		out = append(out, r)
+	}
+	return out, rows.Err()
+}

@@ -163,6 +163,25 @@ type Order struct {
 	IDs    CustomerIDs
 	Fields Fields
 	Line   int
+	// Report is what reports count for the order: its state as of the last
+	// version accepted within the counter's update window (SPEC.md §3).
+	// Stores fill it; readers leave it empty.
+	Report OrderReport
+}
+
+// OrderReport is the part of an order that session reports use.
+type OrderReport struct {
+	StatusType StatusType
+	Revenue    decimal.Decimal
+	Cost       decimal.NullDecimal
+}
+
+// Profit is revenue minus cost, or the revenue when no cost was sent.
+func (r *OrderReport) Profit() decimal.Decimal {
+	if r.Cost.Valid {
+		return r.Revenue.Sub(r.Cost.Decimal)
+	}
+	return r.Revenue
 }
 
 // Profit is revenue minus cost, or the revenue when no cost was sent.

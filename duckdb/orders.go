@@ -193,6 +193,15 @@ func (a *orderApply) finish(ctx context.Context, tx *sql.Tx) error {
 			}
 		}
 	}
+	// Report data follows the new versions only within the update window
+	// of the order's creation; an order seen for the first time gets it
+	// whatever its age, as there is nothing to keep.
+	// caller: UploadOrders (report data)
+	if _, err := tx.ExecContext(ctx, `UPDATE orders SET rep_status_type = status_type, rep_revenue = revenue, rep_cost = cost
+		WHERE counter_id = ? AND upload_id = ? AND (rep_status_type IS NULL OR ? <= created + to_microseconds(?))`,
+		cid, up.ID, utc(a.now), a.counter.UpdateWindow.Microseconds()); err != nil {
+		return err
+	}
 	// A paid order without finish_date_time was paid at the first upload
 	// that saw it paid (SPEC.md §1).
 	// caller: UploadOrders (finish time)
@@ -257,8 +266,12 @@ func (s *Store) Order(ctx context.Context, counter crmlink.CounterID, id string)
 		dest = append(dest, scanList(&lists[i]))
 	}
 	// caller: Order
+	var repType string
+	var repRevenue decimal.Decimal
+	dest = append(dest, &repType, &repRevenue, &o.Report.Cost)
 	err := s.db.QueryRowContext(ctx, `SELECT uniq_id, is_simple, created, updated, finished, status, status_type,
-		revenue::VARCHAR, cost::VARCHAR, currency, products, goals, attrs, client_ids, user_ids, email_md5, email_sha256, phone_md5, phone_sha256
+		revenue::VARCHAR, cost::VARCHAR, currency, products, goals, attrs, client_ids, user_ids, email_md5, email_sha256, phone_md5, phone_sha256,
+		rep_status_type, rep_revenue::VARCHAR, rep_cost::VARCHAR
 		FROM orders WHERE counter_id = ? AND id = ?`, int64(counter), id).Scan(dest...)
 	if isNoRows(err) {
 		return nil, nil, notFound("order", id)
@@ -267,6 +280,7 @@ func (s *Store) Order(ctx context.Context, counter crmlink.CounterID, id string)
 		return nil, nil, fmt.Errorf("order: %w", err)
 	}
 	o.CounterID, o.ID = counter, id
+	o.Report.StatusType, o.Report.Revenue = crmlink.StatusType(repType), repRevenue
 	o.Created, o.Updated, o.Finished = o.Created.UTC(), o.Updated.UTC(), nullTime(finished)
 	o.Cost = cost
 	o.IDs = crmlink.CustomerIDs{ClientIDs: clientIDs, UserIDs: lists[0], EmailMD5: lists[1], EmailSHA256: lists[2],

@@ -24,6 +24,15 @@ type orderJSON struct {
 	Link         *linkJSON          `json:"link"`
 	Versions     []versionJSON      `json:"versions"`
 	Goals        []reachJSON        `json:"goals"`
+	// Report is what session reports count: frozen once the update window
+	// of the order's creation has passed.
+	Report reportJSON `json:"report"`
+}
+
+type reportJSON struct {
+	StatusType crmlink.StatusType `json:"status_type"`
+	Revenue    string             `json:"revenue"`
+	Profit     string             `json:"profit"`
 }
 
 type reachJSON struct {
@@ -74,7 +83,8 @@ func (s *Server) getOrder(w http.ResponseWriter, r *http.Request) error {
 	loc := counterLoc(c)
 	out := orderJSON{ID: o.ID, ClientUniqID: o.UniqID, Created: localTime(o.Created, loc), Updated: localTime(o.Updated, loc),
 		Finished: localTime(o.Finished, loc), Status: o.Status, StatusType: o.StatusType, Revenue: o.Revenue.String(),
-		Profit: o.Profit().String(), Currency: o.Currency, Versions: []versionJSON{}}
+		Profit: o.Profit().String(), Currency: o.Currency, Versions: []versionJSON{},
+		Report: reportJSON{StatusType: o.Report.StatusType, Revenue: o.Report.Revenue.String(), Profit: o.Report.Profit().String()}}
 	if o.Cost.Valid {
 		v := o.Cost.Decimal.String()
 		out.Cost = &v

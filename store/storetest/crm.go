@@ -66,6 +66,7 @@ func runCRM(t *testing.T, open Opener) {
 	t.Run("SimpleOrders", func(t *testing.T) { testSimpleOrders(t, open) })
 	t.Run("StatusMappings", func(t *testing.T) { testStatusMappings(t, open) })
 	t.Run("OfflineConversions", func(t *testing.T) { testOfflineConversions(t, open) })
+	t.Run("UpdateWindow", func(t *testing.T) { testUpdateWindow(t, open) })
 }
 
 var day = time.Date(2026, 2, 1, 10, 0, 0, 0, time.UTC)
@@ -399,5 +400,45 @@ func testOfflineConversions(t *testing.T, open Opener) {
 	}
 	if got, _ := s.OfflineConversions(ctx, c.ID, up2.ID); len(got) != 0 {
 		t.Errorf("a failed upload stored %d conversions", len(got))
+	}
+}
+
+// testUpdateWindow: within the update window (90 days from creation) a new
+// version changes what reports count; after it, the version is kept in the
+// history but the report data stays.
+func testUpdateWindow(t *testing.T, open Opener) {
+	ctx := context.Background()
+	s, clock := newStore(t, open)
+	c := MustCounter(t, s, "Shop", "UTC")
+	uploadContacts(t, s, c, crmlink.MergeSave, crmlink.Contact{UniqID: "A", Name: "A", Fields: crmlink.FieldName})
+	created := Epoch.Add(-10 * 24 * time.Hour)
+	if err := uploadOrders(t, s, c, &crmlink.Upload{}, order("O1", "A", crmlink.StatusInProgress, "100", created)); err != nil {
+		t.Fatal(err)
+	}
+	clock.T = created.Add(89 * 24 * time.Hour) // still inside
+	if err := uploadOrders(t, s, c, &crmlink.Upload{MergeMode: crmlink.MergeUpdate}, order("O1", "A", crmlink.StatusPaid, "120", created)); err != nil {
+		t.Fatal(err)
+	}
+	got, _, _ := s.Order(ctx, c.ID, "O1")
+	if got.Report.StatusType != crmlink.StatusPaid || got.Report.Revenue.String() != "120" {
+		t.Errorf("inside the window: report %+v", got.Report)
+	}
+	clock.T = created.Add(91 * 24 * time.Hour) // past it
+	if err := uploadOrders(t, s, c, &crmlink.Upload{MergeMode: crmlink.MergeUpdate}, order("O1", "A", crmlink.StatusCancelled, "0", created)); err != nil {
+		t.Fatal(err)
+	}
+	got, versions, _ := s.Order(ctx, c.ID, "O1")
+	if got.StatusType != crmlink.StatusCancelled || got.Report.StatusType != crmlink.StatusPaid || got.Report.Revenue.String() != "120" {
+		t.Errorf("past the window: order %s, report %+v; want the order cancelled and the report still paid at 120", got.StatusType, got.Report)
+	}
+	if len(versions) != 3 || versions[2].StatusType != crmlink.StatusCancelled {
+		t.Errorf("history = %+v", versions)
+	}
+	// An order first seen after its window gets report data all the same.
+	if err := uploadOrders(t, s, c, &crmlink.Upload{}, order("O2", "A", crmlink.StatusPaid, "7", created)); err != nil {
+		t.Fatal(err)
+	}
+	if got, _, _ := s.Order(ctx, c.ID, "O2"); got.Report.StatusType != crmlink.StatusPaid {
+		t.Errorf("late first version: report %+v", got.Report)
 	}
 }

@@ -67,18 +67,19 @@ s AS (
 ),
 -- For each (order, ClientID): the latest session at or before the order.
 latest AS (
-    SELECT c.id, c.created, c.method, c.rank, c.client_id, s.session_id, s.start_utc
+    SELECT c.id, c.method, c.rank, c.client_id, s.session_id, s.start_utc,
+        s.start_utc >= c.created - to_microseconds($2) AS in_window
     FROM clients c ASOF LEFT JOIN s ON s.client_id = c.client_id AND s.start_utc <= c.created
 ),
 by_clients AS (
-    SELECT id,
-        arg_max(session_id, (start_utc, -rank)) FILTER (WHERE start_utc >= created - to_microseconds($2)) AS session_id,
-        arg_max(client_id, (start_utc, -rank)) FILTER (WHERE start_utc >= created - to_microseconds($2)) AS client_id,
-        arg_max(method, (start_utc, -rank)) FILTER (WHERE start_utc >= created - to_microseconds($2)) AS method,
-        max(start_utc) FILTER (WHERE start_utc >= created - to_microseconds($2)) AS session_start,
-        count(start_utc) AS any_before,
-        count(*) AS n_clients
-    FROM latest GROUP BY id
+    SELECT id, l.best.session_id, l.best.client_id, l.best.method, l.best.start_utc AS session_start, any_before
+    FROM (
+        SELECT id,
+            arg_max({'session_id': session_id, 'client_id': client_id, 'method': method, 'start_utc': start_utc},
+                    (start_utc, -rank)) FILTER (WHERE in_window) AS best,
+            count(start_utc) AS any_before
+        FROM latest GROUP BY id
+    ) l
 ),
 -- An e-commerce purchase carrying the order id wins; the latest if several.
 by_purchase AS (
@@ -132,8 +133,11 @@ func linkOrders(ctx context.Context, tx *sql.Tx, counter *crmlink.Counter, now t
 		return 0, nil, fmt.Errorf("link orders: %w", err)
 	}
 	// caller: linkOrders (replace links)
-	if _, err := tx.ExecContext(ctx, `DELETE FROM order_links WHERE counter_id = $1 AND order_id IN (SELECT id FROM link_result)`,
-		int64(counter.ID)); err != nil {
+	del := `DELETE FROM order_links WHERE counter_id = $1 AND order_id IN (SELECT id FROM link_result)`
+	if scope == "TRUE" {
+		del = `DELETE FROM order_links WHERE counter_id = $1` // every order is relinked
+	}
+	if _, err := tx.ExecContext(ctx, del, int64(counter.ID)); err != nil {
 		return 0, nil, fmt.Errorf("link orders: %w", err)
 	}
 	// caller: linkOrders (insert links)

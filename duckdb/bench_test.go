@@ -179,3 +179,58 @@ func BenchmarkUploadOrders1M(b *testing.B) {
 	}
 	b.ReportMetric(1_000_000*float64(b.N)/b.Elapsed().Seconds(), "rows/s")
 }
+
+// BenchmarkRelink links 100k generated orders against 1M sessions again;
+// `crmlink bench link` measures the 1M-against-10M case.
+func BenchmarkRelink(b *testing.B) {
+	ctx := context.Background()
+	dir := b.TempDir()
+	loc, _ := time.LoadLocation("Europe/Moscow")
+	if _, err := gen.Generate(ctx, gen.Config{Out: dir, Seed: 2, Sessions: 1_000_000, Contacts: 25_000, Orders: 100_000,
+		Days: 90, End: storetest.Epoch, Site: "shop.example", Location: loc}); err != nil {
+		b.Fatal(err)
+	}
+	clock := &crmlink.FixedClock{T: storetest.Epoch}
+	st, err := duckdb.Open(ctx, "duckdb://"+filepath.Join(dir, "b.db"), clock)
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer st.Close()
+	c := storetest.MustCounter(b, st, "Bench", "Europe/Moscow")
+	if err := st.SetStatusMappings(ctx, c.ID, gen.OrderStatuses()); err != nil {
+		b.Fatal(err)
+	}
+	f, _ := os.Open(filepath.Join(dir, gen.SessionsFile))
+	sr, err := sessionfile.NewReader(f, sessionfile.Options{Location: loc, Site: c.Site, Classifier: traffic.New(), Now: clock.Now()})
+	if err != nil {
+		b.Fatal(err)
+	}
+	if err := st.ImportSessions(ctx, &crmlink.Upload{CounterID: c.ID}, sr); err != nil {
+		b.Fatal(err)
+	}
+	f.Close()
+	opt := crm.Options{Location: loc, Now: clock.Now(), Statuses: crmlink.NewStatusResolver(gen.OrderStatuses())}
+	cf, _ := os.Open(filepath.Join(dir, gen.ContactsFile))
+	cr, _ := crm.NewContactCSV(cf, opt)
+	if err := st.UploadContacts(ctx, &crmlink.Upload{CounterID: c.ID}, cr); err != nil {
+		b.Fatal(err)
+	}
+	cf.Close()
+	of, _ := os.Open(filepath.Join(dir, gen.OrdersFile))
+	or, _ := crm.NewOrderCSV(of, opt)
+	if err := st.UploadOrders(ctx, &crmlink.Upload{CounterID: c.ID}, or); err != nil {
+		b.Fatal(err)
+	}
+	of.Close()
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		ls, err := st.Relink(ctx, c.ID)
+		if err != nil {
+			b.Fatal(err)
+		}
+		if ls.Linked == 0 {
+			b.Fatal("nothing linked")
+		}
+	}
+	b.ReportMetric(100_000*float64(b.N)/b.Elapsed().Seconds(), "orders/s")
+}

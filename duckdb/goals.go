@@ -31,6 +31,27 @@ func ensureCRMGoals(ctx context.Context, tx *sql.Tx, counter crmlink.CounterID, 
 	return nil
 }
 
+// ensureActionGoals creates the site (action) goals that the orders of an
+// upload name and the counter does not have yet: the goals of their OTHER
+// statuses (status mapping goal_action_ids) and of their goals column. A
+// goal is known by its identifier; crmlink has no site goal editor yet, so
+// the identifier is also its name.
+func ensureActionGoals(ctx context.Context, tx *sql.Tx, counter crmlink.CounterID, uploadID string, now time.Time) error {
+	// caller: ensureActionGoals
+	_, err := tx.ExecContext(ctx, `INSERT INTO goals (counter_id, name, type, crm_key, action, created)
+		SELECT $1, a, 'action', '', a, $3 FROM (
+		    SELECT DISTINCT unnest(sm.goal_ids) AS a
+		    FROM order_history h JOIN status_map sm ON sm.counter_id = $1 AND sm.crm_status = h.status
+		    WHERE h.counter_id = $1 AND h.upload_id = $2 AND h.status_type = 'OTHER'
+		    UNION
+		    SELECT DISTINCT g->>'$[0]' FROM (
+		        SELECT unnest(from_json(goals, '["JSON"]')) AS g FROM orders WHERE counter_id = $1 AND upload_id = $2)
+		) n
+		WHERE a <> '' AND NOT EXISTS (SELECT 1 FROM goals x WHERE x.counter_id = $1 AND x.type = 'action' AND x.action = n.a)`,
+		int64(counter), uploadID, utc(now))
+	return err
+}
+
 // goalTypesSQL maps a version's status type to the CRM goals it reaches,
 // by the goals' crm_key (crmlink.CRMGoals).
 func goalTypesSQL() string {
@@ -49,10 +70,11 @@ func goalTypesSQL() string {
 	return q + ") AS m(status_type, goal_key)"
 }
 
-// reachGoals records the CRM goals that the linked orders of link_result
+// reachGoals records the goals that the linked orders of link_result
 // reached and had not reached yet: every status an order was registered
 // with counts its goal once, at the order's linked session, with the
-// profit of the first version that reached it. Reaches never change.
+// profit of the first version that reached it (or the price the order's
+// goals column gives). Reaches never change.
 func reachGoals(ctx context.Context, tx *sql.Tx, counter crmlink.CounterID) error {
 	// caller: reachGoals
 	_, err := tx.ExecContext(ctx, `INSERT INTO goal_reaches (counter_id, goal_id, order_id, session_id, time, revenue)
@@ -66,6 +88,35 @@ func reachGoals(ctx context.Context, tx *sql.Tx, counter crmlink.CounterID) erro
 		WHERE h.counter_id = $1
 		  AND NOT EXISTS (SELECT 1 FROM goal_reaches r WHERE r.counter_id = $1 AND r.order_id = h.order_id AND r.goal_id = g.id)
 		GROUP BY g.id, h.order_id`, int64(counter))
+	if err != nil {
+		return err
+	}
+	// Site goals: those the OTHER statuses name, and the order's goals
+	// column; a price given there is the reach's revenue, else the profit.
+	// caller: reachGoals (action goals)
+	_, err = tx.ExecContext(ctx, `INSERT INTO goal_reaches (counter_id, goal_id, order_id, session_id, time, revenue)
+		WITH linked AS (SELECT id, session_id FROM link_result WHERE session_id IS NOT NULL),
+		priced AS (
+		    SELECT o.id AS order_id, g->>'$[0]' AS action, TRY_CAST(g->>'$[1]' AS DECIMAL(18,4)) AS price
+		    FROM (SELECT id, unnest(from_json(goals, '["JSON"]')) AS g FROM orders o
+		          WHERE o.counter_id = $1 AND o.id IN (SELECT id FROM linked)) o
+		),
+		named AS (
+		    SELECT h.order_id, unnest(sm.goal_ids) AS action, h.created AS time, h.revenue - coalesce(h.cost, 0) AS profit, h.version
+		    FROM order_history h JOIN status_map sm ON sm.counter_id = $1 AND sm.crm_status = h.status
+		    WHERE h.counter_id = $1 AND h.status_type = 'OTHER' AND h.order_id IN (SELECT id FROM linked)
+		    UNION ALL
+		    SELECT o.id, p.action, o.created, o.revenue - coalesce(o.cost, 0), 0
+		    FROM orders o JOIN priced p ON p.order_id = o.id WHERE o.counter_id = $1
+		)
+		SELECT $1, g.id, n.order_id, any_value(l.session_id), arg_min(n.time, n.version),
+		    coalesce(any_value(p.price), arg_min(n.profit, n.version))
+		FROM named n
+		JOIN linked l ON l.id = n.order_id
+		JOIN goals g ON g.counter_id = $1 AND g.type = 'action' AND g.action = n.action
+		LEFT JOIN priced p ON p.order_id = n.order_id AND p.action = n.action
+		WHERE NOT EXISTS (SELECT 1 FROM goal_reaches r WHERE r.counter_id = $1 AND r.order_id = n.order_id AND r.goal_id = g.id)
+		GROUP BY g.id, n.order_id`, int64(counter))
 	return err
 }
 

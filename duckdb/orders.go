@@ -215,6 +215,9 @@ func (a *orderApply) finish(ctx context.Context, tx *sql.Tx) error {
 	if err := ensureCRMGoals(ctx, tx, a.counter.ID, a.now); err != nil {
 		return err
 	}
+	if err := ensureActionGoals(ctx, tx, a.counter.ID, up.ID, a.now); err != nil {
+		return fmt.Errorf("action goals: %w", err)
+	}
 	linked, unlinked, err := linkOrders(ctx, tx, a.counter, a.now, "o.upload_id = $3", up.ID)
 	if err != nil {
 		return err

@@ -7,6 +7,7 @@ CREATE TABLE goals (
     name        VARCHAR NOT NULL,
     type        VARCHAR NOT NULL,       -- crm, action
     crm_key     VARCHAR NOT NULL,       -- crm goals: created, paid, cancelled, spam; others: empty
+    action      VARCHAR NOT NULL DEFAULT '',  -- action goals: the identifier sites and CRMs name them by
     created     TIMESTAMP NOT NULL
 );
 

@@ -223,4 +223,33 @@ func testGoals(t *testing.T, open Opener) {
 	if goals, _ := s.Goals(ctx, c.ID); goals[0].Reaches+goals[1].Reaches+goals[2].Reaches+goals[3].Reaches != 5 {
 		t.Errorf("after relink: %+v", goals)
 	}
+
+	// Site goals: an OTHER status reaches the goal it names; the goals
+	// column reaches its goals, at their price when it gives one.
+	if err := s.SetStatusMappings(ctx, c.ID, []crmlink.StatusMapping{{ID: "gift", Humanized: "Gift wrap",
+		Type: crmlink.StatusOther, GoalActionIDs: []string{"gift_wrap"}}}); err != nil {
+		t.Fatal(err)
+	}
+	o3 := order("O3", "A", crmlink.StatusOther, "300", day)
+	o3.Status = "gift"
+	o3.Fields |= crmlink.FieldGoals
+	o3.Goals = []crmlink.OrderGoal{{Goal: "pay_cash", Price: decimal.NewNullDecimal(decimal.NewFromInt(200))}, {Goal: "branch_1"}}
+	if err := uploadOrders(t, s, c, &crmlink.Upload{}, o3); err != nil {
+		t.Fatal(err)
+	}
+	goals, _ = s.Goals(ctx, c.ID)
+	action := map[string]crmlink.Goal{}
+	for _, g := range goals {
+		if g.Type == "action" {
+			action[g.Name] = g
+		}
+	}
+	for name, rev := range map[string]string{"gift_wrap": "300", "pay_cash": "200", "branch_1": "300"} {
+		if g := action[name]; g.Reaches != 1 || g.Revenue.String() != rev {
+			t.Errorf("site goal %s = %+v, want one reach worth %s", name, g, rev)
+		}
+	}
+	if len(action) != 3 {
+		t.Errorf("site goals = %+v", action)
+	}
 }

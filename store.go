@@ -141,6 +141,9 @@ type LinkStats struct {
 // and gives the same links.
 type LinkStore interface {
 	Relink(ctx context.Context, counter CounterID) (LinkStats, error)
+	// RelinkUpload links again the orders one upload wrote: what the
+	// upload itself did as it ended.
+	RelinkUpload(ctx context.Context, counter CounterID, uploadID string) (LinkStats, error)
 	// OrderLink returns the link of one order, or an *Error of kind
 	// NotFound when it has none.
 	OrderLink(ctx context.Context, counter CounterID, orderID string) (*OrderLink, error)

@@ -203,6 +203,21 @@ func (s *Store) Relink(ctx context.Context, counterID crmlink.CounterID) (crmlin
 	return st, err
 }
 
+// RelinkUpload links again the orders one upload wrote.
+func (s *Store) RelinkUpload(ctx context.Context, counterID crmlink.CounterID, uploadID string) (crmlink.LinkStats, error) {
+	var st crmlink.LinkStats
+	counter, err := s.Counter(ctx, counterID)
+	if err != nil {
+		return st, err
+	}
+	err = s.inTx(ctx, func(tx *sql.Tx) error {
+		var err error
+		st.Linked, st.Unlinked, err = linkOrders(ctx, tx, counter, s.clock.Now(), "o.upload_id = $3", uploadID)
+		return err
+	})
+	return st, err
+}
+
 // OrderLink returns one order's link.
 func (s *Store) OrderLink(ctx context.Context, counter crmlink.CounterID, orderID string) (*crmlink.OrderLink, error) {
 	l := crmlink.OrderLink{OrderID: orderID}

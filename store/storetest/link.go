@@ -124,6 +124,11 @@ func testLinkRules(t *testing.T, open Opener) {
 	}
 	wantLink(t, s, c, "O-two", 111, "client_id")
 	wantLink(t, s, c, "P1", 300, "purchase_id")
+	// So does relinking the upload's orders alone.
+	st, err = s.RelinkUpload(context.Background(), c.ID, up.ID)
+	if err != nil || st.Linked != 6 || !reflect.DeepEqual(st.Unlinked, wantUnlinked) {
+		t.Errorf("relink of the upload: %+v, %v", st, err)
+	}
 }
 
 // testLinkAfterContacts: identifiers that arrive later link orders that

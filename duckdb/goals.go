@@ -70,24 +70,32 @@ func goalTypesSQL() string {
 	return q + ") AS m(status_type, goal_key)"
 }
 
-// reachGoals records the goals that the linked orders of link_result
-// reached and had not reached yet: every status an order was registered
+// reachGoals records the goals that the orders of reach_scope (linked
+// orders, with their sessions) reached and had not reached yet: every status an order was registered
 // with counts its goal once, at the order's linked session, with the
 // profit of the first version that reached it (or the price the order's
 // goals column gives). Reaches never change.
 func reachGoals(ctx context.Context, tx *sql.Tx, counter crmlink.CounterID) error {
+	// Joins here have equalities only, and the reaches already recorded
+	// leave by an ANTI JOIN: constant or correlated conditions made DuckDB
+	// loop.
 	// caller: reachGoals
 	_, err := tx.ExecContext(ctx, `INSERT INTO goal_reaches (counter_id, goal_id, order_id, session_id, time, revenue)
-		SELECT $1, g.id, h.order_id, any_value(l.session_id),
-		    arg_min(CASE WHEN g.crm_key = 'paid' THEN coalesce(h.finished, h.created) ELSE h.created END, h.version),
-		    arg_min(h.revenue - coalesce(h.cost, 0), h.version)
-		FROM order_history h
-		JOIN link_result l ON l.id = h.order_id AND l.session_id IS NOT NULL
-		JOIN `+goalTypesSQL()+` ON m.status_type = h.status_type
-		JOIN goals g ON g.counter_id = $1 AND g.type = 'crm' AND g.crm_key = m.goal_key
-		WHERE h.counter_id = $1
-		  AND NOT EXISTS (SELECT 1 FROM goal_reaches r WHERE r.counter_id = $1 AND r.order_id = h.order_id AND r.goal_id = g.id)
-		GROUP BY g.id, h.order_id`, int64(counter))
+		WITH g AS (SELECT id, crm_key FROM goals WHERE counter_id = $1 AND type = 'crm'),
+		r AS (SELECT order_id, goal_id FROM goal_reaches WHERE counter_id = $1),
+		h AS (SELECT * FROM order_history WHERE counter_id = $1),
+		cand AS (
+		    SELECT g.id AS goal_id, h.order_id, any_value(l.session_id) AS session_id,
+		        arg_min(CASE WHEN g.crm_key = 'paid' THEN coalesce(h.finished, h.created) ELSE h.created END, h.version) AS time,
+		        arg_min(h.revenue - coalesce(h.cost, 0), h.version) AS revenue
+		    FROM h
+		    JOIN reach_scope l ON l.id = h.order_id
+		    JOIN `+goalTypesSQL()+` ON m.status_type = h.status_type
+		    JOIN g ON g.crm_key = m.goal_key
+		    GROUP BY g.id, h.order_id
+		)
+		SELECT $1, cand.goal_id, cand.order_id, cand.session_id, cand.time, cand.revenue
+		FROM cand ANTI JOIN r ON r.order_id = cand.order_id AND r.goal_id = cand.goal_id`, int64(counter))
 	if err != nil {
 		return err
 	}
@@ -95,28 +103,35 @@ func reachGoals(ctx context.Context, tx *sql.Tx, counter crmlink.CounterID) erro
 	// column; a price given there is the reach's revenue, else the profit.
 	// caller: reachGoals (action goals)
 	_, err = tx.ExecContext(ctx, `INSERT INTO goal_reaches (counter_id, goal_id, order_id, session_id, time, revenue)
-		WITH linked AS (SELECT id, session_id FROM link_result WHERE session_id IS NOT NULL),
+		WITH linked AS (SELECT id, session_id FROM reach_scope),
+		g AS (SELECT id, action FROM goals WHERE counter_id = $1 AND type = 'action'),
+		r AS (SELECT order_id, goal_id FROM goal_reaches WHERE counter_id = $1),
+		o AS (SELECT o.* FROM orders o SEMI JOIN linked ON linked.id = o.id WHERE o.counter_id = $1 AND o.goals <> '[]'),
 		priced AS (
-		    SELECT o.id AS order_id, g->>'$[0]' AS action, TRY_CAST(g->>'$[1]' AS DECIMAL(18,4)) AS price
-		    FROM (SELECT id, unnest(from_json(goals, '["JSON"]')) AS g FROM orders o
-		          WHERE o.counter_id = $1 AND o.id IN (SELECT id FROM linked)) o
+		    SELECT id AS order_id, g->>'$[0]' AS action, TRY_CAST(g->>'$[1]' AS DECIMAL(18,4)) AS price
+		    FROM (SELECT id, unnest(from_json(goals, '["JSON"]')) AS g FROM o)
 		),
+		sm AS (SELECT crm_status, goal_ids FROM status_map WHERE counter_id = $1 AND type = 'OTHER'),
 		named AS (
 		    SELECT h.order_id, unnest(sm.goal_ids) AS action, h.created AS time, h.revenue - coalesce(h.cost, 0) AS profit, h.version
-		    FROM order_history h JOIN status_map sm ON sm.counter_id = $1 AND sm.crm_status = h.status
-		    WHERE h.counter_id = $1 AND h.status_type = 'OTHER' AND h.order_id IN (SELECT id FROM linked)
+		    FROM (SELECT * FROM order_history WHERE counter_id = $1 AND status_type = 'OTHER') h
+		    JOIN sm ON sm.crm_status = h.status
+		    SEMI JOIN linked ON linked.id = h.order_id
 		    UNION ALL
 		    SELECT o.id, p.action, o.created, o.revenue - coalesce(o.cost, 0), 0
-		    FROM orders o JOIN priced p ON p.order_id = o.id WHERE o.counter_id = $1
+		    FROM o JOIN priced p ON p.order_id = o.id
+		),
+		cand AS (
+		    SELECT g.id AS goal_id, n.order_id, any_value(l.session_id) AS session_id, arg_min(n.time, n.version) AS time,
+		        coalesce(any_value(p.price), arg_min(n.profit, n.version)) AS revenue
+		    FROM named n
+		    JOIN linked l ON l.id = n.order_id
+		    JOIN g ON g.action = n.action
+		    LEFT JOIN priced p ON p.order_id = n.order_id AND p.action = n.action
+		    GROUP BY g.id, n.order_id
 		)
-		SELECT $1, g.id, n.order_id, any_value(l.session_id), arg_min(n.time, n.version),
-		    coalesce(any_value(p.price), arg_min(n.profit, n.version))
-		FROM named n
-		JOIN linked l ON l.id = n.order_id
-		JOIN goals g ON g.counter_id = $1 AND g.type = 'action' AND g.action = n.action
-		LEFT JOIN priced p ON p.order_id = n.order_id AND p.action = n.action
-		WHERE NOT EXISTS (SELECT 1 FROM goal_reaches r WHERE r.counter_id = $1 AND r.order_id = n.order_id AND r.goal_id = g.id)
-		GROUP BY g.id, n.order_id`, int64(counter))
+		SELECT $1, cand.goal_id, cand.order_id, cand.session_id, cand.time, cand.revenue
+		FROM cand ANTI JOIN r ON r.order_id = cand.order_id AND r.goal_id = cand.goal_id`, int64(counter))
 	return err
 }
 

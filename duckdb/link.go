@@ -112,9 +112,12 @@ LEFT JOIN by_clients b ON b.id = ids.id
 LEFT JOIN known k ON k.id = ids.id`
 
 // linkOrders relinks the orders chosen by scope (an SQL condition on o,
-// with scopeArg as $3 unless nil) inside tx, and returns how many linked and why
-// the others did not.
-func linkOrders(ctx context.Context, tx *sql.Tx, counter *crmlink.Counter, now time.Time, scope string, scopeArg any) (int, map[string]int, error) {
+// with scopeArg as $3 unless nil) inside tx, records the goals they reach,
+// and returns how many linked and why the others did not. newVersions says
+// the orders may have versions whose goals were never looked at (an orders
+// upload); otherwise only orders linked for the first time can reach goals
+// they have not reached.
+func linkOrders(ctx context.Context, tx *sql.Tx, counter *crmlink.Counter, now time.Time, scope string, scopeArg any, newVersions bool) (int, map[string]int, error) {
 	var hasOrders bool
 	// caller: linkOrders (anything to link?)
 	if err := tx.QueryRowContext(ctx, `SELECT EXISTS (SELECT 1 FROM orders WHERE counter_id = ?)`, int64(counter.ID)).Scan(&hasOrders); err != nil {
@@ -130,6 +133,16 @@ func linkOrders(ctx context.Context, tx *sql.Tx, counter *crmlink.Counter, now t
 	}
 	// caller: linkOrders (results)
 	if _, err := tx.ExecContext(ctx, `CREATE OR REPLACE TEMP TABLE link_result AS `+q, args...); err != nil {
+		return 0, nil, fmt.Errorf("link orders: %w", err)
+	}
+	reachScope := `SELECT id, session_id FROM link_result WHERE session_id IS NOT NULL`
+	if !newVersions {
+		reachScope = `SELECT l.id, l.session_id FROM link_result l
+			ANTI JOIN (SELECT order_id FROM order_links WHERE counter_id = $1) x ON x.order_id = l.id
+			WHERE l.session_id IS NOT NULL`
+	}
+	// caller: linkOrders (orders that may reach goals)
+	if _, err := tx.ExecContext(ctx, `CREATE OR REPLACE TEMP TABLE reach_scope AS `+reachScope, int64(counter.ID)); err != nil {
 		return 0, nil, fmt.Errorf("link orders: %w", err)
 	}
 	// caller: linkOrders (replace links)
@@ -172,7 +185,7 @@ func linkOrders(ctx context.Context, tx *sql.Tx, counter *crmlink.Counter, now t
 	if err := reachGoals(ctx, tx, counter.ID); err != nil {
 		return 0, nil, fmt.Errorf("reach goals: %w", err)
 	}
-	if _, err := tx.ExecContext(ctx, `DROP TABLE link_result`); err != nil {
+	if _, err := tx.ExecContext(ctx, `DROP TABLE link_result; DROP TABLE reach_scope`); err != nil {
 		return 0, nil, err
 	}
 	return linked, unlinked, nil
@@ -197,7 +210,7 @@ func (s *Store) Relink(ctx context.Context, counterID crmlink.CounterID) (crmlin
 	}
 	err = s.inTx(ctx, func(tx *sql.Tx) error {
 		var err error
-		st.Linked, st.Unlinked, err = linkOrders(ctx, tx, counter, s.clock.Now(), "TRUE", nil)
+		st.Linked, st.Unlinked, err = linkOrders(ctx, tx, counter, s.clock.Now(), "TRUE", nil, false)
 		return err
 	})
 	return st, err
@@ -212,7 +225,7 @@ func (s *Store) RelinkUpload(ctx context.Context, counterID crmlink.CounterID, u
 	}
 	err = s.inTx(ctx, func(tx *sql.Tx) error {
 		var err error
-		st.Linked, st.Unlinked, err = linkOrders(ctx, tx, counter, s.clock.Now(), "o.upload_id = $3", uploadID)
+		st.Linked, st.Unlinked, err = linkOrders(ctx, tx, counter, s.clock.Now(), "o.upload_id = $3", uploadID, false)
 		return err
 	})
 	return st, err

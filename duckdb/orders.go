@@ -218,7 +218,7 @@ func (a *orderApply) finish(ctx context.Context, tx *sql.Tx) error {
 	if err := ensureActionGoals(ctx, tx, a.counter.ID, up.ID, a.now); err != nil {
 		return fmt.Errorf("action goals: %w", err)
 	}
-	linked, unlinked, err := linkOrders(ctx, tx, a.counter, a.now, "o.upload_id = $3", up.ID)
+	linked, unlinked, err := linkOrders(ctx, tx, a.counter, a.now, "o.upload_id = $3", up.ID, true)
 	if err != nil {
 		return err
 	}

@@ -186,7 +186,7 @@ func (s *Store) finishSessionImport(ctx context.Context, tx *sql.Tx, up *crmlink
 	if err != nil {
 		return err
 	}
-	if _, _, err := linkOrders(ctx, tx, counter, s.clock.Now(), "TRUE", nil); err != nil {
+	if _, _, err := linkOrders(ctx, tx, counter, s.clock.Now(), "TRUE", nil, false); err != nil {
 		return err
 	}
 	return insertUpload(ctx, tx, up)

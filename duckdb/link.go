@@ -203,21 +203,15 @@ func replaceScope(q, scope string) string {
 
 // Relink links every order of a counter again, in one transaction.
 func (s *Store) Relink(ctx context.Context, counterID crmlink.CounterID) (crmlink.LinkStats, error) {
-	var st crmlink.LinkStats
-	counter, err := s.Counter(ctx, counterID)
-	if err != nil {
-		return st, err
-	}
-	err = s.inTx(ctx, func(tx *sql.Tx) error {
-		var err error
-		st.Linked, st.Unlinked, err = linkOrders(ctx, tx, counter, s.clock.Now(), "TRUE", nil, false)
-		return err
-	})
-	return st, err
+	return s.relink(ctx, counterID, "TRUE", nil)
 }
 
 // RelinkUpload links again the orders one upload wrote.
 func (s *Store) RelinkUpload(ctx context.Context, counterID crmlink.CounterID, uploadID string) (crmlink.LinkStats, error) {
+	return s.relink(ctx, counterID, "o.upload_id = $3", uploadID)
+}
+
+func (s *Store) relink(ctx context.Context, counterID crmlink.CounterID, scope string, scopeArg any) (crmlink.LinkStats, error) {
 	var st crmlink.LinkStats
 	counter, err := s.Counter(ctx, counterID)
 	if err != nil {
@@ -225,7 +219,7 @@ func (s *Store) RelinkUpload(ctx context.Context, counterID crmlink.CounterID, u
 	}
 	err = s.inTx(ctx, func(tx *sql.Tx) error {
 		var err error
-		st.Linked, st.Unlinked, err = linkOrders(ctx, tx, counter, s.clock.Now(), "o.upload_id = $3", uploadID, false)
+		st.Linked, st.Unlinked, err = linkOrders(ctx, tx, counter, s.clock.Now(), scope, scopeArg, false)
 		return err
 	})
 	return st, err

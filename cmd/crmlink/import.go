@@ -52,12 +52,7 @@ func cmdImport(ctx context.Context, args []string, e *env) error {
 		return err
 	}
 	defer closeIn()
-	if e.isTerminal && size > 0 {
-		bar := progressbar.NewOptions64(size, progressbar.OptionSetWriter(e.stderr), progressbar.OptionShowBytes(true),
-			progressbar.OptionSetDescription("importing"), progressbar.OptionClearOnFinish(), progressbar.OptionThrottle(100*time.Millisecond))
-		r := progressbar.NewReader(in, bar)
-		in = &r
-	}
+	in = withProgress(in, size, "importing", e)
 	var up *crmlink.Upload
 	if *server != "" {
 		tok := *token
@@ -152,4 +147,15 @@ func importRemote(ctx context.Context, server, token string, id crmlink.CounterI
 	req.Header.Set("Authorization", "OAuth "+token)
 	req.Header.Set("Content-Type", "text/csv")
 	return sendUpload(req, server)
+}
+
+// withProgress shows a progress bar on a terminal while in is read.
+func withProgress(in io.Reader, size int64, desc string, e *env) io.Reader {
+	if !e.isTerminal || size <= 0 {
+		return in
+	}
+	bar := progressbar.NewOptions64(size, progressbar.OptionSetWriter(e.stderr), progressbar.OptionShowBytes(true),
+		progressbar.OptionSetDescription(desc), progressbar.OptionClearOnFinish(), progressbar.OptionThrottle(100*time.Millisecond))
+	r := progressbar.NewReader(in, bar)
+	return &r
 }

@@ -10,11 +10,9 @@ import (
 	"net/url"
 	"path/filepath"
 	"strings"
-	"time"
 
 	"github.com/crmlink/crmlink"
 	"github.com/crmlink/crmlink/crm"
-	"github.com/schollz/progressbar/v3"
 )
 
 // uploadKinds maps the CLI's entity names to the API's.
@@ -81,12 +79,7 @@ func cmdUpload(ctx context.Context, args []string, e *env) error {
 		return err
 	}
 	defer closeIn()
-	if e.isTerminal && size > 0 {
-		bar := progressbar.NewOptions64(size, progressbar.OptionSetWriter(e.stderr), progressbar.OptionShowBytes(true),
-			progressbar.OptionSetDescription("uploading"), progressbar.OptionClearOnFinish(), progressbar.OptionThrottle(100*time.Millisecond))
-		r := progressbar.NewReader(in, bar)
-		in = &r
-	}
+	in = withProgress(in, size, "uploading", e)
 	var up *crmlink.Upload
 	if *server != "" {
 		tok := *token

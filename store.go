@@ -12,8 +12,9 @@ import (
 // contract every implementation must pass.
 //
 // Work that scans data runs inside the engine: imports stage rows and apply
-// them in one statement, and the linking and report methods that later parts
-// add (LinkOrders, Report) are SQL run by the store, not loops in Go.
+// them set-based, linking (LinkStore) is SQL run by the store, and so will
+// be report aggregation (Report, to come): Go decides what to ask, the
+// engine scans.
 type Store interface {
 	CounterStore
 	TokenStore

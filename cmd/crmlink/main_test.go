@@ -195,7 +195,7 @@ func TestServe(t *testing.T) {
 		respc <- resp
 	}()
 	fmt.Fprint(pw, "client_id,start\n6,2026-02-01 10:00:00\n")
-	time.Sleep(100 * time.Millisecond) // let the server start reading the body
+	time.Sleep(300 * time.Millisecond) // let the server accept the request and start reading the body
 	cancel()
 	time.Sleep(100 * time.Millisecond)
 	fmt.Fprint(pw, "7,2026-02-01 11:00:00\n")

@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/crmlink/crmlink"
@@ -126,7 +127,7 @@ func linkOrders(ctx context.Context, tx *sql.Tx, counter *crmlink.Counter, now t
 	if !hasOrders {
 		return 0, map[string]int{}, nil
 	}
-	q := replaceScope(linkSQL, scope)
+	q := strings.Replace(linkSQL, "{scope}", scope, 1)
 	args := []any{int64(counter.ID), counter.LinkWindow.Microseconds()}
 	if scopeArg != nil {
 		args = append(args, scopeArg)
@@ -189,16 +190,6 @@ func linkOrders(ctx context.Context, tx *sql.Tx, counter *crmlink.Counter, now t
 		return 0, nil, err
 	}
 	return linked, unlinked, nil
-}
-
-func replaceScope(q, scope string) string {
-	const marker = "{scope}"
-	for i := 0; i+len(marker) <= len(q); i++ {
-		if q[i:i+len(marker)] == marker {
-			return q[:i] + scope + q[i+len(marker):]
-		}
-	}
-	return q
 }
 
 // Relink links every order of a counter again, in one transaction.

@@ -327,7 +327,7 @@ func (s *Store) Order(ctx context.Context, counter crmlink.CounterID, id string)
 }
 
 func parseProducts(s string, o *crmlink.Order) error {
-	d := json.NewDecoder(stringsReader(s))
+	d := json.NewDecoder(strings.NewReader(s))
 	d.UseNumber()
 	var items [][]any
 	if err := d.Decode(&items); err != nil {
@@ -348,7 +348,7 @@ func parseProducts(s string, o *crmlink.Order) error {
 }
 
 func parseGoals(s string, o *crmlink.Order) error {
-	d := json.NewDecoder(stringsReader(s))
+	d := json.NewDecoder(strings.NewReader(s))
 	d.UseNumber()
 	var items [][]any
 	if err := d.Decode(&items); err != nil {

@@ -3,8 +3,6 @@ package duckdb
 import (
 	"encoding/json"
 	"fmt"
-	"io"
-	"strings"
 	"unsafe"
 )
 
@@ -40,8 +38,6 @@ func jsonUnmarshal(s string, dst *map[string]string) error {
 	}
 	return json.Unmarshal([]byte(s), dst)
 }
-
-func stringsReader(s string) io.Reader { return strings.NewReader(s) }
 
 // unsafeString views b as a string without copying; b must not change while
 // the string is in use.

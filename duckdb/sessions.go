@@ -128,6 +128,20 @@ func (s *Store) ImportSessions(ctx context.Context, up *crmlink.Upload, r crmlin
 	return nil
 }
 
+// sessionImportScope chooses the orders an import's sessions can concern
+// ($3 is the upload): orders created from the earliest new session to a
+// link window after the latest, orders linked to a session the import
+// replaced, and orders whose purchase the import carries. Relinking every
+// order of the counter on every import would be the same answer at many
+// times the cost.
+const sessionImportScope = `(
+    o.created BETWEEN (SELECT min(start_utc) FROM sessions WHERE counter_id = $1 AND upload_id = $3)
+                  AND (SELECT max(start_utc) FROM sessions WHERE counter_id = $1 AND upload_id = $3) + to_microseconds($2)
+    OR o.id IN (SELECT order_id FROM order_links WHERE counter_id = $1
+                AND session_id IN (SELECT session_id FROM sessions WHERE counter_id = $1 AND upload_id = $3))
+    OR o.id IN (SELECT purchase_id FROM site_purchases WHERE counter_id = $1
+                AND session_id IN (SELECT session_id FROM sessions WHERE counter_id = $1 AND upload_id = $3)))`
+
 // finishSessionImport replaces older sessions with the same ids, keeps the
 // last of repeated ids within the file, stores purchases and identities and records
 // the upload, all in the import's transaction.
@@ -186,7 +200,7 @@ func (s *Store) finishSessionImport(ctx context.Context, tx *sql.Tx, up *crmlink
 	if err != nil {
 		return err
 	}
-	if _, _, err := linkOrders(ctx, tx, counter, s.clock.Now(), "TRUE", nil, false); err != nil {
+	if _, _, err := linkOrders(ctx, tx, counter, s.clock.Now(), sessionImportScope, up.ID, false); err != nil {
 		return err
 	}
 	return insertUpload(ctx, tx, up)

@@ -109,8 +109,6 @@ func writeJSON(w http.ResponseWriter, code int, v any) error {
 	return nil
 }
 
-func itoa(n int) string { return strconv.Itoa(n) }
-
 // uitoa formats a 64-bit id as a decimal string: JSON numbers lose digits
 // past 2^53 in most clients.
 func uitoa(n uint64) string { return strconv.FormatUint(n, 10) }

@@ -11,6 +11,7 @@ import (
 	"encoding/hex"
 	"log/slog"
 	"net/http"
+	"strconv"
 	"strings"
 	"time"
 
@@ -132,7 +133,7 @@ func (s *Server) handle(pattern string, h func(w http.ResponseWriter, r *http.Re
 		if code == 0 {
 			code = http.StatusOK
 		}
-		s.requests.WithLabelValues(route, itoa(code)).Inc()
+		s.requests.WithLabelValues(route, strconv.Itoa(code)).Inc()
 		s.duration.WithLabelValues(route).Observe(elapsed.Seconds())
 		s.cfg.Logger.LogAttrs(r.Context(), slog.LevelInfo, "request",
 			slog.String("method", r.Method), slog.String("path", r.URL.Path), slog.Int("status", code),

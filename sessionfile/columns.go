@@ -30,12 +30,6 @@ func newColumns() columns {
 	return c
 }
 
-// CSVColumns are the columns of our session CSV format, in the order the
-// generator writes them. client_id and start are required; the rest may be
-// left out. Other columns are ignored.
-var CSVColumns = []string{"session_id", "client_id", "start", "duration", "page_views", "landing_url", "referrer",
-	"device", "os", "browser", "country", "region", "city", "user_id", "purchase_ids", "bounce"}
-
 func mapColumns(f Format, header []string, line int) (columns, error) {
 	c := newColumns()
 	seen := map[string]int{}

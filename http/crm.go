@@ -103,7 +103,7 @@ func (s *Server) upload(w http.ResponseWriter, r *http.Request, entity, format s
 	if format == "JSON" {
 		body = r.Body
 		opt.MaxRows = s.cfg.MaxJSONRows
-	} else if body, err = csvBody(r); err != nil {
+	} else if body, err = uploadedFile(r); err != nil {
 		return err
 	}
 	up := &crmlink.Upload{CounterID: c.ID, Format: format, Source: "API", MergeMode: mode, SkipInvalid: skip}
@@ -147,14 +147,18 @@ func (s *Server) upload(w http.ResponseWriter, r *http.Request, entity, format s
 	return writeJSON(w, http.StatusOK, map[string]any{"uploading": uploadingOut(up, loc)})
 }
 
-// csvBody returns the CSV file of an upload: the multipart part "file" (or
-// the only file part), or the raw body. Some clients send a multipart body
-// under a stray "Content-Type: text/csv" header; a body that starts with a
-// multipart boundary is read as multipart whatever the header says.
-func csvBody(r *http.Request) (io.Reader, error) {
+// uploadedFile returns the file of an upload: the multipart part "file"
+// (or the only file part), or the raw body. Some clients send a multipart
+// body under a stray "Content-Type: text/csv" header; a body that starts
+// with a multipart boundary is read as multipart whatever the header says.
+func uploadedFile(r *http.Request) (io.Reader, error) {
 	mt, _, _ := mime.ParseMediaType(r.Header.Get("Content-Type"))
 	if strings.HasPrefix(mt, "multipart/") {
-		return filePart(r)
+		mr, err := r.MultipartReader()
+		if err != nil {
+			return nil, withType("invalid_uploading", crmlink.Errorf(crmlink.KindInvalid, "multipart body: %v", err))
+		}
+		return firstFilePart(mr)
 	}
 	br := bufio.NewReaderSize(r.Body, 64<<10)
 	head, _ := br.Peek(4096)

@@ -48,7 +48,7 @@ func (s *Server) uploadOffline(w http.ResponseWriter, r *http.Request) error {
 	}
 	loc := counterLoc(c)
 	opt := crm.Options{Location: loc, Now: s.cfg.Clock.Now(), SkipInvalid: strings.EqualFold(r.URL.Query().Get("on_error"), "skip")}
-	body, err := csvBody(r)
+	body, err := uploadedFile(r)
 	if err != nil {
 		return err
 	}

@@ -1,12 +1,8 @@
 package http
 
 import (
-	"errors"
-	"io"
-	"mime"
 	"net/http"
 	"strconv"
-	"strings"
 	"time"
 
 	"github.com/crmlink/crmlink"
@@ -54,31 +50,6 @@ func counterLoc(c *crmlink.Counter) *time.Location {
 	return time.UTC
 }
 
-// filePart returns the uploaded file of a request: the multipart part named
-// "file" (or the only file part), or the raw body.
-func filePart(r *http.Request) (io.Reader, error) {
-	mt, _, _ := mime.ParseMediaType(r.Header.Get("Content-Type"))
-	if !strings.HasPrefix(mt, "multipart/") {
-		return r.Body, nil
-	}
-	mr, err := r.MultipartReader()
-	if err != nil {
-		return nil, withType("invalid_uploading", crmlink.Errorf(crmlink.KindInvalid, "multipart body: %v", err))
-	}
-	for {
-		p, err := mr.NextPart()
-		if errors.Is(err, io.EOF) {
-			return nil, withType("missing_parameter", crmlink.Errorf(crmlink.KindInvalid, "no part named \"file\" in the multipart body"))
-		}
-		if err != nil {
-			return nil, withType("invalid_uploading", crmlink.Errorf(crmlink.KindInvalid, "multipart body: %v", err))
-		}
-		if p.FormName() == "file" || p.FileName() != "" {
-			return p, nil
-		}
-	}
-}
-
 // importSessions is ours: POST .../data/sessions?format=csv|metrica-logs.
 func (s *Server) importSessions(w http.ResponseWriter, r *http.Request) error {
 	c, err := s.counterFor(r, crmlink.ScopeWrite)
@@ -89,7 +60,7 @@ func (s *Server) importSessions(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	body, err := filePart(r)
+	body, err := uploadedFile(r)
 	if err != nil {
 		return err
 	}

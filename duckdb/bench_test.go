@@ -2,6 +2,7 @@ package duckdb_test
 
 import (
 	"context"
+	"fmt"
 	"os"
 	"path/filepath"
 	"sync"
@@ -17,27 +18,46 @@ import (
 	"github.com/crmlink/crmlink/traffic"
 )
 
+// Generated data sets, made once per test binary and shared by the
+// benchmarks that ask for the same one; TestMain removes them.
 var (
-	benchDataOnce sync.Once
-	benchDataDir  string
-	benchDataErr  error
+	benchDataMu   sync.Mutex
+	benchDataDirs = map[string]string{}
 )
 
-// benchSessions generates (once per test binary) a 1M-session file.
-func benchSessions(b *testing.B) string {
-	benchDataOnce.Do(func() {
-		benchDataDir, benchDataErr = os.MkdirTemp("", "crmlink-bench-")
-		if benchDataErr != nil {
-			return
-		}
-		loc, _ := time.LoadLocation("Europe/Moscow")
-		_, benchDataErr = gen.Generate(context.Background(), gen.Config{Out: benchDataDir, Seed: 1, Sessions: 1_000_000,
-			Contacts: 1000, Orders: 1000, Days: 90, End: storetest.Epoch, Site: "shop.example", Location: loc})
-	})
-	if benchDataErr != nil {
-		b.Fatal(benchDataErr)
+// benchData returns the directory of a generated data set of the given
+// sizes (the rest of the configuration is fixed).
+func benchData(b *testing.B, sessions, contacts, orders int) string {
+	benchDataMu.Lock()
+	defer benchDataMu.Unlock()
+	key := fmt.Sprint(sessions, contacts, orders)
+	if dir, ok := benchDataDirs[key]; ok {
+		return dir
 	}
-	return filepath.Join(benchDataDir, "sessions.csv")
+	dir, err := os.MkdirTemp("", "crmlink-bench-")
+	if err != nil {
+		b.Fatal(err)
+	}
+	benchDataDirs[key] = dir
+	loc, _ := time.LoadLocation("Europe/Moscow")
+	if _, err := gen.Generate(context.Background(), gen.Config{Out: dir, Seed: 1, Sessions: sessions,
+		Contacts: contacts, Orders: orders, Days: 90, End: storetest.Epoch, Site: "shop.example", Location: loc}); err != nil {
+		b.Fatal(err)
+	}
+	return dir
+}
+
+func TestMain(m *testing.M) {
+	code := m.Run()
+	for _, dir := range benchDataDirs {
+		os.RemoveAll(dir)
+	}
+	os.Exit(code)
+}
+
+// benchSessions is a 1M-session file.
+func benchSessions(b *testing.B) string {
+	return filepath.Join(benchData(b, 1_000_000, 1000, 1000), gen.SessionsFile)
 }
 
 // BenchmarkImportSessions1M imports a generated 1M-row session CSV into a
@@ -106,28 +126,8 @@ func BenchmarkReadSessions1M(b *testing.B) {
 	b.ReportMetric(1_000_000*float64(b.N)/b.Elapsed().Seconds(), "rows/s")
 }
 
-var (
-	benchOrdersOnce sync.Once
-	benchOrdersDir  string
-	benchOrdersErr  error
-)
-
-// benchOrders generates (once per test binary) 1M orders of 200k contacts.
-func benchOrders(b *testing.B) string {
-	benchOrdersOnce.Do(func() {
-		benchOrdersDir, benchOrdersErr = os.MkdirTemp("", "crmlink-bench-orders-")
-		if benchOrdersErr != nil {
-			return
-		}
-		loc, _ := time.LoadLocation("Europe/Moscow")
-		_, benchOrdersErr = gen.Generate(context.Background(), gen.Config{Out: benchOrdersDir, Seed: 1, Sessions: 100_000,
-			Contacts: 200_000, Orders: 1_000_000, Days: 90, End: storetest.Epoch, Site: "shop.example", Location: loc})
-	})
-	if benchOrdersErr != nil {
-		b.Fatal(benchOrdersErr)
-	}
-	return benchOrdersDir
-}
+// benchOrders is 1M orders of 200k contacts.
+func benchOrders(b *testing.B) string { return benchData(b, 100_000, 200_000, 1_000_000) }
 
 // BenchmarkUploadOrders1M uploads a generated 1M-row orders CSV into a store
 // that holds its 200k contacts: read, validate, stage, check contacts,

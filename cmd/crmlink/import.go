@@ -28,7 +28,7 @@ func cmdImport(ctx context.Context, args []string, e *env) error {
 	counter := fs.String("counter", "", "counter id (required)")
 	formatName := fs.String("format", "csv", "csv (our columns, see README) or metrica-logs (Logs API visits TSV)")
 	server := fs.String("server", "", "send the file to a running crmlink at this URL instead of opening the store")
-	token := fs.String("token", "", "token with write scope, for --server (env CRMLINK_TOKEN)")
+	token := fs.String("token", e.getenv("CRMLINK_TOKEN"), "token with write scope, for --server (env CRMLINK_TOKEN)")
 	pos, err := parse(fs, args[1:])
 	if err != nil {
 		return err
@@ -55,11 +55,7 @@ func cmdImport(ctx context.Context, args []string, e *env) error {
 	in = withProgress(in, size, "importing", e)
 	var up *crmlink.Upload
 	if *server != "" {
-		tok := *token
-		if tok == "" {
-			tok = e.getenv("CRMLINK_TOKEN")
-		}
-		up, err = importRemote(ctx, *server, tok, id, format, in, size)
+		up, err = importRemote(ctx, *server, *token, id, format, in, size)
 	} else {
 		up, err = importLocal(ctx, *storeURL, id, format, in, e)
 	}

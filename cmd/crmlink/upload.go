@@ -32,7 +32,7 @@ func cmdUpload(ctx context.Context, args []string, e *env) error {
 	mapping := fs.String("columns-mapping", "", `our field names to the file's headers: "uniq_id":"ID","name":"Full name"`)
 	onError := fs.String("on-error", "fail", "fail: any bad row fails the upload; skip: store the good rows")
 	server := fs.String("server", "", "send the file to a running crmlink at this URL instead of opening the store")
-	token := fs.String("token", "", "token with write scope, for --server (env CRMLINK_TOKEN)")
+	token := fs.String("token", e.getenv("CRMLINK_TOKEN"), "token with write scope, for --server (env CRMLINK_TOKEN)")
 	pos, err := parse(fs, args[1:])
 	if err != nil {
 		return err
@@ -82,10 +82,6 @@ func cmdUpload(ctx context.Context, args []string, e *env) error {
 	in = withProgress(in, size, "uploading", e)
 	var up *crmlink.Upload
 	if *server != "" {
-		tok := *token
-		if tok == "" {
-			tok = e.getenv("CRMLINK_TOKEN")
-		}
 		q := url.Values{"merge_mode": {string(mode)}, "delimiter_type": {map[rune]string{',': "COMMA", ';': "SEMICOLON"}[delimiter]}}
 		if *mapping != "" {
 			q.Set("columns_mapping", *mapping)
@@ -93,7 +89,7 @@ func cmdUpload(ctx context.Context, args []string, e *env) error {
 		if skip {
 			q.Set("on_error", "skip")
 		}
-		up, err = uploadRemote(ctx, *server, tok, id, entity, q, filepath.Base(pos[0]), in)
+		up, err = uploadRemote(ctx, *server, *token, id, entity, q, filepath.Base(pos[0]), in)
 	} else {
 		st, err2 := openStore(ctx, *storeURL, e.clock)
 		if err2 != nil {

@@ -11,11 +11,8 @@ import (
 	"time"
 
 	"github.com/crmlink/crmlink"
-	"github.com/crmlink/crmlink/crm"
 	"github.com/crmlink/crmlink/gen"
-	"github.com/crmlink/crmlink/sessionfile"
 	"github.com/crmlink/crmlink/store/storetest"
-	"github.com/crmlink/crmlink/traffic"
 )
 
 // TestLinkAccuracy loads a generated data set through the readers a user's
@@ -33,9 +30,8 @@ func TestLinkAccuracy(t *testing.T) {
 	clock := &crmlink.FixedClock{T: end}
 	st := openTemp(t, clock)
 	c := storetest.MustCounter(t, st, "Shop", "Europe/Moscow")
-	if err := st.SetStatusMappings(ctx, c.ID, gen.OrderStatuses()); err != nil {
-		t.Fatal(err)
-	}
+	ups := loadGenerated(t, st, c, dir, end, gen.SessionsFile, gen.ContactsFile, gen.OrdersFile, gen.SimpleOrdersFile)
+	up, sup := ups[gen.OrdersFile], ups[gen.SimpleOrdersFile]
 	open := func(name string) *os.File {
 		f, err := os.Open(filepath.Join(dir, name))
 		if err != nil {
@@ -43,38 +39,6 @@ func TestLinkAccuracy(t *testing.T) {
 		}
 		t.Cleanup(func() { f.Close() })
 		return f
-	}
-	sr, err := sessionfile.NewReader(open(gen.SessionsFile), sessionfile.Options{Location: loc, Site: c.Site,
-		Classifier: traffic.New(), Now: end})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := st.ImportSessions(ctx, &crmlink.Upload{CounterID: c.ID}, sr); err != nil {
-		t.Fatal(err)
-	}
-	opt := crm.Options{Location: loc, Now: end, Statuses: crmlink.NewStatusResolver(gen.OrderStatuses())}
-	cr, err := crm.NewContactCSV(open(gen.ContactsFile), opt)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := st.UploadContacts(ctx, &crmlink.Upload{CounterID: c.ID}, cr); err != nil {
-		t.Fatal(err)
-	}
-	or, err := crm.NewOrderCSV(open(gen.OrdersFile), opt)
-	if err != nil {
-		t.Fatal(err)
-	}
-	up := &crmlink.Upload{CounterID: c.ID}
-	if err := st.UploadOrders(ctx, up, or); err != nil {
-		t.Fatal(err)
-	}
-	sor, err := crm.NewSimpleOrderCSV(open(gen.SimpleOrdersFile), opt)
-	if err != nil {
-		t.Fatal(err)
-	}
-	sup := &crmlink.Upload{CounterID: c.ID, Entity: crmlink.EntitySimpleOrders}
-	if err := st.UploadOrders(ctx, sup, sor); err != nil {
-		t.Fatal(err)
 	}
 	t.Logf("orders upload: %d linked, unlinked %v; simple orders: %d linked, unlinked %v", up.Linked, up.Unlinked, sup.Linked, sup.Unlinked)
 

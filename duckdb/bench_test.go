@@ -143,20 +143,9 @@ func BenchmarkUploadOrders1M(b *testing.B) {
 			b.Fatal(err)
 		}
 		c := storetest.MustCounter(b, st, "Bench", "Europe/Moscow")
-		if err := st.SetStatusMappings(ctx, c.ID, gen.OrderStatuses()); err != nil {
-			b.Fatal(err)
-		}
+		loadGenerated(b, st, c, dir, clock.Now(), gen.ContactsFile)
 		loc, _ := c.Location()
 		opt := crm.Options{Location: loc, Now: clock.Now(), Statuses: crmlink.NewStatusResolver(gen.OrderStatuses())}
-		cf, _ := os.Open(filepath.Join(dir, gen.ContactsFile))
-		cr, err := crm.NewContactCSV(cf, opt)
-		if err != nil {
-			b.Fatal(err)
-		}
-		if err := st.UploadContacts(ctx, &crmlink.Upload{CounterID: c.ID}, cr); err != nil {
-			b.Fatal(err)
-		}
-		cf.Close()
 		f, err := os.Open(filepath.Join(dir, gen.OrdersFile))
 		if err != nil {
 			b.Fatal(err)
@@ -197,31 +186,7 @@ func BenchmarkRelink(b *testing.B) {
 	}
 	defer st.Close()
 	c := storetest.MustCounter(b, st, "Bench", "Europe/Moscow")
-	if err := st.SetStatusMappings(ctx, c.ID, gen.OrderStatuses()); err != nil {
-		b.Fatal(err)
-	}
-	f, _ := os.Open(filepath.Join(dir, gen.SessionsFile))
-	sr, err := sessionfile.NewReader(f, sessionfile.Options{Location: loc, Site: c.Site, Classifier: traffic.New(), Now: clock.Now()})
-	if err != nil {
-		b.Fatal(err)
-	}
-	if err := st.ImportSessions(ctx, &crmlink.Upload{CounterID: c.ID}, sr); err != nil {
-		b.Fatal(err)
-	}
-	f.Close()
-	opt := crm.Options{Location: loc, Now: clock.Now(), Statuses: crmlink.NewStatusResolver(gen.OrderStatuses())}
-	cf, _ := os.Open(filepath.Join(dir, gen.ContactsFile))
-	cr, _ := crm.NewContactCSV(cf, opt)
-	if err := st.UploadContacts(ctx, &crmlink.Upload{CounterID: c.ID}, cr); err != nil {
-		b.Fatal(err)
-	}
-	cf.Close()
-	of, _ := os.Open(filepath.Join(dir, gen.OrdersFile))
-	or, _ := crm.NewOrderCSV(of, opt)
-	if err := st.UploadOrders(ctx, &crmlink.Upload{CounterID: c.ID}, or); err != nil {
-		b.Fatal(err)
-	}
-	of.Close()
+	loadGenerated(b, st, c, dir, clock.Now(), gen.SessionsFile, gen.ContactsFile, gen.OrdersFile)
 	b.ResetTimer()
 	for i := 0; i < b.N; i++ {
 		ls, err := st.Relink(ctx, c.ID)

@@ -29,9 +29,9 @@ func cmdBench(ctx context.Context, args []string, e *env) error {
 	case "import":
 		g.register(fs, 1_000_000, 1000, 1000, 90)
 	case "upload":
-		g.register(fs, 100_000, 1000, 1_000_000, 90)
+		g.register(fs, 100_000, 200_000, 1_000_000, 90)
 	case "link":
-		g.register(fs, 10_000_000, 1000, 1_000_000, 90)
+		g.register(fs, 10_000_000, 250_000, 1_000_000, 90)
 	default:
 		return usagef("bench: unknown benchmark %q (want gen, import, upload or link)", what)
 	}
@@ -68,11 +68,7 @@ func cmdBench(ctx context.Context, args []string, e *env) error {
 	if what == "gen" {
 		return nil
 	}
-	storeURL := "duckdb://" + filepath.Join(dir, "bench.db")
-	if *storeOpts != "" {
-		storeURL += "?" + *storeOpts
-	}
-	st, err := openStore(ctx, storeURL, e.clock)
+	st, err := openStore(ctx, benchStoreURL(dir, *storeOpts), e.clock)
 	if err != nil {
 		return err
 	}
@@ -135,4 +131,25 @@ func peakRSS() string {
 		}
 	}
 	return "n/a"
+}
+
+// benchStoreURL is the URL of a benchmark's store in dir, with DuckDB
+// settings from --store-options.
+func benchStoreURL(dir, opts string) string {
+	u := "duckdb://" + filepath.Join(dir, "bench.db")
+	if opts != "" {
+		u += "?" + opts
+	}
+	return u
+}
+
+// benchGenerate writes a benchmark's data set and says how long it took.
+func benchGenerate(ctx context.Context, cfg gen.Config, e *env) error {
+	start := time.Now()
+	if _, err := gen.Generate(ctx, cfg); err != nil {
+		return err
+	}
+	fmt.Fprintf(e.stdout, "gen: %d sessions, %d contacts, %d orders in %s\n",
+		cfg.Sessions, cfg.Contacts, cfg.Orders, time.Since(start).Round(time.Millisecond))
+	return nil
 }

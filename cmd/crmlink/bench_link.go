@@ -18,23 +18,14 @@ import (
 // benchLink loads a generated data set and times a full relink of every
 // order against every session.
 func benchLink(ctx context.Context, g *genFlags, dir, storeOpts string, e *env) error {
-	if g.contacts == 1000 {
-		g.contacts = max(1000, g.orders/4)
-	}
 	cfg, err := g.config(filepath.Join(dir, "data"), e.clock.Now())
 	if err != nil {
 		return err
 	}
-	start := time.Now()
-	if _, err := gen.Generate(ctx, cfg); err != nil {
+	if err := benchGenerate(ctx, cfg, e); err != nil {
 		return err
 	}
-	fmt.Fprintf(e.stdout, "gen: %d sessions, %d contacts, %d orders in %s\n", cfg.Sessions, cfg.Contacts, cfg.Orders, time.Since(start).Round(time.Millisecond))
-	storeURL := "duckdb://" + filepath.Join(dir, "bench.db")
-	if storeOpts != "" {
-		storeURL += "?" + storeOpts
-	}
-	st, err := openStore(ctx, storeURL, e.clock)
+	st, err := openStore(ctx, benchStoreURL(dir, storeOpts), e.clock)
 	if err != nil {
 		return err
 	}
@@ -47,7 +38,7 @@ func benchLink(ctx context.Context, g *genFlags, dir, storeOpts string, e *env) 
 	if err != nil {
 		return err
 	}
-	start = time.Now()
+	start := time.Now()
 	_, err = importSessions(ctx, st, c.ID, sessionfile.FormatCSV, f, e.clock, "CLI")
 	f.Close()
 	if err != nil {

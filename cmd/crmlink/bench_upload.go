@@ -24,23 +24,14 @@ import (
 // orders.csv to it as a multipart upload, and reports rows/s and the
 // server's peak resident memory.
 func benchUpload(ctx context.Context, g *genFlags, dir, storeOpts string, e *env) error {
-	if g.contacts == 1000 {
-		g.contacts = max(1000, g.orders/5)
-	}
 	cfg, err := g.config(filepath.Join(dir, "data"), e.clock.Now())
 	if err != nil {
 		return err
 	}
-	cfg.Sessions = min(cfg.Sessions, 100_000)
-	start := time.Now()
-	if _, err := gen.Generate(ctx, cfg); err != nil {
+	if err := benchGenerate(ctx, cfg, e); err != nil {
 		return err
 	}
-	fmt.Fprintf(e.stdout, "gen: %d orders, %d contacts in %s\n", cfg.Orders, cfg.Contacts, time.Since(start).Round(time.Millisecond))
-	storeURL := "duckdb://" + filepath.Join(dir, "bench.db")
-	if storeOpts != "" {
-		storeURL += "?" + storeOpts
-	}
+	storeURL := benchStoreURL(dir, storeOpts)
 	// Prepare the store in process: counter, token, status mapping, contacts.
 	st, err := openStore(ctx, storeURL, e.clock)
 	if err != nil {
@@ -105,7 +96,7 @@ func benchUpload(ctx context.Context, g *genFlags, dir, storeOpts string, e *env
 		return err
 	}
 	defer f.Close()
-	start = time.Now()
+	start := time.Now()
 	up, err := uploadRemote(ctx, base, secret, c.ID, "orders", url.Values{"merge_mode": {"SAVE"}}, gen.OrdersFile, f)
 	if err != nil {
 		return err

@@ -177,19 +177,16 @@ type OrderReport struct {
 }
 
 // Profit is revenue minus cost, or the revenue when no cost was sent.
-func (r *OrderReport) Profit() decimal.Decimal {
-	if r.Cost.Valid {
-		return r.Revenue.Sub(r.Cost.Decimal)
-	}
-	return r.Revenue
-}
+func (r *OrderReport) Profit() decimal.Decimal { return profit(r.Revenue, r.Cost) }
 
 // Profit is revenue minus cost, or the revenue when no cost was sent.
-func (o *Order) Profit() decimal.Decimal {
-	if o.Cost.Valid {
-		return o.Revenue.Sub(o.Cost.Decimal)
+func (o *Order) Profit() decimal.Decimal { return profit(o.Revenue, o.Cost) }
+
+func profit(revenue decimal.Decimal, cost decimal.NullDecimal) decimal.Decimal {
+	if cost.Valid {
+		return revenue.Sub(cost.Decimal)
 	}
-	return o.Revenue
+	return revenue
 }
 
 // StatusResolver maps a CRM status to its type: through the counter's

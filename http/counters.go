@@ -8,9 +8,9 @@ import (
 	"github.com/crmlink/crmlink"
 )
 
-// counterJSON is a counter in the shape of Metrica's management API, with
-// our own settings beside Metrica's names.
-type counterJSON struct {
+// CounterJSON is a counter in the shape of Metrica's management API, with
+// our own settings beside Metrica's names. The CLI prints the same.
+type CounterJSON struct {
 	ID               crmlink.CounterID `json:"id"`
 	Status           string            `json:"status"`
 	Name             string            `json:"name"`
@@ -31,13 +31,18 @@ type site2JSON struct {
 	Domain string `json:"domain,omitempty"`
 }
 
-func (s *Server) counterOut(c *crmlink.Counter) counterJSON {
+func (s *Server) counterOut(c *crmlink.Counter) CounterJSON {
+	return NewCounterJSON(c, s.cfg.Clock.Now())
+}
+
+// NewCounterJSON renders a counter; now gives its time zone's current offset.
+func NewCounterJSON(c *crmlink.Counter, now time.Time) CounterJSON {
 	offset := 0
 	if loc, err := c.Location(); err == nil {
-		_, off := s.cfg.Clock.Now().In(loc).Zone()
+		_, off := now.In(loc).Zone()
 		offset = off / 60
 	}
-	return counterJSON{
+	return CounterJSON{
 		ID: c.ID, Status: "Active", Name: c.Name, Site: c.Site, Site2: site2JSON{Site: c.Site, Domain: c.Site},
 		CreateTime: c.Created.UTC().Format(time.RFC3339), TimeZoneName: c.TimeZone, TimeZoneOffset: offset,
 		Currency: c.Currency, VisitThreshold: int(c.SessionTimeout / time.Second),
@@ -56,7 +61,7 @@ func (s *Server) listCounters(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	out := []counterJSON{}
+	out := []CounterJSON{}
 	for _, c := range all {
 		if tok.Allows(c.ID, crmlink.ScopeRead) {
 			out = append(out, s.counterOut(c))

@@ -25,16 +25,6 @@ func cmdCounter(ctx context.Context, args []string, e *env) error {
 	return usagef("counter: unknown subcommand %q (want create or list)", args[0])
 }
 
-// counterJSON is the CLI's JSON form of a counter.
-func counterJSON(c *crmlink.Counter) map[string]any {
-	return map[string]any{
-		"id": c.ID, "name": c.Name, "site": c.Site, "time_zone_name": c.TimeZone, "currency": c.Currency,
-		"visit_threshold": int(c.SessionTimeout / time.Second), "link_window_days": int(c.LinkWindow / (24 * time.Hour)),
-		"update_window_days": int(c.UpdateWindow / (24 * time.Hour)), "keep_pii": c.KeepPII,
-		"create_time": c.Created.UTC().Format(time.RFC3339),
-	}
-}
-
 func counterCreate(ctx context.Context, args []string, e *env) error {
 	fs := flags("counter create", e)
 	storeURL := storeFlag(fs, e)
@@ -71,7 +61,7 @@ func counterCreate(ctx context.Context, args []string, e *env) error {
 	if *asJSON {
 		enc := json.NewEncoder(e.stdout)
 		enc.SetIndent("", "  ")
-		return enc.Encode(counterJSON(c))
+		return enc.Encode(crmhttp.NewCounterJSON(c, e.clock.Now()))
 	}
 	fmt.Fprintln(e.stdout, c.ID)
 	return nil
@@ -94,9 +84,9 @@ func counterList(ctx context.Context, args []string, e *env) error {
 		return err
 	}
 	if *asJSON {
-		out := []map[string]any{}
+		out := []crmhttp.CounterJSON{}
 		for _, c := range all {
-			out = append(out, counterJSON(c))
+			out = append(out, crmhttp.NewCounterJSON(c, e.clock.Now()))
 		}
 		enc := json.NewEncoder(e.stdout)
 		enc.SetIndent("", "  ")

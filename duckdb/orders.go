@@ -151,20 +151,22 @@ func (a *orderApply) chunk(ctx context.Context, tx *sql.Tx) error {
 	// in the file, or from the order as stored (UPDATE, APPEND); in SAVE
 	// it is empty. Versions are recorded before the merge changes the
 	// stored order.
-	carried := func(col string, bit crmlink.Fields, def string) string {
+	// carried is the version's value of a field: staged column col, or the
+	// stored order's value stored (an expression over o), or def.
+	carried := func(col, stored string, bit crmlink.Fields, def string) string {
 		if up.MergeMode == crmlink.MergeSave {
 			return fmt.Sprintf("CASE WHEN %s THEN s.%s ELSE %s END", present(bit), col, def)
 		}
-		return fmt.Sprintf("coalesce(last_value(CASE WHEN %s THEN s.%s END IGNORE NULLS) OVER w, o.%s, %s)",
-			present(bit), col, col, def)
+		return fmt.Sprintf("coalesce(last_value(CASE WHEN %s THEN s.%s END IGNORE NULLS) OVER w, %s, %s)",
+			present(bit), col, stored, def)
 	}
 	// caller: UploadOrders (history)
 	if _, err := tx.ExecContext(ctx, `INSERT INTO order_history (counter_id, order_id, version, upload_id, line, accepted,
 			status, status_type, revenue, cost, created, updated, finished)
 		SELECT $1, s.id, coalesce(o.version, 0) + row_number() OVER w, $2, s.line, $3,
-			s.status, s.status_type, `+carried("revenue", crmlink.FieldRevenue, "0")+`, `+carried("cost", crmlink.FieldCost, "NULL")+`,
+			s.status, s.status_type, `+carried("revenue", "o.revenue", crmlink.FieldRevenue, "0")+`, `+carried("cost", "o.cost", crmlink.FieldCost, "NULL")+`,
 			coalesce(o.created, first_value(make_timestamp(s.created_us)) OVER w), make_timestamp(s.updated_us),
-			make_timestamp(`+strings.Replace(carried("finished_us", crmlink.FieldFinished, "NULL"), "o.finished_us", "epoch_us(o.finished)", 1)+`)
+			make_timestamp(`+carried("finished_us", "epoch_us(o.finished)", crmlink.FieldFinished, "NULL")+`)
 		FROM stage_orders s LEFT JOIN orders o ON o.counter_id = $1 AND o.id = s.id
 		WINDOW w AS (PARTITION BY s.id ORDER BY s.line ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW)`,
 		cid, up.ID, utc(up.Created)); err != nil {

@@ -123,20 +123,36 @@ type merge struct {
 // INSERT beat MERGE over a GROUP BY several times over; otherwise MERGE
 // applies the folded rows.
 func (m merge) run(ctx context.Context, tx *sql.Tx) error {
-	_, err := m.apply(ctx, tx)
-	return err
+	return m.apply(ctx, tx, nil)
 }
 
-// apply is run that also tells whether every staged key was new and
-// occurred once: then the keys' rows were all inserted, none merged.
-func (m merge) apply(ctx context.Context, tx *sql.Tx) (allNew bool, err error) {
-	var dups int64
-	// caller: uploads (repeated keys)
-	if err := tx.QueryRowContext(ctx, `SELECT count(*) - count(DISTINCT `+m.key+`) FROM `+m.stage).Scan(&dups); err != nil {
-		return false, err
+// probe tells of a staging table's keys: how many repeat a key staged
+// before them, and how many of the staged rows the table already holds.
+type probe struct{ dups, existing, staged int64 }
+
+// probeStage counts the repeated and the stored keys of the staged rows in
+// one join.
+func (m merge) probeStage(ctx context.Context, tx *sql.Tx) (probe, error) {
+	var p probe
+	// caller: uploads (repeated and stored keys)
+	err := tx.QueryRowContext(ctx, `SELECT count(*) - count(DISTINCT s.`+m.key+`), count(t.`+m.key+`), count(*)
+		FROM `+m.stage+` s LEFT JOIN (SELECT `+m.key+` FROM `+m.table+` WHERE counter_id = $1) t ON t.`+m.key+` = s.`+m.key,
+		m.args[0]).Scan(&p.dups, &p.existing, &p.staged)
+	return p, err
+}
+
+// apply is run for a caller that may have probed the stage already and
+// passes what it learnt; without it, apply probes.
+func (m merge) apply(ctx context.Context, tx *sql.Tx, known *probe) error {
+	if known == nil {
+		p, err := m.probeStage(ctx, tx)
+		if err != nil {
+			return err
+		}
+		known = &p
 	}
 	cols, vals := insertValues(m.fields, m.mode)
-	if dups > 0 {
+	if known.dups > 0 {
 		// caller: uploads (merge with repeated keys)
 		_, err := tx.ExecContext(ctx, `MERGE INTO `+m.table+` AS c
 			USING (SELECT `+m.key+`, `+foldSQL(m.fields, m.mode)+` FROM `+m.stage+` GROUP BY `+m.key+`) AS a
@@ -144,38 +160,30 @@ func (m merge) apply(ctx context.Context, tx *sql.Tx) (allNew bool, err error) {
 			WHEN MATCHED THEN UPDATE SET `+mergeSet(m.fields, m.mode)+`, `+m.set+`
 			WHEN NOT MATCHED THEN INSERT (counter_id, `+m.key+`, `+cols+`, `+m.insertCols+`)
 				VALUES ($1, a.`+m.key+`, `+vals+`, `+m.insertVals+`)`, m.args...)
-		return false, err
+		return err
 	}
-	var staged int64
-	// caller: uploads (rows staged)
-	if err := tx.QueryRowContext(ctx, `SELECT count(*) FROM `+m.stage).Scan(&staged); err != nil {
-		return false, err
+	if known.existing > 0 {
+		// caller: uploads (update existing)
+		if _, err := tx.ExecContext(ctx, `UPDATE `+m.table+` AS c SET `+mergeSet(m.fields, m.mode)+`, `+m.set+`
+			FROM (SELECT `+m.key+`, `+rowSQL(m.fields)+` FROM `+m.stage+`) AS a
+			WHERE c.counter_id = $1 AND c.`+m.key+` = a.`+m.key, m.args...); err != nil {
+			return err
+		}
 	}
-	// caller: uploads (update existing)
-	res, err := tx.ExecContext(ctx, `UPDATE `+m.table+` AS c SET `+mergeSet(m.fields, m.mode)+`, `+m.set+`
-		FROM (SELECT `+m.key+`, `+rowSQL(m.fields)+` FROM `+m.stage+`) AS a
-		WHERE c.counter_id = $1 AND c.`+m.key+` = a.`+m.key, m.args...)
-	if err != nil {
-		return false, err
-	}
-	updated, err := res.RowsAffected()
-	if err != nil {
-		return false, err
-	}
-	// The UPDATE told how many keys exist: none (a first upload) needs no
+	// The probe told how many keys exist: none (a first upload) needs no
 	// anti-join, all need no INSERT.
 	newOnly := ""
 	switch {
-	case updated == staged:
-		return false, nil
-	case updated > 0:
+	case known.existing == known.staged:
+		return nil
+	case known.existing > 0:
 		newOnly = `WHERE NOT EXISTS (SELECT 1 FROM ` + m.table + ` t WHERE t.counter_id = $1 AND t.` + m.key + ` = s.` + m.key + `)`
 	}
 	// caller: uploads (insert new)
-	_, err = tx.ExecContext(ctx, `INSERT INTO `+m.table+` (counter_id, `+m.key+`, `+cols+`, `+m.insertCols+`)
+	_, err := tx.ExecContext(ctx, `INSERT INTO `+m.table+` (counter_id, `+m.key+`, `+cols+`, `+m.insertCols+`)
 		SELECT $1, a.`+m.key+`, `+vals+`, `+m.insertVals+`
 		FROM (SELECT `+m.key+`, `+rowSQL(m.fields)+` FROM `+m.stage+` s `+newOnly+`) AS a`, m.args...)
-	return updated == 0, err
+	return err
 }
 
 // mergeSet is the UPDATE SET list applying folded row a to current row c.

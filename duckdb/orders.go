@@ -146,11 +146,44 @@ func (a *orderApply) chunk(ctx context.Context, tx *sql.Tx) error {
 			return nil // the upload fails; the rest is only checked
 		}
 	}
-	// Every staged row is a version: the order as that row leaves it. A
-	// field the row does not carry keeps its value from the rows before it
-	// in the file, or from the order as stored (UPDATE, APPEND); in SAVE
-	// it is empty. Versions are recorded before the merge changes the
-	// stored order.
+	mg := merge{table: "orders", stage: "stage_orders", key: "id", fields: orderFields(a.currency), mode: up.MergeMode,
+		set: "version = c.version + a.n, upload_id = $2",
+		// A new order's report data is the order itself: set here, it
+		// spares a second pass over every row the upload wrote.
+		insertCols: "is_simple, version, upload_id, first_upload, rep_status_type, rep_revenue, rep_cost",
+		insertVals: "$4, a.n, $2, $3, coalesce(a.status_type, ''), coalesce(a.revenue, 0), a.cost", args: []any{cid, up.ID, utc(up.Created), a.simple}}
+	p, err := mg.probeStage(ctx, tx)
+	if err != nil {
+		return err
+	}
+	if err := a.history(ctx, tx, p); err != nil {
+		return err
+	}
+	return mg.apply(ctx, tx, &p)
+}
+
+// history records every staged row as a version: the order as that row
+// leaves it. A field the row does not carry keeps its value from the rows
+// before it in the file, or from the order as stored (UPDATE, APPEND); in
+// SAVE it is empty. Versions are recorded before the merge changes the
+// stored order.
+func (a *orderApply) history(ctx context.Context, tx *sql.Tx, p probe) error {
+	up := a.up
+	cid := int64(up.CounterID)
+	// When every staged order is new and occurs once (a first upload),
+	// each version is its row as it stands: nothing to carry, no join.
+	if p.dups == 0 && p.existing == 0 {
+		// caller: UploadOrders (history of new orders)
+		_, err := tx.ExecContext(ctx, `INSERT INTO order_history (counter_id, order_id, version, upload_id, line, accepted,
+				status, status_type, revenue, cost, created, updated, finished)
+			SELECT $1, s.id, 1, $2, s.line, $3, s.status, s.status_type,
+				CASE WHEN `+present(crmlink.FieldRevenue)+` THEN s.revenue ELSE 0 END,
+				CASE WHEN `+present(crmlink.FieldCost)+` THEN s.cost END,
+				make_timestamp(s.created_us), make_timestamp(s.updated_us),
+				CASE WHEN `+present(crmlink.FieldFinished)+` THEN make_timestamp(s.finished_us) END
+			FROM stage_orders s`, cid, up.ID, utc(up.Created))
+		return err
+	}
 	// carried is the version's value of a field: staged column col, or the
 	// stored order's value stored (an expression over o), or def.
 	carried := func(col, stored string, bit crmlink.Fields, def string) string {
@@ -161,7 +194,7 @@ func (a *orderApply) chunk(ctx context.Context, tx *sql.Tx) error {
 			present(bit), col, stored, def)
 	}
 	// caller: UploadOrders (history)
-	if _, err := tx.ExecContext(ctx, `INSERT INTO order_history (counter_id, order_id, version, upload_id, line, accepted,
+	_, err := tx.ExecContext(ctx, `INSERT INTO order_history (counter_id, order_id, version, upload_id, line, accepted,
 			status, status_type, revenue, cost, created, updated, finished)
 		SELECT $1, s.id, coalesce(o.version, 0) + row_number() OVER w, $2, s.line, $3,
 			s.status, s.status_type, `+carried("revenue", "o.revenue", crmlink.FieldRevenue, "0")+`, `+carried("cost", "o.cost", crmlink.FieldCost, "NULL")+`,
@@ -169,15 +202,8 @@ func (a *orderApply) chunk(ctx context.Context, tx *sql.Tx) error {
 			make_timestamp(`+carried("finished_us", "epoch_us(o.finished)", crmlink.FieldFinished, "NULL")+`)
 		FROM stage_orders s LEFT JOIN orders o ON o.counter_id = $1 AND o.id = s.id
 		WINDOW w AS (PARTITION BY s.id ORDER BY s.line ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW)`,
-		cid, up.ID, utc(up.Created)); err != nil {
-		return err
-	}
-	return merge{table: "orders", stage: "stage_orders", key: "id", fields: orderFields(a.currency), mode: up.MergeMode,
-		set: "version = c.version + a.n, upload_id = $2",
-		// A new order's report data is the order itself: set here, it
-		// spares a second pass over every row the upload wrote.
-		insertCols: "is_simple, version, upload_id, first_upload, rep_status_type, rep_revenue, rep_cost",
-		insertVals: "$4, a.n, $2, $3, coalesce(a.status_type, ''), coalesce(a.revenue, 0), a.cost", args: []any{cid, up.ID, utc(up.Created), a.simple}}.run(ctx, tx)
+		cid, up.ID, utc(up.Created))
+	return err
 }
 
 // finish completes the upload in its transaction, or returns the

@@ -118,11 +118,12 @@ type merge struct {
 	args                        []any // $1 must be the counter id
 }
 
-// run applies the staging table to the table. When every key occurs once
+// run applies the staged rows of src, an SQL source, to the table. When every key occurs once
 // in the upload (the usual case) it needs no folding, and plain UPDATE and
 // INSERT beat MERGE over a GROUP BY several times over; otherwise MERGE
 // applies the folded rows.
-func (m merge) run(ctx context.Context, tx *sql.Tx) error {
+func (m merge) run(ctx context.Context, tx *sql.Tx, src string) error {
+	m.stage = src
 	return m.apply(ctx, tx, nil)
 }
 
@@ -309,11 +310,10 @@ func (s *Store) UploadContacts(ctx context.Context, up *crmlink.Upload, r crmlin
 	s.uploadStart(up, crmlink.EntityContacts)
 	s.writeMu.Lock()
 	defer s.writeMu.Unlock()
-	mg := merge{table: "contacts", stage: "stage_contacts", key: "uniq_id", fields: contactFields, mode: up.MergeMode,
+	mg := merge{table: "contacts", key: "uniq_id", fields: contactFields, mode: up.MergeMode,
 		set: "upload_id = $2", insertCols: "upload_id, first_upload", insertVals: "$2, $3",
 		args: []any{int64(up.CounterID), up.ID, utc(up.Created)}}
-	l := s.newLoader(ctx, "contacts", stageSetup("stage_contacts", contactColumns),
-		stageApply(ctx, "stage_contacts", contactColumns, mg.run))
+	l := s.newLoader(ctx, "contacts", nil, chunkApply(ctx, contactColumns, mg.run))
 	n, readErr := pump(ctx, l, &crmlink.Contact{}, r.Next, func(sp *spool, c *crmlink.Contact) {
 		sp.int(int64(c.Line))
 		sp.str(c.UniqID)
@@ -347,9 +347,6 @@ func (s *Store) UploadContacts(ctx context.Context, up *crmlink.Upload, r crmlin
 	uploadCounts(up, r, n)
 	up.Status = crmlink.UploadPassed
 	err = func() error {
-		if _, err := tx.ExecContext(ctx, `DROP TABLE stage_contacts`); err != nil {
-			return err
-		}
 		// The contacts' identifiers may have changed: their orders link again.
 		if _, _, err := linkOrders(ctx, tx, counter, s.clock.Now(),
 			"o.uniq_id IN (SELECT uniq_id FROM contacts WHERE counter_id = $1 AND upload_id = $3)", up.ID, false); err != nil {
@@ -367,30 +364,19 @@ func (s *Store) UploadContacts(ctx context.Context, up *crmlink.Upload, r crmlin
 	return nil
 }
 
-func stageSetup(table string, cols []column) func(tx *sql.Tx) error {
-	return func(tx *sql.Tx) error {
-		// caller: uploads (staging)
-		_, err := tx.Exec(`CREATE OR REPLACE TEMP TABLE ` + table + ` (` + columnsDDL(cols) + `)`)
-		return err
-	}
-}
-
-// stageApply loads one chunk into the emptied staging table and applies it.
-// Chunks are applied one after another in file order, while the next one
-// is read: that is the order the rows would apply in one by one, the
-// staging table never holds more than a chunk, and DuckDB's work overlaps
-// the reading.
-func stageApply(ctx context.Context, table string, cols []column, apply func(ctx context.Context, tx *sql.Tx) error) func(tx *sql.Tx, path string) error {
+// chunkApply applies each spooled chunk in turn: apply gets the chunk as
+// an SQL source, a subquery over DuckDB's CSV reader. Chunks apply one
+// after another in file order, while the next one is read: that is the
+// order the rows would apply in one by one, and DuckDB's work overlaps the
+// reading.
+//
+// The statements of a chunk each read its file again rather than copy it
+// into a staging table: reading a spool costs a fifth of materialising
+// it, and a table's rows, even deleted ones, would stay in memory until
+// the upload's transaction ends, growing with the file.
+func chunkApply(ctx context.Context, cols []column, apply func(ctx context.Context, tx *sql.Tx, src string) error) func(tx *sql.Tx, path string) error {
 	return func(tx *sql.Tx, path string) error {
-		// caller: uploads (one chunk)
-		if _, err := tx.ExecContext(ctx, `DELETE FROM `+table); err != nil {
-			return err
-		}
-		// caller: uploads (one chunk)
-		if _, err := tx.ExecContext(ctx, `INSERT INTO `+table+` SELECT * FROM `+readSpool(path, columnsStruct(cols))); err != nil {
-			return err
-		}
-		return apply(ctx, tx)
+		return apply(ctx, tx, "(SELECT * FROM "+readSpool(path, columnsStruct(cols))+")")
 	}
 }
 

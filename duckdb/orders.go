@@ -49,9 +49,8 @@ func (s *Store) UploadOrders(ctx context.Context, up *crmlink.Upload, r crmlink.
 	simple := up.Entity == crmlink.EntitySimpleOrders
 	s.writeMu.Lock()
 	defer s.writeMu.Unlock()
-	ap := &orderApply{up: up, counter: counter, now: s.clock.Now(), simple: simple, currency: counter.Currency}
-	l := s.newLoader(ctx, "orders", stageSetup("stage_orders", orderColumns),
-		stageApply(ctx, "stage_orders", orderColumns, ap.chunk))
+	ap := &orderApply{s: s, up: up, counter: counter, now: s.clock.Now(), simple: simple, currency: counter.Currency}
+	l := s.newLoader(ctx, "orders", nil, chunkApply(ctx, orderColumns, ap.chunk))
 	n, readErr := pump(ctx, l, &crmlink.Order{}, r.Next, func(sp *spool, o *crmlink.Order) {
 		id := o.ID
 		if id == "" {
@@ -103,9 +102,11 @@ func (s *Store) UploadOrders(ctx context.Context, up *crmlink.Upload, r crmlink.
 		}
 		return fmt.Errorf("upload orders: %w", err)
 	}
+	t0 := time.Now()
 	if err := tx.Commit(); err != nil {
 		return fmt.Errorf("upload orders: commit: %w", err)
 	}
+	s.step(ctx, up, "commit", t0)
 	return nil
 }
 
@@ -114,6 +115,7 @@ func (s *Store) UploadOrders(ctx context.Context, up *crmlink.Upload, r crmlink.
 // the upload, or are left out with on_error=skip; either way every chunk is
 // checked, so that the answer lists them all.
 type orderApply struct {
+	s        *Store
 	up       *crmlink.Upload
 	counter  *crmlink.Counter
 	now      time.Time
@@ -122,44 +124,77 @@ type orderApply struct {
 	rejected crmlink.ValidationError // orders of unknown contacts
 }
 
-func (a *orderApply) chunk(ctx context.Context, tx *sql.Tx) error {
+func (a *orderApply) chunk(ctx context.Context, tx *sql.Tx, src string) error {
 	up := a.up
 	cid := int64(up.CounterID)
-	if !a.simple {
-		v, err := unknownContacts(ctx, tx, cid)
+	failing := a.rejected.Total > 0 && !up.SkipInvalid
+	t0 := time.Now()
+	p, err := a.probe(ctx, tx, src)
+	if err != nil {
+		return err
+	}
+	if p.unknown > 0 {
+		v, err := unknownContacts(ctx, tx, cid, src)
 		if err != nil {
 			return err
 		}
-		if v != nil {
-			for _, e := range v.Errors {
-				a.rejected.Add(e)
-			}
-			a.rejected.Total += v.Total - len(v.Errors)
-			a.rejected.BadRows += v.BadRows
-			// caller: UploadOrders (leave out orders of unknown contacts)
-			if _, err := tx.ExecContext(ctx, `DELETE FROM stage_orders s WHERE NOT EXISTS
-				(SELECT 1 FROM contacts c WHERE c.counter_id = ? AND c.uniq_id = s.uniq_id)`, cid); err != nil {
-				return err
-			}
+		for _, e := range v.Errors {
+			a.rejected.Add(e)
 		}
-		if a.rejected.Total > 0 && !up.SkipInvalid {
+		a.rejected.Total += v.Total - len(v.Errors)
+		a.rejected.BadRows += v.BadRows
+		if !up.SkipInvalid {
 			return nil // the upload fails; the rest is only checked
 		}
+		// The statements below leave out orders of unknown contacts; $1
+		// is the counter in each.
+		src = `(SELECT * FROM ` + src + ` s SEMI JOIN (SELECT uniq_id FROM contacts WHERE counter_id = $1) c USING (uniq_id))`
+		if p, err = a.probe(ctx, tx, src); err != nil {
+			return err
+		}
 	}
-	mg := merge{table: "orders", stage: "stage_orders", key: "id", fields: orderFields(a.currency), mode: up.MergeMode,
+	if failing {
+		return nil
+	}
+	a.s.step(ctx, up, "probe", t0)
+	t0 = time.Now()
+	if err := a.history(ctx, tx, src, p.probe); err != nil {
+		return err
+	}
+	a.s.step(ctx, up, "versions", t0)
+	t0 = time.Now()
+	mg := merge{table: "orders", stage: src, key: "id", fields: orderFields(a.currency), mode: up.MergeMode,
 		set: "version = c.version + a.n, upload_id = $2",
 		// A new order's report data is the order itself: set here, it
 		// spares a second pass over every row the upload wrote.
 		insertCols: "is_simple, version, upload_id, first_upload, rep_status_type, rep_revenue, rep_cost",
 		insertVals: "$4, a.n, $2, $3, coalesce(a.status_type, ''), coalesce(a.revenue, 0), a.cost", args: []any{cid, up.ID, utc(up.Created), a.simple}}
-	p, err := mg.probeStage(ctx, tx)
-	if err != nil {
+	if err := mg.apply(ctx, tx, &p.probe); err != nil {
 		return err
 	}
-	if err := a.history(ctx, tx, p); err != nil {
-		return err
+	a.s.step(ctx, up, "merge", t0)
+	return nil
+}
+
+// orderProbe is what one read of a chunk tells: its repeated and stored
+// ids, and for full orders how many name a contact the counter lacks.
+type orderProbe struct {
+	probe
+	unknown int64
+}
+
+func (a *orderApply) probe(ctx context.Context, tx *sql.Tx, src string) (orderProbe, error) {
+	var p orderProbe
+	unknown, contacts := "0", ""
+	if !a.simple {
+		unknown = "count(*) FILTER (WHERE c.uniq_id IS NULL)"
+		contacts = "LEFT JOIN (SELECT uniq_id FROM contacts WHERE counter_id = $1) c ON c.uniq_id = s.uniq_id"
 	}
-	return mg.apply(ctx, tx, &p)
+	// caller: UploadOrders (probe)
+	err := tx.QueryRowContext(ctx, `SELECT count(*) - count(DISTINCT s.id), count(o.id), count(*), `+unknown+`
+		FROM `+src+` s LEFT JOIN (SELECT id FROM orders WHERE counter_id = $1) o ON o.id = s.id `+contacts,
+		int64(a.up.CounterID)).Scan(&p.dups, &p.existing, &p.staged, &p.unknown)
+	return p, err
 }
 
 // history records every staged row as a version: the order as that row
@@ -167,7 +202,7 @@ func (a *orderApply) chunk(ctx context.Context, tx *sql.Tx) error {
 // before it in the file, or from the order as stored (UPDATE, APPEND); in
 // SAVE it is empty. Versions are recorded before the merge changes the
 // stored order.
-func (a *orderApply) history(ctx context.Context, tx *sql.Tx, p probe) error {
+func (a *orderApply) history(ctx context.Context, tx *sql.Tx, src string, p probe) error {
 	up := a.up
 	cid := int64(up.CounterID)
 	// When every staged order is new and occurs once (a first upload),
@@ -181,7 +216,7 @@ func (a *orderApply) history(ctx context.Context, tx *sql.Tx, p probe) error {
 				CASE WHEN `+present(crmlink.FieldCost)+` THEN s.cost END,
 				make_timestamp(s.created_us), make_timestamp(s.updated_us),
 				CASE WHEN `+present(crmlink.FieldFinished)+` THEN make_timestamp(s.finished_us) END
-			FROM stage_orders s`, cid, up.ID, utc(up.Created))
+			FROM `+src+` s`, cid, up.ID, utc(up.Created))
 		return err
 	}
 	// carried is the version's value of a field: staged column col, or the
@@ -200,7 +235,7 @@ func (a *orderApply) history(ctx context.Context, tx *sql.Tx, p probe) error {
 			s.status, s.status_type, `+carried("revenue", "o.revenue", crmlink.FieldRevenue, "0")+`, `+carried("cost", "o.cost", crmlink.FieldCost, "NULL")+`,
 			coalesce(o.created, first_value(make_timestamp(s.created_us)) OVER w), make_timestamp(s.updated_us),
 			make_timestamp(`+carried("finished_us", "epoch_us(o.finished)", crmlink.FieldFinished, "NULL")+`)
-		FROM stage_orders s LEFT JOIN orders o ON o.counter_id = $1 AND o.id = s.id
+		FROM `+src+` s LEFT JOIN orders o ON o.counter_id = $1 AND o.id = s.id
 		WINDOW w AS (PARTITION BY s.id ORDER BY s.line ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW)`,
 		cid, up.ID, utc(up.Created))
 	return err
@@ -224,6 +259,7 @@ func (a *orderApply) finish(ctx context.Context, tx *sql.Tx) error {
 			}
 		}
 	}
+	t0 := time.Now()
 	// Report data follows the new versions only within the update window
 	// of the order's creation; an order seen for the first time gets it
 	// whatever its age, as there is nothing to keep.
@@ -241,43 +277,42 @@ func (a *orderApply) finish(ctx context.Context, tx *sql.Tx) error {
 		AND status_type = 'PAID' AND finished IS NULL`, utc(up.Created), cid, up.ID); err != nil {
 		return err
 	}
-	if _, err := tx.ExecContext(ctx, `DROP TABLE stage_orders`); err != nil {
-		return err
-	}
+	a.s.step(ctx, up, "report data", t0)
+	t0 = time.Now()
 	if err := ensureCRMGoals(ctx, tx, a.counter.ID, a.now); err != nil {
 		return err
 	}
 	if err := ensureActionGoals(ctx, tx, a.counter.ID, up.ID, a.now); err != nil {
 		return fmt.Errorf("action goals: %w", err)
 	}
+	a.s.step(ctx, up, "goals", t0)
+	t0 = time.Now()
 	linked, unlinked, err := linkOrders(ctx, tx, a.counter, a.now, "o.upload_id = $3", up.ID, true)
 	if err != nil {
 		return err
 	}
+	a.s.step(ctx, up, "link", t0)
 	up.Linked, up.Unlinked = linked, unlinked
 	return insertUpload(ctx, tx, up)
 }
 
 // unknownContacts returns a row error for every staged full order whose
-// contact the counter does not have, or nil.
-func unknownContacts(ctx context.Context, tx *sql.Tx, cid int64) (*crmlink.ValidationError, error) {
+// contact the counter does not have.
+func unknownContacts(ctx context.Context, tx *sql.Tx, cid int64, src string) (*crmlink.ValidationError, error) {
 	// caller: UploadOrders (unknown contacts)
-	rows, err := tx.QueryContext(ctx, `SELECT line, uniq_id, count(*) OVER () FROM stage_orders s
+	rows, err := tx.QueryContext(ctx, `SELECT line, uniq_id, count(*) OVER () FROM `+src+` s
 		WHERE NOT EXISTS (SELECT 1 FROM contacts c WHERE c.counter_id = ? AND c.uniq_id = s.uniq_id)
 		ORDER BY line LIMIT ?`, cid, crmlink.MaxRowErrors)
 	if err != nil {
 		return nil, err
 	}
 	defer rows.Close()
-	var v *crmlink.ValidationError
+	v := &crmlink.ValidationError{}
 	for rows.Next() {
 		var line, total int
 		var uniq string
 		if err := rows.Scan(&line, &uniq, &total); err != nil {
 			return nil, err
-		}
-		if v == nil {
-			v = &crmlink.ValidationError{}
 		}
 		v.Errors = append(v.Errors, crmlink.RowError{Line: line, Column: "client_uniq_id", Value: uniq,
 			Reason: "no contact with this uniq_id: upload the contact first"})

@@ -10,6 +10,7 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
+	"log/slog"
 	"net/url"
 	"os"
 	"path/filepath"
@@ -39,6 +40,9 @@ type Store struct {
 	// make it small to cross chunk boundaries).
 	chunkRows int
 
+	// log gets a debug line per step of an upload, with its duration.
+	log *slog.Logger
+
 	// writeMu serialises writing transactions. DuckDB's optimistic
 	// concurrency would abort one of two concurrent writers to the same
 	// table; one process owns the file, so a mutex is the cheaper answer.
@@ -46,6 +50,15 @@ type Store struct {
 }
 
 var _ crmlink.Store = (*Store)(nil)
+
+// SetLogger makes the store log to l: at debug level, each step of an
+// upload with its duration.
+func (s *Store) SetLogger(l *slog.Logger) { s.log = l }
+
+// step logs that an upload's step took from t0 until now.
+func (s *Store) step(ctx context.Context, up *crmlink.Upload, step string, t0 time.Time) {
+	s.log.DebugContext(ctx, "upload step", "upload", up.ID, "step", step, "ms", time.Since(t0).Milliseconds())
+}
 
 // ParseURL returns the database path and DuckDB options of a store URL:
 // duckdb:///abs/path.db, duckdb://./relative/path.db, duckdb://relative.db
@@ -121,7 +134,8 @@ func Open(ctx context.Context, rawURL string, clock crmlink.Clock) (*Store, erro
 		db.Close()
 		return nil, openError(path, err)
 	}
-	s := &Store{db: db, path: path, clock: clock, spoolDir: os.TempDir(), chunkRows: spoolChunkRows}
+	s := &Store{db: db, path: path, clock: clock, spoolDir: os.TempDir(), chunkRows: spoolChunkRows,
+		log: slog.New(slog.DiscardHandler)}
 	if path != "" {
 		s.spoolDir = filepath.Dir(path)
 		// Spool files left by a process that died mid-upload: holding the

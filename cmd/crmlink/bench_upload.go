@@ -62,7 +62,13 @@ func benchUpload(ctx context.Context, g *genFlags, dir, storeOpts string, e *env
 	if err != nil {
 		return err
 	}
-	cmd := exec.CommandContext(ctx, self, "serve", "--addr", addr, "--store", storeURL, "--log-level", "warn")
+	// The server logs warnings, or what CRMLINK_LOG_LEVEL asks: debug
+	// shows each step of the upload with its duration.
+	level := e.getenv("CRMLINK_LOG_LEVEL")
+	if level == "" {
+		level = "warn"
+	}
+	cmd := exec.CommandContext(ctx, self, "serve", "--addr", addr, "--store", storeURL, "--log-level", level)
 	cmd.Stderr = e.stderr
 	if err := cmd.Start(); err != nil {
 		return err

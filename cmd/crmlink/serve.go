@@ -30,7 +30,11 @@ func serveFlags(fs interface {
 	}
 	fs.StringVar(&c.addr, "addr", addr, "listen address (env CRMLINK_ADDR)")
 	fs.Int64Var(&c.maxBody, "max-body", crmhttp.DefaultMaxBodyBytes, "largest request body accepted, in bytes")
-	fs.StringVar(&c.logLevel, "log-level", "info", "debug, info, warn or error")
+	level := e.getenv("CRMLINK_LOG_LEVEL")
+	if level == "" {
+		level = "info"
+	}
+	fs.StringVar(&c.logLevel, "log-level", level, "debug, info, warn or error (env CRMLINK_LOG_LEVEL); debug logs each step of an upload")
 }
 
 func cmdServe(ctx context.Context, args []string, e *env) error {
@@ -54,6 +58,9 @@ func cmdServe(ctx context.Context, args []string, e *env) error {
 		return err
 	}
 	defer st.Close()
+	if l, ok := st.(interface{ SetLogger(*slog.Logger) }); ok {
+		l.SetLogger(log)
+	}
 	return serve(ctx, st, cfg, log, e, nil)
 }
 

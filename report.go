@@ -1,6 +1,7 @@
 package crmlink
 
 import (
+	"context"
 	"time"
 
 	"github.com/shopspring/decimal"
@@ -21,37 +22,130 @@ const (
 	DefaultAttribution                         = AttributionLastSign
 )
 
-// ReportQuery is a validated report request. Dimensions and metrics are
-// Metrica's names (ym:s:...); the report package checks them before a store
-// sees the query.
+// Attributions lists every model.
+var Attributions = []Attribution{AttributionLast, AttributionFirst, AttributionLastSign,
+	AttributionCrossDeviceLast, AttributionCrossDeviceFirst, AttributionCrossDeviceLastSign}
+
+// DimensionField is what a report dimension shows of a session or order.
+type DimensionField string
+
+// Dimension fields. The source fields (TrafficSource to UTMTerm) take an
+// attribution model; the others are the session's own.
+const (
+	DimDate            DimensionField = "date"
+	DimMonth           DimensionField = "month"
+	DimTrafficSource   DimensionField = "TrafficSource"
+	DimSourceEngine    DimensionField = "SourceEngine"
+	DimUTMSource       DimensionField = "UTMSource"
+	DimUTMMedium       DimensionField = "UTMMedium"
+	DimUTMCampaign     DimensionField = "UTMCampaign"
+	DimUTMContent      DimensionField = "UTMContent"
+	DimUTMTerm         DimensionField = "UTMTerm"
+	DimReferer         DimensionField = "referer"
+	DimStartURL        DimensionField = "startURL"
+	DimCountry         DimensionField = "regionCountry"
+	DimCity            DimensionField = "regionCity"
+	DimDevice          DimensionField = "deviceCategory"
+	DimOS              DimensionField = "operatingSystem"
+	DimBrowser         DimensionField = "browser"
+	DimOrderStatusType DimensionField = "cdpOrderStatusType"
+)
+
+// Attributed tells whether the field follows an attribution model.
+func (f DimensionField) Attributed() bool {
+	switch f {
+	case DimTrafficSource, DimSourceEngine, DimUTMSource, DimUTMMedium, DimUTMCampaign, DimUTMContent, DimUTMTerm:
+		return true
+	}
+	return false
+}
+
+// Dimension is one validated dimension of a report.
+type Dimension struct {
+	Name        string // as the request named it, e.g. ym:s:lastsignTrafficSource
+	Field       DimensionField
+	Attribution Attribution // for attributed fields
+}
+
+// MetricField is what a report metric measures.
+type MetricField string
+
+// Metric fields.
+const (
+	MetVisits              MetricField = "visits"
+	MetUsers               MetricField = "users"
+	MetPageviews           MetricField = "pageviews"
+	MetBounceRate          MetricField = "bounceRate"
+	MetAvgVisitDuration    MetricField = "avgVisitDurationSeconds"
+	MetOrdersAll           MetricField = "cdpOrdersAllOrders"
+	MetOrdersInProgress    MetricField = "cdpOrdersInProgress"
+	MetOrdersPaid          MetricField = "cdpOrdersPayed"
+	MetOrdersCancelled     MetricField = "cdpOrdersCancelled"
+	MetOrdersSpam          MetricField = "cdpOrdersSpam"
+	MetOrdersOther         MetricField = "cdpOrdersOther"
+	MetConversionToOrder   MetricField = "cdpOrdersConversionIntoOrder"
+	MetConversionToPayment MetricField = "cdpOrdersConversionIntoPayment"
+	MetRevenue             MetricField = "Revenue"        // cdpOrders<CUR>Revenue
+	MetProfit              MetricField = "Profit"         // cdpOrders<CUR>Profit
+	MetAverageCheque       MetricField = "AverageCheque"  // cdpOrders<CUR>AverageCheque
+	MetGoalReaches         MetricField = "reaches"        // ym:s:goal<id>reaches
+	MetGoalRevenue         MetricField = "revenue"        // ym:s:goal<id>revenue
+	MetGoalConversionRate  MetricField = "conversionRate" // ym:s:goal<id>conversionRate
+)
+
+// SessionMetric tells whether the metric counts sessions (and so cannot be
+// cut by an order's status).
+func (f MetricField) SessionMetric() bool {
+	switch f {
+	case MetVisits, MetUsers, MetPageviews, MetBounceRate, MetAvgVisitDuration, MetConversionToOrder,
+		MetGoalReaches, MetGoalRevenue, MetGoalConversionRate:
+		return true
+	}
+	return false
+}
+
+// Metric is one validated metric of a report.
+type Metric struct {
+	Name   string // as the request named it
+	Field  MetricField
+	GoalID int64 // for goal metrics
+}
+
+// ReportQuery is a validated report request (package report builds it).
 type ReportQuery struct {
-	CounterID   CounterID
-	Dimensions  []string
-	Metrics     []string
-	Date1       time.Time // first day, in the counter's time zone
-	Date2       time.Time // last day, inclusive
-	Filter      *Filter
-	Sort        []SortKey
-	Limit       int
-	Offset      int
-	Attribution Attribution
+	CounterID  CounterID
+	Dimensions []Dimension
+	Metrics    []Metric
+	// Date1 and Date2 are the first and last day, inclusive, as dates in
+	// the counter's time zone (midnight, UTC location).
+	Date1, Date2 time.Time
+	Filter       *Filter
+	Sort         []SortKey
+	Limit        int // rows per page
+	Offset       int // rows skipped (0-based; the API's offset is 1-based)
+	Attribution  Attribution
+	// Currency is the currency whose orders the money metrics sum: orders
+	// in other currencies still count as orders, but their money is not
+	// added to it, as crmlink keeps no exchange rates.
+	Currency string
 	// Group, for time series: "day", "week" or "month"; empty for a table.
 	Group string
 }
 
-// SortKey orders report rows by one dimension or metric.
+// SortKey orders report rows by one dimension or metric of the query.
 type SortKey struct {
-	Field string
-	Desc  bool
+	Dimension int // index into Dimensions, or -1
+	Metric    int // index into Metrics, or -1
+	Desc      bool
 }
 
-// Filter is a parsed filter expression: either a leaf comparison or an
-// AND/OR of children.
+// Filter is a parsed filter expression: either a comparison of a
+// dimension, or an AND/OR of children.
 type Filter struct {
-	Op       string // "AND", "OR", or a comparison: ==, !=, =@, !@, =~, !~, in
-	Children []*Filter
-	Field    string
-	Values   []string
+	Op        string // "AND", "OR", or a comparison: ==, !=, =@, !@, =~, !~, in, notin
+	Children  []*Filter
+	Dimension Dimension
+	Values    []string
 }
 
 // DimensionValue is one dimension's value in a report row: an id and the
@@ -61,15 +155,18 @@ type DimensionValue struct {
 	Name string
 }
 
-// ReportRow is one row of a report.
+// ReportRow is one row of a report. For a time series, Series holds each
+// metric's value per interval and Metrics its total.
 type ReportRow struct {
 	Dimensions []DimensionValue
 	Metrics    []decimal.Decimal
+	Series     [][]decimal.Decimal
 }
 
 // ReportResult is a report's answer: its rows (one page of them), how many
 // rows there are in all, and totals, minima and maxima of every metric over
-// all rows.
+// all rows. Totals are computed over the sessions, not summed over rows:
+// users and rates are not additive.
 type ReportResult struct {
 	Query     ReportQuery
 	Rows      []ReportRow
@@ -77,4 +174,52 @@ type ReportResult struct {
 	Totals    []decimal.Decimal
 	Min       []decimal.Decimal
 	Max       []decimal.Decimal
+	// Intervals are the time series' intervals, [start, end] days.
+	Intervals [][2]time.Time
+	// TotalSeries is each metric's total per interval.
+	TotalSeries [][]decimal.Decimal
+}
+
+// ClientsQuery asks for a page of the Clients report.
+type ClientsQuery struct {
+	CounterID CounterID
+	Search    string // a substring of the customer's id, name or identifiers
+	Sort      string // a column of ClientRow by its JSON name; "-" prefix for descending
+	Limit     int
+	Offset    int
+	Currency  string
+}
+
+// ClientRow is one customer on the Clients page.
+type ClientRow struct {
+	UniqID         string          `json:"uniq_id"`
+	Name           string          `json:"name"`
+	ClientIDs      []string        `json:"client_ids"`
+	UserIDs        []string        `json:"user_ids"`
+	Emails         int             `json:"emails"` // hashed emails known
+	Phones         int             `json:"phones"`
+	Orders         int             `json:"orders"`
+	InProgress     int             `json:"in_progress"`
+	Paid           int             `json:"paid"`
+	Cancelled      int             `json:"cancelled"`
+	Spam           int             `json:"spam"`
+	Other          int             `json:"other"`
+	TotalSpent     decimal.Decimal `json:"total_spent"`
+	DaysSinceFirst *int            `json:"days_since_first_order"`
+	DaysSinceLast  *int            `json:"days_since_last_order"`
+	FirstSource    string          `json:"first_source"`
+	LastSource     string          `json:"last_source"`
+	Sessions       int             `json:"sessions"`
+}
+
+// ClientsResult is one page of the Clients report.
+type ClientsResult struct {
+	Rows      []ClientRow `json:"data"`
+	TotalRows int         `json:"total_rows"`
+}
+
+// ReportStore answers reports.
+type ReportStore interface {
+	Report(ctx context.Context, q *ReportQuery) (*ReportResult, error)
+	Clients(ctx context.Context, q *ClientsQuery) (*ClientsResult, error)
 }

@@ -1,0 +1,382 @@
+// Package report is the report model: the names of dimensions and metrics,
+// filters, attribution models and presets; it validates a request in the
+// shape of Metrica's Reporting API into a crmlink.ReportQuery and encodes
+// the answer. Stores compute the numbers.
+package report
+
+import (
+	"net/url"
+	"regexp"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/crmlink/crmlink"
+)
+
+// Limits of a request.
+const (
+	DefaultLimit = 100
+	MaxLimit     = 100_000
+	maxNames     = 20 // dimensions or metrics per request
+)
+
+// Preset is a named report: its dimensions, metrics and sort.
+type Preset struct {
+	Dimensions []string
+	Metrics    []string
+	Sort       string
+}
+
+// Presets are the named reports. orders_sources is the Order sources
+// report of SPEC.md §4.
+var Presets = map[string]Preset{
+	"orders_sources": {
+		Dimensions: []string{"ym:s:<attribution>TrafficSource", "ym:s:<attribution>SourceEngine"},
+		Metrics: []string{"ym:s:visits", "ym:s:cdpOrdersAllOrders", "ym:s:cdpOrdersInProgress", "ym:s:cdpOrdersPayed",
+			"ym:s:cdpOrdersCancelled", "ym:s:cdpOrdersSpam", "ym:s:cdpOrdersOther", "ym:s:cdpOrdersConversionIntoOrder",
+			"ym:s:cdpOrdersConversionIntoPayment", "ym:s:cdpOrders<currency>Revenue", "ym:s:cdpOrders<currency>Profit",
+			"ym:s:cdpOrders<currency>AverageCheque"},
+		Sort: "-ym:s:visits",
+	},
+}
+
+// Request is what a report request carries besides the counter.
+type Request struct {
+	Counter *crmlink.Counter
+	Goals   []crmlink.Goal // the counter's goals, to check goal metrics
+	Now     time.Time
+	Params  url.Values
+	// Series asks for a time series (/stat/v1/data/bytime).
+	Series bool
+}
+
+// Parse validates a request into a query. Every error is KindInvalid and
+// names the parameter, and the part of it, that is wrong.
+func Parse(r Request) (*crmlink.ReportQuery, error) {
+	v := r.Params
+	q := &crmlink.ReportQuery{CounterID: r.Counter.ID, Attribution: crmlink.DefaultAttribution, Currency: r.Counter.Currency}
+	if a := v.Get("attribution"); a != "" {
+		m, ok := parseAttribution(a)
+		if !ok {
+			return nil, invalid("attribution", "%q is not a model: want one of %s", a, attributionNames())
+		}
+		q.Attribution = m
+	}
+	if c := v.Get("currency"); c != "" {
+		c = strings.ToUpper(c)
+		if !crmlink.IsCurrency(c) {
+			return nil, invalid("currency", "%q is not an ISO 4217 currency code", v.Get("currency"))
+		}
+		q.Currency = c
+	}
+	var dims, mets []string
+	sort := v.Get("sort")
+	if name := v.Get("preset"); name != "" {
+		p, ok := Presets[name]
+		if !ok {
+			return nil, invalid("preset", "%q is not a preset: want orders_sources", name)
+		}
+		dims, mets = p.Dimensions, p.Metrics
+		if sort == "" {
+			sort = p.Sort
+		}
+	}
+	if s := v.Get("dimensions"); s != "" {
+		dims = splitNames(s)
+	}
+	if s := v.Get("metrics"); s != "" {
+		mets = splitNames(s)
+	}
+	if len(mets) == 0 {
+		return nil, crmlink.Errorf(crmlink.KindInvalid, "metrics: missing: name at least one metric, or a preset")
+	}
+	if len(dims) > maxNames || len(mets) > maxNames {
+		return nil, crmlink.Errorf(crmlink.KindInvalid, "at most %d dimensions and %d metrics", maxNames, maxNames)
+	}
+	rs := resolver{q: q, goals: r.Goals}
+	for _, name := range dims {
+		d, err := rs.dimension(name)
+		if err != nil {
+			return nil, invalid("dimensions", "%s", crmlink.MessageOf(err))
+		}
+		if slices.ContainsFunc(q.Dimensions, func(x crmlink.Dimension) bool { return x == d }) {
+			return nil, invalid("dimensions", "%s is named twice", name)
+		}
+		q.Dimensions = append(q.Dimensions, d)
+	}
+	for _, name := range mets {
+		m, err := rs.metric(name)
+		if err != nil {
+			return nil, invalid("metrics", "%s", crmlink.MessageOf(err))
+		}
+		q.Metrics = append(q.Metrics, m)
+	}
+	if slices.ContainsFunc(q.Dimensions, func(d crmlink.Dimension) bool { return d.Field == crmlink.DimOrderStatusType }) {
+		for _, m := range q.Metrics {
+			if m.Field.SessionMetric() {
+				return nil, invalid("metrics", "%s counts sessions, which have no order status: cut only order counts and money by ym:s:cdpOrderStatusType", m.Name)
+			}
+		}
+	}
+	loc, err := r.Counter.Location()
+	if err != nil {
+		return nil, err
+	}
+	today := dateOf(r.Now.In(loc))
+	q.Date1, q.Date2 = today.AddDate(0, 0, -6), today
+	if s := v.Get("date1"); s != "" {
+		if q.Date1, err = parseDate(s, today); err != nil {
+			return nil, invalid("date1", "%s", err.Error())
+		}
+	}
+	if s := v.Get("date2"); s != "" {
+		if q.Date2, err = parseDate(s, today); err != nil {
+			return nil, invalid("date2", "%s", err.Error())
+		}
+	}
+	if q.Date2.Before(q.Date1) {
+		return nil, invalid("date2", "%s is before date1 %s", q.Date2.Format(time.DateOnly), q.Date1.Format(time.DateOnly))
+	}
+	if s := v.Get("filters"); s != "" {
+		f, err := parseFilter(s, rs.dimension)
+		if err != nil {
+			return nil, err
+		}
+		q.Filter = f
+	}
+	q.Limit = DefaultLimit
+	if s := v.Get("limit"); s != "" {
+		n, err := strconv.Atoi(s)
+		if err != nil || n < 1 || n > MaxLimit {
+			return nil, invalid("limit", "%q: want a whole number from 1 to %d", s, MaxLimit)
+		}
+		q.Limit = n
+	}
+	if s := v.Get("offset"); s != "" {
+		n, err := strconv.Atoi(s)
+		if err != nil || n < 1 {
+			return nil, invalid("offset", "%q: want a whole number from 1 (the first row)", s)
+		}
+		q.Offset = n - 1
+	}
+	if sort == "" && len(q.Metrics) > 0 {
+		sort = "-" + q.Metrics[0].Name
+	}
+	if q.Sort, err = parseSort(sort, q); err != nil {
+		return nil, err
+	}
+	if r.Series {
+		q.Group = "day"
+		if g := v.Get("group"); g != "" {
+			switch strings.ToLower(g) {
+			case "day", "week", "month":
+				q.Group = strings.ToLower(g)
+			default:
+				return nil, invalid("group", "%q: want day, week or month", g)
+			}
+		}
+	}
+	if ids := v.Get("ids"); ids != "" && strings.Contains(ids, ",") {
+		return nil, invalid("ids", "one counter per request")
+	}
+	return q, nil
+}
+
+func invalid(param, format string, args ...any) error {
+	e := crmlink.Errorf(crmlink.KindInvalid, format, args...)
+	e.Message = param + ": " + e.Message
+	return e
+}
+
+func splitNames(s string) []string {
+	var out []string
+	for p := range strings.SplitSeq(s, ",") {
+		if p = strings.TrimSpace(p); p != "" {
+			out = append(out, p)
+		}
+	}
+	return out
+}
+
+// dateOf is the calendar date of t's wall clock, as midnight UTC.
+func dateOf(t time.Time) time.Time {
+	return time.Date(t.Year(), t.Month(), t.Day(), 0, 0, 0, 0, time.UTC)
+}
+
+var daysAgo = regexp.MustCompile(`^([0-9]{1,5})daysAgo$`)
+
+// parseDate reads YYYY-MM-DD, today, yesterday or NdaysAgo.
+func parseDate(s string, today time.Time) (time.Time, error) {
+	switch s {
+	case "today":
+		return today, nil
+	case "yesterday":
+		return today.AddDate(0, 0, -1), nil
+	}
+	if m := daysAgo.FindStringSubmatch(s); m != nil {
+		n, _ := strconv.Atoi(m[1])
+		return today.AddDate(0, 0, -n), nil
+	}
+	t, err := time.Parse(time.DateOnly, s)
+	if err != nil {
+		return time.Time{}, crmlink.Errorf(crmlink.KindInvalid, "%q: want YYYY-MM-DD, today, yesterday or NdaysAgo", s)
+	}
+	if t.Year() < 1970 {
+		return time.Time{}, crmlink.Errorf(crmlink.KindInvalid, "%q is before 1970", s)
+	}
+	return t, nil
+}
+
+var attributionAliases = map[string]crmlink.Attribution{
+	"last":                          crmlink.AttributionLast,
+	"first":                         crmlink.AttributionFirst,
+	"lastsign":                      crmlink.AttributionLastSign,
+	"last_significant":              crmlink.AttributionLastSign,
+	"cross_device_last":             crmlink.AttributionCrossDeviceLast,
+	"cross_device_first":            crmlink.AttributionCrossDeviceFirst,
+	"cross_device_last_significant": crmlink.AttributionCrossDeviceLastSign,
+	"cross_device_lastsign":         crmlink.AttributionCrossDeviceLastSign,
+}
+
+func parseAttribution(s string) (crmlink.Attribution, bool) {
+	a, ok := attributionAliases[strings.ToLower(s)]
+	return a, ok
+}
+
+func attributionNames() string {
+	var names []string
+	for _, a := range crmlink.Attributions {
+		names = append(names, string(a))
+	}
+	return strings.Join(names, ", ")
+}
+
+// parseSort reads a sort list: names of the query's dimensions or metrics,
+// each with an optional "-" for descending.
+func parseSort(s string, q *crmlink.ReportQuery) ([]crmlink.SortKey, error) {
+	var keys []crmlink.SortKey
+	for _, name := range splitNames(s) {
+		k := crmlink.SortKey{Dimension: -1, Metric: -1}
+		if rest, ok := strings.CutPrefix(name, "-"); ok {
+			k.Desc, name = true, rest
+		}
+		for i, d := range q.Dimensions {
+			if d.Name == name {
+				k.Dimension = i
+			}
+		}
+		for i, m := range q.Metrics {
+			if m.Name == name {
+				k.Metric = i
+			}
+		}
+		if k.Dimension < 0 && k.Metric < 0 {
+			return nil, invalid("sort", "%s is not among the request's dimensions and metrics", name)
+		}
+		keys = append(keys, k)
+	}
+	return keys, nil
+}
+
+// resolver turns names into dimensions and metrics for one query.
+type resolver struct {
+	q     *crmlink.ReportQuery
+	goals []crmlink.Goal
+}
+
+var plainDimensions = map[string]crmlink.DimensionField{
+	"date": crmlink.DimDate, "month": crmlink.DimMonth,
+	"referer": crmlink.DimReferer, "startURL": crmlink.DimStartURL,
+	"regionCountry": crmlink.DimCountry, "regionCity": crmlink.DimCity,
+	"deviceCategory": crmlink.DimDevice, "operatingSystem": crmlink.DimOS, "browser": crmlink.DimBrowser,
+	"cdpOrderStatusType": crmlink.DimOrderStatusType,
+}
+
+var attributedFields = []crmlink.DimensionField{
+	crmlink.DimTrafficSource, crmlink.DimSourceEngine, crmlink.DimUTMSource, crmlink.DimUTMMedium,
+	crmlink.DimUTMCampaign, crmlink.DimUTMContent, crmlink.DimUTMTerm,
+}
+
+// dimension resolves a name: ym:s:<field>, or ym:s:<model><Field> for the
+// source fields, where <model> is an attribution (last, lastsign, ...) or
+// the literal "<attribution>" that the request's attribution fills in.
+// Metrica's own ym:s:trafficSource and friends are the last-click forms.
+func (r resolver) dimension(name string) (crmlink.Dimension, error) {
+	rest, ok := strings.CutPrefix(name, "ym:s:")
+	if !ok {
+		return crmlink.Dimension{}, crmlink.Errorf(crmlink.KindInvalid, "unknown dimension %q: names start with ym:s:", name)
+	}
+	if f, ok := plainDimensions[rest]; ok {
+		return crmlink.Dimension{Name: name, Field: f}, nil
+	}
+	for _, f := range attributedFields {
+		field := string(f)
+		if len(rest) < len(field) || !strings.EqualFold(rest[len(rest)-len(field):], field) {
+			continue
+		}
+		model := rest[:len(rest)-len(field)]
+		switch {
+		case model == "<attribution>":
+			return crmlink.Dimension{Name: name, Field: f, Attribution: r.q.Attribution}, nil
+		case model == "" && rest[0] >= 'a' && rest[0] <= 'z':
+			// ym:s:trafficSource: Metrica's name for the session's own source.
+			return crmlink.Dimension{Name: name, Field: f, Attribution: crmlink.AttributionLast}, nil
+		}
+		if a, ok := parseAttribution(model); ok && rest[len(model):] == field {
+			return crmlink.Dimension{Name: name, Field: f, Attribution: a}, nil
+		}
+	}
+	return crmlink.Dimension{}, crmlink.Errorf(crmlink.KindInvalid, "unknown dimension %q", name)
+}
+
+var plainMetrics = map[string]crmlink.MetricField{
+	"visits": crmlink.MetVisits, "users": crmlink.MetUsers, "pageviews": crmlink.MetPageviews,
+	"bounceRate": crmlink.MetBounceRate, "avgVisitDurationSeconds": crmlink.MetAvgVisitDuration,
+	"cdpOrdersAllOrders": crmlink.MetOrdersAll, "cdpOrdersInProgress": crmlink.MetOrdersInProgress,
+	"cdpOrdersPayed": crmlink.MetOrdersPaid, "cdpOrdersCancelled": crmlink.MetOrdersCancelled,
+	"cdpOrdersSpam": crmlink.MetOrdersSpam, "cdpOrdersOther": crmlink.MetOrdersOther,
+	"cdpOrdersConversionIntoOrder": crmlink.MetConversionToOrder, "cdpOrdersConversionIntoPayment": crmlink.MetConversionToPayment,
+}
+
+var moneyMetrics = []crmlink.MetricField{crmlink.MetRevenue, crmlink.MetProfit, crmlink.MetAverageCheque}
+
+var goalMetric = regexp.MustCompile(`^goal([0-9]{1,18})(reaches|revenue|conversionRate)$`)
+
+// metric resolves a metric name. Money metrics carry the currency in their
+// name (cdpOrdersRUBRevenue), or the literal "<currency>" that the
+// request's currency fills in.
+func (r resolver) metric(name string) (crmlink.Metric, error) {
+	rest, ok := strings.CutPrefix(name, "ym:s:")
+	if !ok {
+		return crmlink.Metric{}, crmlink.Errorf(crmlink.KindInvalid, "unknown metric %q: names start with ym:s:", name)
+	}
+	if f, ok := plainMetrics[rest]; ok {
+		return crmlink.Metric{Name: name, Field: f}, nil
+	}
+	if cur, ok := strings.CutPrefix(rest, "cdpOrders"); ok {
+		for _, f := range moneyMetrics {
+			c, ok := strings.CutSuffix(cur, string(f))
+			if !ok {
+				continue
+			}
+			if c == "<currency>" {
+				return crmlink.Metric{Name: name, Field: f}, nil
+			}
+			if c != r.q.Currency {
+				return crmlink.Metric{}, crmlink.Errorf(crmlink.KindInvalid,
+					"%s: the report's currency is %s (the counter's, or the currency parameter), so it is cdpOrders%s%s", name, r.q.Currency, r.q.Currency, f)
+			}
+			return crmlink.Metric{Name: name, Field: f}, nil
+		}
+	}
+	if m := goalMetric.FindStringSubmatch(rest); m != nil {
+		id, _ := strconv.ParseInt(m[1], 10, 64)
+		if !slices.ContainsFunc(r.goals, func(g crmlink.Goal) bool { return g.ID == id }) {
+			return crmlink.Metric{}, crmlink.Errorf(crmlink.KindInvalid, "%s: the counter has no goal %d", name, id)
+		}
+		return crmlink.Metric{Name: name, Field: crmlink.MetricField(m[2]), GoalID: id}, nil
+	}
+	return crmlink.Metric{}, crmlink.Errorf(crmlink.KindInvalid, "unknown metric %q", name)
+}

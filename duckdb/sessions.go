@@ -43,10 +43,38 @@ const sessionColumns = `session_id, client_id, user_id, start_utc, start_local, 
     traffic_source, source_engine, utm_source, utm_medium, utm_campaign, utm_content, utm_term,
     click_id, referrer, landing_url, country, region, city, device, os, browser, is_bot`
 
-// spoolSelect turns spool columns into session columns.
-const spoolSelect = `session_id, client_id, user_id, make_timestamp(start_us), make_timestamp(local_us), duration_s, page_views, is_bounce,
-    traffic_source, source_engine, utm_source, utm_medium, utm_campaign, utm_content, utm_term,
-    click_id, referrer, landing_url, country, region, city, device, os, browser, is_bot`
+// chunkInsertSQL inserts one spooled chunk of sessions ($1 the counter,
+// $2 the upload) with their attribution, from the chunk and the sessions
+// stored before it of the same ClientIDs. It is right for sessions that
+// arrive in time order; finishSessionImport mends the rest.
+const chunkInsertSQL = `INSERT INTO sessions BY NAME
+WITH n AS (
+    SELECT $1::BIGINT AS counter_id, session_id, client_id, user_id, make_timestamp(start_us) AS start_utc,
+        make_timestamp(local_us) AS start_local, duration_s, page_views, is_bounce,
+        traffic_source, source_engine, utm_source, utm_medium, utm_campaign, utm_content, utm_term,
+        click_id, referrer, landing_url, country, region, city, device, os, browser, is_bot,
+        $2 AS upload_id, line AS upload_line
+    FROM {spool}
+),
+u AS (
+    SELECT upload_line, true AS is_new, session_id, client_id, start_utc, traffic_source, source_engine FROM n
+    UNION ALL
+    SELECT 0, false, session_id, client_id, start_utc, traffic_source, source_engine FROM sessions
+    WHERE counter_id = $1 AND client_id IN (SELECT client_id FROM n)
+),
+w AS (
+    SELECT upload_line, is_new,
+        first_value({'sid': session_id, 'src': traffic_source, 'eng': source_engine})
+            OVER (PARTITION BY client_id ORDER BY start_utc, session_id) AS f,
+        CASE WHEN ` + significantSQL + ` THEN {'sid': session_id, 'src': traffic_source, 'eng': source_engine}
+        ELSE last_value(CASE WHEN ` + significantSQL + ` THEN {'sid': session_id, 'src': traffic_source, 'eng': source_engine} END IGNORE NULLS)
+            OVER (PARTITION BY client_id ORDER BY start_utc, session_id ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING)
+        END AS ls
+    FROM u
+)
+SELECT n.*, w.f.sid AS first_sid, w.f.src AS first_source, w.f.eng AS first_engine,
+    w.ls.sid AS lastsign_sid, coalesce(w.ls.src, 'direct') AS lastsign_source, coalesce(w.ls.eng, '') AS lastsign_engine
+FROM n JOIN w ON w.is_new AND w.upload_line = n.upload_line`
 
 // ImportSessions spools the reader's sessions and loads them in one
 // transaction. See crmlink.SessionStore.
@@ -81,8 +109,7 @@ func (s *Store) ImportSessions(ctx context.Context, up *crmlink.Upload, r crmlin
 	defer s.writeMu.Unlock()
 	l := s.newLoader(ctx, "sessions", nil, func(tx *sql.Tx, path string) error {
 		// caller: ImportSessions (one chunk)
-		_, err := tx.ExecContext(ctx, `INSERT INTO sessions (counter_id, `+sessionColumns+`, upload_id, upload_line)
-			SELECT ?, `+spoolSelect+`, ?, line FROM `+readSpool(path, spoolColumns),
+		_, err := tx.ExecContext(ctx, strings.Replace(chunkInsertSQL, "{spool}", readSpool(path, spoolColumns), 1),
 			int64(up.CounterID), up.ID)
 		return err
 	})
@@ -194,6 +221,10 @@ func (s *Store) finishSessionImport(ctx context.Context, tx *sql.Tx, up *crmlink
 			GROUP BY client_id, kind, value`, cid, cid); err != nil {
 			return err
 		}
+	}
+	// caller: ImportSessions (attribution of the ClientIDs it touched)
+	if err := attributeSessions(ctx, tx, cid, `SELECT DISTINCT client_id FROM sessions WHERE counter_id = $1 AND upload_id = $2`, up.ID); err != nil {
+		return err
 	}
 	// New sessions can change which session an order came from.
 	counter, err := s.Counter(ctx, up.CounterID)

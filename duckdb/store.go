@@ -150,6 +150,10 @@ func Open(ctx context.Context, rawURL string, clock crmlink.Clock) (*Store, erro
 		db.Close()
 		return nil, err
 	}
+	if err := s.attributeUnattributed(ctx); err != nil {
+		db.Close()
+		return nil, fmt.Errorf("open store: attribute sessions: %w", err)
+	}
 	return s, nil
 }
 

@@ -1,0 +1,102 @@
+package duckdb
+
+import (
+	"context"
+	"database/sql"
+	"fmt"
+	"strings"
+)
+
+// significantSQL tells whether a session's source counts for last
+// significant attribution (crmlink.SourceKind.Significant).
+const significantSQL = `traffic_source NOT IN ('direct', 'internal', 'saved', '')`
+
+// attributeSQL computes, for the sessions of the ClientIDs that scope
+// selects ($1 is the counter), their first and lastsign attribution, and
+// keeps the sessions whose stored attribution differs.
+const attributeSQL = `
+WITH c AS ({scope}),
+s AS (SELECT s.* FROM sessions s SEMI JOIN c USING (client_id) WHERE s.counter_id = $1),
+w AS (
+    SELECT s.*,
+        first_value({'sid': session_id, 'src': traffic_source, 'eng': source_engine})
+            OVER (PARTITION BY client_id ORDER BY start_utc, session_id) AS f,
+        CASE WHEN ` + significantSQL + ` THEN {'sid': session_id, 'src': traffic_source, 'eng': source_engine}
+        ELSE last_value(CASE WHEN ` + significantSQL + ` THEN {'sid': session_id, 'src': traffic_source, 'eng': source_engine} END IGNORE NULLS)
+            OVER (PARTITION BY client_id ORDER BY start_utc, session_id ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING)
+        END AS ls
+    FROM s
+)
+SELECT * EXCLUDE (f, ls, first_sid, first_source, first_engine, lastsign_sid, lastsign_source, lastsign_engine),
+    f.sid AS first_sid, f.src AS first_source, f.eng AS first_engine,
+    ls.sid AS lastsign_sid, coalesce(ls.src, 'direct') AS lastsign_source, coalesce(ls.eng, '') AS lastsign_engine
+FROM w
+WHERE first_sid IS DISTINCT FROM f.sid OR first_source IS DISTINCT FROM f.src OR first_engine IS DISTINCT FROM f.eng
+   OR lastsign_sid IS DISTINCT FROM ls.sid OR lastsign_source IS DISTINCT FROM coalesce(ls.src, 'direct')
+   OR lastsign_engine IS DISTINCT FROM coalesce(ls.eng, '')`
+
+// attributeSessions brings the stored attribution of the sessions of the
+// ClientIDs that scope selects (an SQL query of client_id, with $1 the
+// counter and args after it) up to date. DuckDB updates rows in place
+// slowly when many change, so the sessions whose attribution changed are
+// deleted and inserted again.
+func attributeSessions(ctx context.Context, tx *sql.Tx, counter int64, scope string, args ...any) error {
+	q := replaceScope(attributeSQL, scope)
+	// caller: attributeSessions
+	if _, err := tx.ExecContext(ctx, `CREATE OR REPLACE TEMP TABLE attribution_new AS `+q, append([]any{counter}, args...)...); err != nil {
+		return fmt.Errorf("attribution: %w", err)
+	}
+	var n int64
+	// caller: attributeSessions
+	if err := tx.QueryRowContext(ctx, `SELECT count(*) FROM attribution_new`).Scan(&n); err != nil {
+		return fmt.Errorf("attribution: %w", err)
+	}
+	if n > 0 {
+		// caller: attributeSessions (rewrite)
+		if _, err := tx.ExecContext(ctx, `DELETE FROM sessions WHERE counter_id = ? AND session_id IN (SELECT session_id FROM attribution_new)`, counter); err != nil {
+			return fmt.Errorf("attribution: %w", err)
+		}
+		// caller: attributeSessions (rewrite)
+		if _, err := tx.ExecContext(ctx, `INSERT INTO sessions BY NAME SELECT * FROM attribution_new`); err != nil {
+			return fmt.Errorf("attribution: %w", err)
+		}
+	}
+	// caller: attributeSessions
+	_, err := tx.ExecContext(ctx, `DROP TABLE attribution_new`)
+	return err
+}
+
+// attributeUnattributed attributes the sessions stored before attribution
+// was kept (migration 0007), once.
+func (s *Store) attributeUnattributed(ctx context.Context) error {
+	var counters []int64
+	// caller: Open (attribution backfill)
+	rows, err := s.db.QueryContext(ctx, `SELECT DISTINCT counter_id FROM sessions WHERE first_sid IS NULL`)
+	if err != nil {
+		return err
+	}
+	for rows.Next() {
+		var c int64
+		if err := rows.Scan(&c); err != nil {
+			rows.Close()
+			return err
+		}
+		counters = append(counters, c)
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return err
+	}
+	for _, c := range counters {
+		err := s.inTx(ctx, func(tx *sql.Tx) error {
+			return attributeSessions(ctx, tx, c, `SELECT DISTINCT client_id FROM sessions WHERE counter_id = $1 AND first_sid IS NULL`)
+		})
+		if err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// replaceScope puts a scope query into q's {scope}.
+func replaceScope(q, scope string) string { return strings.Replace(q, "{scope}", scope, 1) }

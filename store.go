@@ -23,6 +23,7 @@ type Store interface {
 	CRMStore
 	OfflineConversionStore
 	LinkStore
+	ReportStore
 	// Ping checks that the store answers.
 	Ping(ctx context.Context) error
 	// Close releases the store; it waits for writes in flight.

@@ -86,6 +86,7 @@ func NewServer(cfg Config) *Server {
 	s.crmRoutes()
 	s.handle("GET /cdp/api/v1/counter/{id}/orders/{order_id}", s.getOrder)
 	s.offlineRoutes()
+	s.reportRoutes()
 
 	s.mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 		writeError(w, r, s.cfg.Logger, crmlink.Errorf(crmlink.KindNotFound, "no such endpoint: %s %s", r.Method, r.URL.Path))

@@ -35,6 +35,7 @@ func Run(t *testing.T, open Opener) {
 	t.Run("Uploads", func(t *testing.T) { testUploads(t, open) })
 	runCRM(t, open)
 	runLink(t, open)
+	runReport(t, open)
 }
 
 func newStore(t *testing.T, open Opener) (crmlink.Store, *crmlink.FixedClock) {

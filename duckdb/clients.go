@@ -1,0 +1,189 @@
+package duckdb
+
+import (
+	"context"
+	"database/sql"
+	"fmt"
+	"strconv"
+	"strings"
+
+	"github.com/crmlink/crmlink"
+	"github.com/shopspring/decimal"
+)
+
+// clientSorts are the Clients report's sortable columns, by their JSON
+// names, and the SQL each sorts by.
+var clientSorts = map[string]string{
+	"uniq_id": "c.uniq_id", "name": "c.name", "orders": "orders", "paid": "paid",
+	"in_progress": "in_progress", "cancelled": "cancelled", "spam": "spam", "other": "other",
+	"total_spent": "total_spent", "days_since_first_order": "first_order", "days_since_last_order": "last_order",
+}
+
+// ClientSortColumns lists the Clients report's sortable columns.
+func ClientSortColumns() []string {
+	var out []string
+	for k := range clientSorts {
+		out = append(out, k)
+	}
+	return out
+}
+
+// Clients answers one page of the Clients report: every uploaded customer,
+// visitors or not, with their orders by status (current status, whatever
+// the update window) and the first and last traffic source of the
+// sessions of all their ClientIDs. See crmlink.ReportStore.
+func (s *Store) Clients(ctx context.Context, q *crmlink.ClientsQuery) (*crmlink.ClientsResult, error) {
+	counter, err := s.Counter(ctx, q.CounterID)
+	if err != nil {
+		return nil, err
+	}
+	cur := q.Currency
+	if cur == "" {
+		cur = counter.Currency
+	}
+	order := "last_order DESC NULLS LAST, c.uniq_id"
+	if q.Sort != "" {
+		name, desc := strings.CutPrefix(q.Sort, "-")
+		col, ok := clientSorts[name]
+		if !ok {
+			return nil, crmlink.Errorf(crmlink.KindInvalid, "sort: %q is not a sortable column", q.Sort)
+		}
+		dir := "ASC"
+		if desc {
+			dir = "DESC"
+		}
+		// days since the first or last order run opposite to the date.
+		if name == "days_since_first_order" || name == "days_since_last_order" {
+			dir = map[string]string{"ASC": "DESC", "DESC": "ASC"}[dir]
+		}
+		order = col + " " + dir + " NULLS LAST, c.uniq_id"
+	}
+	args := []any{int64(q.CounterID), cur}
+	search := ""
+	if q.Search != "" {
+		args = append(args, strings.ToLower(q.Search))
+		search = ` AND (contains(lower(uniq_id), $3) OR contains(lower(name), $3)
+			OR list_contains(list_transform(client_ids, x -> x::VARCHAR), $3) OR list_contains(user_ids, $3))`
+	}
+	limit := q.Limit
+	if limit <= 0 {
+		limit = 100
+	}
+	now := utc(s.clock.Now())
+	args = append(args, now)
+	nowArg := "$" + strconv.Itoa(len(args))
+	// caller: Clients
+	rows, err := s.db.QueryContext(ctx, `
+		WITH c AS (SELECT uniq_id, name, client_ids, user_ids, len(email_md5) + len(email_sha256) AS emails,
+		                  len(phone_md5) + len(phone_sha256) AS phones
+		           FROM contacts WHERE counter_id = $1`+search+`),
+		o AS (SELECT uniq_id, count(*) AS orders,
+		          count(*) FILTER (WHERE status_type = 'IN_PROGRESS') AS in_progress,
+		          count(*) FILTER (WHERE status_type = 'PAID') AS paid,
+		          count(*) FILTER (WHERE status_type = 'CANCELLED') AS cancelled,
+		          count(*) FILTER (WHERE status_type = 'SPAM') AS spam,
+		          count(*) FILTER (WHERE status_type = 'OTHER') AS other,
+		          sum(revenue) FILTER (WHERE status_type = 'PAID' AND currency = $2) AS total_spent,
+		          min(created) AS first_order, max(created) AS last_order
+		      FROM orders WHERE counter_id = $1 AND NOT is_simple GROUP BY uniq_id)
+		SELECT c.uniq_id, c.name, list_transform(c.client_ids, x -> x::VARCHAR), c.user_ids, c.emails, c.phones,
+		    coalesce(orders, 0), coalesce(in_progress, 0), coalesce(paid, 0), coalesce(cancelled, 0), coalesce(spam, 0), coalesce(other, 0),
+		    coalesce(total_spent, 0)::VARCHAR,
+		    date_diff('day', first_order, `+nowArg+`), date_diff('day', last_order, `+nowArg+`),
+		    count(*) OVER ()
+		FROM c LEFT JOIN o USING (uniq_id)
+		ORDER BY `+order+` LIMIT `+strconv.Itoa(limit)+` OFFSET `+strconv.Itoa(max(q.Offset, 0)), args...)
+	if err != nil {
+		return nil, fmt.Errorf("clients: %w", err)
+	}
+	res := &crmlink.ClientsResult{Rows: []crmlink.ClientRow{}}
+	var ids []string
+	for rows.Next() {
+		var r crmlink.ClientRow
+		var spent string
+		var first, last sql.NullInt64
+		if err := rows.Scan(&r.UniqID, &r.Name, scanList(&r.ClientIDs), scanList(&r.UserIDs), &r.Emails, &r.Phones,
+			&r.Orders, &r.InProgress, &r.Paid, &r.Cancelled, &r.Spam, &r.Other, &spent, &first, &last, &res.TotalRows); err != nil {
+			rows.Close()
+			return nil, fmt.Errorf("clients: %w", err)
+		}
+		if r.TotalSpent, err = decimal.NewFromString(spent); err != nil {
+			rows.Close()
+			return nil, fmt.Errorf("clients: %w", err)
+		}
+		if first.Valid {
+			d, l := int(first.Int64), int(last.Int64)
+			r.DaysSinceFirst, r.DaysSinceLast = &d, &l
+		}
+		if r.ClientIDs == nil {
+			r.ClientIDs = []string{}
+		}
+		if r.UserIDs == nil {
+			r.UserIDs = []string{}
+		}
+		res.Rows = append(res.Rows, r)
+		ids = append(ids, r.UniqID)
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("clients: %w", err)
+	}
+	if len(ids) == 0 {
+		return res, nil
+	}
+	// The page's customers' sessions, over their ClientIDs and the
+	// visitors whose UserIDs, emails or phones match theirs.
+	// caller: Clients (sources)
+	srows, err := s.db.QueryContext(ctx, `
+		WITH c AS (SELECT * FROM contacts WHERE counter_id = $1 AND uniq_id IN (`+placeholders(2, len(ids))+`)),
+		cl AS (
+		    SELECT uniq_id, unnest(client_ids) AS client_id FROM c
+		    UNION
+		    SELECT c.uniq_id, si.client_id FROM (SELECT uniq_id, unnest(user_ids) AS v FROM c) c
+		    JOIN site_identities si ON si.counter_id = $1 AND si.kind = 'user_id' AND si.value = c.v
+		    UNION
+		    SELECT c.uniq_id, si.client_id FROM (SELECT uniq_id, unnest(email_md5 || email_sha256 || phone_md5 || phone_sha256) AS v FROM c) c
+		    JOIN site_identities si ON si.counter_id = $1 AND si.kind <> 'user_id' AND si.value = c.v
+		)
+		SELECT cl.uniq_id, arg_min(s.traffic_source, (s.start_utc, s.session_id)), arg_max(s.traffic_source, (s.start_utc, s.session_id)), count(*)
+		FROM cl JOIN sessions s ON s.counter_id = $1 AND s.client_id = cl.client_id AND NOT s.is_bot
+		GROUP BY cl.uniq_id`, append([]any{int64(q.CounterID)}, anySlice(ids)...)...)
+	if err != nil {
+		return nil, fmt.Errorf("clients: sources: %w", err)
+	}
+	defer srows.Close()
+	at := map[string]int{}
+	for i, r := range res.Rows {
+		at[r.UniqID] = i
+	}
+	for srows.Next() {
+		var id, first, last string
+		var n int
+		if err := srows.Scan(&id, &first, &last, &n); err != nil {
+			return nil, fmt.Errorf("clients: sources: %w", err)
+		}
+		r := &res.Rows[at[id]]
+		r.FirstSource, r.LastSource, r.Sessions = first, last, n
+	}
+	return res, srows.Err()
+}
+
+// placeholders is "$first, $first+1, ..." for n arguments.
+func placeholders(first, n int) string {
+	var b strings.Builder
+	for i := range n {
+		if i > 0 {
+			b.WriteString(", ")
+		}
+		b.WriteString("$" + strconv.Itoa(first+i))
+	}
+	return b.String()
+}
+
+func anySlice[T any](xs []T) []any {
+	out := make([]any, len(xs))
+	for i, x := range xs {
+		out[i] = x
+	}
+	return out
+}

@@ -1,0 +1,660 @@
+package duckdb
+
+import (
+	"context"
+	"database/sql"
+	"fmt"
+	"sort"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/crmlink/crmlink"
+	"github.com/shopspring/decimal"
+)
+
+// A report is one SQL statement (SPEC.md §4):
+//
+//	p    the period's sessions (robots left out)
+//	cd   cross-device attribution of p, when a dimension asks for it
+//	s    p with the dimensions' values, filtered
+//	o    the orders linked to those sessions: per session, or per order
+//	     when the order's status is a dimension
+//	g    goal reaches per session, when a goal metric asks
+//	j    s joined with o and g
+//	agg  j grouped by the dimensions, and once more as a whole for totals
+//
+// Orders count under the session they are linked to, never by their own
+// creation date, so sessions and orders share one denominator.
+
+// reportBuilder accumulates a report statement's arguments.
+type reportBuilder struct {
+	q       *crmlink.ReportQuery
+	args    []any
+	joins   []string // extra joins of s on p
+	joined  map[string]bool
+	cd      bool // cross-device CTE needed
+	byOrder bool // rows are orders (the order's status is a dimension)
+}
+
+func (b *reportBuilder) arg(v any) string {
+	b.args = append(b.args, v)
+	return "$" + strconv.Itoa(len(b.args))
+}
+
+// join adds LEFT JOIN sessions <alias> on the session whose id p's sid
+// column (or cd's) names, once.
+func (b *reportBuilder) join(alias, sidExpr string) string {
+	if !b.joined[alias] {
+		b.joined[alias] = true
+		b.joins = append(b.joins, fmt.Sprintf("LEFT JOIN (SELECT * FROM sessions WHERE counter_id = $1) %s ON %s.session_id = %s", alias, alias, sidExpr))
+	}
+	return alias
+}
+
+var utmColumns = map[crmlink.DimensionField]string{
+	crmlink.DimUTMSource: "utm_source", crmlink.DimUTMMedium: "utm_medium", crmlink.DimUTMCampaign: "utm_campaign",
+	crmlink.DimUTMContent: "utm_content", crmlink.DimUTMTerm: "utm_term",
+}
+
+var plainColumns = map[crmlink.DimensionField]string{
+	crmlink.DimStartURL: "p.landing_url", crmlink.DimCountry: "p.country", crmlink.DimCity: "p.city",
+	crmlink.DimDevice: "p.device", crmlink.DimOS: "p.os", crmlink.DimBrowser: "p.browser",
+	crmlink.DimDate:    "strftime(p.start_local, '%Y-%m-%d')",
+	crmlink.DimMonth:   "strftime(p.start_local, '%Y-%m')",
+	crmlink.DimReferer: `lower(regexp_extract(p.referrer, '^[A-Za-z][A-Za-z0-9+.-]*://([^/?#:]+)', 1))`,
+}
+
+// dimension is the SQL value of a dimension over p (and cd, and joins).
+func (b *reportBuilder) dimension(d crmlink.Dimension) string {
+	if c, ok := plainColumns[d.Field]; ok {
+		return c
+	}
+	if d.Field == crmlink.DimOrderStatusType {
+		return "o.rep_status_type"
+	}
+	switch d.Field {
+	case crmlink.DimTrafficSource, crmlink.DimSourceEngine:
+		col := map[crmlink.DimensionField]string{crmlink.DimTrafficSource: "source", crmlink.DimSourceEngine: "engine"}[d.Field]
+		switch d.Attribution {
+		case crmlink.AttributionFirst:
+			return "p.first_" + col
+		case crmlink.AttributionLastSign:
+			return "p.lastsign_" + col
+		case crmlink.AttributionCrossDeviceFirst:
+			b.cd = true
+			return "cd.first_" + col
+		case crmlink.AttributionCrossDeviceLastSign:
+			b.cd = true
+			return "cd.lastsign_" + col
+		}
+		// last, and cross-device last: the latest session of the customer
+		// at or before a session is that session itself.
+		if d.Field == crmlink.DimTrafficSource {
+			return "p.traffic_source"
+		}
+		return "p.source_engine"
+	}
+	col := utmColumns[d.Field]
+	switch d.Attribution {
+	case crmlink.AttributionFirst:
+		return fmt.Sprintf("coalesce(%s.%s, '')", b.join("af", "p.first_sid"), col)
+	case crmlink.AttributionLastSign:
+		return fmt.Sprintf("coalesce(%s.%s, '')", b.join("al", "p.lastsign_sid"), col)
+	case crmlink.AttributionCrossDeviceFirst:
+		b.cd = true
+		return fmt.Sprintf("coalesce(%s.%s, '')", b.join("acf", "cd.first_sid"), col)
+	case crmlink.AttributionCrossDeviceLastSign:
+		b.cd = true
+		return fmt.Sprintf("coalesce(%s.%s, '')", b.join("acl", "cd.lastsign_sid"), col)
+	}
+	return "p." + col
+}
+
+// filter is the SQL condition of a filter over the dimensions' values.
+func (b *reportBuilder) filter(f *crmlink.Filter) string {
+	switch f.Op {
+	case "AND", "OR":
+		var parts []string
+		for _, c := range f.Children {
+			parts = append(parts, "("+b.filter(c)+")")
+		}
+		return strings.Join(parts, " "+f.Op+" ")
+	}
+	e := b.dimension(f.Dimension)
+	switch f.Op {
+	case "==":
+		return e + " = " + b.arg(f.Values[0])
+	case "!=":
+		return e + " <> " + b.arg(f.Values[0])
+	case "=@":
+		return "contains(" + e + ", " + b.arg(f.Values[0]) + ")"
+	case "!@":
+		return "NOT contains(" + e + ", " + b.arg(f.Values[0]) + ")"
+	case "=~":
+		return "regexp_matches(" + e + ", " + b.arg(f.Values[0]) + ")"
+	case "!~":
+		return "NOT regexp_matches(" + e + ", " + b.arg(f.Values[0]) + ")"
+	case "in", "notin":
+		var vs []string
+		for _, v := range f.Values {
+			vs = append(vs, b.arg(v))
+		}
+		not := ""
+		if f.Op == "notin" {
+			not = "NOT "
+		}
+		return e + " " + not + "IN (" + strings.Join(vs, ", ") + ")"
+	}
+	panic("report: unknown filter op " + f.Op)
+}
+
+// usesOrderStatus tells whether a filter compares the order's status.
+func usesOrderStatus(f *crmlink.Filter) bool {
+	if f == nil {
+		return false
+	}
+	if f.Op == "AND" || f.Op == "OR" {
+		for _, c := range f.Children {
+			if usesOrderStatus(c) {
+				return true
+			}
+		}
+		return false
+	}
+	return f.Dimension.Field == crmlink.DimOrderStatusType
+}
+
+// crossDeviceSQL attributes the period's sessions across all ClientIDs of
+// the customer that owns each (the contact whose ClientIDs, or whose
+// UserIDs, emails or phones seen on the site, lead to it; a ClientID no
+// customer owns is its own customer).
+const crossDeviceSQL = `
+owner AS (
+    SELECT client_id, min(uniq_id) AS cust FROM (
+        SELECT unnest(client_ids) AS client_id, uniq_id FROM contacts WHERE counter_id = $1
+        UNION ALL
+        SELECT si.client_id, c.uniq_id FROM (SELECT uniq_id, unnest(user_ids) AS v FROM contacts WHERE counter_id = $1) c
+        JOIN site_identities si ON si.counter_id = $1 AND si.kind = 'user_id' AND si.value = c.v
+        UNION ALL
+        SELECT si.client_id, c.uniq_id FROM (SELECT uniq_id, unnest(email_md5 || email_sha256 || phone_md5 || phone_sha256) AS v FROM contacts WHERE counter_id = $1) c
+        JOIN site_identities si ON si.counter_id = $1 AND si.kind <> 'user_id' AND si.value = c.v
+    ) GROUP BY client_id
+),
+pg AS (SELECT p.session_id, p.start_utc, coalesce(ow.cust, '#' || p.client_id) AS grp FROM p LEFT JOIN owner ow USING (client_id)),
+gs AS (
+    SELECT s.session_id, s.start_utc, s.traffic_source, s.source_engine, coalesce(ow.cust, '#' || s.client_id) AS grp
+    FROM sessions s LEFT JOIN owner ow USING (client_id)
+    WHERE s.counter_id = $1 AND NOT s.is_bot AND coalesce(ow.cust, '#' || s.client_id) IN (SELECT grp FROM pg)
+),
+gfirst AS (SELECT grp, arg_min({'sid': session_id, 'src': traffic_source, 'eng': source_engine}, (start_utc, session_id)) AS f FROM gs GROUP BY grp),
+gsig AS (SELECT grp, start_utc, session_id, traffic_source, source_engine FROM gs WHERE ` + significantSQL + `),
+glast AS (
+    SELECT pg.session_id, gsig.session_id AS sid, gsig.traffic_source AS src, gsig.source_engine AS eng
+    FROM pg ASOF LEFT JOIN gsig ON pg.grp = gsig.grp AND gsig.start_utc <= pg.start_utc
+),
+cd AS (
+    SELECT pg.session_id, gfirst.f.sid AS first_sid, gfirst.f.src AS first_source, gfirst.f.eng AS first_engine,
+        glast.sid AS lastsign_sid, coalesce(glast.src, 'direct') AS lastsign_source, coalesce(glast.eng, '') AS lastsign_engine
+    FROM pg JOIN gfirst USING (grp) LEFT JOIN glast USING (session_id)
+),`
+
+// metricSQL is a metric's aggregate over j.
+func (b *reportBuilder) metric(m crmlink.Metric, goal int) string {
+	pct := func(num, den string) string {
+		return fmt.Sprintf("round(100.0 * (%s) / nullif(%s, 0), 2)", num, den)
+	}
+	switch m.Field {
+	case crmlink.MetVisits:
+		return "count(*)"
+	case crmlink.MetUsers:
+		return "count(DISTINCT client_id)"
+	case crmlink.MetPageviews:
+		return "sum(page_views)"
+	case crmlink.MetBounceRate:
+		return pct("count(*) FILTER (WHERE is_bounce)", "count(*)")
+	case crmlink.MetAvgVisitDuration:
+		return "round(avg(duration_s), 2)"
+	case crmlink.MetOrdersAll:
+		return "sum(n_all)"
+	case crmlink.MetOrdersInProgress:
+		return "sum(n_in_progress)"
+	case crmlink.MetOrdersPaid:
+		return "sum(n_paid)"
+	case crmlink.MetOrdersCancelled:
+		return "sum(n_cancelled)"
+	case crmlink.MetOrdersSpam:
+		return "sum(n_spam)"
+	case crmlink.MetOrdersOther:
+		return "sum(n_other)"
+	case crmlink.MetConversionToOrder:
+		return pct("coalesce(sum(n_all), 0)", "count(*)")
+	case crmlink.MetConversionToPayment:
+		return pct("sum(n_paid)", "sum(n_all)")
+	case crmlink.MetRevenue:
+		return "sum(revenue)"
+	case crmlink.MetProfit:
+		return "sum(profit)"
+	case crmlink.MetAverageCheque:
+		return "round(sum(revenue) / nullif(sum(n_paid_cur), 0), 2)"
+	case crmlink.MetGoalReaches:
+		return fmt.Sprintf("sum(g%d_n)", goal)
+	case crmlink.MetGoalRevenue:
+		return fmt.Sprintf("sum(g%d_rev)", goal)
+	case crmlink.MetGoalConversionRate:
+		return pct(fmt.Sprintf("count(*) FILTER (WHERE g%d_n > 0)", goal), "count(*)")
+	}
+	panic("report: unknown metric " + string(m.Field))
+}
+
+// orderCounts are the per-order (or per-session, summed) order columns.
+func orderCounts(cur string) string {
+	return `(o.rep_status_type <> 'SPAM')::INT AS n_all,
+        (o.rep_status_type = 'IN_PROGRESS')::INT AS n_in_progress,
+        (o.rep_status_type = 'PAID')::INT AS n_paid,
+        (o.rep_status_type = 'CANCELLED')::INT AS n_cancelled,
+        (o.rep_status_type = 'SPAM')::INT AS n_spam,
+        (o.rep_status_type = 'OTHER')::INT AS n_other,
+        (o.rep_status_type = 'PAID' AND o.currency = ` + cur + `)::INT AS n_paid_cur,
+        CASE WHEN o.rep_status_type = 'PAID' AND o.currency = ` + cur + ` THEN o.rep_revenue END AS revenue,
+        CASE WHEN o.rep_status_type = 'PAID' AND o.currency = ` + cur + ` THEN o.rep_revenue - coalesce(o.rep_cost, 0) END AS profit`
+}
+
+// Report answers a report query. See crmlink.ReportStore.
+func (s *Store) Report(ctx context.Context, q *crmlink.ReportQuery) (*crmlink.ReportResult, error) {
+	if _, err := s.Counter(ctx, q.CounterID); err != nil {
+		return nil, err
+	}
+	b := &reportBuilder{q: q, joined: map[string]bool{}}
+	b.arg(int64(q.CounterID)) // $1
+	from, to := q.Date1, q.Date2.AddDate(0, 0, 1)
+	period := fmt.Sprintf("p.start_local >= %s AND p.start_local < %s", b.arg(from), b.arg(to))
+	for _, d := range q.Dimensions {
+		if d.Field == crmlink.DimOrderStatusType {
+			b.byOrder = true
+		}
+	}
+	// Order-status conditions select orders, the others sessions; mixing
+	// them under OR would mean neither, so they must be AND terms.
+	var sessionConds, orderConds []string
+	if q.Filter != nil {
+		terms := []*crmlink.Filter{q.Filter}
+		if q.Filter.Op == "AND" {
+			terms = q.Filter.Children
+		}
+		for _, t := range terms {
+			switch {
+			case t.Op != "OR" && t.Dimension.Field == crmlink.DimOrderStatusType:
+				orderConds = append(orderConds, b.filter(t))
+			case usesOrderStatus(t):
+				return nil, crmlink.Errorf(crmlink.KindInvalid, "filters: a condition on ym:s:cdpOrderStatusType must stand alone or be joined with AND")
+			default:
+				sessionConds = append(sessionConds, b.filter(t))
+			}
+		}
+	}
+	var dimCols, dimNames []string
+	for i, d := range q.Dimensions {
+		if d.Field == crmlink.DimOrderStatusType {
+			continue
+		}
+		dimCols = append(dimCols, fmt.Sprintf("%s AS d%d", b.dimension(d), i))
+	}
+	for i := range q.Dimensions {
+		dimNames = append(dimNames, fmt.Sprintf("d%d", i))
+	}
+	var ivCol string
+	if q.Group != "" {
+		ivCol = fmt.Sprintf("date_trunc('%s', p.start_local)::DATE AS iv", q.Group)
+		dimCols = append(dimCols, ivCol)
+	}
+	needOrders, goals := false, map[int64]int{}
+	for _, m := range q.Metrics {
+		switch m.Field {
+		case crmlink.MetGoalReaches, crmlink.MetGoalRevenue, crmlink.MetGoalConversionRate:
+			if _, ok := goals[m.GoalID]; !ok {
+				goals[m.GoalID] = len(goals)
+			}
+		default:
+			if !m.Field.SessionMetric() || m.Field == crmlink.MetConversionToOrder {
+				needOrders = true
+			}
+		}
+	}
+	var w strings.Builder
+	w.WriteString("WITH p AS (SELECT * FROM sessions p WHERE p.counter_id = $1 AND NOT p.is_bot AND " + period + "),\n")
+	// dimension() above may have asked for cross-device attribution.
+	if b.cd {
+		w.WriteString(crossDeviceSQL + "\n")
+	}
+	sessCols := "p.session_id, p.client_id, p.page_views, p.duration_s, p.is_bounce"
+	if len(dimCols) > 0 {
+		sessCols += ", " + strings.Join(dimCols, ", ")
+	}
+	// A condition on the order's status needs the orders read.
+	needOrders = needOrders || len(orderConds) > 0
+	cdJoin := ""
+	if b.cd {
+		cdJoin = "LEFT JOIN cd USING (session_id)"
+	}
+	where := ""
+	if len(sessionConds) > 0 {
+		where = "WHERE " + strings.Join(sessionConds, " AND ")
+	}
+	fmt.Fprintf(&w, "s AS (SELECT %s FROM p %s %s %s),\n", sessCols, cdJoin, strings.Join(b.joins, " "), where)
+	// Links are read by their session's UTC start, a day wider than the
+	// period's local days: the join with s then keeps exactly the period.
+	// DuckDB wants every numbered parameter used, so these are numbered
+	// only when orders are read.
+	orderRows := func() string {
+		cur := b.arg(q.Currency)
+		linkFrom, linkTo := b.arg(from.Add(-26*time.Hour)), b.arg(to.Add(26*time.Hour))
+		orderWhere := ""
+		if len(orderConds) > 0 {
+			orderWhere = " AND " + strings.Join(orderConds, " AND ")
+		}
+		return fmt.Sprintf(`SELECT l.session_id, o.rep_status_type, %s
+        FROM (SELECT order_id, session_id FROM order_links WHERE counter_id = $1 AND session_start >= %s AND session_start < %s) l
+        JOIN (SELECT * FROM orders WHERE counter_id = $1) o ON o.id = l.order_id
+        WHERE true%s`, orderCounts(cur), linkFrom, linkTo, orderWhere)
+	}
+	var j string
+	switch {
+	case b.byOrder:
+		fmt.Fprintf(&w, "o AS (%s),\n", orderRows())
+		statusIdx := 0
+		for i, d := range q.Dimensions {
+			if d.Field == crmlink.DimOrderStatusType {
+				statusIdx = i
+			}
+		}
+		j = fmt.Sprintf("SELECT s.*, o.* EXCLUDE (session_id, rep_status_type), o.rep_status_type AS d%d FROM s JOIN o USING (session_id)", statusIdx)
+	case needOrders:
+		fmt.Fprintf(&w, `o AS (SELECT session_id, sum(n_all) AS n_all, sum(n_in_progress) AS n_in_progress, sum(n_paid) AS n_paid,
+            sum(n_cancelled) AS n_cancelled, sum(n_spam) AS n_spam, sum(n_other) AS n_other, sum(n_paid_cur) AS n_paid_cur,
+            sum(revenue) AS revenue, sum(profit) AS profit FROM (%s) GROUP BY session_id),`+"\n", orderRows())
+		j = "SELECT s.*, o.* EXCLUDE (session_id) FROM s LEFT JOIN o USING (session_id)"
+	default:
+		j = "SELECT s.* FROM s"
+	}
+	if len(goals) > 0 && !b.byOrder {
+		ids := make([]int64, 0, len(goals))
+		for id := range goals {
+			ids = append(ids, id)
+		}
+		sort.Slice(ids, func(a, c int) bool { return goals[ids[a]] < goals[ids[c]] })
+		var cols, in []string
+		for _, id := range ids {
+			k, a := goals[id], b.arg(id)
+			in = append(in, a)
+			cols = append(cols, fmt.Sprintf("count(*) FILTER (WHERE goal_id = %s) AS g%d_n, sum(revenue) FILTER (WHERE goal_id = %s) AS g%d_rev", a, k, a, k))
+		}
+		fmt.Fprintf(&w, "g AS (SELECT session_id, %s FROM goal_reaches WHERE counter_id = $1 AND goal_id IN (%s) GROUP BY session_id),\n",
+			strings.Join(cols, ", "), strings.Join(in, ", "))
+		j = "SELECT j0.*, g.* EXCLUDE (session_id) FROM (" + j + ") j0 LEFT JOIN g USING (session_id)"
+	}
+	fmt.Fprintf(&w, "j AS (%s),\n", j)
+	var mets []string
+	for i, m := range q.Metrics {
+		mets = append(mets, fmt.Sprintf("%s AS m%d", b.metric(m, goals[m.GoalID]), i))
+	}
+	groups := dimNames
+	if q.Group != "" {
+		groups = append(append([]string{}, dimNames...), "iv")
+	}
+	sets := "()"
+	switch {
+	case q.Group != "" && len(dimNames) > 0:
+		sets = fmt.Sprintf("(%s), (%s), (iv), ()", strings.Join(groups, ", "), strings.Join(dimNames, ", "))
+	case q.Group != "":
+		sets = "(iv), ()"
+	case len(dimNames) > 0:
+		sets = fmt.Sprintf("(%s), ()", strings.Join(dimNames, ", "))
+	}
+	gidCols := "0"
+	if len(groups) > 0 {
+		gidCols = "GROUPING(" + strings.Join(groups, ", ") + ")"
+	}
+	selDims := ""
+	for _, g := range groups {
+		if g == "iv" {
+			selDims += "strftime(iv, '%Y-%m-%d') AS iv, "
+			continue
+		}
+		selDims += g + ", "
+	}
+	var metText []string
+	for i := range q.Metrics {
+		metText = append(metText, fmt.Sprintf("coalesce(m%d, 0)::VARCHAR", i))
+	}
+	fmt.Fprintf(&w, "agg AS (SELECT %s AS gid, %s%s FROM j GROUP BY GROUPING SETS (%s))\n", gidCols, selDims, strings.Join(mets, ", "), sets)
+	fmt.Fprintf(&w, "SELECT gid, %s%s FROM agg", strings.Join(groups, ", ")+sep(groups), strings.Join(metText, ", "))
+	// caller: Report
+	rows, err := s.db.QueryContext(ctx, w.String(), b.args...)
+	if err != nil {
+		return nil, fmt.Errorf("report: %w", err)
+	}
+	defer rows.Close()
+	var all []reportGroup
+	nd := len(q.Dimensions)
+	for rows.Next() {
+		g := reportGroup{dims: make([]sql.NullString, nd), mets: make([]decimal.Decimal, len(q.Metrics))}
+		dest := []any{&g.gid}
+		for i := range g.dims {
+			dest = append(dest, &g.dims[i])
+		}
+		var iv sql.NullString
+		if q.Group != "" {
+			dest = append(dest, &iv)
+		}
+		texts := make([]string, len(q.Metrics))
+		for i := range texts {
+			dest = append(dest, &texts[i])
+		}
+		if err := rows.Scan(dest...); err != nil {
+			return nil, fmt.Errorf("report: %w", err)
+		}
+		g.iv = iv.String
+		for i, t := range texts {
+			if g.mets[i], err = decimal.NewFromString(t); err != nil {
+				return nil, fmt.Errorf("report: metric %s: %w", q.Metrics[i].Name, err)
+			}
+		}
+		all = append(all, g)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("report: %w", err)
+	}
+	return assemble(q, all), nil
+}
+
+func sep(xs []string) string {
+	if len(xs) > 0 {
+		return ", "
+	}
+	return ""
+}
+
+// reportGroup is one row of agg: its grouping id (a bit set per grouped
+// column left out), dimension values, interval and metrics.
+type reportGroup struct {
+	gid  int64
+	dims []sql.NullString
+	iv   string
+	mets []decimal.Decimal
+}
+
+func (g reportGroup) key() string {
+	var b strings.Builder
+	for _, d := range g.dims {
+		b.WriteString(d.String)
+		b.WriteByte(0)
+	}
+	return b.String()
+}
+
+// assemble sorts and pages the groups into the answer: rows, totals,
+// minima and maxima, and for time series each row's values per interval.
+func assemble(q *crmlink.ReportQuery, all []reportGroup) *crmlink.ReportResult {
+	nd := len(q.Dimensions)
+	ncols := nd
+	if q.Group != "" {
+		ncols++
+	}
+	full := int64(1)<<ncols - 1
+	rowGID := int64(0) // the groups that are rows
+	if q.Group != "" {
+		rowGID = 1 // the interval left out
+	}
+	res := &crmlink.ReportResult{Query: *q}
+	zero := make([]decimal.Decimal, len(q.Metrics))
+	for i := range zero {
+		zero[i] = decimal.Zero
+	}
+	res.Totals = zero
+	var rows []reportGroup
+	series := map[string]map[string][]decimal.Decimal{} // row key -> interval -> metrics
+	totalSeries := map[string][]decimal.Decimal{}
+	for _, g := range all {
+		switch {
+		case g.gid == full:
+			res.Totals = g.mets
+		case nd > 0 && g.gid == rowGID:
+			rows = append(rows, g)
+		case q.Group != "" && g.gid == 0:
+			k := g.key()
+			if series[k] == nil {
+				series[k] = map[string][]decimal.Decimal{}
+			}
+			series[k][g.iv] = g.mets
+		case q.Group != "" && g.gid == full-1:
+			totalSeries[g.iv] = g.mets
+		}
+	}
+	if nd == 0 {
+		// One row: the whole period; its series is the total series.
+		rows = []reportGroup{{mets: res.Totals}}
+		if q.Group != "" {
+			totalSeries = series[""]
+		}
+	}
+	sort.SliceStable(rows, func(a, b int) bool {
+		ra, rb := rows[a], rows[b]
+		for _, k := range q.Sort {
+			var c int
+			if k.Metric >= 0 {
+				c = ra.mets[k.Metric].Cmp(rb.mets[k.Metric])
+			} else {
+				c = strings.Compare(ra.dims[k.Dimension].String, rb.dims[k.Dimension].String)
+			}
+			if c != 0 {
+				return (c < 0) != k.Desc
+			}
+		}
+		return ra.key() < rb.key()
+	})
+	res.TotalRows = len(rows)
+	if len(rows) > 0 {
+		res.Min = append([]decimal.Decimal{}, rows[0].mets...)
+		res.Max = append([]decimal.Decimal{}, rows[0].mets...)
+		for _, r := range rows[1:] {
+			for i, v := range r.mets {
+				if v.LessThan(res.Min[i]) {
+					res.Min[i] = v
+				}
+				if v.GreaterThan(res.Max[i]) {
+					res.Max[i] = v
+				}
+			}
+		}
+	} else {
+		res.Min, res.Max = zero, zero
+	}
+	start := min(q.Offset, len(rows))
+	end := min(start+q.Limit, len(rows))
+	var ivs []string
+	if q.Group != "" {
+		res.Intervals, ivs = intervals(q)
+		for _, iv := range ivs {
+			res.TotalSeries = append(res.TotalSeries, orZero(totalSeries[iv], zero))
+		}
+	}
+	for _, g := range rows[start:end] {
+		row := crmlink.ReportRow{Metrics: g.mets}
+		for i, d := range q.Dimensions {
+			row.Dimensions = append(row.Dimensions, dimensionValue(d.Field, g.dims[i].String))
+		}
+		if q.Group != "" {
+			byIV := series[g.key()]
+			for _, iv := range ivs {
+				row.Series = append(row.Series, orZero(byIV[iv], zero))
+			}
+		}
+		res.Rows = append(res.Rows, row)
+	}
+	return res
+}
+
+func orZero(v, zero []decimal.Decimal) []decimal.Decimal {
+	if v == nil {
+		return zero
+	}
+	return v
+}
+
+// intervals lists a time series' intervals, clipped to the period, with
+// the key date_trunc gives each.
+func intervals(q *crmlink.ReportQuery) ([][2]time.Time, []string) {
+	var out [][2]time.Time
+	var keys []string
+	d := q.Date1
+	for !d.After(q.Date2) {
+		start := d
+		switch q.Group {
+		case "week":
+			start = d.AddDate(0, 0, -((int(d.Weekday()) + 6) % 7)) // Monday
+		case "month":
+			start = time.Date(d.Year(), d.Month(), 1, 0, 0, 0, 0, time.UTC)
+		}
+		next := start.AddDate(0, 0, 1)
+		switch q.Group {
+		case "week":
+			next = start.AddDate(0, 0, 7)
+		case "month":
+			next = start.AddDate(0, 1, 0)
+		}
+		end := next.AddDate(0, 0, -1)
+		if end.After(q.Date2) {
+			end = q.Date2
+		}
+		out = append(out, [2]time.Time{d, end})
+		keys = append(keys, start.Format(time.DateOnly))
+		d = next
+	}
+	return out, keys
+}
+
+var deviceNames = map[string]string{"desktop": "Desktop", "mobile": "Smartphones", "tablet": "Tablets", "tv": "TV"}
+
+var statusNames = map[string]string{"IN_PROGRESS": "In progress", "PAID": "Paid", "CANCELLED": "Cancelled", "SPAM": "Spam", "OTHER": "Other"}
+
+// dimensionValue is a dimension's id and display name.
+func dimensionValue(f crmlink.DimensionField, id string) crmlink.DimensionValue {
+	if id == "" {
+		return crmlink.DimensionValue{ID: "", Name: "Not specified"}
+	}
+	name := id
+	switch f {
+	case crmlink.DimTrafficSource:
+		name = crmlink.SourceKind(id).Name()
+	case crmlink.DimDevice:
+		if n, ok := deviceNames[id]; ok {
+			name = n
+		}
+	case crmlink.DimOrderStatusType:
+		if n, ok := statusNames[id]; ok {
+			name = n
+		}
+	}
+	return crmlink.DimensionValue{ID: id, Name: name}
+}

@@ -1,0 +1,105 @@
+package http
+
+import (
+	"net/http"
+	"strconv"
+
+	"github.com/crmlink/crmlink"
+	"github.com/crmlink/crmlink/report"
+)
+
+func (s *Server) reportRoutes() {
+	s.handle("GET /stat/v1/data", s.reportTable)
+	s.handle("GET /stat/v1/data.csv", s.reportCSV)
+	s.handle("GET /stat/v1/data/bytime", s.reportSeries)
+	s.handle("GET /cdp/api/v1/counter/{id}/clients", s.clients)
+}
+
+// runReport validates the request (ids names the counter; a read token
+// for it is needed) and runs it.
+func (s *Server) runReport(r *http.Request, series bool) (*crmlink.ReportResult, error) {
+	params := r.URL.Query()
+	ids := params.Get("ids")
+	if ids == "" {
+		ids = params.Get("id")
+	}
+	if ids == "" {
+		return nil, withType("missing_parameter", crmlink.Errorf(crmlink.KindInvalid, "ids: missing: name the counter"))
+	}
+	id, err := crmlink.ParseCounterID(ids)
+	if err != nil {
+		return nil, crmlink.Errorf(crmlink.KindInvalid, "ids: %q: want one counter id", ids)
+	}
+	if _, err := s.authorize(r, id, crmlink.ScopeRead); err != nil {
+		return nil, err
+	}
+	counter, err := s.cfg.Store.Counter(r.Context(), id)
+	if err != nil {
+		return nil, err
+	}
+	goals, err := s.cfg.Store.Goals(r.Context(), id)
+	if err != nil {
+		return nil, err
+	}
+	q, err := report.Parse(report.Request{Counter: counter, Goals: goals, Now: s.cfg.Clock.Now(), Params: params, Series: series})
+	if err != nil {
+		return nil, err
+	}
+	return s.cfg.Store.Report(r.Context(), q)
+}
+
+func (s *Server) reportTable(w http.ResponseWriter, r *http.Request) error {
+	res, err := s.runReport(r, false)
+	if err != nil {
+		return err
+	}
+	return writeJSON(w, http.StatusOK, report.Table(res, r.URL.Query()))
+}
+
+func (s *Server) reportSeries(w http.ResponseWriter, r *http.Request) error {
+	res, err := s.runReport(r, true)
+	if err != nil {
+		return err
+	}
+	return writeJSON(w, http.StatusOK, report.Series(res, r.URL.Query()))
+}
+
+func (s *Server) reportCSV(w http.ResponseWriter, r *http.Request) error {
+	res, err := s.runReport(r, false)
+	if err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "text/csv; charset=utf-8")
+	w.Header().Set("Content-Disposition", `attachment; filename="report.csv"`)
+	// A failed write means the client went away.
+	_ = report.WriteCSV(w, res)
+	return nil
+}
+
+func (s *Server) clients(w http.ResponseWriter, r *http.Request) error {
+	counter, err := s.counterFor(r, crmlink.ScopeRead)
+	if err != nil {
+		return err
+	}
+	p := r.URL.Query()
+	q := &crmlink.ClientsQuery{CounterID: counter.ID, Search: p.Get("search"), Sort: p.Get("sort"), Limit: 100}
+	if v := p.Get("limit"); v != "" {
+		n, err := strconv.Atoi(v)
+		if err != nil || n < 1 || n > report.MaxLimit {
+			return crmlink.Errorf(crmlink.KindInvalid, "limit: %q: want a whole number from 1 to %d", v, report.MaxLimit)
+		}
+		q.Limit = n
+	}
+	if v := p.Get("offset"); v != "" {
+		n, err := strconv.Atoi(v)
+		if err != nil || n < 1 {
+			return crmlink.Errorf(crmlink.KindInvalid, "offset: %q: want a whole number from 1 (the first row)", v)
+		}
+		q.Offset = n - 1
+	}
+	res, err := s.cfg.Store.Clients(r.Context(), q)
+	if err != nil {
+		return err
+	}
+	return writeJSON(w, http.StatusOK, res)
+}

@@ -3,6 +3,7 @@ package duckdb
 import (
 	"context"
 	"database/sql"
+	"encoding/json"
 	"fmt"
 	"strconv"
 	"strings"
@@ -14,7 +15,7 @@ import (
 // clientSorts are the Clients report's sortable columns, by their JSON
 // names, and the SQL each sorts by.
 var clientSorts = map[string]string{
-	"uniq_id": "c.uniq_id", "name": "c.name", "orders": "orders", "paid": "paid",
+	"uniq_id": "uniq_id", "name": "name", "orders": "orders", "paid": "paid",
 	"in_progress": "in_progress", "cancelled": "cancelled", "spam": "spam", "other": "other",
 	"total_spent": "total_spent", "days_since_first_order": "first_order", "days_since_last_order": "last_order",
 }
@@ -41,7 +42,7 @@ func (s *Store) Clients(ctx context.Context, q *crmlink.ClientsQuery) (*crmlink.
 	if cur == "" {
 		cur = counter.Currency
 	}
-	order := "last_order DESC NULLS LAST, c.uniq_id"
+	order := "last_order DESC NULLS LAST, uniq_id"
 	if q.Sort != "" {
 		name, desc := strings.CutPrefix(q.Sort, "-")
 		col, ok := clientSorts[name]
@@ -56,7 +57,7 @@ func (s *Store) Clients(ctx context.Context, q *crmlink.ClientsQuery) (*crmlink.
 		if name == "days_since_first_order" || name == "days_since_last_order" {
 			dir = map[string]string{"ASC": "DESC", "DESC": "ASC"}[dir]
 		}
-		order = col + " " + dir + " NULLS LAST, c.uniq_id"
+		order = col + " " + dir + " NULLS LAST, uniq_id"
 	}
 	args := []any{int64(q.CounterID), cur}
 	search := ""
@@ -69,15 +70,15 @@ func (s *Store) Clients(ctx context.Context, q *crmlink.ClientsQuery) (*crmlink.
 	if limit <= 0 {
 		limit = 100
 	}
-	now := utc(s.clock.Now())
-	args = append(args, now)
-	nowArg := "$" + strconv.Itoa(len(args))
-	// caller: Clients
+	now := s.clock.Now()
+	args = append(args, tsText(now))
+	nowArg := "$" + strconv.Itoa(len(args)) + "::TIMESTAMP"
+	// The page is chosen over narrow rows, and only its contacts' lists
+	// are read; the count is a query of its own, as a window over every
+	// row would hold them all.
+	// caller: Clients (page)
 	rows, err := s.db.QueryContext(ctx, `
-		WITH c AS (SELECT uniq_id, name, client_ids, user_ids, len(email_md5) + len(email_sha256) AS emails,
-		                  len(phone_md5) + len(phone_sha256) AS phones
-		           FROM contacts WHERE counter_id = $1`+search+`),
-		o AS (SELECT uniq_id, count(*) AS orders,
+		WITH o AS (SELECT uniq_id, count(*) AS orders,
 		          count(*) FILTER (WHERE status_type = 'IN_PROGRESS') AS in_progress,
 		          count(*) FILTER (WHERE status_type = 'PAID') AS paid,
 		          count(*) FILTER (WHERE status_type = 'CANCELLED') AS cancelled,
@@ -85,14 +86,17 @@ func (s *Store) Clients(ctx context.Context, q *crmlink.ClientsQuery) (*crmlink.
 		          count(*) FILTER (WHERE status_type = 'OTHER') AS other,
 		          sum(revenue) FILTER (WHERE status_type = 'PAID' AND currency = $2) AS total_spent,
 		          min(created) AS first_order, max(created) AS last_order
-		      FROM orders WHERE counter_id = $1 AND NOT is_simple GROUP BY uniq_id)
-		SELECT c.uniq_id, c.name, list_transform(c.client_ids, x -> x::VARCHAR), c.user_ids, c.emails, c.phones,
+		      FROM orders WHERE counter_id = $1 AND NOT is_simple GROUP BY uniq_id),
+		page AS (SELECT uniq_id, name, o.* EXCLUDE (uniq_id)
+		      FROM (SELECT uniq_id, name FROM contacts WHERE counter_id = $1`+search+`) c LEFT JOIN o USING (uniq_id)
+		      ORDER BY `+order+` LIMIT `+strconv.Itoa(limit)+` OFFSET `+strconv.Itoa(max(q.Offset, 0))+`)
+		SELECT page.uniq_id, page.name, list_transform(c.client_ids, x -> x::VARCHAR), c.user_ids,
+		    len(c.email_md5) + len(c.email_sha256), len(c.phone_md5) + len(c.phone_sha256),
 		    coalesce(orders, 0), coalesce(in_progress, 0), coalesce(paid, 0), coalesce(cancelled, 0), coalesce(spam, 0), coalesce(other, 0),
 		    coalesce(total_spent, 0)::VARCHAR,
-		    date_diff('day', first_order, `+nowArg+`), date_diff('day', last_order, `+nowArg+`),
-		    count(*) OVER ()
-		FROM c LEFT JOIN o USING (uniq_id)
-		ORDER BY `+order+` LIMIT `+strconv.Itoa(limit)+` OFFSET `+strconv.Itoa(max(q.Offset, 0)), args...)
+		    date_diff('day', first_order, `+nowArg+`), date_diff('day', last_order, `+nowArg+`)
+		FROM page JOIN (SELECT * FROM contacts WHERE counter_id = $1) c USING (uniq_id)
+		ORDER BY `+order, args...)
 	if err != nil {
 		return nil, fmt.Errorf("clients: %w", err)
 	}
@@ -103,7 +107,7 @@ func (s *Store) Clients(ctx context.Context, q *crmlink.ClientsQuery) (*crmlink.
 		var spent string
 		var first, last sql.NullInt64
 		if err := rows.Scan(&r.UniqID, &r.Name, scanList(&r.ClientIDs), scanList(&r.UserIDs), &r.Emails, &r.Phones,
-			&r.Orders, &r.InProgress, &r.Paid, &r.Cancelled, &r.Spam, &r.Other, &spent, &first, &last, &res.TotalRows); err != nil {
+			&r.Orders, &r.InProgress, &r.Paid, &r.Cancelled, &r.Spam, &r.Other, &spent, &first, &last); err != nil {
 			rows.Close()
 			return nil, fmt.Errorf("clients: %w", err)
 		}
@@ -128,14 +132,26 @@ func (s *Store) Clients(ctx context.Context, q *crmlink.ClientsQuery) (*crmlink.
 	if err := rows.Err(); err != nil {
 		return nil, fmt.Errorf("clients: %w", err)
 	}
+	// caller: Clients (count)
+	countArgs := []any{int64(q.CounterID)}
+	if q.Search != "" {
+		countArgs = append(countArgs, strings.ToLower(q.Search))
+	}
+	if err := s.db.QueryRowContext(ctx, `SELECT count(*) FROM contacts WHERE counter_id = $1`+strings.ReplaceAll(search, "$3", "$2"), countArgs...).Scan(&res.TotalRows); err != nil {
+		return nil, fmt.Errorf("clients: %w", err)
+	}
 	if len(ids) == 0 {
 		return res, nil
+	}
+	idsJSON, err := json.Marshal(ids)
+	if err != nil {
+		return nil, err
 	}
 	// The page's customers' sessions, over their ClientIDs and the
 	// visitors whose UserIDs, emails or phones match theirs.
 	// caller: Clients (sources)
 	srows, err := s.db.QueryContext(ctx, `
-		WITH c AS (SELECT * FROM contacts WHERE counter_id = $1 AND uniq_id IN (`+placeholders(2, len(ids))+`)),
+		WITH c AS (SELECT * FROM contacts WHERE counter_id = $1 AND uniq_id IN (SELECT unnest(from_json($2, '["VARCHAR"]')))),
 		cl AS (
 		    SELECT uniq_id, unnest(client_ids) AS client_id FROM c
 		    UNION
@@ -147,7 +163,7 @@ func (s *Store) Clients(ctx context.Context, q *crmlink.ClientsQuery) (*crmlink.
 		)
 		SELECT cl.uniq_id, arg_min(s.traffic_source, (s.start_utc, s.session_id)), arg_max(s.traffic_source, (s.start_utc, s.session_id)), count(*)
 		FROM cl JOIN sessions s ON s.counter_id = $1 AND s.client_id = cl.client_id AND NOT s.is_bot
-		GROUP BY cl.uniq_id`, append([]any{int64(q.CounterID)}, anySlice(ids)...)...)
+		GROUP BY cl.uniq_id`, int64(q.CounterID), string(idsJSON))
 	if err != nil {
 		return nil, fmt.Errorf("clients: sources: %w", err)
 	}
@@ -166,24 +182,4 @@ func (s *Store) Clients(ctx context.Context, q *crmlink.ClientsQuery) (*crmlink.
 		r.FirstSource, r.LastSource, r.Sessions = first, last, n
 	}
 	return res, srows.Err()
-}
-
-// placeholders is "$first, $first+1, ..." for n arguments.
-func placeholders(first, n int) string {
-	var b strings.Builder
-	for i := range n {
-		if i > 0 {
-			b.WriteString(", ")
-		}
-		b.WriteString("$" + strconv.Itoa(first+i))
-	}
-	return b.String()
-}
-
-func anySlice[T any](xs []T) []any {
-	out := make([]any, len(xs))
-	for i, x := range xs {
-		out[i] = x
-	}
-	return out
 }

@@ -265,9 +265,9 @@ func (a *orderApply) finish(ctx context.Context, tx *sql.Tx) error {
 	// whatever its age, as there is nothing to keep.
 	// caller: UploadOrders (report data)
 	if _, err := tx.ExecContext(ctx, `UPDATE orders SET rep_status_type = status_type, rep_revenue = revenue, rep_cost = cost
-		WHERE counter_id = ? AND upload_id = ? AND (rep_status_type IS NULL OR ? <= created + to_microseconds(?))
+		WHERE counter_id = ? AND upload_id = ? AND (rep_status_type IS NULL OR ?::TIMESTAMP <= created + to_microseconds(?))
 		  AND (rep_status_type IS DISTINCT FROM status_type OR rep_revenue IS DISTINCT FROM revenue OR rep_cost IS DISTINCT FROM cost)`,
-		cid, up.ID, utc(a.now), a.counter.UpdateWindow.Microseconds()); err != nil {
+		cid, up.ID, tsText(a.now), a.counter.UpdateWindow.Microseconds()); err != nil {
 		return err
 	}
 	// A paid order without finish_date_time was paid at the first upload

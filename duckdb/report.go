@@ -268,7 +268,7 @@ func (s *Store) Report(ctx context.Context, q *crmlink.ReportQuery) (*crmlink.Re
 	b := &reportBuilder{q: q, joined: map[string]bool{}}
 	b.arg(int64(q.CounterID)) // $1
 	from, to := q.Date1, q.Date2.AddDate(0, 0, 1)
-	period := fmt.Sprintf("p.start_local >= %s AND p.start_local < %s", b.arg(from), b.arg(to))
+	period := fmt.Sprintf("p.start_local >= %s::TIMESTAMP AND p.start_local < %s::TIMESTAMP", b.arg(tsText(from)), b.arg(tsText(to)))
 	for _, d := range q.Dimensions {
 		if d.Field == crmlink.DimOrderStatusType {
 			b.byOrder = true
@@ -348,7 +348,7 @@ func (s *Store) Report(ctx context.Context, q *crmlink.ReportQuery) (*crmlink.Re
 	// only when orders are read.
 	orderRows := func() string {
 		cur := b.arg(q.Currency)
-		linkFrom, linkTo := b.arg(from.Add(-26*time.Hour)), b.arg(to.Add(26*time.Hour))
+		linkFrom, linkTo := b.arg(tsText(from.Add(-26*time.Hour)))+"::TIMESTAMP", b.arg(tsText(to.Add(26*time.Hour)))+"::TIMESTAMP"
 		orderWhere := ""
 		if len(orderConds) > 0 {
 			orderWhere = " AND " + strings.Join(orderConds, " AND ")

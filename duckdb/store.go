@@ -267,6 +267,12 @@ func isNoRows(err error) bool { return errors.Is(err, sql.ErrNoRows) }
 // utc returns t in UTC with the monotonic reading dropped, as stored.
 func utc(t time.Time) time.Time { return t.UTC().Round(0) }
 
+// tsText is t as the text of a TIMESTAMP, to bind as $n::TIMESTAMP where
+// a query compares it with a column row by row: the driver binds a
+// time.Time as TIMESTAMP WITH TIME ZONE, and comparing that with a plain
+// TIMESTAMP column casts the column on every row (several times slower).
+func tsText(t time.Time) string { return t.UTC().Format("2006-01-02 15:04:05.999999") }
+
 // Checkpoint writes everything committed into the database file and empties
 // the write-ahead log. DuckDB does it on its own when the log grows past a
 // threshold, at whichever commit crosses it; benchmarks call it to charge

@@ -8,6 +8,7 @@ import (
 	"strconv"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/crmlink/crmlink"
 	"github.com/shopspring/decimal"
@@ -198,10 +199,10 @@ func WriteCSV(w io.Writer, res *crmlink.ReportResult) error {
 	return cw.Error()
 }
 
-// WriteText writes a report as an aligned table for a terminal.
+// WriteText writes a report as an aligned table for a terminal, totals
+// last.
 func WriteText(w io.Writer, res *crmlink.ReportResult) error {
 	q := res.Query
-	var rows [][]string
 	var head []string
 	for _, d := range q.Dimensions {
 		head = append(head, d.Name)
@@ -209,7 +210,7 @@ func WriteText(w io.Writer, res *crmlink.ReportResult) error {
 	for _, m := range q.Metrics {
 		head = append(head, m.Name)
 	}
-	rows = append(rows, head)
+	var rows [][]string
 	add := func(label []string, ms []decimal.Decimal) {
 		rec := append([]string{}, label...)
 		for _, m := range ms {
@@ -229,20 +230,32 @@ func WriteText(w io.Writer, res *crmlink.ReportResult) error {
 		label[0] = "Total"
 	}
 	add(label, res.Totals)
+	return WriteAligned(w, head, rows, len(q.Dimensions), res.TotalRows)
+}
+
+// WriteAligned writes a header and rows as columns: the first dims
+// columns left-aligned, the numbers right-aligned, then the row count.
+func WriteAligned(w io.Writer, head []string, rows [][]string, dims, totalRows int) error {
+	all := append([][]string{head}, rows...)
 	width := make([]int, len(head))
-	for _, r := range rows {
+	for _, r := range all {
 		for i, c := range r {
-			width[i] = max(width[i], len([]rune(c)))
+			if i < len(width) {
+				width[i] = max(width[i], utf8.RuneCountInString(c))
+			}
 		}
 	}
-	for _, r := range rows {
+	for _, r := range all {
 		var b strings.Builder
 		for i, c := range r {
-			pad := width[i] - len([]rune(c))
-			if i >= len(q.Dimensions) {
-				b.WriteString(strings.Repeat(" ", pad) + c)
+			if i >= len(width) {
+				break
+			}
+			pad := strings.Repeat(" ", width[i]-utf8.RuneCountInString(c))
+			if i >= dims {
+				b.WriteString(pad + c)
 			} else {
-				b.WriteString(c + strings.Repeat(" ", pad))
+				b.WriteString(c + pad)
 			}
 			if i < len(r)-1 {
 				b.WriteString("  ")
@@ -253,6 +266,6 @@ func WriteText(w io.Writer, res *crmlink.ReportResult) error {
 			return err
 		}
 	}
-	_, err := io.WriteString(w, strconv.Itoa(res.TotalRows)+" rows\n")
+	_, err := io.WriteString(w, strconv.Itoa(totalRows)+" rows\n")
 	return err
 }

@@ -74,8 +74,10 @@ Usage:
                   [--delimiter comma|semicolon] [--columns-mapping M] [--on-error fail|skip] [--server URL --token T]
   crmlink statuses set|list --counter ID [FILE.json]           the order status mapping
   crmlink relink  --counter ID                                 link every order to its session again
+  crmlink report  --counter ID [--preset orders_sources] [--date1 D] [--date2 D] [--dimensions ...]
+                  [--metrics ...] [--attribution A] [--filters F] [--format table|csv|json] [--server URL --token T]
   crmlink gen     --out DIR [--seed N] [--sessions N] [--contacts N] [--orders N] [--days N]
-  crmlink bench   gen|import [--sessions N]
+  crmlink bench   gen|import|upload|link|report [--sessions N] ...
 
 Every command that works on the store takes --store URL (env CRMLINK_STORE,
 default ` + DefaultStoreURL + `).
@@ -113,6 +115,8 @@ func run(ctx context.Context, args []string, e *env) int {
 		err = cmdStatuses(ctx, rest, e)
 	case "relink":
 		err = cmdRelink(ctx, rest, e)
+	case "report":
+		err = cmdReport(ctx, rest, e)
 	case "gen":
 		err = cmdGen(ctx, rest, e)
 	case "bench":

@@ -1,0 +1,166 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"net/url"
+	"strings"
+
+	"github.com/crmlink/crmlink"
+	"github.com/crmlink/crmlink/report"
+)
+
+// cmdReport prints a report (SPEC.md §4) from the store, or from a running
+// server with --server.
+func cmdReport(ctx context.Context, args []string, e *env) error {
+	fs := flags("report", e)
+	storeURL := storeFlag(fs, e)
+	counter := fs.String("counter", "", "counter id (required)")
+	preset := fs.String("preset", "", "a named report: orders_sources")
+	params := map[string]*string{}
+	for _, p := range []struct{ name, help string }{
+		{"date1", "first day: YYYY-MM-DD, today, yesterday or NdaysAgo (default 6daysAgo)"},
+		{"date2", "last day (default today)"},
+		{"dimensions", "comma-separated dimensions, e.g. ym:s:lastsignTrafficSource,ym:s:regionCity"},
+		{"metrics", "comma-separated metrics, e.g. ym:s:visits,ym:s:cdpOrdersAllOrders"},
+		{"attribution", "last, first, lastsign (default), cross_device_last, cross_device_first, cross_device_last_significant"},
+		{"filters", "a filter expression, e.g. ym:s:regionCity=='Moscow'"},
+		{"sort", "comma-separated dimensions or metrics, - for descending"},
+		{"limit", "rows to show (default 100)"},
+		{"offset", "first row to show, from 1"},
+		{"currency", "the currency whose orders money metrics sum (default the counter's)"},
+	} {
+		params[p.name] = fs.String(p.name, "", p.help)
+	}
+	format := fs.String("format", "table", "table, csv or json")
+	server := fs.String("server", "", "ask a running crmlink at this URL instead of opening the store")
+	token := fs.String("token", e.getenv("CRMLINK_TOKEN"), "token with read scope, for --server (env CRMLINK_TOKEN)")
+	pos, err := parse(fs, args)
+	if err != nil {
+		return err
+	}
+	if len(pos) > 0 {
+		return usagef("report takes no arguments, got %q", pos)
+	}
+	if *counter == "" {
+		return usagef("--counter is required")
+	}
+	id, err := crmlink.ParseCounterID(*counter)
+	if err != nil {
+		return err
+	}
+	switch *format {
+	case "table", "csv", "json":
+	default:
+		return usagef("--format %q: want table, csv or json", *format)
+	}
+	v := url.Values{"ids": {id.String()}}
+	if *preset != "" {
+		v.Set("preset", *preset)
+	}
+	for name, p := range params {
+		if *p != "" {
+			v.Set(name, *p)
+		}
+	}
+	if *server != "" {
+		return reportRemote(ctx, *server, *token, v, *format, e)
+	}
+	st, err := openStore(ctx, *storeURL, e.clock)
+	if err != nil {
+		return err
+	}
+	defer st.Close()
+	c, err := st.Counter(ctx, id)
+	if err != nil {
+		return err
+	}
+	goals, err := st.Goals(ctx, id)
+	if err != nil {
+		return err
+	}
+	q, err := report.Parse(report.Request{Counter: c, Goals: goals, Now: e.clock.Now(), Params: v})
+	if err != nil {
+		return err
+	}
+	res, err := st.Report(ctx, q)
+	if err != nil {
+		return err
+	}
+	switch *format {
+	case "csv":
+		return report.WriteCSV(e.stdout, res)
+	case "json":
+		enc := json.NewEncoder(e.stdout)
+		enc.SetIndent("", "  ")
+		enc.SetEscapeHTML(false)
+		return enc.Encode(report.Table(res, v))
+	}
+	return report.WriteText(e.stdout, res)
+}
+
+// reportRemote asks a server's Reporting API.
+func reportRemote(ctx context.Context, server, token string, v url.Values, format string, e *env) error {
+	if token == "" {
+		return usagef("--server needs --token (or CRMLINK_TOKEN)")
+	}
+	path := "/stat/v1/data"
+	if format == "csv" {
+		path += ".csv"
+	}
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, strings.TrimRight(server, "/")+path+"?"+v.Encode(), nil)
+	if err != nil {
+		return usagef("--server %q: want http://host:port", server)
+	}
+	req.Header.Set("Authorization", "OAuth "+token)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		return crmlink.Errorf(crmlink.KindUnavailable, "ask %s: %v", server, err)
+	}
+	defer resp.Body.Close()
+	body, err := io.ReadAll(io.LimitReader(resp.Body, 256<<20))
+	if err != nil {
+		return err
+	}
+	if resp.StatusCode != http.StatusOK {
+		var apiErr struct {
+			Message string `json:"message"`
+		}
+		if json.Unmarshal(body, &apiErr) == nil && apiErr.Message != "" {
+			return crmlink.Errorf(crmlink.KindInvalid, "server answered %d: %s", resp.StatusCode, apiErr.Message)
+		}
+		return crmlink.Errorf(crmlink.KindInvalid, "server answered %s", resp.Status)
+	}
+	if format != "table" {
+		_, err := e.stdout.Write(body)
+		return err
+	}
+	var a report.Answer
+	if err := json.Unmarshal(body, &a); err != nil {
+		return fmt.Errorf("server's answer: %w", err)
+	}
+	head := append(append([]string{}, a.Query.Dimensions...), a.Query.Metrics...)
+	var rows [][]string
+	for _, r := range a.Data {
+		var line []string
+		for _, d := range r.Dimensions {
+			line = append(line, d.Name)
+		}
+		for _, m := range r.Metrics {
+			line = append(line, string(m))
+		}
+		rows = append(rows, line)
+	}
+	total := make([]string, len(a.Query.Dimensions))
+	if len(total) > 0 {
+		total[0] = "Total"
+	}
+	for _, m := range a.Totals {
+		total = append(total, string(m))
+	}
+	rows = append(rows, total)
+	return report.WriteAligned(e.stdout, head, rows, len(a.Query.Dimensions), a.TotalRows)
+}

@@ -3,6 +3,7 @@ package duckdb_test
 import (
 	"context"
 	"fmt"
+	"net/url"
 	"os"
 	"path/filepath"
 	"sync"
@@ -13,6 +14,7 @@ import (
 	"github.com/crmlink/crmlink/crm"
 	"github.com/crmlink/crmlink/duckdb"
 	"github.com/crmlink/crmlink/gen"
+	"github.com/crmlink/crmlink/report"
 	"github.com/crmlink/crmlink/sessionfile"
 	"github.com/crmlink/crmlink/store/storetest"
 	"github.com/crmlink/crmlink/traffic"
@@ -198,4 +200,60 @@ func BenchmarkRelink(b *testing.B) {
 		}
 	}
 	b.ReportMetric(100_000*float64(b.N)/b.Elapsed().Seconds(), "orders/s")
+}
+
+// BenchmarkReport runs the Order sources report (30 days, lastsign), a
+// three-dimension cross-section and the Clients report's first page over
+// 1M sessions and 100k orders; `crmlink bench report` measures them at
+// 10M sessions and 1M orders.
+func BenchmarkReport(b *testing.B) {
+	ctx := context.Background()
+	dir := benchData(b, 1_000_000, 25_000, 100_000)
+	clock := &crmlink.FixedClock{T: storetest.Epoch}
+	st, err := duckdb.Open(ctx, "duckdb://"+filepath.Join(b.TempDir(), "b.db"), clock)
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer st.Close()
+	c := storetest.MustCounter(b, st, "Bench", "Europe/Moscow")
+	loadGenerated(b, st, c, dir, clock.Now(), gen.SessionsFile, gen.ContactsFile, gen.OrdersFile)
+	if err := st.Checkpoint(ctx); err != nil {
+		b.Fatal(err)
+	}
+	goals, err := st.Goals(ctx, c.ID)
+	if err != nil {
+		b.Fatal(err)
+	}
+	for _, r := range []struct{ name, query string }{
+		{"orders_sources", "preset=orders_sources&date1=29daysAgo&date2=today"},
+		{"source_region_device", "metrics=ym:s:visits,ym:s:cdpOrdersAllOrders,ym:s:cdpOrdersRUBRevenue&dimensions=ym:s:lastsignTrafficSource,ym:s:regionCity,ym:s:deviceCategory&date1=29daysAgo&date2=today"},
+	} {
+		v, _ := url.ParseQuery(r.query)
+		q, err := report.Parse(report.Request{Counter: c, Goals: goals, Now: clock.Now(), Params: v})
+		if err != nil {
+			b.Fatal(err)
+		}
+		b.Run(r.name, func(b *testing.B) {
+			for b.Loop() {
+				res, err := st.Report(ctx, q)
+				if err != nil {
+					b.Fatal(err)
+				}
+				if res.Totals[0].IsZero() {
+					b.Fatal("no visits")
+				}
+			}
+		})
+	}
+	b.Run("clients", func(b *testing.B) {
+		for b.Loop() {
+			res, err := st.Clients(ctx, &crmlink.ClientsQuery{CounterID: c.ID, Limit: 100})
+			if err != nil {
+				b.Fatal(err)
+			}
+			if len(res.Rows) != 100 {
+				b.Fatalf("%d rows", len(res.Rows))
+			}
+		}
+	})
 }

@@ -18,7 +18,7 @@ import (
 // directory, which it removes afterwards.
 func cmdBench(ctx context.Context, args []string, e *env) error {
 	if len(args) == 0 {
-		return usagef("bench: want gen, import, upload or link")
+		return usagef("bench: want gen, import, upload, link or report")
 	}
 	what := args[0]
 	fs := flags("bench "+what, e)
@@ -30,10 +30,10 @@ func cmdBench(ctx context.Context, args []string, e *env) error {
 		g.register(fs, 1_000_000, 1000, 1000, 90)
 	case "upload":
 		g.register(fs, 100_000, 200_000, 1_000_000, 90)
-	case "link":
+	case "link", "report":
 		g.register(fs, 10_000_000, 250_000, 1_000_000, 90)
 	default:
-		return usagef("bench: unknown benchmark %q (want gen, import, upload or link)", what)
+		return usagef("bench: unknown benchmark %q (want gen, import, upload, link or report)", what)
 	}
 	tmp := fs.String("dir", os.TempDir(), "where to write the temporary files")
 	storeOpts := fs.String("store-options", "", "DuckDB settings for the benchmark's store, as URL query: memory_limit=1GB&threads=2")
@@ -50,6 +50,8 @@ func cmdBench(ctx context.Context, args []string, e *env) error {
 		return benchUpload(ctx, &g, dir, *storeOpts, e)
 	case "link":
 		return benchLink(ctx, &g, dir, *storeOpts, e)
+	case "report":
+		return benchReport(ctx, &g, dir, *storeOpts, e)
 	}
 	cfg, err := g.config(filepath.Join(dir, "data"), e.clock.Now())
 	if err != nil {

@@ -15,68 +15,83 @@ import (
 	"github.com/crmlink/crmlink/sessionfile"
 )
 
-// benchLink loads a generated data set and times a full relink of every
-// order against every session.
-func benchLink(ctx context.Context, g *genFlags, dir, storeOpts string, e *env) error {
+// benchLoad generates a data set and loads it into a fresh store the way a
+// user would: sessions, then contacts and orders (linked as they come),
+// each step timed with the checkpoint that writes it to disk.
+func benchLoad(ctx context.Context, g *genFlags, dir, storeOpts string, e *env) (crmlink.Store, *crmlink.Counter, gen.Config, error) {
 	cfg, err := g.config(filepath.Join(dir, "data"), e.clock.Now())
 	if err != nil {
-		return err
+		return nil, nil, cfg, err
 	}
 	if err := benchGenerate(ctx, cfg, e); err != nil {
-		return err
+		return nil, nil, cfg, err
 	}
 	st, err := openStore(ctx, benchStoreURL(dir, storeOpts), e.clock)
 	if err != nil {
-		return err
+		return nil, nil, cfg, err
 	}
-	defer st.Close()
+	fail := func(err error) (crmlink.Store, *crmlink.Counter, gen.Config, error) {
+		st.Close()
+		return nil, nil, cfg, err
+	}
 	c, err := g.createCounter(ctx, st, "Bench")
 	if err != nil {
-		return err
+		return fail(err)
 	}
 	f, err := os.Open(filepath.Join(cfg.Out, gen.SessionsFile))
 	if err != nil {
-		return err
+		return fail(err)
 	}
 	start := time.Now()
 	_, err = importSessions(ctx, st, c.ID, sessionfile.FormatCSV, f, e.clock, "CLI")
 	f.Close()
 	if err != nil {
-		return err
+		return fail(err)
 	}
 	el := time.Since(start)
 	start = time.Now()
 	if err := checkpoint(ctx, st); err != nil {
-		return err
+		return fail(err)
 	}
 	fmt.Fprintf(e.stdout, "import sessions: %s, then checkpoint %s\n", el.Round(time.Millisecond), time.Since(start).Round(time.Millisecond))
 	start = time.Now()
 	if err := demoCRMPrepare(ctx, st, c, cfg.Out, e); err != nil {
-		return err
+		return fail(err)
 	}
 	in, err := os.Open(filepath.Join(cfg.Out, gen.OrdersFile))
 	if err != nil {
-		return err
+		return fail(err)
 	}
 	up := &crmlink.Upload{CounterID: c.ID, Format: "CSV", Source: "CLI", MergeMode: crmlink.MergeSave}
 	err = uploadCSV(ctx, st, up, "orders", in, crm.Options{}, e.clock)
 	in.Close()
 	if err != nil {
-		return err
+		return fail(err)
 	}
 	el = time.Since(start)
 	start = time.Now()
 	if err := checkpoint(ctx, st); err != nil {
-		return err
+		return fail(err)
 	}
 	fmt.Fprintf(e.stdout, "upload contacts and orders (linked as they came): %s, then writing them to disk (checkpoint): %s; %d linked, unlinked %v\n",
 		el.Round(time.Millisecond), time.Since(start).Round(time.Millisecond), up.Linked, up.Unlinked)
-	start = time.Now()
+	return st, c, cfg, nil
+}
+
+// benchLink loads a generated data set and times a full relink of every
+// order against every session.
+func benchLink(ctx context.Context, g *genFlags, dir, storeOpts string, e *env) error {
+	st, c, cfg, err := benchLoad(ctx, g, dir, storeOpts, e)
+	if err != nil {
+		return err
+	}
+	defer st.Close()
+	start := time.Now()
 	ls, err := st.Relink(ctx, c.ID)
 	if err != nil {
 		return err
 	}
-	el = time.Since(start)
+	el := time.Since(start)
 	start = time.Now()
 	if err := checkpoint(ctx, st); err != nil {
 		return err

@@ -10,7 +10,7 @@ import (
 )
 
 func TestQ(t *testing.T) {
-	db, err := sql.Open("duckdb", "/tmp/lb10/s.db?access_mode=read_only")
+	db, err := sql.Open("duckdb", "/tmp/lb10r.db?access_mode=read_only")
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -24,6 +24,7 @@ type Store interface {
 	OfflineConversionStore
 	LinkStore
 	ReportStore
+	HitStore
 	// Ping checks that the store answers.
 	Ping(ctx context.Context) error
 	// Close releases the store; it waits for writes in flight.

@@ -213,12 +213,7 @@ func (s *Store) finishSessionImport(ctx context.Context, tx *sql.Tx, up *crmlink
 		}
 	}
 	if ids.rows > 0 {
-		// caller: ImportSessions (identities)
-		if _, err := tx.ExecContext(ctx, `INSERT INTO site_identities (counter_id, client_id, kind, value, first_seen)
-			SELECT ?, client_id, kind, value, make_timestamp(min(first_us)) FROM `+readSpool(ids.path, identityColumns)+` s
-			WHERE NOT EXISTS (SELECT 1 FROM site_identities t WHERE t.counter_id = ? AND t.client_id = s.client_id
-			                  AND t.kind = s.kind AND t.value = s.value)
-			GROUP BY client_id, kind, value`, cid, cid); err != nil {
+		if err := insertIdentities(ctx, tx, cid, ids.path); err != nil {
 			return err
 		}
 	}

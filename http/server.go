@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/crmlink/crmlink"
+	"github.com/crmlink/crmlink/collect"
 	"github.com/crmlink/crmlink/sessionfile"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
@@ -36,6 +37,8 @@ type Config struct {
 	// MaxJSONRows caps the elements of one JSON upload; 0 means
 	// DefaultMaxJSONRows.
 	MaxJSONRows int
+	// Collector takes the tag's hits; nil serves no /collect.
+	Collector *collect.Collector
 }
 
 // Server is crmlink's HTTP handler.
@@ -87,6 +90,7 @@ func NewServer(cfg Config) *Server {
 	s.handle("GET /cdp/api/v1/counter/{id}/orders/{order_id}", s.getOrder)
 	s.offlineRoutes()
 	s.reportRoutes()
+	s.collectRoutes()
 
 	s.mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 		writeError(w, r, s.cfg.Logger, crmlink.Errorf(crmlink.KindNotFound, "no such endpoint: %s %s", r.Method, r.URL.Path))

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/crmlink/crmlink"
+	"github.com/crmlink/crmlink/collect"
 	crmhttp "github.com/crmlink/crmlink/http"
 	"github.com/crmlink/crmlink/traffic"
 )
@@ -68,8 +69,28 @@ func cmdServe(ctx context.Context, args []string, e *env) error {
 // it stops accepting, lets requests in flight finish (up to 30 s), and
 // returns. onListen, if set, runs once the listener is open.
 func serve(ctx context.Context, st crmlink.Store, cfg serveConfig, log *slog.Logger, e *env, onListen func(addr string)) error {
+	classifier := traffic.New()
+	col := collect.New(collect.Config{Store: st, Clock: e.clock, Enricher: collect.NewEnricher(classifier.Classify)})
+	// Closed last: requests in flight finish first, then the queued hits.
+	defer col.Close()
+	sweepCtx, stopSweep := context.WithCancel(ctx)
+	defer stopSweep()
+	go func() {
+		// Sessions idle for longer than any counter's timeout live on in
+		// the store only.
+		t := time.NewTicker(time.Minute)
+		defer t.Stop()
+		for {
+			select {
+			case <-sweepCtx.Done():
+				return
+			case <-t.C:
+				col.Forget(4 * time.Hour)
+			}
+		}
+	}()
 	h := crmhttp.NewServer(crmhttp.Config{Store: st, Clock: e.clock, Logger: log,
-		Classifier: traffic.New(), MaxBodyBytes: cfg.maxBody})
+		Classifier: classifier, MaxBodyBytes: cfg.maxBody, Collector: col})
 	ln, err := net.Listen("tcp", cfg.addr)
 	if err != nil {
 		return crmlink.Errorf(crmlink.KindInvalid, "listen on %s: %v", cfg.addr, err)

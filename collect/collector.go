@@ -1,0 +1,255 @@
+package collect
+
+import (
+	"context"
+	"errors"
+	"math/rand/v2"
+	"sync"
+	"time"
+
+	"github.com/crmlink/crmlink"
+)
+
+// Config configures a Collector.
+type Config struct {
+	Store interface {
+		crmlink.HitStore
+		Counter(ctx context.Context, id crmlink.CounterID) (*crmlink.Counter, error)
+	}
+	Clock    crmlink.Clock
+	Enricher *Enricher
+	// MaxBatch is the most hits one transaction stores; MaxWait how long a
+	// batch waits for more hits after its first. Defaults 2000 and 20ms.
+	MaxBatch int
+	MaxWait  time.Duration
+}
+
+// Collector places hits in sessions and stores them in batches.
+type Collector struct {
+	cfg  Config
+	in   chan *pending
+	done chan struct{}
+
+	mu       sync.Mutex
+	sessions map[sessionKey]*sessionState
+	counters map[crmlink.CounterID]*counterEntry
+	stopOnce sync.Once
+}
+
+type sessionKey struct {
+	counter crmlink.CounterID
+	client  uint64
+}
+
+type sessionState struct {
+	id        uint64
+	start     time.Time
+	last      time.Time
+	pageViews int
+	source    crmlink.TrafficSource
+}
+
+type counterEntry struct {
+	c       *crmlink.Counter
+	fetched time.Time
+}
+
+type pending struct {
+	hit  crmlink.SessionHit
+	done chan error
+}
+
+// New starts a collector; Close stops it.
+func New(cfg Config) *Collector {
+	if cfg.MaxBatch <= 0 {
+		cfg.MaxBatch = 2000
+	}
+	if cfg.MaxWait <= 0 {
+		cfg.MaxWait = 20 * time.Millisecond
+	}
+	c := &Collector{cfg: cfg, in: make(chan *pending, cfg.MaxBatch), done: make(chan struct{}),
+		sessions: map[sessionKey]*sessionState{}, counters: map[crmlink.CounterID]*counterEntry{}}
+	go c.write()
+	return c
+}
+
+// Close stores what is queued and stops the writer.
+func (c *Collector) Close() {
+	c.stopOnce.Do(func() {
+		close(c.in)
+		<-c.done
+	})
+}
+
+// counter returns a counter, cached for a minute.
+func (c *Collector) counter(ctx context.Context, id crmlink.CounterID) (*crmlink.Counter, error) {
+	now := c.cfg.Clock.Now()
+	c.mu.Lock()
+	e := c.counters[id]
+	c.mu.Unlock()
+	if e != nil && now.Sub(e.fetched) < time.Minute {
+		return e.c, nil
+	}
+	cnt, err := c.cfg.Store.Counter(ctx, id)
+	if err != nil {
+		return nil, err
+	}
+	c.mu.Lock()
+	c.counters[id] = &counterEntry{c: cnt, fetched: now}
+	c.mu.Unlock()
+	return cnt, nil
+}
+
+// Collect enriches a hit, places it in its session and waits until its
+// batch is stored. A nil error means the hit is durable.
+func (c *Collector) Collect(ctx context.Context, w *Wire, counter crmlink.CounterID, r *Request) error {
+	h, err := w.Validate(counter)
+	if err != nil {
+		return err
+	}
+	cnt, err := c.counter(ctx, counter)
+	if err != nil {
+		return err
+	}
+	r.Site = cnt.Site
+	r.Webdriver = w.Webdriver
+	h.Time = c.cfg.Clock.Now().UTC()
+	c.cfg.Enricher.Enrich(h, r)
+	sh, err := c.place(ctx, h, cnt)
+	if err != nil {
+		return err
+	}
+	p := &pending{hit: sh, done: make(chan error, 1)}
+	select {
+	case c.in <- p:
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+	select {
+	case err := <-p.done:
+		return err
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
+
+// place puts a hit in its ClientID's session: the current one, unless the
+// counter's idle timeout passed or the hit brings a new external source.
+// A ClientID the collector does not remember (a restart, another day) is
+// looked up in the store.
+func (c *Collector) place(ctx context.Context, h *crmlink.Hit, cnt *crmlink.Counter) (crmlink.SessionHit, error) {
+	k := sessionKey{h.CounterID, h.ClientID}
+	c.mu.Lock()
+	st, known := c.sessions[k]
+	c.mu.Unlock()
+	if !known {
+		last, err := c.cfg.Store.LastSession(ctx, h.CounterID, h.ClientID)
+		if err != nil {
+			return crmlink.SessionHit{}, err
+		}
+		if last != nil {
+			st = &sessionState{id: last.ID, start: last.Start, last: last.Start.Add(last.Duration), pageViews: last.PageViews, source: last.Source}
+		}
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if cur := c.sessions[k]; cur != nil {
+		st = cur // another hit of this ClientID got here first
+	}
+	timeout := cnt.SessionTimeout
+	if timeout <= 0 {
+		timeout = 30 * time.Minute
+	}
+	fresh := st == nil || h.Time.Sub(st.last) > timeout ||
+		(h.Kind == crmlink.HitPageview && h.External && !sameSource(st.source, h.Source))
+	sh := crmlink.SessionHit{Hit: *h}
+	if fresh {
+		if h.Kind != crmlink.HitPageview {
+			// A session starts with a page: a goal or params hit after the
+			// timeout opens one at its page, direct.
+			h.Source = crmlink.TrafficSource{Kind: crmlink.SourceDirect}
+			sh.Hit.Source = h.Source
+		}
+		st = &sessionState{id: newSessionID(h.Time), start: h.Time, source: h.Source}
+		sh.New = true
+	}
+	if h.Kind == crmlink.HitPageview {
+		st.pageViews++
+	}
+	st.last = h.Time
+	c.sessions[k] = st
+	sh.SessionID, sh.Start, sh.Duration, sh.PageViews = st.id, st.start, h.Time.Sub(st.start), st.pageViews
+	return sh, nil
+}
+
+func sameSource(a, b crmlink.TrafficSource) bool {
+	return a.Kind == b.Kind && a.Engine == b.Engine && a.UTMSource == b.UTMSource && a.UTMMedium == b.UTMMedium &&
+		a.UTMCampaign == b.UTMCampaign && a.UTMContent == b.UTMContent && a.UTMTerm == b.UTMTerm && a.ClickID == b.ClickID
+}
+
+// newSessionID makes an id that grows with time (the start's milliseconds
+// in the high bits): recent sessions sit together in the store, which
+// finds them without reading older ones.
+func newSessionID(t time.Time) uint64 {
+	return uint64(t.UnixMilli())<<20 | rand.Uint64N(1<<20)
+}
+
+// write stores queued hits in batches: one transaction per batch, every
+// waiting hit answered when it commits.
+func (c *Collector) write() {
+	defer close(c.done)
+	batch := make([]*pending, 0, c.cfg.MaxBatch)
+	hits := make([]crmlink.SessionHit, 0, c.cfg.MaxBatch)
+	for first := range c.in {
+		batch = append(batch[:0], first)
+		timer := time.NewTimer(c.cfg.MaxWait)
+	fill:
+		for len(batch) < c.cfg.MaxBatch {
+			select {
+			case p, ok := <-c.in:
+				if !ok {
+					break fill
+				}
+				batch = append(batch, p)
+			case <-timer.C:
+				break fill
+			}
+		}
+		timer.Stop()
+		hits = hits[:0]
+		for _, p := range batch {
+			hits = append(hits, p.hit)
+		}
+		err := c.cfg.Store.WriteHits(context.Background(), hits)
+		if err != nil {
+			// The sessions these hits opened were not stored: forget them,
+			// so the ClientIDs' next hits start from the store's state.
+			c.mu.Lock()
+			for _, p := range batch {
+				delete(c.sessions, sessionKey{p.hit.CounterID, p.hit.ClientID})
+			}
+			c.mu.Unlock()
+			err = errors.Join(crmlink.Errorf(crmlink.KindUnavailable, "hits not stored; send again"), err)
+		}
+		for _, p := range batch {
+			p.done <- err
+		}
+	}
+}
+
+// Forget drops sessions idle for longer than the longest timeout, so the
+// collector's memory follows the live visitors; the store remembers the
+// rest.
+func (c *Collector) Forget(idle time.Duration) int {
+	now := c.cfg.Clock.Now()
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	n := 0
+	for k, st := range c.sessions {
+		if now.Sub(st.last) > idle {
+			delete(c.sessions, k)
+			n++
+		}
+	}
+	return n
+}

@@ -1,0 +1,79 @@
+package crmlink
+
+import (
+	"context"
+	"time"
+
+	"github.com/shopspring/decimal"
+)
+
+// HitKind is what a hit from the tag reports.
+type HitKind string
+
+// Hit kinds.
+const (
+	HitPageview  HitKind = "pageview"  // a page was shown (a full load, or a history or hash change)
+	HitGoal      HitKind = "goal"      // reachGoal
+	HitParams    HitKind = "params"    // params or userParams, or setUserID
+	HitPurchase  HitKind = "purchase"  // an e-commerce purchase read from dataLayer
+	HitHeartbeat HitKind = "heartbeat" // the visitor is still on the page
+)
+
+// Hit is one event from the tag, validated and enriched by the collector.
+type Hit struct {
+	CounterID CounterID
+	ClientID  uint64
+	Time      time.Time // when the collector received it
+	Kind      HitKind
+	URL       string
+	Referrer  string
+	Title     string
+	Goal      string            // HitGoal: the goal's identifier
+	Params    map[string]string // visit or user parameters, flattened
+	UserID    string
+	// Identities are the emails and phones the hit carried, hashed (and
+	// plain only if the counter keeps PII).
+	Identities []Identity
+	Purchase   *Purchase
+
+	// Enrichment.
+	Bot      bool
+	Device   DeviceCategory
+	OS       string
+	Browser  string
+	Country  string
+	Region   string
+	City     string
+	Source   TrafficSource // the source this hit would give a new session
+	External bool          // the hit arrived from outside the site (a new source may start a session)
+}
+
+// Purchase is an e-commerce purchase a hit carries.
+type Purchase struct {
+	ID       string
+	Revenue  decimal.Decimal
+	Currency string
+}
+
+// SessionHit is a hit placed in its session by the collector: either the
+// first hit of a new session, which carries the session's fields, or a
+// later one, which moves the session's end and counters.
+type SessionHit struct {
+	Hit
+	SessionID uint64
+	New       bool          // the session starts with this hit
+	Start     time.Time     // the session's start
+	Duration  time.Duration // from the session's start to this hit
+	PageViews int           // the session's page views including this hit
+}
+
+// HitStore stores hits.
+type HitStore interface {
+	// WriteHits stores a batch of hits in one transaction: new sessions,
+	// the counters of continuing ones, identities, purchases and goal
+	// reaches. When it returns nil, every hit of the batch is durable.
+	WriteHits(ctx context.Context, hits []SessionHit) error
+	// LastSession returns the latest session of a ClientID, for a collector
+	// that has no memory of it (after a restart); nil if it has none.
+	LastSession(ctx context.Context, counter CounterID, clientID uint64) (*Session, error)
+}

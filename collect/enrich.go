@@ -6,6 +6,8 @@ package collect
 
 import (
 	"net/http"
+	"net/netip"
+	"slices"
 	"strings"
 
 	"github.com/crmlink/crmlink"
@@ -20,6 +22,7 @@ type Request struct {
 	Header    http.Header
 	Site      string // the counter's host
 	Webdriver bool   // the tag saw navigator.webdriver
+	IP        netip.Addr
 }
 
 // Step is one enrichment step: it fills fields of h from r.
@@ -34,13 +37,15 @@ type Enricher struct {
 // classifier (traffic.Classifier.Classify).
 func NewEnricher(classify func(landingURL, referrer, siteHost string) crmlink.TrafficSource) *Enricher {
 	ua := useragent.NewParser()
-	return &Enricher{Steps: []Step{
-		BotStep,
-		UserAgentStep(ua),
-		GeoHeaderStep,
-		SourceStep(classify),
-		IdentityStep,
-	}}
+	return &Enricher{Steps: []Step{BotStep, UserAgentStep(ua), GeoHeaderStep, SourceStep(classify), IdentityStep}}
+}
+
+// WithGeoIP places visitors by their address with g, before the CDN
+// headers are read (they fill only what g left empty).
+func (e *Enricher) WithGeoIP(g *GeoIP) *Enricher {
+	at := min(2, len(e.Steps)) // after the robot and user agent steps
+	e.Steps = slices.Insert(e.Steps, at, Step(g.Step))
+	return e
 }
 
 // Enrich runs every step on h.

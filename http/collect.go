@@ -99,7 +99,7 @@ func (s *Server) collect(w http.ResponseWriter, r *http.Request) int {
 	if err != nil {
 		return fail(err)
 	}
-	req := &collect.Request{UserAgent: r.UserAgent(), Header: r.Header}
+	req := &collect.Request{UserAgent: r.UserAgent(), Header: r.Header, IP: collect.ClientIP(r)}
 	if err := s.cfg.Collector.Collect(r.Context(), wire, id, req); err != nil {
 		if crmlink.KindOf(err) == crmlink.KindInternal {
 			s.cfg.Logger.LogAttrs(r.Context(), slog.LevelError, "hit not stored", slog.Any("err", err))

@@ -19,6 +19,7 @@ type serveConfig struct {
 	addr     string
 	maxBody  int64
 	logLevel string
+	geoip    string
 }
 
 func serveFlags(fs interface {
@@ -31,6 +32,7 @@ func serveFlags(fs interface {
 	}
 	fs.StringVar(&c.addr, "addr", addr, "listen address (env CRMLINK_ADDR)")
 	fs.Int64Var(&c.maxBody, "max-body", crmhttp.DefaultMaxBodyBytes, "largest request body accepted, in bytes")
+	fs.StringVar(&c.geoip, "geoip", e.getenv("CRMLINK_GEOIP"), "a MaxMind-format database (GeoLite2-City.mmdb) to place visitors by address (env CRMLINK_GEOIP)")
 	level := e.getenv("CRMLINK_LOG_LEVEL")
 	if level == "" {
 		level = "info"
@@ -70,7 +72,16 @@ func cmdServe(ctx context.Context, args []string, e *env) error {
 // returns. onListen, if set, runs once the listener is open.
 func serve(ctx context.Context, st crmlink.Store, cfg serveConfig, log *slog.Logger, e *env, onListen func(addr string)) error {
 	classifier := traffic.New()
-	col := collect.New(collect.Config{Store: st, Clock: e.clock, Enricher: collect.NewEnricher(classifier.Classify)})
+	enricher := collect.NewEnricher(classifier.Classify)
+	if cfg.geoip != "" {
+		geo, err := collect.OpenGeoIP(cfg.geoip)
+		if err != nil {
+			return err
+		}
+		defer geo.Close()
+		enricher.WithGeoIP(geo)
+	}
+	col := collect.New(collect.Config{Store: st, Clock: e.clock, Enricher: enricher})
 	// Closed last: requests in flight finish first, then the queued hits.
 	defer col.Close()
 	sweepCtx, stopSweep := context.WithCancel(ctx)

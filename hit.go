@@ -73,7 +73,8 @@ type HitStore interface {
 	// the counters of continuing ones, identities, purchases and goal
 	// reaches. When it returns nil, every hit of the batch is durable.
 	WriteHits(ctx context.Context, hits []SessionHit) error
-	// LastSession returns the latest session of a ClientID, for a collector
-	// that has no memory of it (after a restart); nil if it has none.
-	LastSession(ctx context.Context, counter CounterID, clientID uint64) (*Session, error)
+	// LastSessions returns the latest session of each of the ClientIDs
+	// that has one, for a collector that has no memory of them (new
+	// visitors, or after a restart). The collector asks for many at once.
+	LastSessions(ctx context.Context, counter CounterID, clientIDs []uint64) (map[uint64]*Session, error)
 }

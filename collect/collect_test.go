@@ -188,8 +188,14 @@ func (m *memStore) WriteHits(_ context.Context, hits []crmlink.SessionHit) error
 	return nil
 }
 
-func (m *memStore) LastSession(_ context.Context, _ crmlink.CounterID, client uint64) (*crmlink.Session, error) {
-	return m.last[client], nil
+func (m *memStore) LastSessions(_ context.Context, _ crmlink.CounterID, clients []uint64) (map[uint64]*crmlink.Session, error) {
+	out := map[uint64]*crmlink.Session{}
+	for _, c := range clients {
+		if s := m.last[c]; s != nil {
+			out[c] = s
+		}
+	}
+	return out, nil
 }
 
 func (m *memStore) Counter(context.Context, crmlink.CounterID) (*crmlink.Counter, error) {
@@ -249,5 +255,24 @@ func TestSessionize(t *testing.T) {
 	clock.Add(2 * time.Hour)
 	if n := c.Forget(time.Hour); n != 1 {
 		t.Errorf("forgot %d sessions, want visitor 5's", n)
+	}
+}
+
+// TestSessionIDsUnique opens many sessions in one millisecond: their ids
+// differ (20 random bits alone would repeat one about one time in three).
+func TestSessionIDsUnique(t *testing.T) {
+	c := &Collector{}
+	t0 := time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC)
+	seen := map[uint64]bool{}
+	prev := uint64(0)
+	for i := 0; i < 5000; i++ {
+		id := c.newSessionID(t0)
+		if seen[id] || id <= prev {
+			t.Fatalf("id %d of session %d repeats or goes back (previous %d)", id, i, prev)
+		}
+		seen[id], prev = true, id
+	}
+	if later := c.newSessionID(t0.Add(time.Second)); later>>20 != uint64(t0.Add(time.Second).UnixMilli()) {
+		t.Errorf("a second later the id %d does not carry its millisecond", later)
 	}
 }

@@ -18,19 +18,31 @@ type Config struct {
 	}
 	Clock    crmlink.Clock
 	Enricher *Enricher
-	// MaxBatch is the most hits one transaction stores; MaxWait how long a
-	// batch waits for more hits after its first. Defaults 2000 and 20ms.
+	// MaxBatch is the most hits one transaction stores; MaxWait the
+	// longest a batch waits for more hits after its first; Linger how long
+	// it waits for the next hit once none is queued. A batch closes at the
+	// first of the three: under load hits keep coming and batches grow;
+	// a lone hit waits Linger only. Defaults 2000, 20ms and 1ms.
 	MaxBatch int
 	MaxWait  time.Duration
+	Linger   time.Duration
 }
+
+// maxLookup is the most ClientIDs one query of the store looks up.
+const maxLookup = 1000
 
 // Collector places hits in sessions and stores them in batches.
 type Collector struct {
 	cfg  Config
 	in   chan *pending
 	done chan struct{}
+	// lookups are ClientIDs the collector does not remember, to look up
+	// in the store many at a time.
+	lookups    chan *lookup
+	lookupDone chan struct{}
 
 	mu       sync.Mutex
+	lastID   uint64 // the latest session id made
 	sessions map[sessionKey]*sessionState
 	counters map[crmlink.CounterID]*counterEntry
 	stopOnce sync.Once
@@ -54,6 +66,16 @@ type counterEntry struct {
 	fetched time.Time
 }
 
+type lookup struct {
+	key  sessionKey
+	done chan lookupAnswer
+}
+
+type lookupAnswer struct {
+	last *crmlink.Session
+	err  error
+}
+
 type pending struct {
 	hit  crmlink.SessionHit
 	done chan error
@@ -67,15 +89,22 @@ func New(cfg Config) *Collector {
 	if cfg.MaxWait <= 0 {
 		cfg.MaxWait = 20 * time.Millisecond
 	}
+	if cfg.Linger <= 0 {
+		cfg.Linger = time.Millisecond
+	}
 	c := &Collector{cfg: cfg, in: make(chan *pending, cfg.MaxBatch), done: make(chan struct{}),
+		lookups: make(chan *lookup, maxLookup), lookupDone: make(chan struct{}),
 		sessions: map[sessionKey]*sessionState{}, counters: map[crmlink.CounterID]*counterEntry{}}
 	go c.write()
+	go c.lookup()
 	return c
 }
 
 // Close stores what is queued and stops the writer.
 func (c *Collector) Close() {
 	c.stopOnce.Do(func() {
+		close(c.lookups)
+		<-c.lookupDone
 		close(c.in)
 		<-c.done
 	})
@@ -143,7 +172,7 @@ func (c *Collector) place(ctx context.Context, h *crmlink.Hit, cnt *crmlink.Coun
 	st, known := c.sessions[k]
 	c.mu.Unlock()
 	if !known {
-		last, err := c.cfg.Store.LastSession(ctx, h.CounterID, h.ClientID)
+		last, err := c.lastSession(ctx, k)
 		if err != nil {
 			return crmlink.SessionHit{}, err
 		}
@@ -170,7 +199,7 @@ func (c *Collector) place(ctx context.Context, h *crmlink.Hit, cnt *crmlink.Coun
 			h.Source = crmlink.TrafficSource{Kind: crmlink.SourceDirect}
 			sh.Hit.Source = h.Source
 		}
-		st = &sessionState{id: newSessionID(h.Time), start: h.Time, source: h.Source}
+		st = &sessionState{id: c.newSessionID(h.Time), start: h.Time, source: h.Source}
 		sh.New = true
 	}
 	if h.Kind == crmlink.HitPageview {
@@ -182,6 +211,61 @@ func (c *Collector) place(ctx context.Context, h *crmlink.Hit, cnt *crmlink.Coun
 	return sh, nil
 }
 
+// lastSession asks the lookup loop for a ClientID's latest stored session.
+func (c *Collector) lastSession(ctx context.Context, k sessionKey) (*crmlink.Session, error) {
+	l := &lookup{key: k, done: make(chan lookupAnswer, 1)}
+	select {
+	case c.lookups <- l:
+	case <-ctx.Done():
+		return nil, ctx.Err()
+	}
+	select {
+	case a := <-l.done:
+		return a.last, a.err
+	case <-ctx.Done():
+		return nil, ctx.Err()
+	}
+}
+
+// lookup looks up the ClientIDs queued while its previous query ran, in
+// one query per counter: a query of the store costs about the same for
+// one ClientID as for a thousand.
+func (c *Collector) lookup() {
+	defer close(c.lookupDone)
+	batch := make([]*lookup, 0, maxLookup)
+	for first := range c.lookups {
+		batch = append(batch[:0], first)
+	drain:
+		for len(batch) < maxLookup {
+			select {
+			case l, ok := <-c.lookups:
+				if !ok {
+					break drain
+				}
+				batch = append(batch, l)
+			default:
+				break drain
+			}
+		}
+		byCounter := map[crmlink.CounterID][]uint64{}
+		for _, l := range batch {
+			byCounter[l.key.counter] = append(byCounter[l.key.counter], l.key.client)
+		}
+		found := map[crmlink.CounterID]map[uint64]*crmlink.Session{}
+		errs := map[crmlink.CounterID]error{}
+		for id, clients := range byCounter {
+			found[id], errs[id] = c.cfg.Store.LastSessions(context.Background(), id, clients)
+		}
+		for _, l := range batch {
+			if err := errs[l.key.counter]; err != nil {
+				l.done <- lookupAnswer{err: err}
+			} else {
+				l.done <- lookupAnswer{last: found[l.key.counter][l.key.client]}
+			}
+		}
+	}
+}
+
 func sameSource(a, b crmlink.TrafficSource) bool {
 	return a.Kind == b.Kind && a.Engine == b.Engine && a.UTMSource == b.UTMSource && a.UTMMedium == b.UTMMedium &&
 		a.UTMCampaign == b.UTMCampaign && a.UTMContent == b.UTMContent && a.UTMTerm == b.UTMTerm && a.ClickID == b.ClickID
@@ -189,9 +273,17 @@ func sameSource(a, b crmlink.TrafficSource) bool {
 
 // newSessionID makes an id that grows with time (the start's milliseconds
 // in the high bits): recent sessions sit together in the store, which
-// finds them without reading older ones.
-func newSessionID(t time.Time) uint64 {
-	return uint64(t.UnixMilli())<<20 | rand.Uint64N(1<<20)
+// finds them without reading older ones. The low bits are random, but
+// never at or below the previous id: a thousand sessions opened in one
+// millisecond would otherwise share an id about one time in three, and a
+// hit of one would count in the other. The caller holds c.mu.
+func (c *Collector) newSessionID(t time.Time) uint64 {
+	id := uint64(t.UnixMilli())<<20 | rand.Uint64N(1<<20)
+	if id <= c.lastID {
+		id = c.lastID + 1
+	}
+	c.lastID = id
+	return id
 }
 
 // write stores queued hits in batches: one transaction per batch, every
@@ -200,13 +292,32 @@ func (c *Collector) write() {
 	defer close(c.done)
 	batch := make([]*pending, 0, c.cfg.MaxBatch)
 	hits := make([]crmlink.SessionHit, 0, c.cfg.MaxBatch)
+	timer := time.NewTimer(time.Hour)
+	timer.Stop()
 	for first := range c.in {
 		batch = append(batch[:0], first)
-		timer := time.NewTimer(c.cfg.MaxWait)
+		deadline := time.Now().Add(c.cfg.MaxWait)
 	fill:
 		for len(batch) < c.cfg.MaxBatch {
+			// What is queued joins without waiting.
 			select {
 			case p, ok := <-c.in:
+				if !ok {
+					break fill
+				}
+				batch = append(batch, p)
+				continue
+			default:
+			}
+			// Then the next hit, if it comes within Linger.
+			wait := min(c.cfg.Linger, time.Until(deadline))
+			if wait <= 0 {
+				break
+			}
+			timer.Reset(wait)
+			select {
+			case p, ok := <-c.in:
+				timer.Stop()
 				if !ok {
 					break fill
 				}
@@ -215,7 +326,6 @@ func (c *Collector) write() {
 				break fill
 			}
 		}
-		timer.Stop()
 		hits = hits[:0]
 		for _, p := range batch {
 			hits = append(hits, p.hit)

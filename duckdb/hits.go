@@ -3,8 +3,8 @@ package duckdb
 import (
 	"context"
 	"database/sql"
-	"errors"
 	"fmt"
+	"math"
 	"sort"
 	"strconv"
 	"strings"
@@ -57,47 +57,32 @@ func (s *Store) WriteHits(ctx context.Context, hits []crmlink.SessionHit) error 
 		}
 		return sp, err
 	}
-	return s.inTx(ctx, func(tx *sql.Tx) error {
+	err := s.inTx(ctx, func(tx *sql.Tx) error {
 		for _, id := range counters {
-			if err := writeCounterHits(ctx, tx, id, byCounter[id], locs[id], newSpool); err != nil {
+			if err := s.writeCounterHits(ctx, tx, id, byCounter[id], locs[id], newSpool); err != nil {
 				return fmt.Errorf("write hits: %w", err)
 			}
 		}
 		return nil
 	})
+	if err == nil {
+		s.goalsStored(hits)
+	}
+	return err
 }
 
-func writeCounterHits(ctx context.Context, tx *sql.Tx, counter crmlink.CounterID, hits []crmlink.SessionHit, loc *time.Location,
+func (s *Store) writeCounterHits(ctx context.Context, tx *sql.Tx, counter crmlink.CounterID, hits []crmlink.SessionHit, loc *time.Location,
 	newSpool func(string) (*spool, error)) error {
 	cid := int64(counter)
-	sessions, err := newSpool("hit-sessions")
-	if err != nil {
-		return err
-	}
-	updates, ids, purchases, goals := map[uint64]*hitUpdate{}, 0, 0, 0
-	idSpool, err := newSpool("hit-identities")
-	if err != nil {
-		return err
-	}
-	purchaseSpool, err := newSpool("hit-purchases")
-	if err != nil {
-		return err
-	}
-	goalSpool, err := newSpool("hit-goals")
-	if err != nil {
-		return err
-	}
-	line := 0
+	// What the batch holds, to write only the spools and run only the
+	// statements it needs: each costs milliseconds, however few its rows.
+	updates := map[uint64]*hitUpdate{}
+	var news, ids, purchases, goals int
+	newGoal := false
 	for i := range hits {
 		h := &hits[i]
 		if h.New {
-			line++
-			ss := crmlink.Session{ID: h.SessionID, ClientID: h.ClientID, UserID: h.UserID, Start: h.Start,
-				Duration: h.Duration, PageViews: h.PageViews, Bounce: true, Source: h.Source, Referrer: h.Referrer,
-				LandingURL: h.URL, Country: h.Country, Region: h.Region, City: h.City, Device: h.Device, OS: h.OS,
-				Browser: h.Browser, Bot: h.Bot}
-			sessions.session(line, &ss, loc)
-			sessions.end()
+			news++
 		} else {
 			u := updates[h.SessionID]
 			if u == nil {
@@ -110,20 +95,13 @@ func writeCounterHits(ctx context.Context, tx *sql.Tx, counter crmlink.CounterID
 				u.userID = h.UserID
 			}
 		}
-		for _, id := range h.Identities {
-			idSpool.identity(h.ClientID, string(id.Kind), id.Value, h.Time)
-			ids++
-		}
+		ids += len(h.Identities)
 		if h.Purchase != nil {
-			purchaseSpool.purchase(i, &crmlink.Session{ID: h.SessionID, ClientID: h.ClientID, Start: h.Time}, h.Purchase.ID)
 			purchases++
 		}
 		if h.Kind == crmlink.HitGoal {
-			goalSpool.uint(h.SessionID)
-			goalSpool.str(h.Goal)
-			goalSpool.int(h.Time.UnixMicro())
-			goalSpool.end()
 			goals++
+			newGoal = newGoal || !s.goalKnown(counter, h.Goal)
 		}
 	}
 	// Hits that continue a session opened in this same batch update it
@@ -135,11 +113,63 @@ func writeCounterHits(ctx context.Context, tx *sql.Tx, counter crmlink.CounterID
 			}
 		}
 	}
-	updSpool, err := newSpool("hit-updates")
+	open := func(name string, n int) (*spool, error) {
+		if n == 0 {
+			return nil, nil
+		}
+		return newSpool(name)
+	}
+	sessions, err := open("hit-sessions", news)
 	if err != nil {
 		return err
 	}
+	idSpool, err := open("hit-identities", ids)
+	if err != nil {
+		return err
+	}
+	purchaseSpool, err := open("hit-purchases", purchases)
+	if err != nil {
+		return err
+	}
+	goalSpool, err := open("hit-goals", goals)
+	if err != nil {
+		return err
+	}
+	updSpool, err := open("hit-updates", len(updates))
+	if err != nil {
+		return err
+	}
+	line := 0
+	for i := range hits {
+		h := &hits[i]
+		if h.New {
+			s.noteClient(counter, h.ClientID)
+			line++
+			ss := crmlink.Session{ID: h.SessionID, ClientID: h.ClientID, UserID: h.UserID, Start: h.Start,
+				Duration: h.Duration, PageViews: h.PageViews, Bounce: true, Source: h.Source, Referrer: h.Referrer,
+				LandingURL: h.URL, Country: h.Country, Region: h.Region, City: h.City, Device: h.Device, OS: h.OS,
+				Browser: h.Browser, Bot: h.Bot}
+			sessions.session(line, &ss, loc)
+			sessions.end()
+		}
+		for _, id := range h.Identities {
+			idSpool.identity(h.ClientID, string(id.Kind), id.Value, h.Time)
+		}
+		if h.Purchase != nil {
+			purchaseSpool.purchase(i, &crmlink.Session{ID: h.SessionID, ClientID: h.ClientID, Start: h.Time}, h.Purchase.ID)
+		}
+		if h.Kind == crmlink.HitGoal {
+			goalSpool.uint(h.SessionID)
+			goalSpool.str(h.Goal)
+			goalSpool.int(h.Time.UnixMicro())
+			goalSpool.end()
+		}
+	}
+	// The continued sessions' ids bound the UPDATE's scan: ids grow with
+	// time, so DuckDB skips the row groups of older sessions.
+	var lo, hi uint64 = math.MaxUint64, 0
 	for id, u := range updates {
+		lo, hi = min(lo, id), max(hi, id)
 		updSpool.uint(id)
 		updSpool.int(int64(u.pageViews))
 		updSpool.int(int64(u.duration / time.Second))
@@ -147,11 +177,14 @@ func writeCounterHits(ctx context.Context, tx *sql.Tx, counter crmlink.CounterID
 		updSpool.end()
 	}
 	for _, sp := range []*spool{sessions, idSpool, purchaseSpool, goalSpool, updSpool} {
+		if sp == nil {
+			continue
+		}
 		if err := sp.close(); err != nil {
 			return err
 		}
 	}
-	if line > 0 {
+	if news > 0 {
 		// caller: WriteHits (new sessions)
 		if _, err := tx.ExecContext(ctx, strings.Replace(chunkInsertSQL, "{spool}", readSpool(sessions.path, spoolColumns), 1), cid, ""); err != nil {
 			return err
@@ -167,7 +200,8 @@ func writeCounterHits(ctx context.Context, tx *sql.Tx, counter crmlink.CounterID
 				is_bounce = greatest(s.page_views, u.page_views) <= 1 AND greatest(s.duration_s, u.duration_s) < 15,
 				user_id = CASE WHEN u.user_id <> '' THEN u.user_id ELSE s.user_id END
 			FROM `+readSpool(updSpool.path, hitUpdateColumns)+` u
-			WHERE s.counter_id = $1 AND s.session_id = u.session_id`, cid); err != nil {
+			WHERE s.counter_id = $1 AND s.session_id BETWEEN CAST($2 AS UBIGINT) AND CAST($3 AS UBIGINT) AND s.session_id = u.session_id`,
+			cid, strconv.FormatUint(lo, 10), strconv.FormatUint(hi, 10)); err != nil {
 			return err
 		}
 	}
@@ -184,14 +218,18 @@ func writeCounterHits(ctx context.Context, tx *sql.Tx, counter crmlink.CounterID
 			return err
 		}
 	}
-	if goals > 0 {
+	if newGoal {
 		// Site goals are created on first use, named by their identifier.
+		// Goals are never deleted: once the store has one, the batches
+		// that reach only known goals skip this statement.
 		// caller: WriteHits (goals)
 		if _, err := tx.ExecContext(ctx, `INSERT INTO goals (counter_id, name, type, crm_key, action, created)
 			SELECT DISTINCT $1, goal, 'action', '', goal, make_timestamp(min(time_us) OVER (PARTITION BY goal)) FROM `+readSpool(goalSpool.path, hitGoalColumns)+` g
 			WHERE NOT EXISTS (SELECT 1 FROM goals x WHERE x.counter_id = $1 AND x.type = 'action' AND x.action = g.goal)`, cid); err != nil {
 			return err
 		}
+	}
+	if goals > 0 {
 		// caller: WriteHits (goal reaches)
 		if _, err := tx.ExecContext(ctx, `INSERT INTO goal_reaches (counter_id, goal_id, order_id, session_id, time, revenue)
 			SELECT $1, x.id, '', g.session_id, make_timestamp(g.time_us), 0
@@ -200,6 +238,32 @@ func writeCounterHits(ctx context.Context, tx *sql.Tx, counter crmlink.CounterID
 		}
 	}
 	return nil
+}
+
+// goalKnown tells whether the store surely has a counter's action goal.
+func (s *Store) goalKnown(counter crmlink.CounterID, action string) bool {
+	s.goalsMu.Lock()
+	defer s.goalsMu.Unlock()
+	return s.knownGoals[goalKey{counter, action}]
+}
+
+// goalsStored records the action goals of committed hits.
+func (s *Store) goalsStored(hits []crmlink.SessionHit) {
+	s.goalsMu.Lock()
+	defer s.goalsMu.Unlock()
+	for i := range hits {
+		if h := &hits[i]; h.Kind == crmlink.HitGoal {
+			if s.knownGoals == nil {
+				s.knownGoals = map[goalKey]bool{}
+			}
+			s.knownGoals[goalKey{h.CounterID, h.Goal}] = true
+		}
+	}
+}
+
+type goalKey struct {
+	counter crmlink.CounterID
+	action  string
 }
 
 type hitUpdate struct {
@@ -220,27 +284,51 @@ func insertIdentities(ctx context.Context, tx *sql.Tx, cid int64, path string) e
 	return err
 }
 
-// LastSession returns a ClientID's latest session, or nil. See
-// crmlink.HitStore.
-func (s *Store) LastSession(ctx context.Context, counter crmlink.CounterID, clientID uint64) (*crmlink.Session, error) {
-	var ss crmlink.Session
-	var dur, pv int32
-	var kind string
-	// caller: LastSession
-	err := s.db.QueryRowContext(ctx, `SELECT session_id, start_utc, duration_s, page_views, traffic_source, source_engine,
+// LastSessions returns the latest session of each ClientID that has one.
+// See crmlink.HitStore.
+func (s *Store) LastSessions(ctx context.Context, counter crmlink.CounterID, clientIDs []uint64) (map[uint64]*crmlink.Session, error) {
+	out := map[uint64]*crmlink.Session{}
+	// New visitors, most of those asked about, have no session.
+	clientIDs, err := s.mayHaveClients(ctx, counter, clientIDs)
+	if err != nil || len(clientIDs) == 0 {
+		return out, err
+	}
+	// The ClientIDs as one list literal: UBIGINTs above the largest BIGINT
+	// do not bind as numbers.
+	list := make([]byte, 0, 21*len(clientIDs)+2)
+	list = append(list, '[')
+	for i, id := range clientIDs {
+		if i > 0 {
+			list = append(list, ',')
+		}
+		list = strconv.AppendUint(list, id, 10)
+	}
+	list = append(list, ']')
+	// caller: LastSessions
+	rows, err := s.db.QueryContext(ctx, `SELECT client_id, session_id, start_utc, duration_s, page_views, traffic_source, source_engine,
 		    utm_source, utm_medium, utm_campaign, utm_content, utm_term, click_id
-		FROM sessions WHERE counter_id = ? AND client_id = CAST(? AS UBIGINT) ORDER BY start_utc DESC, session_id DESC LIMIT 1`,
-		int64(counter), strconv.FormatUint(clientID, 10)).Scan(&ss.ID, &ss.Start, &dur, &pv, &kind, &ss.Source.Engine,
-		&ss.Source.UTMSource, &ss.Source.UTMMedium, &ss.Source.UTMCampaign, &ss.Source.UTMContent, &ss.Source.UTMTerm, &ss.Source.ClickID)
-	if errors.Is(err, sql.ErrNoRows) {
-		return nil, nil
-	}
+		FROM sessions WHERE counter_id = ? AND client_id IN (SELECT unnest(CAST(CAST(? AS VARCHAR) AS UBIGINT[])))
+		QUALIFY row_number() OVER (PARTITION BY client_id ORDER BY start_utc DESC, session_id DESC) = 1`,
+		int64(counter), string(list))
 	if err != nil {
-		return nil, fmt.Errorf("last session: %w", err)
+		return nil, fmt.Errorf("last sessions: %w", err)
 	}
-	ss.CounterID, ss.ClientID = counter, clientID
-	ss.Start = ss.Start.UTC()
-	ss.Duration, ss.PageViews = time.Duration(dur)*time.Second, int(pv)
-	ss.Source.Kind = crmlink.SourceKind(kind)
-	return &ss, nil
+	defer rows.Close()
+	for rows.Next() {
+		ss := &crmlink.Session{CounterID: counter}
+		var dur, pv int32
+		var kind string
+		if err := rows.Scan(&ss.ClientID, &ss.ID, &ss.Start, &dur, &pv, &kind, &ss.Source.Engine,
+			&ss.Source.UTMSource, &ss.Source.UTMMedium, &ss.Source.UTMCampaign, &ss.Source.UTMContent, &ss.Source.UTMTerm, &ss.Source.ClickID); err != nil {
+			return nil, fmt.Errorf("last sessions: %w", err)
+		}
+		ss.Start = ss.Start.UTC()
+		ss.Duration, ss.PageViews = time.Duration(dur)*time.Second, int(pv)
+		ss.Source.Kind = crmlink.SourceKind(kind)
+		out[ss.ClientID] = ss
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("last sessions: %w", err)
+	}
+	return out, nil
 }

@@ -122,6 +122,7 @@ func (s *Store) ImportSessions(ctx context.Context, up *crmlink.Upload, r crmlin
 	n, readErr := pump(ctx, l, &sess, next, func(sp *spool, ss *crmlink.Session) {
 		line++
 		sp.session(line, ss, loc)
+		s.noteClient(up.CounterID, ss.ClientID)
 		for _, id := range ss.Identities {
 			ids.identity(ss.ClientID, string(id.Kind), id.Value, ss.Start)
 		}

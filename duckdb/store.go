@@ -47,6 +47,16 @@ type Store struct {
 	// concurrency would abort one of two concurrent writers to the same
 	// table; one process owns the file, so a mutex is the cheaper answer.
 	writeMu sync.Mutex
+
+	// knownGoals are the action goals the store surely has (goals are
+	// never deleted): hits that reach only these skip creating goals.
+	goalsMu    sync.Mutex
+	knownGoals map[goalKey]bool
+
+	// filters tell, per counter, which ClientIDs surely have no session
+	// (clientfilter.go).
+	filterMu sync.Mutex
+	filters  map[crmlink.CounterID]*clientFilter
 }
 
 var _ crmlink.Store = (*Store)(nil)

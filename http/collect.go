@@ -12,6 +12,10 @@ import (
 	"github.com/crmlink/crmlink/web"
 )
 
+// statusClientClosed counts, in the metrics, hits whose sender left before
+// their answer (nginx's 499).
+const statusClientClosed = 499
+
 // gif is a transparent 1x1 GIF, the answer to a GET hit.
 var gif = []byte("GIF89a\x01\x00\x01\x00\x80\x00\x00\x00\x00\x00\x00\x00\x00!\xf9\x04\x01\x00\x00\x00\x00,\x00\x00\x00\x00\x01\x00\x01\x00\x00\x02\x02D\x01\x00;")
 
@@ -101,6 +105,12 @@ func (s *Server) collect(w http.ResponseWriter, r *http.Request) int {
 	}
 	req := &collect.Request{UserAgent: r.UserAgent(), Header: r.Header, IP: collect.ClientIP(r)}
 	if err := s.cfg.Collector.Collect(r.Context(), wire, id, req); err != nil {
+		if r.Context().Err() != nil {
+			// The visitor left (closed the page or the connection) before
+			// the hit's batch committed: no one reads an answer, and the
+			// hit may yet be stored. Not the server's failure.
+			return statusClientClosed
+		}
 		if crmlink.KindOf(err) == crmlink.KindInternal {
 			s.cfg.Logger.LogAttrs(r.Context(), slog.LevelError, "hit not stored", slog.Any("err", err))
 			err = crmlink.Errorf(crmlink.KindUnavailable, "hit not stored; send it again")

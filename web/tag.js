@@ -34,19 +34,25 @@
     return id;
   }
 
-  function send(counter, hit) {
-    hit.cid = clientID();
-    if (navigator.webdriver) hit.wd = true;
+  // post sends one hit: sendBeacon (text/plain JSON), else fetch keepalive,
+  // else a GIF. Given stored, it sends with fetch, whose answer comes once
+  // the collector has stored the hit, and calls stored then (or on failure).
+  function post(counter, hit, stored) {
     var url = origin + "/collect/" + counter;
     var body = JSON.stringify(hit);
-    try {
-      // text/plain keeps the request simple: no CORS preflight.
-      if (navigator.sendBeacon && navigator.sendBeacon(url, new Blob([body], { type: "text/plain" }))) return;
-    } catch (e) {}
+    if (!stored) {
+      try {
+        // text/plain keeps the request simple: no CORS preflight.
+        if (navigator.sendBeacon && navigator.sendBeacon(url, new Blob([body], { type: "text/plain" }))) return;
+      } catch (e) {}
+    }
     if (w.fetch) {
-      w.fetch(url, { method: "POST", body: body, keepalive: true, mode: "cors", credentials: "omit",
-        headers: { "Content-Type": "text/plain" } }).catch(function () {});
-      return;
+      try {
+        var p = w.fetch(url, { method: "POST", body: body, keepalive: true, mode: "cors", credentials: "omit",
+          headers: { "Content-Type": "text/plain" } });
+        if (stored) p.then(stored, stored); else p.catch(function () {});
+        return;
+      } catch (e) {}
     }
     var q = [];
     for (var k in hit) {
@@ -55,10 +61,43 @@
       q.push(encodeURIComponent(k) + "=" + encodeURIComponent(typeof v === "object" ? JSON.stringify(v) : String(v)));
     }
     new Image().src = url + "?" + q.join("&");
+    if (stored) stored();
+  }
+
+  // send sends a hit of counter c. The page's first page view may open a
+  // session, and takes its traffic source: the hits that follow it on this
+  // page (a queued goal, a purchase already in dataLayer) wait until it is
+  // stored, for separate requests race, and a goal that overtook the landing
+  // page view would open a direct session of its own and split the visit.
+  // They go at the latest after 3 seconds, or when the page is left.
+  function send(c, hit) {
+    hit.cid = clientID();
+    if (navigator.webdriver) hit.wd = true;
+    if (c.held) {
+      c.held.push(hit);
+      return;
+    }
+    if (hit.t !== "pv" || c.landed || !w.fetch) {
+      if (hit.t === "pv") c.landed = true;
+      post(c.id, hit);
+      return;
+    }
+    c.landed = true;
+    c.held = [];
+    var flush = function () {
+      var held = c.held;
+      if (!held) return;
+      c.held = null;
+      w.removeEventListener("pagehide", flush);
+      for (var i = 0; i < held.length; i++) post(c.id, held[i]);
+    };
+    w.addEventListener("pagehide", flush);
+    w.setTimeout(flush, 3000);
+    post(c.id, hit, flush);
   }
 
   function pageview(c, url, ref, title) {
-    send(c.id, { t: "pv", url: url, ref: ref, title: title });
+    send(c, { t: "pv", url: url, ref: ref, title: title });
     c.last = url;
   }
 
@@ -94,7 +133,7 @@
         revenue = 0;
         for (var i = 0; i < p.products.length; i++) revenue += (+p.products[i].price || 0) * (+p.products[i].quantity || 1);
       }
-      send(c.id, { t: "purchase", url: w.location.href, purchase: { id: String(a.id), revenue: revenue, currency: e.currencyCode || "" } });
+      send(c, { t: "purchase", url: w.location.href, purchase: { id: String(a.id), revenue: revenue, currency: e.currencyCode || "" } });
     }
     for (var i = 0; i < dl.length; i++) take(dl[i]);
     var push = dl.push;
@@ -108,10 +147,11 @@
     init: function (c, opts) {
       opts = opts || {};
       c.trackHash = !!opts.trackHash;
+      // The page view first: it opens the session the other hits join.
+      if (opts.defer !== true) pageview(c, c.trackHash ? w.location.href : w.location.href.split("#")[0], d.referrer, d.title);
       if (opts.ecommerce) watchDataLayer(c, typeof opts.ecommerce === "string" ? opts.ecommerce : "dataLayer");
       if (opts.userParams) methods.userParams(c, opts.userParams);
       if (opts.params) methods.params(c, opts.params);
-      if (opts.defer !== true) pageview(c, c.trackHash ? w.location.href : w.location.href.split("#")[0], d.referrer, d.title);
       watchHistory(c);
     },
     hit: function (c, url, o) {
@@ -120,12 +160,12 @@
     },
     reachGoal: function (c, goal, params, cb) {
       if (typeof params === "function") { cb = params; params = undefined; }
-      send(c.id, { t: "goal", goal: String(goal), url: w.location.href, params: params });
+      send(c, { t: "goal", goal: String(goal), url: w.location.href, params: params });
       if (cb) cb();
     },
-    params: function (c, p) { send(c.id, { t: "params", url: w.location.href, params: p }); },
-    userParams: function (c, p) { send(c.id, { t: "params", url: w.location.href, params: p }); },
-    setUserID: function (c, id) { send(c.id, { t: "params", url: w.location.href, uid: String(id) }); },
+    params: function (c, p) { send(c, { t: "params", url: w.location.href, params: p }); },
+    userParams: function (c, p) { send(c, { t: "params", url: w.location.href, params: p }); },
+    setUserID: function (c, id) { send(c, { t: "params", url: w.location.href, uid: String(id) }); },
     getClientID: function (c, cb) { if (typeof cb === "function") cb(clientID()); }
   };
 

@@ -18,9 +18,12 @@ import (
 // directory, which it removes afterwards.
 func cmdBench(ctx context.Context, args []string, e *env) error {
 	if len(args) == 0 {
-		return usagef("bench: want gen, import, upload, link or report")
+		return usagef("bench: want gen, import, upload, link, report or collect")
 	}
 	what := args[0]
+	if what == "collect" {
+		return benchCollectCmd(ctx, args[1:], e)
+	}
 	fs := flags("bench "+what, e)
 	var g genFlags
 	switch what {
@@ -33,7 +36,7 @@ func cmdBench(ctx context.Context, args []string, e *env) error {
 	case "link", "report":
 		g.register(fs, 10_000_000, 250_000, 1_000_000, 90)
 	default:
-		return usagef("bench: unknown benchmark %q (want gen, import, upload, link or report)", what)
+		return usagef("bench: unknown benchmark %q (want gen, import, upload, link, report or collect)", what)
 	}
 	tmp := fs.String("dir", os.TempDir(), "where to write the temporary files")
 	storeOpts := fs.String("store-options", "", "DuckDB settings for the benchmark's store, as URL query: memory_limit=1GB&threads=2")

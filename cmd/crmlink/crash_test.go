@@ -4,6 +4,7 @@ import (
 	"context"
 	"os"
 	"os/exec"
+	"os/signal"
 	"path/filepath"
 	"strings"
 	"syscall"
@@ -18,8 +19,12 @@ import (
 // binary re-executes itself with CRMLINK_TEST_MAIN set.
 func TestMain(m *testing.M) {
 	if os.Getenv("CRMLINK_TEST_MAIN") == "1" {
+		// As main does: SIGTERM stops a server gracefully.
+		ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 		e := &env{stdin: os.Stdin, stdout: os.Stdout, stderr: os.Stderr, getenv: os.Getenv, clock: crmlink.SystemClock{}}
-		os.Exit(run(context.Background(), os.Args[1:], e))
+		code := run(ctx, os.Args[1:], e)
+		stop()
+		os.Exit(code)
 	}
 	os.Exit(m.Run())
 }

@@ -78,6 +78,7 @@ Usage:
                   [--metrics ...] [--attribution A] [--filters F] [--format table|csv|json] [--server URL --token T]
   crmlink gen     --out DIR [--seed N] [--sessions N] [--contacts N] [--orders N] [--days N]
   crmlink bench   gen|import|upload|link|report [--sessions N] ...
+  crmlink bench   collect [--duration 20s] [--concurrency 50] [--clients 20000] [--url URL --counter ID]
 
 Every command that works on the store takes --store URL (env CRMLINK_STORE,
 default ` + DefaultStoreURL + `).

@@ -1,0 +1,693 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"math/rand/v2"
+	"net"
+	"net/http"
+	"net/url"
+	"os"
+	"os/exec"
+	"runtime"
+	"slices"
+	"sort"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"syscall"
+	"time"
+
+	"github.com/crmlink/crmlink"
+	"github.com/crmlink/crmlink/duckdb"
+)
+
+// collectBench is `crmlink bench collect`: simulated visitors send the
+// tag's hits to /collect/{counter} over loopback, each with its own
+// ClientID kept across its hits, and the bench reports hits/s, latency and
+// whether every acknowledged hit is in the store.
+type collectBench struct {
+	base        string // the server's URL
+	counter     crmlink.CounterID
+	site        string
+	duration    time.Duration
+	concurrency int
+	clients     int
+	maxHits     int64
+	timeout     time.Duration
+	seed        uint64
+}
+
+func benchCollectCmd(ctx context.Context, args []string, e *env) error {
+	fs := flags("bench collect", e)
+	serverURL := fs.String("url", "", "send to this server (default: start `crmlink serve` on 127.0.0.1 with a fresh store)")
+	counter := fs.String("counter", "", "the counter to send to (required with --url)")
+	duration := fs.Duration("duration", 20*time.Second, "how long to send")
+	concurrency := fs.Int("concurrency", 50, "requests in flight (connections)")
+	clients := fs.Int("clients", 20000, "distinct visitors (ClientIDs)")
+	maxHits := fs.Int64("max-hits", 10_000_000, "stop after this many hits even before --duration")
+	timeout := fs.Duration("timeout", 10*time.Second, "a request's timeout")
+	seed := fs.Uint64("seed", 1, "random seed")
+	site := fs.String("site", "shop.example", "the site's host (a new counter's, and the pages')")
+	tmp := fs.String("dir", os.TempDir(), "where to put the fresh store")
+	storeOpts := fs.String("store-options", "", "DuckDB settings for the fresh store, as URL query: memory_limit=1GB&threads=2")
+	pos, err := parse(fs, args)
+	if err != nil {
+		return err
+	}
+	if len(pos) > 0 {
+		return usagef("bench collect takes no arguments, got %q", pos)
+	}
+	if *duration <= 0 || *concurrency < 1 || *clients < 1 || *maxHits < 1 {
+		return usagef("bench collect: --duration, --concurrency, --clients and --max-hits must be positive")
+	}
+	if *clients < *concurrency {
+		return usagef("bench collect: --clients %d: want at least --concurrency (%d), each visitor's hits go one at a time", *clients, *concurrency)
+	}
+	b := &collectBench{site: *site, duration: *duration, concurrency: *concurrency, clients: *clients,
+		maxHits: *maxHits, timeout: *timeout, seed: *seed}
+	fmt.Fprintf(e.stdout, "machine: %s/%s, %d CPUs, %s\n", runtime.GOOS, runtime.GOARCH, runtime.NumCPU(), runtime.Version())
+	if *serverURL != "" {
+		if *counter == "" {
+			return usagef("bench collect: --url needs --counter")
+		}
+		if b.counter, err = crmlink.ParseCounterID(*counter); err != nil {
+			return usagef("bench collect: --counter %q: %v", *counter, err)
+		}
+		b.base = strings.TrimRight(*serverURL, "/")
+		res, err := b.run(ctx)
+		if err != nil {
+			return err
+		}
+		res.print(e.stdout)
+		fmt.Fprintf(e.stdout, "stored: not counted (the store belongs to the server at %s)\n", b.base)
+		return nil
+	}
+	if *counter != "" {
+		return usagef("bench collect: --counter goes with --url (a fresh store gets its own counter)")
+	}
+	dir, err := os.MkdirTemp(*tmp, "crmlink-bench-")
+	if err != nil {
+		return err
+	}
+	defer os.RemoveAll(dir)
+	return b.withChild(ctx, dir, *storeOpts, e)
+}
+
+// withChild runs the bench against a child `crmlink serve` on a fresh
+// store, then stops it gracefully and counts what its store holds.
+func (b *collectBench) withChild(ctx context.Context, dir, storeOpts string, e *env) error {
+	storeURL := benchStoreURL(dir, storeOpts)
+	st, err := duckdb.Open(ctx, storeURL, e.clock)
+	if err != nil {
+		return err
+	}
+	c := &crmlink.Counter{Name: "Bench", Site: b.site, TimeZone: "Europe/Moscow", Currency: "RUB"}
+	err = c.Normalize()
+	if err == nil {
+		err = st.CreateCounter(ctx, c)
+	}
+	if cerr := st.Close(); err == nil {
+		err = cerr
+	}
+	if err != nil {
+		return err
+	}
+	b.counter, b.site = c.ID, c.Site
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return err
+	}
+	addr := ln.Addr().String()
+	ln.Close()
+	self, err := os.Executable()
+	if err != nil {
+		return err
+	}
+	level := e.getenv("CRMLINK_LOG_LEVEL")
+	if level == "" {
+		level = "warn"
+	}
+	cmd := exec.CommandContext(ctx, self, "serve", "--addr", addr, "--store", storeURL, "--log-level", level)
+	cmd.Stderr = e.stderr
+	// A CPU profile asked of the bench (CRMLINK_CPUPROFILE=FILE) is the
+	// load generator's; the server writes its own to FILE.serve.
+	cmd.Env = os.Environ()
+	if p := e.getenv("CRMLINK_CPUPROFILE"); p != "" {
+		cmd.Env = append(cmd.Env, "CRMLINK_CPUPROFILE="+p+".serve")
+	}
+	if err := cmd.Start(); err != nil {
+		return err
+	}
+	stopped := false
+	defer func() {
+		if !stopped {
+			cmd.Process.Signal(syscall.SIGTERM)
+			cmd.Wait()
+		}
+	}()
+	b.base = "http://" + addr
+	if err := waitHealthy(ctx, b.base); err != nil {
+		return err
+	}
+	res, err := b.run(ctx)
+	if err != nil {
+		return err
+	}
+	rss := procPeakRSS(cmd.Process.Pid)
+	start := time.Now()
+	cmd.Process.Signal(syscall.SIGTERM)
+	werr := cmd.Wait()
+	stopped = true
+	res.print(e.stdout)
+	fmt.Fprintf(e.stdout, "server: peak RSS %s; graceful shutdown %s\n", rss, time.Since(start).Round(time.Millisecond))
+	if werr != nil {
+		return fmt.Errorf("the server did not stop cleanly: %w", werr)
+	}
+	st, err = duckdb.Open(ctx, storeURL, e.clock)
+	if err != nil {
+		return err
+	}
+	defer st.Close()
+	stored, err := countStored(ctx, st, b.counter)
+	if err != nil {
+		return err
+	}
+	return res.compare(e.stdout, stored)
+}
+
+func waitHealthy(ctx context.Context, base string) error {
+	for i := 0; ; i++ {
+		req, _ := http.NewRequestWithContext(ctx, "GET", base+"/healthz", nil)
+		resp, err := http.DefaultClient.Do(req)
+		if err == nil {
+			resp.Body.Close()
+			if resp.StatusCode == http.StatusOK {
+				return nil
+			}
+		}
+		if i == 100 || ctx.Err() != nil {
+			return fmt.Errorf("the server did not start: %v", err)
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+}
+
+// facts are the countable facts the hits leave: every page view adds one
+// to its session's page_views, every goal hit a goal reach, every purchase
+// hit (its id unique) a purchase, every visitor's one email two hashed
+// identities.
+type facts struct {
+	pageViews, goals, purchases, identities int64
+	// sharedIDs are sessions whose id another session has too (stored
+	// only): the collector's ids must be unique.
+	sharedIDs int64
+}
+
+func countStored(ctx context.Context, st *duckdb.Store, counter crmlink.CounterID) (facts, error) {
+	var f facts
+	id := int64(counter)
+	for _, q := range []struct {
+		sql string
+		dst *int64
+	}{
+		{`SELECT coalesce(sum(page_views), 0) FROM sessions WHERE counter_id = ?`, &f.pageViews},
+		{`SELECT count(*) FROM goal_reaches WHERE counter_id = ?`, &f.goals},
+		{`SELECT count(*) FROM site_purchases WHERE counter_id = ?`, &f.purchases},
+		{`SELECT count(*) FROM site_identities WHERE counter_id = ?`, &f.identities},
+		{`SELECT count(*) - count(DISTINCT session_id) FROM sessions WHERE counter_id = ?`, &f.sharedIDs},
+	} {
+		if err := st.DB().QueryRowContext(ctx, q.sql, id).Scan(q.dst); err != nil {
+			return f, fmt.Errorf("count stored hits: %w", err)
+		}
+	}
+	return f, nil
+}
+
+// collectResult is what the load generator saw.
+type collectResult struct {
+	concurrency, clients int
+	elapsed              time.Duration
+	sent                 int64
+	accepted             facts
+	acceptedHits         int64
+	byKind               map[string]int64 // accepted hits by t
+	errors               map[string]int64 // by status or transport error
+	latencies            []uint32         // µs, of every answered request
+	perSecond            []int64          // answers by second
+}
+
+func (r *collectResult) print(w io.Writer) {
+	fmt.Fprintf(w, "collect: %d connections, %d visitors: %d hits in %s: %.0f hits/s (2xx: %d, %.0f/s)\n",
+		r.concurrency, r.clients, r.sent, r.elapsed.Round(time.Millisecond), float64(r.sent)/r.elapsed.Seconds(),
+		r.acceptedHits, float64(r.acceptedHits)/r.elapsed.Seconds())
+	if len(r.perSecond) > 2 {
+		// Whole seconds, the first (warm-up) and last (partial) aside.
+		mid := slices.Clone(r.perSecond[1 : len(r.perSecond)-1])
+		slices.Sort(mid)
+		fmt.Fprintf(w, "per second: min %d, median %d, max %d\n", mid[0], mid[len(mid)/2], mid[len(mid)-1])
+	}
+	if n := len(r.latencies); n > 0 {
+		slices.Sort(r.latencies)
+		p := func(q float64) time.Duration {
+			return time.Duration(r.latencies[min(n-1, int(q*float64(n)))]) * time.Microsecond
+		}
+		fmt.Fprintf(w, "latency: p50 %s, p95 %s, p99 %s, max %s\n", p(0.50), p(0.95), p(0.99),
+			time.Duration(r.latencies[n-1])*time.Microsecond)
+	}
+	kinds := make([]string, 0, len(r.byKind))
+	for k := range r.byKind {
+		kinds = append(kinds, k)
+	}
+	sort.Strings(kinds)
+	var parts []string
+	for _, k := range kinds {
+		parts = append(parts, fmt.Sprintf("%s %d", k, r.byKind[k]))
+	}
+	fmt.Fprintf(w, "accepted by kind: %s\n", strings.Join(parts, ", "))
+	if len(r.errors) == 0 {
+		fmt.Fprintln(w, "errors: none")
+		return
+	}
+	keys := make([]string, 0, len(r.errors))
+	for k := range r.errors {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	parts = parts[:0]
+	for _, k := range keys {
+		parts = append(parts, fmt.Sprintf("%s: %d", k, r.errors[k]))
+	}
+	fmt.Fprintf(w, "errors: %s\n", strings.Join(parts, ", "))
+}
+
+// compare prints accepted against stored, fact by fact.
+func (r *collectResult) compare(w io.Writer, stored facts) error {
+	a := r.accepted
+	fmt.Fprintln(w, "accepted vs stored:")
+	diff := false
+	for _, x := range []struct {
+		name string
+		a, s int64
+	}{
+		{"page views (sum of sessions' page_views)", a.pageViews, stored.pageViews},
+		{"goal reaches", a.goals, stored.goals},
+		{"purchases", a.purchases, stored.purchases},
+		{"identities (2 per accepted email)", a.identities, stored.identities},
+	} {
+		verdict := "="
+		if x.s != x.a {
+			verdict = fmt.Sprintf("differ by %+d", x.s-x.a)
+			diff = true
+		}
+		fmt.Fprintf(w, "  %-42s accepted %8d, stored %8d  %s\n", x.name, x.a, x.s, verdict)
+	}
+	if stored.sharedIDs > 0 {
+		fmt.Fprintf(w, "  sessions sharing another session's id: %d (should be none)\n", stored.sharedIDs)
+	}
+	if !diff {
+		fmt.Fprintln(w, "accepted = stored")
+		return nil
+	}
+	// More stored than accepted is a hit the client gave up on (a timeout)
+	// after the server had stored it; less is a lost acknowledged hit.
+	if stored.pageViews < a.pageViews || stored.goals < a.goals || stored.purchases < a.purchases || stored.identities < a.identities {
+		return errors.New("acknowledged hits are missing from the store")
+	}
+	fmt.Fprintln(w, "accepted != stored: the store holds more than was acknowledged (requests that failed on the client's side after the server stored them)")
+	return nil
+}
+
+// run sends hits until --duration or --max-hits.
+func (b *collectBench) run(ctx context.Context) (*collectResult, error) {
+	tr := &http.Transport{
+		Proxy:               nil,
+		DialContext:         (&net.Dialer{Timeout: 5 * time.Second, KeepAlive: 30 * time.Second}).DialContext,
+		MaxIdleConns:        b.concurrency,
+		MaxIdleConnsPerHost: b.concurrency,
+		MaxConnsPerHost:     b.concurrency,
+		IdleConnTimeout:     90 * time.Second,
+		DisableCompression:  true,
+	}
+	defer tr.CloseIdleConnections()
+	client := &http.Client{Transport: tr, Timeout: b.timeout}
+	endpoint := b.base + "/collect/" + b.counter.String()
+
+	visitors := newVisitors(b.clients, b.seed, time.Now())
+	// At --duration no new hit starts; those in flight finish (within
+	// --timeout), so that every hit the server stored has its answer.
+	var sent atomic.Int64
+	start := time.Now()
+	deadline := start.Add(b.duration)
+	seconds := int(b.duration/time.Second) + 2
+	perSecond := make([]atomic.Int64, seconds)
+	workers := make([]*collectWorker, b.concurrency)
+	var wg sync.WaitGroup
+	for i := range workers {
+		w := &collectWorker{b: b, client: client, endpoint: endpoint,
+			rng:    rand.New(rand.NewPCG(b.seed, uint64(i)+1)),
+			errors: map[string]int64{}, byKind: map[string]int64{}}
+		// Each worker owns its visitors, so a visitor's hits go one after
+		// another, as a browser's do.
+		for j := i; j < len(visitors); j += b.concurrency {
+			w.visitors = append(w.visitors, &visitors[j])
+		}
+		workers[i] = w
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for ctx.Err() == nil && time.Now().Before(deadline) && sent.Add(1) <= b.maxHits {
+				w.one(ctx, start, perSecond)
+			}
+		}()
+	}
+	wg.Wait()
+	res := &collectResult{concurrency: b.concurrency, clients: b.clients, elapsed: time.Since(start),
+		errors: map[string]int64{}, byKind: map[string]int64{}}
+	for _, w := range workers {
+		res.sent += w.sent
+		res.acceptedHits += w.acceptedHits
+		res.accepted.pageViews += w.accepted.pageViews
+		res.accepted.goals += w.accepted.goals
+		res.accepted.purchases += w.accepted.purchases
+		res.accepted.identities += w.accepted.identities
+		for k, v := range w.errors {
+			res.errors[k] += v
+		}
+		for k, v := range w.byKind {
+			res.byKind[k] += v
+		}
+		res.latencies = append(res.latencies, w.latencies...)
+	}
+	last := min(int(res.elapsed/time.Second)+1, seconds)
+	for i := 0; i < last; i++ {
+		res.perSecond = append(res.perSecond, perSecond[i].Load())
+	}
+	if res.sent == 0 {
+		return nil, errors.New("bench collect: no hit was sent")
+	}
+	return res, nil
+}
+
+type collectWorker struct {
+	b        *collectBench
+	client   *http.Client
+	endpoint string
+	rng      *rand.Rand
+	visitors []*visitor
+	body     []byte
+
+	sent, acceptedHits int64
+	accepted           facts
+	byKind             map[string]int64
+	errors             map[string]int64
+	latencies          []uint32
+}
+
+// one sends one visitor's next hit and records the answer.
+func (w *collectWorker) one(ctx context.Context, start time.Time, perSecond []atomic.Int64) {
+	v := w.visitors[w.rng.IntN(len(w.visitors))]
+	h := v.next(w.rng, w.b.site)
+	var req *http.Request
+	if w.rng.IntN(100) < 3 {
+		// The GIF fallback of browsers without sendBeacon.
+		req, _ = http.NewRequestWithContext(ctx, "GET", w.endpoint+"?"+h.query().Encode(), nil)
+	} else {
+		w.body, _ = json.Marshal(h)
+		req, _ = http.NewRequestWithContext(ctx, "POST", w.endpoint, bytes.NewReader(w.body))
+		req.Header.Set("Content-Type", "text/plain;charset=UTF-8")
+	}
+	req.Header.Set("User-Agent", v.ua)
+	req.Header.Set("Origin", "https://"+w.b.site)
+	req.Header.Set("Accept-Language", "ru-RU,ru;q=0.9,en-US;q=0.8,en;q=0.7")
+	t0 := time.Now()
+	resp, err := w.client.Do(req)
+	if err != nil {
+		if ctx.Err() != nil {
+			return // interrupted: not the server's failure
+		}
+		w.sent++
+		var ne net.Error
+		if errors.As(err, &ne) && ne.Timeout() {
+			w.errors["timeout"]++
+		} else {
+			w.errors["transport error"]++
+		}
+		v.failed(h)
+		return
+	}
+	io.Copy(io.Discard, resp.Body)
+	resp.Body.Close()
+	el := time.Since(t0)
+	w.sent++
+	w.latencies = append(w.latencies, uint32(min(el/time.Microsecond, 1<<32-1)))
+	if s := int(time.Since(start) / time.Second); s < len(perSecond) {
+		perSecond[s].Add(1)
+	}
+	if resp.StatusCode/100 != 2 {
+		w.errors[strconv.Itoa(resp.StatusCode)]++
+		v.failed(h)
+		return
+	}
+	w.acceptedHits++
+	w.byKind[h.Kind]++
+	switch h.Kind {
+	case "pv":
+		w.accepted.pageViews++
+	case "goal":
+		w.accepted.goals++
+	case "purchase":
+		w.accepted.purchases++
+	case "params":
+		if h.Params["email"] != nil {
+			w.accepted.identities += 2 // MD5 and SHA-256 of the email
+		}
+	}
+	v.accepted(h)
+}
+
+// benchHit is a hit as the tag sends it.
+type benchHit struct {
+	ClientID string         `json:"cid"`
+	Kind     string         `json:"t"`
+	URL      string         `json:"url"`
+	Referrer string         `json:"ref,omitempty"`
+	Title    string         `json:"title,omitempty"`
+	Goal     string         `json:"goal,omitempty"`
+	Params   map[string]any `json:"params,omitempty"`
+	Purchase *benchPurchase `json:"purchase,omitempty"`
+}
+
+type benchPurchase struct {
+	ID       string  `json:"id"`
+	Revenue  float64 `json:"revenue"`
+	Currency string  `json:"currency"`
+}
+
+// query is the hit as the GIF fallback's query.
+func (h *benchHit) query() url.Values {
+	q := url.Values{"cid": {h.ClientID}, "t": {h.Kind}, "url": {h.URL}}
+	if h.Referrer != "" {
+		q.Set("ref", h.Referrer)
+	}
+	if h.Title != "" {
+		q.Set("title", h.Title)
+	}
+	if h.Goal != "" {
+		q.Set("goal", h.Goal)
+	}
+	if h.Params != nil {
+		b, _ := json.Marshal(h.Params)
+		q.Set("params", string(b))
+	}
+	if h.Purchase != nil {
+		b, _ := json.Marshal(h.Purchase)
+		q.Set("purchase", string(b))
+	}
+	return q
+}
+
+// visitor is a simulated browser: a ClientID, a user agent, and the visit
+// it is in.
+type visitor struct {
+	cid       string
+	n         int
+	ua        string
+	email     string
+	emailDone bool // an accepted params hit carried the email
+	left      int  // hits left in the current visit
+	page      string
+	purchases int
+}
+
+var benchUserAgents = []struct {
+	ua     string
+	weight int
+}{
+	{"Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/124.0.0.0 Safari/537.36", 22},
+	{"Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/122.0.0.0 YaBrowser/24.4.0.0 Safari/537.36", 10},
+	{"Mozilla/5.0 (Windows NT 10.0; Win64; x64; rv:125.0) Gecko/20100101 Firefox/125.0", 4},
+	{"Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/124.0.0.0 Safari/537.36 Edg/124.0.0.0", 4},
+	{"Mozilla/5.0 (Macintosh; Intel Mac OS X 10_15_7) AppleWebKit/605.1.15 (KHTML, like Gecko) Version/17.4 Safari/605.1.15", 5},
+	{"Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/124.0.0.0 Safari/537.36", 2},
+	{"Mozilla/5.0 (iPhone; CPU iPhone OS 17_4 like Mac OS X) AppleWebKit/605.1.15 (KHTML, like Gecko) Version/17.4 Mobile/15E148 Safari/604.1", 16},
+	{"Mozilla/5.0 (Linux; Android 10; K) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/124.0.0.0 Mobile Safari/537.36", 20},
+	{"Mozilla/5.0 (Linux; Android 14; SAMSUNG SM-S918B) AppleWebKit/537.36 (KHTML, like Gecko) SamsungBrowser/24.0 Chrome/117.0.0.0 Mobile Safari/537.36", 5},
+	{"Mozilla/5.0 (iPad; CPU OS 17_4 like Mac OS X) AppleWebKit/605.1.15 (KHTML, like Gecko) Version/17.4 Mobile/15E148 Safari/604.1", 3},
+	{"Mozilla/5.0 (Linux; arm_64; Android 13; SM-A546E) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/122.0.6261.156 YaBrowser/24.4.1.156.00 SA/3 Mobile Safari/537.36", 6},
+	// Robots that run scripts: stored apart, counted the same.
+	{"Mozilla/5.0 (compatible; YandexBot/3.0; +http://yandex.com/bots)", 1},
+	{"Mozilla/5.0 (Linux; Android 6.0.1; Nexus 5X Build/MMB29P) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/124.0.6367.201 Mobile Safari/537.36 (compatible; Googlebot/2.1; +http://www.google.com/bot.html)", 1},
+}
+
+func newVisitors(n int, seed uint64, now time.Time) []visitor {
+	rng := rand.New(rand.NewPCG(seed, 0))
+	total := 0
+	for _, u := range benchUserAgents {
+		total += u.weight
+	}
+	vs := make([]visitor, n)
+	for i := range vs {
+		// Metrica-like ClientIDs: the first visit's Unix time, then random
+		// digits; the index keeps them distinct.
+		first := now.Add(-time.Duration(rng.Int64N(int64(90 * 24 * time.Hour)))).Unix()
+		cid := uint64(first)*1_000_000_000 + uint64(rng.IntN(10_000))*100_000 + uint64(i%100_000)
+		r := rng.IntN(total)
+		ua := ""
+		for _, u := range benchUserAgents {
+			if r -= u.weight; r < 0 {
+				ua = u.ua
+				break
+			}
+		}
+		vs[i] = visitor{cid: strconv.FormatUint(cid, 10), n: i, ua: ua,
+			email: fmt.Sprintf("%s.%d@%s", benchNames[rng.IntN(len(benchNames))], i, benchMailHosts[rng.IntN(len(benchMailHosts))])}
+	}
+	// Distinct ClientIDs, whatever the random draws.
+	seen := make(map[string]bool, n)
+	for i := range vs {
+		for seen[vs[i].cid] {
+			c, _ := strconv.ParseUint(vs[i].cid, 10, 64)
+			vs[i].cid = strconv.FormatUint(c+100_000, 10)
+		}
+		seen[vs[i].cid] = true
+	}
+	return vs
+}
+
+var benchNames = []string{"anna", "ivan", "olga", "petr", "maria", "sergey", "elena", "dmitry", "natalia", "alexey"}
+var benchMailHosts = []string{"gmail.com", "yandex.ru", "mail.ru", "example.com", "bk.ru"}
+
+var benchCategories = []string{"phones", "laptops", "tv", "audio", "kitchen", "garden", "toys", "books", "sport", "beauty"}
+
+var benchSearchQueries = []string{"купить смартфон", "ноутбук недорого", "телевизор 55", "наушники беспроводные", "кофемашина"}
+
+var benchGoals = []string{"add_to_cart", "callback", "form_submit", "phone_click", "subscribe", "chat_open"}
+
+// landing is one way a visit starts: its page and referrer.
+func benchLanding(rng *rand.Rand, site string) (page, ref string) {
+	page = benchPage(rng, site)
+	sep := "?"
+	if strings.Contains(page, "?") {
+		sep = "&"
+	}
+	switch r := rng.IntN(100); {
+	case r < 16: // Yandex search
+		ref = "https://yandex.ru/search/?text=" + url.QueryEscape(benchSearchQueries[rng.IntN(len(benchSearchQueries))]) + "&lr=213"
+	case r < 28: // Google search
+		ref = "https://www.google.com/"
+	case r < 30:
+		ref = "https://www.bing.com/"
+	case r < 42: // Yandex Direct
+		page += sep + "utm_source=yandex&utm_medium=cpc&utm_campaign=" + benchCategories[rng.IntN(len(benchCategories))] +
+			"_search&utm_content=" + strconv.Itoa(rng.IntN(1000)) + "&utm_term=" + url.QueryEscape(benchSearchQueries[rng.IntN(len(benchSearchQueries))]) +
+			"&yclid=" + strconv.FormatUint(rng.Uint64()>>12, 10)
+		ref = "https://yandex.ru/"
+	case r < 46: // Google Ads
+		page += sep + "utm_source=google&utm_medium=cpc&utm_campaign=brand&gclid=Cj0KCQjw" + strconv.FormatUint(rng.Uint64(), 36)
+		ref = "https://www.google.com/"
+	case r < 50: // a newsletter
+		page += sep + "utm_source=newsletter&utm_medium=email&utm_campaign=weekly_" + strconv.Itoa(rng.IntN(52))
+	case r < 55:
+		ref = "https://vk.com/"
+	case r < 58:
+		ref = "https://t.me/"
+	case r < 60:
+		ref = "https://dzen.ru/a/" + strconv.FormatUint(rng.Uint64(), 36)
+	case r < 67: // another site's link
+		ref = []string{"https://habr.com/ru/articles/", "https://pikabu.ru/story/", "https://otzovik.com/reviews/"}[rng.IntN(3)] + strconv.Itoa(rng.IntN(900000))
+	default: // typed, a bookmark, an app
+	}
+	return page, ref
+}
+
+func benchPage(rng *rand.Rand, site string) string {
+	base := "https://" + site
+	switch r := rng.IntN(100); {
+	case r < 15:
+		return base + "/"
+	case r < 40:
+		return base + "/catalog/" + benchCategories[rng.IntN(len(benchCategories))] + "/?page=" + strconv.Itoa(1+rng.IntN(5))
+	case r < 85:
+		return base + "/item/" + strconv.Itoa(10000+rng.IntN(50000)) + "-" + benchCategories[rng.IntN(len(benchCategories))]
+	case r < 92:
+		return base + "/search?q=" + url.QueryEscape(benchSearchQueries[rng.IntN(len(benchSearchQueries))])
+	case r < 96:
+		return base + "/cart"
+	default:
+		return base + "/blog/" + strconv.Itoa(rng.IntN(300))
+	}
+}
+
+// next is the visitor's next hit: a visit's landing, then pages inside the
+// site, a few goals, a form with the email, and sometimes a purchase.
+func (v *visitor) next(rng *rand.Rand, site string) *benchHit {
+	h := &benchHit{ClientID: v.cid}
+	if v.left <= 0 {
+		page, ref := benchLanding(rng, site)
+		v.left = 1 + rng.IntN(8)
+		h.Kind, h.URL, h.Referrer, h.Title = "pv", page, ref, "Магазин — "+benchCategories[rng.IntN(len(benchCategories))]
+		return h
+	}
+	h.URL = v.page
+	switch r := rng.IntN(100); {
+	case r < 8:
+		h.Kind, h.Goal = "goal", benchGoals[rng.IntN(len(benchGoals))]
+	case r < 11 && !v.emailDone:
+		h.Kind = "params"
+		h.Params = map[string]any{"email": v.email, "form": "callback", "user": map[string]any{"plan": "gold", "age": 30 + v.n%30}}
+	case r < 13:
+		v.purchases++
+		h.Kind = "purchase"
+		h.URL = "https://" + site + "/checkout/thanks"
+		h.Purchase = &benchPurchase{ID: fmt.Sprintf("ORD-%d-%d", v.n, v.purchases), Revenue: float64(500+rng.IntN(50000)) + 0.9, Currency: "RUB"}
+	default:
+		h.Kind, h.Referrer = "pv", v.page
+		h.URL = benchPage(rng, site)
+		h.Title = "Магазин — " + benchCategories[rng.IntN(len(benchCategories))]
+	}
+	return h
+}
+
+func (v *visitor) accepted(h *benchHit) {
+	v.left--
+	if h.Kind == "pv" {
+		v.page = h.URL
+	}
+	if h.Kind == "params" {
+		v.emailDone = true
+	}
+}
+
+// failed: the browser moves on; a failed email is sent again later.
+func (v *visitor) failed(h *benchHit) {
+	v.left--
+	if h.Kind == "pv" {
+		v.page = h.URL
+	}
+}

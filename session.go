@@ -114,8 +114,9 @@ type Session struct {
 	UserID   string
 	Start    time.Time // an instant; stores keep it in UTC
 	Duration time.Duration
-	// PageViews counts page views; a session with one page view and no
-	// goal is a bounce.
+	// PageViews counts page views. A session is a bounce when it has one
+	// page view, lasts under 15 seconds and reaches no goal (imports take
+	// the file's own bounce flag when it has one).
 	PageViews  int
 	Bounce     bool
 	Source     TrafficSource

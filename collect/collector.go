@@ -42,7 +42,8 @@ type Collector struct {
 	lookupDone chan struct{}
 
 	mu       sync.Mutex
-	lastID   uint64 // the latest session id made
+	qmu      sync.Mutex // held while a hit is placed and queued
+	lastID   uint64     // the latest session id made
 	sessions map[sessionKey]*sessionState
 	counters map[crmlink.CounterID]*counterEntry
 	stopOnce sync.Once
@@ -144,16 +145,22 @@ func (c *Collector) Collect(ctx context.Context, w *Wire, counter crmlink.Counte
 	r.Webdriver = w.Webdriver
 	h.Time = c.cfg.Clock.Now().UTC()
 	c.cfg.Enricher.Enrich(h, r)
-	sh, err := c.place(ctx, h, cnt)
+	last, known, err := c.remembered(ctx, h)
 	if err != nil {
 		return err
 	}
-	p := &pending{hit: sh, done: make(chan error, 1)}
+	// Placing and queueing happen together, so that hits reach the writer
+	// in the order they were placed: a hit that continues a session never
+	// goes to the store before the hit that opened it.
+	c.qmu.Lock()
+	p := &pending{hit: c.place(h, cnt, last, known), done: make(chan error, 1)}
 	select {
 	case c.in <- p:
 	case <-ctx.Done():
+		c.qmu.Unlock()
 		return ctx.Err()
 	}
+	c.qmu.Unlock()
 	select {
 	case err := <-p.done:
 		return err
@@ -162,28 +169,29 @@ func (c *Collector) Collect(ctx context.Context, w *Wire, counter crmlink.Counte
 	}
 }
 
-// place puts a hit in its ClientID's session: the current one, unless the
-// counter's idle timeout passed or the hit brings a new external source.
-// A ClientID the collector does not remember (a restart, another day) is
-// looked up in the store.
-func (c *Collector) place(ctx context.Context, h *crmlink.Hit, cnt *crmlink.Counter) (crmlink.SessionHit, error) {
+// remembered returns the ClientID's latest stored session when the
+// collector does not remember the ClientID (a restart, another day).
+func (c *Collector) remembered(ctx context.Context, h *crmlink.Hit) (*crmlink.Session, bool, error) {
 	k := sessionKey{h.CounterID, h.ClientID}
 	c.mu.Lock()
-	st, known := c.sessions[k]
+	_, known := c.sessions[k]
 	c.mu.Unlock()
-	if !known {
-		last, err := c.lastSession(ctx, k)
-		if err != nil {
-			return crmlink.SessionHit{}, err
-		}
-		if last != nil {
-			st = &sessionState{id: last.ID, start: last.Start, last: last.Start.Add(last.Duration), pageViews: last.PageViews, source: last.Source}
-		}
+	if known {
+		return nil, true, nil
 	}
+	last, err := c.lastSession(ctx, k)
+	return last, false, err
+}
+
+// place puts a hit in its ClientID's session: the current one, unless the
+// counter's idle timeout passed or the hit brings a new external source.
+func (c *Collector) place(h *crmlink.Hit, cnt *crmlink.Counter, last *crmlink.Session, known bool) crmlink.SessionHit {
+	k := sessionKey{h.CounterID, h.ClientID}
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	if cur := c.sessions[k]; cur != nil {
-		st = cur // another hit of this ClientID got here first
+	st := c.sessions[k] // another hit of this ClientID may have got here first
+	if st == nil && !known && last != nil {
+		st = &sessionState{id: last.ID, start: last.Start, last: last.Start.Add(last.Duration), pageViews: last.PageViews, source: last.Source}
 	}
 	timeout := cnt.SessionTimeout
 	if timeout <= 0 {
@@ -193,12 +201,6 @@ func (c *Collector) place(ctx context.Context, h *crmlink.Hit, cnt *crmlink.Coun
 		(h.Kind == crmlink.HitPageview && h.External && !sameSource(st.source, h.Source))
 	sh := crmlink.SessionHit{Hit: *h}
 	if fresh {
-		if h.Kind != crmlink.HitPageview {
-			// A session starts with a page: a goal or params hit after the
-			// timeout opens one at its page, direct.
-			h.Source = crmlink.TrafficSource{Kind: crmlink.SourceDirect}
-			sh.Hit.Source = h.Source
-		}
 		st = &sessionState{id: c.newSessionID(h.Time), start: h.Time, source: h.Source}
 		sh.New = true
 	}
@@ -208,7 +210,7 @@ func (c *Collector) place(ctx context.Context, h *crmlink.Hit, cnt *crmlink.Coun
 	st.last = h.Time
 	c.sessions[k] = st
 	sh.SessionID, sh.Start, sh.Duration, sh.PageViews = st.id, st.start, h.Time.Sub(st.start), st.pageViews
-	return sh, nil
+	return sh
 }
 
 // lastSession asks the lookup loop for a ClientID's latest stored session.

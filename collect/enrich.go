@@ -127,19 +127,18 @@ func GeoHeaderStep(h *crmlink.Hit, r *Request) {
 }
 
 // SourceStep classifies the traffic source the hit would give a new
-// session (DESIGN.md's rules), and whether it came from outside the site:
-// a click id, UTM tags or another site's referrer.
+// session (DESIGN.md's rules), and whether a page view came from outside
+// the site: a click id, UTM tags or another site's referrer. Every kind is
+// classified: a goal or purchase that opens a session (it overtook its
+// page view, or came after the idle timeout) takes the source of its page.
 func SourceStep(classify func(landingURL, referrer, siteHost string) crmlink.TrafficSource) Step {
 	return func(h *crmlink.Hit, r *Request) {
-		if h.Kind != crmlink.HitPageview {
-			return
-		}
 		h.Source = classify(h.URL, h.Referrer, r.Site)
 		switch h.Source.Kind {
 		case crmlink.SourceDirect, crmlink.SourceInternal:
 			h.External = false
 		default:
-			h.External = true
+			h.External = h.Kind == crmlink.HitPageview
 		}
 	}
 }

@@ -19,7 +19,7 @@ import (
 // identities, purchases and goal reaches are appended, all in one
 // transaction.
 
-const hitUpdateColumns = `{'session_id': 'UBIGINT', 'page_views': 'INTEGER', 'duration_s': 'INTEGER', 'user_id': 'VARCHAR'}`
+const hitUpdateColumns = `{'session_id': 'UBIGINT', 'page_views': 'INTEGER', 'duration_s': 'INTEGER', 'user_id': 'VARCHAR', 'goal': 'BOOLEAN'}`
 
 const hitGoalColumns = `{'session_id': 'UBIGINT', 'goal': 'VARCHAR', 'time_us': 'BIGINT'}`
 
@@ -94,6 +94,7 @@ func (s *Store) writeCounterHits(ctx context.Context, tx *sql.Tx, counter crmlin
 			if h.UserID != "" {
 				u.userID = h.UserID
 			}
+			u.goal = u.goal || h.Kind == crmlink.HitGoal
 		}
 		ids += len(h.Identities)
 		if h.Purchase != nil {
@@ -146,7 +147,7 @@ func (s *Store) writeCounterHits(ctx context.Context, tx *sql.Tx, counter crmlin
 			s.noteClient(counter, h.ClientID)
 			line++
 			ss := crmlink.Session{ID: h.SessionID, ClientID: h.ClientID, UserID: h.UserID, Start: h.Start,
-				Duration: h.Duration, PageViews: h.PageViews, Bounce: true, Source: h.Source, Referrer: h.Referrer,
+				Duration: h.Duration, PageViews: h.PageViews, Bounce: h.Kind != crmlink.HitGoal, Source: h.Source, Referrer: h.Referrer,
 				LandingURL: h.URL, Country: h.Country, Region: h.Region, City: h.City, Device: h.Device, OS: h.OS,
 				Browser: h.Browser, Bot: h.Bot}
 			sessions.session(line, &ss, loc)
@@ -174,6 +175,7 @@ func (s *Store) writeCounterHits(ctx context.Context, tx *sql.Tx, counter crmlin
 		updSpool.int(int64(u.pageViews))
 		updSpool.int(int64(u.duration / time.Second))
 		updSpool.str(u.userID)
+		updSpool.bool(u.goal)
 		updSpool.end()
 	}
 	for _, sp := range []*spool{sessions, idSpool, purchaseSpool, goalSpool, updSpool} {
@@ -191,13 +193,13 @@ func (s *Store) writeCounterHits(ctx context.Context, tx *sql.Tx, counter crmlin
 		}
 	}
 	if len(updates) > 0 {
-		// A session is a bounce while it has one page view and lasts under
-		// 15 seconds.
+		// A session is a bounce while it has one page view, lasts under 15
+		// seconds and has reached no goal; once not, never again.
 		// caller: WriteHits (continued sessions)
 		if _, err := tx.ExecContext(ctx, `UPDATE sessions s SET
 				page_views = greatest(s.page_views, u.page_views),
 				duration_s = greatest(s.duration_s, u.duration_s),
-				is_bounce = greatest(s.page_views, u.page_views) <= 1 AND greatest(s.duration_s, u.duration_s) < 15,
+				is_bounce = s.is_bounce AND NOT u.goal AND greatest(s.page_views, u.page_views) <= 1 AND greatest(s.duration_s, u.duration_s) < 15,
 				user_id = CASE WHEN u.user_id <> '' THEN u.user_id ELSE s.user_id END
 			FROM `+readSpool(updSpool.path, hitUpdateColumns)+` u
 			WHERE s.counter_id = $1 AND s.session_id BETWEEN CAST($2 AS UBIGINT) AND CAST($3 AS UBIGINT) AND s.session_id = u.session_id`,
@@ -270,6 +272,7 @@ type hitUpdate struct {
 	pageViews int
 	duration  time.Duration
 	userID    string
+	goal      bool // a goal was reached: not a bounce
 }
 
 // insertIdentities adds the identities of a spool file that the counter

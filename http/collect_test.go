@@ -127,8 +127,15 @@ func TestCollectSessions(t *testing.T) {
 		t.Errorf("third session's source = %+v, want organic Google", sessions[2].Source)
 	}
 	phone, err := f.store.ClientSessions(ctx, f.counter.ID, 1772362800987654321)
-	if err != nil || len(phone) != 1 || phone[0].Device != crmlink.DeviceMobile || phone[0].Source.Kind != crmlink.SourceSocial {
-		t.Errorf("phone sessions = %+v, %v", phone, err)
+	if err != nil || len(phone) != 1 || phone[0].Device != crmlink.DeviceMobile || phone[0].Source.Kind != crmlink.SourceSocial || !phone[0].Bounce {
+		t.Errorf("phone sessions = %+v, %v; want one social bounce", phone, err)
+	}
+	// A goal, even on the one page, makes the visit no bounce.
+	if code := f.hit(t, iphoneUA, map[string]any{"cid": "1772362800987654321", "t": "goal", "goal": "call", "url": "https://shop.example/"}); code != http.StatusNoContent {
+		t.Fatalf("goal: %d", code)
+	}
+	if phone, err = f.store.ClientSessions(ctx, f.counter.ID, 1772362800987654321); err != nil || len(phone) != 1 || phone[0].Bounce {
+		t.Errorf("phone sessions after a goal = %+v, %v; want one session, no bounce", phone, err)
 	}
 
 	// The goal exists and was reached once.
@@ -136,8 +143,8 @@ func TestCollectSessions(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(goals) != 1 || goals[0].Name != "add_to_cart" || goals[0].Reaches != 1 {
-		t.Errorf("goals = %+v, want add_to_cart reached once", goals)
+	if len(goals) != 2 || goals[0].Name != "add_to_cart" || goals[0].Reaches != 1 || goals[1].Name != "call" {
+		t.Errorf("goals = %+v, want add_to_cart reached once, then call", goals)
 	}
 
 	// The hashed email the site saw links a CRM order of a contact known

@@ -69,10 +69,13 @@ type SessionHit struct {
 
 // HitStore stores hits.
 type HitStore interface {
-	// WriteHits stores a batch of hits in one transaction: new sessions,
-	// the counters of continuing ones, identities, purchases and goal
-	// reaches. When it returns nil, every hit of the batch is durable.
+	// WriteHits stores a batch of hits. When it returns nil, every hit of
+	// the batch is durable; the store applies them to new sessions, the
+	// counters of continuing ones, identities, purchases and goal reaches
+	// in order, at once or a moment later.
 	WriteHits(ctx context.Context, hits []SessionHit) error
+	// SyncHits returns once every hit written before it is applied.
+	SyncHits(ctx context.Context) error
 	// LastSessions returns the latest session of each of the ClientIDs
 	// that has one, for a collector that has no memory of them (new
 	// visitors, or after a restart). The collector asks for many at once.

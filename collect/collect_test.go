@@ -188,6 +188,8 @@ func (m *memStore) WriteHits(_ context.Context, hits []crmlink.SessionHit) error
 	return nil
 }
 
+func (m *memStore) SyncHits(context.Context) error { return nil }
+
 func (m *memStore) LastSessions(_ context.Context, _ crmlink.CounterID, clients []uint64) (map[uint64]*crmlink.Session, error) {
 	out := map[uint64]*crmlink.Session{}
 	for _, c := range clients {

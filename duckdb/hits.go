@@ -3,6 +3,7 @@ package duckdb
 import (
 	"context"
 	"database/sql"
+	"encoding/json"
 	"fmt"
 	"math"
 	"sort"
@@ -23,8 +24,111 @@ const hitUpdateColumns = `{'session_id': 'UBIGINT', 'page_views': 'INTEGER', 'du
 
 const hitGoalColumns = `{'session_id': 'UBIGINT', 'goal': 'VARCHAR', 'time_us': 'BIGINT'}`
 
-// WriteHits stores a batch of hits. See crmlink.HitStore.
+// WriteHits makes a batch of hits durable: one row of the hit log, in a
+// transaction of its own, costs a commit and little more, so the collector
+// can answer quickly; the applier turns logged batches into sessions,
+// goals, purchases and identities a moment later. See crmlink.HitStore.
 func (s *Store) WriteHits(ctx context.Context, hits []crmlink.SessionHit) error {
+	payload, err := json.Marshal(hits)
+	if err != nil {
+		return fmt.Errorf("write hits: %w", err)
+	}
+	seq := s.hitSeq.Add(1)
+	// caller: WriteHits (the hit log)
+	if _, err := s.db.ExecContext(ctx, `INSERT INTO hit_log VALUES (?, ?)`, seq, string(payload)); err != nil {
+		return fmt.Errorf("write hits: %w", err)
+	}
+	select {
+	case s.applyNow <- struct{}{}:
+	default:
+	}
+	return nil
+}
+
+// applyLoggedHits applies every logged batch, in order, in one
+// transaction that also deletes them from the log: each batch is applied
+// exactly once, crash or not.
+func (s *Store) applyLoggedHits(ctx context.Context) error {
+	s.applyMu.Lock()
+	defer s.applyMu.Unlock()
+	// caller: applyLoggedHits
+	rows, err := s.db.QueryContext(ctx, `SELECT seq, payload FROM hit_log ORDER BY seq LIMIT 1000`)
+	if err != nil {
+		return fmt.Errorf("apply hits: %w", err)
+	}
+	var hits []crmlink.SessionHit
+	var last int64
+	n := 0
+	for rows.Next() {
+		var payload string
+		if err := rows.Scan(&last, &payload); err != nil {
+			rows.Close()
+			return fmt.Errorf("apply hits: %w", err)
+		}
+		var batch []crmlink.SessionHit
+		if err := json.Unmarshal([]byte(payload), &batch); err != nil {
+			rows.Close()
+			return fmt.Errorf("apply hits: batch %d: %w", last, err)
+		}
+		hits = append(hits, batch...)
+		n++
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return fmt.Errorf("apply hits: %w", err)
+	}
+	if n == 0 {
+		return nil
+	}
+	if err := s.applyHits(ctx, hits, func(tx *sql.Tx) error {
+		// caller: applyLoggedHits
+		_, err := tx.ExecContext(ctx, `DELETE FROM hit_log WHERE seq <= ?`, last)
+		return err
+	}); err != nil {
+		return err
+	}
+	if n == 1000 {
+		return s.applyLoggedHits(ctx) // more were waiting
+	}
+	return nil
+}
+
+// applyRest is the applier's pause between applications.
+const applyRest = 500 * time.Millisecond
+
+// SyncHits applies the logged hits now: what the collector acknowledged is
+// then in sessions and reports.
+func (s *Store) SyncHits(ctx context.Context) error { return s.applyLoggedHits(ctx) }
+
+// applier applies logged hits until the store closes: woken by a write,
+// it applies what is logged, then rests half a second, so that under load
+// each application takes many batches (it costs much the same for a
+// thousand hits as for ten) and reports trail the hits by about a second.
+func (s *Store) applier() {
+	defer close(s.applierDone)
+	t := time.NewTicker(time.Second)
+	defer t.Stop()
+	for {
+		select {
+		case <-s.stopApplier:
+			return
+		case <-s.applyNow:
+		case <-t.C:
+		}
+		if err := s.applyLoggedHits(context.Background()); err != nil {
+			s.log.Error("apply hits", "err", err)
+		}
+		select {
+		case <-s.stopApplier:
+			return
+		case <-time.After(applyRest):
+		}
+	}
+}
+
+// applyHits applies hits to sessions, goals, purchases and identities in
+// one transaction, with also (the log's deletion) run in it.
+func (s *Store) applyHits(ctx context.Context, hits []crmlink.SessionHit, also func(tx *sql.Tx) error) error {
 	byCounter := map[crmlink.CounterID][]crmlink.SessionHit{}
 	for _, h := range hits {
 		byCounter[h.CounterID] = append(byCounter[h.CounterID], h)
@@ -60,10 +164,10 @@ func (s *Store) WriteHits(ctx context.Context, hits []crmlink.SessionHit) error 
 	err := s.inTx(ctx, func(tx *sql.Tx) error {
 		for _, id := range counters {
 			if err := s.writeCounterHits(ctx, tx, id, byCounter[id], locs[id], newSpool); err != nil {
-				return fmt.Errorf("write hits: %w", err)
+				return fmt.Errorf("apply hits: %w", err)
 			}
 		}
-		return nil
+		return also(tx)
 	})
 	if err == nil {
 		s.goalsStored(hits)

@@ -18,6 +18,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/crmlink/crmlink"
@@ -42,6 +43,15 @@ type Store struct {
 
 	// log gets a debug line per step of an upload, with its duration.
 	log *slog.Logger
+
+	// The hit log: WriteHits appends batches numbered by hitSeq; the
+	// applier applies them (applyMu: one at a time), woken by applyNow.
+	hitSeq      atomic.Int64
+	applyMu     sync.Mutex
+	applyNow    chan struct{}
+	stopApplier chan struct{}
+	applierDone chan struct{}
+	closeOnce   sync.Once
 
 	// writeMu serialises writing transactions. DuckDB's optimistic
 	// concurrency would abort one of two concurrent writers to the same
@@ -164,6 +174,20 @@ func Open(ctx context.Context, rawURL string, clock crmlink.Clock) (*Store, erro
 		db.Close()
 		return nil, fmt.Errorf("open store: attribute sessions: %w", err)
 	}
+	// Hits acknowledged before a stop or a crash are applied now.
+	var seq sql.NullInt64
+	// caller: Open (hit log)
+	if err := db.QueryRowContext(ctx, `SELECT max(seq) FROM hit_log`).Scan(&seq); err != nil {
+		db.Close()
+		return nil, fmt.Errorf("open store: hit log: %w", err)
+	}
+	s.hitSeq.Store(seq.Int64)
+	if err := s.applyLoggedHits(ctx); err != nil {
+		db.Close()
+		return nil, fmt.Errorf("open store: %w", err)
+	}
+	s.applyNow, s.stopApplier, s.applierDone = make(chan struct{}, 1), make(chan struct{}), make(chan struct{})
+	go s.applier()
 	return s, nil
 }
 
@@ -178,9 +202,15 @@ func openError(path string, err error) error {
 
 // Close closes the database after writes in flight have finished.
 func (s *Store) Close() error {
+	var err error
+	s.closeOnce.Do(func() {
+		close(s.stopApplier)
+		<-s.applierDone
+		err = s.applyLoggedHits(context.Background())
+	})
 	s.writeMu.Lock()
 	defer s.writeMu.Unlock()
-	return s.db.Close()
+	return errors.Join(err, s.db.Close())
 }
 
 // Ping checks that the database answers.

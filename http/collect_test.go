@@ -101,6 +101,9 @@ func TestCollectSessions(t *testing.T) {
 			t.Fatalf("step %d: status %d, want 204", i, code)
 		}
 	}
+	if err := f.store.SyncHits(ctx); err != nil {
+		t.Fatal(err)
+	}
 	sessions, err := f.store.ClientSessions(ctx, f.counter.ID, 1772362800123456789)
 	if err != nil {
 		t.Fatal(err)
@@ -133,6 +136,9 @@ func TestCollectSessions(t *testing.T) {
 	// A goal, even on the one page, makes the visit no bounce.
 	if code := f.hit(t, iphoneUA, map[string]any{"cid": "1772362800987654321", "t": "goal", "goal": "call", "url": "https://shop.example/"}); code != http.StatusNoContent {
 		t.Fatalf("goal: %d", code)
+	}
+	if err := f.store.SyncHits(ctx); err != nil {
+		t.Fatal(err)
 	}
 	if phone, err = f.store.ClientSessions(ctx, f.counter.ID, 1772362800987654321); err != nil || len(phone) != 1 || phone[0].Bounce {
 		t.Errorf("phone sessions after a goal = %+v, %v; want one session, no bounce", phone, err)
@@ -199,6 +205,9 @@ func TestCollectRefuses(t *testing.T) {
 		if resp.StatusCode != tc.want {
 			t.Errorf("%s: status %d, want %d", tc.name, resp.StatusCode, tc.want)
 		}
+	}
+	if err := f.store.SyncHits(context.Background()); err != nil {
+		t.Fatal(err)
 	}
 	sessions, err := f.store.SessionStats(context.Background(), f.counter.ID)
 	if err != nil || sessions.Sessions != 0 {

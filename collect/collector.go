@@ -118,9 +118,20 @@ func (c *Collector) counter(ctx context.Context, id crmlink.CounterID) (*crmlink
 	e := c.counters[id]
 	c.mu.Unlock()
 	if e != nil && now.Sub(e.fetched) < time.Minute {
+		if e.c == nil {
+			return nil, crmlink.Errorf(crmlink.KindNotFound, "no counter %d", id)
+		}
 		return e.c, nil
 	}
 	cnt, err := c.cfg.Store.Counter(ctx, id)
+	if crmlink.KindOf(err) == crmlink.KindNotFound {
+		// Remembered too, for a minute: hits to a counter that does not
+		// exist (a typo, or garbage) must not cost a query each.
+		c.mu.Lock()
+		c.counters[id] = &counterEntry{fetched: now}
+		c.mu.Unlock()
+		return nil, err
+	}
 	if err != nil {
 		return nil, err
 	}

@@ -323,6 +323,15 @@ func (s *Store) writeCounterHits(ctx context.Context, tx *sql.Tx, counter crmlin
 			WHERE NOT EXISTS (SELECT 1 FROM site_purchases x WHERE x.counter_id = $1 AND x.session_id = p.session_id AND x.purchase_id = p.purchase_id)`, cid); err != nil {
 			return err
 		}
+		// A purchase that carries an uploaded order's id wins that order's
+		// link (SPEC.md §3), whenever it arrives.
+		cnt, err := s.Counter(ctx, counter)
+		if err != nil {
+			return err
+		}
+		if _, _, err := linkOrders(ctx, tx, cnt, s.clock.Now(), `o.id IN (SELECT purchase_id FROM `+readSpool(purchaseSpool.path, purchaseColumns)+`)`, nil, false); err != nil {
+			return err
+		}
 	}
 	if newGoal {
 		// Site goals are created on first use, named by their identifier.

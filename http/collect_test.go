@@ -180,6 +180,18 @@ func TestCollectSessions(t *testing.T) {
 			t.Errorf("order %s: link %+v, %v; want session %d by %s", tc.order, l, err, tc.session, tc.method)
 		}
 	}
+	// A purchase that arrives after its order was uploaded takes the
+	// order's link.
+	if code := f.hit(t, iphoneUA, map[string]any{"cid": "1772362800987654321", "t": "purchase", "url": "https://shop.example/thanks",
+		"purchase": map[string]any{"id": "O-1"}}); code != http.StatusNoContent {
+		t.Fatalf("late purchase: %d", code)
+	}
+	if err := f.store.SyncHits(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if l, err := f.store.OrderLink(ctx, f.counter.ID, "O-1"); err != nil || l.SessionID != phone[0].ID || l.Method != "purchase_id" {
+		t.Errorf("order O-1 after its purchase: %+v, %v; want the phone's session by purchase_id", l, err)
+	}
 }
 
 func TestCollectRefuses(t *testing.T) {

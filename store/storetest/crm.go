@@ -367,10 +367,17 @@ func testOfflineConversions(t *testing.T, open Opener) {
 	ctx := context.Background()
 	s, _ := newStore(t, open)
 	c := MustCounter(t, s, "Shop", "UTC")
+	// The conversions reach their goals at the sessions they came from:
+	// the ClientID's latest before it, the UserID's visitor's; ClientID 42
+	// never visited.
+	byUser := plainSession(78, 77, day.Add(-2*time.Hour))
+	byUser.UserID = "u-9"
+	importSessions(t, s, c, plainSession(11, 17000000001234567890, day.Add(-time.Hour)), byUser)
 	want := []crmlink.OfflineConversion{
 		{IDType: crmlink.IdentityClientID, ID: "17000000001234567890", Target: "call", Time: day, Line: 2,
 			Price: decimal.NewNullDecimal(decimal.RequireFromString("150.25")), Currency: "USD"},
 		{IDType: crmlink.IdentityClientID, ID: "42", Target: "shop_visit", Time: day.Add(time.Hour), Line: 3, Currency: "RUB"},
+		{IDType: crmlink.IdentityUserID, ID: "u-9", Target: "call", Time: day.Add(2 * time.Hour), Line: 4, Currency: "RUB"},
 	}
 	in := append([]crmlink.OfflineConversion(nil), want...)
 	in[1].Currency = "" // the counter's currency
@@ -378,12 +385,21 @@ func testOfflineConversions(t *testing.T, open Opener) {
 	if err := s.UploadOfflineConversions(ctx, up, &OfflineSlice{Conversions: in}); err != nil {
 		t.Fatal(err)
 	}
-	if up.Entity != crmlink.EntityOfflineConversions || up.Accepted != 2 || up.Status != crmlink.UploadPassed {
+	if up.Entity != crmlink.EntityOfflineConversions || up.Accepted != 3 || up.Status != crmlink.UploadPassed {
 		t.Errorf("upload = %+v", up)
 	}
 	got, err := s.OfflineConversions(ctx, c.ID, up.ID)
-	if err != nil || len(got) != 2 {
+	if err != nil || len(got) != 3 {
 		t.Fatalf("got %+v, %v", got, err)
+	}
+	goals, err := s.Goals(ctx, c.ID)
+	byName := map[string]crmlink.Goal{}
+	for _, g := range goals {
+		byName[g.Name] = g
+	}
+	if call, visit := byName["call"], byName["shop_visit"]; err != nil || len(goals) != 2 || call.Reaches != 2 ||
+		call.Revenue.String() != "150.25" || visit.Type != "action" || visit.Reaches != 0 {
+		t.Errorf("goals = %+v, %v; want call reached twice (150.25), shop_visit never", goals, err)
 	}
 	for i := range got {
 		if got[i].ID != want[i].ID || got[i].Target != want[i].Target || !got[i].Time.Equal(want[i].Time) ||

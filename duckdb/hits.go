@@ -261,7 +261,9 @@ func (s *Store) writeCounterHits(ctx context.Context, tx *sql.Tx, counter crmlin
 			idSpool.identity(h.ClientID, string(id.Kind), id.Value, h.Time)
 		}
 		if h.Purchase != nil {
-			purchaseSpool.purchase(i, &crmlink.Session{ID: h.SessionID, ClientID: h.ClientID, Start: h.Time}, h.Purchase.ID)
+			// A purchase keeps its session's start, as imports do: linking
+			// reads it instead of the sessions.
+			purchaseSpool.purchase(i, &crmlink.Session{ID: h.SessionID, ClientID: h.ClientID, Start: h.Start}, h.Purchase.ID)
 		}
 		if h.Kind == crmlink.HitGoal {
 			goalSpool.uint(h.SessionID)

@@ -83,11 +83,11 @@ by_clients AS (
     ) l
 ),
 -- An e-commerce purchase carrying the order id wins; the latest if several.
+-- A purchase keeps its session's start (time), so sessions are not read.
 by_purchase AS (
-    SELECT p.purchase_id AS id, arg_max(p.session_id, s.start_utc) AS session_id, arg_max(p.client_id, s.start_utc) AS client_id,
-        max(s.start_utc) AS session_start
-    FROM site_purchases p JOIN o ON o.id = p.purchase_id
-    JOIN (SELECT session_id, start_utc FROM sessions WHERE counter_id = $1) s ON s.session_id = p.session_id
+    SELECT p.purchase_id AS id, arg_max(p.session_id, p.time) AS session_id, arg_max(p.client_id, p.time) AS client_id,
+        max(p.time) AS session_start
+    FROM site_purchases p SEMI JOIN o ON o.id = p.purchase_id
     WHERE p.counter_id = $1 GROUP BY p.purchase_id
 ),
 known AS (

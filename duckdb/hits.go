@@ -1,8 +1,10 @@
 package duckdb
 
 import (
+	"bytes"
 	"context"
 	"database/sql"
+	"encoding/gob"
 	"encoding/json"
 	"fmt"
 	"math"
@@ -29,13 +31,14 @@ const hitGoalColumns = `{'session_id': 'UBIGINT', 'goal': 'VARCHAR', 'time_us': 
 // can answer quickly; the applier turns logged batches into sessions,
 // goals, purchases and identities a moment later. See crmlink.HitStore.
 func (s *Store) WriteHits(ctx context.Context, hits []crmlink.SessionHit) error {
-	payload, err := json.Marshal(hits)
-	if err != nil {
+	var buf bytes.Buffer
+	if err := gob.NewEncoder(&buf).Encode(hits); err != nil {
 		return fmt.Errorf("write hits: %w", err)
 	}
+	payload := buf.Bytes()
 	seq := s.hitSeq.Add(1)
 	// caller: WriteHits (the hit log)
-	if _, err := s.db.ExecContext(ctx, `INSERT INTO hit_log VALUES (?, ?)`, seq, string(payload)); err != nil {
+	if _, err := s.db.ExecContext(ctx, `INSERT INTO hit_log VALUES (?, ?)`, seq, payload); err != nil {
 		return fmt.Errorf("write hits: %w", err)
 	}
 	select {
@@ -60,13 +63,13 @@ func (s *Store) applyLoggedHits(ctx context.Context) error {
 	var last int64
 	n := 0
 	for rows.Next() {
-		var payload string
+		var payload []byte
 		if err := rows.Scan(&last, &payload); err != nil {
 			rows.Close()
 			return fmt.Errorf("apply hits: %w", err)
 		}
 		var batch []crmlink.SessionHit
-		if err := json.Unmarshal([]byte(payload), &batch); err != nil {
+		if err := decodeHitBatch(payload, &batch); err != nil {
 			rows.Close()
 			return fmt.Errorf("apply hits: batch %d: %w", last, err)
 		}
@@ -95,6 +98,17 @@ func (s *Store) applyLoggedHits(ctx context.Context) error {
 
 // applyRest is the applier's pause between applications.
 const applyRest = 500 * time.Millisecond
+
+// decodeHitBatch reads a logged batch: gob, or JSON for batches logged
+// before migration 0010. A gob stream starts with a byte count whose first
+// byte is never '[' for a batch (its type definition is longer than 127
+// bytes), so the first byte tells them apart.
+func decodeHitBatch(payload []byte, batch *[]crmlink.SessionHit) error {
+	if len(payload) > 0 && payload[0] == '[' {
+		return json.Unmarshal(payload, batch)
+	}
+	return gob.NewDecoder(bytes.NewReader(payload)).Decode(batch)
+}
 
 // SyncHits applies the logged hits now: what the collector acknowledged is
 // then in sessions and reports.

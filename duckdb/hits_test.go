@@ -2,6 +2,7 @@ package duckdb_test
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -185,4 +186,40 @@ func openBench(b *testing.B) *duckdb.Store {
 	}
 	b.Cleanup(func() { s.Close() })
 	return s
+}
+
+// TestHitLogLegacyJSON applies a batch logged as JSON, as batches were
+// before the log moved to gob (migration 0010), and a gob batch after it.
+func TestHitLogLegacyJSON(t *testing.T) {
+	ctx := context.Background()
+	st := openTemp(t, &crmlink.FixedClock{T: storetest.Epoch}).(*duckdb.Store)
+	c := storetest.MustCounter(t, st, "Shop", "UTC")
+	hit := func(client, session uint64) crmlink.SessionHit {
+		return crmlink.SessionHit{Hit: crmlink.Hit{CounterID: c.ID, ClientID: client, Time: storetest.Epoch, Kind: crmlink.HitPageview,
+			URL: "https://shop.example/", Source: crmlink.TrafficSource{Kind: crmlink.SourceDirect}},
+			SessionID: session, New: true, Start: storetest.Epoch, PageViews: 1}
+	}
+	legacy, err := json.Marshal([]crmlink.SessionHit{hit(5, 50)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := st.DB().ExecContext(ctx, `INSERT INTO hit_log VALUES (0, ?)`, legacy); err != nil {
+		t.Fatal(err)
+	}
+	if err := st.WriteHits(ctx, []crmlink.SessionHit{hit(6, 60)}); err != nil {
+		t.Fatal(err)
+	}
+	if err := st.SyncHits(ctx); err != nil {
+		t.Fatal(err)
+	}
+	for client, session := range map[uint64]uint64{5: 50, 6: 60} {
+		ss, err := st.ClientSessions(ctx, c.ID, client)
+		if err != nil || len(ss) != 1 || ss[0].ID != session {
+			t.Errorf("ClientID %d: %+v, %v; want session %d", client, ss, err, session)
+		}
+	}
+	var left int
+	if err := st.DB().QueryRowContext(ctx, `SELECT count(*) FROM hit_log`).Scan(&left); err != nil || left != 0 {
+		t.Errorf("%d batches left in the log, %v", left, err)
+	}
 }

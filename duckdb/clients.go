@@ -20,14 +20,6 @@ var clientSorts = map[string]string{
 	"total_spent": "total_spent", "days_since_first_order": "first_order", "days_since_last_order": "last_order",
 }
 
-// ClientSortColumns lists the Clients report's sortable columns.
-func ClientSortColumns() []string {
-	var out []string
-	for k := range clientSorts {
-		out = append(out, k)
-	}
-	return out
-}
 
 // Clients answers one page of the Clients report: every uploaded customer,
 // visitors or not, with their orders by status (current status, whatever

@@ -20,7 +20,6 @@ var clientSorts = map[string]string{
 	"total_spent": "total_spent", "days_since_first_order": "first_order", "days_since_last_order": "last_order",
 }
 
-
 // Clients answers one page of the Clients report: every uploaded customer,
 // visitors or not, with their orders by status (current status, whatever
 // the update window) and the first and last traffic source of the

@@ -342,7 +342,7 @@ func (s *Store) UploadContacts(ctx context.Context, up *crmlink.Upload, r crmlin
 		return s.recordFailedImport(ctx, s.db, up, n, readErr)
 	}
 	if err != nil {
-		return fmt.Errorf("upload contacts: %w", err)
+		return fmt.Errorf("upload contacts: %w", outOfMemory(err))
 	}
 	uploadCounts(up, r, n)
 	up.Status = crmlink.UploadPassed
@@ -356,7 +356,7 @@ func (s *Store) UploadContacts(ctx context.Context, up *crmlink.Upload, r crmlin
 	}()
 	if err != nil {
 		tx.Rollback()
-		return fmt.Errorf("upload contacts: %w", err)
+		return fmt.Errorf("upload contacts: %w", outOfMemory(err))
 	}
 	if err := tx.Commit(); err != nil {
 		return fmt.Errorf("upload contacts: commit: %w", err)

@@ -89,7 +89,7 @@ func (s *Store) UploadOrders(ctx context.Context, up *crmlink.Upload, r crmlink.
 		return s.recordFailedImport(ctx, s.db, up, n, readErr)
 	}
 	if err != nil {
-		return fmt.Errorf("upload orders: %w", err)
+		return fmt.Errorf("upload orders: %w", outOfMemory(err))
 	}
 	uploadCounts(up, r, n)
 	up.Status = crmlink.UploadPassed
@@ -100,7 +100,7 @@ func (s *Store) UploadOrders(ctx context.Context, up *crmlink.Upload, r crmlink.
 		if errors.As(err, &v) {
 			return s.recordFailedImport(ctx, s.db, up, n-ap.rejected.BadRows, err)
 		}
-		return fmt.Errorf("upload orders: %w", err)
+		return fmt.Errorf("upload orders: %w", outOfMemory(err))
 	}
 	t0 := time.Now()
 	if err := tx.Commit(); err != nil {

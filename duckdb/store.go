@@ -307,6 +307,17 @@ func isNoRows(err error) bool { return errors.Is(err, sql.ErrNoRows) }
 // utc returns t in UTC with the monotonic reading dropped, as stored.
 func utc(t time.Time) time.Time { return t.UTC().Round(0) }
 
+// outOfMemory tells the user, rather than only the log, when DuckDB ran
+// out of the memory its memory_limit allows: the upload can be sent again
+// after raising it in the store URL. Other errors pass unchanged.
+func outOfMemory(err error) error {
+	if err == nil || !strings.Contains(err.Error(), "Out of Memory Error") {
+		return err
+	}
+	return errors.Join(crmlink.Errorf(crmlink.KindUnavailable,
+		"the store ran out of memory (DuckDB's memory_limit): raise it in the store URL, e.g. ?memory_limit=1GB, and send again"), err)
+}
+
 // tsText is t as the text of a TIMESTAMP, to bind as $n::TIMESTAMP where
 // a query compares it with a column row by row: the driver binds a
 // time.Time as TIMESTAMP WITH TIME ZONE, and comparing that with a plain

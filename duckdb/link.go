@@ -62,9 +62,11 @@ clients AS (
     JOIN site_identities si ON si.counter_id = $1 AND si.kind IN ('phone_md5', 'phone_sha256') AND si.value = i.v
 ),
 -- Only the sessions of those ClientIDs: the ASOF JOIN sorts what it gets.
+-- Robots' sessions are left out, as reports leave them out: an order linked
+-- to one would vanish from every report.
 s AS (
     SELECT session_id, client_id, start_utc FROM sessions
-    WHERE counter_id = $1 AND client_id IN (SELECT client_id FROM clients)
+    WHERE counter_id = $1 AND NOT is_bot AND client_id IN (SELECT client_id FROM clients)
 ),
 -- For each (order, ClientID): the latest session at or before the order.
 latest AS (

@@ -59,7 +59,12 @@ func testLinkRules(t *testing.T, open Opener) {
 	// A purchase by a visitor the CRM knows nothing about still links.
 	anonymous := plainSession(310, 31, at.Add(-2*time.Hour))
 	anonymous.PurchaseIDs = []string{"P2"}
+	// A robot on ClientID 10 after its visits: reports leave robots out,
+	// so orders never link to them.
+	robot := plainSession(104, 10, at.Add(-20*time.Minute))
+	robot.Bot = true
 	importSessions(t, s, c,
+		robot,
 		plainSession(101, 10, at.Add(-48*time.Hour)),
 		plainSession(102, 10, at.Add(-1*time.Hour)), // latest before: the one
 		plainSession(103, 10, at.Add(time.Hour)),    // after the order: never
@@ -100,7 +105,7 @@ func testLinkRules(t *testing.T, open Opener) {
 	); err != nil {
 		t.Fatal(err)
 	}
-	wantLink(t, s, c, "O-one", 102, "client_id")
+	wantLink(t, s, c, "O-one", 102, "client_id") // not the robot's 104
 	wantLink(t, s, c, "O-two", 111, "client_id") // the latest over both devices
 	wantLink(t, s, c, "O-user", 200, "user_id")
 	wantLink(t, s, c, "P1", 300, "purchase_id") // the purchase beats the later session 301

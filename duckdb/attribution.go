@@ -11,6 +11,21 @@ import (
 // significant attribution (crmlink.SourceKind.Significant).
 const significantSQL = `traffic_source NOT IN ('direct', 'internal', 'saved', '')`
 
+// attributionWindows are, over the sessions of one ClientID in time
+// order, each session's first (f) and last significant (ls) source as
+// {sid, src, eng} structs: ls is the session itself if significant, else
+// the latest earlier significant one, else NULL (direct).
+const attributionWindows = `first_value({'sid': session_id, 'src': traffic_source, 'eng': source_engine})
+            OVER (PARTITION BY client_id ORDER BY start_utc, session_id) AS f,
+        CASE WHEN ` + significantSQL + ` THEN {'sid': session_id, 'src': traffic_source, 'eng': source_engine}
+        ELSE last_value(CASE WHEN ` + significantSQL + ` THEN {'sid': session_id, 'src': traffic_source, 'eng': source_engine} END IGNORE NULLS)
+            OVER (PARTITION BY client_id ORDER BY start_utc, session_id ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING)
+        END AS ls`
+
+// attributionColumns turn f and ls into the sessions' attribution columns.
+const attributionColumns = `f.sid AS first_sid, f.src AS first_source, f.eng AS first_engine,
+    ls.sid AS lastsign_sid, coalesce(ls.src, 'direct') AS lastsign_source, coalesce(ls.eng, '') AS lastsign_engine`
+
 // attributeSQL computes, for the sessions of the ClientIDs that scope
 // selects ($1 is the counter), their first and lastsign attribution, and
 // keeps the sessions whose stored attribution differs.
@@ -19,17 +34,11 @@ WITH c AS ({scope}),
 s AS (SELECT s.* FROM sessions s SEMI JOIN c USING (client_id) WHERE s.counter_id = $1),
 w AS (
     SELECT s.*,
-        first_value({'sid': session_id, 'src': traffic_source, 'eng': source_engine})
-            OVER (PARTITION BY client_id ORDER BY start_utc, session_id) AS f,
-        CASE WHEN ` + significantSQL + ` THEN {'sid': session_id, 'src': traffic_source, 'eng': source_engine}
-        ELSE last_value(CASE WHEN ` + significantSQL + ` THEN {'sid': session_id, 'src': traffic_source, 'eng': source_engine} END IGNORE NULLS)
-            OVER (PARTITION BY client_id ORDER BY start_utc, session_id ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING)
-        END AS ls
+        ` + attributionWindows + `
     FROM s
 )
 SELECT * EXCLUDE (f, ls, first_sid, first_source, first_engine, lastsign_sid, lastsign_source, lastsign_engine),
-    f.sid AS first_sid, f.src AS first_source, f.eng AS first_engine,
-    ls.sid AS lastsign_sid, coalesce(ls.src, 'direct') AS lastsign_source, coalesce(ls.eng, '') AS lastsign_engine
+    ` + attributionColumns + `
 FROM w
 WHERE first_sid IS DISTINCT FROM f.sid OR first_source IS DISTINCT FROM f.src OR first_engine IS DISTINCT FROM f.eng
    OR lastsign_sid IS DISTINCT FROM ls.sid OR lastsign_source IS DISTINCT FROM coalesce(ls.src, 'direct')

@@ -10,13 +10,14 @@ import (
 	"github.com/crmlink/crmlink"
 )
 
-// CRM uploads go through the loader pipeline into a staging table of the
-// upload's transaction; then one statement per step applies them:
+// CRM uploads go through the loader pipeline in spooled chunks, read in
+// place (chunkApply) in the upload's transaction; one statement per step
+// applies a chunk:
 // the rows of each id are folded in file order (GROUP BY with arg_max by
 // line, which is what applying them one after another would give), and
 // MERGE applies the folded row to the current state by the merge mode.
 
-// column is one column of a staging table.
+// column is one column of a spooled chunk.
 type column struct{ name, typ string }
 
 func columnsStruct(cols []column) string {
@@ -29,17 +30,6 @@ func columnsStruct(cols []column) string {
 		fmt.Fprintf(&b, "'%s': '%s'", c.name, c.typ)
 	}
 	b.WriteString("}")
-	return b.String()
-}
-
-func columnsDDL(cols []column) string {
-	var b strings.Builder
-	for i, c := range cols {
-		if i > 0 {
-			b.WriteString(", ")
-		}
-		fmt.Fprintf(&b, "%s %s", c.name, c.typ)
-	}
 	return b.String()
 }
 
@@ -74,7 +64,7 @@ func dedupe(e string) string {
 
 func present(bit crmlink.Fields) string { return fmt.Sprintf("(fields & %d) <> 0", uint32(bit)) }
 
-// foldSQL is the SELECT list that folds a staging table's rows by key.
+// foldSQL is the SELECT list that folds staged rows by key.
 func foldSQL(fields []field, mode crmlink.MergeMode) string {
 	var parts []string
 	for _, f := range fields {
@@ -108,7 +98,7 @@ func rowSQL(fields []field) string {
 	return strings.Join(parts, ",\n\t\t")
 }
 
-// merge is one table's merge of a staging table.
+// merge is one table's merge of staged rows (stage: an SQL source).
 type merge struct {
 	table, stage, key string
 	fields            []field
@@ -127,7 +117,7 @@ func (m merge) run(ctx context.Context, tx *sql.Tx, src string) error {
 	return m.apply(ctx, tx, nil)
 }
 
-// probe tells of a staging table's keys: how many repeat a key staged
+// probe tells of the staged rows' keys: how many repeat a key staged
 // before them, and how many of the staged rows the table already holds.
 type probe struct{ dups, existing, staged int64 }
 
@@ -313,7 +303,7 @@ func (s *Store) UploadContacts(ctx context.Context, up *crmlink.Upload, r crmlin
 	mg := merge{table: "contacts", key: "uniq_id", fields: contactFields, mode: up.MergeMode,
 		set: "upload_id = $2", insertCols: "upload_id, first_upload", insertVals: "$2, $3",
 		args: []any{int64(up.CounterID), up.ID, utc(up.Created)}}
-	l := s.newLoader(ctx, "contacts", nil, chunkApply(ctx, contactColumns, mg.run))
+	l := s.newLoader(ctx, "contacts", chunkApply(ctx, contactColumns, mg.run))
 	n, readErr := pump(ctx, l, &crmlink.Contact{}, r.Next, func(sp *spool, c *crmlink.Contact) {
 		sp.int(int64(c.Line))
 		sp.str(c.UniqID)

@@ -32,18 +32,13 @@ type loader struct {
 // says otherwise.
 const spoolChunkRows = 250_000
 
-// newLoader begins the transaction, runs setup in it (to create staging
-// tables, say), and then load for each chunk's file.
-func (s *Store) newLoader(ctx context.Context, name string, setup func(tx *sql.Tx) error, load func(tx *sql.Tx, path string) error) *loader {
+// newLoader begins the transaction and runs load in it for each chunk's
+// file.
+func (s *Store) newLoader(ctx context.Context, name string, load func(tx *sql.Tx, path string) error) *loader {
 	l := &loader{dir: s.spoolDir, name: name, chunks: make(chan *spool, 1), done: make(chan error, 1), txc: make(chan *sql.Tx, 1),
 		chunkRows: s.chunkRows, ctx: ctx}
 	go func() {
 		tx, err := s.db.BeginTx(ctx, nil)
-		if err == nil && setup != nil {
-			if err = setup(tx); err != nil {
-				tx.Rollback()
-			}
-		}
 		if err != nil {
 			for c := range l.chunks {
 				c.remove()

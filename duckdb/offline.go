@@ -23,7 +23,7 @@ func (s *Store) UploadOfflineConversions(ctx context.Context, up *crmlink.Upload
 	s.uploadStart(up, crmlink.EntityOfflineConversions)
 	s.writeMu.Lock()
 	defer s.writeMu.Unlock()
-	l := s.newLoader(ctx, "offline", nil, func(tx *sql.Tx, path string) error {
+	l := s.newLoader(ctx, "offline", func(tx *sql.Tx, path string) error {
 		// caller: UploadOfflineConversions (one chunk)
 		_, err := tx.ExecContext(ctx, `INSERT INTO offline_conversions (counter_id, upload_id, line, id_type, id_value, target, time, price, currency)
 			SELECT ?, ?, line, id_type, id_value, target, make_timestamp(time_us), price, currency

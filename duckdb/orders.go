@@ -50,7 +50,7 @@ func (s *Store) UploadOrders(ctx context.Context, up *crmlink.Upload, r crmlink.
 	s.writeMu.Lock()
 	defer s.writeMu.Unlock()
 	ap := &orderApply{s: s, up: up, counter: counter, now: s.clock.Now(), simple: simple, currency: counter.Currency}
-	l := s.newLoader(ctx, "orders", nil, chunkApply(ctx, orderColumns, ap.chunk))
+	l := s.newLoader(ctx, "orders", chunkApply(ctx, orderColumns, ap.chunk))
 	n, readErr := pump(ctx, l, &crmlink.Order{}, r.Next, func(sp *spool, o *crmlink.Order) {
 		id := o.ID
 		if id == "" {

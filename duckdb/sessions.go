@@ -64,16 +64,10 @@ u AS (
 ),
 w AS (
     SELECT upload_line, is_new,
-        first_value({'sid': session_id, 'src': traffic_source, 'eng': source_engine})
-            OVER (PARTITION BY client_id ORDER BY start_utc, session_id) AS f,
-        CASE WHEN ` + significantSQL + ` THEN {'sid': session_id, 'src': traffic_source, 'eng': source_engine}
-        ELSE last_value(CASE WHEN ` + significantSQL + ` THEN {'sid': session_id, 'src': traffic_source, 'eng': source_engine} END IGNORE NULLS)
-            OVER (PARTITION BY client_id ORDER BY start_utc, session_id ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING)
-        END AS ls
+        ` + attributionWindows + `
     FROM u
 )
-SELECT n.*, w.f.sid AS first_sid, w.f.src AS first_source, w.f.eng AS first_engine,
-    w.ls.sid AS lastsign_sid, coalesce(w.ls.src, 'direct') AS lastsign_source, coalesce(w.ls.eng, '') AS lastsign_engine
+SELECT n.*, ` + attributionColumns + `
 FROM n JOIN w ON w.is_new AND w.upload_line = n.upload_line`
 
 // ImportSessions spools the reader's sessions and loads them in one
@@ -107,7 +101,7 @@ func (s *Store) ImportSessions(ctx context.Context, up *crmlink.Upload, r crmlin
 
 	s.writeMu.Lock()
 	defer s.writeMu.Unlock()
-	l := s.newLoader(ctx, "sessions", nil, func(tx *sql.Tx, path string) error {
+	l := s.newLoader(ctx, "sessions", func(tx *sql.Tx, path string) error {
 		// caller: ImportSessions (one chunk)
 		_, err := tx.ExecContext(ctx, strings.Replace(chunkInsertSQL, "{spool}", readSpool(path, spoolColumns), 1),
 			int64(up.CounterID), up.ID)
@@ -233,8 +227,8 @@ func (s *Store) finishSessionImport(ctx context.Context, tx *sql.Tx, up *crmlink
 	return insertUpload(ctx, tx, up)
 }
 
-// recordFailedImport records a failed import with its row errors; the
-// staged rows are dropped with the staging table.
+// recordFailedImport records a failed import with its row errors; what it
+// loaded went with its rolled-back transaction.
 func (s *Store) recordFailedImport(ctx context.Context, conn execer, up *crmlink.Upload, good int, readErr error) error {
 	up.Status = crmlink.UploadFailed
 	up.Accepted = 0

@@ -143,15 +143,7 @@ func (s *Store) Clients(ctx context.Context, q *crmlink.ClientsQuery) (*crmlink.
 	// caller: Clients (sources)
 	srows, err := s.db.QueryContext(ctx, `
 		WITH c AS (SELECT * FROM contacts WHERE counter_id = $1 AND uniq_id IN (SELECT unnest(from_json($2, '["VARCHAR"]')))),
-		cl AS (
-		    SELECT uniq_id, unnest(client_ids) AS client_id FROM c
-		    UNION
-		    SELECT c.uniq_id, si.client_id FROM (SELECT uniq_id, unnest(user_ids) AS v FROM c) c
-		    JOIN site_identities si ON si.counter_id = $1 AND si.kind = 'user_id' AND si.value = c.v
-		    UNION
-		    SELECT c.uniq_id, si.client_id FROM (SELECT uniq_id, unnest(email_md5 || email_sha256 || phone_md5 || phone_sha256) AS v FROM c) c
-		    JOIN site_identities si ON si.counter_id = $1 AND si.kind <> 'user_id' AND si.value = c.v
-		)
+		cl AS (`+customerClientsSQL("c")+`)
 		SELECT cl.uniq_id, arg_min(s.traffic_source, (s.start_utc, s.session_id)), arg_max(s.traffic_source, (s.start_utc, s.session_id)), count(*)
 		FROM cl JOIN sessions s ON s.counter_id = $1 AND s.client_id = cl.client_id AND NOT s.is_bot
 		GROUP BY cl.uniq_id`, int64(q.CounterID), string(idsJSON))

@@ -17,6 +17,21 @@ import (
 // within the link window wins, unless an e-commerce purchase on the site
 // carries the order's id, which wins outright.
 
+// customerClientsSQL is the query of (uniq_id, client_id): the ClientIDs
+// each customer of contacts (an SQL source of contacts rows; $1 is the
+// counter) owns: its own, and the site's visitors whose UserID, or hashed
+// email or phone, is one of its own. Reports' cross-device attribution and
+// the Clients page group sessions by it.
+func customerClientsSQL(contacts string) string {
+	return `SELECT uniq_id, unnest(client_ids) AS client_id FROM ` + contacts + `
+    UNION
+    SELECT c.uniq_id, si.client_id FROM (SELECT uniq_id, unnest(user_ids) AS v FROM ` + contacts + `) c
+    JOIN site_identities si ON si.counter_id = $1 AND si.kind = 'user_id' AND si.value = c.v
+    UNION
+    SELECT c.uniq_id, si.client_id FROM (SELECT uniq_id, unnest(email_md5 || email_sha256 || phone_md5 || phone_sha256) AS v FROM ` + contacts + `) c
+    JOIN site_identities si ON si.counter_id = $1 AND si.kind <> 'user_id' AND si.value = c.v`
+}
+
 // Reasons an order did not link.
 const (
 	UnlinkedNoIdentifier    = "no_identifier"

@@ -169,17 +169,10 @@ func usesOrderStatus(f *crmlink.Filter) bool {
 // the customer that owns each (the contact whose ClientIDs, or whose
 // UserIDs, emails or phones seen on the site, lead to it; a ClientID no
 // customer owns is its own customer).
-const crossDeviceSQL = `
+var crossDeviceSQL = `
 owner AS (
-    SELECT client_id, min(uniq_id) AS cust FROM (
-        SELECT unnest(client_ids) AS client_id, uniq_id FROM contacts WHERE counter_id = $1
-        UNION ALL
-        SELECT si.client_id, c.uniq_id FROM (SELECT uniq_id, unnest(user_ids) AS v FROM contacts WHERE counter_id = $1) c
-        JOIN site_identities si ON si.counter_id = $1 AND si.kind = 'user_id' AND si.value = c.v
-        UNION ALL
-        SELECT si.client_id, c.uniq_id FROM (SELECT uniq_id, unnest(email_md5 || email_sha256 || phone_md5 || phone_sha256) AS v FROM contacts WHERE counter_id = $1) c
-        JOIN site_identities si ON si.counter_id = $1 AND si.kind <> 'user_id' AND si.value = c.v
-    ) GROUP BY client_id
+    SELECT client_id, min(uniq_id) AS cust FROM (` + customerClientsSQL(`(SELECT * FROM contacts WHERE counter_id = $1)`) + `)
+    GROUP BY client_id
 ),
 pg AS (SELECT p.session_id, p.start_utc, coalesce(ow.cust, '#' || p.client_id) AS grp FROM p LEFT JOIN owner ow USING (client_id)),
 gs AS (

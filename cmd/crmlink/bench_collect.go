@@ -12,7 +12,6 @@ import (
 	"net/http"
 	"net/url"
 	"os"
-	"os/exec"
 	"runtime"
 	"slices"
 	"sort"
@@ -20,7 +19,6 @@ import (
 	"strings"
 	"sync"
 	"sync/atomic"
-	"syscall"
 	"time"
 
 	"github.com/crmlink/crmlink"
@@ -119,53 +117,20 @@ func (b *collectBench) withChild(ctx context.Context, dir, storeOpts string, e *
 		return err
 	}
 	b.counter, b.site = c.ID, c.Site
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	srv, err := startBenchServer(ctx, storeURL, e)
 	if err != nil {
 		return err
 	}
-	addr := ln.Addr().String()
-	ln.Close()
-	self, err := os.Executable()
-	if err != nil {
-		return err
-	}
-	level := e.getenv("CRMLINK_LOG_LEVEL")
-	if level == "" {
-		level = "warn"
-	}
-	cmd := exec.CommandContext(ctx, self, "serve", "--addr", addr, "--store", storeURL, "--log-level", level)
-	cmd.Stderr = e.stderr
-	// A CPU profile asked of the bench (CRMLINK_CPUPROFILE=FILE) is the
-	// load generator's; the server writes its own to FILE.serve.
-	cmd.Env = os.Environ()
-	if p := e.getenv("CRMLINK_CPUPROFILE"); p != "" {
-		cmd.Env = append(cmd.Env, "CRMLINK_CPUPROFILE="+p+".serve")
-	}
-	if err := cmd.Start(); err != nil {
-		return err
-	}
-	stopped := false
-	defer func() {
-		if !stopped {
-			cmd.Process.Signal(syscall.SIGTERM)
-			cmd.Wait()
-		}
-	}()
-	b.base = "http://" + addr
-	if err := waitHealthy(ctx, b.base); err != nil {
-		return err
-	}
+	defer srv.stop()
+	b.base = srv.base
 	res, err := b.run(ctx)
 	if err != nil {
 		return err
 	}
-	rss := procPeakRSS(cmd.Process.Pid)
-	start := time.Now()
-	cmd.Process.Signal(syscall.SIGTERM)
-	werr := cmd.Wait()
-	stopped = true
+	rss := srv.peakRSS()
+	took, werr := srv.stop()
 	res.print(e.stdout)
-	fmt.Fprintf(e.stdout, "server: peak RSS %s; graceful shutdown %s\n", rss, time.Since(start).Round(time.Millisecond))
+	fmt.Fprintf(e.stdout, "server: peak RSS %s; graceful shutdown %s\n", rss, took.Round(time.Millisecond))
 	if werr != nil {
 		return fmt.Errorf("the server did not stop cleanly: %w", werr)
 	}
@@ -179,23 +144,6 @@ func (b *collectBench) withChild(ctx context.Context, dir, storeOpts string, e *
 		return err
 	}
 	return res.compare(e.stdout, stored)
-}
-
-func waitHealthy(ctx context.Context, base string) error {
-	for i := 0; ; i++ {
-		req, _ := http.NewRequestWithContext(ctx, "GET", base+"/healthz", nil)
-		resp, err := http.DefaultClient.Do(req)
-		if err == nil {
-			resp.Body.Close()
-			if resp.StatusCode == http.StatusOK {
-				return nil
-			}
-		}
-		if i == 100 || ctx.Err() != nil {
-			return fmt.Errorf("the server did not start: %v", err)
-		}
-		time.Sleep(100 * time.Millisecond)
-	}
 }
 
 // facts are the countable facts the hits leave: every page view adds one

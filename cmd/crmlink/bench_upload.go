@@ -3,15 +3,11 @@ package main
 import (
 	"context"
 	"fmt"
-	"net"
-	"net/http"
 	"net/url"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strconv"
 	"strings"
-	"syscall"
 	"time"
 
 	"github.com/crmlink/crmlink"
@@ -51,47 +47,12 @@ func benchUpload(ctx context.Context, g *genFlags, dir, storeOpts string, e *env
 	if err != nil {
 		return err
 	}
-	// The server, as its own process, so that its memory is its own.
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	srv, err := startBenchServer(ctx, storeURL, e)
 	if err != nil {
 		return err
 	}
-	addr := ln.Addr().String()
-	ln.Close()
-	self, err := os.Executable()
-	if err != nil {
-		return err
-	}
-	// The server logs warnings, or what CRMLINK_LOG_LEVEL asks: debug
-	// shows each step of the upload with its duration.
-	level := e.getenv("CRMLINK_LOG_LEVEL")
-	if level == "" {
-		level = "warn"
-	}
-	cmd := exec.CommandContext(ctx, self, "serve", "--addr", addr, "--store", storeURL, "--log-level", level)
-	cmd.Stderr = e.stderr
-	if err := cmd.Start(); err != nil {
-		return err
-	}
-	stopped := false
-	defer func() {
-		if !stopped {
-			cmd.Process.Signal(syscall.SIGTERM)
-			cmd.Wait()
-		}
-	}()
-	base := "http://" + addr
-	for i := 0; ; i++ {
-		resp, err := http.Get(base + "/healthz")
-		if err == nil {
-			resp.Body.Close()
-			break
-		}
-		if i == 100 {
-			return fmt.Errorf("the server did not start: %w", err)
-		}
-		time.Sleep(100 * time.Millisecond)
-	}
+	defer srv.stop()
+	base := srv.base
 	path := filepath.Join(cfg.Out, gen.OrdersFile)
 	fi, err := os.Stat(path)
 	if err != nil {
@@ -108,17 +69,14 @@ func benchUpload(ctx context.Context, g *genFlags, dir, storeOpts string, e *env
 		return err
 	}
 	el := time.Since(start)
-	rss := procPeakRSS(cmd.Process.Pid)
+	rss := srv.peakRSS()
 	// DuckDB writes committed data into its file at a checkpoint, which may
 	// come at a later commit; the server's shutdown does it, so its time is
 	// the rest of the upload's cost.
-	start = time.Now()
-	cmd.Process.Signal(syscall.SIGTERM)
-	cmd.Wait()
-	stopped = true
+	took, _ := srv.stop()
 	fmt.Fprintf(e.stdout, "upload orders over HTTP: %d rows (%.0f MiB) in %s: %.0f rows/s, server peak RSS %s; shutdown with checkpoint %s\n",
 		up.Accepted, float64(fi.Size())/(1<<20), el.Round(time.Millisecond), float64(up.Accepted)/el.Seconds(),
-		rss, time.Since(start).Round(time.Millisecond))
+		rss, took.Round(time.Millisecond))
 	return nil
 }
 

@@ -160,77 +160,58 @@ func Series(res *crmlink.ReportResult, params url.Values) SeriesAnswer {
 // metrics' names, a line of totals, then the rows. Dimensions show their
 // names, as the interface does.
 func WriteCSV(w io.Writer, res *crmlink.ReportResult) error {
+	head, rows, total := textTable(res, "Total and averages")
 	cw := csv.NewWriter(w)
-	q := res.Query
-	var head []string
-	for _, d := range q.Dimensions {
-		head = append(head, d.Name)
-	}
-	for _, m := range q.Metrics {
-		head = append(head, m.Name)
-	}
 	if err := cw.Write(head); err != nil {
 		return err
 	}
-	line := func(label []string, ms []decimal.Decimal) error {
-		rec := append([]string{}, label...)
-		for _, m := range ms {
-			rec = append(rec, m.String())
-		}
-		return cw.Write(rec)
-	}
-	if len(q.Dimensions) > 0 {
-		label := make([]string, len(q.Dimensions))
-		label[0] = "Total and averages"
-		if err := line(label, res.Totals); err != nil {
+	if len(res.Query.Dimensions) > 0 {
+		if err := cw.Write(total); err != nil {
 			return err
 		}
 	}
-	for _, r := range res.Rows {
-		var label []string
-		for _, d := range r.Dimensions {
-			label = append(label, d.Name)
-		}
-		if err := line(label, r.Metrics); err != nil {
-			return err
-		}
+	if err := cw.WriteAll(rows); err != nil {
+		return err
 	}
-	cw.Flush()
 	return cw.Error()
 }
 
 // WriteText writes a report as an aligned table for a terminal, totals
 // last.
 func WriteText(w io.Writer, res *crmlink.ReportResult) error {
+	head, rows, total := textTable(res, "Total")
+	return WriteAligned(w, head, append(rows, total), len(res.Query.Dimensions), res.TotalRows)
+}
+
+// textTable is a report as text: the header of dimension and metric
+// names, a row per report row (dimensions by their names), and the totals
+// row, its first cell the label.
+func textTable(res *crmlink.ReportResult, totalLabel string) (head []string, rows [][]string, total []string) {
 	q := res.Query
-	var head []string
 	for _, d := range q.Dimensions {
 		head = append(head, d.Name)
 	}
 	for _, m := range q.Metrics {
 		head = append(head, m.Name)
 	}
-	var rows [][]string
-	add := func(label []string, ms []decimal.Decimal) {
-		rec := append([]string{}, label...)
+	line := func(label []string, ms []decimal.Decimal) []string {
 		for _, m := range ms {
-			rec = append(rec, m.String())
+			label = append(label, m.String())
 		}
-		rows = append(rows, rec)
+		return label
 	}
 	for _, r := range res.Rows {
 		var label []string
 		for _, d := range r.Dimensions {
 			label = append(label, d.Name)
 		}
-		add(label, r.Metrics)
+		rows = append(rows, line(label, r.Metrics))
 	}
 	label := make([]string, len(q.Dimensions))
 	if len(label) > 0 {
-		label[0] = "Total"
+		label[0] = totalLabel
 	}
-	add(label, res.Totals)
-	return WriteAligned(w, head, rows, len(q.Dimensions), res.TotalRows)
+	return head, rows, line(label, res.Totals)
 }
 
 // WriteAligned writes a header and rows as columns: the first dims

@@ -1,6 +1,7 @@
 package duckdb_test
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -159,7 +160,7 @@ func newModel(t *testing.T, st crmlink.Store, c *crmlink.Counter, dir string, no
 		if c := a.Start.Compare(b.Start); c != 0 {
 			return c
 		}
-		return cmpUint(a.ID, b.ID)
+		return cmp.Compare(a.ID, b.ID)
 	}
 	for _, ss := range m.byClient {
 		slices.SortFunc(ss, before)
@@ -226,16 +227,6 @@ func newModel(t *testing.T, st crmlink.Store, c *crmlink.Counter, dir string, no
 		}
 	}
 	return m
-}
-
-func cmpUint(a, b uint64) int {
-	switch {
-	case a < b:
-		return -1
-	case a > b:
-		return 1
-	}
-	return 0
 }
 
 func (m *model) group(client uint64) string {

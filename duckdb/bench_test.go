@@ -175,20 +175,7 @@ func BenchmarkUploadOrders1M(b *testing.B) {
 // `crmlink bench link` measures the 1M-against-10M case.
 func BenchmarkRelink(b *testing.B) {
 	ctx := context.Background()
-	dir := b.TempDir()
-	loc, _ := time.LoadLocation("Europe/Moscow")
-	if _, err := gen.Generate(ctx, gen.Config{Out: dir, Seed: 2, Sessions: 1_000_000, Contacts: 25_000, Orders: 100_000,
-		Days: 90, End: storetest.Epoch, Site: "shop.example", Location: loc}); err != nil {
-		b.Fatal(err)
-	}
-	clock := &crmlink.FixedClock{T: storetest.Epoch}
-	st, err := duckdb.Open(ctx, "duckdb://"+filepath.Join(dir, "b.db"), clock)
-	if err != nil {
-		b.Fatal(err)
-	}
-	defer st.Close()
-	c := storetest.MustCounter(b, st, "Bench", "Europe/Moscow")
-	loadGenerated(b, st, c, dir, clock.Now(), gen.SessionsFile, gen.ContactsFile, gen.OrdersFile)
+	st, c := loadedBenchStore(b, 1_000_000, 25_000, 100_000)
 	b.ResetTimer()
 	for i := 0; i < b.N; i++ {
 		ls, err := st.Relink(ctx, c.ID)
@@ -208,18 +195,8 @@ func BenchmarkRelink(b *testing.B) {
 // 10M sessions and 1M orders.
 func BenchmarkReport(b *testing.B) {
 	ctx := context.Background()
-	dir := benchData(b, 1_000_000, 25_000, 100_000)
+	st, c := loadedBenchStore(b, 1_000_000, 25_000, 100_000)
 	clock := &crmlink.FixedClock{T: storetest.Epoch}
-	st, err := duckdb.Open(ctx, "duckdb://"+filepath.Join(b.TempDir(), "b.db"), clock)
-	if err != nil {
-		b.Fatal(err)
-	}
-	defer st.Close()
-	c := storetest.MustCounter(b, st, "Bench", "Europe/Moscow")
-	loadGenerated(b, st, c, dir, clock.Now(), gen.SessionsFile, gen.ContactsFile, gen.OrdersFile)
-	if err := st.Checkpoint(ctx); err != nil {
-		b.Fatal(err)
-	}
 	goals, err := st.Goals(ctx, c.ID)
 	if err != nil {
 		b.Fatal(err)
@@ -256,4 +233,24 @@ func BenchmarkReport(b *testing.B) {
 			}
 		}
 	})
+}
+
+// loadedBenchStore loads a generated data set of the given sizes (sessions,
+// contacts, then orders, as a user would) into a fresh store, written to
+// its file.
+func loadedBenchStore(b *testing.B, sessions, contacts, orders int) (*duckdb.Store, *crmlink.Counter) {
+	ctx := context.Background()
+	dir := benchData(b, sessions, contacts, orders)
+	clock := &crmlink.FixedClock{T: storetest.Epoch}
+	st, err := duckdb.Open(ctx, "duckdb://"+filepath.Join(b.TempDir(), "b.db"), clock)
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(func() { st.Close() })
+	c := storetest.MustCounter(b, st, "Bench", "Europe/Moscow")
+	loadGenerated(b, st, c, dir, clock.Now(), gen.SessionsFile, gen.ContactsFile, gen.OrdersFile)
+	if err := st.Checkpoint(ctx); err != nil {
+		b.Fatal(err)
+	}
+	return st, c
 }

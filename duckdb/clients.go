@@ -89,7 +89,7 @@ func (s *Store) Clients(ctx context.Context, q *crmlink.ClientsQuery) (*crmlink.
 		FROM page JOIN (SELECT * FROM contacts WHERE counter_id = $1) c USING (uniq_id)
 		ORDER BY `+order, args...)
 	if err != nil {
-		return nil, fmt.Errorf("clients: %w", err)
+		return nil, fmt.Errorf("clients: %w", outOfMemory(err))
 	}
 	res := &crmlink.ClientsResult{Rows: []crmlink.ClientRow{}}
 	var ids []string

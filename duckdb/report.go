@@ -425,7 +425,7 @@ func (s *Store) Report(ctx context.Context, q *crmlink.ReportQuery) (*crmlink.Re
 	// caller: Report
 	rows, err := s.db.QueryContext(ctx, w.String(), b.args...)
 	if err != nil {
-		return nil, fmt.Errorf("report: %w", err)
+		return nil, fmt.Errorf("report: %w", outOfMemory(err))
 	}
 	defer rows.Close()
 	var all []reportGroup
@@ -456,7 +456,7 @@ func (s *Store) Report(ctx context.Context, q *crmlink.ReportQuery) (*crmlink.Re
 		all = append(all, g)
 	}
 	if err := rows.Err(); err != nil {
-		return nil, fmt.Errorf("report: %w", err)
+		return nil, fmt.Errorf("report: %w", outOfMemory(err))
 	}
 	return assemble(q, all), nil
 }

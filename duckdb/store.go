@@ -308,8 +308,9 @@ func isNoRows(err error) bool { return errors.Is(err, sql.ErrNoRows) }
 func utc(t time.Time) time.Time { return t.UTC().Round(0) }
 
 // outOfMemory tells the user, rather than only the log, when DuckDB ran
-// out of the memory its memory_limit allows: the upload can be sent again
-// after raising it in the store URL. Other errors pass unchanged.
+// out of the memory its memory_limit allows: an upload or a report, the
+// statements that need memory, can be tried again after raising it in the
+// store URL. Other errors pass unchanged.
 func outOfMemory(err error) error {
 	if err == nil || !strings.Contains(err.Error(), "Out of Memory Error") {
 		return err

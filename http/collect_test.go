@@ -7,7 +7,6 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"net/url"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -15,7 +14,6 @@ import (
 	"github.com/crmlink/crmlink"
 	"github.com/crmlink/crmlink/collect"
 	"github.com/crmlink/crmlink/crm"
-	"github.com/crmlink/crmlink/duckdb"
 	crmhttp "github.com/crmlink/crmlink/http"
 	"github.com/crmlink/crmlink/store/storetest"
 	"github.com/crmlink/crmlink/traffic"
@@ -36,11 +34,7 @@ type collectFixture struct {
 func newCollectFixture(t *testing.T) *collectFixture {
 	t.Helper()
 	clock := &crmlink.FixedClock{T: storetest.Epoch}
-	st, err := duckdb.Open(context.Background(), "duckdb://"+filepath.Join(t.TempDir(), "c.db"), clock)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { st.Close() })
+	st := tempStore(t, clock)
 	cls := traffic.New()
 	col := collect.New(collect.Config{Store: st, Clock: clock, Enricher: collect.NewEnricher(cls.Classify)})
 	t.Cleanup(col.Close)

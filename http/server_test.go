@@ -43,14 +43,21 @@ func (f *fixture) setMaxJSONRows(t *testing.T, n int) {
 
 func urlEscape(s string) string { return url.QueryEscape(s) }
 
-func newFixture(t *testing.T, maxBody int64) *fixture {
+// tempStore opens a DuckDB store in the test's temporary directory.
+func tempStore(t *testing.T, clock crmlink.Clock) *duckdb.Store {
 	t.Helper()
-	clock := &crmlink.FixedClock{T: storetest.Epoch}
 	st, err := duckdb.Open(context.Background(), "duckdb://"+filepath.Join(t.TempDir(), "c.db"), clock)
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { st.Close() })
+	return st
+}
+
+func newFixture(t *testing.T, maxBody int64) *fixture {
+	t.Helper()
+	clock := &crmlink.FixedClock{T: storetest.Epoch}
+	st := tempStore(t, clock)
 	f := &fixture{store: st, clock: clock}
 	f.counter = storetest.MustCounter(t, st, "Shop", "Europe/Moscow")
 	f.other = storetest.MustCounter(t, st, "Other", "UTC")

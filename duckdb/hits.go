@@ -224,14 +224,8 @@ func (s *Store) writeCounterHits(ctx context.Context, tx *sql.Tx, counter crmlin
 		}
 	}
 	// Hits that continue a session opened in this same batch update it
-	// after its insert.
-	for i := range hits {
-		if h := &hits[i]; h.New {
-			if u := updates[h.SessionID]; u != nil {
-				u.pageViews = max(u.pageViews, h.PageViews)
-			}
-		}
-	}
+	// after its insert; their page views count from its first hit, so the
+	// update's maximum already covers it.
 	open := func(name string, n int) (*spool, error) {
 		if n == 0 {
 			return nil, nil

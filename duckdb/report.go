@@ -29,7 +29,6 @@ import (
 
 // reportBuilder accumulates a report statement's arguments.
 type reportBuilder struct {
-	q       *crmlink.ReportQuery
 	args    []any
 	joins   []string // extra joins of s on p
 	joined  map[string]bool
@@ -258,7 +257,7 @@ func (s *Store) Report(ctx context.Context, q *crmlink.ReportQuery) (*crmlink.Re
 	if _, err := s.Counter(ctx, q.CounterID); err != nil {
 		return nil, err
 	}
-	b := &reportBuilder{q: q, joined: map[string]bool{}}
+	b := &reportBuilder{joined: map[string]bool{}}
 	b.arg(int64(q.CounterID)) // $1
 	from, to := q.Date1, q.Date2.AddDate(0, 0, 1)
 	period := fmt.Sprintf("p.start_local >= %s::TIMESTAMP AND p.start_local < %s::TIMESTAMP", b.arg(tsText(from)), b.arg(tsText(to)))

@@ -43,6 +43,9 @@ type Counter struct {
 	// KeepPII keeps plain emails and phones for the Clients page; the hashes
 	// are always kept (SPEC.md §1).
 	KeepPII bool
+	// Locale formats the dashboard's numbers and dates, as a language
+	// (and region) tag of Locales; empty: the browser's language.
+	Locale  string
 	Created time.Time
 }
 
@@ -85,6 +88,12 @@ func (c *Counter) Normalize() error {
 	}
 	if !IsCurrency(c.Currency) {
 		return Errorf(KindInvalid, "currency %q is not an ISO 4217 code (like RUB, USD, EUR)", c.Currency)
+	}
+	c.Locale = strings.TrimSpace(c.Locale)
+	if c.Locale != "" {
+		if _, ok := LocaleFormat(c.Locale); !ok {
+			return Errorf(KindInvalid, "locale %q is not one crmlink formats (%s)", c.Locale, strings.Join(LocaleNames(), ", "))
+		}
 	}
 	if c.SessionTimeout == 0 {
 		c.SessionTimeout = DefaultSessionTimeout

@@ -18,6 +18,7 @@ import (
 type Store interface {
 	CounterStore
 	TokenStore
+	UserStore
 	SessionStore
 	UploadStore
 	CRMStore
@@ -40,6 +41,12 @@ type CounterStore interface {
 	Counter(ctx context.Context, id CounterID) (*Counter, error)
 	// Counters returns every counter, by id.
 	Counters(ctx context.Context) ([]*Counter, error)
+	// UpdateCounter stores a counter's settings: name, currency, locale,
+	// session timeout, link window and KeepPII. Its site, time zone and
+	// update window stay as created (stored sessions keep their local
+	// dates, stored orders their report versions). The counter must
+	// already be normalised.
+	UpdateCounter(ctx context.Context, c *Counter) error
 }
 
 // TokenStore keeps access tokens, by hash only.
@@ -99,6 +106,9 @@ type CRMStore interface {
 	UploadOrders(ctx context.Context, up *Upload, r OrderReader) error
 	// Contact returns one contact.
 	Contact(ctx context.Context, counter CounterID, uniqID string) (*Contact, error)
+	// CustomerOrders returns the ids of a customer's orders, newest
+	// first, at most limit of them.
+	CustomerOrders(ctx context.Context, counter CounterID, uniqID string, limit int) ([]string, error)
 	// Order returns one order's current state and its versions, oldest first.
 	Order(ctx context.Context, counter CounterID, id string) (*Order, []OrderVersion, error)
 	// StatusMappings returns the counter's status mapping.
@@ -154,6 +164,9 @@ type LinkStore interface {
 	Goals(ctx context.Context, counter CounterID) ([]Goal, error)
 	// GoalReaches lists one order's goal reaches.
 	GoalReaches(ctx context.Context, counter CounterID, orderID string) ([]GoalReach, error)
+	// SessionGoalReaches lists the goal reaches at the given sessions,
+	// by time.
+	SessionGoalReaches(ctx context.Context, counter CounterID, sessions []uint64) ([]GoalReach, error)
 }
 
 // GoalReach is one goal reached by one order, at its linked session. It

@@ -4,6 +4,8 @@ import (
 	"context"
 	"database/sql"
 	"fmt"
+	"strconv"
+	"strings"
 	"time"
 
 	"github.com/crmlink/crmlink"
@@ -175,6 +177,40 @@ func (s *Store) GoalReaches(ctx context.Context, counter crmlink.CounterID, orde
 		var rev string
 		if err := rows.Scan(&r.GoalID, &r.SessionID, &r.Time, &rev); err != nil {
 			return nil, fmt.Errorf("goal reaches: %w", err)
+		}
+		r.Time = r.Time.UTC()
+		if r.Revenue, err = decimal.NewFromString(rev); err != nil {
+			return nil, err
+		}
+		out = append(out, r)
+	}
+	return out, rows.Err()
+}
+
+// SessionGoalReaches lists the goal reaches at some sessions, by time.
+func (s *Store) SessionGoalReaches(ctx context.Context, counter crmlink.CounterID, sessions []uint64) ([]crmlink.GoalReach, error) {
+	if len(sessions) == 0 {
+		return nil, nil
+	}
+	// The ids are numbers we format ourselves: a literal list keeps the
+	// UBIGINTs exact (database/sql refuses uint64 over 2^63).
+	ids := make([]string, len(sessions))
+	for i, id := range sessions {
+		ids[i] = strconv.FormatUint(id, 10)
+	}
+	// caller: SessionGoalReaches (a customer's page)
+	rows, err := s.db.QueryContext(ctx, `SELECT goal_id, order_id, session_id, time, revenue::VARCHAR FROM goal_reaches
+		WHERE counter_id = ? AND session_id IN (`+strings.Join(ids, ",")+`) ORDER BY time, goal_id, order_id`, int64(counter))
+	if err != nil {
+		return nil, fmt.Errorf("session goal reaches: %w", err)
+	}
+	defer rows.Close()
+	var out []crmlink.GoalReach
+	for rows.Next() {
+		var r crmlink.GoalReach
+		var rev string
+		if err := rows.Scan(&r.GoalID, &r.OrderID, &r.SessionID, &r.Time, &rev); err != nil {
+			return nil, fmt.Errorf("session goal reaches: %w", err)
 		}
 		r.Time = r.Time.UTC()
 		if r.Revenue, err = decimal.NewFromString(rev); err != nil {

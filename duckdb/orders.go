@@ -321,6 +321,26 @@ func unknownContacts(ctx context.Context, tx *sql.Tx, cid int64, src string) (*c
 	return v, rows.Err()
 }
 
+// CustomerOrders returns the ids of a customer's full orders, newest first.
+func (s *Store) CustomerOrders(ctx context.Context, counter crmlink.CounterID, uniqID string, limit int) ([]string, error) {
+	// caller: CustomerOrders (a customer's page)
+	rows, err := s.db.QueryContext(ctx, `SELECT id FROM orders WHERE counter_id = ? AND uniq_id = ? AND NOT is_simple
+		ORDER BY created DESC, id LIMIT ?`, int64(counter), uniqID, limit)
+	if err != nil {
+		return nil, fmt.Errorf("customer orders: %w", err)
+	}
+	defer rows.Close()
+	var out []string
+	for rows.Next() {
+		var id string
+		if err := rows.Scan(&id); err != nil {
+			return nil, fmt.Errorf("customer orders: %w", err)
+		}
+		out = append(out, id)
+	}
+	return out, rows.Err()
+}
+
 // Order returns one order and its versions.
 func (s *Store) Order(ctx context.Context, counter crmlink.CounterID, id string) (*crmlink.Order, []crmlink.OrderVersion, error) {
 	var o crmlink.Order

@@ -226,6 +226,26 @@ func testGoals(t *testing.T, open Opener) {
 	if reaches, _ := s.GoalReaches(ctx, c.ID, "O2"); len(reaches) != 2 || reaches[0].SessionID != 2 {
 		t.Errorf("O2 after linking: %+v", reaches)
 	}
+	// A customer's page: the reaches at its sessions, by time, and its
+	// orders, newest first.
+	at, err := s.SessionGoalReaches(ctx, c.ID, []uint64{1, 99})
+	if err != nil || len(at) != 3 {
+		t.Fatalf("SessionGoalReaches(1, 99) = %+v, %v; want O1's three", at, err)
+	}
+	for i, r := range at {
+		if r.OrderID != "O1" || r.SessionID != 1 || (i > 0 && r.Time.Before(at[i-1].Time)) {
+			t.Errorf("reach %d: %+v", i, r)
+		}
+	}
+	if at, err := s.SessionGoalReaches(ctx, c.ID, nil); err != nil || len(at) != 0 {
+		t.Errorf("SessionGoalReaches(none) = %+v, %v", at, err)
+	}
+	if ids, err := s.CustomerOrders(ctx, c.ID, "A", 10); err != nil || !reflect.DeepEqual(ids, []string{"O1"}) {
+		t.Errorf("CustomerOrders(A) = %v, %v", ids, err)
+	}
+	if ids, err := s.CustomerOrders(ctx, c.ID, "nobody", 10); err != nil || len(ids) != 0 {
+		t.Errorf("CustomerOrders(nobody) = %v, %v", ids, err)
+	}
 	// A relink changes nothing.
 	if _, err := s.Relink(ctx, c.ID); err != nil {
 		t.Fatal(err)

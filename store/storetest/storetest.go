@@ -27,6 +27,9 @@ var Epoch = time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC)
 func Run(t *testing.T, open Opener) {
 	t.Run("Counters", func(t *testing.T) { testCounters(t, open) })
 	t.Run("Tokens", func(t *testing.T) { testTokens(t, open) })
+	t.Run("UpdateCounter", func(t *testing.T) { testUpdateCounter(t, open) })
+	t.Run("Users", func(t *testing.T) { testUsers(t, open) })
+	t.Run("WebSessions", func(t *testing.T) { testWebSessions(t, open) })
 	t.Run("ImportSessions", func(t *testing.T) { testImportSessions(t, open) })
 	t.Run("ImportReplacesByID", func(t *testing.T) { testImportReplaces(t, open) })
 	t.Run("ImportFailedStoresNothing", func(t *testing.T) { testImportFailed(t, open) })
@@ -380,5 +383,108 @@ func testUploads(t *testing.T, open Opener) {
 	other := MustCounter(t, s, "Other", "UTC")
 	if _, err := s.Upload(ctx, other.ID, ids[0]); crmlink.KindOf(err) != crmlink.KindNotFound {
 		t.Errorf("another counter's upload: %v, want not found", err)
+	}
+}
+
+func testUpdateCounter(t *testing.T, open Opener) {
+	ctx := context.Background()
+	s, _ := newStore(t, open)
+	c := MustCounter(t, s, "Shop", "Europe/Moscow")
+	other := MustCounter(t, s, "Other", "UTC")
+	upd := *c
+	upd.Name, upd.Currency, upd.Locale, upd.SessionTimeout, upd.LinkWindow, upd.KeepPII =
+		"Shop 2", "EUR", "de", time.Hour, 7*24*time.Hour, true
+	// What UpdateCounter does not change stays as created.
+	upd.TimeZone, upd.UpdateWindow, upd.Site = "UTC", 24*time.Hour, "elsewhere.example"
+	if err := s.UpdateCounter(ctx, &upd); err != nil {
+		t.Fatal(err)
+	}
+	got, err := s.Counter(ctx, c.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := *c
+	want.Name, want.Currency, want.Locale, want.SessionTimeout, want.LinkWindow, want.KeepPII =
+		"Shop 2", "EUR", "de", time.Hour, 7*24*time.Hour, true
+	if !reflect.DeepEqual(got, &want) {
+		t.Errorf("after UpdateCounter: %+v\nwant %+v", got, &want)
+	}
+	if o, _ := s.Counter(ctx, other.ID); !reflect.DeepEqual(o, other) {
+		t.Errorf("another counter changed: %+v", o)
+	}
+	upd.ID = 999
+	if err := s.UpdateCounter(ctx, &upd); crmlink.KindOf(err) != crmlink.KindNotFound {
+		t.Errorf("UpdateCounter(missing) = %v, want not found", err)
+	}
+}
+
+func testUsers(t *testing.T, open Opener) {
+	ctx := context.Background()
+	s, _ := newStore(t, open)
+	if _, err := s.User(ctx, "anna"); crmlink.KindOf(err) != crmlink.KindNotFound {
+		t.Fatalf("User(missing) = %v, want not found", err)
+	}
+	u := &crmlink.User{Name: "anna", PasswordHash: "$argon2id$x", CounterID: 3, Scope: crmlink.ScopeWrite}
+	if err := s.CreateUser(ctx, u); err != nil {
+		t.Fatal(err)
+	}
+	if !u.Created.Equal(Epoch) {
+		t.Errorf("Created = %v, want the clock's", u.Created)
+	}
+	got, err := s.User(ctx, "anna")
+	if err != nil || !reflect.DeepEqual(got, u) {
+		t.Fatalf("User = %+v, %v; want %+v", got, err, u)
+	}
+	if err := s.CreateUser(ctx, &crmlink.User{Name: "anna", PasswordHash: "y", Scope: crmlink.ScopeRead}); crmlink.KindOf(err) != crmlink.KindConflict {
+		t.Errorf("a second anna: %v, want conflict", err)
+	}
+	if err := s.SetUserPassword(ctx, "anna", "$argon2id$new"); err != nil {
+		t.Fatal(err)
+	}
+	if got, _ := s.User(ctx, "anna"); got.PasswordHash != "$argon2id$new" || got.Scope != crmlink.ScopeWrite {
+		t.Errorf("after SetUserPassword: %+v", got)
+	}
+	if err := s.SetUserPassword(ctx, "bob", "z"); crmlink.KindOf(err) != crmlink.KindNotFound {
+		t.Errorf("SetUserPassword(missing) = %v, want not found", err)
+	}
+}
+
+func testWebSessions(t *testing.T, open Opener) {
+	ctx := context.Background()
+	s, clock := newStore(t, open)
+	a := &crmlink.WebSession{Hash: "a", TokenHash: "t1", Expires: Epoch.Add(time.Hour)}
+	b := &crmlink.WebSession{Hash: "b", UserName: "anna", Expires: Epoch.Add(48 * time.Hour)}
+	for _, ws := range []*crmlink.WebSession{a, b} {
+		if err := s.CreateWebSession(ctx, ws); err != nil {
+			t.Fatal(err)
+		}
+	}
+	got, err := s.WebSession(ctx, "a", Epoch.Add(time.Minute))
+	if err != nil || !reflect.DeepEqual(got, a) {
+		t.Fatalf("WebSession(a) = %+v, %v; want %+v", got, err, a)
+	}
+	if _, err := s.WebSession(ctx, "a", Epoch.Add(time.Hour)); crmlink.KindOf(err) != crmlink.KindUnauthorized {
+		t.Errorf("an expired session: %v, want unauthorized", err)
+	}
+	if _, err := s.WebSession(ctx, "nope", Epoch); crmlink.KindOf(err) != crmlink.KindUnauthorized {
+		t.Errorf("an unknown session: %v, want unauthorized", err)
+	}
+	if err := s.DeleteWebSession(ctx, "b"); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.DeleteWebSession(ctx, "b"); err != nil {
+		t.Errorf("signing out twice: %v", err)
+	}
+	if _, err := s.WebSession(ctx, "b", Epoch); crmlink.KindOf(err) != crmlink.KindUnauthorized {
+		t.Errorf("a signed-out session: %v, want unauthorized", err)
+	}
+	// A new session forgets the expired ones; live ones stay.
+	clock.Add(2 * time.Hour)
+	c := &crmlink.WebSession{Hash: "c", UserName: "bob", Expires: clock.Now().Add(time.Hour)}
+	if err := s.CreateWebSession(ctx, c); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.WebSession(ctx, "c", clock.Now()); err != nil {
+		t.Errorf("WebSession(c): %v", err)
 	}
 }

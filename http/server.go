@@ -91,6 +91,7 @@ func NewServer(cfg Config) *Server {
 	s.offlineRoutes()
 	s.reportRoutes()
 	s.collectRoutes()
+	s.uiRoutes()
 
 	s.mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 		writeError(w, r, s.cfg.Logger, crmlink.Errorf(crmlink.KindNotFound, "no such endpoint: %s %s", r.Method, r.URL.Path))
@@ -178,10 +179,14 @@ func tokenOf(r *http.Request) string {
 	return r.URL.Query().Get("oauth_token")
 }
 
-// token returns the live token the request carries.
+// token returns the live token the request carries, or the one a
+// signed-in dashboard browser acts with.
 func (s *Server) token(r *http.Request) (*crmlink.Token, error) {
 	secret := tokenOf(r)
 	if secret == "" {
+		if c, err := r.Cookie(sessionCookie); err == nil && c.Value != "" {
+			return s.sessionToken(r, c.Value)
+		}
 		return nil, crmlink.Errorf(crmlink.KindUnauthorized, "missing token: send Authorization: OAuth <token>")
 	}
 	return s.cfg.Store.TokenByHash(r.Context(), HashToken(secret))

@@ -11,6 +11,7 @@ import (
 
 	"github.com/crmlink/crmlink"
 	"github.com/crmlink/crmlink/gen"
+	crmhttp "github.com/crmlink/crmlink/http"
 	"github.com/crmlink/crmlink/sessionfile"
 )
 
@@ -44,48 +45,63 @@ func cmdDemo(ctx context.Context, args []string, e *env) error {
 			}
 		}
 	}
-	gcfg, err := g.config(*dataDir, e.clock.Now())
-	if err != nil {
-		return err
-	}
-	fmt.Fprintf(e.stderr, "demo: generating %d sessions, %d contacts, %d orders into %s ...\n", g.sessions, g.contacts, g.orders, *dataDir)
-	if _, err := gen.Generate(ctx, gcfg); err != nil {
-		return err
-	}
 	st, err := openStore(ctx, *storeURL, e.clock)
 	if err != nil {
 		return err
 	}
 	defer st.Close()
-	c, err := g.createCounter(ctx, st, "Demo shop")
+	c, err := loadDemo(ctx, st, &g, *dataDir, e)
 	if err != nil {
-		return err
-	}
-	f, err := os.Open(filepath.Join(*dataDir, "sessions.csv"))
-	if err != nil {
-		return err
-	}
-	start := time.Now()
-	up, err := importSessions(ctx, st, c.ID, sessionfile.FormatCSV, f, e.clock, "CLI")
-	f.Close()
-	if err != nil {
-		return fmt.Errorf("demo: import sessions: %w", err)
-	}
-	fmt.Fprintf(e.stderr, "demo: imported %d sessions in %s\n", up.Accepted, time.Since(start).Round(time.Millisecond))
-	if err := demoCRM(ctx, st, c, *dataDir, e); err != nil {
 		return err
 	}
 	secret, err := createToken(ctx, st, 0, crmlink.ScopeAdmin, "demo")
 	if err != nil {
 		return err
 	}
+	password := crmhttp.NewTokenSecret()[4:20]
+	if err := createUser(ctx, st, "demo", password, 0, crmlink.ScopeAdmin); err != nil {
+		return err
+	}
 	return serve(ctx, st, cfg, log, e, func(addr string) {
 		fmt.Fprintf(e.stdout, "crmlink demo is running at http://%s\n", addr)
+		fmt.Fprintf(e.stdout, "sign in: user demo, password %s (or the token)\n", password)
 		fmt.Fprintf(e.stdout, "counter: %d (%s)\n", c.ID, c.Site)
 		fmt.Fprintf(e.stdout, "token:   %s\n", secret)
 		fmt.Fprintf(e.stdout, "try:     curl -H 'Authorization: OAuth %s' http://%s/management/v1/counter/%d\n", secret, addr, c.ID)
 		fmt.Fprintf(e.stdout, "files:   %s (sessions.csv, contacts.csv, orders.csv, simple_orders.csv, truth.csv)\n", *dataDir)
 	})
+}
+
+// loadDemo generates a data set into dir and loads it into st as a user's
+// data would go: a counter, the sessions, then the CRM's files.
+func loadDemo(ctx context.Context, st crmlink.Store, g *genFlags, dir string, e *env) (*crmlink.Counter, error) {
+	gcfg, err := g.config(dir, e.clock.Now())
+	if err != nil {
+		return nil, err
+	}
+	fmt.Fprintf(e.stderr, "demo: generating %d sessions, %d contacts, %d orders into %s ...\n", g.sessions, g.contacts, g.orders, dir)
+	if _, err := gen.Generate(ctx, gcfg); err != nil {
+		return nil, err
+	}
+	c, err := g.createCounter(ctx, st, "Demo shop")
+	if err != nil {
+		return nil, err
+	}
+	f, err := os.Open(filepath.Join(dir, "sessions.csv"))
+	if err != nil {
+		return nil, err
+	}
+	start := time.Now()
+	up, err := importSessions(ctx, st, c.ID, sessionfile.FormatCSV, f, e.clock, "CLI")
+	f.Close()
+	if err != nil {
+		return nil, fmt.Errorf("demo: import sessions: %w", err)
+	}
+	fmt.Fprintf(e.stderr, "demo: imported %d sessions in %s\n", up.Accepted, time.Since(start).Round(time.Millisecond))
+	if err := demoCRM(ctx, st, c, dir, e); err != nil {
+		return nil, err
+	}
+	return c, nil
 }
 
 // demoCRM loads the generated CRM files the way a user's would go: the

@@ -69,6 +69,8 @@ Usage:
   crmlink token   create --counter ID|all --scope read|write|admin [--name N]
   crmlink token   list --counter ID|all
   crmlink token   revoke HASH
+  crmlink user    add NAME --counter ID|all [--scope read|write|admin]   a dashboard user; password
+                  from CRMLINK_PASSWORD or stdin (user passwd NAME changes it)
   crmlink import  sessions --counter ID [--format csv|metrica-logs] FILE [--server URL --token T]
   crmlink upload  contacts|orders|simple-orders FILE --counter ID [--merge-mode SAVE|UPDATE|APPEND]
                   [--delimiter comma|semicolon] [--columns-mapping M] [--on-error fail|skip] [--server URL --token T]
@@ -108,6 +110,8 @@ func run(ctx context.Context, args []string, e *env) int {
 		err = cmdCounter(ctx, rest, e)
 	case "token":
 		err = cmdToken(ctx, rest, e)
+	case "user":
+		err = cmdUser(ctx, rest, e)
 	case "import":
 		err = cmdImport(ctx, rest, e)
 	case "upload":

@@ -1,0 +1,444 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"net/url"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/chromedp/cdproto/cdp"
+	cdplog "github.com/chromedp/cdproto/log"
+	"github.com/chromedp/cdproto/runtime"
+	"github.com/chromedp/chromedp"
+	"github.com/shopspring/decimal"
+
+	"github.com/crmlink/crmlink"
+	crmhttp "github.com/crmlink/crmlink/http"
+)
+
+// dashboard is a server on demo data and a browser driving its pages.
+type dashboard struct {
+	t       *testing.T
+	srv     *httptest.Server
+	st      crmlink.Store
+	counter *crmlink.Counter
+	token   string
+	ctx     context.Context
+	shots   string
+
+	mu       sync.Mutex
+	jsErrors []string
+}
+
+func findBrowser(t *testing.T) string {
+	t.Helper()
+	for _, name := range []string{"chromium", "chromium-browser", "google-chrome", "google-chrome-stable"} {
+		if p, err := exec.LookPath(name); err == nil {
+			return p
+		}
+	}
+	t.Skip("no chromium, chromium-browser or google-chrome in PATH: browser test skipped (apt-get install chromium)")
+	return ""
+}
+
+func newDashboard(t *testing.T) *dashboard {
+	t.Helper()
+	chromium := findBrowser(t)
+	ctx := context.Background()
+	dir := t.TempDir()
+	e := &env{stdin: strings.NewReader(""), stdout: io.Discard, stderr: io.Discard, getenv: func(string) string { return "" },
+		clock: crmlink.SystemClock{}}
+	st, err := openStore(ctx, "duckdb://"+filepath.Join(dir, "crmlink.db"), e.clock)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { st.Close() })
+	g := &genFlags{seed: 7, sessions: 30000, contacts: 1500, orders: 2500, simple: -1, days: 60, site: "shop.example", tz: "Europe/Moscow"}
+	c, err := loadDemo(ctx, st, g, filepath.Join(dir, "data"), e)
+	if err != nil {
+		t.Fatal(err)
+	}
+	d := &dashboard{t: t, st: st, counter: c, shots: t.ArtifactDir()}
+	if d.token, err = createToken(ctx, st, 0, crmlink.ScopeAdmin, "test"); err != nil {
+		t.Fatal(err)
+	}
+	if err := createUser(ctx, st, "marketer", "correct horse battery", 0, crmlink.ScopeAdmin); err != nil {
+		t.Fatal(err)
+	}
+	d.srv = httptest.NewServer(crmhttp.NewServer(crmhttp.Config{Store: st, Clock: e.clock, Logger: slog.New(slog.DiscardHandler)}))
+	t.Cleanup(d.srv.Close)
+
+	opts := append(chromedp.DefaultExecAllocatorOptions[:], chromedp.ExecPath(chromium), chromedp.NoSandbox)
+	actx, cancelAlloc := chromedp.NewExecAllocator(context.Background(), opts...)
+	t.Cleanup(cancelAlloc)
+	bctx, cancelBrowser := chromedp.NewContext(actx, chromedp.WithListener(func(ev any) {
+		var msg string
+		switch e := ev.(type) {
+		case *runtime.EventExceptionThrown:
+			msg = e.ExceptionDetails.Text
+			if e.ExceptionDetails.Exception != nil {
+				msg += " " + e.ExceptionDetails.Exception.Description
+			}
+		case *runtime.EventConsoleAPICalled:
+			if e.Type != runtime.ConsoleAPICalledTypeError {
+				return
+			}
+			for _, a := range e.Args {
+				msg += " " + string(a.Value) + a.Description
+			}
+		case *cdplog.EventEntryAdded:
+			// Failed loads and Content-Security-Policy refusals.
+			if e.Entry.Level != cdplog.EntryLevelError {
+				return
+			}
+			msg = e.Entry.Text + " " + e.Entry.URL
+		default:
+			return
+		}
+		d.mu.Lock()
+		d.jsErrors = append(d.jsErrors, msg)
+		d.mu.Unlock()
+	}))
+	t.Cleanup(cancelBrowser)
+	if err := chromedp.Do(bctx, chromedp.Navigate("about:blank"), chromedp.Func(func(ctx context.Context, _ *chromedp.Target) error {
+		_, err := chromedp.Call(ctx, cdplog.Enable, cdp.Empty{})
+		return err
+	})); err != nil {
+		t.Fatalf("starting %s: %v", chromium, err)
+	}
+	d.ctx = bctx
+	return d
+}
+
+// do runs browser actions with a deadline, then fails on any JavaScript
+// error, console error, failed load or refused script seen so far.
+func (d *dashboard) do(what string, steps ...chromedp.Action[chromedp.Void]) {
+	d.t.Helper()
+	ctx, cancel := context.WithTimeout(d.ctx, 30*time.Second)
+	defer cancel()
+	if err := chromedp.Do(ctx, steps...); err != nil {
+		d.t.Fatalf("%s: %v", what, err)
+	}
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if len(d.jsErrors) > 0 {
+		d.t.Fatalf("%s: browser errors: %q", what, d.jsErrors)
+	}
+}
+
+func runB[T any](d *dashboard, a chromedp.Action[T]) T {
+	d.t.Helper()
+	ctx, cancel := context.WithTimeout(d.ctx, 30*time.Second)
+	defer cancel()
+	v, err := chromedp.Run(ctx, a)
+	if err != nil {
+		d.t.Fatal(err)
+	}
+	return v
+}
+
+// open loads a page and waits until its main content is there.
+func (d *dashboard) open(path string) {
+	d.t.Helper()
+	d.do("open "+path, chromedp.Navigate(d.srv.URL+path), chromedp.WaitReady("main"), chromedp.Poll[chromedp.Void](`document.readyState === "complete"`))
+}
+
+// waitURL waits until the browser is at a URL that contains want: after a
+// form or a script navigated.
+func (d *dashboard) waitURL(want string) {
+	d.t.Helper()
+	deadline := time.Now().Add(20 * time.Second)
+	var loc string
+	for time.Now().Before(deadline) {
+		ctx, cancel := context.WithTimeout(d.ctx, 2*time.Second)
+		l, err := chromedp.Run(ctx, chromedp.Location())
+		cancel()
+		if err == nil && strings.Contains(l, want) {
+			return
+		}
+		loc = l
+		time.Sleep(50 * time.Millisecond)
+	}
+	d.t.Fatalf("the browser is at %s, not at a URL with %q", loc, want)
+}
+
+// shot saves a screenshot of the whole page as a test artifact.
+func (d *dashboard) shot(name string) {
+	d.t.Helper()
+	png := runB(d, chromedp.FullScreenshot(100))
+	if err := os.WriteFile(filepath.Join(d.shots, name+".png"), png, 0o644); err != nil {
+		d.t.Fatal(err)
+	}
+}
+
+// api asks the Reporting API, with the token, for what a page showed.
+func (d *dashboard) api(path string) map[string]any {
+	d.t.Helper()
+	req, _ := http.NewRequest("GET", d.srv.URL+path, nil)
+	req.Header.Set("Authorization", "OAuth "+d.token)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		d.t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	var out map[string]any
+	if err := json.NewDecoder(resp.Body).Decode(&out); err != nil || resp.StatusCode != 200 {
+		d.t.Fatalf("GET %s: %d, %v %v", path, resp.StatusCode, err, out)
+	}
+	return out
+}
+
+// digits keeps the digits of a figure as shown ("₽38,737,931.20" →
+// "3873793120"), so that it compares with the API's number whatever the
+// locale's separators.
+func digits(s string) string {
+	var b strings.Builder
+	for _, r := range s {
+		if r >= '0' && r <= '9' {
+			b.WriteRune(r)
+		}
+	}
+	return strings.TrimLeft(b.String(), "0")
+}
+
+// apiDigits formats an API number as the page does: money and rates with
+// two decimals, counts without.
+func apiDigits(t *testing.T, v any, places int32) string {
+	t.Helper()
+	n, ok := v.(json.Number)
+	var d decimal.Decimal
+	var err error
+	if ok {
+		d, err = decimal.NewFromString(n.String())
+	} else {
+		d, err = decimal.NewFromString(fmt.Sprint(v))
+	}
+	if err != nil {
+		t.Fatalf("API number %v: %v", v, err)
+	}
+	return digits(d.StringFixed(places))
+}
+
+func TestDashboardInBrowser(t *testing.T) {
+	if testing.Short() {
+		t.Skip("browser test")
+	}
+	d := newDashboard(t)
+	base := "/c/" + d.counter.ID.String()
+
+	// Sign-in: an unsigned browser goes to the sign-in page and back.
+	d.open(base + "/sources")
+	if loc := runB(d, chromedp.Location()); !strings.Contains(loc, "/signin?next=") {
+		t.Fatalf("unsigned browser at %s, want the sign-in page", loc)
+	}
+	d.shot("signin")
+	d.do("sign in with a wrong password",
+		chromedp.SendKeys(`input[name="user"]`, "marketer"),
+		chromedp.SendKeys(`input[name="password"]`, "wrong password"),
+		chromedp.Click(`button[value="password"]`), chromedp.WaitVisible(`.error`))
+	d.do("sign in",
+		chromedp.SetValue(`input[name="password"]`, "correct horse battery"),
+		chromedp.Click(`button[value="password"]`), chromedp.WaitVisible(`#report`))
+	if loc := runB(d, chromedp.Location()); !strings.HasSuffix(loc, base+"/sources") {
+		t.Fatalf("after sign-in at %s, want the page asked for", loc)
+	}
+
+	t.Run("Overview", func(t *testing.T) {
+		d.t = t
+		d.open(base + "/")
+		d.do("chart", chromedp.WaitVisible(`#chart`))
+		d.shot("overview")
+		date1 := runB(d, chromedp.Value(`input[name="date1"]`))
+		date2 := runB(d, chromedp.Value(`input[name="date2"]`))
+		ans := d.api("/stat/v1/data?ids=" + d.counter.ID.String() + "&date1=" + date1 + "&date2=" + date2 +
+			"&metrics=ym:s:visits,ym:s:cdpOrdersAllOrders,ym:s:cdpOrdersPayed,ym:s:cdpOrdersRUBRevenue,ym:s:cdpOrdersRUBProfit,ym:s:cdpOrdersConversionIntoOrder")
+		totals := ans["totals"].([]any)
+		for i, f := range []struct {
+			label  string
+			places int32
+		}{{"Sessions", 0}, {"All orders", 0}, {"Paid orders", 0}, {"Revenue", 2}, {"Profit", 2}, {"Conversion to order", 2}} {
+			shown := runB(d, chromedp.Text(`[data-figure="`+f.label+`"]`))
+			if digits(shown) != apiDigits(t, totals[i], f.places) {
+				t.Errorf("%s: page shows %q, the API says %v", f.label, shown, totals[i])
+			}
+		}
+		if totals[1].(float64) == 0 {
+			t.Error("no orders in the demo's last 30 days: the comparison proves nothing")
+		}
+	})
+
+	var lastsignTable string
+	t.Run("OrderSources", func(t *testing.T) {
+		d.t = t
+		d.open(base + "/sources")
+		d.do("chart", chromedp.WaitVisible(`#chart`))
+		d.shot("sources")
+		lastsignTable = runB(d, chromedp.Text(`#report tbody`))
+		checkSourcesAgainstAPI(d)
+		// Change the attribution: the table changes, and still agrees
+		// with the API.
+		d.do("pick first-source attribution",
+			chromedp.SetValue(`select[name="attribution"]`, "first"),
+			chromedp.Submit(`#report-form`))
+		d.waitURL("attribution=first")
+		d.do("reload", chromedp.WaitVisible(`#report`))
+		if first := runB(d, chromedp.Text(`#report tbody`)); first == lastsignTable {
+			t.Error("the table did not change with the attribution model")
+		}
+		checkSourcesAgainstAPI(d)
+		// Drill down from the first source into its engines and campaigns.
+		d.do("drill down", chromedp.Click(`#report tbody tr:nth-child(2) td:first-child a`), chromedp.WaitVisible(`#report`))
+		if loc := runB(d, chromedp.Location()); !strings.Contains(loc, "source=") || !strings.Contains(loc, "dim=engine") {
+			t.Errorf("drill-down went to %s", loc)
+		}
+		checkSourcesAgainstAPI(d)
+		d.shot("sources-drilldown")
+		// The CSV link downloads exactly the page's query.
+		href := runB(d, chromedp.AttributeValue(`#csv-link`, "href"))
+		api := runB(d, chromedp.AttributeValue(`a[href^="/stat/v1/data?"]`, "href"))
+		if strings.TrimPrefix(href.Value, "/stat/v1/data.csv") != strings.TrimPrefix(api.Value, "/stat/v1/data") {
+			t.Errorf("CSV link %s and API link %s differ", href.Value, api.Value)
+		}
+	})
+
+	t.Run("Clients", func(t *testing.T) {
+		d.t = t
+		d.open(base + "/clients")
+		d.shot("clients")
+		d.do("open a customer", chromedp.Click(`#clients tbody tr:first-child td:first-child a`), chromedp.WaitVisible(`.timeline, .none`))
+		d.shot("customer")
+		if txt := runB(d, chromedp.Text(`main`)); !strings.Contains(txt, "Order ") || !strings.Contains(txt, "Version") {
+			t.Errorf("the top customer's page shows no order history: %.300s", txt)
+		}
+	})
+
+	t.Run("Uploads", func(t *testing.T) {
+		d.t = t
+		file := filepath.Join(t.TempDir(), "contacts.csv")
+		if err := os.WriteFile(file, []byte("uniq_id,name,emails\nnew-1,Anna,anna@example.com\nnew-2,Bob,not-an-email\n"), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		d.open(base + "/uploads")
+		d.shot("uploads")
+		d.do("upload a file",
+			chromedp.SetValue(`select[name="entity"]`, "contacts"),
+			chromedp.Click(`input[name="on_error"]`),
+			chromedp.SetUploadFiles(`input[type="file"]`, []string{file}),
+			chromedp.Click(`#upload-form button[type="submit"]`))
+		d.waitURL(base + "/uploads/")
+		d.do("upload page", chromedp.WaitVisible(`#row-errors`))
+		d.shot("upload")
+		errs := runB(d, chromedp.Text(`#row-errors tbody`))
+		if !strings.Contains(errs, "3") || !strings.Contains(errs, "emails") {
+			t.Errorf("row errors shown: %q; want line 3, column emails", errs)
+		}
+		id := strings.TrimPrefix(runB(d, chromedp.Text(`h1`)), "Upload ")
+		d.open(base + "/uploads")
+		if list := runB(d, chromedp.Text(`#uploads`)); !strings.Contains(list, id) {
+			t.Errorf("upload %s is not in the history", id)
+		}
+		if _, err := d.st.Contact(context.Background(), d.counter.ID, "new-1"); err != nil {
+			t.Errorf("the uploaded contact: %v", err)
+		}
+	})
+
+	t.Run("GoalsAndSettings", func(t *testing.T) {
+		d.t = t
+		d.open(base + "/goals")
+		d.shot("goals")
+		if txt := runB(d, chromedp.Text(`#goals`)); !strings.Contains(txt, "CRM: Order paid") {
+			t.Errorf("goals page: %q", txt)
+		}
+		d.open(base + "/settings")
+		d.shot("settings")
+		if snip := runB(d, chromedp.Text(`#snippet`)); !strings.Contains(snip, d.srv.URL+"/tag.js") {
+			t.Errorf("snippet: %q", snip)
+		}
+		d.do("create a token", chromedp.SendKeys(`#tokens input[name="name"]`, "crm script"),
+			chromedp.Click(`#tokens form.row button`), chromedp.WaitVisible(`#new-token`))
+		secret := runB(d, chromedp.Text(`#new-token`))
+		req, _ := http.NewRequest("GET", d.srv.URL+"/management/v1/counter/"+d.counter.ID.String(), nil)
+		req.Header.Set("Authorization", "OAuth "+strings.TrimSpace(secret))
+		if resp, err := http.DefaultClient.Do(req); err != nil || resp.StatusCode != 200 {
+			t.Errorf("the new token does not work: %v %v", resp, err)
+		}
+	})
+
+	// Every page fits a 360 px wide phone: nothing wider than the screen
+	// but the tables, which scroll in their own box.
+	t.Run("Narrow", func(t *testing.T) {
+		d.t = t
+		d.do("phone viewport", chromedp.EmulateViewport(360, 740))
+		for _, p := range []string{"/", "/sources", "/clients", "/uploads", "/goals", "/settings"} {
+			d.open(base + p)
+			if wide := runB(d, chromedp.Evaluate[bool](`document.documentElement.scrollWidth > window.innerWidth + 1`)); wide {
+				t.Errorf("%s is wider than 360 px", p)
+			}
+			d.shot("narrow" + strings.ReplaceAll(p, "/", "-"))
+		}
+	})
+}
+
+// checkSourcesAgainstAPI compares the Order sources table on screen with
+// the Reporting API's answer to the page's own query.
+func checkSourcesAgainstAPI(d *dashboard) {
+	t := d.t
+	t.Helper()
+	href := runB(d, chromedp.AttributeValue(`a[href^="/stat/v1/data?"]`, "href"))
+	u, err := url.Parse(href.Value)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ans := d.api(u.RequestURI())
+	metrics := u.Query().Get("metrics")
+	places := func(i int) int32 {
+		m := strings.Split(metrics, ",")[i]
+		if strings.Contains(m, "Conversion") || strings.Contains(m, "<currency>") {
+			return 2
+		}
+		return 0
+	}
+	dims := len(strings.Split(u.Query().Get("dimensions"), ","))
+	totals := runB(d, chromedp.Nodes(`#report tbody tr.totals td`))
+	want := ans["totals"].([]any)
+	if len(totals) != dims+len(want) {
+		t.Fatalf("totals row has %d cells, want %d", len(totals), dims+len(want))
+	}
+	texts := cellTexts(d, `#report tbody tr.totals td`)
+	for i, v := range want {
+		if digits(texts[dims+i]) != apiDigits(t, v, places(i)) {
+			t.Errorf("totals column %d: page %q, API %v", i, texts[dims+i], v)
+		}
+	}
+	rows := ans["data"].([]any)
+	if len(rows) == 0 {
+		t.Fatal("the API has no rows")
+	}
+	first := cellTexts(d, `#report tbody tr:nth-child(2) td`)
+	row := rows[0].(map[string]any)
+	name := row["dimensions"].([]any)[0].(map[string]any)["name"]
+	if name != nil && first[0] != name {
+		t.Errorf("first row: page %q, API %v", first[0], name)
+	}
+	for i, v := range row["metrics"].([]any) {
+		if digits(first[dims+i]) != apiDigits(t, v, places(i)) {
+			t.Errorf("first row column %d: page %q, API %v", i, first[dims+i], v)
+		}
+	}
+}
+
+func cellTexts(d *dashboard, sel string) []string {
+	return runB(d, chromedp.Evaluate[[]string](`Array.from(document.querySelectorAll(` + fmt.Sprintf("%q", sel) + `)).map(e => e.textContent.trim())`))
+}
+

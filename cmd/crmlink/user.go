@@ -1,0 +1,129 @@
+package main
+
+import (
+	"bufio"
+	"context"
+	"fmt"
+	"os"
+	"strings"
+
+	"github.com/crmlink/crmlink"
+	crmhttp "github.com/crmlink/crmlink/http"
+	"golang.org/x/term"
+)
+
+// cmdUser manages the people who sign in to the dashboard with a password.
+func cmdUser(ctx context.Context, args []string, e *env) error {
+	if len(args) == 0 {
+		return usagef("user: want add or passwd")
+	}
+	switch args[0] {
+	case "add":
+		return userAdd(ctx, args[1:], e)
+	case "passwd":
+		return userPasswd(ctx, args[1:], e)
+	}
+	return usagef("user: unknown subcommand %q (want add or passwd)", args[0])
+}
+
+func userAdd(ctx context.Context, args []string, e *env) error {
+	fs := flags("user add", e)
+	storeURL := storeFlag(fs, e)
+	counter := fs.String("counter", "", "counter id, or all (required)")
+	scope := fs.String("scope", "read", "read, write or admin")
+	pos, err := parse(fs, args)
+	if err != nil {
+		return err
+	}
+	if len(pos) != 1 {
+		return usagef("user add takes one user name")
+	}
+	id, err := parseCounterArg(*counter)
+	if err != nil {
+		return err
+	}
+	sc, err := crmlink.ParseScope(*scope)
+	if err != nil {
+		return err
+	}
+	password, err := readPassword(e)
+	if err != nil {
+		return err
+	}
+	st, err := openStore(ctx, *storeURL, e.clock)
+	if err != nil {
+		return err
+	}
+	defer st.Close()
+	if id != 0 {
+		if _, err := st.Counter(ctx, id); err != nil {
+			return err
+		}
+	}
+	if err := createUser(ctx, st, pos[0], password, id, sc); err != nil {
+		return err
+	}
+	fmt.Fprintf(e.stdout, "user %s can sign in\n", pos[0])
+	return nil
+}
+
+func userPasswd(ctx context.Context, args []string, e *env) error {
+	fs := flags("user passwd", e)
+	storeURL := storeFlag(fs, e)
+	pos, err := parse(fs, args)
+	if err != nil {
+		return err
+	}
+	if len(pos) != 1 {
+		return usagef("user passwd takes one user name")
+	}
+	password, err := readPassword(e)
+	if err != nil {
+		return err
+	}
+	hash, err := crmhttp.HashPassword(password)
+	if err != nil {
+		return err
+	}
+	st, err := openStore(ctx, *storeURL, e.clock)
+	if err != nil {
+		return err
+	}
+	defer st.Close()
+	if err := st.SetUserPassword(ctx, pos[0], hash); err != nil {
+		return err
+	}
+	fmt.Fprintf(e.stdout, "password of %s changed\n", pos[0])
+	return nil
+}
+
+// createUser stores a user with a password.
+func createUser(ctx context.Context, st crmlink.Store, name, password string, id crmlink.CounterID, sc crmlink.Scope) error {
+	if err := crmlink.ValidUserName(name); err != nil {
+		return err
+	}
+	hash, err := crmhttp.HashPassword(password)
+	if err != nil {
+		return err
+	}
+	return st.CreateUser(ctx, &crmlink.User{Name: name, PasswordHash: hash, CounterID: id, Scope: sc})
+}
+
+// readPassword takes the password from CRMLINK_PASSWORD, else asks on the
+// terminal without echo, else reads the first line of stdin.
+func readPassword(e *env) (string, error) {
+	if p := e.getenv("CRMLINK_PASSWORD"); p != "" {
+		return p, nil
+	}
+	if f, ok := e.stdin.(*os.File); ok && term.IsTerminal(int(f.Fd())) {
+		fmt.Fprint(e.stderr, "Password: ")
+		b, err := term.ReadPassword(int(f.Fd()))
+		fmt.Fprintln(e.stderr)
+		return string(b), err
+	}
+	line, err := bufio.NewReader(e.stdin).ReadString('\n')
+	if line = strings.TrimRight(line, "\r\n"); line == "" {
+		return "", usagef("no password: set CRMLINK_PASSWORD or write it to stdin (%v)", err)
+	}
+	return line, nil
+}

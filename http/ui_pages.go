@@ -1,0 +1,464 @@
+package http
+
+import (
+	"fmt"
+	"net/http"
+	"net/url"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/crmlink/crmlink"
+	"github.com/shopspring/decimal"
+)
+
+// clientsCols are the Clients page's sortable columns, by ClientRow's JSON
+// names.
+var clientsCols = []struct{ Key, Label string }{
+	{"uniq_id", "Customer"}, {"orders", "Orders"}, {"paid", "Paid"}, {"in_progress", "In progress"},
+	{"cancelled", "Cancelled"}, {"total_spent", "Total spent"}, {"days_since_last_order", "Days since last order"},
+	{"sessions", "Sessions"},
+}
+
+const clientsPageRows = 50
+
+type clientsData struct {
+	Search     string
+	Head       []headCell
+	Rows       []crmlink.ClientRow
+	TotalRows  int
+	Prev, Next string
+	From, To   int
+	Sort       string
+	Base       string
+	UploadURL  string
+}
+
+func (s *Server) clientsPage(w http.ResponseWriter, r *http.Request, u *ui) error {
+	q := r.URL.Query()
+	sortKey := q.Get("sort")
+	bare := strings.TrimPrefix(sortKey, "-")
+	if !slices.ContainsFunc(clientsCols, func(c struct{ Key, Label string }) bool { return c.Key == bare }) {
+		sortKey, bare = "-orders", "orders"
+	}
+	desc := strings.HasPrefix(sortKey, "-")
+	offset := formInt(q.Get("offset"), 1, 1, 1<<30)
+	search := strings.TrimSpace(q.Get("search"))
+	if len(search) > 200 {
+		search = search[:200]
+	}
+	res, err := s.cfg.Store.Clients(r.Context(), &crmlink.ClientsQuery{CounterID: u.counter.ID, Search: search,
+		Sort: sortKey, Limit: clientsPageRows, Offset: offset - 1, Currency: u.counter.Currency})
+	if err != nil {
+		return err
+	}
+	base := r.URL.Path
+	data := clientsData{Search: search, Rows: res.Rows, TotalRows: res.TotalRows, Sort: sortKey, Base: base,
+		UploadURL: "/c/" + u.counter.ID.String() + "/uploads"}
+	for _, c := range clientsCols {
+		num := c.Key != "uniq_id"
+		data.Head = append(data.Head, headCell{Label: c.Label, Num: num, Sorted: bare == c.Key, Desc: desc,
+			SortURL: withParams(base, q, "sort", flipSort(c.Key, bare == c.Key && desc == num, num), "offset", "")})
+	}
+	data.From, data.To = offset, offset+len(res.Rows)-1
+	if offset > 1 {
+		data.Prev = withParams(base, q, "offset", itoa(max(1, offset-clientsPageRows)))
+	}
+	if offset-1+len(res.Rows) < res.TotalRows {
+		data.Next = withParams(base, q, "offset", itoa(offset+clientsPageRows))
+	}
+	p, err := s.pageFor(r, u, "clients", "Clients", data)
+	if err != nil {
+		return err
+	}
+	return s.render(w, r, http.StatusOK, "clients", p)
+}
+
+// customerOrder is one order on a customer's page.
+type customerOrder struct {
+	Order    *crmlink.Order
+	Versions []crmlink.OrderVersion
+	Link     *crmlink.OrderLink
+	Unlinked string
+}
+
+// timelineSession is one session on a customer's page.
+type timelineSession struct {
+	S       crmlink.Session
+	Source  string
+	Orders  []string // orders linked to it
+	Goals   []string // goals reached at it
+	Anchor  string
+	Linked  bool
+	Summary string
+}
+
+type customerData struct {
+	Contact   *crmlink.Contact
+	ClientIDs []string
+	Orders    []customerOrder
+	Sessions  []timelineSession
+	Reaches   []goalReachRow
+	Spent     decimal.Decimal
+	MoreOrder bool
+}
+
+type goalReachRow struct {
+	Time, Goal, Order, Revenue string
+	Session                    string
+}
+
+const (
+	customerMaxOrders   = 100
+	customerMaxSessions = 300
+)
+
+func (s *Server) customerPage(w http.ResponseWriter, r *http.Request, u *ui) error {
+	ctx := r.Context()
+	id := r.PathValue("uniq")
+	c, err := s.cfg.Store.Contact(ctx, u.counter.ID, id)
+	if err != nil {
+		return err
+	}
+	data := customerData{Contact: c}
+	for _, cid := range c.IDs.ClientIDs {
+		data.ClientIDs = append(data.ClientIDs, uitoa(cid))
+	}
+	ids, err := s.cfg.Store.CustomerOrders(ctx, u.counter.ID, id, customerMaxOrders+1)
+	if err != nil {
+		return err
+	}
+	if len(ids) > customerMaxOrders {
+		ids, data.MoreOrder = ids[:customerMaxOrders], true
+	}
+	// Sessions: those of the contact's ClientIDs, and those its orders
+	// linked to (found by email, phone or UserID too).
+	clients := slices.Clone(c.IDs.ClientIDs)
+	linkedTo := map[uint64][]string{}
+	for _, oid := range ids {
+		o, versions, err := s.cfg.Store.Order(ctx, u.counter.ID, oid)
+		if err != nil {
+			return err
+		}
+		co := customerOrder{Order: o, Versions: versions}
+		link, err := s.cfg.Store.OrderLink(ctx, u.counter.ID, oid)
+		switch {
+		case err == nil:
+			co.Link = link
+			linkedTo[link.SessionID] = append(linkedTo[link.SessionID], oid)
+			if !slices.Contains(clients, link.ClientID) {
+				clients = append(clients, link.ClientID)
+			}
+		case crmlink.KindOf(err) == crmlink.KindNotFound:
+			co.Unlinked = "not linked to a session"
+		default:
+			return err
+		}
+		if o.Report.StatusType != crmlink.StatusSpam && o.Report.StatusType != crmlink.StatusCancelled {
+			data.Spent = data.Spent.Add(o.Report.Revenue)
+		}
+		data.Orders = append(data.Orders, co)
+	}
+	var sessions []crmlink.Session
+	for _, cid := range clients {
+		ss, err := s.cfg.Store.ClientSessions(ctx, u.counter.ID, cid)
+		if err != nil {
+			return err
+		}
+		sessions = append(sessions, ss...)
+	}
+	slices.SortFunc(sessions, func(a, b crmlink.Session) int { return b.Start.Compare(a.Start) })
+	if len(sessions) > customerMaxSessions {
+		sessions = sessions[:customerMaxSessions]
+	}
+	sids := make([]uint64, len(sessions))
+	for i, ss := range sessions {
+		sids[i] = ss.ID
+	}
+	reaches, err := s.cfg.Store.SessionGoalReaches(ctx, u.counter.ID, sids)
+	if err != nil {
+		return err
+	}
+	goals, err := s.cfg.Store.Goals(ctx, u.counter.ID)
+	if err != nil {
+		return err
+	}
+	goalName := map[int64]string{}
+	for _, g := range goals {
+		goalName[g.ID] = g.Name
+	}
+	goalsAt := map[uint64][]string{}
+	for _, gr := range reaches {
+		name := goalName[gr.GoalID]
+		goalsAt[gr.SessionID] = append(goalsAt[gr.SessionID], name)
+		data.Reaches = append(data.Reaches, goalReachRow{Time: u.f.Time(gr.Time), Goal: name, Order: gr.OrderID,
+			Revenue: u.f.Money(gr.Revenue), Session: uitoa(gr.SessionID)})
+	}
+	for _, ss := range sessions {
+		src := ss.Source.Kind.Name()
+		if ss.Source.Engine != "" {
+			src += " · " + ss.Source.Engine
+		}
+		if ss.Source.UTMCampaign != "" {
+			src += " · " + ss.Source.UTMCampaign
+		}
+		data.Sessions = append(data.Sessions, timelineSession{S: ss, Source: src, Orders: linkedTo[ss.ID],
+			Goals: goalsAt[ss.ID], Anchor: "s" + uitoa(ss.ID), Linked: len(linkedTo[ss.ID]) > 0,
+			Summary: fmt.Sprintf("%d page views, %s", ss.PageViews, ss.Duration.Round(time.Second))})
+	}
+	title := c.Name
+	if title == "" {
+		title = c.UniqID
+	}
+	p, err := s.pageFor(r, u, "clients", title, data)
+	if err != nil {
+		return err
+	}
+	return s.render(w, r, http.StatusOK, "customer", p)
+}
+
+type uploadsData struct {
+	Uploads   []*crmlink.Upload
+	Next      string
+	Mappings  []crmlink.StatusMapping
+	Types     []crmlink.StatusType
+	APIBase   string
+	CanWrite  bool
+	MaxBytes  int64
+	LinkNames map[string]string
+}
+
+// unlinkedReasons names the reasons an order has no session.
+var unlinkedReasons = map[string]string{
+	"no_identifier":           "no identifier to link by",
+	"unknown_customer":        "customer unknown to the site",
+	"no_session_before_order": "no session before the order",
+	"outside_link_window":     "sessions too long before the order",
+}
+
+const uploadsPageRows = 50
+
+func (s *Server) uploadsPage(w http.ResponseWriter, r *http.Request, u *ui) error {
+	var before time.Time
+	if v := r.URL.Query().Get("before"); v != "" {
+		t, err := time.Parse(time.RFC3339Nano, v)
+		if err != nil {
+			return crmlink.Errorf(crmlink.KindInvalid, "before: %q is not a time", v)
+		}
+		before = t
+	}
+	ups, err := s.cfg.Store.Uploads(r.Context(), u.counter.ID, before, uploadsPageRows+1)
+	if err != nil {
+		return err
+	}
+	data := uploadsData{Types: []crmlink.StatusType{crmlink.StatusInProgress, crmlink.StatusPaid, crmlink.StatusCancelled, crmlink.StatusSpam, crmlink.StatusOther}, APIBase: "/cdp/api/v1/counter/" + u.counter.ID.String(),
+		CanWrite: u.tok.Scope >= crmlink.ScopeWrite, MaxBytes: s.cfg.MaxBodyBytes, LinkNames: unlinkedReasons}
+	if len(ups) > uploadsPageRows {
+		ups = ups[:uploadsPageRows]
+		data.Next = withParams(r.URL.Path, url.Values{}, "before", ups[len(ups)-1].Created.Format(time.RFC3339Nano))
+	}
+	data.Uploads = ups
+	if data.Mappings, err = s.cfg.Store.StatusMappings(r.Context(), u.counter.ID); err != nil {
+		return err
+	}
+	p, err := s.pageFor(r, u, "uploads", "Uploads", data)
+	if err != nil {
+		return err
+	}
+	return s.render(w, r, http.StatusOK, "uploads", p)
+}
+
+func (s *Server) uploadPage(w http.ResponseWriter, r *http.Request, u *ui) error {
+	up, err := s.cfg.Store.Upload(r.Context(), u.counter.ID, r.PathValue("upload"))
+	if err != nil {
+		return err
+	}
+	p, err := s.pageFor(r, u, "uploads", "Upload "+up.ID, struct {
+		Up        *crmlink.Upload
+		LinkNames map[string]string
+	}{up, unlinkedReasons})
+	if err != nil {
+		return err
+	}
+	return s.render(w, r, http.StatusOK, "upload", p)
+}
+
+// statusesPost adds or replaces one status of the mapping, from the
+// Uploads page's editor.
+func (s *Server) statusesPost(w http.ResponseWriter, r *http.Request, u *ui) error {
+	m := crmlink.StatusMapping{ID: strings.TrimSpace(r.PostFormValue("status")),
+		Humanized: strings.TrimSpace(r.PostFormValue("humanized")), Type: crmlink.StatusType(r.PostFormValue("type"))}
+	for _, g := range strings.Split(r.PostFormValue("goals"), ",") {
+		if g = strings.TrimSpace(g); g != "" {
+			m.GoalActionIDs = append(m.GoalActionIDs, g)
+		}
+	}
+	back := "/c/" + u.counter.ID.String() + "/uploads"
+	if err := crmlink.ValidateStatusMappings([]crmlink.StatusMapping{m}); err != nil {
+		http.Redirect(w, r, back+"?flash="+url.QueryEscape("Not saved: "+crmlink.MessageOf(err))+"#statuses", http.StatusSeeOther)
+		return nil
+	}
+	if err := s.cfg.Store.SetStatusMappings(r.Context(), u.counter.ID, []crmlink.StatusMapping{m}); err != nil {
+		return err
+	}
+	http.Redirect(w, r, back+"?flash="+url.QueryEscape("Status "+m.ID+" saved.")+"#statuses", http.StatusSeeOther)
+	return nil
+}
+
+type goalsData struct {
+	Goals     []crmlink.Goal
+	UploadURL string
+}
+
+func (s *Server) goalsPage(w http.ResponseWriter, r *http.Request, u *ui) error {
+	goals, err := s.cfg.Store.Goals(r.Context(), u.counter.ID)
+	if err != nil {
+		return err
+	}
+	p, err := s.pageFor(r, u, "goals", "Goals", goalsData{Goals: goals, UploadURL: "/c/" + u.counter.ID.String() + "/uploads"})
+	if err != nil {
+		return err
+	}
+	return s.render(w, r, http.StatusOK, "goals", p)
+}
+
+type settingsData struct {
+	Snippet    string
+	Tokens     []*crmlink.Token
+	Locales    []string
+	NewSecret  string
+	CanAdmin   bool
+	Scopes     []pick
+	TimeoutMin int
+	LinkDays   int
+	UpdateDays int
+}
+
+// snippet is the tag snippet for a counter: Metrica's, with our script.
+func snippet(origin string, c *crmlink.Counter) string {
+	return `<script>
+(function(m,e,t,r,i,k,a){m[i]=m[i]||function(){(m[i].a=m[i].a||[]).push(arguments)};
+m[i].l=1*new Date();k=e.createElement(t),a=e.getElementsByTagName(t)[0];k.async=1;k.src=r;a.parentNode.insertBefore(k,a)})
+(window,document,"script","` + origin + `/tag.js","ym");
+ym(` + c.ID.String() + `, "init", {trackHash: true});
+</script>`
+}
+
+// originOf is the scheme and host a browser reached us at.
+func originOf(r *http.Request) string {
+	scheme := "http"
+	if secureRequest(r) {
+		scheme = "https"
+	}
+	return scheme + "://" + r.Host
+}
+
+func (s *Server) settingsPage(w http.ResponseWriter, r *http.Request, u *ui) error {
+	data := settingsData{Snippet: snippet(originOf(r), u.counter), Locales: crmlink.LocaleNames(),
+		CanAdmin: u.tok.Scope >= crmlink.ScopeAdmin, TimeoutMin: int(u.counter.SessionTimeout / time.Minute),
+		LinkDays: int(u.counter.LinkWindow / (24 * time.Hour)), UpdateDays: int(u.counter.UpdateWindow / (24 * time.Hour))}
+	if data.CanAdmin {
+		toks, err := s.cfg.Store.Tokens(r.Context(), u.counter.ID)
+		if err != nil {
+			return err
+		}
+		data.Tokens = toks
+		for _, sc := range []crmlink.Scope{crmlink.ScopeRead, crmlink.ScopeWrite, crmlink.ScopeAdmin} {
+			if sc <= u.tok.Scope {
+				data.Scopes = append(data.Scopes, pick{sc.String(), sc.String(), sc == crmlink.ScopeRead})
+			}
+		}
+	}
+	// A token just created is shown once, from a short-lived cookie
+	// rather than the URL, so it stays out of logs and history.
+	if c, err := r.Cookie("crmlink_new_token"); err == nil {
+		data.NewSecret = c.Value
+		http.SetCookie(w, &http.Cookie{Name: "crmlink_new_token", Path: r.URL.Path, MaxAge: -1, HttpOnly: true,
+			Secure: secureRequest(r), SameSite: http.SameSiteStrictMode})
+	}
+	p, err := s.pageFor(r, u, "settings", "Settings", data)
+	if err != nil {
+		return err
+	}
+	return s.render(w, r, http.StatusOK, "settings", p)
+}
+
+func (s *Server) settingsPost(w http.ResponseWriter, r *http.Request, u *ui) error {
+	c := *u.counter
+	c.Name = r.PostFormValue("name")
+	c.Currency = r.PostFormValue("currency")
+	c.Locale = r.PostFormValue("locale")
+	c.KeepPII = r.PostFormValue("keep_pii") == "on"
+	back := "/c/" + u.counter.ID.String() + "/settings"
+	fail := func(msg string) error {
+		http.Redirect(w, r, back+"?flash="+url.QueryEscape("Not saved: "+msg), http.StatusSeeOther)
+		return nil
+	}
+	minutes, err := strconv.Atoi(r.PostFormValue("session_timeout"))
+	if err != nil {
+		return fail("the session timeout must be a whole number of minutes")
+	}
+	days, err := strconv.Atoi(r.PostFormValue("link_window"))
+	if err != nil {
+		return fail("the link window must be a whole number of days")
+	}
+	c.SessionTimeout, c.LinkWindow = time.Duration(minutes)*time.Minute, time.Duration(days)*24*time.Hour
+	if err := c.Normalize(); err != nil {
+		return fail(crmlink.MessageOf(err))
+	}
+	if err := s.cfg.Store.UpdateCounter(r.Context(), &c); err != nil {
+		return err
+	}
+	msg := "Settings saved."
+	if c.LinkWindow != u.counter.LinkWindow {
+		st, err := s.cfg.Store.Relink(r.Context(), c.ID)
+		if err != nil {
+			return err
+		}
+		msg = fmt.Sprintf("Settings saved; orders linked again with the new window: %d linked.", st.Linked)
+	}
+	http.Redirect(w, r, back+"?flash="+url.QueryEscape(msg), http.StatusSeeOther)
+	return nil
+}
+
+func (s *Server) tokenCreatePost(w http.ResponseWriter, r *http.Request, u *ui) error {
+	back := "/c/" + u.counter.ID.String() + "/settings"
+	scope, err := crmlink.ParseScope(r.PostFormValue("scope"))
+	if err != nil || scope > u.tok.Scope {
+		http.Redirect(w, r, back+"?flash="+url.QueryEscape("Not created: pick a scope no wider than your own."), http.StatusSeeOther)
+		return nil
+	}
+	name := strings.TrimSpace(r.PostFormValue("name"))
+	if len(name) > 100 {
+		name = name[:100]
+	}
+	secret := NewTokenSecret()
+	if err := s.cfg.Store.CreateToken(r.Context(), &crmlink.Token{Hash: HashToken(secret), CounterID: u.counter.ID,
+		Scope: scope, Name: name}); err != nil {
+		return err
+	}
+	http.SetCookie(w, &http.Cookie{Name: "crmlink_new_token", Value: secret, Path: back, MaxAge: 300, HttpOnly: true,
+		Secure: secureRequest(r), SameSite: http.SameSiteStrictMode})
+	http.Redirect(w, r, back+"#tokens", http.StatusSeeOther)
+	return nil
+}
+
+func (s *Server) tokenRevokePost(w http.ResponseWriter, r *http.Request, u *ui) error {
+	back := "/c/" + u.counter.ID.String() + "/settings"
+	hash := r.PostFormValue("hash")
+	toks, err := s.cfg.Store.Tokens(r.Context(), u.counter.ID)
+	if err != nil {
+		return err
+	}
+	// Only this counter's tokens are revoked here.
+	if !slices.ContainsFunc(toks, func(t *crmlink.Token) bool { return t.Hash == hash }) {
+		return crmlink.Errorf(crmlink.KindNotFound, "no such token of this counter")
+	}
+	if err := s.cfg.Store.RevokeToken(r.Context(), hash); err != nil {
+		return err
+	}
+	http.Redirect(w, r, back+"?flash="+url.QueryEscape("Token revoked.")+"#tokens", http.StatusSeeOther)
+	return nil
+}
+

@@ -1,0 +1,542 @@
+package http
+
+import (
+	"maps"
+	"net/http"
+	"net/url"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/crmlink/crmlink"
+	"github.com/crmlink/crmlink/report"
+	"github.com/shopspring/decimal"
+)
+
+// period is the date range a page shows, as picked in its form.
+type period struct {
+	Date1, Date2 string // YYYY-MM-DD, in the counter's time zone
+	Days         int
+	Presets      []navItem // quick ranges: 7, 30, 90 days
+}
+
+// readPeriod reads date1 and date2 (YYYY-MM-DD), by default the last 30
+// days including today; a bad or reversed range falls back to it.
+func readPeriod(r *http.Request, u *ui, now time.Time) (period, string) {
+	loc := u.f.loc
+	t := now.In(loc)
+	today := time.Date(t.Year(), t.Month(), t.Day(), 0, 0, 0, 0, time.UTC)
+	d1, d2 := today.AddDate(0, 0, -29), today
+	var warn string
+	q := r.URL.Query()
+	if a, b := q.Get("date1"), q.Get("date2"); a != "" || b != "" {
+		p1, err1 := time.Parse(time.DateOnly, a)
+		p2, err2 := time.Parse(time.DateOnly, b)
+		switch {
+		case err1 != nil || err2 != nil:
+			warn = "The dates must be YYYY-MM-DD; showing the last 30 days."
+		case p2.Before(p1):
+			warn = "The period ends before it starts; showing the last 30 days."
+		case p1.Year() < 1970 || p2.Sub(p1) > 3*366*24*time.Hour:
+			warn = "Periods run from 1970 and span at most three years; showing the last 30 days."
+		default:
+			d1, d2 = p1, p2
+		}
+	}
+	p := period{Date1: d1.Format(time.DateOnly), Date2: d2.Format(time.DateOnly), Days: int(d2.Sub(d1)/(24*time.Hour)) + 1}
+	for _, n := range []int{7, 30, 90} {
+		p.Presets = append(p.Presets, navItem{Key: p.Date1, Label: strings.Repeat("", 0) + itoa(n) + " days",
+			URL: withParams(r.URL.Path, q, "date1", today.AddDate(0, 0, 1-n).Format(time.DateOnly), "date2", today.Format(time.DateOnly), "offset", "")})
+	}
+	return p, warn
+}
+
+func itoa(n int) string { return decimal.NewFromInt(int64(n)).String() }
+
+// runUIReport runs a Reporting API request for a page, through the same
+// validation as /stat/v1/data.
+func (s *Server) runUIReport(r *http.Request, u *ui, params url.Values, series bool) (*crmlink.ReportResult, error) {
+	goals, err := s.cfg.Store.Goals(r.Context(), u.counter.ID)
+	if err != nil {
+		return nil, err
+	}
+	params.Set("ids", u.counter.ID.String())
+	q, err := report.Parse(report.Request{Counter: u.counter, Goals: goals, Now: s.cfg.Clock.Now(), Params: params, Series: series})
+	if err != nil {
+		return nil, err
+	}
+	return s.cfg.Store.Report(r.Context(), q)
+}
+
+// card is one figure of the overview, with its change against the
+// previous period of the same length.
+type card struct {
+	Label, Value, Change string
+	Better, Worse        bool
+}
+
+// chartData is what page scripts draw with Chart.js.
+type chartData struct {
+	Kind     string         `json:"kind"` // "time" or "bars"
+	Labels   []string       `json:"labels"`
+	Datasets []chartDataset `json:"datasets"`
+	Locale   string         `json:"locale"`
+	Currency string         `json:"currency"`
+}
+
+type chartDataset struct {
+	Label string    `json:"label"`
+	Data  []float64 `json:"data"` // for drawing only; the figures shown are decimal
+	Type  string    `json:"type,omitempty"`
+	Axis  string    `json:"axis,omitempty"` // "y" or "y2"
+	Money bool      `json:"money,omitempty"`
+}
+
+type overviewData struct {
+	Period    period
+	Cards     []card
+	Chart     chartData
+	NoData    bool
+	NoOrders  bool
+	UploadURL string
+}
+
+var overviewMetrics = []struct{ name, label string }{
+	{"ym:s:visits", "Sessions"},
+	{"ym:s:cdpOrdersAllOrders", "All orders"},
+	{"ym:s:cdpOrdersPayed", "Paid orders"},
+	{"ym:s:cdpOrders<currency>Revenue", "Revenue"},
+	{"ym:s:cdpOrders<currency>Profit", "Profit"},
+	{"ym:s:cdpOrdersConversionIntoOrder", "Conversion to order"},
+}
+
+func (s *Server) overviewPage(w http.ResponseWriter, r *http.Request, u *ui) error {
+	per, warn := readPeriod(r, u, s.cfg.Clock.Now())
+	names := make([]string, len(overviewMetrics))
+	for i, m := range overviewMetrics {
+		names[i] = m.name
+	}
+	group := "day"
+	if per.Days > 366 {
+		group = "month"
+	} else if per.Days > 92 {
+		group = "week"
+	}
+	params := url.Values{"metrics": {strings.Join(names, ",")}, "date1": {per.Date1}, "date2": {per.Date2}, "group": {group}}
+	cur, err := s.runUIReport(r, u, params, true)
+	if err != nil {
+		return err
+	}
+	d1, _ := time.Parse(time.DateOnly, per.Date1)
+	prevParams := url.Values{"metrics": {strings.Join(names, ",")},
+		"date1": {d1.AddDate(0, 0, -per.Days).Format(time.DateOnly)}, "date2": {d1.AddDate(0, 0, -1).Format(time.DateOnly)}}
+	prev, err := s.runUIReport(r, u, prevParams, false)
+	if err != nil {
+		return err
+	}
+	data := overviewData{Period: per, UploadURL: "/c/" + u.counter.ID.String() + "/uploads"}
+	curTotals := totalsOf(cur)
+	prevTotals := totalsOf(prev)
+	for i, m := range overviewMetrics {
+		c := card{Label: m.label}
+		v := curTotals[i]
+		switch {
+		case strings.Contains(m.name, "<currency>"):
+			c.Value = u.f.Money(v)
+		case strings.Contains(m.name, "Conversion"):
+			c.Value = u.f.Percent(v)
+		default:
+			c.Value = u.f.Int(v)
+		}
+		if ch := u.f.Change(v, prevTotals[i]); ch != "" {
+			c.Change = ch + " vs previous " + itoa(per.Days) + " days"
+			c.Better, c.Worse = v.GreaterThan(prevTotals[i]), v.LessThan(prevTotals[i])
+		}
+		data.Cards = append(data.Cards, c)
+	}
+	data.NoData = curTotals[0].IsZero()
+	data.NoOrders = curTotals[1].IsZero()
+	data.Chart = chartData{Kind: "time", Locale: u.f.nf.Locale, Currency: u.counter.Currency}
+	sets := []chartDataset{{Label: "Sessions", Type: "line", Axis: "y2"}, {Label: "All orders", Type: "bar", Axis: "y"},
+		{Label: "Paid orders", Type: "bar", Axis: "y"}}
+	for i, iv := range cur.Intervals {
+		data.Chart.Labels = append(data.Chart.Labels, u.f.Date(iv[0]))
+		for k := range sets {
+			sets[k].Data = append(sets[k].Data, cur.TotalSeries[i][k].InexactFloat64())
+		}
+	}
+	data.Chart.Datasets = sets
+	p, err := s.pageFor(r, u, "overview", "Overview", data)
+	if err != nil {
+		return err
+	}
+	if warn != "" {
+		p.Error = warn
+	}
+	return s.render(w, r, http.StatusOK, "overview", p)
+}
+
+// totalsOf returns a report's totals, zeros when it has none.
+func totalsOf(res *crmlink.ReportResult) []decimal.Decimal {
+	out := make([]decimal.Decimal, len(res.Query.Metrics))
+	copy(out, res.Totals)
+	return out
+}
+
+// The Order sources page: its dimension and column choices, by the short
+// keys its URL carries.
+var sourceDims = []struct{ Key, Label, API string }{
+	{"source", "Traffic source", "ym:s:<attribution>TrafficSource"},
+	{"engine", "Source engine", "ym:s:<attribution>SourceEngine"},
+	{"utm_source", "UTM Source", "ym:s:<attribution>UTMSource"},
+	{"utm_medium", "UTM Medium", "ym:s:<attribution>UTMMedium"},
+	{"utm_campaign", "UTM Campaign", "ym:s:<attribution>UTMCampaign"},
+	{"utm_content", "UTM Content", "ym:s:<attribution>UTMContent"},
+	{"utm_term", "UTM Term", "ym:s:<attribution>UTMTerm"},
+	{"country", "Country", "ym:s:regionCountry"},
+	{"city", "City", "ym:s:regionCity"},
+	{"device", "Device", "ym:s:deviceCategory"},
+	{"os", "Operating system", "ym:s:operatingSystem"},
+	{"browser", "Browser", "ym:s:browser"},
+	{"landing", "Landing page", "ym:s:startURL"},
+}
+
+var sourceCols = []struct {
+	Key, Label, API string
+	Kind            string // count, pct, money
+	Optional        bool
+}{
+	{"visits", "Sessions", "ym:s:visits", "count", false},
+	{"orders", "All orders", "ym:s:cdpOrdersAllOrders", "count", false},
+	{"in_progress", "In progress", "ym:s:cdpOrdersInProgress", "count", true},
+	{"paid", "Paid", "ym:s:cdpOrdersPayed", "count", true},
+	{"cancelled", "Cancelled", "ym:s:cdpOrdersCancelled", "count", true},
+	{"spam", "Spam", "ym:s:cdpOrdersSpam", "count", true},
+	{"conv_order", "Conversion to order", "ym:s:cdpOrdersConversionIntoOrder", "pct", true},
+	{"conv_paid", "Conversion to payment", "ym:s:cdpOrdersConversionIntoPayment", "pct", true},
+	{"revenue", "Revenue", "ym:s:cdpOrders<currency>Revenue", "money", true},
+	{"profit", "Profit", "ym:s:cdpOrders<currency>Profit", "money", true},
+	{"aov", "Average order value", "ym:s:cdpOrders<currency>AverageCheque", "money", true},
+}
+
+// drillOrder is the path of the drill-down: a source opens its engines and
+// campaigns; an engine its campaigns.
+var drillOrder = []string{"source", "engine", "utm_campaign"}
+
+type pick struct {
+	Key, Label string
+	On         bool
+}
+
+type headCell struct {
+	Label, SortURL string
+	Sorted, Desc   bool
+	Num            bool
+}
+
+type cell struct {
+	Text, URL string
+	Num       bool
+}
+
+type sourcesData struct {
+	Period       period
+	Attribution  string
+	Attributions []pick
+	DimSlots     [3][]pick // the three dimension pickers; "" is "none"
+	Cols         []pick
+	Head         []headCell
+	Rows         [][]cell
+	Totals       []cell
+	TotalRows    int
+	Chart        chartData
+	CSVURL       string
+	APIURL       string
+	Crumbs       []navItem
+	Hidden       [][2]string // the drill-down and sort, kept by the form
+	Prev, Next   string
+	From, To     int
+	NoOrders     bool
+	UploadURL    string
+}
+
+var attributionLabels = []struct {
+	Model crmlink.Attribution
+	Label string
+}{
+	{crmlink.AttributionLastSign, "Last significant source"},
+	{crmlink.AttributionLast, "Last source"},
+	{crmlink.AttributionFirst, "First source"},
+	{crmlink.AttributionCrossDeviceLastSign, "Last significant, cross-device"},
+	{crmlink.AttributionCrossDeviceLast, "Last, cross-device"},
+	{crmlink.AttributionCrossDeviceFirst, "First, cross-device"},
+}
+
+const sourcesPageRows = 100
+
+func (s *Server) sourcesPage(w http.ResponseWriter, r *http.Request, u *ui) error {
+	q := r.URL.Query()
+	per, warn := readPeriod(r, u, s.cfg.Clock.Now())
+	attr := q.Get("attribution")
+	if !slices.ContainsFunc(attributionLabels, func(a struct {
+		Model crmlink.Attribution
+		Label string
+	}) bool {
+		return string(a.Model) == attr
+	}) {
+		attr = string(crmlink.DefaultAttribution)
+	}
+	// Dimensions: up to three, in the order picked; by default source and
+	// engine, as the orders_sources preset.
+	var dims []string
+	for _, k := range q["dim"] {
+		if k != "" && !slices.Contains(dims, k) && slices.ContainsFunc(sourceDims, func(d struct{ Key, Label, API string }) bool { return d.Key == k }) && len(dims) < 3 {
+			dims = append(dims, k)
+		}
+	}
+	if len(dims) == 0 {
+		dims = []string{"source", "engine"}
+	}
+	cols := q["col"]
+	var metricKeys []string
+	for _, c := range sourceCols {
+		if !c.Optional || len(cols) == 0 || slices.Contains(cols, c.Key) {
+			metricKeys = append(metricKeys, c.Key)
+		}
+	}
+	data := sourcesData{Period: per, Attribution: attr, UploadURL: "/c/" + u.counter.ID.String() + "/uploads"}
+	for _, a := range attributionLabels {
+		data.Attributions = append(data.Attributions, pick{string(a.Model), a.Label, string(a.Model) == attr})
+	}
+	for i := range data.DimSlots {
+		chosen := ""
+		if i < len(dims) {
+			chosen = dims[i]
+		}
+		if i > 0 {
+			data.DimSlots[i] = append(data.DimSlots[i], pick{"", "—", chosen == ""})
+		}
+		for _, d := range sourceDims {
+			data.DimSlots[i] = append(data.DimSlots[i], pick{d.Key, d.Label, d.Key == chosen})
+		}
+	}
+	for _, c := range sourceCols {
+		if c.Optional {
+			data.Cols = append(data.Cols, pick{c.Key, c.Label, slices.Contains(metricKeys, c.Key)})
+		}
+	}
+	// The drill-down: source=, engine= and utm_campaign= filter the rows.
+	var filters []string
+	base := r.URL.Path
+	keep := url.Values{"date1": {per.Date1}, "date2": {per.Date2}, "attribution": {attr}}
+	for _, c := range cols {
+		keep.Add("col", c)
+	}
+	data.Crumbs = append(data.Crumbs, navItem{Label: "All sources", URL: withParams(base, keep)})
+	for _, k := range drillOrder {
+		v := q.Get(k)
+		if v == "" {
+			continue
+		}
+		api := dimAPI(k)
+		filters = append(filters, api+"=="+filterQuote(v))
+		keep.Set(k, v)
+		data.Hidden = append(data.Hidden, [2]string{k, v})
+		data.Crumbs = append(data.Crumbs, navItem{Label: v, URL: withParams(base, keep)})
+	}
+	apiDims := make([]string, len(dims))
+	for i, k := range dims {
+		apiDims[i] = dimAPI(k)
+	}
+	apiMets := make([]string, len(metricKeys))
+	for i, k := range metricKeys {
+		apiMets[i] = colAPI(k)
+	}
+	sortKey := q.Get("sort")
+	sortAPI := ""
+	desc := strings.HasPrefix(sortKey, "-")
+	bare := strings.TrimPrefix(sortKey, "-")
+	switch {
+	case slices.Contains(metricKeys, bare):
+		sortAPI = colAPI(bare)
+	case slices.Contains(dims, bare):
+		sortAPI = dimAPI(bare)
+	default:
+		sortKey, bare, desc, sortAPI = "-visits", "visits", true, "ym:s:visits"
+	}
+	if desc {
+		sortAPI = "-" + sortAPI
+	}
+	data.Hidden = append(data.Hidden, [2]string{"sort", sortKey})
+	offset := formInt(q.Get("offset"), 1, 1, 1<<30)
+	params := url.Values{"dimensions": {strings.Join(apiDims, ",")}, "metrics": {strings.Join(apiMets, ",")},
+		"date1": {per.Date1}, "date2": {per.Date2}, "attribution": {attr}, "sort": {sortAPI},
+		"limit": {itoa(sourcesPageRows)}, "offset": {itoa(offset)}}
+	if len(filters) > 0 {
+		params.Set("filters", strings.Join(filters, " AND "))
+	}
+	res, err := s.runUIReport(r, u, params, false)
+	if err != nil {
+		return err
+	}
+	data.CSVURL = "/stat/v1/data.csv?" + params.Encode()
+	data.APIURL = "/stat/v1/data?" + params.Encode()
+	data.TotalRows = res.TotalRows
+	// The header, with sort links.
+	for _, k := range dims {
+		h := headCell{Label: dimLabel(k), Sorted: bare == k, Desc: desc}
+		h.SortURL = withParams(base, q, "sort", flipSort(k, bare == k && !desc, false), "offset", "")
+		data.Head = append(data.Head, h)
+	}
+	for _, k := range metricKeys {
+		h := headCell{Label: colLabel(k), Sorted: bare == k, Desc: desc, Num: true}
+		h.SortURL = withParams(base, q, "sort", flipSort(k, bare == k && desc, true), "offset", "")
+		data.Head = append(data.Head, h)
+	}
+	fmtMetric := func(k string, v decimal.Decimal) string {
+		switch colKind(k) {
+		case "money":
+			return u.f.Money(v)
+		case "pct":
+			return u.f.Percent(v)
+		}
+		return u.f.Int(v)
+	}
+	for _, row := range res.Rows {
+		var cells []cell
+		for i, k := range dims {
+			dv := row.Dimensions[i]
+			c := cell{Text: dv.Name}
+			if c.Text == "" {
+				c.Text = dv.ID
+			}
+			if c.Text == "" {
+				c.Text = "(not set)"
+			}
+			// Drill down: from a source into its engines and campaigns.
+			if j := slices.Index(drillOrder, k); j >= 0 && j+1 < len(drillOrder) && dv.ID != "" {
+				next := maps.Clone(keep)
+				next.Set(k, dv.ID)
+				next.Del("dim")
+				for _, nk := range drillOrder[j+1:] {
+					next.Add("dim", nk)
+				}
+				c.URL = withParams(base, next)
+			}
+			cells = append(cells, c)
+		}
+		for i, k := range metricKeys {
+			cells = append(cells, cell{Text: fmtMetric(k, row.Metrics[i]), Num: true})
+		}
+		data.Rows = append(data.Rows, cells)
+	}
+	totals := totalsOf(res)
+	for range dims {
+		data.Totals = append(data.Totals, cell{})
+	}
+	data.Totals[0].Text = "Total and averages"
+	for i, k := range metricKeys {
+		data.Totals = append(data.Totals, cell{Text: fmtMetric(k, totals[i]), Num: true})
+	}
+	data.NoOrders = totals[1].IsZero()
+	// Paging.
+	data.From, data.To = offset, offset+len(res.Rows)-1
+	if offset > 1 {
+		data.Prev = withParams(base, q, "offset", itoa(max(1, offset-sourcesPageRows)))
+	}
+	if offset-1+len(res.Rows) < res.TotalRows {
+		data.Next = withParams(base, q, "offset", itoa(offset+sourcesPageRows))
+	}
+	// The chart: orders and paid orders of the first ten rows.
+	data.Chart = chartData{Kind: "bars", Locale: u.f.nf.Locale, Currency: u.counter.Currency}
+	ordersAt, paidAt := slices.Index(metricKeys, "orders"), slices.Index(metricKeys, "paid")
+	sets := []chartDataset{{Label: "All orders"}}
+	if paidAt >= 0 {
+		sets = append(sets, chartDataset{Label: "Paid orders"})
+	}
+	for i, row := range res.Rows {
+		if i == 10 {
+			break
+		}
+		var parts []string
+		for _, c := range data.Rows[i][:len(dims)] {
+			parts = append(parts, c.Text)
+		}
+		data.Chart.Labels = append(data.Chart.Labels, strings.Join(parts, " · "))
+		sets[0].Data = append(sets[0].Data, row.Metrics[ordersAt].InexactFloat64())
+		if paidAt >= 0 {
+			sets[1].Data = append(sets[1].Data, row.Metrics[paidAt].InexactFloat64())
+		}
+	}
+	data.Chart.Datasets = sets
+	p, err := s.pageFor(r, u, "sources", "Order sources", data)
+	if err != nil {
+		return err
+	}
+	p.Error = warn
+	return s.render(w, r, http.StatusOK, "sources", p)
+}
+
+// flipSort returns the sort value a header links to: the other direction
+// when the column is sorted that way, else descending for numbers and
+// ascending for names.
+func flipSort(key string, flip bool, num bool) string {
+	desc := num
+	if flip {
+		desc = !desc
+	}
+	if desc {
+		return "-" + key
+	}
+	return key
+}
+
+// filterQuote quotes a value for a report filter.
+func filterQuote(v string) string {
+	return "'" + strings.ReplaceAll(strings.ReplaceAll(v, `\`, `\\`), `'`, `\'`) + "'"
+}
+
+func dimAPI(k string) string {
+	for _, d := range sourceDims {
+		if d.Key == k {
+			return d.API
+		}
+	}
+	return ""
+}
+
+func dimLabel(k string) string {
+	for _, d := range sourceDims {
+		if d.Key == k {
+			return d.Label
+		}
+	}
+	return k
+}
+
+func colAPI(k string) string {
+	for _, c := range sourceCols {
+		if c.Key == k {
+			return c.API
+		}
+	}
+	return ""
+}
+
+func colLabel(k string) string {
+	for _, c := range sourceCols {
+		if c.Key == k {
+			return c.Label
+		}
+	}
+	return k
+}
+
+func colKind(k string) string {
+	for _, c := range sourceCols {
+		if c.Key == k {
+			return c.Kind
+		}
+	}
+	return "count"
+}

@@ -1,0 +1,134 @@
+// crmlink dashboard: charts, navigation pickers, copy buttons, confirmations
+// and the browser upload with progress. No inline scripts (the pages' CSP
+// forbids them), no dependencies but Chart.js where a page loads it.
+(function () {
+  'use strict';
+  var csrf = (document.querySelector('meta[name="csrf-token"]') || {}).content || '';
+
+  // The counter picker navigates to the chosen counter.
+  document.querySelectorAll('select[data-navigate]').forEach(function (sel) {
+    sel.addEventListener('change', function () { window.location.href = sel.value; });
+  });
+
+  // Copy buttons copy the text of the element they name.
+  document.querySelectorAll('[data-copy]').forEach(function (btn) {
+    btn.addEventListener('click', function () {
+      var el = document.getElementById(btn.getAttribute('data-copy'));
+      if (!el || !navigator.clipboard) return;
+      navigator.clipboard.writeText(el.textContent).then(function () {
+        btn.textContent = 'Copied';
+        setTimeout(function () { btn.textContent = 'Copy'; }, 1500);
+      }, function () { btn.textContent = 'Select and copy by hand'; });
+    });
+  });
+
+  // Forms that ask before they act.
+  document.querySelectorAll('form[data-confirm]').forEach(function (f) {
+    f.addEventListener('submit', function (e) {
+      if (!window.confirm(f.getAttribute('data-confirm'))) e.preventDefault();
+    });
+  });
+
+  // The report form: an unchecked column list would mean "all columns", so
+  // a form with every column unchecked keeps the two that are always shown.
+  var report = document.getElementById('report-form');
+  if (report) {
+    report.addEventListener('submit', function () {
+      var dims = report.querySelectorAll('select[name="dim"]');
+      dims.forEach(function (d) { if (!d.value) d.disabled = true; });
+    });
+  }
+
+  // Charts, drawn from the page's JSON.
+  var dataEl = document.getElementById('chart-data');
+  var canvas = document.getElementById('chart');
+  if (dataEl && canvas && window.Chart) {
+    var d = JSON.parse(dataEl.textContent);
+    var colors = ['#1f5fbf', '#e08a1e', '#1b7f4b', '#6b3a8a'];
+    var nf = new Intl.NumberFormat(d.locale || undefined);
+    var datasets = d.datasets.map(function (s, i) {
+      var c = colors[i % colors.length];
+      return {
+        label: s.label, data: s.data, type: s.type || 'bar', yAxisID: s.axis || 'y',
+        backgroundColor: s.type === 'line' ? c : c + 'cc', borderColor: c, borderWidth: s.type === 'line' ? 2 : 0,
+        pointRadius: s.type === 'line' ? 0 : undefined, tension: 0.25, order: s.type === 'line' ? 0 : 1
+      };
+    });
+    var scales = { y: { beginAtZero: true, ticks: { callback: function (v) { return nf.format(v); } } } };
+    if (d.kind === 'time' && datasets.some(function (s) { return s.yAxisID === 'y2'; })) {
+      scales.y2 = { beginAtZero: true, position: 'right', grid: { drawOnChartArea: false },
+        ticks: { callback: function (v) { return nf.format(v); } } };
+    }
+    if (d.kind === 'bars') {
+      scales = { x: { beginAtZero: true, ticks: { callback: function (v) { return nf.format(v); } } },
+        y: { ticks: { autoSkip: false } } };
+    }
+    new window.Chart(canvas, {
+      type: 'bar',
+      data: { labels: d.labels, datasets: datasets },
+      options: {
+        indexAxis: d.kind === 'bars' ? 'y' : 'x', responsive: true, maintainAspectRatio: false, animation: false,
+        locale: d.locale || undefined, interaction: { mode: 'index', intersect: false }, scales: scales,
+        plugins: { legend: { position: 'bottom' } }
+      }
+    });
+  }
+
+  // The upload form posts the file to the upload API, with the session's
+  // cookie and CSRF token, showing its progress.
+  var up = document.getElementById('upload-form');
+  if (up) {
+    up.addEventListener('submit', function (e) {
+      e.preventDefault();
+      var file = up.querySelector('input[type="file"]').files[0];
+      var status = up.querySelector('.upload-status');
+      var bar = up.querySelector('progress');
+      if (!file) { status.textContent = 'Choose a file first.'; return; }
+      var max = Number(up.getAttribute('data-max'));
+      if (max && file.size > max) { status.textContent = 'The file is larger than the server accepts (' + max + ' bytes).'; return; }
+      var entity = up.elements.entity.value;
+      var path = entity === 'simple_orders' ? '/data/simple_orders' : '/data/' + entity + '/csv';
+      var q = new URLSearchParams({ merge_mode: up.elements.merge_mode.value, delimiter_type: up.elements.delimiter_type.value });
+      if (up.elements.on_error.checked) q.set('on_error', 'skip');
+      var body = new FormData();
+      body.append('file', file);
+      var xhr = new XMLHttpRequest();
+      xhr.open('POST', up.getAttribute('data-api') + path + '?' + q.toString());
+      xhr.setRequestHeader('X-CSRF-Token', csrf);
+      bar.hidden = false; bar.value = 0;
+      up.querySelector('button[type="submit"]').disabled = true;
+      status.textContent = 'Sending…';
+      xhr.upload.addEventListener('progress', function (ev) {
+        if (ev.lengthComputable) {
+          bar.value = Math.round(100 * ev.loaded / ev.total);
+          if (ev.loaded === ev.total) status.textContent = 'Sent; the server is checking and storing the rows…';
+        }
+      });
+      xhr.addEventListener('load', function () {
+        var res = {};
+        try { res = JSON.parse(xhr.responseText); } catch (err) { res = {}; }
+        up.querySelector('button[type="submit"]').disabled = false;
+        if (xhr.status === 200 && res.uploading) {
+          var u = res.uploading;
+          bar.value = 100;
+          status.textContent = 'Upload ' + u.uploading_id + ': ' + u.api_validation_status + ', ' + u.accepted + ' rows stored, ' + u.rejected + ' refused.';
+          setTimeout(function () { window.location.href = 'uploads/' + u.uploading_id; }, 400);
+        } else {
+          var msg = res.message || ('HTTP ' + xhr.status);
+          status.textContent = 'Not stored: ' + msg;
+          if (res.uploading_id) {
+            var a = document.createElement('a');
+            a.href = 'uploads/' + res.uploading_id + '#errors';
+            a.textContent = ' See the row errors.';
+            status.appendChild(a);
+          }
+        }
+      });
+      xhr.addEventListener('error', function () {
+        up.querySelector('button[type="submit"]').disabled = false;
+        status.textContent = 'The upload did not reach the server; check the connection and try again.';
+      });
+      xhr.send(body);
+    });
+  }
+})();

@@ -106,7 +106,9 @@ func csrfFor(secret string) string {
 }
 
 // safeMethod tells whether a method changes nothing.
-func safeMethod(m string) bool { return m == http.MethodGet || m == http.MethodHead || m == http.MethodOptions }
+func safeMethod(m string) bool {
+	return m == http.MethodGet || m == http.MethodHead || m == http.MethodOptions
+}
 
 // sessionToken returns the token a signed-in browser acts with: the token
 // it signed in with, or its user's rights as a token. Requests that change

@@ -152,4 +152,3 @@ func (f formatter) Time(t time.Time) string {
 
 // Count64 writes an int64 count.
 func (f formatter) Count64(n int64) string { return f.number(decimal.NewFromInt(n), 0) }
-

@@ -461,4 +461,3 @@ func (s *Server) tokenRevokePost(w http.ResponseWriter, r *http.Request, u *ui) 
 	http.Redirect(w, r, back+"?flash="+url.QueryEscape("Token revoked.")+"#tokens", http.StatusSeeOther)
 	return nil
 }
-

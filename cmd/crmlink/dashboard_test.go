@@ -439,6 +439,5 @@ func checkSourcesAgainstAPI(d *dashboard) {
 }
 
 func cellTexts(d *dashboard, sel string) []string {
-	return runB(d, chromedp.Evaluate[[]string](`Array.from(document.querySelectorAll(` + fmt.Sprintf("%q", sel) + `)).map(e => e.textContent.trim())`))
+	return runB(d, chromedp.Evaluate[[]string](`Array.from(document.querySelectorAll(`+fmt.Sprintf("%q", sel)+`)).map(e => e.textContent.trim())`))
 }
-

@@ -152,3 +152,12 @@ func (f formatter) Time(t time.Time) string {
 
 // Count64 writes an int64 count.
 func (f formatter) Count64(n int64) string { return f.number(decimal.NewFromInt(n), 0) }
+
+// Points writes a difference of two percentages, in percentage points.
+func (f formatter) Points(d decimal.Decimal) string {
+	s := f.number(d, 2) + "\u00a0pp"
+	if d.Round(2).IsPositive() {
+		s = "+" + s
+	}
+	return s
+}

@@ -102,6 +102,8 @@ type customerData struct {
 	Reaches   []goalReachRow
 	Spent     decimal.Decimal
 	MoreOrder bool
+	// MoreSessions and MoreReaches count what the page leaves out.
+	MoreSessions, MoreReaches int
 }
 
 type goalReachRow struct {
@@ -112,6 +114,7 @@ type goalReachRow struct {
 const (
 	customerMaxOrders   = 100
 	customerMaxSessions = 300
+	customerShown       = 50 // sessions and goal reaches shown
 )
 
 func (s *Server) customerPage(w http.ResponseWriter, r *http.Request, u *ui) error {
@@ -189,9 +192,16 @@ func (s *Server) customerPage(w http.ResponseWriter, r *http.Request, u *ui) err
 		goalName[g.ID] = g.Name
 	}
 	goalsAt := map[uint64][]string{}
+	reachCount := map[uint64]map[string]int{}
 	for _, gr := range reaches {
 		name := goalName[gr.GoalID]
-		goalsAt[gr.SessionID] = append(goalsAt[gr.SessionID], name)
+		if reachCount[gr.SessionID] == nil {
+			reachCount[gr.SessionID] = map[string]int{}
+		}
+		if reachCount[gr.SessionID][name] == 0 {
+			goalsAt[gr.SessionID] = append(goalsAt[gr.SessionID], name)
+		}
+		reachCount[gr.SessionID][name]++
 		data.Reaches = append(data.Reaches, goalReachRow{Time: u.f.Time(gr.Time), Goal: name, Order: gr.OrderID,
 			Revenue: u.f.Money(gr.Revenue), Session: uitoa(gr.SessionID)})
 	}
@@ -203,9 +213,23 @@ func (s *Server) customerPage(w http.ResponseWriter, r *http.Request, u *ui) err
 		if ss.Source.UTMCampaign != "" {
 			src += " · " + ss.Source.UTMCampaign
 		}
+		var goals []string
+		for _, g := range goalsAt[ss.ID] {
+			if n := reachCount[ss.ID][g]; n > 1 {
+				g += fmt.Sprintf(" ×%d", n)
+			}
+			goals = append(goals, g)
+		}
 		data.Sessions = append(data.Sessions, timelineSession{S: ss, Source: src, Orders: linkedTo[ss.ID],
-			Goals: goalsAt[ss.ID], Anchor: "s" + uitoa(ss.ID), Linked: len(linkedTo[ss.ID]) > 0,
+			Goals: goals, Anchor: "s" + uitoa(ss.ID), Linked: len(linkedTo[ss.ID]) > 0,
 			Summary: fmt.Sprintf("%d page views, %s", ss.PageViews, ss.Duration.Round(time.Second))})
+	}
+	if n := len(data.Sessions); n > customerShown {
+		data.Sessions, data.MoreSessions = data.Sessions[:customerShown], n-customerShown
+	}
+	slices.Reverse(data.Reaches)
+	if n := len(data.Reaches); n > customerShown {
+		data.Reaches, data.MoreReaches = data.Reaches[:customerShown], n-customerShown
 	}
 	title := c.Name
 	if title == "" {

@@ -148,7 +148,13 @@ func (s *Server) overviewPage(w http.ResponseWriter, r *http.Request, u *ui) err
 		default:
 			c.Value = u.f.Int(v)
 		}
-		if ch := u.f.Change(v, prevTotals[i]); ch != "" {
+		if strings.Contains(m.name, "Conversion") {
+			// A rate changes by points, not by a share of itself.
+			if !prevTotals[i].IsZero() {
+				c.Change = u.f.Points(v.Sub(prevTotals[i])) + " vs previous " + itoa(per.Days) + " days"
+				c.Better, c.Worse = v.GreaterThan(prevTotals[i]), v.LessThan(prevTotals[i])
+			}
+		} else if ch := u.f.Change(v, prevTotals[i]); ch != "" {
 			c.Change = ch + " vs previous " + itoa(per.Days) + " days"
 			c.Better, c.Worse = v.GreaterThan(prevTotals[i]), v.LessThan(prevTotals[i])
 		}

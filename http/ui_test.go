@@ -1,0 +1,411 @@
+package http_test
+
+import (
+	"context"
+	"io"
+	"net/http"
+	"net/http/cookiejar"
+	"net/url"
+	"regexp"
+	"strings"
+	"testing"
+
+	"github.com/crmlink/crmlink"
+	crmhttp "github.com/crmlink/crmlink/http"
+)
+
+// browser is an HTTP client with cookies that does not follow redirects,
+// as a browser on the dashboard.
+type browser struct {
+	t    *testing.T
+	base string
+	c    *http.Client
+}
+
+func newBrowser(t *testing.T, f *fixture) *browser {
+	jar, _ := cookiejar.New(nil)
+	return &browser{t: t, base: f.srv.URL, c: &http.Client{Jar: jar,
+		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}}
+}
+
+type page struct {
+	code     int
+	location string
+	body     string
+	header   http.Header
+}
+
+func (b *browser) do(req *http.Request) page {
+	b.t.Helper()
+	resp, err := b.c.Do(req)
+	if err != nil {
+		b.t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	raw, _ := io.ReadAll(resp.Body)
+	return page{code: resp.StatusCode, location: resp.Header.Get("Location"), body: string(raw), header: resp.Header}
+}
+
+func (b *browser) get(path string) page {
+	b.t.Helper()
+	req, _ := http.NewRequest("GET", b.base+path, nil)
+	return b.do(req)
+}
+
+func (b *browser) post(path string, form url.Values, header ...string) page {
+	b.t.Helper()
+	req, _ := http.NewRequest("POST", b.base+path, strings.NewReader(form.Encode()))
+	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	for i := 0; i+1 < len(header); i += 2 {
+		req.Header.Set(header[i], header[i+1])
+	}
+	return b.do(req)
+}
+
+var csrfField = regexp.MustCompile(`name="csrf" value="([0-9a-f]+)"`)
+var csrfMeta = regexp.MustCompile(`<meta name="csrf-token" content="([0-9a-f]*)">`)
+
+func csrfOf(t *testing.T, p page) string {
+	t.Helper()
+	m := csrfField.FindStringSubmatch(p.body)
+	if m == nil {
+		m = csrfMeta.FindStringSubmatch(p.body)
+	}
+	if m == nil || m[1] == "" {
+		t.Fatalf("no CSRF token in the page: %.400s", p.body)
+	}
+	return m[1]
+}
+
+// signIn signs the browser in with a token, or with a user name and
+// password, through the sign-in form.
+func (b *browser) signIn(token, user, password string) page {
+	b.t.Helper()
+	form := b.get("/signin")
+	if form.code != 200 {
+		b.t.Fatalf("GET /signin: %d", form.code)
+	}
+	return b.post("/signin", url.Values{"csrf": {csrfOf(b.t, form)}, "token": {token}, "user": {user},
+		"password": {password}, "next": {"/"}})
+}
+
+func TestUISignInWithToken(t *testing.T) {
+	f := newFixture(t, 0)
+	b := newBrowser(t, f)
+	base := "/c/" + f.counter.ID.String() + "/"
+	if p := b.get(base); p.code != http.StatusSeeOther || p.location != "/signin?next="+url.QueryEscape(base) {
+		t.Fatalf("unsigned: %d to %q", p.code, p.location)
+	}
+	// The form's CSRF field must match the browser's pre-session cookie.
+	form := b.get("/signin")
+	if p := b.post("/signin", url.Values{"csrf": {"0123"}, "token": {f.admin}}); p.code != 200 || !strings.Contains(p.body, "form expired") {
+		t.Errorf("wrong CSRF: %d %.300s", p.code, p.body)
+	}
+	if p := b.post("/signin", url.Values{"csrf": {csrfOf(t, form)}, "token": {"crm_nope"}}); !strings.Contains(p.body, "not valid") {
+		t.Errorf("bad token: %.300s", p.body)
+	}
+	p := b.post("/signin", url.Values{"csrf": {csrfOf(t, form)}, "token": {f.admin}, "next": {base}})
+	if p.code != http.StatusSeeOther || p.location != base {
+		t.Fatalf("sign-in: %d to %q: %.300s", p.code, p.location, p.body)
+	}
+	set := p.header.Get("Set-Cookie")
+	if !strings.Contains(set, "crmlink_session=") || !strings.Contains(set, "HttpOnly") || !strings.Contains(set, "SameSite=Lax") {
+		t.Errorf("session cookie: %s", set)
+	}
+	// A redirect elsewhere is refused.
+	if p := b.post("/signin", url.Values{"csrf": {csrfOf(t, form)}, "token": {f.admin}, "next": {"https://evil.example/"}}); p.location != "/" {
+		t.Errorf("next=https://evil.example/: redirected to %q", p.location)
+	}
+	home := b.get(base)
+	if home.code != 200 || !strings.Contains(home.body, "<h1>Overview</h1>") {
+		t.Fatalf("overview: %d %.300s", home.code, home.body)
+	}
+	if csp := home.header.Get("Content-Security-Policy"); !strings.Contains(csp, "script-src 'self'") {
+		t.Errorf("CSP: %q", csp)
+	}
+	csrf := csrfOf(t, home)
+
+	// The API answers the signed-in browser too; what changes something
+	// needs the CSRF header.
+	api := "/cdp/api/v1/counter/" + f.counter.ID.String() + "/schema/order_statuses"
+	body := `{"order_statuses":[{"id":"new","humanized":"New","type":"IN_PROGRESS"}]}`
+	post := func(header ...string) int {
+		req, _ := http.NewRequest("POST", b.base+api, strings.NewReader(body))
+		req.Header.Set("Content-Type", "application/json")
+		for i := 0; i+1 < len(header); i += 2 {
+			req.Header.Set(header[i], header[i+1])
+		}
+		return b.do(req).code
+	}
+	if code := post(); code != http.StatusForbidden {
+		t.Errorf("API POST without the CSRF header: %d, want 403", code)
+	}
+	if code := post("X-CSRF-Token", "00"+csrf[2:]); code != http.StatusForbidden {
+		t.Errorf("API POST with a wrong CSRF header: %d, want 403", code)
+	}
+	if code := post("X-CSRF-Token", csrf); code != 200 {
+		t.Errorf("API POST with the CSRF header: %d", code)
+	}
+	if p := b.get(api); p.code != 200 || !strings.Contains(p.body, `"new"`) {
+		t.Errorf("API GET with the cookie: %d %s", p.code, p.body)
+	}
+	// Forms: the field, and same-origin only.
+	statuses := "/c/" + f.counter.ID.String() + "/statuses"
+	form2 := url.Values{"status": {"paid_ok"}, "type": {"PAID"}}
+	if p := b.post(statuses, form2); p.code != http.StatusForbidden {
+		t.Errorf("form without CSRF field: %d", p.code)
+	}
+	form2.Set("csrf", csrf)
+	if p := b.post(statuses, form2, "Sec-Fetch-Site", "cross-site"); p.code != http.StatusForbidden {
+		t.Errorf("cross-site form: %d", p.code)
+	}
+	if p := b.post(statuses, form2); p.code != http.StatusSeeOther {
+		t.Errorf("status editor: %d %.300s", p.code, p.body)
+	}
+	ms, _ := f.store.StatusMappings(context.Background(), f.counter.ID)
+	if len(ms) != 2 || ms[1].ID != "paid_ok" && ms[0].ID != "paid_ok" {
+		t.Errorf("mapping after the editor: %+v", ms)
+	}
+
+	// Revoking the token ends the browser's session.
+	if err := f.store.RevokeToken(context.Background(), crmhttp.HashToken(f.admin)); err != nil {
+		t.Fatal(err)
+	}
+	if p := b.get(base); p.code != http.StatusSeeOther {
+		t.Errorf("after revoking the token: %d", p.code)
+	}
+}
+
+func TestUIUsers(t *testing.T) {
+	f := newFixture(t, 0)
+	ctx := context.Background()
+	hash, err := crmhttp.HashPassword("a long password")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := f.store.CreateUser(ctx, &crmlink.User{Name: "anna", PasswordHash: hash, CounterID: f.counter.ID, Scope: crmlink.ScopeRead}); err != nil {
+		t.Fatal(err)
+	}
+	b := newBrowser(t, f)
+	for _, bad := range [][2]string{{"anna", "wrong password"}, {"nobody", "a long password"}} {
+		if p := b.signIn("", bad[0], bad[1]); p.code != 200 || !strings.Contains(p.body, "Wrong user name or password") {
+			t.Errorf("%v: %d %.300s", bad, p.code, p.body)
+		}
+	}
+	if p := b.signIn("", "anna", "a long password"); p.code != http.StatusSeeOther {
+		t.Fatalf("sign-in: %d %.300s", p.code, p.body)
+	}
+	// Home goes to her counter; the picker lists only it.
+	home := b.get("/")
+	mine := "/c/" + f.counter.ID.String() + "/"
+	if home.location != mine {
+		t.Errorf("home: %q", home.location)
+	}
+	p := b.get(mine)
+	if p.code != 200 || strings.Contains(p.body, `value="/c/`+f.other.ID.String()+`/"`) {
+		t.Errorf("her overview: %d, or it offers the other counter", p.code)
+	}
+	if p := b.get("/c/" + f.other.ID.String() + "/"); p.code != http.StatusForbidden {
+		t.Errorf("another counter: %d", p.code)
+	}
+	// Read scope: settings are shown, not changed.
+	settings := b.get(mine + "settings")
+	if settings.code != 200 || strings.Contains(settings.body, "Create a token") {
+		t.Errorf("read-only settings: %d", settings.code)
+	}
+	if p := b.post(mine+"settings", url.Values{"csrf": {csrfOf(t, settings)}, "name": {"X"}}); p.code != http.StatusForbidden {
+		t.Errorf("read scope changed settings: %d", p.code)
+	}
+	// Signing out ends the session.
+	if p := b.post("/signout", url.Values{"csrf": {csrfOf(t, settings)}}); p.code != http.StatusSeeOther {
+		t.Errorf("sign out: %d", p.code)
+	}
+	if p := b.get(mine); p.code != http.StatusSeeOther {
+		t.Errorf("after signing out: %d", p.code)
+	}
+}
+
+var figure = regexp.MustCompile(`data-figure="([^"]+)">([^<]*)<`)
+
+func TestUIPages(t *testing.T) {
+	f := newShopFixture(t)
+	b := newBrowser(t, f.fixture)
+	b.signIn(f.admin, "", "")
+	base := "/c/" + f.shop.ID.String()
+	dates := "date1=2026-01-29&date2=2026-02-01"
+
+	// Overview: the figures are the Reporting API's.
+	p := b.get(base + "/?" + dates)
+	if p.code != 200 {
+		t.Fatalf("overview: %d %.500s", p.code, p.body)
+	}
+	shown := map[string]string{}
+	for _, m := range figure.FindAllStringSubmatch(p.body, -1) {
+		shown[m[1]] = m[2]
+	}
+	a := f.answer(t, f.path+"&metrics=ym:s:visits,ym:s:cdpOrdersAllOrders,ym:s:cdpOrdersPayed,ym:s:cdpOrdersRUBRevenue")
+	want := map[string]string{"Sessions": "6", "All orders": "3", "Paid orders": "2"}
+	if !strings.HasPrefix(nums(a.Totals), "6 3 2 ") {
+		t.Fatalf("fixture changed: API totals %s", nums(a.Totals))
+	}
+	for k, v := range want {
+		if shown[k] != v {
+			t.Errorf("%s: shown %q, want %q", k, shown[k], v)
+		}
+	}
+	if rev := string(a.Totals[3]); shown["Revenue"] != "₽"+rev+".00" {
+		t.Errorf("Revenue shown %q, API %s", shown["Revenue"], rev)
+	}
+
+	// Order sources: sorting, attribution, drill-down and the CSV link.
+	p = b.get(base + "/sources?" + dates + "&attribution=first&sort=orders")
+	if p.code != 200 || !strings.Contains(p.body, "Ad traffic") || !strings.Contains(p.body, `aria-sort="ascending"`) {
+		t.Errorf("sources: %d %.500s", p.code, p.body)
+	}
+	csv := regexp.MustCompile(`href="(/stat/v1/data\.csv\?[^"]+)"`).FindStringSubmatch(p.body)
+	if csv == nil {
+		t.Fatal("no CSV link")
+	}
+	csvPage := b.get(strings.ReplaceAll(csv[1], "&amp;", "&"))
+	if csvPage.code != 200 || !strings.Contains(csvPage.body, "Ad traffic") {
+		t.Errorf("CSV: %d %.300s", csvPage.code, csvPage.body)
+	}
+	p = b.get(base + "/sources?" + dates + "&source=ad&dim=engine&dim=utm_campaign")
+	if p.code != 200 || !strings.Contains(p.body, "Google Ads") || strings.Contains(p.body, "Direct traffic") {
+		t.Errorf("drill-down into ad: %d %.800s", p.code, p.body)
+	}
+
+	// Clients and a customer's page.
+	p = b.get(base + "/clients?search=ali")
+	if p.code != 200 || !strings.Contains(p.body, "Alice") || strings.Contains(p.body, "Bob") {
+		t.Errorf("clients search: %d", p.code)
+	}
+	p = b.get(base + "/clients/alice")
+	for _, s := range []string{"o1", "o2", "o3", "s-PAID", "s-CANCELLED", `id="s11"`} {
+		if !strings.Contains(p.body, s) {
+			t.Errorf("alice's page lacks %q", s)
+		}
+	}
+	if p := b.get(base + "/clients/nobody"); p.code != 404 {
+		t.Errorf("unknown customer: %d", p.code)
+	}
+
+	// Uploads, one upload, goals.
+	p = b.get(base + "/uploads")
+	ids := regexp.MustCompile(`href="uploads/([0-9]+)"`).FindAllStringSubmatch(p.body, -1)
+	if p.code != 200 || len(ids) < 2 {
+		t.Fatalf("uploads: %d, %d links", p.code, len(ids))
+	}
+	if p := b.get(base + "/uploads/" + ids[0][1]); p.code != 200 || !strings.Contains(p.body, "No row errors") {
+		t.Errorf("an upload: %d", p.code)
+	}
+	if p := b.get(base + "/goals"); !strings.Contains(p.body, "CRM: Order paid") {
+		t.Errorf("goals: %.300s", p.body)
+	}
+}
+
+func TestUIEmptyStates(t *testing.T) {
+	f := newFixture(t, 0)
+	b := newBrowser(t, f)
+	b.signIn(f.admin, "", "")
+	base := "/c/" + f.counter.ID.String()
+	for path, want := range map[string]string{
+		"/":        "No sessions in this period",
+		"/sources": "No orders in this period",
+		"/clients": "No customers yet",
+		"/uploads": "No uploads yet",
+		"/goals":   "No goals yet",
+	} {
+		p := b.get(base + path)
+		if p.code != 200 || !strings.Contains(p.body, want) {
+			t.Errorf("%s: %d, want %q", path, p.code, want)
+		}
+	}
+	if p := b.get("/c/999/"); p.code != 404 {
+		t.Errorf("missing counter: %d", p.code)
+	}
+	if p := b.get(base + "/?date1=2026-02-10&date2=2026-02-01"); !strings.Contains(p.body, "ends before it starts") {
+		t.Error("a reversed period is not explained")
+	}
+}
+
+func TestUISettingsAndTokens(t *testing.T) {
+	f := newFixture(t, 0)
+	ctx := context.Background()
+	b := newBrowser(t, f)
+	b.signIn(f.admin, "", "")
+	base := "/c/" + f.counter.ID.String() + "/settings"
+	p := b.get(base)
+	csrf := csrfOf(t, p)
+	if !strings.Contains(p.body, "/tag.js") || !strings.Contains(p.body, "ym("+f.counter.ID.String()+", &#34;init&#34;") {
+		t.Errorf("snippet: %.300s", p.body)
+	}
+	p = b.post(base, url.Values{"csrf": {csrf}, "name": {"Shop 2"}, "currency": {"eur"}, "locale": {"de"},
+		"session_timeout": {"45"}, "link_window": {"7"}, "keep_pii": {"on"}})
+	if p.code != http.StatusSeeOther || !strings.Contains(p.location, "saved") {
+		t.Fatalf("save: %d %q", p.code, p.location)
+	}
+	c, _ := f.store.Counter(ctx, f.counter.ID)
+	if c.Name != "Shop 2" || c.Currency != "EUR" || c.Locale != "de" || c.LinkWindow.Hours() != 7*24 || !c.KeepPII {
+		t.Errorf("counter after save: %+v", c)
+	}
+	p = b.post(base, url.Values{"csrf": {csrf}, "name": {"Shop 2"}, "currency": {"EURO"}, "session_timeout": {"45"}, "link_window": {"7"}})
+	if !strings.Contains(p.location, "Not+saved") {
+		t.Errorf("bad currency: %q", p.location)
+	}
+
+	// A token made on the page is shown once and works; revoking it
+	// stops it.
+	p = b.post("/c/"+f.counter.ID.String()+"/tokens", url.Values{"csrf": {csrf}, "name": {"crm script"}, "scope": {"write"}})
+	if p.code != http.StatusSeeOther {
+		t.Fatalf("create token: %d", p.code)
+	}
+	p = b.get(base)
+	m := regexp.MustCompile(`<pre id="new-token">(crm_[A-Za-z0-9_-]+)</pre>`).FindStringSubmatch(p.body)
+	if m == nil {
+		t.Fatalf("new token not shown: %.300s", p.body)
+	}
+	if p := b.get(base); strings.Contains(p.body, m[1]) {
+		t.Error("the new token is shown twice")
+	}
+	check := func() int {
+		code, _ := f.do(t, "GET", "/management/v1/counter/"+f.counter.ID.String(), "OAuth "+m[1], nil, "")
+		return code
+	}
+	if check() != 200 {
+		t.Fatal("the new token does not work")
+	}
+	if p := b.post("/c/"+f.counter.ID.String()+"/tokens/revoke", url.Values{"csrf": {csrf}, "hash": {crmhttp.HashToken(f.foreign)}}); p.code != 404 {
+		t.Errorf("revoking another counter's token: %d", p.code)
+	}
+	if p := b.post("/c/"+f.counter.ID.String()+"/tokens/revoke", url.Values{"csrf": {csrf}, "hash": {crmhttp.HashToken(m[1])}}); p.code != http.StatusSeeOther {
+		t.Errorf("revoke: %d", p.code)
+	}
+	if check() != http.StatusUnauthorized {
+		t.Error("a revoked token still works")
+	}
+}
+
+func TestUIStatic(t *testing.T) {
+	f := newFixture(t, 0)
+	b := newBrowser(t, f)
+	p := b.get("/signin")
+	m := regexp.MustCompile(`href="(/static/[0-9a-f]+/app\.css)"`).FindStringSubmatch(p.body)
+	if m == nil {
+		t.Fatal("no stylesheet link")
+	}
+	css := b.get(m[1])
+	if css.code != 200 || !strings.Contains(css.header.Get("Cache-Control"), "immutable") || !strings.HasPrefix(css.header.Get("Content-Type"), "text/css") {
+		t.Errorf("app.css: %d %v", css.code, css.header)
+	}
+	if p := b.get("/static/old/app.css"); p.code != 200 || strings.Contains(p.header.Get("Cache-Control"), "immutable") {
+		t.Errorf("an old version's file: %d %v", p.code, p.header)
+	}
+	lic := b.get("/static/x/vendor/chart.js-LICENSE.md")
+	if lic.code != 200 || !strings.Contains(lic.body, "MIT") {
+		t.Errorf("Chart.js licence: %d", lic.code)
+	}
+	if p := b.get("/static/x/../web.go"); p.code == 200 {
+		t.Errorf("path escape: %d", p.code)
+	}
+}

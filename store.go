@@ -106,15 +106,24 @@ type CRMStore interface {
 	UploadOrders(ctx context.Context, up *Upload, r OrderReader) error
 	// Contact returns one contact.
 	Contact(ctx context.Context, counter CounterID, uniqID string) (*Contact, error)
-	// CustomerOrders returns the ids of a customer's orders, newest
-	// first, at most limit of them.
-	CustomerOrders(ctx context.Context, counter CounterID, uniqID string, limit int) ([]string, error)
+	// CustomerOrders returns a customer's full orders, newest first, at
+	// most limit of them, each with its versions and its link: what the
+	// customer's page shows. Their Order holds the id, times, status,
+	// money and report data, not the products or identifiers.
+	CustomerOrders(ctx context.Context, counter CounterID, uniqID string, limit int) ([]CustomerOrder, error)
 	// Order returns one order's current state and its versions, oldest first.
 	Order(ctx context.Context, counter CounterID, id string) (*Order, []OrderVersion, error)
 	// StatusMappings returns the counter's status mapping.
 	StatusMappings(ctx context.Context, counter CounterID) ([]StatusMapping, error)
 	// SetStatusMappings adds or replaces the given statuses of the mapping.
 	SetStatusMappings(ctx context.Context, counter CounterID, m []StatusMapping) error
+}
+
+// CustomerOrder is one order of a customer, with its history and link.
+type CustomerOrder struct {
+	Order    Order
+	Versions []OrderVersion
+	Link     *OrderLink // nil: not linked
 }
 
 // OrderVersion is one accepted version of an order.

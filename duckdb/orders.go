@@ -321,24 +321,83 @@ func unknownContacts(ctx context.Context, tx *sql.Tx, cid int64, src string) (*c
 	return v, rows.Err()
 }
 
-// CustomerOrders returns the ids of a customer's full orders, newest first.
-func (s *Store) CustomerOrders(ctx context.Context, counter crmlink.CounterID, uniqID string, limit int) ([]string, error) {
+// CustomerOrders returns a customer's full orders with their versions and
+// links, in three statements whatever their number.
+func (s *Store) CustomerOrders(ctx context.Context, counter crmlink.CounterID, uniqID string, limit int) ([]crmlink.CustomerOrder, error) {
 	// caller: CustomerOrders (a customer's page)
-	rows, err := s.db.QueryContext(ctx, `SELECT id FROM orders WHERE counter_id = ? AND uniq_id = ? AND NOT is_simple
+	rows, err := s.db.QueryContext(ctx, `SELECT id, created, updated, finished, status, status_type, revenue::VARCHAR, cost::VARCHAR,
+		    currency, rep_status_type, rep_revenue::VARCHAR, rep_cost::VARCHAR
+		FROM orders WHERE counter_id = ? AND uniq_id = ? AND NOT is_simple
 		ORDER BY created DESC, id LIMIT ?`, int64(counter), uniqID, limit)
 	if err != nil {
 		return nil, fmt.Errorf("customer orders: %w", err)
 	}
 	defer rows.Close()
-	var out []string
+	var out []crmlink.CustomerOrder
+	at := map[string]int{}
 	for rows.Next() {
-		var id string
-		if err := rows.Scan(&id); err != nil {
+		o := crmlink.Order{CounterID: counter, UniqID: uniqID}
+		var finished sql.NullTime
+		var repType string
+		if err := rows.Scan(&o.ID, &o.Created, &o.Updated, &finished, &o.Status, &o.StatusType, &o.Revenue, &o.Cost,
+			&o.Currency, &repType, &o.Report.Revenue, &o.Report.Cost); err != nil {
 			return nil, fmt.Errorf("customer orders: %w", err)
 		}
-		out = append(out, id)
+		o.Created, o.Updated, o.Finished = o.Created.UTC(), o.Updated.UTC(), nullTime(finished)
+		o.Report.StatusType = crmlink.StatusType(repType)
+		at[o.ID] = len(out)
+		out = append(out, crmlink.CustomerOrder{Order: o})
 	}
-	return out, rows.Err()
+	if err := rows.Err(); err != nil || len(out) == 0 {
+		return out, err
+	}
+	ofCustomer := `SELECT id FROM orders WHERE counter_id = $1 AND uniq_id = $2 AND NOT is_simple`
+	// caller: CustomerOrders (history)
+	hist, err := s.db.QueryContext(ctx, `SELECT order_id, version, upload_id, line, accepted, status, status_type,
+		revenue::VARCHAR, cost::VARCHAR, created, updated, finished
+		FROM order_history WHERE counter_id = $1 AND order_id IN (`+ofCustomer+`) ORDER BY order_id, version`, int64(counter), uniqID)
+	if err != nil {
+		return nil, fmt.Errorf("customer orders: %w", err)
+	}
+	defer hist.Close()
+	for hist.Next() {
+		var id string
+		var v crmlink.OrderVersion
+		var rev decimal.NullDecimal
+		var created, updated, fin sql.NullTime
+		if err := hist.Scan(&id, &v.Version, &v.UploadID, &v.Line, &v.Accepted, &v.Status, &v.StatusType,
+			&rev, &v.Cost, &created, &updated, &fin); err != nil {
+			return nil, fmt.Errorf("customer orders: %w", err)
+		}
+		i, ok := at[id]
+		if !ok {
+			continue // beyond the limit
+		}
+		v.Revenue, v.Accepted = rev.Decimal, v.Accepted.UTC()
+		v.Created, v.Updated, v.Finished = nullTime(created), nullTime(updated), nullTime(fin)
+		out[i].Versions = append(out[i].Versions, v)
+	}
+	if err := hist.Err(); err != nil {
+		return nil, err
+	}
+	// caller: CustomerOrders (links)
+	links, err := s.db.QueryContext(ctx, `SELECT order_id, session_id, client_id, method, session_start FROM order_links
+		WHERE counter_id = $1 AND order_id IN (`+ofCustomer+`)`, int64(counter), uniqID)
+	if err != nil {
+		return nil, fmt.Errorf("customer orders: %w", err)
+	}
+	defer links.Close()
+	for links.Next() {
+		var l crmlink.OrderLink
+		if err := links.Scan(&l.OrderID, &l.SessionID, &l.ClientID, &l.Method, &l.SessionStart); err != nil {
+			return nil, fmt.Errorf("customer orders: %w", err)
+		}
+		if i, ok := at[l.OrderID]; ok {
+			l.SessionStart = l.SessionStart.UTC()
+			out[i].Link = &l
+		}
+	}
+	return out, links.Err()
 }
 
 // Order returns one order and its versions.

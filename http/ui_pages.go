@@ -75,14 +75,6 @@ func (s *Server) clientsPage(w http.ResponseWriter, r *http.Request, u *ui) erro
 	return s.render(w, r, http.StatusOK, "clients", p)
 }
 
-// customerOrder is one order on a customer's page.
-type customerOrder struct {
-	Order    *crmlink.Order
-	Versions []crmlink.OrderVersion
-	Link     *crmlink.OrderLink
-	Unlinked string
-}
-
 // timelineSession is one session on a customer's page.
 type timelineSession struct {
 	S       crmlink.Session
@@ -97,7 +89,7 @@ type timelineSession struct {
 type customerData struct {
 	Contact   *crmlink.Contact
 	ClientIDs []string
-	Orders    []customerOrder
+	Orders    []crmlink.CustomerOrder
 	Sessions  []timelineSession
 	Reaches   []goalReachRow
 	Spent     decimal.Decimal
@@ -128,41 +120,30 @@ func (s *Server) customerPage(w http.ResponseWriter, r *http.Request, u *ui) err
 	for _, cid := range c.IDs.ClientIDs {
 		data.ClientIDs = append(data.ClientIDs, uitoa(cid))
 	}
-	ids, err := s.cfg.Store.CustomerOrders(ctx, u.counter.ID, id, customerMaxOrders+1)
+	orders, err := s.cfg.Store.CustomerOrders(ctx, u.counter.ID, id, customerMaxOrders+1)
 	if err != nil {
 		return err
 	}
-	if len(ids) > customerMaxOrders {
-		ids, data.MoreOrder = ids[:customerMaxOrders], true
+	if len(orders) > customerMaxOrders {
+		orders, data.MoreOrder = orders[:customerMaxOrders], true
 	}
 	// Sessions: those of the contact's ClientIDs, and those its orders
 	// linked to (found by email, phone or UserID too).
 	clients := slices.Clone(c.IDs.ClientIDs)
 	linkedTo := map[uint64][]string{}
-	for _, oid := range ids {
-		o, versions, err := s.cfg.Store.Order(ctx, u.counter.ID, oid)
-		if err != nil {
-			return err
-		}
-		co := customerOrder{Order: o, Versions: versions}
-		link, err := s.cfg.Store.OrderLink(ctx, u.counter.ID, oid)
-		switch {
-		case err == nil:
-			co.Link = link
-			linkedTo[link.SessionID] = append(linkedTo[link.SessionID], oid)
-			if !slices.Contains(clients, link.ClientID) {
-				clients = append(clients, link.ClientID)
+	for _, co := range orders {
+		o := co.Order
+		if co.Link != nil {
+			linkedTo[co.Link.SessionID] = append(linkedTo[co.Link.SessionID], o.ID)
+			if !slices.Contains(clients, co.Link.ClientID) {
+				clients = append(clients, co.Link.ClientID)
 			}
-		case crmlink.KindOf(err) == crmlink.KindNotFound:
-			co.Unlinked = "not linked to a session"
-		default:
-			return err
 		}
 		if o.Report.StatusType != crmlink.StatusSpam && o.Report.StatusType != crmlink.StatusCancelled {
 			data.Spent = data.Spent.Add(o.Report.Revenue)
 		}
-		data.Orders = append(data.Orders, co)
 	}
+	data.Orders = orders
 	var sessions []crmlink.Session
 	for _, cid := range clients {
 		ss, err := s.cfg.Store.ClientSessions(ctx, u.counter.ID, cid)

@@ -18,7 +18,7 @@ import (
 // directory, which it removes afterwards.
 func cmdBench(ctx context.Context, args []string, e *env) error {
 	if len(args) == 0 {
-		return usagef("bench: want gen, import, upload, link, report or collect")
+		return usagef("bench: want gen, import, upload, link, report, dashboard or collect")
 	}
 	what := args[0]
 	if what == "collect" {
@@ -35,10 +35,13 @@ func cmdBench(ctx context.Context, args []string, e *env) error {
 		g.register(fs, 100_000, 200_000, 1_000_000, 90)
 	case "link", "report":
 		g.register(fs, 10_000_000, 250_000, 1_000_000, 90)
+	case "dashboard":
+		g.register(fs, 200000, 8000, 12000, 90) // the demo's own data set
 	default:
-		return usagef("bench: unknown benchmark %q (want gen, import, upload, link, report or collect)", what)
+		return usagef("bench: unknown benchmark %q (want gen, import, upload, link, report, dashboard or collect)", what)
 	}
 	tmp := fs.String("dir", os.TempDir(), "where to write the temporary files")
+	runs := fs.Int("runs", 7, "dashboard: loads of each page")
 	storeOpts := fs.String("store-options", "", "DuckDB settings for the benchmark's store, as URL query: memory_limit=1GB&threads=2")
 	if _, err := parse(fs, args[1:]); err != nil {
 		return err
@@ -55,6 +58,11 @@ func cmdBench(ctx context.Context, args []string, e *env) error {
 		return benchLink(ctx, &g, dir, *storeOpts, e)
 	case "report":
 		return benchReport(ctx, &g, dir, *storeOpts, e)
+	case "dashboard":
+		if *runs < 1 {
+			return usagef("--runs must be at least 1")
+		}
+		return benchDashboard(ctx, &g, dir, *runs, e)
 	}
 	cfg, err := g.config(filepath.Join(dir, "data"), e.clock.Now())
 	if err != nil {

@@ -7,8 +7,11 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"net/http/cookiejar"
+	"net/url"
 	"os"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -271,6 +274,37 @@ func TestDemo(t *testing.T) {
 		if u.Entity != w.entity || u.Accepted != w.accepted || u.Status != "PASSED" {
 			t.Errorf("upload %d = %+v, want %+v", i, u, w)
 		}
+	}
+	// The dashboard opens with the printed user and password.
+	var password string
+	for _, line := range strings.Split(out.String(), "\n") {
+		if v, ok := strings.CutPrefix(line, "sign in: user demo, password "); ok {
+			password, _, _ = strings.Cut(v, " ")
+		}
+	}
+	if password == "" {
+		t.Fatalf("demo printed no password: %q", out.String())
+	}
+	jar, _ := cookiejar.New(nil)
+	browser := &http.Client{Jar: jar}
+	resp, err = browser.Get("http://" + addr + "/")
+	if err != nil {
+		t.Fatal(err)
+	}
+	page, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	m := regexp.MustCompile(`name="csrf" value="([0-9a-f]+)"`).FindSubmatch(page)
+	if m == nil {
+		t.Fatalf("home is not the sign-in page: %.300s", page)
+	}
+	resp, err = browser.PostForm("http://"+addr+"/signin", url.Values{"csrf": {string(m[1])}, "user": {"demo"}, "password": {password}, "next": {"/"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	page, _ = io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != 200 || !strings.Contains(string(page), "<h1>Overview</h1>") {
+		t.Errorf("signing in as demo: %d %.300s", resp.StatusCode, page)
 	}
 	for _, f := range []string{"sessions.csv", "contacts.csv", "orders.csv", "truth.csv"} {
 		if _, err := os.Stat(filepath.Join(dir, "data", f)); err != nil {

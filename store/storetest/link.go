@@ -240,8 +240,16 @@ func testGoals(t *testing.T, open Opener) {
 	if at, err := s.SessionGoalReaches(ctx, c.ID, nil); err != nil || len(at) != 0 {
 		t.Errorf("SessionGoalReaches(none) = %+v, %v", at, err)
 	}
-	if ids, err := s.CustomerOrders(ctx, c.ID, "A", 10); err != nil || !reflect.DeepEqual(ids, []string{"O1"}) {
-		t.Errorf("CustomerOrders(A) = %v, %v", ids, err)
+	cos, err := s.CustomerOrders(ctx, c.ID, "A", 10)
+	if err != nil || len(cos) != 1 {
+		t.Fatalf("CustomerOrders(A) = %+v, %v", cos, err)
+	}
+	if co := cos[0]; co.Order.ID != "O1" || co.Order.StatusType != crmlink.StatusCancelled || co.Order.Revenue.String() != "1200" ||
+		len(co.Versions) != 3 || co.Versions[1].StatusType != crmlink.StatusPaid || co.Link == nil || co.Link.SessionID != 1 {
+		t.Errorf("CustomerOrders(A)[0] = %+v, link %+v", co, co.Link)
+	}
+	if cos, _ := s.CustomerOrders(ctx, c.ID, "B", 10); len(cos) != 1 || cos[0].Link == nil || cos[0].Link.SessionID != 2 {
+		t.Errorf("CustomerOrders(B) = %+v", cos)
 	}
 	if ids, err := s.CustomerOrders(ctx, c.ID, "nobody", 10); err != nil || len(ids) != 0 {
 		t.Errorf("CustomerOrders(nobody) = %v, %v", ids, err)

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"math/rand/v2"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/crmlink/crmlink"
@@ -40,6 +41,10 @@ type Collector struct {
 	// in the store many at a time.
 	lookups    chan *lookup
 	lookupDone chan struct{}
+	// coming counts hits being validated, enriched and placed: on their
+	// way to the writer. A batch waits Linger for more only while some
+	// are coming.
+	coming atomic.Int64
 
 	mu       sync.Mutex
 	qmu      sync.Mutex // held while a hit is placed and queued
@@ -144,6 +149,13 @@ func (c *Collector) counter(ctx context.Context, id crmlink.CounterID) (*crmlink
 // Collect enriches a hit, places it in its session and waits until its
 // batch is stored. A nil error means the hit is durable.
 func (c *Collector) Collect(ctx context.Context, w *Wire, counter crmlink.CounterID, r *Request) error {
+	c.coming.Add(1)
+	queued := false
+	defer func() {
+		if !queued {
+			c.coming.Add(-1)
+		}
+	}()
 	h, err := w.Validate(counter)
 	if err != nil {
 		return err
@@ -167,6 +179,8 @@ func (c *Collector) Collect(ctx context.Context, w *Wire, counter crmlink.Counte
 	p := &pending{hit: c.place(h, cnt, last, known), done: make(chan error, 1)}
 	select {
 	case c.in <- p:
+		queued = true
+		c.coming.Add(-1)
 	case <-ctx.Done():
 		c.qmu.Unlock()
 		return ctx.Err()
@@ -322,7 +336,11 @@ func (c *Collector) write() {
 				continue
 			default:
 			}
-			// Then the next hit, if it comes within Linger.
+			// Then the next hit, if one is on its way and comes within
+			// Linger: when none is, waiting would only delay the answers.
+			if c.coming.Load() == 0 {
+				break
+			}
 			wait := min(c.cfg.Linger, time.Until(deadline))
 			if wait <= 0 {
 				break

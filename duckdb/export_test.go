@@ -1,5 +1,12 @@
 package duckdb
 
+import (
+	"bytes"
+	"encoding/gob"
+
+	"github.com/crmlink/crmlink"
+)
+
 // SetChunkRows makes imports spool and apply n rows at a time, so that
 // tests cross chunk boundaries with small files.
 func SetChunkRows(s *Store, n int) { s.chunkRows = n }
@@ -10,3 +17,24 @@ type ClientFilter struct{ f *clientFilter }
 func NewClientFilter(capacity int) ClientFilter { return ClientFilter{newClientFilter(capacity)} }
 func (c ClientFilter) Add(id uint64)            { c.f.add(id) }
 func (c ClientFilter) MayHave(id uint64) bool   { return c.f.mayHave(id) }
+
+// AppendHitLog appends batches to the hit log of a closed store at dbPath,
+// numbered from 1 after the log's own files, as a server that acknowledged
+// them and died before applying them leaves it.
+func AppendHitLog(dbPath string, batches ...[]crmlink.SessionHit) error {
+	l, err := openHitLog(dbPath+".hits", 0)
+	if err != nil {
+		return err
+	}
+	defer l.close()
+	for _, b := range batches {
+		var buf bytes.Buffer
+		if err := gob.NewEncoder(&buf).Encode(b); err != nil {
+			return err
+		}
+		if _, err := l.append(buf.Bytes()); err != nil {
+			return err
+		}
+	}
+	return nil
+}

@@ -26,19 +26,17 @@ const hitUpdateColumns = `{'session_id': 'UBIGINT', 'page_views': 'INTEGER', 'du
 
 const hitGoalColumns = `{'session_id': 'UBIGINT', 'goal': 'VARCHAR', 'time_us': 'BIGINT'}`
 
-// WriteHits makes a batch of hits durable: one row of the hit log, in a
-// transaction of its own, costs a commit and little more, so the collector
-// can answer quickly; the applier turns logged batches into sessions,
-// goals, purchases and identities a moment later. See crmlink.HitStore.
+// WriteHits makes a batch of hits durable: one fsynced record of the hit
+// log (hitlog.go), which costs a fraction of a millisecond, so the
+// collector can answer quickly; the applier turns logged batches into
+// sessions, goals, purchases and identities a moment later. See
+// crmlink.HitStore.
 func (s *Store) WriteHits(ctx context.Context, hits []crmlink.SessionHit) error {
 	var buf bytes.Buffer
 	if err := gob.NewEncoder(&buf).Encode(hits); err != nil {
 		return fmt.Errorf("write hits: %w", err)
 	}
-	payload := buf.Bytes()
-	seq := s.hitSeq.Add(1)
-	// caller: WriteHits (the hit log)
-	if _, err := s.db.ExecContext(ctx, `INSERT INTO hit_log VALUES (?, ?)`, seq, payload); err != nil {
+	if _, err := s.hits.append(buf.Bytes()); err != nil {
 		return fmt.Errorf("write hits: %w", err)
 	}
 	select {
@@ -48,13 +46,78 @@ func (s *Store) WriteHits(ctx context.Context, hits []crmlink.SessionHit) error 
 	return nil
 }
 
-// applyLoggedHits applies every logged batch, in order, in one
-// transaction that also deletes them from the log: each batch is applied
-// exactly once, crash or not.
+// applyBatches is the most batches one transaction applies.
+const applyBatches = 1000
+
+// applyLoggedHits applies every logged batch, in order: first any left in
+// the hit_log table by an older crmlink, then the hit log's files. Each
+// transaction records the last batch it applied (hit_log_state), so each
+// batch is applied exactly once, crash or not.
 func (s *Store) applyLoggedHits(ctx context.Context) error {
 	s.applyMu.Lock()
 	defer s.applyMu.Unlock()
-	// caller: applyLoggedHits
+	if err := s.applyTableHits(ctx); err != nil {
+		return err
+	}
+	segs, err := s.hits.seal()
+	if err != nil {
+		return fmt.Errorf("apply hits: %w", err)
+	}
+	var hits []crmlink.SessionHit
+	n := 0
+	last := s.hitsApplied
+	flush := func() error {
+		if n == 0 {
+			return nil
+		}
+		upto := last
+		if err := s.applyHits(ctx, hits, func(tx *sql.Tx) error {
+			// caller: applyLoggedHits
+			_, err := tx.ExecContext(ctx, `UPDATE hit_log_state SET applied = ?`, upto)
+			return err
+		}); err != nil {
+			return err
+		}
+		s.hitsApplied = upto
+		hits, n = hits[:0], 0
+		return nil
+	}
+	add := func(seq int64, payload []byte) error {
+		var batch []crmlink.SessionHit
+		if err := decodeHitBatch(payload, &batch); err != nil {
+			return fmt.Errorf("apply hits: batch %d: %w", seq, err)
+		}
+		hits = append(hits, batch...)
+		n++
+		last = seq
+		if n == applyBatches {
+			return flush()
+		}
+		return nil
+	}
+	if s.hits.dir == "" {
+		for _, r := range s.hits.pending(s.hitsApplied) {
+			if err := add(r.seq, r.payload); err != nil {
+				return err
+			}
+		}
+	} else {
+		for _, seg := range segs {
+			if err := readSegment(seg, s.hitsApplied, add); err != nil {
+				return err
+			}
+		}
+	}
+	if err := flush(); err != nil {
+		return err
+	}
+	return s.hits.applied(s.hitsApplied, segs)
+}
+
+// applyTableHits applies batches an older crmlink logged in the hit_log
+// table, deleting them in the same transaction.
+func (s *Store) applyTableHits(ctx context.Context) error {
+	// caller: applyLoggedHits (hit_log table, empty but after an upgrade)
 	rows, err := s.db.QueryContext(ctx, `SELECT seq, payload FROM hit_log ORDER BY seq LIMIT 1000`)
 	if err != nil {
 		return fmt.Errorf("apply hits: %w", err)
@@ -84,14 +147,14 @@ func (s *Store) applyLoggedHits(ctx context.Context) error {
 		return nil
 	}
 	if err := s.applyHits(ctx, hits, func(tx *sql.Tx) error {
-		// caller: applyLoggedHits
+		// caller: applyTableHits
 		_, err := tx.ExecContext(ctx, `DELETE FROM hit_log WHERE seq <= ?`, last)
 		return err
 	}); err != nil {
 		return err
 	}
 	if n == 1000 {
-		return s.applyLoggedHits(ctx) // more were waiting
+		return s.applyTableHits(ctx) // more were waiting
 	}
 	return nil
 }

@@ -223,3 +223,48 @@ func TestHitLogLegacyJSON(t *testing.T) {
 		t.Errorf("%d batches left in the log, %v", left, err)
 	}
 }
+
+// TestHitLogAfterCrash: batches acknowledged but not applied when the
+// process died are applied when the store opens, once; batches applied
+// whose files were not yet removed are not applied again.
+func TestHitLogAfterCrash(t *testing.T) {
+	ctx := context.Background()
+	path := filepath.Join(t.TempDir(), "crmlink.db")
+	open := func() *duckdb.Store {
+		st, err := duckdb.Open(ctx, "duckdb://"+path, &crmlink.FixedClock{T: storetest.Epoch})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return st
+	}
+	st := open()
+	c := storetest.MustCounter(t, st, "Shop", "UTC")
+	st.Close()
+	hit := func(pv int, isNew bool) []crmlink.SessionHit {
+		at := storetest.Epoch.Add(time.Duration(pv) * time.Minute)
+		return []crmlink.SessionHit{{Hit: crmlink.Hit{CounterID: c.ID, ClientID: 5, Time: at, Kind: crmlink.HitPageview,
+			URL: "https://shop.example/", Source: crmlink.TrafficSource{Kind: crmlink.SourceDirect}},
+			SessionID: 50, New: isNew, Start: storetest.Epoch, Duration: at.Sub(storetest.Epoch), PageViews: pv}}
+	}
+	check := func(when string) {
+		t.Helper()
+		st := open()
+		defer st.Close()
+		ss, err := st.ClientSessions(ctx, c.ID, 5)
+		if err != nil || len(ss) != 1 || ss[0].PageViews != 2 {
+			t.Fatalf("%s: sessions %+v, %v; want one with 2 page views", when, ss, err)
+		}
+		if left, _ := filepath.Glob(path + ".hits/*.log"); len(left) != 0 {
+			t.Errorf("%s: log files left: %v", when, left)
+		}
+	}
+	if err := duckdb.AppendHitLog(path, hit(1, true), hit(2, false)); err != nil {
+		t.Fatal(err)
+	}
+	check("after a crash before applying")
+	// The same numbers again: files of batches already applied.
+	if err := duckdb.AppendHitLog(path, hit(1, true), hit(2, false)); err != nil {
+		t.Fatal(err)
+	}
+	check("with files of applied batches left")
+}

@@ -18,7 +18,6 @@ import (
 	"strconv"
 	"strings"
 	"sync"
-	"sync/atomic"
 	"time"
 
 	"github.com/crmlink/crmlink"
@@ -44,9 +43,11 @@ type Store struct {
 	// log gets a debug line per step of an upload, with its duration.
 	log *slog.Logger
 
-	// The hit log: WriteHits appends batches numbered by hitSeq; the
-	// applier applies them (applyMu: one at a time), woken by applyNow.
-	hitSeq      atomic.Int64
+	// The hit log: WriteHits appends batches to hits; the applier applies
+	// them (applyMu: one at a time), woken by applyNow. hitsApplied is the
+	// last batch applied (hit_log_state), under applyMu.
+	hits        *hitLog
+	hitsApplied int64
 	applyMu     sync.Mutex
 	applyNow    chan struct{}
 	stopApplier chan struct{}
@@ -175,13 +176,19 @@ func Open(ctx context.Context, rawURL string, clock crmlink.Clock) (*Store, erro
 		return nil, fmt.Errorf("open store: attribute sessions: %w", err)
 	}
 	// Hits acknowledged before a stop or a crash are applied now.
-	var seq sql.NullInt64
 	// caller: Open (hit log)
-	if err := db.QueryRowContext(ctx, `SELECT max(seq) FROM hit_log`).Scan(&seq); err != nil {
+	if err := db.QueryRowContext(ctx, `SELECT applied FROM hit_log_state`).Scan(&s.hitsApplied); err != nil {
 		db.Close()
 		return nil, fmt.Errorf("open store: hit log: %w", err)
 	}
-	s.hitSeq.Store(seq.Int64)
+	logDir := ""
+	if path != "" {
+		logDir = path + ".hits"
+	}
+	if s.hits, err = openHitLog(logDir, s.hitsApplied); err != nil {
+		db.Close()
+		return nil, fmt.Errorf("open store: %w", err)
+	}
 	if err := s.applyLoggedHits(ctx); err != nil {
 		db.Close()
 		return nil, fmt.Errorf("open store: %w", err)
@@ -206,7 +213,7 @@ func (s *Store) Close() error {
 	s.closeOnce.Do(func() {
 		close(s.stopApplier)
 		<-s.applierDone
-		err = s.applyLoggedHits(context.Background())
+		err = errors.Join(s.applyLoggedHits(context.Background()), s.hits.close())
 	})
 	s.writeMu.Lock()
 	defer s.writeMu.Unlock()

@@ -1,0 +1,251 @@
+package duckdb
+
+import (
+	"bufio"
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"hash/crc32"
+	"io"
+	"os"
+	"path/filepath"
+	"slices"
+	"sync"
+)
+
+// hitLog is the durable log of acknowledged hit batches: append-only
+// segment files in a directory beside the database, each record written
+// and fsynced before WriteHits returns. The applier seals the segment being
+// written (later batches go to a new one), applies the sealed segments'
+// records in order, records the last applied number in hit_log_state in
+// the same transaction, and then removes them. A record is
+//
+//	length uint32 | crc32c uint32 | seq uint64 | payload (length bytes)
+//
+// with the CRC over seq and payload. A record cut short by a crash, which
+// was never acknowledged, ends its segment; segments are never appended to
+// after a restart. An in-memory store keeps its batches in memory.
+type hitLog struct {
+	dir string // "": in memory
+
+	mu   sync.Mutex
+	seq  int64    // the last number given
+	cur  *os.File // the segment being written, or nil
+	mem  []logRecord
+	name func(seq int64) string
+}
+
+type logRecord struct {
+	seq     int64
+	payload []byte
+}
+
+const (
+	logHeader     = 16
+	maxLogPayload = 256 << 20
+)
+
+var castagnoli = crc32.MakeTable(crc32.Castagnoli)
+
+func segmentName(seq int64) string { return fmt.Sprintf("hits-%020d.log", seq) }
+
+// openHitLog opens the log in dir ("" for memory); applied is the last
+// batch number the store applied, below which no new number is given.
+func openHitLog(dir string, applied int64) (*hitLog, error) {
+	l := &hitLog{dir: dir, seq: applied, name: segmentName}
+	if dir == "" {
+		return l, nil
+	}
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return nil, fmt.Errorf("hit log: %w", err)
+	}
+	segs, err := l.segments()
+	if err != nil {
+		return nil, err
+	}
+	for _, seg := range segs {
+		if err := readSegment(seg, 0, func(seq int64, _ []byte) error {
+			l.seq = max(l.seq, seq)
+			return nil
+		}); err != nil {
+			return nil, err
+		}
+	}
+	return l, nil
+}
+
+// segments lists the segment files, oldest first.
+func (l *hitLog) segments() ([]string, error) {
+	segs, err := filepath.Glob(filepath.Join(l.dir, "hits-*.log"))
+	if err != nil {
+		return nil, fmt.Errorf("hit log: %w", err)
+	}
+	slices.Sort(segs) // zero-padded numbers sort as text
+	return segs, nil
+}
+
+// append makes a batch durable and returns its number.
+func (l *hitLog) append(payload []byte) (int64, error) {
+	if len(payload) > maxLogPayload {
+		return 0, fmt.Errorf("hit log: a batch of %d bytes", len(payload))
+	}
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	// A number is never given twice, even to a write that failed: its
+	// bytes may have reached the disk.
+	l.seq++
+	seq := l.seq
+	if l.dir == "" {
+		l.mem = append(l.mem, logRecord{seq, slices.Clone(payload)})
+		return seq, nil
+	}
+	if l.cur == nil {
+		f, err := os.OpenFile(filepath.Join(l.dir, l.name(seq)), os.O_CREATE|os.O_EXCL|os.O_WRONLY|os.O_APPEND, 0o644)
+		if err != nil {
+			return 0, fmt.Errorf("hit log: %w", err)
+		}
+		// The new file's name must survive a crash too.
+		if err := syncDir(l.dir); err != nil {
+			f.Close()
+			return 0, err
+		}
+		l.cur = f
+	}
+	rec := make([]byte, logHeader+len(payload))
+	binary.LittleEndian.PutUint32(rec[0:], uint32(len(payload)))
+	binary.LittleEndian.PutUint64(rec[8:], uint64(seq))
+	copy(rec[logHeader:], payload)
+	binary.LittleEndian.PutUint32(rec[4:], crc32.Checksum(rec[8:], castagnoli))
+	_, err := l.cur.Write(rec)
+	if err == nil {
+		err = l.cur.Sync()
+	}
+	if err != nil {
+		// Whatever reached the file ends this segment.
+		l.cur.Close()
+		l.cur = nil
+		return 0, fmt.Errorf("hit log: %w", err)
+	}
+	return seq, nil
+}
+
+// seal closes the segment being written and returns every segment: the
+// batches they hold are all those acknowledged so far. For an in-memory
+// log it returns no files; pending gives its records.
+func (l *hitLog) seal() ([]string, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if l.dir == "" {
+		return nil, nil
+	}
+	if l.cur != nil {
+		err := l.cur.Close()
+		l.cur = nil
+		if err != nil {
+			return nil, fmt.Errorf("hit log: %w", err)
+		}
+	}
+	return l.segments()
+}
+
+// pending returns an in-memory log's records after the given number.
+func (l *hitLog) pending(after int64) []logRecord {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	i := 0
+	for i < len(l.mem) && l.mem[i].seq <= after {
+		i++
+	}
+	return slices.Clone(l.mem[i:])
+}
+
+// applied forgets what is applied: an in-memory log's records up to
+// upto, or the given segment files, all of whose records are applied.
+func (l *hitLog) applied(upto int64, segs []string) error {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if l.dir == "" {
+		i := 0
+		for i < len(l.mem) && l.mem[i].seq <= upto {
+			i++
+		}
+		l.mem = slices.Delete(l.mem, 0, i)
+		return nil
+	}
+	var errs []error
+	for _, seg := range segs {
+		if err := os.Remove(seg); err != nil && !errors.Is(err, os.ErrNotExist) {
+			errs = append(errs, err)
+		}
+	}
+	return errors.Join(errs...)
+}
+
+// close closes the segment being written.
+func (l *hitLog) close() error {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if l.cur == nil {
+		return nil
+	}
+	err := l.cur.Close()
+	l.cur = nil
+	return err
+}
+
+// readSegment calls fn with each record of a segment numbered after
+// `after`, in order. A record cut short or failing its checksum ends the
+// segment: it was being written when the process died, so it was never
+// acknowledged.
+func readSegment(path string, after int64, fn func(seq int64, payload []byte) error) error {
+	f, err := os.Open(path)
+	if err != nil {
+		return fmt.Errorf("hit log: %w", err)
+	}
+	defer f.Close()
+	r := bufio.NewReaderSize(f, 1<<16)
+	var head [logHeader]byte
+	for {
+		if _, err := io.ReadFull(r, head[:]); err != nil {
+			if err == io.EOF || err == io.ErrUnexpectedEOF {
+				return nil
+			}
+			return fmt.Errorf("hit log %s: %w", filepath.Base(path), err)
+		}
+		n := binary.LittleEndian.Uint32(head[0:])
+		if n > maxLogPayload {
+			return nil // torn
+		}
+		rec := make([]byte, 8+int(n))
+		copy(rec, head[8:])
+		if _, err := io.ReadFull(r, rec[8:]); err != nil {
+			if err == io.EOF || err == io.ErrUnexpectedEOF {
+				return nil
+			}
+			return fmt.Errorf("hit log %s: %w", filepath.Base(path), err)
+		}
+		if crc32.Checksum(rec, castagnoli) != binary.LittleEndian.Uint32(head[4:]) {
+			return nil // torn
+		}
+		seq := int64(binary.LittleEndian.Uint64(rec))
+		if seq <= after {
+			continue
+		}
+		if err := fn(seq, rec[8:]); err != nil {
+			return err
+		}
+	}
+}
+
+// syncDir makes a directory's entries durable.
+func syncDir(dir string) error {
+	d, err := os.Open(dir)
+	if err != nil {
+		return fmt.Errorf("hit log: %w", err)
+	}
+	defer d.Close()
+	if err := d.Sync(); err != nil {
+		return fmt.Errorf("hit log: %w", err)
+	}
+	return nil
+}

@@ -12,6 +12,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/crmlink/crmlink"
@@ -173,7 +174,8 @@ func (s *Server) render(w http.ResponseWriter, r *http.Request, code int, name s
 	return nil
 }
 
-// counterPageData fills what every page of a counter shows.
+// pageFor fills what every page of a counter shows: its navigation, the
+// counters the browser may pick, who is signed in, the CSRF token.
 func (s *Server) pageFor(r *http.Request, u *ui, nav, title string, data any) (*page, error) {
 	p := &page{Title: title, Nav: nav, Counter: u.counter, Who: u.tok.Name, Scope: u.tok.Scope, CSRF: u.csrf, F: u.f, Data: data}
 	all, err := s.cfg.Store.Counters(r.Context())
@@ -306,7 +308,7 @@ func (s *Server) signinPost(w http.ResponseWriter, r *http.Request) error {
 		}
 		// A missing user costs the same derivation as a wrong password,
 		// so timing does not tell which names exist.
-		hash := dummyHash
+		hash := dummyHash()
 		if u != nil {
 			hash = u.PasswordHash
 		}
@@ -322,11 +324,13 @@ func (s *Server) signinPost(w http.ResponseWriter, r *http.Request) error {
 	return nil
 }
 
-// dummyHash is checked against when the user does not exist.
-var dummyHash = func() string {
+// dummyHash is checked against when the user does not exist; made on
+// first use, so that commands that never check a password do not pay for
+// a derivation.
+var dummyHash = sync.OnceValue(func() string {
 	h, _ := HashPassword("not a real password, only for timing")
 	return h
-}()
+})
 
 func (s *Server) signoutPost(w http.ResponseWriter, r *http.Request) error {
 	if c, err := r.Cookie(sessionCookie); err == nil {

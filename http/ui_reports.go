@@ -45,7 +45,7 @@ func readPeriod(r *http.Request, u *ui, now time.Time) (period, string) {
 	}
 	p := period{Date1: d1.Format(time.DateOnly), Date2: d2.Format(time.DateOnly), Days: int(d2.Sub(d1)/(24*time.Hour)) + 1}
 	for _, n := range []int{7, 30, 90} {
-		p.Presets = append(p.Presets, navItem{Key: p.Date1, Label: strings.Repeat("", 0) + itoa(n) + " days",
+		p.Presets = append(p.Presets, navItem{Label: itoa(n) + " days",
 			URL: withParams(r.URL.Path, q, "date1", today.AddDate(0, 0, 1-n).Format(time.DateOnly), "date2", today.Format(time.DateOnly), "offset", "")})
 	}
 	return p, warn

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"log/slog"
 	"net"
 	"net/http"
 	"net/http/cookiejar"
@@ -15,7 +16,6 @@ import (
 
 	"github.com/crmlink/crmlink"
 	crmhttp "github.com/crmlink/crmlink/http"
-	"log/slog"
 )
 
 // dashBench is a server on demo data and a signed-in client, to time the

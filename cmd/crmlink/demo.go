@@ -4,12 +4,12 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"github.com/crmlink/crmlink/crm"
 	"os"
 	"path/filepath"
 	"time"
 
 	"github.com/crmlink/crmlink"
+	"github.com/crmlink/crmlink/crm"
 	"github.com/crmlink/crmlink/gen"
 	crmhttp "github.com/crmlink/crmlink/http"
 	"github.com/crmlink/crmlink/sessionfile"

@@ -303,6 +303,8 @@ func (s *Server) sourcesPage(w http.ResponseWriter, r *http.Request, u *ui) erro
 	if len(dims) == 0 {
 		dims = []string{"source", "engine"}
 	}
+	// Columns: the form sends col=- with the checked ones, so that none
+	// checked means none; a URL without col shows them all.
 	cols := q["col"]
 	var metricKeys []string
 	for _, c := range sourceCols {

@@ -409,3 +409,32 @@ func TestUIStatic(t *testing.T) {
 		t.Errorf("path escape: %d", p.code)
 	}
 }
+
+func TestUISourcesColumns(t *testing.T) {
+	f := newShopFixture(t)
+	b := newBrowser(t, f.fixture)
+	b.signIn(f.admin, "", "")
+	base := "/c/" + f.shop.ID.String() + "/sources?date1=2026-01-29&date2=2026-02-01"
+	head := regexp.MustCompile(`<thead>.*?</thead>`)
+	for _, tc := range []struct {
+		query    string
+		has, not []string
+	}{
+		{"", []string{"Sessions", "Paid", "Revenue", "Average order value"}, nil},
+		{"&col=-&col=paid", []string{"Sessions", "All orders", "Paid"}, []string{"Revenue", "Cancelled"}},
+		{"&col=-", []string{"Sessions", "All orders"}, []string{"Paid", "Revenue"}},
+	} {
+		p := b.get(base + tc.query)
+		h := head.FindString(strings.ReplaceAll(p.body, "\n", " "))
+		for _, s := range tc.has {
+			if !strings.Contains(h, ">"+s) {
+				t.Errorf("%q: no column %q in %s", tc.query, s, h)
+			}
+		}
+		for _, s := range tc.not {
+			if strings.Contains(h, ">"+s) {
+				t.Errorf("%q: column %q shown", tc.query, s)
+			}
+		}
+	}
+}

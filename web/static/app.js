@@ -29,8 +29,7 @@
     });
   });
 
-  // The report form: an unchecked column list would mean "all columns", so
-  // a form with every column unchecked keeps the two that are always shown.
+  // The report form: dimension pickers left at "—" are not sent.
   var report = document.getElementById('report-form');
   if (report) {
     report.addEventListener('submit', function () {

@@ -52,8 +52,14 @@ type UserStore interface {
 	CreateUser(ctx context.Context, u *User) error
 	// User returns a user, or an *Error of kind NotFound.
 	User(ctx context.Context, name string) (*User, error)
+	// Users lists the users of one counter (0: the users of every
+	// counter), by name.
+	Users(ctx context.Context, counter CounterID) ([]*User, error)
 	// SetUserPassword replaces a user's password hash.
 	SetUserPassword(ctx context.Context, name, hash string) error
+	// DeleteUser removes a user, which ends their signed-in browsers;
+	// NotFound if there is no such user.
+	DeleteUser(ctx context.Context, name string) error
 	// CreateWebSession stores a signed-in browser.
 	CreateWebSession(ctx context.Context, s *WebSession) error
 	// WebSession returns a signed-in browser that has not expired at now,

@@ -33,24 +33,71 @@ func (s *Store) CreateUser(ctx context.Context, u *crmlink.User) error {
 	})
 }
 
-// User returns one user.
-func (s *Store) User(ctx context.Context, name string) (*crmlink.User, error) {
+const userColumns = `name, password_hash, counter_id, scope, created`
+
+func scanUser(row interface{ Scan(...any) error }) (*crmlink.User, error) {
 	var u crmlink.User
 	var scope string
+	if err := row.Scan(&u.Name, &u.PasswordHash, &u.CounterID, &scope, &u.Created); err != nil {
+		return nil, err
+	}
+	var err error
+	if u.Scope, err = crmlink.ParseScope(scope); err != nil {
+		return nil, fmt.Errorf("user %q: %w", u.Name, err)
+	}
+	u.Created = u.Created.UTC()
+	return &u, nil
+}
+
+// User returns one user.
+func (s *Store) User(ctx context.Context, name string) (*crmlink.User, error) {
 	// caller: User (every request of a user's browser)
-	err := s.db.QueryRowContext(ctx, `SELECT name, password_hash, counter_id, scope, created FROM users WHERE name = ?`, name).
-		Scan(&u.Name, &u.PasswordHash, &u.CounterID, &scope, &u.Created)
+	u, err := scanUser(s.db.QueryRowContext(ctx, `SELECT `+userColumns+` FROM users WHERE name = ?`, name))
 	if isNoRows(err) {
 		return nil, notFound("user", name)
 	}
 	if err != nil {
 		return nil, fmt.Errorf("user: %w", err)
 	}
-	if u.Scope, err = crmlink.ParseScope(scope); err != nil {
-		return nil, fmt.Errorf("user %q: %w", name, err)
+	return u, nil
+}
+
+// Users lists one counter's users.
+func (s *Store) Users(ctx context.Context, counter crmlink.CounterID) ([]*crmlink.User, error) {
+	// caller: Users (Settings)
+	rows, err := s.db.QueryContext(ctx, `SELECT `+userColumns+` FROM users WHERE counter_id = ? ORDER BY name`, int64(counter))
+	if err != nil {
+		return nil, fmt.Errorf("users: %w", err)
 	}
-	u.Created = u.Created.UTC()
-	return &u, nil
+	defer rows.Close()
+	var out []*crmlink.User
+	for rows.Next() {
+		u, err := scanUser(rows)
+		if err != nil {
+			return nil, fmt.Errorf("users: %w", err)
+		}
+		out = append(out, u)
+	}
+	return out, rows.Err()
+}
+
+// DeleteUser removes a user and their signed-in browsers.
+func (s *Store) DeleteUser(ctx context.Context, name string) error {
+	return s.inTx(ctx, func(tx *sql.Tx) error {
+		// caller: DeleteUser
+		res, err := tx.ExecContext(ctx, `DELETE FROM users WHERE name = ?`, name)
+		if err != nil {
+			return fmt.Errorf("delete user: %w", err)
+		}
+		if n, _ := res.RowsAffected(); n == 0 {
+			return notFound("user", name)
+		}
+		// caller: DeleteUser (sessions)
+		if _, err := tx.ExecContext(ctx, `DELETE FROM web_sessions WHERE user_name = ?`, name); err != nil {
+			return fmt.Errorf("delete user: %w", err)
+		}
+		return nil
+	})
 }
 
 // SetUserPassword replaces a user's password hash.

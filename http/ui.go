@@ -90,6 +90,8 @@ func (s *Server) uiRoutes() {
 	s.counterPage("POST /c/{id}/settings", crmlink.ScopeAdmin, s.settingsPost)
 	s.counterPage("POST /c/{id}/tokens", crmlink.ScopeAdmin, s.tokenCreatePost)
 	s.counterPage("POST /c/{id}/tokens/revoke", crmlink.ScopeAdmin, s.tokenRevokePost)
+	s.counterPage("POST /c/{id}/users", crmlink.ScopeAdmin, s.userCreatePost)
+	s.counterPage("POST /c/{id}/users/remove", crmlink.ScopeAdmin, s.userRemovePost)
 }
 
 // uiHandle registers a dashboard handler: like handle, but errors are

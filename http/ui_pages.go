@@ -331,6 +331,7 @@ func (s *Server) goalsPage(w http.ResponseWriter, r *http.Request, u *ui) error 
 type settingsData struct {
 	Snippet    string
 	Tokens     []*crmlink.Token
+	Users      []*crmlink.User
 	Locales    []string
 	NewSecret  string
 	CanAdmin   bool
@@ -369,6 +370,9 @@ func (s *Server) settingsPage(w http.ResponseWriter, r *http.Request, u *ui) err
 			return err
 		}
 		data.Tokens = toks
+		if data.Users, err = s.cfg.Store.Users(r.Context(), u.counter.ID); err != nil {
+			return err
+		}
 		for _, sc := range []crmlink.Scope{crmlink.ScopeRead, crmlink.ScopeWrite, crmlink.ScopeAdmin} {
 			if sc <= u.tok.Scope {
 				data.Scopes = append(data.Scopes, pick{sc.String(), sc.String(), sc == crmlink.ScopeRead})
@@ -464,5 +468,55 @@ func (s *Server) tokenRevokePost(w http.ResponseWriter, r *http.Request, u *ui) 
 		return err
 	}
 	http.Redirect(w, r, back+"?flash="+url.QueryEscape("Token revoked.")+"#tokens", http.StatusSeeOther)
+	return nil
+}
+
+// userCreatePost adds a user of this counter, with a scope no wider than
+// the admin's own.
+func (s *Server) userCreatePost(w http.ResponseWriter, r *http.Request, u *ui) error {
+	back := "/c/" + u.counter.ID.String() + "/settings"
+	fail := func(msg string) error {
+		http.Redirect(w, r, back+"?flash="+url.QueryEscape("User not added: "+msg)+"#users", http.StatusSeeOther)
+		return nil
+	}
+	scope, err := crmlink.ParseScope(r.PostFormValue("scope"))
+	if err != nil || scope > u.tok.Scope {
+		return fail("pick a scope no wider than your own.")
+	}
+	name := strings.TrimSpace(r.PostFormValue("user"))
+	if err := crmlink.ValidUserName(name); err != nil {
+		return fail(crmlink.MessageOf(err))
+	}
+	hash, err := HashPassword(r.PostFormValue("password"))
+	if err != nil {
+		return fail(crmlink.MessageOf(err))
+	}
+	err = s.cfg.Store.CreateUser(r.Context(), &crmlink.User{Name: name, PasswordHash: hash, CounterID: u.counter.ID, Scope: scope})
+	if crmlink.KindOf(err) == crmlink.KindConflict {
+		return fail(crmlink.MessageOf(err))
+	}
+	if err != nil {
+		return err
+	}
+	http.Redirect(w, r, back+"?flash="+url.QueryEscape("User "+name+" can sign in.")+"#users", http.StatusSeeOther)
+	return nil
+}
+
+// userRemovePost removes a user of this counter.
+func (s *Server) userRemovePost(w http.ResponseWriter, r *http.Request, u *ui) error {
+	back := "/c/" + u.counter.ID.String() + "/settings"
+	name := r.PostFormValue("user")
+	us, err := s.cfg.Store.Users(r.Context(), u.counter.ID)
+	if err != nil {
+		return err
+	}
+	// Only this counter's users are removed here.
+	if !slices.ContainsFunc(us, func(x *crmlink.User) bool { return x.Name == name }) {
+		return crmlink.Errorf(crmlink.KindNotFound, "no such user of this counter")
+	}
+	if err := s.cfg.Store.DeleteUser(r.Context(), name); err != nil {
+		return err
+	}
+	http.Redirect(w, r, back+"?flash="+url.QueryEscape("User "+name+" removed.")+"#users", http.StatusSeeOther)
 	return nil
 }

@@ -438,3 +438,55 @@ func TestUISourcesColumns(t *testing.T) {
 		}
 	}
 }
+
+func TestUIUserManagement(t *testing.T) {
+	f := newFixture(t, 0)
+	ctx := context.Background()
+	b := newBrowser(t, f)
+	b.signIn(f.admin, "", "")
+	base := "/c/" + f.counter.ID.String()
+	csrf := csrfOf(t, b.get(base+"/settings"))
+	add := func(user, password, scope string) string {
+		p := b.post(base+"/users", url.Values{"csrf": {csrf}, "user": {user}, "password": {password}, "scope": {scope}})
+		if p.code != http.StatusSeeOther {
+			t.Fatalf("add %s: %d", user, p.code)
+		}
+		return p.location
+	}
+	if loc := add("maria", "long enough pw", "write"); !strings.Contains(loc, "can+sign+in") {
+		t.Errorf("add: %q", loc)
+	}
+	for _, bad := range [][3]string{{"maria", "long enough pw", "read"}, {"bad name!", "long enough pw", "read"}, {"ivan", "short", "read"}} {
+		if loc := add(bad[0], bad[1], bad[2]); !strings.Contains(loc, "not+added") {
+			t.Errorf("add %v: %q", bad, loc)
+		}
+	}
+	u, err := f.store.User(ctx, "maria")
+	if err != nil || u.CounterID != f.counter.ID || u.Scope != crmlink.ScopeWrite {
+		t.Fatalf("maria: %+v, %v", u, err)
+	}
+	if p := b.get(base + "/settings"); !strings.Contains(p.body, "<td>maria</td>") {
+		t.Error("maria is not listed")
+	}
+	// She signs in; removed, she is signed out.
+	m := newBrowser(t, f)
+	if p := m.signIn("", "maria", "long enough pw"); p.code != http.StatusSeeOther {
+		t.Fatalf("maria signs in: %d", p.code)
+	}
+	if p := m.get(base + "/"); p.code != 200 {
+		t.Fatalf("maria's overview: %d", p.code)
+	}
+	if p := b.post(base+"/users/remove", url.Values{"csrf": {csrf}, "user": {"maria"}}); p.code != http.StatusSeeOther {
+		t.Errorf("remove: %d", p.code)
+	}
+	if p := m.get(base + "/"); p.code != http.StatusSeeOther {
+		t.Errorf("removed maria's browser: %d, want a redirect to sign in", p.code)
+	}
+	// A user of every counter is not removed from a counter's page.
+	if err := f.store.CreateUser(ctx, &crmlink.User{Name: "root", PasswordHash: "x", Scope: crmlink.ScopeAdmin}); err != nil {
+		t.Fatal(err)
+	}
+	if p := b.post(base+"/users/remove", url.Values{"csrf": {csrf}, "user": {"root"}}); p.code != 404 {
+		t.Errorf("removing an all-counter user: %d", p.code)
+	}
+}

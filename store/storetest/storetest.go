@@ -447,6 +447,47 @@ func testUsers(t *testing.T, open Opener) {
 	if err := s.SetUserPassword(ctx, "bob", "z"); crmlink.KindOf(err) != crmlink.KindNotFound {
 		t.Errorf("SetUserPassword(missing) = %v, want not found", err)
 	}
+	for _, n := range []string{"zoe", "ben"} {
+		if err := s.CreateUser(ctx, &crmlink.User{Name: n, PasswordHash: "h", CounterID: 3, Scope: crmlink.ScopeRead}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := s.CreateUser(ctx, &crmlink.User{Name: "all", PasswordHash: "h", Scope: crmlink.ScopeAdmin}); err != nil {
+		t.Fatal(err)
+	}
+	names := func(counter crmlink.CounterID) string {
+		us, err := s.Users(ctx, counter)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var out []string
+		for _, u := range us {
+			out = append(out, u.Name)
+		}
+		return fmt.Sprint(out)
+	}
+	if got := names(3); got != "[anna ben zoe]" {
+		t.Errorf("Users(3) = %s", got)
+	}
+	if got := names(0); got != "[all]" {
+		t.Errorf("Users(0) = %s", got)
+	}
+	// Removing a user ends their browsers' sessions.
+	if err := s.CreateWebSession(ctx, &crmlink.WebSession{Hash: "zs", UserName: "zoe", Expires: Epoch.Add(time.Hour)}); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.DeleteUser(ctx, "zoe"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.WebSession(ctx, "zs", Epoch); crmlink.KindOf(err) != crmlink.KindUnauthorized {
+		t.Errorf("the removed user's session: %v", err)
+	}
+	if got := names(3); got != "[anna ben]" {
+		t.Errorf("after DeleteUser: %s", got)
+	}
+	if err := s.DeleteUser(ctx, "zoe"); crmlink.KindOf(err) != crmlink.KindNotFound {
+		t.Errorf("DeleteUser twice: %v", err)
+	}
 }
 
 func testWebSessions(t *testing.T, open Opener) {

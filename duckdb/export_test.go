@@ -1,11 +1,6 @@
 package duckdb
 
-import (
-	"bytes"
-	"encoding/gob"
-
-	"github.com/crmlink/crmlink"
-)
+import "github.com/crmlink/crmlink"
 
 // SetChunkRows makes imports spool and apply n rows at a time, so that
 // tests cross chunk boundaries with small files.
@@ -28,11 +23,7 @@ func AppendHitLog(dbPath string, batches ...[]crmlink.SessionHit) error {
 	}
 	defer l.close()
 	for _, b := range batches {
-		var buf bytes.Buffer
-		if err := gob.NewEncoder(&buf).Encode(b); err != nil {
-			return err
-		}
-		if _, err := l.append(buf.Bytes()); err != nil {
+		if _, err := l.appendGob(b); err != nil {
 			return err
 		}
 	}

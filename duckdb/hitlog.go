@@ -2,6 +2,8 @@ package duckdb
 
 import (
 	"bufio"
+	"bytes"
+	"encoding/gob"
 	"encoding/binary"
 	"errors"
 	"fmt"
@@ -24,15 +26,20 @@ import (
 //
 // with the CRC over seq and payload. A record cut short by a crash, which
 // was never acknowledged, ends its segment; segments are never appended to
-// after a restart. An in-memory store keeps its batches in memory.
+// after a restart. Payloads are one gob stream per segment (appendGob), so
+// the types are described once per segment rather than once per batch:
+// a segment is read from its start (gobStream). An in-memory store keeps
+// its batches in memory, each a gob stream of its own.
 type hitLog struct {
 	dir string // "": in memory
 
-	mu   sync.Mutex
-	seq  int64    // the last number given
-	cur  *os.File // the segment being written, or nil
-	mem  []logRecord
-	name func(seq int64) string
+	mu     sync.Mutex
+	seq    int64    // the last number given
+	cur    *os.File // the segment being written, or nil
+	enc    *gob.Encoder
+	encBuf bytes.Buffer
+	mem    []logRecord
+	name   func(seq int64) string
 }
 
 type logRecord struct {
@@ -64,7 +71,7 @@ func openHitLog(dir string, applied int64) (*hitLog, error) {
 		return nil, err
 	}
 	for _, seg := range segs {
-		if err := readSegment(seg, 0, func(seq int64, _ []byte) error {
+		if err := readSegment(seg, func(seq int64, _ []byte) error {
 			l.seq = max(l.seq, seq)
 			return nil
 		}); err != nil {
@@ -84,33 +91,84 @@ func (l *hitLog) segments() ([]string, error) {
 	return segs, nil
 }
 
-// append makes a batch durable and returns its number.
-func (l *hitLog) append(payload []byte) (int64, error) {
-	if len(payload) > maxLogPayload {
-		return 0, fmt.Errorf("hit log: a batch of %d bytes", len(payload))
-	}
+// appendGob makes v durable, gob-encoded, and returns its number.
+func (l *hitLog) appendGob(v any) (int64, error) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
+	if l.dir == "" {
+		var buf bytes.Buffer
+		if err := gob.NewEncoder(&buf).Encode(v); err != nil {
+			return 0, fmt.Errorf("hit log: %w", err)
+		}
+		return l.appendLocked(buf.Bytes())
+	}
+	if err := l.openSegment(); err != nil {
+		return 0, err
+	}
+	l.encBuf.Reset()
+	if err := l.enc.Encode(v); err != nil {
+		// The encoder's state is unsure: the next batch starts a segment.
+		l.closeSegment()
+		return 0, fmt.Errorf("hit log: %w", err)
+	}
+	return l.appendLocked(l.encBuf.Bytes())
+}
+
+// append makes a payload durable and returns its number.
+func (l *hitLog) append(payload []byte) (int64, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.appendLocked(payload)
+}
+
+// openSegment starts a segment unless one is being written, with a fresh
+// gob stream.
+func (l *hitLog) openSegment() error {
+	if l.cur != nil {
+		return nil
+	}
+	f, err := os.OpenFile(filepath.Join(l.dir, l.name(l.seq+1)), os.O_CREATE|os.O_EXCL|os.O_WRONLY|os.O_APPEND, 0o644)
+	if err != nil {
+		return fmt.Errorf("hit log: %w", err)
+	}
+	// The new file's name must survive a crash too.
+	if err := syncDir(l.dir); err != nil {
+		f.Close()
+		return err
+	}
+	l.cur = f
+	l.encBuf.Reset()
+	l.enc = gob.NewEncoder(&l.encBuf)
+	return nil
+}
+
+// closeSegment ends the segment being written.
+func (l *hitLog) closeSegment() error {
+	if l.cur == nil {
+		return nil
+	}
+	err := l.cur.Close()
+	l.cur, l.enc = nil, nil
+	return err
+}
+
+func (l *hitLog) appendLocked(payload []byte) (int64, error) {
+	if len(payload) > maxLogPayload {
+		l.closeSegment()
+		return 0, fmt.Errorf("hit log: a batch of %d bytes", len(payload))
+	}
+	if l.dir == "" {
+		l.seq++
+		l.mem = append(l.mem, logRecord{l.seq, slices.Clone(payload)})
+		return l.seq, nil
+	}
+	if err := l.openSegment(); err != nil {
+		return 0, err
+	}
 	// A number is never given twice, even to a write that failed: its
 	// bytes may have reached the disk.
 	l.seq++
 	seq := l.seq
-	if l.dir == "" {
-		l.mem = append(l.mem, logRecord{seq, slices.Clone(payload)})
-		return seq, nil
-	}
-	if l.cur == nil {
-		f, err := os.OpenFile(filepath.Join(l.dir, l.name(seq)), os.O_CREATE|os.O_EXCL|os.O_WRONLY|os.O_APPEND, 0o644)
-		if err != nil {
-			return 0, fmt.Errorf("hit log: %w", err)
-		}
-		// The new file's name must survive a crash too.
-		if err := syncDir(l.dir); err != nil {
-			f.Close()
-			return 0, err
-		}
-		l.cur = f
-	}
 	rec := make([]byte, logHeader+len(payload))
 	binary.LittleEndian.PutUint32(rec[0:], uint32(len(payload)))
 	binary.LittleEndian.PutUint64(rec[8:], uint64(seq))
@@ -122,8 +180,7 @@ func (l *hitLog) append(payload []byte) (int64, error) {
 	}
 	if err != nil {
 		// Whatever reached the file ends this segment.
-		l.cur.Close()
-		l.cur = nil
+		l.closeSegment()
 		return 0, fmt.Errorf("hit log: %w", err)
 	}
 	return seq, nil
@@ -138,12 +195,8 @@ func (l *hitLog) seal() ([]string, error) {
 	if l.dir == "" {
 		return nil, nil
 	}
-	if l.cur != nil {
-		err := l.cur.Close()
-		l.cur = nil
-		if err != nil {
-			return nil, fmt.Errorf("hit log: %w", err)
-		}
+	if err := l.closeSegment(); err != nil {
+		return nil, fmt.Errorf("hit log: %w", err)
 	}
 	return l.segments()
 }
@@ -185,19 +238,13 @@ func (l *hitLog) applied(upto int64, segs []string) error {
 func (l *hitLog) close() error {
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	if l.cur == nil {
-		return nil
-	}
-	err := l.cur.Close()
-	l.cur = nil
-	return err
+	return l.closeSegment()
 }
 
-// readSegment calls fn with each record of a segment numbered after
-// `after`, in order. A record cut short or failing its checksum ends the
-// segment: it was being written when the process died, so it was never
-// acknowledged.
-func readSegment(path string, after int64, fn func(seq int64, payload []byte) error) error {
+// readSegment calls fn with each record of a segment, in order. A record
+// cut short or failing its checksum ends the segment: it was being written
+// when the process died, so it was never acknowledged.
+func readSegment(path string, fn func(seq int64, payload []byte) error) error {
 	f, err := os.Open(path)
 	if err != nil {
 		return fmt.Errorf("hit log: %w", err)
@@ -228,9 +275,6 @@ func readSegment(path string, after int64, fn func(seq int64, payload []byte) er
 			return nil // torn
 		}
 		seq := int64(binary.LittleEndian.Uint64(rec))
-		if seq <= after {
-			continue
-		}
 		if err := fn(seq, rec[8:]); err != nil {
 			return err
 		}
@@ -248,4 +292,22 @@ func syncDir(dir string) error {
 		return fmt.Errorf("hit log: %w", err)
 	}
 	return nil
+}
+
+// gobStream decodes the payloads of one segment in order: the segment's
+// batches share a gob stream.
+type gobStream struct {
+	buf bytes.Buffer
+	dec *gob.Decoder
+}
+
+func newGobStream() *gobStream {
+	g := &gobStream{}
+	g.dec = gob.NewDecoder(&g.buf)
+	return g
+}
+
+func (g *gobStream) decode(payload []byte, v any) error {
+	g.buf.Write(payload)
+	return g.dec.Decode(v)
 }

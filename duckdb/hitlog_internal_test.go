@@ -14,7 +14,10 @@ func readAll(t *testing.T, l *hitLog, after int64) (seqs []int64, payloads []str
 		t.Fatal(err)
 	}
 	for _, seg := range segs {
-		if err := readSegment(seg, after, func(seq int64, p []byte) error {
+		if err := readSegment(seg, func(seq int64, p []byte) error {
+			if seq <= after {
+				return nil
+			}
 			seqs = append(seqs, seq)
 			payloads = append(payloads, string(p))
 			return nil
@@ -131,5 +134,56 @@ func TestHitLogMemory(t *testing.T) {
 	l.applied(2, nil)
 	if got := l.pending(0); len(got) != 1 || got[0].seq != 3 {
 		t.Errorf("after applied(2): %+v", got)
+	}
+}
+
+// TestHitLogGobStream: the batches of a segment share a gob stream, read
+// from the segment's start; a new segment starts a new stream.
+func TestHitLogGobStream(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "db.hits")
+	l, _ := openHitLog(dir, 0)
+	type batch struct{ Items []string }
+	for i := range 3 {
+		if _, err := l.appendGob(batch{Items: []string{fmt.Sprint("a", i)}}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	l.seal()
+	if _, err := l.appendGob(batch{Items: []string{"b0"}}); err != nil {
+		t.Fatal(err)
+	}
+	segs, _ := l.seal()
+	if len(segs) != 2 {
+		t.Fatalf("segments %v", segs)
+	}
+	var got []string
+	for _, seg := range segs {
+		stream := newGobStream()
+		if err := readSegment(seg, func(seq int64, p []byte) error {
+			var b batch
+			if err := stream.decode(p, &b); err != nil {
+				return err
+			}
+			got = append(got, fmt.Sprint(seq, " ", b.Items[0]))
+			return nil
+		}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if fmt.Sprint(got) != "[1 a0 2 a1 3 a2 4 b0]" {
+		t.Errorf("read %v", got)
+	}
+	// The second batch alone, without the first's type description, does
+	// not decode: a segment must be read from its start.
+	var second []byte
+	readSegment(segs[0], func(seq int64, p []byte) error {
+		if seq == 2 {
+			second = p
+		}
+		return nil
+	})
+	var b batch
+	if err := newGobStream().decode(second, &b); err == nil {
+		t.Error("a batch decoded without its segment's start")
 	}
 }

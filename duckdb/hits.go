@@ -32,11 +32,7 @@ const hitGoalColumns = `{'session_id': 'UBIGINT', 'goal': 'VARCHAR', 'time_us': 
 // sessions, goals, purchases and identities a moment later. See
 // crmlink.HitStore.
 func (s *Store) WriteHits(ctx context.Context, hits []crmlink.SessionHit) error {
-	var buf bytes.Buffer
-	if err := gob.NewEncoder(&buf).Encode(hits); err != nil {
-		return fmt.Errorf("write hits: %w", err)
-	}
-	if _, err := s.hits.append(buf.Bytes()); err != nil {
+	if _, err := s.hits.appendGob(hits); err != nil {
 		return fmt.Errorf("write hits: %w", err)
 	}
 	select {
@@ -82,11 +78,7 @@ func (s *Store) applyLoggedHits(ctx context.Context) error {
 		hits, n = hits[:0], 0
 		return nil
 	}
-	add := func(seq int64, payload []byte) error {
-		var batch []crmlink.SessionHit
-		if err := decodeHitBatch(payload, &batch); err != nil {
-			return fmt.Errorf("apply hits: batch %d: %w", seq, err)
-		}
+	add := func(seq int64, batch []crmlink.SessionHit) error {
 		hits = append(hits, batch...)
 		n++
 		last = seq
@@ -95,15 +87,32 @@ func (s *Store) applyLoggedHits(ctx context.Context) error {
 		}
 		return nil
 	}
+	applied := s.hitsApplied
 	if s.hits.dir == "" {
-		for _, r := range s.hits.pending(s.hitsApplied) {
-			if err := add(r.seq, r.payload); err != nil {
+		for _, r := range s.hits.pending(applied) {
+			var batch []crmlink.SessionHit
+			if err := decodeHitBatch(r.payload, &batch); err != nil {
+				return fmt.Errorf("apply hits: batch %d: %w", r.seq, err)
+			}
+			if err := add(r.seq, batch); err != nil {
 				return err
 			}
 		}
 	} else {
 		for _, seg := range segs {
-			if err := readSegment(seg, s.hitsApplied, add); err != nil {
+			// A segment's batches share one gob stream: every one is
+			// decoded, those applied already are passed over.
+			stream := newGobStream()
+			if err := readSegment(seg, func(seq int64, payload []byte) error {
+				var batch []crmlink.SessionHit
+				if err := stream.decode(payload, &batch); err != nil {
+					return fmt.Errorf("apply hits: batch %d: %w", seq, err)
+				}
+				if seq <= applied {
+					return nil
+				}
+				return add(seq, batch)
+			}); err != nil {
 				return err
 			}
 		}

@@ -3,8 +3,8 @@ package duckdb
 import (
 	"bufio"
 	"bytes"
-	"encoding/gob"
 	"encoding/binary"
+	"encoding/gob"
 	"errors"
 	"fmt"
 	"hash/crc32"

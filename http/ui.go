@@ -92,6 +92,15 @@ func (s *Server) uiRoutes() {
 	s.counterPage("POST /c/{id}/tokens/revoke", crmlink.ScopeAdmin, s.tokenRevokePost)
 	s.counterPage("POST /c/{id}/users", crmlink.ScopeAdmin, s.userCreatePost)
 	s.counterPage("POST /c/{id}/users/remove", crmlink.ScopeAdmin, s.userRemovePost)
+	// Any other page of a counter: a page saying so, not the API's JSON.
+	s.counterPage("GET /c/{id}/{rest...}", crmlink.ScopeRead, func(w http.ResponseWriter, r *http.Request, u *ui) error {
+		p, err := s.pageFor(r, u, "", "Not found", nil)
+		if err != nil {
+			return err
+		}
+		p.Error = "There is no such page of this counter."
+		return s.render(w, r, http.StatusNotFound, "error", p)
+	})
 }
 
 // uiHandle registers a dashboard handler: like handle, but errors are

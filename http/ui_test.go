@@ -490,3 +490,17 @@ func TestUIUserManagement(t *testing.T) {
 		t.Errorf("removing an all-counter user: %d", p.code)
 	}
 }
+
+func TestUINotFoundPage(t *testing.T) {
+	f := newFixture(t, 0)
+	b := newBrowser(t, f)
+	b.signIn(f.admin, "", "")
+	p := b.get("/c/" + f.counter.ID.String() + "/nothing/here")
+	if p.code != 404 || !strings.Contains(p.header.Get("Content-Type"), "text/html") || !strings.Contains(p.body, "no such page") {
+		t.Errorf("unknown page: %d %s %.200s", p.code, p.header.Get("Content-Type"), p.body)
+	}
+	// The API's unknown paths still answer JSON.
+	if code, body := f.do(t, "GET", "/cdp/api/v1/nothing", "OAuth "+f.admin, nil, ""); code != 404 || body["errors"] == nil {
+		t.Errorf("API 404: %d %v", code, body)
+	}
+}

@@ -59,8 +59,14 @@
         ticks: { callback: function (v) { return nf.format(v); } } };
     }
     if (d.kind === 'bars') {
+      // Long source names are shortened on narrow screens; the tooltip
+      // keeps them whole.
+      var short = function (s) {
+        var max = window.innerWidth < 600 ? 16 : 40;
+        return s.length > max ? s.slice(0, max - 1) + '…' : s;
+      };
       scales = { x: { beginAtZero: true, ticks: { callback: function (v) { return nf.format(v); } } },
-        y: { ticks: { autoSkip: false } } };
+        y: { ticks: { autoSkip: false, callback: function (v) { return short(String(this.getLabelForValue(v))); } } } };
     }
     new window.Chart(canvas, {
       type: 'bar',

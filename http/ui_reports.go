@@ -81,7 +81,6 @@ type chartData struct {
 	Labels   []string       `json:"labels"`
 	Datasets []chartDataset `json:"datasets"`
 	Locale   string         `json:"locale"`
-	Currency string         `json:"currency"`
 }
 
 type chartDataset struct {
@@ -89,7 +88,6 @@ type chartDataset struct {
 	Data  []float64 `json:"data"` // for drawing only; the figures shown are decimal
 	Type  string    `json:"type,omitempty"`
 	Axis  string    `json:"axis,omitempty"` // "y" or "y2"
-	Money bool      `json:"money,omitempty"`
 }
 
 type overviewData struct {
@@ -127,16 +125,21 @@ func (s *Server) overviewPage(w http.ResponseWriter, r *http.Request, u *ui) err
 	if err != nil {
 		return err
 	}
+	// The previous period of the same length, unless it would start
+	// before 1970, where reports do not go.
+	prevTotals := make([]decimal.Decimal, len(names))
 	d1, _ := time.Parse(time.DateOnly, per.Date1)
-	prevParams := url.Values{"metrics": {strings.Join(names, ",")},
-		"date1": {d1.AddDate(0, 0, -per.Days).Format(time.DateOnly)}, "date2": {d1.AddDate(0, 0, -1).Format(time.DateOnly)}}
-	prev, err := s.runUIReport(r, u, prevParams, false)
-	if err != nil {
-		return err
+	if prevStart := d1.AddDate(0, 0, -per.Days); prevStart.Year() >= 1970 {
+		prevParams := url.Values{"metrics": {strings.Join(names, ",")},
+			"date1": {prevStart.Format(time.DateOnly)}, "date2": {d1.AddDate(0, 0, -1).Format(time.DateOnly)}}
+		prev, err := s.runUIReport(r, u, prevParams, false)
+		if err != nil {
+			return err
+		}
+		prevTotals = totalsOf(prev)
 	}
 	data := overviewData{Period: per, UploadURL: "/c/" + u.counter.ID.String() + "/uploads"}
 	curTotals := totalsOf(cur)
-	prevTotals := totalsOf(prev)
 	for i, m := range overviewMetrics {
 		c := card{Label: m.label}
 		v := curTotals[i]
@@ -162,7 +165,7 @@ func (s *Server) overviewPage(w http.ResponseWriter, r *http.Request, u *ui) err
 	}
 	data.NoData = curTotals[0].IsZero()
 	data.NoOrders = curTotals[1].IsZero()
-	data.Chart = chartData{Kind: "time", Locale: u.f.nf.Locale, Currency: u.counter.Currency}
+	data.Chart = chartData{Kind: "time", Locale: u.f.nf.Locale}
 	sets := []chartDataset{{Label: "Sessions", Type: "line", Axis: "y2"}, {Label: "All orders", Type: "bar", Axis: "y"},
 		{Label: "Paid orders", Type: "bar", Axis: "y"}}
 	for i, iv := range cur.Intervals {
@@ -456,7 +459,7 @@ func (s *Server) sourcesPage(w http.ResponseWriter, r *http.Request, u *ui) erro
 		data.Next = withParams(base, q, "offset", itoa(offset+sourcesPageRows))
 	}
 	// The chart: orders and paid orders of the first ten rows.
-	data.Chart = chartData{Kind: "bars", Locale: u.f.nf.Locale, Currency: u.counter.Currency}
+	data.Chart = chartData{Kind: "bars", Locale: u.f.nf.Locale}
 	ordersAt, paidAt := slices.Index(metricKeys, "orders"), slices.Index(metricKeys, "paid")
 	sets := []chartDataset{{Label: "All orders"}}
 	if paidAt >= 0 {

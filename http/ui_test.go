@@ -327,6 +327,10 @@ func TestUIEmptyStates(t *testing.T) {
 	if p := b.get(base + "/?date1=2026-02-10&date2=2026-02-01"); !strings.Contains(p.body, "ends before it starts") {
 		t.Error("a reversed period is not explained")
 	}
+	// A period starting in 1970 has no earlier one to compare with.
+	if p := b.get(base + "/?date1=1970-01-01&date2=1970-01-31"); p.code != 200 || !strings.Contains(p.body, "no earlier data to compare") {
+		t.Errorf("January 1970: %d", p.code)
+	}
 }
 
 func TestUISettingsAndTokens(t *testing.T) {

@@ -28,7 +28,8 @@ import (
 // pages are the dashboard's templates, each parsed with layout.html.
 var pages = func() map[string]*template.Template {
 	base := template.Must(template.New("layout.html").Funcs(template.FuncMap{
-		"join": strings.Join,
+		"join":       strings.Join,
+		"pathEscape": url.PathEscape,
 	}).ParseFS(web.Templates, "layout.html", "part-*.html"))
 	out := map[string]*template.Template{}
 	names, _ := fs.Glob(web.Templates, "*.html")

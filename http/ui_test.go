@@ -12,6 +12,7 @@ import (
 
 	"github.com/crmlink/crmlink"
 	crmhttp "github.com/crmlink/crmlink/http"
+	"github.com/crmlink/crmlink/store/storetest"
 )
 
 // browser is an HTTP client with cookies that does not follow redirects,
@@ -506,5 +507,28 @@ func TestUINotFoundPage(t *testing.T) {
 	// The API's unknown paths still answer JSON.
 	if code, body := f.do(t, "GET", "/cdp/api/v1/nothing", "OAuth "+f.admin, nil, ""); code != 404 || body["errors"] == nil {
 		t.Errorf("API 404: %d %v", code, body)
+	}
+}
+
+// TestUICustomerIDs: customer ids with slashes, spaces and other signs
+// link to their own pages.
+func TestUICustomerIDs(t *testing.T) {
+	f := newFixture(t, 0)
+	ctx := context.Background()
+	id := "a/b c?#%"
+	if err := f.store.UploadContacts(ctx, &crmlink.Upload{CounterID: f.counter.ID, MergeMode: crmlink.MergeSave},
+		&storetest.ContactSlice{Contacts: []crmlink.Contact{{UniqID: id, Name: "Odd", Fields: crmlink.FieldName}}}); err != nil {
+		t.Fatal(err)
+	}
+	b := newBrowser(t, f)
+	b.signIn(f.admin, "", "")
+	base := "/c/" + f.counter.ID.String() + "/clients"
+	p := b.get(base)
+	m := regexp.MustCompile(`href="(` + regexp.QuoteMeta(base) + `/[^"]+)"`).FindStringSubmatch(p.body)
+	if m == nil {
+		t.Fatalf("no customer link: %.500s", p.body)
+	}
+	if c := b.get(strings.ReplaceAll(m[1], "&amp;", "&")); c.code != 200 || !strings.Contains(c.body, "<h1>Odd</h1>") {
+		t.Errorf("GET %s: %d", m[1], c.code)
 	}
 }

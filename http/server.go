@@ -46,6 +46,7 @@ type Server struct {
 	cfg      Config
 	mux      *http.ServeMux
 	registry *prometheus.Registry
+	signins  *signinLimiter
 	requests *prometheus.CounterVec
 	duration *prometheus.HistogramVec
 }
@@ -64,7 +65,7 @@ func NewServer(cfg Config) *Server {
 	if cfg.Clock == nil {
 		cfg.Clock = crmlink.SystemClock{}
 	}
-	s := &Server{cfg: cfg, mux: http.NewServeMux(), registry: prometheus.NewRegistry()}
+	s := &Server{cfg: cfg, mux: http.NewServeMux(), registry: prometheus.NewRegistry(), signins: newSigninLimiter(cfg.Clock.Now)}
 	s.requests = prometheus.NewCounterVec(prometheus.CounterOpts{
 		Name: "crmlink_http_requests_total", Help: "HTTP requests by route and status code.",
 	}, []string{"route", "code"})

@@ -301,9 +301,14 @@ func (s *Server) signinPost(w http.ResponseWriter, r *http.Request) error {
 		return fail("The form expired: please sign in again.")
 	}
 	ctx := r.Context()
+	name := strings.TrimSpace(r.PostFormValue("user"))
+	if s.signins.blocked(r, name) {
+		return fail("Too many failed sign-ins: wait a quarter of an hour and try again.")
+	}
 	if secret := strings.TrimSpace(r.PostFormValue("token")); secret != "" {
 		tok, err := s.cfg.Store.TokenByHash(ctx, HashToken(secret))
 		if crmlink.KindOf(err) == crmlink.KindUnauthorized {
+			s.signins.failed(r, "")
 			return fail("This token is not valid, or has been revoked.")
 		}
 		if err != nil {
@@ -313,7 +318,7 @@ func (s *Server) signinPost(w http.ResponseWriter, r *http.Request) error {
 			return err
 		}
 	} else {
-		name, password := strings.TrimSpace(r.PostFormValue("user")), r.PostFormValue("password")
+		password := r.PostFormValue("password")
 		u, err := s.cfg.Store.User(ctx, name)
 		if err != nil && crmlink.KindOf(err) != crmlink.KindNotFound {
 			return err
@@ -325,7 +330,8 @@ func (s *Server) signinPost(w http.ResponseWriter, r *http.Request) error {
 			hash = u.PasswordHash
 		}
 		if !CheckPassword(hash, password) || u == nil {
-			s.cfg.Logger.LogAttrs(ctx, slog.LevelWarn, "sign-in refused", slog.String("user", name))
+			s.cfg.Logger.LogAttrs(ctx, slog.LevelWarn, "sign-in refused", slog.String("user", name), slog.String("addr", clientAddr(r)))
+			s.signins.failed(r, name)
 			return fail("Wrong user name or password.")
 		}
 		if err := s.signIn(w, r, "", u.Name); err != nil {

@@ -1,6 +1,7 @@
 package http
 
 import (
+	"fmt"
 	"net/http/httptest"
 	"testing"
 	"time"
@@ -85,5 +86,39 @@ func TestSafeNext(t *testing.T) {
 		if got := safeNext(in); got != want {
 			t.Errorf("safeNext(%q) = %q, want %q", in, got, want)
 		}
+	}
+}
+
+func TestSigninLimiter(t *testing.T) {
+	clock := &crmlink.FixedClock{T: time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC)}
+	l := newSigninLimiter(clock.Now)
+	a := httptest.NewRequest("POST", "/signin", nil)
+	a.RemoteAddr = "192.0.2.1:5000"
+	b := httptest.NewRequest("POST", "/signin", nil)
+	b.RemoteAddr = "192.0.2.2:5000"
+	for range 20 {
+		if l.blocked(a, "anna") {
+			t.Fatal("blocked before the limit")
+		}
+		l.failed(a, "anna")
+	}
+	if !l.blocked(a, "") || !l.blocked(a, "bob") {
+		t.Error("the 21st try from the address is not refused")
+	}
+	if l.blocked(b, "bob") {
+		t.Error("another address and user are refused")
+	}
+	// Guessing one user's password from many addresses stops too.
+	for i := range 30 {
+		c := httptest.NewRequest("POST", "/signin", nil)
+		c.RemoteAddr = fmt.Sprintf("198.51.100.%d:1", i)
+		l.failed(c, "anna")
+	}
+	if !l.blocked(b, "anna") {
+		t.Error("50 failures for anna do not block her name")
+	}
+	clock.Add(15 * time.Minute)
+	if l.blocked(a, "anna") {
+		t.Error("still refused after the window")
 	}
 }

@@ -9,6 +9,7 @@ import (
 	"regexp"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/crmlink/crmlink"
 	crmhttp "github.com/crmlink/crmlink/http"
@@ -530,5 +531,23 @@ func TestUICustomerIDs(t *testing.T) {
 	}
 	if c := b.get(strings.ReplaceAll(m[1], "&amp;", "&")); c.code != 200 || !strings.Contains(c.body, "<h1>Odd</h1>") {
 		t.Errorf("GET %s: %d", m[1], c.code)
+	}
+}
+
+func TestUISigninLimit(t *testing.T) {
+	f := newFixture(t, 0)
+	b := newBrowser(t, f)
+	for range 20 {
+		if p := b.signIn("crm_wrong", "", ""); !strings.Contains(p.body, "not valid") {
+			t.Fatalf("a wrong token: %.300s", p.body)
+		}
+	}
+	// Even the right token is refused from this address for a while.
+	if p := b.signIn(f.admin, "", ""); p.code != 200 || !strings.Contains(p.body, "Too many failed sign-ins") {
+		t.Errorf("after 20 failures: %d %.300s", p.code, p.body)
+	}
+	f.clock.Add(16 * time.Minute)
+	if p := b.signIn(f.admin, "", ""); p.code != http.StatusSeeOther {
+		t.Errorf("after the window: %d", p.code)
 	}
 }

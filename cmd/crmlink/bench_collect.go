@@ -1,7 +1,6 @@
 package main
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -9,7 +8,6 @@ import (
 	"io"
 	"math/rand/v2"
 	"net"
-	"net/http"
 	"net/url"
 	"os"
 	"runtime"
@@ -273,18 +271,11 @@ func (r *collectResult) compare(w io.Writer, stored facts) error {
 
 // run sends hits until --duration or --max-hits.
 func (b *collectBench) run(ctx context.Context) (*collectResult, error) {
-	tr := &http.Transport{
-		Proxy:               nil,
-		DialContext:         (&net.Dialer{Timeout: 5 * time.Second, KeepAlive: 30 * time.Second}).DialContext,
-		MaxIdleConns:        b.concurrency,
-		MaxIdleConnsPerHost: b.concurrency,
-		MaxConnsPerHost:     b.concurrency,
-		IdleConnTimeout:     90 * time.Second,
-		DisableCompression:  true,
+	u, err := url.Parse(b.base)
+	if err != nil || u.Scheme != "http" || u.Host == "" {
+		return nil, fmt.Errorf("bench collect: --url %q: want http://host:port", b.base)
 	}
-	defer tr.CloseIdleConnections()
-	client := &http.Client{Transport: tr, Timeout: b.timeout}
-	endpoint := b.base + "/collect/" + b.counter.String()
+	endpoint := u.Path + "/collect/" + b.counter.String()
 
 	visitors := newVisitors(b.clients, b.seed, time.Now())
 	// At --duration no new hit starts; those in flight finish (within
@@ -297,7 +288,7 @@ func (b *collectBench) run(ctx context.Context) (*collectResult, error) {
 	workers := make([]*collectWorker, b.concurrency)
 	var wg sync.WaitGroup
 	for i := range workers {
-		w := &collectWorker{b: b, client: client, endpoint: endpoint,
+		w := &collectWorker{b: b, client: newRawClient(u.Host, b.timeout), endpoint: endpoint,
 			rng:    rand.New(rand.NewPCG(b.seed, uint64(i)+1)),
 			errors: map[string]int64{}, byKind: map[string]int64{}}
 		// Each worker owns its visitors, so a visitor's hits go one after
@@ -315,6 +306,9 @@ func (b *collectBench) run(ctx context.Context) (*collectResult, error) {
 		}()
 	}
 	wg.Wait()
+	for _, w := range workers {
+		w.client.close()
+	}
 	res := &collectResult{concurrency: b.concurrency, clients: b.clients, elapsed: time.Since(start),
 		errors: map[string]int64{}, byKind: map[string]int64{}}
 	for _, w := range workers {
@@ -344,7 +338,7 @@ func (b *collectBench) run(ctx context.Context) (*collectResult, error) {
 
 type collectWorker struct {
 	b        *collectBench
-	client   *http.Client
+	client   *rawClient
 	endpoint string
 	rng      *rand.Rand
 	visitors []*visitor
@@ -361,20 +355,19 @@ type collectWorker struct {
 func (w *collectWorker) one(ctx context.Context, start time.Time, perSecond []atomic.Int64) {
 	v := w.visitors[w.rng.IntN(len(w.visitors))]
 	h := v.next(w.rng, w.b.site)
-	var req *http.Request
+	method, target, body := "POST", w.endpoint, []byte(nil)
+	headers := []string{"User-Agent", v.ua, "Origin", "https://" + w.b.site,
+		"Accept-Language", "ru-RU,ru;q=0.9,en-US;q=0.8,en;q=0.7"}
 	if w.rng.IntN(100) < 3 {
 		// The GIF fallback of browsers without sendBeacon.
-		req, _ = http.NewRequestWithContext(ctx, "GET", w.endpoint+"?"+h.query().Encode(), nil)
+		method, target = "GET", w.endpoint+"?"+h.query().Encode()
 	} else {
 		w.body, _ = json.Marshal(h)
-		req, _ = http.NewRequestWithContext(ctx, "POST", w.endpoint, bytes.NewReader(w.body))
-		req.Header.Set("Content-Type", "text/plain;charset=UTF-8")
+		body = w.body
+		headers = append(headers, "Content-Type", "text/plain;charset=UTF-8")
 	}
-	req.Header.Set("User-Agent", v.ua)
-	req.Header.Set("Origin", "https://"+w.b.site)
-	req.Header.Set("Accept-Language", "ru-RU,ru;q=0.9,en-US;q=0.8,en;q=0.7")
 	t0 := time.Now()
-	resp, err := w.client.Do(req)
+	code, err := w.client.do(method, target, headers, body)
 	if err != nil {
 		if ctx.Err() != nil {
 			return // interrupted: not the server's failure
@@ -389,16 +382,14 @@ func (w *collectWorker) one(ctx context.Context, start time.Time, perSecond []at
 		v.failed(h)
 		return
 	}
-	io.Copy(io.Discard, resp.Body)
-	resp.Body.Close()
 	el := time.Since(t0)
 	w.sent++
 	w.latencies = append(w.latencies, uint32(min(el/time.Microsecond, 1<<32-1)))
 	if s := int(time.Since(start) / time.Second); s < len(perSecond) {
 		perSecond[s].Add(1)
 	}
-	if resp.StatusCode/100 != 2 {
-		w.errors[strconv.Itoa(resp.StatusCode)]++
+	if code/100 != 2 {
+		w.errors[strconv.Itoa(code)]++
 		v.failed(h)
 		return
 	}

@@ -2,8 +2,10 @@ package collect
 
 import (
 	"context"
+	"fmt"
 	"net/http"
 	"net/url"
+	"reflect"
 	"strings"
 	"sync"
 	"testing"
@@ -12,6 +14,7 @@ import (
 	"github.com/crmlink/crmlink"
 	"github.com/crmlink/crmlink/crm"
 	"github.com/crmlink/crmlink/traffic"
+	"github.com/medama-io/go-useragent"
 )
 
 func TestEnrichSteps(t *testing.T) {
@@ -276,5 +279,40 @@ func TestSessionIDsUnique(t *testing.T) {
 	}
 	if later := c.newSessionID(t0.Add(time.Second)); later>>20 != uint64(t0.Add(time.Second).UnixMilli()) {
 		t.Errorf("a second later the id %d does not carry its millisecond", later)
+	}
+}
+
+// TestCachedUserAgentSteps: a cached user agent gives what the steps
+// give, the webdriver flag is part of the key, and the cache stays bounded.
+func TestCachedUserAgentSteps(t *testing.T) {
+	plain := []Step{BotStep, UserAgentStep(useragent.NewParser())}
+	cached := CachedUserAgentSteps(plain...)
+	uas := []string{
+		"Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/124.0.0.0 Safari/537.36",
+		"Mozilla/5.0 (iPhone; CPU iPhone OS 17_4 like Mac OS X) AppleWebKit/605.1.15 (KHTML, like Gecko) Version/17.4 Mobile/15E148 Safari/604.1",
+		"Mozilla/5.0 (compatible; Googlebot/2.1; +http://www.google.com/bot.html)",
+		"", "curl/8.5.0", strings.Repeat("x", 2000),
+	}
+	for pass := range 2 {
+		for _, ua := range uas {
+			for _, wd := range []bool{false, true} {
+				var want, got crmlink.Hit
+				r := &Request{UserAgent: ua, Webdriver: wd}
+				for _, s := range plain {
+					s(&want, r)
+				}
+				cached(&got, r)
+				if !reflect.DeepEqual(got, want) {
+					t.Errorf("pass %d, %q webdriver %v: cached %+v, want %+v", pass, ua, wd, got, want)
+				}
+			}
+		}
+	}
+	c := &uaCache{steps: plain, m: map[uaKey]uaFacts{}}
+	for i := range uaCacheSize + 10 {
+		c.step(&crmlink.Hit{}, &Request{UserAgent: fmt.Sprint("Mozilla/5.0 test/", i)})
+	}
+	if len(c.m) > uaCacheSize {
+		t.Errorf("cache holds %d user agents, more than %d", len(c.m), uaCacheSize)
 	}
 }

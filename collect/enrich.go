@@ -9,6 +9,7 @@ import (
 	"net/netip"
 	"slices"
 	"strings"
+	"sync"
 
 	"github.com/crmlink/crmlink"
 	"github.com/crmlink/crmlink/crm"
@@ -37,13 +38,77 @@ type Enricher struct {
 // classifier (traffic.Classifier.Classify).
 func NewEnricher(classify func(landingURL, referrer, siteHost string) crmlink.TrafficSource) *Enricher {
 	ua := useragent.NewParser()
-	return &Enricher{Steps: []Step{BotStep, UserAgentStep(ua), GeoHeaderStep, SourceStep(classify), IdentityStep}}
+	return &Enricher{Steps: []Step{CachedUserAgentSteps(BotStep, UserAgentStep(ua)), GeoHeaderStep, SourceStep(classify), IdentityStep}}
+}
+
+// CachedUserAgentSteps runs steps that read only the user agent and the
+// webdriver flag, and set only Bot, Device, OS and Browser, once per user
+// agent: a visitor sends the same one with every hit, and a lookup costs
+// far less than parsing it again. The cache holds up to uaCacheSize user
+// agents of up to uaCacheMaxLen bytes, and starts over when full.
+func CachedUserAgentSteps(steps ...Step) Step {
+	c := &uaCache{steps: steps, m: map[uaKey]uaFacts{}}
+	return c.step
+}
+
+const (
+	uaCacheSize   = 8192
+	uaCacheMaxLen = 512
+)
+
+type uaCache struct {
+	steps []Step
+	mu    sync.RWMutex
+	m     map[uaKey]uaFacts
+}
+
+type uaKey struct {
+	ua        string
+	webdriver bool
+}
+
+type uaFacts struct {
+	bot         bool
+	device      crmlink.DeviceCategory
+	os, browser string
+}
+
+func (c *uaCache) step(h *crmlink.Hit, r *Request) {
+	k := uaKey{r.UserAgent, r.Webdriver}
+	c.mu.RLock()
+	f, ok := c.m[k]
+	c.mu.RUnlock()
+	if !ok {
+		var tmp crmlink.Hit
+		for _, s := range c.steps {
+			s(&tmp, r)
+		}
+		f = uaFacts{bot: tmp.Bot, device: tmp.Device, os: tmp.OS, browser: tmp.Browser}
+		if len(k.ua) <= uaCacheMaxLen {
+			c.mu.Lock()
+			if len(c.m) >= uaCacheSize {
+				clear(c.m)
+			}
+			c.m[k] = f
+			c.mu.Unlock()
+		}
+	}
+	h.Bot = h.Bot || f.bot
+	if f.device != "" {
+		h.Device = f.device
+	}
+	if f.os != "" {
+		h.OS = f.os
+	}
+	if f.browser != "" {
+		h.Browser = f.browser
+	}
 }
 
 // WithGeoIP places visitors by their address with g, before the CDN
 // headers are read (they fill only what g left empty).
 func (e *Enricher) WithGeoIP(g *GeoIP) *Enricher {
-	at := min(2, len(e.Steps)) // after the robot and user agent steps
+	at := min(1, len(e.Steps)) // after the (cached) robot and user agent steps
 	e.Steps = slices.Insert(e.Steps, at, Step(g.Step))
 	return e
 }

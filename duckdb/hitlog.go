@@ -28,8 +28,13 @@ import (
 // was never acknowledged, ends its segment; segments are never appended to
 // after a restart. Payloads are one gob stream per segment (appendGob), so
 // the types are described once per segment rather than once per batch:
-// a segment is read from its start (gobStream). An in-memory store keeps
-// its batches in memory, each a gob stream of its own.
+// a segment is read from its start (gobStream).
+//
+// The values appended in this process are kept in memory too (recent)
+// until applied, so the applier need not read and decode what it was just
+// given; the files are read when the store opens, or after a failed
+// write, when memory may lack a batch the files hold. An in-memory store
+// has only recent.
 type hitLog struct {
 	dir string // "": in memory
 
@@ -38,13 +43,18 @@ type hitLog struct {
 	cur    *os.File // the segment being written, or nil
 	enc    *gob.Encoder
 	encBuf bytes.Buffer
-	mem    []logRecord
 	name   func(seq int64) string
+	// recent holds the values appended by this process and not yet
+	// forgotten; complete says it holds every unapplied batch. lastFailed
+	// is the number of the latest write that failed.
+	recent     []logValue
+	complete   bool
+	lastFailed int64
 }
 
-type logRecord struct {
-	seq     int64
-	payload []byte
+type logValue struct {
+	seq int64
+	v   any
 }
 
 const (
@@ -59,7 +69,7 @@ func segmentName(seq int64) string { return fmt.Sprintf("hits-%020d.log", seq) }
 // openHitLog opens the log in dir ("" for memory); applied is the last
 // batch number the store applied, below which no new number is given.
 func openHitLog(dir string, applied int64) (*hitLog, error) {
-	l := &hitLog{dir: dir, seq: applied, name: segmentName}
+	l := &hitLog{dir: dir, seq: applied, name: segmentName, complete: dir == ""}
 	if dir == "" {
 		return l, nil
 	}
@@ -91,16 +101,15 @@ func (l *hitLog) segments() ([]string, error) {
 	return segs, nil
 }
 
-// appendGob makes v durable, gob-encoded, and returns its number.
+// appendGob makes v durable, gob-encoded, and returns its number; v is
+// kept in memory until forgotten, and must not change.
 func (l *hitLog) appendGob(v any) (int64, error) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	if l.dir == "" {
-		var buf bytes.Buffer
-		if err := gob.NewEncoder(&buf).Encode(v); err != nil {
-			return 0, fmt.Errorf("hit log: %w", err)
-		}
-		return l.appendLocked(buf.Bytes())
+		l.seq++
+		l.recent = append(l.recent, logValue{l.seq, v})
+		return l.seq, nil
 	}
 	if err := l.openSegment(); err != nil {
 		return 0, err
@@ -111,14 +120,25 @@ func (l *hitLog) appendGob(v any) (int64, error) {
 		l.closeSegment()
 		return 0, fmt.Errorf("hit log: %w", err)
 	}
-	return l.appendLocked(l.encBuf.Bytes())
+	seq, err := l.appendLocked(l.encBuf.Bytes())
+	if err != nil {
+		// The record may be whole in the file though its write failed:
+		// until it is applied, only the files tell every batch.
+		l.complete, l.lastFailed = false, l.seq
+		return 0, err
+	}
+	l.recent = append(l.recent, logValue{seq, v})
+	return seq, nil
 }
 
-// append makes a payload durable and returns its number.
+// append makes a payload durable and returns its number. The payload is
+// not kept in memory: until it is applied, the files must be read.
 func (l *hitLog) append(payload []byte) (int64, error) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	return l.appendLocked(payload)
+	seq, err := l.appendLocked(payload)
+	l.complete, l.lastFailed = false, l.seq
+	return seq, err
 }
 
 // openSegment starts a segment unless one is being written, with a fresh
@@ -157,11 +177,6 @@ func (l *hitLog) appendLocked(payload []byte) (int64, error) {
 		l.closeSegment()
 		return 0, fmt.Errorf("hit log: a batch of %d bytes", len(payload))
 	}
-	if l.dir == "" {
-		l.seq++
-		l.mem = append(l.mem, logRecord{l.seq, slices.Clone(payload)})
-		return l.seq, nil
-	}
 	if err := l.openSegment(); err != nil {
 		return 0, err
 	}
@@ -186,43 +201,45 @@ func (l *hitLog) appendLocked(payload []byte) (int64, error) {
 	return seq, nil
 }
 
-// seal closes the segment being written and returns every segment: the
-// batches they hold are all those acknowledged so far. For an in-memory
-// log it returns no files; pending gives its records.
-func (l *hitLog) seal() ([]string, error) {
+// seal closes the segment being written and returns every segment, the
+// highest number they hold, and, when memory holds every unapplied batch,
+// the values after applied up to that number (ok); otherwise the
+// segments must be read.
+func (l *hitLog) seal(applied int64) (segs []string, upto int64, values []logValue, ok bool, err error) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
+	upto = l.seq
+	if l.complete {
+		for _, r := range l.recent {
+			if r.seq > applied {
+				values = append(values, r)
+			}
+		}
+		ok = true
+	}
 	if l.dir == "" {
-		return nil, nil
+		return nil, upto, values, ok, nil
 	}
 	if err := l.closeSegment(); err != nil {
-		return nil, fmt.Errorf("hit log: %w", err)
+		return nil, 0, nil, false, fmt.Errorf("hit log: %w", err)
 	}
-	return l.segments()
+	segs, err = l.segments()
+	return segs, upto, values, ok, err
 }
 
-// pending returns an in-memory log's records after the given number.
-func (l *hitLog) pending(after int64) []logRecord {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	i := 0
-	for i < len(l.mem) && l.mem[i].seq <= after {
-		i++
-	}
-	return slices.Clone(l.mem[i:])
-}
-
-// applied forgets what is applied: an in-memory log's records up to
-// upto, or the given segment files, all of whose records are applied.
+// applied forgets what is applied: the values up to upto and the given
+// segment files, every record of which up to upto is applied. The batches
+// after upto were appended by this process, so memory holds them all
+// unless a write after upto failed.
 func (l *hitLog) applied(upto int64, segs []string) error {
 	l.mu.Lock()
 	defer l.mu.Unlock()
+	i := 0
+	for i < len(l.recent) && l.recent[i].seq <= upto {
+		i++
+	}
+	l.recent = slices.Delete(l.recent, 0, i)
 	if l.dir == "" {
-		i := 0
-		for i < len(l.mem) && l.mem[i].seq <= upto {
-			i++
-		}
-		l.mem = slices.Delete(l.mem, 0, i)
 		return nil
 	}
 	var errs []error
@@ -231,7 +248,11 @@ func (l *hitLog) applied(upto int64, segs []string) error {
 			errs = append(errs, err)
 		}
 	}
-	return errors.Join(errs...)
+	if len(errs) > 0 {
+		return errors.Join(errs...)
+	}
+	l.complete = l.lastFailed <= upto
+	return nil
 }
 
 // close closes the segment being written.

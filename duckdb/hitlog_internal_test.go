@@ -9,7 +9,7 @@ import (
 
 func readAll(t *testing.T, l *hitLog, after int64) (seqs []int64, payloads []string) {
 	t.Helper()
-	segs, err := l.seal()
+	segs, _, _, _, err := l.seal(after)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -69,7 +69,10 @@ func TestHitLogFiles(t *testing.T) {
 		t.Errorf("after 9: %v %q", seqs, payloads)
 	}
 	// Applied segments are removed.
-	segs, _ = l.seal()
+	segs, upto, _, _, _ := l.seal(0)
+	if upto != 12 {
+		t.Errorf("sealed up to %d, want 12", upto)
+	}
 	if err := l.applied(12, segs); err != nil {
 		t.Fatal(err)
 	}
@@ -126,14 +129,45 @@ func TestHitLogTornTail(t *testing.T) {
 func TestHitLogMemory(t *testing.T) {
 	l, _ := openHitLog("", 0)
 	for _, p := range []string{"a", "b", "c"} {
-		l.append([]byte(p))
+		l.appendGob(p)
 	}
-	if got := l.pending(1); len(got) != 2 || string(got[0].payload) != "b" {
-		t.Errorf("pending(1) = %+v", got)
+	_, upto, values, ok, _ := l.seal(1)
+	if !ok || upto != 3 || len(values) != 2 || values[0].v != "b" {
+		t.Errorf("seal(1) = %d %+v %v", upto, values, ok)
 	}
 	l.applied(2, nil)
-	if got := l.pending(0); len(got) != 1 || got[0].seq != 3 {
-		t.Errorf("after applied(2): %+v", got)
+	if _, _, values, _, _ := l.seal(0); len(values) != 1 || values[0].seq != 3 {
+		t.Errorf("after applied(2): %+v", values)
+	}
+}
+
+// TestHitLogRecent: a file log hands the applier what this process
+// appended, from memory, once the files it opened with are applied; a
+// failed or raw write sends it back to the files until that batch is
+// applied.
+func TestHitLogRecent(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "db.hits")
+	l, _ := openHitLog(dir, 0)
+	l.append([]byte("from an earlier process"))
+	l.close()
+	l, _ = openHitLog(dir, 0)
+	if _, _, _, ok, _ := l.seal(0); ok {
+		t.Fatal("memory claims the batch the files hold")
+	}
+	l.appendGob("x")
+	segs, upto, _, ok, _ := l.seal(0)
+	if ok || upto != 2 {
+		t.Fatalf("seal: up to %d, from memory %v", upto, ok)
+	}
+	l.applied(upto, segs)
+	l.appendGob("y")
+	_, upto, values, ok, _ := l.seal(2)
+	if !ok || upto != 3 || len(values) != 1 || values[0].v != "y" {
+		t.Errorf("after the files were applied: %d %+v %v", upto, values, ok)
+	}
+	l.append([]byte("raw"))
+	if _, _, _, ok, _ := l.seal(3); ok {
+		t.Error("memory claims a raw batch")
 	}
 }
 
@@ -148,11 +182,11 @@ func TestHitLogGobStream(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	l.seal()
+	l.seal(0)
 	if _, err := l.appendGob(batch{Items: []string{"b0"}}); err != nil {
 		t.Fatal(err)
 	}
-	segs, _ := l.seal()
+	segs, _, _, _, _ := l.seal(0)
 	if len(segs) != 2 {
 		t.Fatalf("segments %v", segs)
 	}

@@ -8,6 +8,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"math"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -32,7 +33,9 @@ const hitGoalColumns = `{'session_id': 'UBIGINT', 'goal': 'VARCHAR', 'time_us': 
 // sessions, goals, purchases and identities a moment later. See
 // crmlink.HitStore.
 func (s *Store) WriteHits(ctx context.Context, hits []crmlink.SessionHit) error {
-	if _, err := s.hits.appendGob(hits); err != nil {
+	// The log keeps the batch for the applier: a copy, as the caller may
+	// reuse its slice.
+	if _, err := s.hits.appendGob(slices.Clone(hits)); err != nil {
 		return fmt.Errorf("write hits: %w", err)
 	}
 	select {
@@ -55,7 +58,7 @@ func (s *Store) applyLoggedHits(ctx context.Context) error {
 	if err := s.applyTableHits(ctx); err != nil {
 		return err
 	}
-	segs, err := s.hits.seal()
+	segs, upto, values, inMemory, err := s.hits.seal(s.hitsApplied)
 	if err != nil {
 		return fmt.Errorf("apply hits: %w", err)
 	}
@@ -88,13 +91,9 @@ func (s *Store) applyLoggedHits(ctx context.Context) error {
 		return nil
 	}
 	applied := s.hitsApplied
-	if s.hits.dir == "" {
-		for _, r := range s.hits.pending(applied) {
-			var batch []crmlink.SessionHit
-			if err := decodeHitBatch(r.payload, &batch); err != nil {
-				return fmt.Errorf("apply hits: batch %d: %w", r.seq, err)
-			}
-			if err := add(r.seq, batch); err != nil {
+	if inMemory {
+		for _, r := range values {
+			if err := add(r.seq, r.v.([]crmlink.SessionHit)); err != nil {
 				return err
 			}
 		}
@@ -108,7 +107,7 @@ func (s *Store) applyLoggedHits(ctx context.Context) error {
 				if err := stream.decode(payload, &batch); err != nil {
 					return fmt.Errorf("apply hits: batch %d: %w", seq, err)
 				}
-				if seq <= applied {
+				if seq <= applied || seq > upto {
 					return nil
 				}
 				return add(seq, batch)
@@ -120,7 +119,7 @@ func (s *Store) applyLoggedHits(ctx context.Context) error {
 	if err := flush(); err != nil {
 		return err
 	}
-	return s.hits.applied(s.hitsApplied, segs)
+	return s.hits.applied(upto, segs)
 }
 
 // applyTableHits applies batches an older crmlink logged in the hit_log

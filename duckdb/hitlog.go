@@ -147,7 +147,16 @@ func (l *hitLog) openSegment() error {
 	if l.cur != nil {
 		return nil
 	}
-	f, err := os.OpenFile(filepath.Join(l.dir, l.name(l.seq+1)), os.O_CREATE|os.O_EXCL|os.O_WRONLY|os.O_APPEND, 0o644)
+	name := filepath.Join(l.dir, l.name(l.seq+1))
+	f, err := os.OpenFile(name, os.O_CREATE|os.O_EXCL|os.O_WRONLY|os.O_APPEND, 0o644)
+	if errors.Is(err, os.ErrExist) {
+		// A segment of this name got no record (its first batch failed
+		// to encode or to write): had it got one, the number would have
+		// moved on. An empty one is taken again.
+		if st, serr := os.Stat(name); serr == nil && st.Size() == 0 {
+			f, err = os.OpenFile(name, os.O_WRONLY|os.O_APPEND, 0o644)
+		}
+	}
 	if err != nil {
 		return fmt.Errorf("hit log: %w", err)
 	}

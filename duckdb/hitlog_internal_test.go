@@ -221,3 +221,20 @@ func TestHitLogGobStream(t *testing.T) {
 		t.Error("a batch decoded without its segment's start")
 	}
 }
+
+// TestHitLogEncodeFailure: a batch that cannot be encoded fails alone; the
+// next one is written, though the segment it would have opened exists.
+func TestHitLogEncodeFailure(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "db.hits")
+	l, _ := openHitLog(dir, 0)
+	if _, err := l.appendGob(func() {}); err == nil {
+		t.Fatal("a func was encoded")
+	}
+	if seq, err := l.appendGob("next"); err != nil || seq != 1 {
+		t.Fatalf("the next batch: %d, %v", seq, err)
+	}
+	seqs, _ := readAll(t, l, 0)
+	if fmt.Sprint(seqs) != "[1]" {
+		t.Errorf("read %v", seqs)
+	}
+}

@@ -97,6 +97,15 @@ type overviewData struct {
 	NoData    bool
 	NoOrders  bool
 	UploadURL string
+	// Top are the sources that brought the most orders, by the default
+	// attribution, each linking to its engines and campaigns.
+	Top     []topSource
+	TopMore string
+}
+
+type topSource struct {
+	Name, URL                       string
+	Sessions, Orders, Paid, Revenue string
 }
 
 var overviewMetrics = []struct{ name, label string }{
@@ -165,6 +174,28 @@ func (s *Server) overviewPage(w http.ResponseWriter, r *http.Request, u *ui) err
 	}
 	data.NoData = curTotals[0].IsZero()
 	data.NoOrders = curTotals[1].IsZero()
+	if !data.NoOrders {
+		top, err := s.runUIReport(r, u, url.Values{"dimensions": {"ym:s:<attribution>TrafficSource"},
+			"metrics": {"ym:s:visits,ym:s:cdpOrdersAllOrders,ym:s:cdpOrdersPayed,ym:s:cdpOrders<currency>Revenue"},
+			"date1":   {per.Date1}, "date2": {per.Date2}, "sort": {"-ym:s:cdpOrdersAllOrders"}, "limit": {"5"}}, false)
+		if err != nil {
+			return err
+		}
+		sources := "/c/" + u.counter.ID.String() + "/sources"
+		keep := url.Values{"date1": {per.Date1}, "date2": {per.Date2}}
+		for _, row := range top.Rows {
+			t := topSource{Name: row.Dimensions[0].Name, Sessions: u.f.Int(row.Metrics[0]), Orders: u.f.Int(row.Metrics[1]),
+				Paid: u.f.Int(row.Metrics[2]), Revenue: u.f.Money(row.Metrics[3])}
+			if t.Name == "" {
+				t.Name = "(not set)"
+			}
+			if id := row.Dimensions[0].ID; id != "" {
+				t.URL = withParams(sources, keep, "source", id, "dim", "engine")
+			}
+			data.Top = append(data.Top, t)
+		}
+		data.TopMore = withParams(sources, keep)
+	}
 	data.Chart = chartData{Kind: "time", Locale: u.f.nf.Locale}
 	sets := []chartDataset{{Label: "Sessions", Type: "line", Axis: "y2"}, {Label: "All orders", Type: "bar", Axis: "y"},
 		{Label: "Paid orders", Type: "bar", Axis: "y"}}

@@ -259,6 +259,18 @@ func TestUIPages(t *testing.T) {
 		t.Errorf("Revenue shown %q, API %s", shown["Revenue"], rev)
 	}
 
+	// The top sources: the Reporting API's first rows by orders.
+	top := f.answer(t, f.path+"&dimensions=ym:s:lastsignTrafficSource&metrics=ym:s:visits,ym:s:cdpOrdersAllOrders&sort=-ym:s:cdpOrdersAllOrders&limit=5")
+	tbl := regexp.MustCompile(`(?s)<table id="top-sources">.*?</table>`).FindString(p.body)
+	if len(top.Data) == 0 || tbl == "" {
+		t.Fatalf("no top sources: API %d rows, page %q", len(top.Data), tbl)
+	}
+	for _, row := range top.Data {
+		if name := row.Dimensions[0].Name; !strings.Contains(tbl, name) {
+			t.Errorf("top sources lack %q: %s", name, tbl)
+		}
+	}
+
 	// Order sources: sorting, attribution, drill-down and the CSV link.
 	p = b.get(base + "/sources?" + dates + "&attribution=first&sort=orders")
 	if p.code != 200 || !strings.Contains(p.body, "Ad traffic") || !strings.Contains(p.body, `aria-sort="ascending"`) {

@@ -105,6 +105,12 @@ func csrfFor(secret string) string {
 	return hex.EncodeToString(mac.Sum(nil)[:16])
 }
 
+// csrfMatches tells, in constant time, whether got is the CSRF token of a
+// cookie's secret.
+func csrfMatches(got, secret string) bool {
+	return subtle.ConstantTimeCompare([]byte(got), []byte(csrfFor(secret))) == 1
+}
+
 // safeMethod tells whether a method changes nothing.
 func safeMethod(m string) bool {
 	return m == http.MethodGet || m == http.MethodHead || m == http.MethodOptions
@@ -127,7 +133,7 @@ func (s *Server) sessionToken(r *http.Request, secret string) (*crmlink.Token, e
 				got = r.PostFormValue("csrf")
 			}
 		}
-		if subtle.ConstantTimeCompare([]byte(got), []byte(csrfFor(secret))) != 1 {
+		if !csrfMatches(got, secret) {
 			return nil, crmlink.Errorf(crmlink.KindForbidden, "missing or wrong CSRF token: reload the page and try again")
 		}
 	}

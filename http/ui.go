@@ -297,7 +297,7 @@ func (s *Server) signinPost(w http.ResponseWriter, r *http.Request) error {
 		// log a 4xx page as a failed load.
 		return s.render(w, r, http.StatusOK, "signin", p)
 	}
-	if r.PostFormValue("csrf") != csrfFor(pre) {
+	if !csrfMatches(r.PostFormValue("csrf"), pre) {
 		return fail("The form expired: please sign in again.")
 	}
 	ctx := r.Context()
@@ -352,7 +352,7 @@ var dummyHash = sync.OnceValue(func() string {
 
 func (s *Server) signoutPost(w http.ResponseWriter, r *http.Request) error {
 	if c, err := r.Cookie(sessionCookie); err == nil {
-		if r.PostFormValue("csrf") != csrfFor(c.Value) {
+		if !csrfMatches(r.PostFormValue("csrf"), c.Value) {
 			return crmlink.Errorf(crmlink.KindForbidden, "missing or wrong CSRF token: reload the page and try again")
 		}
 	}

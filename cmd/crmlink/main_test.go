@@ -17,6 +17,7 @@ import (
 	"time"
 
 	"github.com/crmlink/crmlink"
+	crmhttp "github.com/crmlink/crmlink/http"
 )
 
 // cli runs crmlink commands in process against one store in a temp dir.
@@ -357,5 +358,49 @@ func TestUploadCLI(t *testing.T) {
 	code, _, errs = c.run("upload", "invoices", conv, "--counter", "1")
 	if code != 2 || !strings.Contains(errs, "want contacts, orders") {
 		t.Errorf("unknown entity: %d %q", code, errs)
+	}
+}
+
+func TestUserCLI(t *testing.T) {
+	c := newCLI(t)
+	c.must("counter", "create", "--name", "Shop", "--site", "shop.example")
+	runIn := func(stdin string, args ...string) (int, string, string) {
+		e, out, errb := c.env(stdin)
+		code := run(context.Background(), args, e)
+		return code, out.String(), errb.String()
+	}
+	if code, out, errs := runIn("a long password\n", "user", "add", "anna", "--counter", "1", "--scope", "write"); code != 0 || !strings.Contains(out, "anna can sign in") {
+		t.Fatalf("user add: %d %q %q", code, out, errs)
+	}
+	for _, tc := range []struct {
+		stdin string
+		args  []string
+		code  int
+		msg   string
+	}{
+		{"a long password\n", []string{"user", "add", "anna", "--counter", "1"}, 1, "already exists"},
+		{"a long password\n", []string{"user", "add", "bad name", "--counter", "1"}, 1, "only letters"},
+		{"short\n", []string{"user", "add", "bob", "--counter", "1"}, 1, "at least 8"},
+		{"", []string{"user", "add", "bob", "--counter", "1"}, 2, "no password"},
+		{"a long password\n", []string{"user", "add", "bob"}, 2, "--counter is required"},
+		{"a long password\n", []string{"user", "add", "bob", "--counter", "9"}, 1, "counter 9"},
+		{"a long password\n", []string{"user", "passwd", "nobody"}, 1, "not found"},
+		{"", []string{"user"}, 2, "want add or passwd"},
+	} {
+		if code, _, errs := runIn(tc.stdin, tc.args...); code != tc.code || !strings.Contains(errs, tc.msg) {
+			t.Errorf("crmlink %s: exit %d, %q; want %d naming %q", strings.Join(tc.args, " "), code, errs, tc.code, tc.msg)
+		}
+	}
+	if code, _, errs := runIn("another long one\n", "user", "passwd", "anna"); code != 0 {
+		t.Fatalf("user passwd: %d %q", code, errs)
+	}
+	st, err := openStore(context.Background(), c.store, c.clock)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	u, err := st.User(context.Background(), "anna")
+	if err != nil || u.Scope != crmlink.ScopeWrite || u.CounterID != 1 || !crmhttp.CheckPassword(u.PasswordHash, "another long one") {
+		t.Errorf("anna: %+v, %v", u, err)
 	}
 }

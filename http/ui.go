@@ -30,6 +30,7 @@ var pages = func() map[string]*template.Template {
 	base := template.Must(template.New("layout.html").Funcs(template.FuncMap{
 		"join":       strings.Join,
 		"pathEscape": url.PathEscape,
+		"sourceName": func(id string) string { return crmlink.SourceKind(id).Name() },
 	}).ParseFS(web.Templates, "layout.html", "part-*.html"))
 	out := map[string]*template.Template{}
 	names, _ := fs.Glob(web.Templates, "*.html")

@@ -2,6 +2,7 @@ package collect
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"net/http"
 	"net/url"
@@ -314,5 +315,45 @@ func TestCachedUserAgentSteps(t *testing.T) {
 	}
 	if len(c.m) > uaCacheSize {
 		t.Errorf("cache holds %d user agents, more than %d", len(c.m), uaCacheSize)
+	}
+}
+
+// FuzzParseWireFast holds the fast path to encoding/json: whatever it
+// reads, encoding/json reads the same, and it reads the tag's usual hits.
+func FuzzParseWireFast(f *testing.F) {
+	for _, s := range []string{
+		`{"cid":"1772362800123456789","t":"pv","url":"https://shop.example/?a=1","ref":"https://ya.ru/","title":"Главная","params":{"email":"a@b.c"}}`,
+		`{"cid":"5","t":"purchase","purchase":{"id":"A1","revenue":"10.50","currency":"RUB"}}`,
+		`{"cid":"5","t":"goal","goal":"x","params":{"a":{"b":{"c":[1,2,"}"]}}},"wd":true}`,
+		` { "cid" : "5" , "t" : "pv" } `, `{}`, `{"cid":"5","cid":"6"}`, `{"CID":"5"}`, `{"cid":"a\"b"}`,
+		`{"cid":null}`, `{"params":null}`, `{"wd":1}`, `{"purchase":{"id":1}}`, `{"cid":"5"} x`, "{\"cid\":\"\xff\"}",
+	} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, body string) {
+		fast, ok := parseWireFast([]byte(body))
+		var std Wire
+		err := json.Unmarshal([]byte(body), &std)
+		if !ok {
+			return
+		}
+		if err != nil {
+			t.Fatalf("fast path read %q, encoding/json refuses it: %v", body, err)
+		}
+		if !reflect.DeepEqual(*fast, std) {
+			t.Fatalf("%q:\nfast %+v\nstd  %+v", body, *fast, std)
+		}
+	})
+}
+
+func TestParseWireFastTakesTagHits(t *testing.T) {
+	for _, body := range []string{
+		`{"cid":"1772362800123456789","t":"pv","url":"https://shop.example/?utm_source=x","ref":"https://ya.ru/","title":"Главная — магазин"}`,
+		`{"cid":"5","t":"params","url":"https://shop.example/","params":{"email":"a@b.c","nested":{"x":[1,"y"]}},"uid":"u1"}`,
+		`{"cid":"5","t":"purchase","url":"https://shop.example/ok","purchase":{"id":"A1","revenue":1234.5,"currency":"RUB"},"wd":false}`,
+	} {
+		if _, ok := parseWireFast([]byte(body)); !ok {
+			t.Errorf("fast path refused a tag's hit: %s", body)
+		}
 	}
 }

@@ -69,6 +69,9 @@ func ParseQuery(q url.Values) (*Wire, error) {
 
 // ParseJSON reads a hit from a POSTed body.
 func ParseJSON(body []byte) (*Wire, error) {
+	if w, ok := parseWireFast(body); ok {
+		return w, nil
+	}
 	var w Wire
 	if err := json.Unmarshal(body, &w); err != nil {
 		return nil, crmlink.Errorf(crmlink.KindInvalid, "hit: not a JSON object: %v", err)

@@ -44,6 +44,7 @@ const (
 	DimReferer         DimensionField = "referer"
 	DimStartURL        DimensionField = "startURL"
 	DimCountry         DimensionField = "regionCountry"
+	DimRegion          DimensionField = "regionArea"
 	DimCity            DimensionField = "regionCity"
 	DimDevice          DimensionField = "deviceCategory"
 	DimOS              DimensionField = "operatingSystem"

@@ -57,7 +57,7 @@ var utmColumns = map[crmlink.DimensionField]string{
 }
 
 var plainColumns = map[crmlink.DimensionField]string{
-	crmlink.DimStartURL: "p.landing_url", crmlink.DimCountry: "p.country", crmlink.DimCity: "p.city",
+	crmlink.DimStartURL: "p.landing_url", crmlink.DimCountry: "p.country", crmlink.DimRegion: "p.region", crmlink.DimCity: "p.city",
 	crmlink.DimDevice: "p.device", crmlink.DimOS: "p.os", crmlink.DimBrowser: "p.browser",
 	crmlink.DimDate:    "strftime(p.start_local, '%Y-%m-%d')",
 	crmlink.DimMonth:   "strftime(p.start_local, '%Y-%m')",

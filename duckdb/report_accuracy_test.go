@@ -82,6 +82,10 @@ func TestReportAccuracy(t *testing.T) {
 	m.compare(t, "source x city x device", res, m.aggregate(date1, date2, func(s *modelSession, _ *modelOrder) []string {
 		return []string{m.source(s, crmlink.AttributionLastSign).kind, s.City, string(s.Device)}
 	}), []string{"visits", "users", "all", "revenue", "profit"})
+	res = run("metrics=ym:s:visits,ym:s:cdpOrdersAllOrders,ym:s:cdpOrdersRUBRevenue&dimensions=ym:s:regionCountry,ym:s:regionArea")
+	m.compare(t, "country x region", res, m.aggregate(date1, date2, func(s *modelSession, _ *modelOrder) []string {
+		return []string{s.Country, s.Region}
+	}), []string{"visits", "all", "revenue"})
 	res = run("metrics=ym:s:visits,ym:s:cdpOrdersPayed,ym:s:cdpOrdersRUBAverageCheque,ym:s:cdpOrdersConversionIntoOrder&dimensions=ym:s:date")
 	m.compare(t, "by date", res, m.aggregate(date1, date2, func(s *modelSession, _ *modelOrder) []string {
 		return []string{s.local.Format(time.DateOnly)}

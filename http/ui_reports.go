@@ -234,6 +234,7 @@ var sourceDims = []struct{ Key, Label, API string }{
 	{"utm_content", "UTM Content", "ym:s:<attribution>UTMContent"},
 	{"utm_term", "UTM Term", "ym:s:<attribution>UTMTerm"},
 	{"country", "Country", "ym:s:regionCountry"},
+	{"region", "Region", "ym:s:regionArea"},
 	{"city", "City", "ym:s:regionCity"},
 	{"device", "Device", "ym:s:deviceCategory"},
 	{"os", "Operating system", "ym:s:operatingSystem"},

@@ -289,7 +289,7 @@ type resolver struct {
 var plainDimensions = map[string]crmlink.DimensionField{
 	"date": crmlink.DimDate, "month": crmlink.DimMonth,
 	"referer": crmlink.DimReferer, "startURL": crmlink.DimStartURL,
-	"regionCountry": crmlink.DimCountry, "regionCity": crmlink.DimCity,
+	"regionCountry": crmlink.DimCountry, "regionArea": crmlink.DimRegion, "regionCity": crmlink.DimCity,
 	"deviceCategory": crmlink.DimDevice, "operatingSystem": crmlink.DimOS, "browser": crmlink.DimBrowser,
 	"cdpOrderStatusType": crmlink.DimOrderStatusType,
 }

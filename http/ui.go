@@ -56,7 +56,6 @@ type page struct {
 	Counter  *crmlink.Counter
 	Counters []*crmlink.Counter
 	Who      string
-	Scope    crmlink.Scope
 	CSRF     string
 	F        formatter
 	Static   string
@@ -71,6 +70,9 @@ type ui struct {
 	counter *crmlink.Counter
 	csrf    string
 	f       formatter
+	// goals are the counter's goals, fetched by the page's first report.
+	goals      []crmlink.Goal
+	goalsValid bool
 }
 
 // uiRoutes registers the dashboard.
@@ -190,7 +192,7 @@ func (s *Server) render(w http.ResponseWriter, r *http.Request, code int, name s
 // pageFor fills what every page of a counter shows: its navigation, the
 // counters the browser may pick, who is signed in, the CSRF token.
 func (s *Server) pageFor(r *http.Request, u *ui, nav, title string, data any) (*page, error) {
-	p := &page{Title: title, Nav: nav, Counter: u.counter, Who: u.tok.Name, Scope: u.tok.Scope, CSRF: u.csrf, F: u.f, Data: data}
+	p := &page{Title: title, Nav: nav, Counter: u.counter, Who: u.tok.Name, CSRF: u.csrf, F: u.f, Data: data}
 	all, err := s.cfg.Store.Counters(r.Context())
 	if err != nil {
 		return nil, err

@@ -27,12 +27,9 @@ type formatter struct {
 }
 
 func newFormatter(r *http.Request, c *crmlink.Counter) formatter {
-	f := formatter{nf: pickLocale(r, c), currency: "", loc: time.UTC}
+	f := formatter{nf: pickLocale(r, c), loc: time.UTC}
 	if c != nil {
-		f.currency = c.Currency
-		if l, err := c.Location(); err == nil {
-			f.loc = l
-		}
+		f.currency, f.loc = c.Currency, counterLoc(c)
 	}
 	return f
 }

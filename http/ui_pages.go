@@ -63,10 +63,10 @@ func (s *Server) clientsPage(w http.ResponseWriter, r *http.Request, u *ui) erro
 	}
 	data.From, data.To = offset, offset+len(res.Rows)-1
 	if offset > 1 {
-		data.Prev = withParams(base, q, "offset", itoa(max(1, offset-clientsPageRows)))
+		data.Prev = withParams(base, q, "offset", strconv.Itoa(max(1, offset-clientsPageRows)))
 	}
 	if offset-1+len(res.Rows) < res.TotalRows {
-		data.Next = withParams(base, q, "offset", itoa(offset+clientsPageRows))
+		data.Next = withParams(base, q, "offset", strconv.Itoa(offset+clientsPageRows))
 	}
 	p, err := s.pageFor(r, u, "clients", "Clients", data)
 	if err != nil {
@@ -299,15 +299,24 @@ func (s *Server) statusesPost(w http.ResponseWriter, r *http.Request, u *ui) err
 			m.GoalActionIDs = append(m.GoalActionIDs, g)
 		}
 	}
-	back := "/c/" + u.counter.ID.String() + "/uploads"
 	if err := crmlink.ValidateStatusMappings([]crmlink.StatusMapping{m}); err != nil {
-		http.Redirect(w, r, back+"?flash="+url.QueryEscape("Not saved: "+crmlink.MessageOf(err))+"#statuses", http.StatusSeeOther)
-		return nil
+		return u.flash(w, r, "uploads#statuses", "Not saved: "+crmlink.MessageOf(err))
 	}
 	if err := s.cfg.Store.SetStatusMappings(r.Context(), u.counter.ID, []crmlink.StatusMapping{m}); err != nil {
 		return err
 	}
-	http.Redirect(w, r, back+"?flash="+url.QueryEscape("Status "+m.ID+" saved.")+"#statuses", http.StatusSeeOther)
+	return u.flash(w, r, "uploads#statuses", "Status "+m.ID+" saved.")
+}
+
+// flash sends the browser back to a page of the counter (page may end in
+// an #anchor) with a message to show.
+func (u *ui) flash(w http.ResponseWriter, r *http.Request, page, msg string) error {
+	path, anchor, _ := strings.Cut(page, "#")
+	to := "/c/" + u.counter.ID.String() + "/" + path + "?flash=" + url.QueryEscape(msg)
+	if anchor != "" {
+		to += "#" + anchor
+	}
+	http.Redirect(w, r, to, http.StatusSeeOther)
 	return nil
 }
 
@@ -399,11 +408,7 @@ func (s *Server) settingsPost(w http.ResponseWriter, r *http.Request, u *ui) err
 	c.Currency = r.PostFormValue("currency")
 	c.Locale = r.PostFormValue("locale")
 	c.KeepPII = r.PostFormValue("keep_pii") == "on"
-	back := "/c/" + u.counter.ID.String() + "/settings"
-	fail := func(msg string) error {
-		http.Redirect(w, r, back+"?flash="+url.QueryEscape("Not saved: "+msg), http.StatusSeeOther)
-		return nil
-	}
+	fail := func(msg string) error { return u.flash(w, r, "settings", "Not saved: "+msg) }
 	minutes, err := strconv.Atoi(r.PostFormValue("session_timeout"))
 	if err != nil {
 		return fail("the session timeout must be a whole number of minutes")
@@ -427,16 +432,14 @@ func (s *Server) settingsPost(w http.ResponseWriter, r *http.Request, u *ui) err
 		}
 		msg = fmt.Sprintf("Settings saved; orders linked again with the new window: %d linked.", st.Linked)
 	}
-	http.Redirect(w, r, back+"?flash="+url.QueryEscape(msg), http.StatusSeeOther)
-	return nil
+	return u.flash(w, r, "settings", msg)
 }
 
 func (s *Server) tokenCreatePost(w http.ResponseWriter, r *http.Request, u *ui) error {
 	back := "/c/" + u.counter.ID.String() + "/settings"
 	scope, err := crmlink.ParseScope(r.PostFormValue("scope"))
 	if err != nil || scope > u.tok.Scope {
-		http.Redirect(w, r, back+"?flash="+url.QueryEscape("Not created: pick a scope no wider than your own."), http.StatusSeeOther)
-		return nil
+		return u.flash(w, r, "settings#tokens", "Not created: pick a scope no wider than your own.")
 	}
 	name := strings.TrimSpace(r.PostFormValue("name"))
 	if len(name) > 100 {
@@ -454,7 +457,6 @@ func (s *Server) tokenCreatePost(w http.ResponseWriter, r *http.Request, u *ui) 
 }
 
 func (s *Server) tokenRevokePost(w http.ResponseWriter, r *http.Request, u *ui) error {
-	back := "/c/" + u.counter.ID.String() + "/settings"
 	hash := r.PostFormValue("hash")
 	toks, err := s.cfg.Store.Tokens(r.Context(), u.counter.ID)
 	if err != nil {
@@ -467,18 +469,13 @@ func (s *Server) tokenRevokePost(w http.ResponseWriter, r *http.Request, u *ui) 
 	if err := s.cfg.Store.RevokeToken(r.Context(), hash); err != nil {
 		return err
 	}
-	http.Redirect(w, r, back+"?flash="+url.QueryEscape("Token revoked.")+"#tokens", http.StatusSeeOther)
-	return nil
+	return u.flash(w, r, "settings#tokens", "Token revoked.")
 }
 
 // userCreatePost adds a user of this counter, with a scope no wider than
 // the admin's own.
 func (s *Server) userCreatePost(w http.ResponseWriter, r *http.Request, u *ui) error {
-	back := "/c/" + u.counter.ID.String() + "/settings"
-	fail := func(msg string) error {
-		http.Redirect(w, r, back+"?flash="+url.QueryEscape("User not added: "+msg)+"#users", http.StatusSeeOther)
-		return nil
-	}
+	fail := func(msg string) error { return u.flash(w, r, "settings#users", "User not added: "+msg) }
 	scope, err := crmlink.ParseScope(r.PostFormValue("scope"))
 	if err != nil || scope > u.tok.Scope {
 		return fail("pick a scope no wider than your own.")
@@ -498,13 +495,11 @@ func (s *Server) userCreatePost(w http.ResponseWriter, r *http.Request, u *ui) e
 	if err != nil {
 		return err
 	}
-	http.Redirect(w, r, back+"?flash="+url.QueryEscape("User "+name+" can sign in.")+"#users", http.StatusSeeOther)
-	return nil
+	return u.flash(w, r, "settings#users", "User "+name+" can sign in.")
 }
 
 // userRemovePost removes a user of this counter.
 func (s *Server) userRemovePost(w http.ResponseWriter, r *http.Request, u *ui) error {
-	back := "/c/" + u.counter.ID.String() + "/settings"
 	name := r.PostFormValue("user")
 	us, err := s.cfg.Store.Users(r.Context(), u.counter.ID)
 	if err != nil {
@@ -517,6 +512,5 @@ func (s *Server) userRemovePost(w http.ResponseWriter, r *http.Request, u *ui) e
 	if err := s.cfg.Store.DeleteUser(r.Context(), name); err != nil {
 		return err
 	}
-	http.Redirect(w, r, back+"?flash="+url.QueryEscape("User "+name+" removed.")+"#users", http.StatusSeeOther)
-	return nil
+	return u.flash(w, r, "settings#users", "User "+name+" removed.")
 }

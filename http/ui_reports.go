@@ -5,6 +5,7 @@ import (
 	"net/http"
 	"net/url"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
 
@@ -45,23 +46,24 @@ func readPeriod(r *http.Request, u *ui, now time.Time) (period, string) {
 	}
 	p := period{Date1: d1.Format(time.DateOnly), Date2: d2.Format(time.DateOnly), Days: int(d2.Sub(d1)/(24*time.Hour)) + 1}
 	for _, n := range []int{7, 30, 90} {
-		p.Presets = append(p.Presets, navItem{Label: itoa(n) + " days",
+		p.Presets = append(p.Presets, navItem{Label: strconv.Itoa(n) + " days",
 			URL: withParams(r.URL.Path, q, "date1", today.AddDate(0, 0, 1-n).Format(time.DateOnly), "date2", today.Format(time.DateOnly), "offset", "")})
 	}
 	return p, warn
 }
 
-func itoa(n int) string { return decimal.NewFromInt(int64(n)).String() }
-
 // runUIReport runs a Reporting API request for a page, through the same
 // validation as /stat/v1/data.
 func (s *Server) runUIReport(r *http.Request, u *ui, params url.Values, series bool) (*crmlink.ReportResult, error) {
-	goals, err := s.cfg.Store.Goals(r.Context(), u.counter.ID)
-	if err != nil {
-		return nil, err
+	if !u.goalsValid {
+		goals, err := s.cfg.Store.Goals(r.Context(), u.counter.ID)
+		if err != nil {
+			return nil, err
+		}
+		u.goals, u.goalsValid = goals, true
 	}
 	params.Set("ids", u.counter.ID.String())
-	q, err := report.Parse(report.Request{Counter: u.counter, Goals: goals, Now: s.cfg.Clock.Now(), Params: params, Series: series})
+	q, err := report.Parse(report.Request{Counter: u.counter, Goals: u.goals, Now: s.cfg.Clock.Now(), Params: params, Series: series})
 	if err != nil {
 		return nil, err
 	}
@@ -163,11 +165,11 @@ func (s *Server) overviewPage(w http.ResponseWriter, r *http.Request, u *ui) err
 		if strings.Contains(m.name, "Conversion") {
 			// A rate changes by points, not by a share of itself.
 			if !prevTotals[i].IsZero() {
-				c.Change = u.f.Points(v.Sub(prevTotals[i])) + " vs previous " + itoa(per.Days) + " days"
+				c.Change = u.f.Points(v.Sub(prevTotals[i])) + " vs previous " + strconv.Itoa(per.Days) + " days"
 				c.Better, c.Worse = v.GreaterThan(prevTotals[i]), v.LessThan(prevTotals[i])
 			}
 		} else if ch := u.f.Change(v, prevTotals[i]); ch != "" {
-			c.Change = ch + " vs previous " + itoa(per.Days) + " days"
+			c.Change = ch + " vs previous " + strconv.Itoa(per.Days) + " days"
 			c.Better, c.Worse = v.GreaterThan(prevTotals[i]), v.LessThan(prevTotals[i])
 		}
 		data.Cards = append(data.Cards, c)
@@ -225,7 +227,9 @@ func totalsOf(res *crmlink.ReportResult) []decimal.Decimal {
 
 // The Order sources page: its dimension and column choices, by the short
 // keys its URL carries.
-var sourceDims = []struct{ Key, Label, API string }{
+type sourceDim struct{ Key, Label, API string }
+
+var sourceDims = []sourceDim{
 	{"source", "Traffic source", "ym:s:<attribution>TrafficSource"},
 	{"engine", "Source engine", "ym:s:<attribution>SourceEngine"},
 	{"utm_source", "UTM Source", "ym:s:<attribution>UTMSource"},
@@ -242,11 +246,13 @@ var sourceDims = []struct{ Key, Label, API string }{
 	{"landing", "Landing page", "ym:s:startURL"},
 }
 
-var sourceCols = []struct {
+type sourceCol struct {
 	Key, Label, API string
 	Kind            string // count, pct, money
 	Optional        bool
-}{
+}
+
+var sourceCols = []sourceCol{
 	{"visits", "Sessions", "ym:s:visits", "count", false},
 	{"orders", "All orders", "ym:s:cdpOrdersAllOrders", "count", false},
 	{"in_progress", "In progress", "ym:s:cdpOrdersInProgress", "count", true},
@@ -258,6 +264,20 @@ var sourceCols = []struct {
 	{"revenue", "Revenue", "ym:s:cdpOrders<currency>Revenue", "money", true},
 	{"profit", "Profit", "ym:s:cdpOrders<currency>Profit", "money", true},
 	{"aov", "Average order value", "ym:s:cdpOrders<currency>AverageCheque", "money", true},
+}
+
+// byKey indexes the pickers' choices by the keys URLs carry.
+var (
+	dimByKey = indexBy(sourceDims, func(d sourceDim) string { return d.Key })
+	colByKey = indexBy(sourceCols, func(c sourceCol) string { return c.Key })
+)
+
+func indexBy[T any](items []T, key func(T) string) map[string]T {
+	m := make(map[string]T, len(items))
+	for _, it := range items {
+		m[key(it)] = it
+	}
+	return m
 }
 
 // drillOrder is the path of the drill-down: a source opens its engines and
@@ -282,7 +302,6 @@ type cell struct {
 
 type sourcesData struct {
 	Period       period
-	Attribution  string
 	Attributions []pick
 	DimSlots     [3][]pick // the three dimension pickers; "" is "none"
 	Cols         []pick
@@ -301,10 +320,12 @@ type sourcesData struct {
 	UploadURL    string
 }
 
-var attributionLabels = []struct {
+type attributionLabel struct {
 	Model crmlink.Attribution
 	Label string
-}{
+}
+
+var attributionLabels = []attributionLabel{
 	{crmlink.AttributionLastSign, "Last significant source"},
 	{crmlink.AttributionLast, "Last source"},
 	{crmlink.AttributionFirst, "First source"},
@@ -319,19 +340,14 @@ func (s *Server) sourcesPage(w http.ResponseWriter, r *http.Request, u *ui) erro
 	q := r.URL.Query()
 	per, warn := readPeriod(r, u, s.cfg.Clock.Now())
 	attr := q.Get("attribution")
-	if !slices.ContainsFunc(attributionLabels, func(a struct {
-		Model crmlink.Attribution
-		Label string
-	}) bool {
-		return string(a.Model) == attr
-	}) {
+	if !slices.ContainsFunc(attributionLabels, func(a attributionLabel) bool { return string(a.Model) == attr }) {
 		attr = string(crmlink.DefaultAttribution)
 	}
 	// Dimensions: up to three, in the order picked; by default source and
 	// engine, as the orders_sources preset.
 	var dims []string
 	for _, k := range q["dim"] {
-		if k != "" && !slices.Contains(dims, k) && slices.ContainsFunc(sourceDims, func(d struct{ Key, Label, API string }) bool { return d.Key == k }) && len(dims) < 3 {
+		if _, ok := dimByKey[k]; ok && !slices.Contains(dims, k) && len(dims) < 3 {
 			dims = append(dims, k)
 		}
 	}
@@ -347,7 +363,7 @@ func (s *Server) sourcesPage(w http.ResponseWriter, r *http.Request, u *ui) erro
 			metricKeys = append(metricKeys, c.Key)
 		}
 	}
-	data := sourcesData{Period: per, Attribution: attr, UploadURL: "/c/" + u.counter.ID.String() + "/uploads"}
+	data := sourcesData{Period: per, UploadURL: "/c/" + u.counter.ID.String() + "/uploads"}
 	for _, a := range attributionLabels {
 		data.Attributions = append(data.Attributions, pick{string(a.Model), a.Label, string(a.Model) == attr})
 	}
@@ -381,7 +397,7 @@ func (s *Server) sourcesPage(w http.ResponseWriter, r *http.Request, u *ui) erro
 		if v == "" {
 			continue
 		}
-		api := dimAPI(k)
+		api := dimByKey[k].API
 		filters = append(filters, api+"=="+filterQuote(v))
 		keep.Set(k, v)
 		data.Hidden = append(data.Hidden, [2]string{k, v})
@@ -389,11 +405,11 @@ func (s *Server) sourcesPage(w http.ResponseWriter, r *http.Request, u *ui) erro
 	}
 	apiDims := make([]string, len(dims))
 	for i, k := range dims {
-		apiDims[i] = dimAPI(k)
+		apiDims[i] = dimByKey[k].API
 	}
 	apiMets := make([]string, len(metricKeys))
 	for i, k := range metricKeys {
-		apiMets[i] = colAPI(k)
+		apiMets[i] = colByKey[k].API
 	}
 	sortKey := q.Get("sort")
 	sortAPI := ""
@@ -401,9 +417,9 @@ func (s *Server) sourcesPage(w http.ResponseWriter, r *http.Request, u *ui) erro
 	bare := strings.TrimPrefix(sortKey, "-")
 	switch {
 	case slices.Contains(metricKeys, bare):
-		sortAPI = colAPI(bare)
+		sortAPI = colByKey[bare].API
 	case slices.Contains(dims, bare):
-		sortAPI = dimAPI(bare)
+		sortAPI = dimByKey[bare].API
 	default:
 		sortKey, bare, desc, sortAPI = "-visits", "visits", true, "ym:s:visits"
 	}
@@ -414,7 +430,7 @@ func (s *Server) sourcesPage(w http.ResponseWriter, r *http.Request, u *ui) erro
 	offset := formInt(q.Get("offset"), 1, 1, 1<<30)
 	params := url.Values{"dimensions": {strings.Join(apiDims, ",")}, "metrics": {strings.Join(apiMets, ",")},
 		"date1": {per.Date1}, "date2": {per.Date2}, "attribution": {attr}, "sort": {sortAPI},
-		"limit": {itoa(sourcesPageRows)}, "offset": {itoa(offset)}}
+		"limit": {strconv.Itoa(sourcesPageRows)}, "offset": {strconv.Itoa(offset)}}
 	if len(filters) > 0 {
 		params.Set("filters", strings.Join(filters, " AND "))
 	}
@@ -427,17 +443,17 @@ func (s *Server) sourcesPage(w http.ResponseWriter, r *http.Request, u *ui) erro
 	data.TotalRows = res.TotalRows
 	// The header, with sort links.
 	for _, k := range dims {
-		h := headCell{Label: dimLabel(k), Sorted: bare == k, Desc: desc}
+		h := headCell{Label: dimByKey[k].Label, Sorted: bare == k, Desc: desc}
 		h.SortURL = withParams(base, q, "sort", flipSort(k, bare == k && !desc, false), "offset", "")
 		data.Head = append(data.Head, h)
 	}
 	for _, k := range metricKeys {
-		h := headCell{Label: colLabel(k), Sorted: bare == k, Desc: desc, Num: true}
+		h := headCell{Label: colByKey[k].Label, Sorted: bare == k, Desc: desc, Num: true}
 		h.SortURL = withParams(base, q, "sort", flipSort(k, bare == k && desc, true), "offset", "")
 		data.Head = append(data.Head, h)
 	}
 	fmtMetric := func(k string, v decimal.Decimal) string {
-		switch colKind(k) {
+		switch colByKey[k].Kind {
 		case "money":
 			return u.f.Money(v)
 		case "pct":
@@ -485,10 +501,10 @@ func (s *Server) sourcesPage(w http.ResponseWriter, r *http.Request, u *ui) erro
 	// Paging.
 	data.From, data.To = offset, offset+len(res.Rows)-1
 	if offset > 1 {
-		data.Prev = withParams(base, q, "offset", itoa(max(1, offset-sourcesPageRows)))
+		data.Prev = withParams(base, q, "offset", strconv.Itoa(max(1, offset-sourcesPageRows)))
 	}
 	if offset-1+len(res.Rows) < res.TotalRows {
-		data.Next = withParams(base, q, "offset", itoa(offset+sourcesPageRows))
+		data.Next = withParams(base, q, "offset", strconv.Itoa(offset+sourcesPageRows))
 	}
 	// The chart: orders and paid orders of the first ten rows.
 	data.Chart = chartData{Kind: "bars", Locale: u.f.nf.Locale}
@@ -537,49 +553,4 @@ func flipSort(key string, flip bool, num bool) string {
 // filterQuote quotes a value for a report filter.
 func filterQuote(v string) string {
 	return "'" + strings.ReplaceAll(strings.ReplaceAll(v, `\`, `\\`), `'`, `\'`) + "'"
-}
-
-func dimAPI(k string) string {
-	for _, d := range sourceDims {
-		if d.Key == k {
-			return d.API
-		}
-	}
-	return ""
-}
-
-func dimLabel(k string) string {
-	for _, d := range sourceDims {
-		if d.Key == k {
-			return d.Label
-		}
-	}
-	return k
-}
-
-func colAPI(k string) string {
-	for _, c := range sourceCols {
-		if c.Key == k {
-			return c.API
-		}
-	}
-	return ""
-}
-
-func colLabel(k string) string {
-	for _, c := range sourceCols {
-		if c.Key == k {
-			return c.Label
-		}
-	}
-	return k
-}
-
-func colKind(k string) string {
-	for _, c := range sourceCols {
-		if c.Key == k {
-			return c.Kind
-		}
-	}
-	return "count"
 }

@@ -8,7 +8,6 @@ import (
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
-	"os/exec"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -18,7 +17,6 @@ import (
 
 	"github.com/chromedp/cdproto/cdp"
 	"github.com/chromedp/cdproto/network"
-	"github.com/chromedp/cdproto/runtime"
 	"github.com/chromedp/chromedp"
 
 	"github.com/crmlink/crmlink"
@@ -26,6 +24,7 @@ import (
 	"github.com/crmlink/crmlink/crm"
 	"github.com/crmlink/crmlink/duckdb"
 	crmhttp "github.com/crmlink/crmlink/http"
+	"github.com/crmlink/crmlink/internal/browsertest"
 	"github.com/crmlink/crmlink/store/storetest"
 	"github.com/crmlink/crmlink/traffic"
 	"github.com/shopspring/decimal"
@@ -40,18 +39,6 @@ import (
 // "HeadlessChrome", which the collector takes for a robot; a visitor's
 // browser does not.
 const browserUA = "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/140.0.0.0 Safari/537.36"
-
-// findChromium returns the path of a Chromium or Chrome binary, or skips.
-func findChromium(t *testing.T) string {
-	t.Helper()
-	for _, name := range []string{"chromium", "chromium-browser", "google-chrome", "google-chrome-stable"} {
-		if p, err := exec.LookPath(name); err == nil {
-			return p
-		}
-	}
-	t.Skip("no chromium, chromium-browser or google-chrome in PATH: browser test skipped (apt-get install chromium)")
-	return ""
-}
 
 // wireHit is one request the browser made to /collect.
 type wireHit struct {
@@ -109,11 +96,11 @@ type browserFixture struct {
 	crmlink *httptest.Server // crmlink: /tag.js and /collect
 	site    *httptest.Server // the site that carries the tag
 	hits    *hitLog
+	browser *browsertest.Browser
 	ctx     context.Context // the browser's tab
 
-	mu       sync.Mutex
-	pages    map[string]string // the site's pages by path
-	jsErrors []string
+	mu    sync.Mutex
+	pages map[string]string // the site's pages by path
 }
 
 func (f *browserFixture) setPage(path, html string) {
@@ -124,7 +111,7 @@ func (f *browserFixture) setPage(path, html string) {
 
 func newBrowserFixture(t *testing.T) *browserFixture {
 	t.Helper()
-	chromium := findChromium(t)
+	chromium := browsertest.Chromium(t)
 	ctx := context.Background()
 	clock := crmlink.SystemClock{} // the browser's timing is real
 	st, err := duckdb.Open(ctx, "duckdb://"+filepath.Join(t.TempDir(), "b.db"), clock)
@@ -160,9 +147,7 @@ func newBrowserFixture(t *testing.T) *browserFixture {
 	}))
 	t.Cleanup(f.site.Close)
 
-	opts := append(chromedp.DefaultExecAllocatorOptions[:],
-		chromedp.ExecPath(chromium),
-		chromedp.NoSandbox, // CI runs as root
+	f.browser = browsertest.Start(t, chromium, false,
 		chromedp.UserAgent(browserUA),
 		// A visitor's browser is not driven by automation: no
 		// navigator.webdriver, which the tag reports and the collector
@@ -170,37 +155,7 @@ func newBrowserFixture(t *testing.T) *browserFixture {
 		chromedp.Flag("enable-automation", false),
 		chromedp.Flag("disable-blink-features", "AutomationControlled"),
 	)
-	actx, cancelAlloc := chromedp.NewExecAllocator(context.Background(), opts...)
-	t.Cleanup(cancelAlloc)
-	bctx, cancelBrowser := chromedp.NewContext(actx, chromedp.WithListener(func(ev any) {
-		var msg string
-		switch e := ev.(type) {
-		case *runtime.EventExceptionThrown:
-			msg = e.ExceptionDetails.Text
-			if e.ExceptionDetails.Exception != nil {
-				msg += " " + e.ExceptionDetails.Exception.Description
-			}
-		case *runtime.EventConsoleAPICalled:
-			if e.Type != runtime.ConsoleAPICalledTypeError {
-				return
-			}
-			for _, a := range e.Args {
-				msg += " " + string(a.Value) + a.Description
-			}
-		default:
-			return
-		}
-		f.mu.Lock()
-		f.jsErrors = append(f.jsErrors, msg)
-		f.mu.Unlock()
-	}))
-	t.Cleanup(cancelBrowser)
-	// Start the browser now, with no deadline on the context (a deadline
-	// would bound the browser's life).
-	if err := chromedp.Do(bctx, chromedp.Navigate("about:blank")); err != nil {
-		t.Fatalf("starting %s: %v", chromium, err)
-	}
-	f.ctx = bctx
+	f.ctx = f.browser.Ctx
 	return f
 }
 
@@ -295,9 +250,7 @@ func (f *browserFixture) checkTransport(t *testing.T) {
 			t.Errorf("hit %s: the tag saw navigator.webdriver", h.Body)
 		}
 	}
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	for _, e := range f.jsErrors {
+	for _, e := range f.browser.Errors() {
 		t.Errorf("page error: %s", e)
 	}
 }

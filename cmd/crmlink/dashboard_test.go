@@ -10,21 +10,17 @@ import (
 	"net/http/httptest"
 	"net/url"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
-	"github.com/chromedp/cdproto/cdp"
-	cdplog "github.com/chromedp/cdproto/log"
-	"github.com/chromedp/cdproto/runtime"
 	"github.com/chromedp/chromedp"
 	"github.com/shopspring/decimal"
 
 	"github.com/crmlink/crmlink"
 	crmhttp "github.com/crmlink/crmlink/http"
+	"github.com/crmlink/crmlink/internal/browsertest"
 )
 
 // dashboard is a server on demo data and a browser driving its pages.
@@ -34,27 +30,14 @@ type dashboard struct {
 	st      crmlink.Store
 	counter *crmlink.Counter
 	token   string
+	browser *browsertest.Browser
 	ctx     context.Context
 	shots   string
-
-	mu       sync.Mutex
-	jsErrors []string
-}
-
-func findBrowser(t *testing.T) string {
-	t.Helper()
-	for _, name := range []string{"chromium", "chromium-browser", "google-chrome", "google-chrome-stable"} {
-		if p, err := exec.LookPath(name); err == nil {
-			return p
-		}
-	}
-	t.Skip("no chromium, chromium-browser or google-chrome in PATH: browser test skipped (apt-get install chromium)")
-	return ""
 }
 
 func newDashboard(t *testing.T) *dashboard {
 	t.Helper()
-	chromium := findBrowser(t)
+	chromium := browsertest.Chromium(t)
 	ctx := context.Background()
 	dir := t.TempDir()
 	e := &env{stdin: strings.NewReader(""), stdout: io.Discard, stderr: io.Discard, getenv: func(string) string { return "" },
@@ -79,45 +62,8 @@ func newDashboard(t *testing.T) *dashboard {
 	d.srv = httptest.NewServer(crmhttp.NewServer(crmhttp.Config{Store: st, Clock: e.clock, Logger: slog.New(slog.DiscardHandler)}))
 	t.Cleanup(d.srv.Close)
 
-	opts := append(chromedp.DefaultExecAllocatorOptions[:], chromedp.ExecPath(chromium), chromedp.NoSandbox)
-	actx, cancelAlloc := chromedp.NewExecAllocator(context.Background(), opts...)
-	t.Cleanup(cancelAlloc)
-	bctx, cancelBrowser := chromedp.NewContext(actx, chromedp.WithListener(func(ev any) {
-		var msg string
-		switch e := ev.(type) {
-		case *runtime.EventExceptionThrown:
-			msg = e.ExceptionDetails.Text
-			if e.ExceptionDetails.Exception != nil {
-				msg += " " + e.ExceptionDetails.Exception.Description
-			}
-		case *runtime.EventConsoleAPICalled:
-			if e.Type != runtime.ConsoleAPICalledTypeError {
-				return
-			}
-			for _, a := range e.Args {
-				msg += " " + string(a.Value) + a.Description
-			}
-		case *cdplog.EventEntryAdded:
-			// Failed loads and Content-Security-Policy refusals.
-			if e.Entry.Level != cdplog.EntryLevelError {
-				return
-			}
-			msg = e.Entry.Text + " " + e.Entry.URL
-		default:
-			return
-		}
-		d.mu.Lock()
-		d.jsErrors = append(d.jsErrors, msg)
-		d.mu.Unlock()
-	}))
-	t.Cleanup(cancelBrowser)
-	if err := chromedp.Do(bctx, chromedp.Navigate("about:blank"), chromedp.Func(func(ctx context.Context, _ *chromedp.Target) error {
-		_, err := chromedp.Call(ctx, cdplog.Enable, cdp.Empty{})
-		return err
-	})); err != nil {
-		t.Fatalf("starting %s: %v", chromium, err)
-	}
-	d.ctx = bctx
+	d.browser = browsertest.Start(t, chromium, true)
+	d.ctx = d.browser.Ctx
 	d.do("desktop viewport", chromedp.EmulateViewport(1366, 900))
 	return d
 }
@@ -131,10 +77,8 @@ func (d *dashboard) do(what string, steps ...chromedp.Action[chromedp.Void]) {
 	if err := chromedp.Do(ctx, steps...); err != nil {
 		d.t.Fatalf("%s: %v", what, err)
 	}
-	d.mu.Lock()
-	defer d.mu.Unlock()
-	if len(d.jsErrors) > 0 {
-		d.t.Fatalf("%s: browser errors: %q", what, d.jsErrors)
+	if errs := d.browser.Errors(); len(errs) > 0 {
+		d.t.Fatalf("%s: browser errors: %q", what, errs)
 	}
 }
 

@@ -32,13 +32,15 @@ type Step func(h *crmlink.Hit, r *Request)
 // Enricher runs the steps in order.
 type Enricher struct {
 	Steps []Step
+	geoAt int // where WithGeoIP puts its step: before GeoHeaderStep
 }
 
 // NewEnricher returns the standard steps. classify is the traffic-source
 // classifier (traffic.Classifier.Classify).
 func NewEnricher(classify func(landingURL, referrer, siteHost string) crmlink.TrafficSource) *Enricher {
 	ua := useragent.NewParser()
-	return &Enricher{Steps: []Step{CachedUserAgentSteps(BotStep, UserAgentStep(ua)), GeoHeaderStep, SourceStep(classify), IdentityStep}}
+	return &Enricher{Steps: []Step{CachedUserAgentSteps(BotStep, UserAgentStep(ua)), GeoHeaderStep, SourceStep(classify), IdentityStep},
+		geoAt: 1}
 }
 
 // CachedUserAgentSteps runs steps that read only the user agent and the
@@ -108,8 +110,7 @@ func (c *uaCache) step(h *crmlink.Hit, r *Request) {
 // WithGeoIP places visitors by their address with g, before the CDN
 // headers are read (they fill only what g left empty).
 func (e *Enricher) WithGeoIP(g *GeoIP) *Enricher {
-	at := min(1, len(e.Steps)) // after the (cached) robot and user agent steps
-	e.Steps = slices.Insert(e.Steps, at, Step(g.Step))
+	e.Steps = slices.Insert(e.Steps, min(e.geoAt, len(e.Steps)), Step(g.Step))
 	return e
 }
 

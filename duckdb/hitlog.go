@@ -131,16 +131,6 @@ func (l *hitLog) appendGob(v any) (int64, error) {
 	return seq, nil
 }
 
-// append makes a payload durable and returns its number. The payload is
-// not kept in memory: until it is applied, the files must be read.
-func (l *hitLog) append(payload []byte) (int64, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	seq, err := l.appendLocked(payload)
-	l.complete, l.lastFailed = false, l.seq
-	return seq, err
-}
-
 // openSegment starts a segment unless one is being written, with a fresh
 // gob stream.
 func (l *hitLog) openSegment() error {

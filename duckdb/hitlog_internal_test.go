@@ -238,3 +238,14 @@ func TestHitLogEncodeFailure(t *testing.T) {
 		t.Errorf("read %v", seqs)
 	}
 }
+
+// append, for these tests, makes a raw payload durable and returns its
+// number. The payload is
+// not kept in memory: until it is applied, the files must be read.
+func (l *hitLog) append(payload []byte) (int64, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	seq, err := l.appendLocked(payload)
+	l.complete, l.lastFailed = false, l.seq
+	return seq, err
+}

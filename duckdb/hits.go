@@ -223,15 +223,13 @@ func (s *Store) applyHits(ctx context.Context, hits []crmlink.SessionHit, also f
 		counters = append(counters, id)
 	}
 	sort.Slice(counters, func(i, j int) bool { return counters[i] < counters[j] })
-	locs := map[crmlink.CounterID]*time.Location{}
+	cnts := map[crmlink.CounterID]*crmlink.Counter{}
 	for _, id := range counters {
 		c, err := s.Counter(ctx, id)
 		if err != nil {
 			return err
 		}
-		if locs[id], err = c.Location(); err != nil {
-			return err
-		}
+		cnts[id] = c
 	}
 	var spools []*spool
 	defer func() {
@@ -248,7 +246,7 @@ func (s *Store) applyHits(ctx context.Context, hits []crmlink.SessionHit, also f
 	}
 	err := s.inTx(ctx, func(tx *sql.Tx) error {
 		for _, id := range counters {
-			if err := s.writeCounterHits(ctx, tx, id, byCounter[id], locs[id], newSpool); err != nil {
+			if err := s.writeCounterHits(ctx, tx, cnts[id], byCounter[id], newSpool); err != nil {
 				return fmt.Errorf("apply hits: %w", err)
 			}
 		}
@@ -260,9 +258,13 @@ func (s *Store) applyHits(ctx context.Context, hits []crmlink.SessionHit, also f
 	return err
 }
 
-func (s *Store) writeCounterHits(ctx context.Context, tx *sql.Tx, counter crmlink.CounterID, hits []crmlink.SessionHit, loc *time.Location,
+func (s *Store) writeCounterHits(ctx context.Context, tx *sql.Tx, cnt *crmlink.Counter, hits []crmlink.SessionHit,
 	newSpool func(string) (*spool, error)) error {
-	cid := int64(counter)
+	counter, cid := cnt.ID, int64(cnt.ID)
+	loc, err := cnt.Location()
+	if err != nil {
+		return err
+	}
 	// What the batch holds, to write only the spools and run only the
 	// statements it needs: each costs milliseconds, however few its rows.
 	updates := map[uint64]*hitUpdate{}
@@ -406,10 +408,6 @@ func (s *Store) writeCounterHits(ctx context.Context, tx *sql.Tx, counter crmlin
 		}
 		// A purchase that carries an uploaded order's id wins that order's
 		// link (SPEC.md §3), whenever it arrives.
-		cnt, err := s.Counter(ctx, counter)
-		if err != nil {
-			return err
-		}
 		if _, _, err := linkOrders(ctx, tx, cnt, s.clock.Now(), `o.id IN (SELECT purchase_id FROM `+readSpool(purchaseSpool.path, purchaseColumns)+`)`, nil, false); err != nil {
 			return err
 		}

@@ -18,15 +18,15 @@ import (
 // sends; the answers are read whole: status, headers, and a body by
 // Content-Length or chunks.
 type rawClient struct {
-	addr, host string
-	timeout    time.Duration
-	conn       net.Conn
-	br         *bufio.Reader
-	buf        []byte
+	addr    string // host:port, also the Host header
+	timeout time.Duration
+	conn    net.Conn
+	br      *bufio.Reader
+	buf     []byte
 }
 
 func newRawClient(addr string, timeout time.Duration) *rawClient {
-	return &rawClient{addr: addr, host: addr, timeout: timeout}
+	return &rawClient{addr: addr, timeout: timeout}
 }
 
 func (c *rawClient) close() {
@@ -62,7 +62,7 @@ func (c *rawClient) roundTrip(method, target string, headers []string, body []by
 	b = append(b, ' ')
 	b = append(b, target...)
 	b = append(b, " HTTP/1.1\r\nHost: "...)
-	b = append(b, c.host...)
+	b = append(b, c.addr...)
 	b = append(b, "\r\n"...)
 	for i := 0; i+1 < len(headers); i += 2 {
 		b = append(b, headers[i]...)

@@ -55,11 +55,6 @@ func userAdd(ctx context.Context, args []string, e *env) error {
 		return err
 	}
 	defer st.Close()
-	if id != 0 {
-		if _, err := st.Counter(ctx, id); err != nil {
-			return err
-		}
-	}
 	if err := createUser(ctx, st, pos[0], password, id, sc); err != nil {
 		return err
 	}
@@ -97,10 +92,16 @@ func userPasswd(ctx context.Context, args []string, e *env) error {
 	return nil
 }
 
-// createUser stores a user with a password.
+// createUser stores a user with a password, for one counter (id) or, with
+// id 0, for all.
 func createUser(ctx context.Context, st crmlink.Store, name, password string, id crmlink.CounterID, sc crmlink.Scope) error {
 	if err := crmlink.ValidUserName(name); err != nil {
 		return err
+	}
+	if id != 0 {
+		if _, err := st.Counter(ctx, id); err != nil {
+			return err
+		}
 	}
 	hash, err := crmhttp.HashPassword(password)
 	if err != nil {

@@ -8,11 +8,8 @@ import (
 	"path/filepath"
 	"strconv"
 	"testing"
-	"time"
 
-	"github.com/crmlink/crmlink"
 	"github.com/crmlink/crmlink/gen"
-	"github.com/crmlink/crmlink/store/storetest"
 )
 
 // TestLinkAccuracy loads a generated data set through the readers a user's
@@ -20,17 +17,8 @@ import (
 // an order whose CRM data can identify its true session must link to it.
 func TestLinkAccuracy(t *testing.T) {
 	ctx := context.Background()
-	dir := t.TempDir()
-	loc, _ := time.LoadLocation("Europe/Moscow")
-	end := storetest.Epoch
-	if _, err := gen.Generate(ctx, gen.Config{Out: dir, Seed: 7, Sessions: 40000, Contacts: 3000, Orders: 5000,
-		SimpleOrders: 500, Days: 60, End: end, Site: "shop.example", Location: loc}); err != nil {
-		t.Fatal(err)
-	}
-	clock := &crmlink.FixedClock{T: end}
-	st := openTemp(t, clock)
-	c := storetest.MustCounter(t, st, "Shop", "Europe/Moscow")
-	ups := loadGenerated(t, st, c, dir, end, gen.SessionsFile, gen.ContactsFile, gen.OrdersFile, gen.SimpleOrdersFile)
+	st, c, dir, ups := generatedStore(t, gen.Config{Seed: 7, Sessions: 40000, Contacts: 3000, Orders: 5000, SimpleOrders: 500, Days: 60},
+		gen.SessionsFile, gen.ContactsFile, gen.OrdersFile, gen.SimpleOrdersFile)
 	up, sup := ups[gen.OrdersFile], ups[gen.SimpleOrdersFile]
 	open := func(name string) *os.File {
 		f, err := os.Open(filepath.Join(dir, name))

@@ -11,8 +11,29 @@ import (
 	"github.com/crmlink/crmlink/crm"
 	"github.com/crmlink/crmlink/gen"
 	"github.com/crmlink/crmlink/sessionfile"
+	"github.com/crmlink/crmlink/store/storetest"
 	"github.com/crmlink/crmlink/traffic"
 )
+
+// generatedStore generates a data set for a shop in Moscow ending at
+// storetest.Epoch (cfg gives its seed and sizes), opens a store on that
+// clock with the shop's counter, and loads the given files into it. It
+// returns the store, the counter, the files' directory and each file's
+// upload.
+func generatedStore(t *testing.T, cfg gen.Config, files ...string) (crmlink.Store, *crmlink.Counter, string, map[string]*crmlink.Upload) {
+	t.Helper()
+	loc, err := time.LoadLocation("Europe/Moscow")
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg.Out, cfg.End, cfg.Site, cfg.Location = t.TempDir(), storetest.Epoch, "shop.example", loc
+	if _, err := gen.Generate(context.Background(), cfg); err != nil {
+		t.Fatal(err)
+	}
+	st := openTemp(t, &crmlink.FixedClock{T: storetest.Epoch})
+	c := storetest.MustCounter(t, st, "Shop", "Europe/Moscow")
+	return st, c, cfg.Out, loadGenerated(t, st, c, cfg.Out, storetest.Epoch, files...)
+}
 
 // loadGenerated loads generated files into counter c the way a user's go:
 // the generator's status mapping, then each file through its reader, in

@@ -35,18 +35,10 @@ import (
 // independently of the store's SQL.
 func TestReportAccuracy(t *testing.T) {
 	ctx := context.Background()
-	dir := t.TempDir()
+	st, c, dir, _ := generatedStore(t, gen.Config{Seed: 11, Sessions: 30000, Contacts: 2000, Orders: 4000, Days: 60},
+		gen.SessionsFile, gen.ContactsFile, gen.OrdersFile)
 	loc, _ := time.LoadLocation("Europe/Moscow")
 	end := storetest.Epoch
-	if _, err := gen.Generate(ctx, gen.Config{Out: dir, Seed: 11, Sessions: 30000, Contacts: 2000, Orders: 4000,
-		Days: 60, End: end, Site: "shop.example", Location: loc}); err != nil {
-		t.Fatal(err)
-	}
-	clock := &crmlink.FixedClock{T: end}
-	st := openTemp(t, clock)
-	c := storetest.MustCounter(t, st, "Shop", "Europe/Moscow")
-	loadGenerated(t, st, c, dir, end, gen.SessionsFile, gen.ContactsFile, gen.OrdersFile)
-
 	m := newModel(t, st, c, dir, end, loc)
 	today := time.Date(end.In(loc).Year(), end.In(loc).Month(), end.In(loc).Day(), 0, 0, 0, 0, time.UTC)
 	date1, date2 := today.AddDate(0, 0, -29), today

@@ -119,11 +119,18 @@ func (f *fixture) get(t *testing.T, path, auth string) (int, http.Header, []byte
 // answer fetches a /stat/v1/data answer, failing unless it is 200.
 func (f *shopFixture) answer(t *testing.T, query string) report.Answer {
 	t.Helper()
-	code, _, raw := f.get(t, "/stat/v1/data"+f.path+"&"+query, "OAuth "+f.token)
+	return shopJSON[report.Answer](t, f, "/stat/v1/data", query)
+}
+
+// shopJSON fetches a report endpoint's answer for the shop's period and
+// query, failing unless it is 200.
+func shopJSON[T any](t *testing.T, f *shopFixture, endpoint, query string) T {
+	t.Helper()
+	code, _, raw := f.get(t, endpoint+f.path+"&"+query, "OAuth "+f.token)
 	if code != 200 {
 		t.Fatalf("%s: %d %s", query, code, raw)
 	}
-	var a report.Answer
+	var a T
 	if err := json.Unmarshal(raw, &a); err != nil {
 		t.Fatalf("%s: %v: %s", query, err, raw)
 	}
@@ -420,15 +427,7 @@ func TestReportByTime(t *testing.T) {
 	f := newShopFixture(t)
 	get := func(query string) report.SeriesAnswer {
 		t.Helper()
-		code, _, raw := f.get(t, "/stat/v1/data/bytime"+f.path+"&"+query, "OAuth "+f.token)
-		if code != 200 {
-			t.Fatalf("%s: %d %s", query, code, raw)
-		}
-		var a report.SeriesAnswer
-		if err := json.Unmarshal(raw, &a); err != nil {
-			t.Fatalf("%v: %s", err, raw)
-		}
-		return a
+		return shopJSON[report.SeriesAnswer](t, f, "/stat/v1/data/bytime", query)
 	}
 	series := func(ms [][]json.RawMessage) string {
 		var out []string

@@ -64,9 +64,19 @@ func (s *Server) collectHit(w http.ResponseWriter, r *http.Request) {
 	h.Set("Timing-Allow-Origin", "*")
 	h.Set("Cache-Control", "no-store")
 	code := s.collect(w, r)
-	s.requests.WithLabelValues("/collect/{counter}", strconv.Itoa(code)).Inc()
-	s.duration.WithLabelValues("/collect/{counter}").Observe(time.Since(start).Seconds())
+	switch code {
+	case http.StatusNoContent:
+		s.collect204.Inc()
+	case http.StatusOK:
+		s.collect200.Inc()
+	default:
+		s.requests.WithLabelValues(collectRoute, strconv.Itoa(code)).Inc()
+	}
+	s.collectDuration.Observe(time.Since(start).Seconds())
 }
+
+// collectRoute labels the tag's requests in the metrics.
+const collectRoute = "/collect/{counter}"
 
 func (s *Server) collect(w http.ResponseWriter, r *http.Request) int {
 	if r.Method == http.MethodOptions {

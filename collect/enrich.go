@@ -7,6 +7,7 @@ package collect
 import (
 	"net/http"
 	"net/netip"
+	"net/textproto"
 	"slices"
 	"strings"
 	"sync"
@@ -174,8 +175,15 @@ func UserAgentStep(p *useragent.Parser) Step {
 var osNames = map[agents.OS]string{agents.OSMacOS: "macOS"}
 
 // countryHeaders are the headers CDNs and proxies put the visitor's
-// country in (ISO 3166-1 alpha-2).
-var countryHeaders = []string{"CF-IPCountry", "CloudFront-Viewer-Country", "X-Vercel-IP-Country", "Fastly-Geo-Country", "X-Country-Code"}
+// country in (ISO 3166-1 alpha-2), in canonical form: looked up in the
+// header map directly, they are not canonicalised again on every hit.
+var countryHeaders = func() []string {
+	names := []string{"CF-IPCountry", "CloudFront-Viewer-Country", "X-Vercel-IP-Country", "Fastly-Geo-Country", "X-Country-Code"}
+	for i, n := range names {
+		names[i] = textproto.CanonicalMIMEHeaderKey(n)
+	}
+	return names
+}()
 
 // GeoHeaderStep reads the visitor's country from a CDN's header.
 func GeoHeaderStep(h *crmlink.Hit, r *Request) {
@@ -183,7 +191,11 @@ func GeoHeaderStep(h *crmlink.Hit, r *Request) {
 		return
 	}
 	for _, name := range countryHeaders {
-		v := strings.ToUpper(strings.TrimSpace(r.Header.Get(name)))
+		vs := r.Header[name]
+		if len(vs) == 0 {
+			continue
+		}
+		v := strings.ToUpper(strings.TrimSpace(vs[0]))
 		if len(v) == 2 && v != "XX" && v[0] >= 'A' && v[0] <= 'Z' && v[1] >= 'A' && v[1] <= 'Z' {
 			// The ISO code: CDNs give no region or city.
 			h.Country = v

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 )
 
@@ -248,4 +249,115 @@ func (l *hitLog) append(payload []byte) (int64, error) {
 	seq, err := l.appendLocked(payload)
 	l.complete, l.lastFailed = false, l.seq
 	return seq, err
+}
+
+// TestHitLogRecycle: an applied segment's file is reused for a later
+// segment, written over from its start; its old records, after the new
+// ones, are never read, whether the process goes on or restarts.
+func TestHitLogRecycle(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "db.hits")
+	l, _ := openHitLog(dir, 0)
+	long := strings.Repeat("x", 500)
+	for i := range 3 {
+		if _, err := l.append([]byte(fmt.Sprint(long, i))); err != nil {
+			t.Fatal(err)
+		}
+	}
+	segs, upto, _, _, _ := l.seal(0)
+	if err := l.applied(upto, segs); err != nil {
+		t.Fatal(err)
+	}
+	free, _ := filepath.Glob(filepath.Join(dir, "free-*.log"))
+	if left, _ := l.segments(); len(left) != 0 || len(free) != 1 {
+		t.Fatalf("after applying: segments %v, free %v; want one free file", left, free)
+	}
+	old, _ := os.Stat(free[0])
+	if seq, err := l.append([]byte("short")); err != nil || seq != 4 {
+		t.Fatalf("append: %d, %v", seq, err)
+	}
+	segs, _ = l.segments()
+	if free, _ := filepath.Glob(filepath.Join(dir, "free-*.log")); len(segs) != 1 || len(free) != 0 {
+		t.Fatalf("segments %v, free %v; want the free file taken", segs, free)
+	}
+	if st, _ := os.Stat(segs[0]); st.Size() != old.Size() {
+		t.Errorf("the reused file has %d bytes, had %d: it was not written over", st.Size(), old.Size())
+	}
+	check := func(when string, l *hitLog) {
+		t.Helper()
+		seqs, payloads := readAll(t, l, 3)
+		if fmt.Sprint(seqs) != "[4]" || payloads[0] != "short" {
+			t.Errorf("%s: read %v %q, want [4] short", when, seqs, payloads)
+		}
+	}
+	check("going on", l)
+	l.close()
+	l, err := openHitLog(dir, 3)
+	if err != nil {
+		t.Fatal(err)
+	}
+	check("after reopening", l)
+	if seq, _ := l.append([]byte("after")); seq != 5 {
+		t.Errorf("after reopening, the next number is %d, want 5", seq)
+	}
+}
+
+// TestHitLogRecycledEmpty: a process that died after renaming a free file
+// to a segment and before writing to it leaves a segment of old records
+// only. None is read, and the segment is written again under its name.
+func TestHitLogRecycledEmpty(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "db.hits")
+	l, _ := openHitLog(dir, 0)
+	for _, p := range []string{"one", "two"} {
+		if _, err := l.append([]byte(p)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	segs, upto, _, _, _ := l.seal(0)
+	l.applied(upto, segs)
+	l.close()
+	free, _ := filepath.Glob(filepath.Join(dir, "free-*.log"))
+	if len(free) != 1 {
+		t.Fatalf("free files %v", free)
+	}
+	if err := os.Rename(free[0], filepath.Join(dir, segmentName(3))); err != nil {
+		t.Fatal(err)
+	}
+	l, err := openHitLog(dir, 2)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if seqs, _ := readAll(t, l, 0); len(seqs) != 0 {
+		t.Errorf("read %v from a segment of old records", seqs)
+	}
+	if seq, err := l.append([]byte("three")); err != nil || seq != 3 {
+		t.Fatalf("append: %d, %v", seq, err)
+	}
+	if seqs, payloads := readAll(t, l, 0); fmt.Sprint(seqs) != "[3]" || payloads[0] != "three" {
+		t.Errorf("read %v %q", seqs, payloads)
+	}
+}
+
+// TestHitLogFreeBound: at most maxFreeSegments files are kept for reuse.
+func TestHitLogFreeBound(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "db.hits")
+	l, _ := openHitLog(dir, 0)
+	for i := range 4 {
+		if _, err := l.append([]byte(fmt.Sprint("batch ", i))); err != nil {
+			t.Fatal(err)
+		}
+		l.seal(0) // one segment each
+	}
+	segs, upto, _, _, _ := l.seal(0)
+	if len(segs) != 4 {
+		t.Fatalf("segments %v, want 4", segs)
+	}
+	if err := l.applied(upto, segs); err != nil {
+		t.Fatal(err)
+	}
+	if free, _ := filepath.Glob(filepath.Join(dir, "free-*.log")); len(free) != maxFreeSegments {
+		t.Errorf("free files %v, want %d", free, maxFreeSegments)
+	}
+	if left, _ := l.segments(); len(left) != 0 {
+		t.Errorf("segments left %v", left)
+	}
 }

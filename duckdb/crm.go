@@ -364,9 +364,9 @@ func (s *Store) UploadContacts(ctx context.Context, up *crmlink.Upload, r crmlin
 // into a staging table: reading a spool costs a fifth of materialising
 // it, and a table's rows, even deleted ones, would stay in memory until
 // the upload's transaction ends, growing with the file.
-func chunkApply(ctx context.Context, cols []column, apply func(ctx context.Context, tx *sql.Tx, src string) error) func(tx *sql.Tx, path string) error {
-	return func(tx *sql.Tx, path string) error {
-		return apply(ctx, tx, "(SELECT * FROM "+readSpool(path, columnsStruct(cols))+")")
+func chunkApply(ctx context.Context, cols []column, apply func(ctx context.Context, tx *sql.Tx, src string) error) func(tx *sql.Tx, chunk *spool) error {
+	return func(tx *sql.Tx, chunk *spool) error {
+		return apply(ctx, tx, "(SELECT * FROM "+readSpool(chunk, columnsStruct(cols))+")")
 	}
 }
 

@@ -375,7 +375,7 @@ func (s *Store) writeCounterHits(ctx context.Context, tx *sql.Tx, cnt *crmlink.C
 	}
 	if news > 0 {
 		// caller: WriteHits (new sessions)
-		if _, err := tx.ExecContext(ctx, strings.Replace(chunkInsertSQL, "{spool}", readSpool(sessions.path, spoolColumns), 1), cid, ""); err != nil {
+		if _, err := tx.ExecContext(ctx, strings.Replace(chunkInsertSQL, "{spool}", readSpool(sessions, spoolColumns), 1), cid, ""); err != nil {
 			return err
 		}
 	}
@@ -388,27 +388,27 @@ func (s *Store) writeCounterHits(ctx context.Context, tx *sql.Tx, cnt *crmlink.C
 				duration_s = greatest(s.duration_s, u.duration_s),
 				is_bounce = s.is_bounce AND NOT u.goal AND greatest(s.page_views, u.page_views) <= 1 AND greatest(s.duration_s, u.duration_s) < 15,
 				user_id = CASE WHEN u.user_id <> '' THEN u.user_id ELSE s.user_id END
-			FROM `+readSpool(updSpool.path, hitUpdateColumns)+` u
+			FROM `+readSpool(updSpool, hitUpdateColumns)+` u
 			WHERE s.counter_id = $1 AND s.session_id BETWEEN CAST($2 AS UBIGINT) AND CAST($3 AS UBIGINT) AND s.session_id = u.session_id`,
 			cid, strconv.FormatUint(lo, 10), strconv.FormatUint(hi, 10)); err != nil {
 			return err
 		}
 	}
 	if ids > 0 {
-		if err := insertIdentities(ctx, tx, cid, idSpool.path); err != nil {
+		if err := insertIdentities(ctx, tx, cid, idSpool); err != nil {
 			return err
 		}
 	}
 	if purchases > 0 {
 		// caller: WriteHits (purchases)
 		if _, err := tx.ExecContext(ctx, `INSERT INTO site_purchases (counter_id, session_id, client_id, purchase_id, time)
-			SELECT DISTINCT $1, session_id, client_id, purchase_id, make_timestamp(time_us) FROM `+readSpool(purchaseSpool.path, purchaseColumns)+` p
+			SELECT DISTINCT $1, session_id, client_id, purchase_id, make_timestamp(time_us) FROM `+readSpool(purchaseSpool, purchaseColumns)+` p
 			WHERE NOT EXISTS (SELECT 1 FROM site_purchases x WHERE x.counter_id = $1 AND x.session_id = p.session_id AND x.purchase_id = p.purchase_id)`, cid); err != nil {
 			return err
 		}
 		// A purchase that carries an uploaded order's id wins that order's
 		// link (SPEC.md §3), whenever it arrives.
-		if _, _, err := linkOrders(ctx, tx, cnt, s.clock.Now(), `o.id IN (SELECT purchase_id FROM `+readSpool(purchaseSpool.path, purchaseColumns)+`)`, nil, false); err != nil {
+		if _, _, err := linkOrders(ctx, tx, cnt, s.clock.Now(), `o.id IN (SELECT purchase_id FROM `+readSpool(purchaseSpool, purchaseColumns)+`)`, nil, false); err != nil {
 			return err
 		}
 	}
@@ -418,7 +418,7 @@ func (s *Store) writeCounterHits(ctx context.Context, tx *sql.Tx, cnt *crmlink.C
 		// that reach only known goals skip this statement.
 		// caller: WriteHits (goals)
 		if _, err := tx.ExecContext(ctx, `INSERT INTO goals (counter_id, name, type, crm_key, action, created)
-			SELECT DISTINCT $1, goal, 'action', '', goal, make_timestamp(min(time_us) OVER (PARTITION BY goal)) FROM `+readSpool(goalSpool.path, hitGoalColumns)+` g
+			SELECT DISTINCT $1, goal, 'action', '', goal, make_timestamp(min(time_us) OVER (PARTITION BY goal)) FROM `+readSpool(goalSpool, hitGoalColumns)+` g
 			WHERE NOT EXISTS (SELECT 1 FROM goals x WHERE x.counter_id = $1 AND x.type = 'action' AND x.action = g.goal)`, cid); err != nil {
 			return err
 		}
@@ -427,7 +427,7 @@ func (s *Store) writeCounterHits(ctx context.Context, tx *sql.Tx, cnt *crmlink.C
 		// caller: WriteHits (goal reaches)
 		if _, err := tx.ExecContext(ctx, `INSERT INTO goal_reaches (counter_id, goal_id, order_id, session_id, time, revenue)
 			SELECT $1, x.id, '', g.session_id, make_timestamp(g.time_us), 0
-			FROM `+readSpool(goalSpool.path, hitGoalColumns)+` g JOIN goals x ON x.counter_id = $1 AND x.type = 'action' AND x.action = g.goal`, cid); err != nil {
+			FROM `+readSpool(goalSpool, hitGoalColumns)+` g JOIN goals x ON x.counter_id = $1 AND x.type = 'action' AND x.action = g.goal`, cid); err != nil {
 			return err
 		}
 	}
@@ -469,10 +469,10 @@ type hitUpdate struct {
 
 // insertIdentities adds the identities of a spool file that the counter
 // does not have yet.
-func insertIdentities(ctx context.Context, tx *sql.Tx, cid int64, path string) error {
+func insertIdentities(ctx context.Context, tx *sql.Tx, cid int64, sp *spool) error {
 	// caller: identities (imports and hits)
 	_, err := tx.ExecContext(ctx, `INSERT INTO site_identities (counter_id, client_id, kind, value, first_seen)
-		SELECT ?, client_id, kind, value, make_timestamp(min(first_us)) FROM `+readSpool(path, identityColumns)+` s
+		SELECT ?, client_id, kind, value, make_timestamp(min(first_us)) FROM `+readSpool(sp, identityColumns)+` s
 		WHERE NOT EXISTS (SELECT 1 FROM site_identities t WHERE t.counter_id = ? AND t.client_id = s.client_id
 		                  AND t.kind = s.kind AND t.value = s.value)
 		GROUP BY client_id, kind, value`, cid, cid)

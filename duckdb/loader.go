@@ -34,7 +34,7 @@ const spoolChunkRows = 250_000
 
 // newLoader begins the transaction and runs load in it for each chunk's
 // file.
-func (s *Store) newLoader(ctx context.Context, name string, load func(tx *sql.Tx, path string) error) *loader {
+func (s *Store) newLoader(ctx context.Context, name string, load func(tx *sql.Tx, chunk *spool) error) *loader {
 	l := &loader{dir: s.spoolDir, name: name, chunks: make(chan *spool, 1), done: make(chan error, 1), txc: make(chan *sql.Tx, 1),
 		chunkRows: s.chunkRows, ctx: ctx}
 	go func() {
@@ -50,7 +50,7 @@ func (s *Store) newLoader(ctx context.Context, name string, load func(tx *sql.Tx
 		var loadErr error
 		for c := range l.chunks {
 			if loadErr == nil && !l.abort.Load() {
-				loadErr = load(tx, c.path)
+				loadErr = load(tx, c)
 			}
 			c.remove()
 		}

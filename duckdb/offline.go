@@ -23,11 +23,11 @@ func (s *Store) UploadOfflineConversions(ctx context.Context, up *crmlink.Upload
 	s.uploadStart(up, crmlink.EntityOfflineConversions)
 	s.writeMu.Lock()
 	defer s.writeMu.Unlock()
-	l := s.newLoader(ctx, "offline", func(tx *sql.Tx, path string) error {
+	l := s.newLoader(ctx, "offline", func(tx *sql.Tx, chunk *spool) error {
 		// caller: UploadOfflineConversions (one chunk)
 		_, err := tx.ExecContext(ctx, `INSERT INTO offline_conversions (counter_id, upload_id, line, id_type, id_value, target, time, price, currency)
 			SELECT ?, ?, line, id_type, id_value, target, make_timestamp(time_us), price, currency
-			FROM `+readSpool(path, columnsStruct(offlineColumns)), int64(up.CounterID), up.ID)
+			FROM `+readSpool(chunk, columnsStruct(offlineColumns)), int64(up.CounterID), up.ID)
 		return err
 	})
 	n, readErr := pump(ctx, l, &crmlink.OfflineConversion{}, r.Next, func(sp *spool, c *crmlink.OfflineConversion) {

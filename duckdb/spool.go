@@ -22,7 +22,9 @@ type spool struct {
 	buf  []byte
 	jbuf []byte // scratch for JSON cells
 	rows int
-	err  error
+	// maxLine is the longest row's length, its line break included.
+	maxLine int
+	err     error
 }
 
 func newSpool(dir, name string) (*spool, error) {
@@ -93,6 +95,7 @@ func (s *spool) bool(v bool) {
 // end finishes a row.
 func (s *spool) end() {
 	s.buf[len(s.buf)-1] = '\n'
+	s.maxLine = max(s.maxLine, len(s.buf))
 	if _, err := s.w.Write(s.buf); err != nil && s.err == nil {
 		s.err = err
 	}

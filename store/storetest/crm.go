@@ -5,6 +5,7 @@ import (
 	"errors"
 	"io"
 	"reflect"
+	"strings"
 	"testing"
 	"time"
 
@@ -61,6 +62,7 @@ func (r *OrderSlice) Next(o *crmlink.Order) error {
 func runCRM(t *testing.T, open Opener) {
 	t.Run("ContactsMergeModes", func(t *testing.T) { testContactsMerge(t, open) })
 	t.Run("ContactsSameIDInFile", func(t *testing.T) { testContactsSameID(t, open) })
+	t.Run("ContactsLongValues", func(t *testing.T) { testContactsLongValues(t, open) })
 	t.Run("Orders", func(t *testing.T) { testOrders(t, open) })
 	t.Run("OrdersUnknownContact", func(t *testing.T) { testOrdersUnknownContact(t, open) })
 	t.Run("SimpleOrders", func(t *testing.T) { testSimpleOrders(t, open) })
@@ -78,6 +80,27 @@ func uploadContacts(t *testing.T, s crmlink.Store, c *crmlink.Counter, mode crml
 		t.Fatal(err)
 	}
 	return up
+}
+
+// testContactsLongValues: a row of several megabytes is stored whole,
+// among ordinary ones.
+func testContactsLongValues(t *testing.T, open Opener) {
+	s, _ := newStore(t, open)
+	c := MustCounter(t, s, "Shop", "UTC")
+	long := strings.Repeat("note ", 700_000) // 3.5 MB
+	up := uploadContacts(t, s, c, crmlink.MergeSave,
+		crmlink.Contact{UniqID: "A", Name: "Anna", Fields: crmlink.FieldName},
+		crmlink.Contact{UniqID: "B", Name: "Boris", Fields: crmlink.FieldName | crmlink.FieldAttrs, Attrs: map[string]string{"notes": long}},
+		crmlink.Contact{UniqID: "C", Name: "Clara", Fields: crmlink.FieldName})
+	if up.Accepted != 3 {
+		t.Fatalf("upload = %+v", up)
+	}
+	if got := mustContact(t, s, c, "B"); got.Attrs["notes"] != long || got.Name != "Boris" {
+		t.Errorf("B: name %q, notes of %d bytes; want all %d", got.Name, len(got.Attrs["notes"]), len(long))
+	}
+	if got := mustContact(t, s, c, "C"); got.Name != "Clara" {
+		t.Errorf("C: %+v", got)
+	}
 }
 
 func mustContact(t *testing.T, s crmlink.Store, c *crmlink.Counter, id string) *crmlink.Contact {

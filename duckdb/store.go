@@ -143,6 +143,14 @@ func Open(ctx context.Context, rawURL string, clock crmlink.Clock) (*Store, erro
 	if !opts.Has("preserve_insertion_order") {
 		opts.Set("preserve_insertion_order", "false")
 	}
+	// DuckDB's allocator (its own jemalloc on Linux) keeps the pages a
+	// large statement freed until more allocations come, that is forever
+	// in a server gone quiet: after a 300k-order upload one stayed at 300
+	// MB resident. With background threads the pages go back to the
+	// system within seconds (150 MB), at no cost we could measure.
+	if !opts.Has("allocator_background_threads") {
+		opts.Set("allocator_background_threads", "true")
+	}
 	dsn := path
 	if len(opts) > 0 {
 		dsn += "?" + opts.Encode()

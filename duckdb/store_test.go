@@ -87,3 +87,28 @@ func TestContractSmallChunks(t *testing.T) {
 		return s
 	})
 }
+
+// TestDefaultSettings: the store's DuckDB defaults apply unless the store
+// URL sets them.
+func TestDefaultSettings(t *testing.T) {
+	ctx := context.Background()
+	for _, tc := range []struct {
+		query, order, background string
+	}{
+		{"", "false", "true"},
+		{"?allocator_background_threads=false&preserve_insertion_order=true", "true", "false"},
+	} {
+		s, err := duckdb.Open(ctx, "duckdb://"+filepath.Join(t.TempDir(), "crmlink.db")+tc.query, &crmlink.FixedClock{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		var order, background string
+		err = s.DB().QueryRowContext(ctx, `SELECT current_setting('preserve_insertion_order')::VARCHAR,
+			current_setting('allocator_background_threads')::VARCHAR`).Scan(&order, &background)
+		s.Close()
+		if err != nil || order != tc.order || background != tc.background {
+			t.Errorf("URL %q: preserve_insertion_order %s, allocator_background_threads %s (%v); want %s, %s",
+				tc.query, order, background, err, tc.order, tc.background)
+		}
+	}
+}

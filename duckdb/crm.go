@@ -338,7 +338,7 @@ func (s *Store) UploadContacts(ctx context.Context, up *crmlink.Upload, r crmlin
 	up.Status = crmlink.UploadPassed
 	err = func() error {
 		// The contacts' identifiers may have changed: their orders link again.
-		if _, _, err := linkOrders(ctx, tx, counter, s.clock.Now(),
+		if _, _, err := s.linkOrders(ctx, tx, counter, s.clock.Now(),
 			"o.uniq_id IN (SELECT uniq_id FROM contacts WHERE counter_id = $1 AND upload_id = $3)", up.ID, false); err != nil {
 			return err
 		}

@@ -2,9 +2,10 @@ package duckdb
 
 import "github.com/crmlink/crmlink"
 
-// SetChunkRows makes imports spool and apply n rows at a time, so that
-// tests cross chunk boundaries with small files.
-func SetChunkRows(s *Store, n int) { s.chunkRows = n }
+// SetChunkRows makes imports spool and apply n rows at a time, and
+// linking take n orders at a time, so that tests cross chunk and slice
+// boundaries with small files.
+func SetChunkRows(s *Store, n int) { s.chunkRows, s.linkRows = n, n }
 
 // ClientFilter exposes the filter of ClientIDs to tests.
 type ClientFilter struct{ f *clientFilter }
@@ -29,3 +30,6 @@ func AppendHitLog(dbPath string, batches ...[]crmlink.SessionHit) error {
 	}
 	return nil
 }
+
+// SetLinkRows makes linking take n orders at a time.
+func SetLinkRows(s *Store, n int) { s.linkRows = n }

@@ -408,7 +408,7 @@ func (s *Store) writeCounterHits(ctx context.Context, tx *sql.Tx, cnt *crmlink.C
 		}
 		// A purchase that carries an uploaded order's id wins that order's
 		// link (SPEC.md §3), whenever it arrives.
-		if _, _, err := linkOrders(ctx, tx, cnt, s.clock.Now(), `o.id IN (SELECT purchase_id FROM `+readSpool(purchaseSpool, purchaseColumns)+`)`, nil, false); err != nil {
+		if _, _, err := s.linkOrders(ctx, tx, cnt, s.clock.Now(), `o.id IN (SELECT purchase_id FROM `+readSpool(purchaseSpool, purchaseColumns)+`)`, nil, false); err != nil {
 			return err
 		}
 	}

@@ -287,7 +287,7 @@ func (a *orderApply) finish(ctx context.Context, tx *sql.Tx) error {
 	}
 	a.s.step(ctx, up, "goals", t0)
 	t0 = time.Now()
-	linked, unlinked, err := linkOrders(ctx, tx, a.counter, a.now, "o.upload_id = $3", up.ID, true)
+	linked, unlinked, err := a.s.linkOrders(ctx, tx, a.counter, a.now, "o.upload_id = $3", up.ID, true)
 	if err != nil {
 		return err
 	}

@@ -231,7 +231,7 @@ func (s *Store) finishSessionImport(ctx context.Context, tx *sql.Tx, up *crmlink
 	if err != nil {
 		return err
 	}
-	if _, _, err := linkOrders(ctx, tx, counter, s.clock.Now(), sessionImportScope, up.ID, false); err != nil {
+	if _, _, err := s.linkOrders(ctx, tx, counter, s.clock.Now(), sessionImportScope, up.ID, false); err != nil {
 		return err
 	}
 	return insertUpload(ctx, tx, up)

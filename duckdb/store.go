@@ -36,6 +36,9 @@ type Store struct {
 	// they land on the disk meant for data, or the system's temp dir for
 	// an in-memory store.
 	spoolDir string
+	// linkRows is the most orders one linking statement takes
+	// (linkSliceRows; tests make it small).
+	linkRows int
 	// chunkRows is the rows of one import chunk (spoolChunkRows; tests
 	// make it small to cross chunk boundaries).
 	chunkRows int
@@ -163,7 +166,7 @@ func Open(ctx context.Context, rawURL string, clock crmlink.Clock) (*Store, erro
 		db.Close()
 		return nil, openError(path, err)
 	}
-	s := &Store{db: db, path: path, clock: clock, spoolDir: os.TempDir(), chunkRows: spoolChunkRows,
+	s := &Store{db: db, path: path, clock: clock, spoolDir: os.TempDir(), chunkRows: spoolChunkRows, linkRows: linkSliceRows,
 		log: slog.New(slog.DiscardHandler)}
 	if path != "" {
 		s.spoolDir = filepath.Dir(path)

@@ -12,6 +12,8 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+	"strconv"
+	"strings"
 	"sync"
 )
 
@@ -39,9 +41,11 @@ import (
 // for DuckDB's writes. A recycled file still holds old records after the
 // new ones: a record numbered below its segment's first number (from the
 // file's name), or not above the record before it, ends the segment, and
-// old records are numbered below every new one. Payloads are one gob stream per segment (appendGob), so
-// the types are described once per segment rather than once per batch:
-// a segment is read from its start (gobStream).
+// old records are numbered below every new one.
+//
+// Payloads are one gob stream per segment (appendGob), so the types are
+// described once per segment rather than once per batch: a segment is read
+// from its start (gobStream).
 //
 // The values appended in this process are kept in memory too (recent)
 // until applied, so the applier need not read and decode what it was just
@@ -85,8 +89,13 @@ func segmentName(seq int64) string { return fmt.Sprintf("hits-%020d.log", seq) }
 // segmentStart is the first number a segment's file name gives, or 0 when
 // the name gives none.
 func segmentStart(path string) int64 {
-	var seq int64
-	if _, err := fmt.Sscanf(filepath.Base(path), "hits-%d.log", &seq); err != nil {
+	digits, ok1 := strings.CutPrefix(filepath.Base(path), "hits-")
+	digits, ok2 := strings.CutSuffix(digits, ".log")
+	if !ok1 || !ok2 {
+		return 0
+	}
+	seq, err := strconv.ParseInt(digits, 10, 64)
+	if err != nil {
 		return 0
 	}
 	return seq

@@ -361,3 +361,17 @@ func TestHitLogFreeBound(t *testing.T) {
 		t.Errorf("segments left %v", left)
 	}
 }
+
+func TestSegmentStart(t *testing.T) {
+	for name, want := range map[string]int64{
+		segmentName(8):                     8,
+		"/x/" + segmentName(1234567890123): 1234567890123,
+		"free-" + segmentName(3):           0,
+		"hits-12.tmp":                      0,
+		"hits-x.log":                       0,
+	} {
+		if got := segmentStart(name); got != want {
+			t.Errorf("segmentStart(%q) = %d, want %d", name, got, want)
+		}
+	}
+}

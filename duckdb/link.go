@@ -156,7 +156,7 @@ func (s *Store) linkOrders(ctx context.Context, tx *sql.Tx, counter *crmlink.Cou
 	if scopeArg != nil {
 		args = append(args, scopeArg)
 	}
-	slices := int64(1)
+	parts := int64(1)
 	if s.linkRows > 0 {
 		var n int64
 		// caller: linkOrders (orders in scope; $2 is only there to be used)
@@ -164,12 +164,12 @@ func (s *Store) linkOrders(ctx context.Context, tx *sql.Tx, counter *crmlink.Cou
 			args...).Scan(&n); err != nil {
 			return 0, nil, fmt.Errorf("link orders: %w", err)
 		}
-		slices = max(1, (n+int64(s.linkRows)-1)/int64(s.linkRows))
+		parts = max(1, (n+int64(s.linkRows)-1)/int64(s.linkRows))
 	}
-	for i := range slices {
+	for i := range parts {
 		sliceScope, into := scope, `CREATE OR REPLACE TEMP TABLE link_result AS `
-		if slices > 1 {
-			sliceScope = fmt.Sprintf("(%s) AND hash(o.id) %% %d = %d", scope, slices, i)
+		if parts > 1 {
+			sliceScope = fmt.Sprintf("(%s) AND hash(o.id) %% %d = %d", scope, parts, i)
 		}
 		if i > 0 {
 			into = `INSERT INTO link_result `

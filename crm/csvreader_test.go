@@ -8,6 +8,7 @@ import (
 	"reflect"
 	"strings"
 	"testing"
+	"unicode/utf8"
 )
 
 // FuzzCSVReader checks csvReader against encoding/csv (without LazyQuotes):
@@ -52,6 +53,13 @@ func FuzzCSVReader(f *testing.F) {
 			}
 			if !reflect.DeepEqual(got, want) {
 				t.Fatalf("record %d = %q, encoding/csv %q", n, got, want)
+			}
+			valid := true
+			for _, f := range got {
+				valid = valid && utf8.ValidString(f)
+			}
+			if ours.utf8 != valid {
+				t.Fatalf("record %d = %q: told valid UTF-8 %v, its fields are %v", n, got, ours.utf8, valid)
 			}
 			if wl, _ := std.FieldPos(0); wl != line {
 				t.Fatalf("record %d on line %d, encoding/csv %d", n, line, wl)

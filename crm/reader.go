@@ -91,6 +91,9 @@ func (r *reader) read() (bool, error) {
 // checkUTF8 refuses cells that are not UTF-8: a file saved in another
 // encoding (Windows-1251, say) must not reach the store as mojibake.
 func (r *reader) checkUTF8() {
+	if r.row.utf8 {
+		return
+	}
 	for i := range r.row.v {
 		v := &r.row.v[i]
 		if v.kind != absent && !utf8.ValidString(v.text) {

@@ -44,6 +44,8 @@ type row struct {
 	// reason, if set, makes the whole row bad (a wrong field count, an
 	// element that is no object).
 	reason string
+	// utf8 says every text of the row is known to be valid UTF-8.
+	utf8 bool
 }
 
 // source yields rows.
@@ -232,6 +234,7 @@ func (s *csvSource) next(rw *row) error {
 		rw.line = line
 		rw.reason = ""
 		rw.attrs = rw.attrs[:0]
+		rw.utf8 = s.r.utf8
 		if len(rec) != len(s.header) {
 			rw.reason = "the row has " + strconv.Itoa(len(rec)) + " fields, the header has " + strconv.Itoa(len(s.header))
 			return nil

@@ -298,6 +298,12 @@ func TestContactErrors(t *testing.T) {
 				{Line: 2, Column: "emails_md5", Value: "3c56ff8fef0f6c65b36b2d25720fe27", Reason: "not an MD5 hash: want 32 hex digits"},
 				{Line: 3, Column: "emails_md5", Value: "3c56ff8fef0f6c65b36b2d25720fe27g", Reason: "not an MD5 hash: want 32 hex digits"},
 			}},
+		{"not UTF-8", "uniq_id,name,tier\nc1,Анна,золото\nc2,\xcf\xe5\xf2\xf0,gold\n\"c3\",\"Ivan\nIv\xe0nov\",\"x\"\nc4,Анна,\xe7\xee\xeb\n",
+			[]crmlink.RowError{
+				{Line: 3, Column: "name", Value: "\xcf\xe5\xf2\xf0", Reason: "not valid UTF-8: save the file in UTF-8"},
+				{Line: 4, Column: "name", Value: "Ivan\nIv\xe0nov", Reason: "not valid UTF-8: save the file in UTF-8"},
+				{Line: 6, Column: "tier", Value: "\xe7\xee\xeb", Reason: "not valid UTF-8: save the file in UTF-8"},
+			}},
 		{"bare quote", "uniq_id,name\nc1,An\"na\nc2,x\n",
 			[]crmlink.RowError{{Line: 2, Reason: "CSV syntax error at column 6: bare \" in non-quoted-field; reading stopped here"}}},
 		{"unclosed quote", "uniq_id,name\nc1,\"Anna\nc2,x\n",

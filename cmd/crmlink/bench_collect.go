@@ -115,7 +115,7 @@ func (b *collectBench) withChild(ctx context.Context, dir, storeOpts string, e *
 		return err
 	}
 	b.counter, b.site = c.ID, c.Site
-	srv, err := startBenchServer(ctx, storeURL, e)
+	srv, err := startBenchServer(ctx, storeURL, e, nil)
 	if err != nil {
 		return err
 	}

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"log/slog"
 	"strings"
 	"testing"
 )
@@ -39,5 +40,48 @@ func TestBenchCollectFlags(t *testing.T) {
 		if code, _, errs := c.run(tc.args...); code != 2 || !strings.Contains(errs, tc.msg) {
 			t.Errorf("crmlink %s: exit %d, stderr %q; want 2 naming %q", strings.Join(tc.args, " "), code, errs, tc.msg)
 		}
+	}
+}
+
+// TestBenchUpload runs a small `bench upload` against a child server: it
+// reports the rows, and the server's upload steps.
+func TestBenchUpload(t *testing.T) {
+	if testing.Short() {
+		t.Skip("runs a server")
+	}
+	t.Setenv("CRMLINK_TEST_MAIN", "1") // the child `serve` is this test binary
+	c := newCLI(t)
+	code, out, errs := c.run("bench", "upload", "--sessions", "2000", "--contacts", "500", "--orders", "3000", "--dir", t.TempDir())
+	if code != 0 {
+		t.Fatalf("bench upload: exit %d: %s\n%s", code, errs, out)
+	}
+	for _, want := range []string{"upload orders over HTTP: 3000 rows", "server's upload steps: probe ", "link ", "commit "} {
+		if !strings.Contains(out, want) {
+			t.Errorf("bench upload printed no %q:\n%s", want, out)
+		}
+	}
+	if strings.Contains(errs, `"upload step"`) || strings.Contains(errs, `"level":"DEBUG"`) {
+		t.Errorf("debug lines reached stderr:\n%s", errs)
+	}
+}
+
+// TestUploadSteps: the server's log lines are summed by step, whole or in
+// pieces, and passed on from the asked level up.
+func TestUploadSteps(t *testing.T) {
+	var out strings.Builder
+	u := &uploadSteps{min: slog.LevelWarn, out: &out}
+	for _, p := range []string{
+		`{"level":"DEBUG","msg":"upload step","step":"probe","ms":120}` + "\n" + `{"level":"INFO","msg":"request"}` + "\n",
+		`{"level":"DEBUG","msg":"upload step","st`, `ep":"link","ms":300}` + "\n",
+		`{"level":"DEBUG","msg":"upload step","step":"probe","ms":80}` + "\n",
+		`{"level":"WARN","msg":"slow"}` + "\n" + "panic: not JSON\n",
+	} {
+		u.Write([]byte(p))
+	}
+	if got, want := u.String(), "probe 200ms, link 300ms"; got != want {
+		t.Errorf("steps %q, want %q", got, want)
+	}
+	if got, want := out.String(), `{"level":"WARN","msg":"slow"}`+"\npanic: not JSON\n"; got != want {
+		t.Errorf("passed on %q, want %q", got, want)
 	}
 }

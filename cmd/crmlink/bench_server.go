@@ -1,12 +1,18 @@
 package main
 
 import (
+	"bytes"
 	"context"
+	"encoding/json"
 	"fmt"
+	"io"
+	"log/slog"
 	"net"
 	"net/http"
 	"os"
 	"os/exec"
+	"strings"
+	"sync"
 	"syscall"
 	"time"
 )
@@ -22,8 +28,10 @@ type benchServer struct {
 // startBenchServer starts the server on storeURL and waits until it
 // answers. It logs warnings, or what CRMLINK_LOG_LEVEL asks (debug shows
 // each upload step); a CPU profile asked of the bench (CRMLINK_CPUPROFILE)
-// is the bench's own, and the server writes its own to FILE.serve.
-func startBenchServer(ctx context.Context, storeURL string, e *env) (*benchServer, error) {
+// is the bench's own, and the server writes its own to FILE.serve. With
+// steps, the server logs at debug level, steps sums the upload steps, and
+// only what the level asked for reaches the bench's stderr.
+func startBenchServer(ctx context.Context, storeURL string, e *env, steps *uploadSteps) (*benchServer, error) {
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		return nil, err
@@ -38,8 +46,17 @@ func startBenchServer(ctx context.Context, storeURL string, e *env) (*benchServe
 	if level == "" {
 		level = "warn"
 	}
+	var stderr io.Writer = e.stderr
+	if steps != nil {
+		var min slog.Level
+		if err := min.UnmarshalText([]byte(level)); err != nil {
+			return nil, usagef("CRMLINK_LOG_LEVEL %q: want debug, info, warn or error", level)
+		}
+		steps.min, steps.out, level = min, e.stderr, "debug"
+		stderr = steps
+	}
 	cmd := exec.CommandContext(ctx, self, "serve", "--addr", addr, "--store", storeURL, "--log-level", level)
-	cmd.Stderr = e.stderr
+	cmd.Stderr = stderr
 	cmd.Env = os.Environ()
 	if p := e.getenv("CRMLINK_CPUPROFILE"); p != "" {
 		cmd.Env = append(cmd.Env, "CRMLINK_CPUPROFILE="+p+".serve")
@@ -86,4 +103,69 @@ func waitHealthy(ctx context.Context, base string) error {
 		}
 		time.Sleep(100 * time.Millisecond)
 	}
+}
+
+// uploadSteps reads a bench server's JSON log lines: it sums the time of
+// each upload step (the store logs them at debug level), and passes on the
+// lines at or above min.
+type uploadSteps struct {
+	min slog.Level
+	out io.Writer
+
+	mu    sync.Mutex
+	part  []byte
+	order []string
+	ms    map[string]int64
+}
+
+func (u *uploadSteps) Write(p []byte) (int, error) {
+	u.mu.Lock()
+	defer u.mu.Unlock()
+	u.part = append(u.part, p...)
+	for {
+		i := bytes.IndexByte(u.part, '\n')
+		if i < 0 {
+			return len(p), nil
+		}
+		u.line(u.part[:i+1])
+		u.part = u.part[i+1:]
+	}
+}
+
+func (u *uploadSteps) line(l []byte) {
+	var rec struct {
+		Level string `json:"level"`
+		Msg   string `json:"msg"`
+		Step  string `json:"step"`
+		MS    int64  `json:"ms"`
+	}
+	var level slog.Level
+	if json.Unmarshal(l, &rec) != nil || level.UnmarshalText([]byte(rec.Level)) != nil {
+		u.out.Write(l) // not a log line: the child's own output
+		return
+	}
+	if rec.Msg == "upload step" {
+		if u.ms == nil {
+			u.ms = map[string]int64{}
+		}
+		if _, ok := u.ms[rec.Step]; !ok {
+			u.order = append(u.order, rec.Step)
+		}
+		u.ms[rec.Step] += rec.MS
+	}
+	if level >= u.min {
+		u.out.Write(l)
+	}
+}
+
+// String lists the steps in the order they first came, with their summed
+// times.
+func (u *uploadSteps) String() string {
+	u.mu.Lock()
+	defer u.mu.Unlock()
+	parts := make([]string, 0, len(u.order))
+	for _, s := range u.order {
+		parts = append(parts, fmt.Sprintf("%s %s", s, (time.Duration(u.ms[s])*time.Millisecond).Round(10*time.Millisecond)))
+	}
+	return strings.Join(parts, ", ")
 }

@@ -47,7 +47,8 @@ func benchUpload(ctx context.Context, g *genFlags, dir, storeOpts string, e *env
 	if err != nil {
 		return err
 	}
-	srv, err := startBenchServer(ctx, storeURL, e)
+	var steps uploadSteps
+	srv, err := startBenchServer(ctx, storeURL, e, &steps)
 	if err != nil {
 		return err
 	}
@@ -77,6 +78,7 @@ func benchUpload(ctx context.Context, g *genFlags, dir, storeOpts string, e *env
 	fmt.Fprintf(e.stdout, "upload orders over HTTP: %d rows (%.0f MiB) in %s: %.0f rows/s, server peak RSS %s; shutdown with checkpoint %s\n",
 		up.Accepted, float64(fi.Size())/(1<<20), el.Round(time.Millisecond), float64(up.Accepted)/el.Seconds(),
 		rss, took.Round(time.Millisecond))
+	fmt.Fprintf(e.stdout, "server's upload steps: %s\n", &steps)
 	return nil
 }
 

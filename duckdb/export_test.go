@@ -33,3 +33,10 @@ func AppendHitLog(dbPath string, batches ...[]crmlink.SessionHit) error {
 
 // SetLinkRows makes linking take n orders at a time.
 func SetLinkRows(s *Store, n int) { s.linkRows = n }
+
+// Path is the store's database file.
+func (s *Store) Path() string { return s.path }
+
+// SetHoldQueue keeps AcceptOrders from applying what it queued: a test
+// then stops the store as a crash would leave it.
+func SetHoldQueue(s *Store, hold bool) { s.holdQueue = hold }

@@ -26,6 +26,7 @@ type loader struct {
 	cur       *spool
 	chunkRows int
 	ctx       context.Context
+	keep      bool // the chunks' files stay once loaded
 }
 
 // spoolChunkRows is how many rows one spool chunk holds, unless a test
@@ -52,7 +53,9 @@ func (s *Store) newLoader(ctx context.Context, name string, load func(tx *sql.Tx
 			if loadErr == nil && !l.abort.Load() {
 				loadErr = load(tx, c)
 			}
-			c.remove()
+			if !l.keep {
+				c.remove()
+			}
 		}
 		l.done <- loadErr
 	}()

@@ -6,7 +6,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"strconv"
 	"strings"
 	"time"
 
@@ -51,38 +50,7 @@ func (s *Store) UploadOrders(ctx context.Context, up *crmlink.Upload, r crmlink.
 	defer s.writeMu.Unlock()
 	ap := &orderApply{s: s, up: up, counter: counter, now: s.clock.Now(), simple: simple, currency: counter.Currency}
 	l := s.newLoader(ctx, "orders", chunkApply(ctx, orderColumns, ap.chunk))
-	n, readErr := pump(ctx, l, &crmlink.Order{}, r.Next, func(sp *spool, o *crmlink.Order) {
-		id := o.ID
-		if id == "" {
-			// A simple order without an id can never be updated: it gets
-			// one no CRM id can take.
-			id = "~" + up.ID + ":" + strconv.Itoa(o.Line)
-		}
-		updated := o.Updated
-		if updated.IsZero() {
-			updated = up.Created // SPEC.md §1: the upload time when absent
-		}
-		sp.int(int64(o.Line))
-		sp.str(id)
-		sp.int(int64(o.Fields | crmlink.FieldUpdated))
-		sp.str(o.UniqID)
-		sp.micros(o.Created)
-		sp.micros(updated)
-		sp.micros(o.Finished)
-		sp.str(o.Status)
-		sp.str(string(o.StatusType))
-		sp.decimal(o.Revenue, true)
-		sp.decimal(o.Cost.Decimal, o.Cost.Valid)
-		sp.str(o.Currency)
-		sp.products(o.Products)
-		sp.goals(o.Goals)
-		if len(o.Attrs) > 0 {
-			sp.json(o.Attrs)
-		} else {
-			sp.str("{}")
-		}
-		spoolIDs(sp, &o.IDs)
-	})
+	n, readErr := pump(ctx, l, &crmlink.Order{}, r.Next, orderSpooler(up))
 	tx, err := l.finish(readErr)
 	up.Finished = s.clock.Now()
 	if readErr != nil {

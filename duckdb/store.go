@@ -57,6 +57,13 @@ type Store struct {
 	applierDone chan struct{}
 	closeOnce   sync.Once
 
+	// queueMu lets one SyncUploads apply the upload queue at a time;
+	// queueWG counts the goroutines applying it, which Close waits for.
+	queueMu sync.Mutex
+	queueWG sync.WaitGroup
+	// holdQueue (tests) leaves what AcceptOrders queued unapplied.
+	holdQueue bool
+
 	// writeMu serialises writing transactions. DuckDB's optimistic
 	// concurrency would abort one of two concurrent writers to the same
 	// table; one process owns the file, so a mutex is the cheaper answer.
@@ -204,6 +211,11 @@ func Open(ctx context.Context, rawURL string, clock crmlink.Clock) (*Store, erro
 		db.Close()
 		return nil, fmt.Errorf("open store: %w", err)
 	}
+	// Uploads accepted before a stop or a crash are applied now.
+	if err := s.SyncUploads(ctx); err != nil {
+		db.Close()
+		return nil, fmt.Errorf("open store: %w", err)
+	}
 	s.applyNow, s.stopApplier, s.applierDone = make(chan struct{}, 1), make(chan struct{}), make(chan struct{})
 	go s.applier()
 	return s, nil
@@ -222,6 +234,7 @@ func openError(path string, err error) error {
 func (s *Store) Close() error {
 	var err error
 	s.closeOnce.Do(func() {
+		s.queueWG.Wait()
 		close(s.stopApplier)
 		<-s.applierDone
 		err = errors.Join(s.applyLoggedHits(context.Background()), s.hits.close())

@@ -1,0 +1,267 @@
+package duckdb
+
+import (
+	"context"
+	"database/sql"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strconv"
+
+	"github.com/crmlink/crmlink"
+)
+
+// An orders upload can be accepted before it is applied (AcceptOrders):
+// its rows are read, validated and spooled into a directory of its own
+// beside the database, each chunk fsynced and its customers checked
+// against the contacts; a row in upload_queue then records it, and the
+// upload is answered. Applying takes the queue in order, each upload in
+// one transaction with the code UploadOrders runs, and deletes its row in
+// that transaction. An accepted upload survives a crash: the store applies
+// what is queued when it opens.
+//
+// WORK IN PROGRESS (branch async-uploads): the HTTP handlers, the CLI, the
+// dashboard and the upload status do not use it yet.
+
+// queuedChunk is one spooled chunk of a queued upload.
+type queuedChunk struct {
+	Path    string `json:"path"`
+	MaxLine int    `json:"max_line"`
+	Rows    int    `json:"rows"`
+}
+
+// uploadsDir is where accepted uploads keep their spools.
+func (s *Store) uploadsDir() string {
+	if s.path == "" {
+		return filepath.Join(s.spoolDir, "crmlink-uploads")
+	}
+	return s.path + ".uploads"
+}
+
+// AcceptOrders validates and spools an orders upload and queues it to be
+// applied, then returns; SyncUploads, or the store's next opening, applies
+// it. An upload that fails validation is recorded as failed, as
+// UploadOrders records it. An upload that skips invalid rows
+// (up.SkipInvalid) is applied before AcceptOrders returns: which of its
+// orders name a known contact is decided when it is applied.
+func (s *Store) AcceptOrders(ctx context.Context, up *crmlink.Upload, r crmlink.OrderReader) error {
+	if up.SkipInvalid {
+		return s.UploadOrders(ctx, up, r)
+	}
+	if _, err := s.Counter(ctx, up.CounterID); err != nil {
+		return err
+	}
+	s.uploadStart(up, crmlink.EntityOrders)
+	simple := up.Entity == crmlink.EntitySimpleOrders
+	dir := filepath.Join(s.uploadsDir(), up.ID)
+	if err := os.MkdirAll(dir, 0o750); err != nil {
+		return fmt.Errorf("accept orders: %w", err)
+	}
+	accepted := false
+	defer func() {
+		if !accepted {
+			os.RemoveAll(dir)
+		}
+	}()
+	var chunks []queuedChunk
+	var rejected crmlink.ValidationError // orders of unknown contacts
+	cid := int64(up.CounterID)
+	// The loader's transaction only reads: the contacts, for each chunk.
+	l := s.newLoader(ctx, "orders", func(tx *sql.Tx, c *spool) error {
+		if err := syncFile(c.path); err != nil {
+			return err
+		}
+		chunks = append(chunks, queuedChunk{Path: c.path, MaxLine: c.maxLine, Rows: c.rows})
+		if simple {
+			return nil
+		}
+		v, err := unknownContacts(ctx, tx, cid, "(SELECT * FROM "+readSpool(c, columnsStruct(orderColumns))+")")
+		if err != nil {
+			return err
+		}
+		for _, e := range v.Errors {
+			rejected.Add(e)
+		}
+		rejected.Total += v.Total - len(v.Errors)
+		rejected.BadRows += v.BadRows
+		return nil
+	})
+	l.dir, l.keep = dir, true
+	n, readErr := pump(ctx, l, &crmlink.Order{}, r.Next, orderSpooler(up))
+	tx, err := l.finish(readErr)
+	if tx != nil {
+		tx.Rollback()
+	}
+	up.Finished = s.clock.Now()
+	if readErr != nil {
+		return s.recordFailedImport(ctx, s.db, up, n, readErr)
+	}
+	if err != nil {
+		return fmt.Errorf("accept orders: %w", outOfMemory(err))
+	}
+	uploadCounts(up, r, n)
+	if rejected.Total > 0 {
+		return s.recordFailedImport(ctx, s.db, up, n-rejected.BadRows, &rejected)
+	}
+	if err := syncDir(dir); err != nil {
+		return fmt.Errorf("accept orders: %w", err)
+	}
+	if err := syncDir(s.uploadsDir()); err != nil {
+		return fmt.Errorf("accept orders: %w", err)
+	}
+	up.Status = crmlink.UploadPassed
+	upJSON, err := json.Marshal(up)
+	if err != nil {
+		return err
+	}
+	chunksJSON, err := json.Marshal(chunks)
+	if err != nil {
+		return err
+	}
+	// Not under writeMu: an upload being applied must not hold up the
+	// next one's answer. The row is new, so it conflicts with no other
+	// writer's.
+	// caller: AcceptOrders (queue)
+	if _, err := s.db.ExecContext(ctx, `INSERT INTO upload_queue (id, seq, counter_id, upload, chunks)
+		VALUES (?, nextval('upload_queue_seq'), ?, ?, ?)`, up.ID, cid, string(upJSON), string(chunksJSON)); err != nil {
+		return fmt.Errorf("accept orders: %w", err)
+	}
+	accepted = true
+	if s.holdQueue {
+		return nil
+	}
+	s.queueWG.Add(1)
+	go func() {
+		defer s.queueWG.Done()
+		if err := s.SyncUploads(context.Background()); err != nil {
+			s.log.Error("apply queued uploads", "err", err)
+		}
+	}()
+	return nil
+}
+
+// orderSpooler writes an order to a spool in orderColumns' order.
+func orderSpooler(up *crmlink.Upload) func(sp *spool, o *crmlink.Order) {
+	return func(sp *spool, o *crmlink.Order) {
+		id := o.ID
+		if id == "" {
+			// A simple order without an id can never be updated: it gets
+			// one no CRM id can take.
+			id = "~" + up.ID + ":" + strconv.Itoa(o.Line)
+		}
+		updated := o.Updated
+		if updated.IsZero() {
+			updated = up.Created // SPEC.md §1: the upload time when absent
+		}
+		sp.int(int64(o.Line))
+		sp.str(id)
+		sp.int(int64(o.Fields | crmlink.FieldUpdated))
+		sp.str(o.UniqID)
+		sp.micros(o.Created)
+		sp.micros(updated)
+		sp.micros(o.Finished)
+		sp.str(o.Status)
+		sp.str(string(o.StatusType))
+		sp.decimal(o.Revenue, true)
+		sp.decimal(o.Cost.Decimal, o.Cost.Valid)
+		sp.str(o.Currency)
+		sp.products(o.Products)
+		sp.goals(o.Goals)
+		if len(o.Attrs) > 0 {
+			sp.json(o.Attrs)
+		} else {
+			sp.str("{}")
+		}
+		spoolIDs(sp, &o.IDs)
+	}
+}
+
+// SyncUploads applies every queued upload, in the order they were
+// accepted.
+func (s *Store) SyncUploads(ctx context.Context) error {
+	s.queueMu.Lock()
+	defer s.queueMu.Unlock()
+	for {
+		var id, upJSON, chunksJSON string
+		// caller: SyncUploads (next queued)
+		err := s.db.QueryRowContext(ctx, `SELECT id, upload, chunks FROM upload_queue ORDER BY seq LIMIT 1`).Scan(&id, &upJSON, &chunksJSON)
+		if isNoRows(err) {
+			return nil
+		}
+		if err != nil {
+			return fmt.Errorf("apply uploads: %w", err)
+		}
+		var up crmlink.Upload
+		var chunks []queuedChunk
+		if err := errors.Join(json.Unmarshal([]byte(upJSON), &up), json.Unmarshal([]byte(chunksJSON), &chunks)); err != nil {
+			return fmt.Errorf("apply upload %s: %w", id, err)
+		}
+		if err := s.applyQueued(ctx, &up, chunks); err != nil {
+			return err
+		}
+	}
+}
+
+// applyQueued applies one queued upload in one transaction, which also
+// takes it off the queue. An upload that cannot be applied is recorded as
+// failed and taken off the queue, so that it does not hold the others.
+func (s *Store) applyQueued(ctx context.Context, up *crmlink.Upload, chunks []queuedChunk) error {
+	s.writeMu.Lock()
+	defer s.writeMu.Unlock()
+	dequeue := func(tx *sql.Tx) error {
+		// caller: applyQueued (dequeue)
+		_, err := tx.ExecContext(ctx, `DELETE FROM upload_queue WHERE id = ?`, up.ID)
+		return err
+	}
+	applyErr := s.inTxLocked(ctx, s.db, func(tx *sql.Tx) error {
+		counter, err := s.Counter(ctx, up.CounterID)
+		if err != nil {
+			return err
+		}
+		ap := &orderApply{s: s, up: up, counter: counter, now: up.Created,
+			simple: up.Entity == crmlink.EntitySimpleOrders, currency: counter.Currency}
+		for _, c := range chunks {
+			sp := &spool{path: c.Path, maxLine: c.MaxLine, rows: c.Rows}
+			if err := ap.chunk(ctx, tx, "(SELECT * FROM "+readSpool(sp, columnsStruct(orderColumns))+")"); err != nil {
+				return err
+			}
+		}
+		if err := ap.finish(ctx, tx); err != nil {
+			return err
+		}
+		return dequeue(tx)
+	})
+	if applyErr != nil {
+		if ctx.Err() != nil {
+			return applyErr // stopping: the upload stays queued
+		}
+		up.Status, up.Linked, up.Unlinked = crmlink.UploadFailed, 0, nil
+		up.Errors = []crmlink.RowError{{Reason: "the upload could not be applied: " + outOfMemory(applyErr).Error() + "; send it again"}}
+		up.ErrorsTotal = 1
+		if err := s.inTxLocked(ctx, s.db, func(tx *sql.Tx) error {
+			if err := insertUpload(ctx, tx, up); err != nil {
+				return err
+			}
+			return dequeue(tx)
+		}); err != nil {
+			return errors.Join(applyErr, err)
+		}
+		s.log.Error("queued upload failed", "upload", up.ID, "err", applyErr)
+	}
+	if len(chunks) > 0 {
+		os.RemoveAll(filepath.Dir(chunks[0].Path))
+	}
+	return nil
+}
+
+// syncFile makes a closed file's data durable.
+func syncFile(path string) error {
+	f, err := os.Open(path)
+	if err != nil {
+		return err
+	}
+	defer f.Close()
+	return f.Sync()
+}

@@ -104,6 +104,13 @@ type CRMStore interface {
 	// order's history. A full order whose contact the counter does not have
 	// is a row error.
 	UploadOrders(ctx context.Context, up *Upload, r OrderReader) error
+	// AcceptOrders validates and keeps an orders upload as UploadOrders
+	// would, and returns once it is durably queued: it is applied in the
+	// background, in the order accepted, and after a crash when the store
+	// opens. An upload that fails validation fails here, recorded.
+	AcceptOrders(ctx context.Context, up *Upload, r OrderReader) error
+	// SyncUploads applies every queued upload now.
+	SyncUploads(ctx context.Context) error
 	// Contact returns one contact.
 	Contact(ctx context.Context, counter CounterID, uniqID string) (*Contact, error)
 	// CustomerOrders returns a customer's full orders, newest first, at

@@ -171,6 +171,47 @@ func BenchmarkUploadOrders1M(b *testing.B) {
 	b.ReportMetric(1_000_000*float64(b.N)/b.Elapsed().Seconds(), "rows/s")
 }
 
+// BenchmarkAcceptOrders1M accepts a generated 1M-row orders CSV: read,
+// validate, spool and fsync it, check its customers, and queue it; what an
+// answer after acceptance waits for. Applying is left out (held).
+func BenchmarkAcceptOrders1M(b *testing.B) {
+	dir := benchOrders(b)
+	ctx := context.Background()
+	for i := 0; i < b.N; i++ {
+		b.StopTimer()
+		clock := &crmlink.FixedClock{T: storetest.Epoch}
+		st, err := duckdb.Open(ctx, "duckdb://"+filepath.Join(b.TempDir(), "b.db"), clock)
+		if err != nil {
+			b.Fatal(err)
+		}
+		duckdb.SetHoldQueue(st, true)
+		c := storetest.MustCounter(b, st, "Bench", "Europe/Moscow")
+		loadGenerated(b, st, c, dir, clock.Now(), gen.ContactsFile)
+		loc, _ := c.Location()
+		opt := crm.Options{Location: loc, Now: clock.Now(), Statuses: crmlink.NewStatusResolver(gen.OrderStatuses())}
+		f, err := os.Open(filepath.Join(dir, gen.OrdersFile))
+		if err != nil {
+			b.Fatal(err)
+		}
+		b.StartTimer()
+		rd, err := crm.NewOrderCSV(f, opt)
+		if err != nil {
+			b.Fatal(err)
+		}
+		up := &crmlink.Upload{CounterID: c.ID}
+		if err := st.AcceptOrders(ctx, up, rd); err != nil {
+			b.Fatal(err)
+		}
+		b.StopTimer()
+		f.Close()
+		st.Close()
+		if up.Accepted != 1_000_000 {
+			b.Fatalf("accepted %d", up.Accepted)
+		}
+	}
+	b.ReportMetric(1_000_000*float64(b.N)/b.Elapsed().Seconds(), "rows/s")
+}
+
 // BenchmarkRelink links 100k generated orders against 1M sessions again;
 // `crmlink bench link` measures the 1M-against-10M case.
 func BenchmarkRelink(b *testing.B) {

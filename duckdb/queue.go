@@ -89,7 +89,7 @@ func (s *Store) AcceptOrders(ctx context.Context, up *crmlink.Upload, r crmlink.
 		return nil
 	})
 	l.dir, l.keep = dir, true
-	n, readErr := pump(ctx, l, &crmlink.Order{}, r.Next, orderSpooler(up))
+	n, readErr := pumpParallel(ctx, l, r.Next, orderSpooler(up))
 	tx, err := l.finish(readErr)
 	if tx != nil {
 		tx.Rollback()

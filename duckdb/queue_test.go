@@ -170,7 +170,18 @@ func TestAcceptedSurvivesCrash(t *testing.T) {
 		t.Errorf("an upload queued and not applied is already recorded")
 	}
 	st.Close() // as a crash would leave it: two uploads queued
+	// and the spools of an upload whose queueing the crash cut short
+	orphan := filepath.Join(path+".uploads", "12345")
+	if err := os.MkdirAll(orphan, 0o750); err != nil {
+		t.Fatal(err)
+	}
 	st = open()
+	if _, err := os.Stat(orphan); !os.IsNotExist(err) {
+		t.Errorf("the spools of an upload never queued are still there: %v", err)
+	}
+	if left, _ := os.ReadDir(path + ".uploads"); len(left) != 0 {
+		t.Errorf("left in the uploads' directory: %v", left)
+	}
 	defer st.Close()
 	for _, up := range []*crmlink.Upload{first, second} {
 		got, err := st.Upload(ctx, c.ID, up.ID)

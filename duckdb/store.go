@@ -211,10 +211,16 @@ func Open(ctx context.Context, rawURL string, clock crmlink.Clock) (*Store, erro
 		db.Close()
 		return nil, fmt.Errorf("open store: %w", err)
 	}
-	// Uploads accepted before a stop or a crash are applied now.
+	// Uploads accepted before a stop or a crash are applied now; spools
+	// left then belong to no queued upload (a crash before queueing).
 	if err := s.SyncUploads(ctx); err != nil {
 		db.Close()
 		return nil, fmt.Errorf("open store: %w", err)
+	}
+	if left, err := os.ReadDir(s.uploadsDir()); err == nil {
+		for _, e := range left {
+			os.RemoveAll(filepath.Join(s.uploadsDir(), e.Name()))
+		}
 	}
 	s.applyNow, s.stopApplier, s.applierDone = make(chan struct{}, 1), make(chan struct{}), make(chan struct{})
 	go s.applier()

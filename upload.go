@@ -55,6 +55,9 @@ type Upload struct {
 	ErrorsTotal int
 	Created     time.Time
 	Finished    time.Time
+	// Queued says an accepted orders upload is not applied yet: its
+	// orders are not in the store, and Linked and Unlinked are not known.
+	Queued bool
 }
 
 // NewUploadID returns a fresh upload id: a random positive 53-bit number in

@@ -8,22 +8,27 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"runtime/debug"
 	"strconv"
+	"time"
 
 	"github.com/crmlink/crmlink"
 )
 
-// An orders upload can be accepted before it is applied (AcceptOrders):
+// An orders upload can be accepted before it is applied (AcceptOrders),
+// which is how the upload API takes orders:
 // its rows are read, validated and spooled into a directory of its own
 // beside the database, each chunk fsynced and its customers checked
 // against the contacts; a row in upload_queue then records it, and the
 // upload is answered. Applying takes the queue in order, each upload in
 // one transaction with the code UploadOrders runs, and deletes its row in
 // that transaction. An accepted upload survives a crash: the store applies
-// what is queued when it opens.
+// what is queued when it opens. Until applied, Upload and Uploads return
+// it with Queued set.
 //
-// WORK IN PROGRESS (branch async-uploads): the HTTP handlers, the CLI, the
-// dashboard and the upload status do not use it yet.
+// Contacts uploads stay synchronous: an orders upload's check of its
+// customers then sees every contact accepted before it, and contacts are
+// never deleted, so the check still holds when the orders are applied.
 
 // queuedChunk is one spooled chunk of a queued upload.
 type queuedChunk struct {
@@ -210,13 +215,20 @@ func (s *Store) SyncUploads(ctx context.Context) error {
 func (s *Store) applyQueued(ctx context.Context, up *crmlink.Upload, chunks []queuedChunk) error {
 	s.writeMu.Lock()
 	defer s.writeMu.Unlock()
+	// Reading the upload left Go's heap large and mostly garbage; given
+	// back before DuckDB's turn, it does not add to the server's peak.
+	debug.FreeOSMemory()
 	dequeue := func(tx *sql.Tx) error {
 		// caller: applyQueued (dequeue)
 		_, err := tx.ExecContext(ctx, `DELETE FROM upload_queue WHERE id = ?`, up.ID)
 		return err
 	}
-	applyErr := s.inTxLocked(ctx, s.db, func(tx *sql.Tx) error {
+	applyErr := func() error {
 		counter, err := s.Counter(ctx, up.CounterID)
+		if err != nil {
+			return err
+		}
+		tx, err := s.db.BeginTx(ctx, nil)
 		if err != nil {
 			return err
 		}
@@ -225,14 +237,21 @@ func (s *Store) applyQueued(ctx context.Context, up *crmlink.Upload, chunks []qu
 		for _, c := range chunks {
 			sp := &spool{path: c.Path, maxLine: c.MaxLine, rows: c.Rows}
 			if err := ap.chunk(ctx, tx, "(SELECT * FROM "+readSpool(sp, columnsStruct(orderColumns))+")"); err != nil {
+				tx.Rollback()
 				return err
 			}
 		}
-		if err := ap.finish(ctx, tx); err != nil {
+		if err := errors.Join(ap.finish(ctx, tx), dequeue(tx)); err != nil {
+			tx.Rollback()
 			return err
 		}
-		return dequeue(tx)
-	})
+		t0 := time.Now()
+		if err := tx.Commit(); err != nil {
+			return err
+		}
+		s.step(ctx, up, "commit", t0)
+		return nil
+	}()
 	if applyErr != nil {
 		if ctx.Err() != nil {
 			return applyErr // stopping: the upload stays queued
@@ -254,6 +273,51 @@ func (s *Store) applyQueued(ctx context.Context, up *crmlink.Upload, chunks []qu
 		os.RemoveAll(filepath.Dir(chunks[0].Path))
 	}
 	return nil
+}
+
+// queuedUpload returns an upload of the queue, or not found.
+func (s *Store) queuedUpload(ctx context.Context, counter crmlink.CounterID, id string) (*crmlink.Upload, error) {
+	var upJSON string
+	// caller: Upload (queued)
+	err := s.db.QueryRowContext(ctx, `SELECT upload FROM upload_queue WHERE counter_id = ? AND id = ?`, int64(counter), id).Scan(&upJSON)
+	if isNoRows(err) {
+		return nil, notFound("uploading", id)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("upload %s: %w", id, err)
+	}
+	var up crmlink.Upload
+	if err := json.Unmarshal([]byte(upJSON), &up); err != nil {
+		return nil, fmt.Errorf("upload %s: %w", id, err)
+	}
+	up.Queued = true
+	return &up, nil
+}
+
+// queuedUploads returns a counter's queued uploads created before before.
+func (s *Store) queuedUploads(ctx context.Context, counter crmlink.CounterID, before time.Time) ([]*crmlink.Upload, error) {
+	// caller: Uploads (queued)
+	rows, err := s.db.QueryContext(ctx, `SELECT upload FROM upload_queue WHERE counter_id = ? ORDER BY seq`, int64(counter))
+	if err != nil {
+		return nil, fmt.Errorf("uploads: %w", err)
+	}
+	defer rows.Close()
+	var out []*crmlink.Upload
+	for rows.Next() {
+		var upJSON string
+		var up crmlink.Upload
+		if err := rows.Scan(&upJSON); err != nil {
+			return nil, fmt.Errorf("uploads: %w", err)
+		}
+		if err := json.Unmarshal([]byte(upJSON), &up); err != nil {
+			return nil, fmt.Errorf("uploads: %w", err)
+		}
+		if up.Created.Before(before) {
+			up.Queued = true
+			out = append(out, &up)
+		}
+	}
+	return out, rows.Err()
 }
 
 // syncFile makes a closed file's data durable.

@@ -166,8 +166,11 @@ func TestAcceptedSurvivesCrash(t *testing.T) {
 	duckdb.SetHoldQueue(st, true)
 	first := accept(st, "id,client_ids,create_date_time,order_status,revenue\nS-1,11,2026-01-10 10:00,PAID,100\nS-2,12,2026-01-11 10:00,PAID,50\n")
 	second := accept(st, "id,client_ids,create_date_time,order_status,revenue\nS-1,11,2026-01-10 10:00,CANCELLED,100\n")
-	if _, err := st.Upload(ctx, c.ID, first.ID); err == nil {
-		t.Errorf("an upload queued and not applied is already recorded")
+	if got, err := st.Upload(ctx, c.ID, first.ID); err != nil || !got.Queued || got.Status != crmlink.UploadPassed || got.Rows != 2 {
+		t.Errorf("an upload queued and not applied: %+v, %v", got, err)
+	}
+	if list, err := st.Uploads(ctx, c.ID, time.Time{}, 10); err != nil || len(list) != 2 || !list[0].Queued {
+		t.Errorf("uploads while queued: %v, %v", list, err)
 	}
 	st.Close() // as a crash would leave it: two uploads queued
 	// and the spools of an upload whose queueing the crash cut short
@@ -185,7 +188,7 @@ func TestAcceptedSurvivesCrash(t *testing.T) {
 	defer st.Close()
 	for _, up := range []*crmlink.Upload{first, second} {
 		got, err := st.Upload(ctx, c.ID, up.ID)
-		if err != nil || got.Status != crmlink.UploadPassed {
+		if err != nil || got.Status != crmlink.UploadPassed || got.Queued {
 			t.Errorf("upload %s after reopening: %+v, %v", up.ID, got, err)
 		}
 	}

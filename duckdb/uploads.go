@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"encoding/json"
 	"fmt"
+	"slices"
 	"time"
 
 	"github.com/crmlink/crmlink"
@@ -73,7 +74,7 @@ func (s *Store) Upload(ctx context.Context, counter crmlink.CounterID, id string
 	up, err := scanUpload(s.db.QueryRowContext(ctx,
 		`SELECT `+uploadColumns+`, errors FROM uploads WHERE counter_id = ? AND id = ?`, int64(counter), id), &errs)
 	if isNoRows(err) {
-		return nil, notFound("uploading", id)
+		return s.queuedUpload(ctx, counter, id)
 	}
 	if err != nil {
 		return nil, fmt.Errorf("upload %s: %w", id, err)
@@ -100,7 +101,10 @@ func (s *Store) Uploads(ctx context.Context, counter crmlink.CounterID, before t
 		return nil, fmt.Errorf("uploads: %w", err)
 	}
 	defer rows.Close()
-	var out []*crmlink.Upload
+	out, err := s.queuedUploads(ctx, counter, before)
+	if err != nil {
+		return nil, err
+	}
 	for rows.Next() {
 		up, err := scanUpload(rows)
 		if err != nil {
@@ -108,5 +112,11 @@ func (s *Store) Uploads(ctx context.Context, counter crmlink.CounterID, before t
 		}
 		out = append(out, up)
 	}
-	return out, rows.Err()
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	// Queued uploads are newer than the applied ones, mostly: sorted all
+	// together, newest first.
+	slices.SortStableFunc(out, func(a, b *crmlink.Upload) int { return b.Created.Compare(a.Created) })
+	return out[:min(len(out), limit)], nil
 }

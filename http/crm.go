@@ -131,7 +131,11 @@ func (s *Server) upload(w http.ResponseWriter, r *http.Request, entity, format s
 			rd, err = crm.NewOrderCSV(body, opt)
 		}
 		if err == nil {
-			err = s.cfg.Store.UploadOrders(ctx, up, rd)
+			// Answered once validated and durably queued; the orders are
+			// applied in the background, seconds later (SPEC.md §3: reports
+			// show CRM data once processed). Up.Queued says so.
+			err = s.cfg.Store.AcceptOrders(ctx, up, rd)
+			up.Queued = err == nil && up.Status == crmlink.UploadPassed && !up.SkipInvalid
 		}
 	}
 	if err != nil {

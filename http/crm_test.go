@@ -253,8 +253,12 @@ func TestOrderInspection(t *testing.T) {
 	body, ct = multipartFile(t, "id,client_uniq_id,create_date_time,order_status,revenue,cost,products\n"+
 		"O1,C1,2026-02-01 11:00,IN_PROGRESS,1500.50,900,\"Sofa:1\"\n")
 	up := uploading(t, f.post(t, "/data/orders/csv", ct, body))
-	if up["linked"] != 1.0 {
-		t.Errorf("uploading = %v", up)
+	if up["applied"] != false || up["linked"] != 0.0 {
+		t.Errorf("the answer to an orders upload: %v; want it not applied yet", up)
+	}
+	code, got := f.do(t, "GET", "/cdp/api/v1/counter/"+f.counter.ID.String()+"/uploading/"+up["uploading_id"].(string), "OAuth "+f.read, nil, "")
+	if up = got["uploading"].(map[string]any); code != 200 || up["applied"] != true || up["linked"] != 1.0 {
+		t.Errorf("%d uploading = %v", code, up)
 	}
 	body, ct = multipartFile(t, "id,client_uniq_id,create_date_time,order_status,revenue\nO1,C1,2026-02-01 11:00,PAID,1600\n")
 	uploading(t, f.post(t, "/data/orders/csv?merge_mode=UPDATE", ct, body))

@@ -27,6 +27,9 @@ type uploadingJSON struct {
 	Unlinked            map[string]int     `json:"unlinked"`
 	ErrorsTotal         int                `json:"errors_total"`
 	Errors              []crmlink.RowError `json:"errors,omitempty"`
+	// Applied is false while an accepted orders upload waits to be
+	// applied; linked and unlinked are known once it is true.
+	Applied bool `json:"applied"`
 }
 
 func uploadingOut(up *crmlink.Upload, loc *time.Location) uploadingJSON {
@@ -39,7 +42,7 @@ func uploadingOut(up *crmlink.Upload, loc *time.Location) uploadingJSON {
 		APIValidationStatus: string(up.Status), ElementsCount: up.Accepted, EntityType: "SYSTEM",
 		UploadingFormat: up.Format, UploadingSource: up.Source, Entity: string(up.Entity), MergeMode: string(up.MergeMode),
 		Rows: up.Rows, Accepted: up.Accepted, Rejected: up.Rejected, Linked: up.Linked, Unlinked: unlinked,
-		ErrorsTotal: up.ErrorsTotal, Errors: up.Errors,
+		ErrorsTotal: up.ErrorsTotal, Errors: up.Errors, Applied: !up.Queued,
 	}
 }
 

@@ -55,7 +55,7 @@ func TestBenchUpload(t *testing.T) {
 	if code != 0 {
 		t.Fatalf("bench upload: exit %d: %s\n%s", code, errs, out)
 	}
-	for _, want := range []string{"upload orders over HTTP: 3000 rows", "server's upload steps: probe ", "link ", "commit "} {
+	for _, want := range []string{"upload orders over HTTP: 3000 rows", "answered in", "applied (", "server's upload steps: probe ", "link ", "commit "} {
 		if !strings.Contains(out, want) {
 			t.Errorf("bench upload printed no %q:\n%s", want, out)
 		}

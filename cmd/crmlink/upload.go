@@ -10,6 +10,7 @@ import (
 	"net/url"
 	"path/filepath"
 	"strings"
+	"time"
 
 	"github.com/crmlink/crmlink"
 	"github.com/crmlink/crmlink/crm"
@@ -90,6 +91,11 @@ func cmdUpload(ctx context.Context, args []string, e *env) error {
 			q.Set("on_error", "skip")
 		}
 		up, err = uploadRemote(ctx, *server, *token, id, entity, q, filepath.Base(pos[0]), in)
+		if err == nil && up.Queued {
+			// The server applies an accepted orders upload in the
+			// background: the command ends when it is in the store.
+			up, err = waitApplied(ctx, *server, *token, id, up)
+		}
 	} else {
 		st, err2 := openStore(ctx, *storeURL, e.clock)
 		if err2 != nil {
@@ -227,6 +233,8 @@ func sendUpload(req *http.Request, server string) (*crmlink.Upload, error) {
 			Rejected  int                `json:"rejected"`
 			Errors    []crmlink.RowError `json:"errors"`
 			Total     int                `json:"errors_total"`
+			Applied   *bool              `json:"applied"`
+			Linked    int                `json:"linked"`
 		} `json:"uploading"`
 	}
 	if err := json.Unmarshal(body, &ok); err != nil {
@@ -238,5 +246,31 @@ func sendUpload(req *http.Request, server string) (*crmlink.Upload, error) {
 		u2.Status = "PASSED"
 	}
 	return &crmlink.Upload{ID: u2.ID, Status: crmlink.UploadStatus(u2.Status), Rows: u2.Rows, Accepted: u2.Accepted,
-		Rejected: u2.Rejected, Errors: u2.Errors, ErrorsTotal: u2.Total}, nil
+		Rejected: u2.Rejected, Errors: u2.Errors, ErrorsTotal: u2.Total, Queued: u2.Applied != nil && !*u2.Applied,
+		Linked: u2.Linked}, nil
+}
+
+// waitApplied asks the server about an accepted upload until it is
+// applied, and returns it as the server then tells it.
+func waitApplied(ctx context.Context, server, token string, counter crmlink.CounterID, up *crmlink.Upload) (*crmlink.Upload, error) {
+	u := strings.TrimRight(server, "/") + fmt.Sprintf("/cdp/api/v1/counter/%d/uploading/%s", counter, url.PathEscape(up.ID))
+	for {
+		select {
+		case <-ctx.Done():
+			return up, ctx.Err()
+		case <-time.After(100 * time.Millisecond):
+		}
+		req, err := http.NewRequestWithContext(ctx, http.MethodGet, u, nil)
+		if err != nil {
+			return up, err
+		}
+		req.Header.Set("Authorization", "OAuth "+token)
+		got, err := sendUpload(req, server)
+		if err != nil {
+			return up, err
+		}
+		if !got.Queued {
+			return got, nil
+		}
+	}
 }

@@ -2,6 +2,8 @@ package main
 
 import (
 	"context"
+	"database/sql"
+	"net"
 	"os"
 	"os/exec"
 	"os/signal"
@@ -89,5 +91,74 @@ func TestCrashDuringUpload(t *testing.T) {
 	out := c.must("upload", "orders", filepath.Join(data, gen.OrdersFile), "--counter", "1")
 	if !strings.Contains(out, "PASSED, 300000 rows, 300000 accepted") {
 		t.Errorf("upload after the crash: %q", out)
+	}
+}
+
+// TestCrashAfterAccept kills the server with SIGKILL as soon as it has
+// answered an orders upload, which it applies after answering: the
+// accepted upload must be whole in the store once it opens again.
+func TestCrashAfterAccept(t *testing.T) {
+	if testing.Short() {
+		t.Skip("runs a server")
+	}
+	ctx := context.Background()
+	dir := t.TempDir()
+	store := "duckdb://" + filepath.Join(dir, "crmlink.db")
+	data := filepath.Join(dir, "data")
+	loc, _ := time.LoadLocation("Europe/Moscow")
+	if _, err := gen.Generate(ctx, gen.Config{Out: data, Seed: 4, Sessions: 10000, Contacts: 5000,
+		Orders: 60000, Days: 30, End: time.Now(), Site: "shop.example", Location: loc}); err != nil {
+		t.Fatal(err)
+	}
+	c := &cli{t: t, store: store, clock: &crmlink.FixedClock{T: time.Now()}}
+	c.must("counter", "create", "--name", "Shop", "--site", "shop.example")
+	c.must("statuses", "set", "--counter", "1", filepath.Join(data, gen.OrderStatusesFile))
+	c.must("upload", "contacts", filepath.Join(data, gen.ContactsFile), "--counter", "1")
+	token := strings.TrimSpace(c.must("token", "create", "--counter", "1", "--scope", "write"))
+
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := ln.Addr().String()
+	ln.Close()
+	child := exec.Command(os.Args[0], "serve", "--addr", addr, "--store", store, "--log-level", "error")
+	child.Env = append(os.Environ(), "CRMLINK_TEST_MAIN=1")
+	if err := child.Start(); err != nil {
+		t.Fatal(err)
+	}
+	defer child.Process.Kill()
+	base := "http://" + addr
+	if err := waitHealthy(ctx, base); err != nil {
+		t.Fatal(err)
+	}
+	f, err := os.Open(filepath.Join(data, gen.OrdersFile))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	up, err := uploadRemote(ctx, base, token, 1, "orders", nil, gen.OrdersFile, f)
+	child.Process.Signal(syscall.SIGKILL)
+	child.Wait()
+	if err != nil || up.Status != crmlink.UploadPassed || up.Accepted != 60000 {
+		t.Fatalf("upload: %+v, %v", up, err)
+	}
+	t.Logf("killed with the upload queued: %v", up.Queued)
+
+	st, err := openStore(ctx, store, c.clock)
+	if err != nil {
+		t.Fatalf("the store does not open after the crash: %v", err)
+	}
+	defer st.Close()
+	got, err := st.Upload(ctx, 1, up.ID)
+	if err != nil || got.Queued || got.Status != crmlink.UploadPassed || got.Accepted != 60000 {
+		t.Fatalf("the accepted upload after the crash: %+v, %v", got, err)
+	}
+	var orders int
+	if err := st.(interface{ DB() *sql.DB }).DB().QueryRow(`SELECT count(*) FROM orders WHERE counter_id = 1`).Scan(&orders); err != nil || orders != 60000 {
+		t.Errorf("%d orders in the store, %v; want 60000", orders, err)
+	}
+	if left, _ := os.ReadDir(filepath.Join(dir, "crmlink.db.uploads")); len(left) != 0 {
+		t.Errorf("spools left: %v", left)
 	}
 }

@@ -282,10 +282,10 @@ func (s *Store) applyQueued(ctx context.Context, up *crmlink.Upload, chunks []qu
 }
 
 // queuedUpload returns an upload of the queue, or not found.
-func (s *Store) queuedUpload(ctx context.Context, counter crmlink.CounterID, id string) (*crmlink.Upload, error) {
+func queuedUpload(ctx context.Context, tx *sql.Tx, counter crmlink.CounterID, id string) (*crmlink.Upload, error) {
 	var upJSON string
 	// caller: Upload (queued)
-	err := s.db.QueryRowContext(ctx, `SELECT upload FROM upload_queue WHERE counter_id = ? AND id = ?`, int64(counter), id).Scan(&upJSON)
+	err := tx.QueryRowContext(ctx, `SELECT upload FROM upload_queue WHERE counter_id = ? AND id = ?`, int64(counter), id).Scan(&upJSON)
 	if isNoRows(err) {
 		return nil, notFound("uploading", id)
 	}
@@ -301,9 +301,9 @@ func (s *Store) queuedUpload(ctx context.Context, counter crmlink.CounterID, id 
 }
 
 // queuedUploads returns a counter's queued uploads created before before.
-func (s *Store) queuedUploads(ctx context.Context, counter crmlink.CounterID, before time.Time) ([]*crmlink.Upload, error) {
+func queuedUploads(ctx context.Context, tx *sql.Tx, counter crmlink.CounterID, before time.Time) ([]*crmlink.Upload, error) {
 	// caller: Uploads (queued)
-	rows, err := s.db.QueryContext(ctx, `SELECT upload FROM upload_queue WHERE counter_id = ? ORDER BY seq`, int64(counter))
+	rows, err := tx.QueryContext(ctx, `SELECT upload FROM upload_queue WHERE counter_id = ? ORDER BY seq`, int64(counter))
 	if err != nil {
 		return nil, fmt.Errorf("uploads: %w", err)
 	}

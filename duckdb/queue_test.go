@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -202,5 +203,42 @@ func TestAcceptedSurvivesCrash(t *testing.T) {
 	var queued int
 	if err := st.DB().QueryRow(`SELECT count(*) FROM upload_queue`).Scan(&queued); err != nil || queued != 0 {
 		t.Errorf("%d queued, %v", queued, err)
+	}
+}
+
+// TestUploadVisibleWhileApplied: an accepted upload is found at every
+// moment, queued or applied, never lost between the two.
+func TestUploadVisibleWhileApplied(t *testing.T) {
+	ctx := context.Background()
+	st := openTemp(t, &crmlink.FixedClock{T: storetest.Epoch}).(*duckdb.Store)
+	duckdb.SetChunkRows(st, 50)
+	c := storetest.MustCounter(t, st, "Shop", "UTC")
+	var csv strings.Builder
+	csv.WriteString("id,client_ids,create_date_time,order_status,revenue\n")
+	for i := range 2000 {
+		fmt.Fprintf(&csv, "S-%d,%d,2026-01-10 10:00,PAID,100\n", i, 1000+i)
+	}
+	for range 2 {
+		rd, err := crm.NewSimpleOrderCSV(strings.NewReader(csv.String()), crm.Options{Now: storetest.Epoch})
+		if err != nil {
+			t.Fatal(err)
+		}
+		up := &crmlink.Upload{CounterID: c.ID, Format: "CSV", Entity: crmlink.EntitySimpleOrders}
+		if err := st.AcceptOrders(ctx, up, rd); err != nil {
+			t.Fatal(err)
+		}
+		for polls := 0; ; polls++ {
+			got, err := st.Upload(ctx, c.ID, up.ID)
+			if err != nil {
+				t.Fatalf("poll %d: %v", polls, err)
+			}
+			list, err := st.Uploads(ctx, c.ID, time.Time{}, 10)
+			if err != nil || !slices.ContainsFunc(list, func(u *crmlink.Upload) bool { return u.ID == up.ID }) {
+				t.Fatalf("poll %d: the upload is not listed: %v", polls, err)
+			}
+			if !got.Queued {
+				break
+			}
+		}
 	}
 }

@@ -69,12 +69,19 @@ func scanUpload(row interface{ Scan(...any) error }, extra ...any) (*crmlink.Upl
 
 // Upload returns one upload with its row errors.
 func (s *Store) Upload(ctx context.Context, counter crmlink.CounterID, id string) (*crmlink.Upload, error) {
+	// The uploads and the queue are read in one transaction: the commit
+	// that applies a queued upload moves it from the one to the other.
+	tx, err := s.db.BeginTx(ctx, nil)
+	if err != nil {
+		return nil, fmt.Errorf("upload %s: %w", id, err)
+	}
+	defer tx.Rollback()
 	var errs string
 	// caller: Upload
-	up, err := scanUpload(s.db.QueryRowContext(ctx,
+	up, err := scanUpload(tx.QueryRowContext(ctx,
 		`SELECT `+uploadColumns+`, errors FROM uploads WHERE counter_id = ? AND id = ?`, int64(counter), id), &errs)
 	if isNoRows(err) {
-		return s.queuedUpload(ctx, counter, id)
+		return queuedUpload(ctx, tx, counter, id)
 	}
 	if err != nil {
 		return nil, fmt.Errorf("upload %s: %w", id, err)
@@ -93,18 +100,23 @@ func (s *Store) Uploads(ctx context.Context, counter crmlink.CounterID, before t
 	if limit <= 0 {
 		limit = 100
 	}
+	tx, err := s.db.BeginTx(ctx, nil) // one view of the uploads and the queue, as in Upload
+	if err != nil {
+		return nil, fmt.Errorf("uploads: %w", err)
+	}
+	defer tx.Rollback()
+	out, err := queuedUploads(ctx, tx, counter, before)
+	if err != nil {
+		return nil, err
+	}
 	// caller: Uploads (last_uploadings)
-	rows, err := s.db.QueryContext(ctx, `SELECT `+uploadColumns+` FROM uploads
+	rows, err := tx.QueryContext(ctx, `SELECT `+uploadColumns+` FROM uploads
 		WHERE counter_id = ? AND created < ? ORDER BY created DESC, seq DESC LIMIT ?`,
 		int64(counter), utc(before), limit)
 	if err != nil {
 		return nil, fmt.Errorf("uploads: %w", err)
 	}
 	defer rows.Close()
-	out, err := s.queuedUploads(ctx, counter, before)
-	if err != nil {
-		return nil, err
-	}
 	for rows.Next() {
 		up, err := scanUpload(rows)
 		if err != nil {

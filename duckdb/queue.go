@@ -31,7 +31,8 @@ import (
 // customers then sees every contact accepted before it, and contacts are
 // never deleted, so the check still holds when the orders are applied.
 
-// queuedChunk is one spooled chunk of a queued upload.
+// queuedChunk is one spooled chunk of a queued upload. Path is the file's
+// name in the upload's directory, so that the store can move.
 type queuedChunk struct {
 	Path    string `json:"path"`
 	MaxLine int    `json:"max_line"`
@@ -84,7 +85,7 @@ func (s *Store) AcceptOrders(ctx context.Context, up *crmlink.Upload, r crmlink.
 		if err := syncFile(c.path); err != nil {
 			return err
 		}
-		chunks = append(chunks, queuedChunk{Path: c.path, MaxLine: c.maxLine, Rows: c.rows})
+		chunks = append(chunks, queuedChunk{Path: filepath.Base(c.path), MaxLine: c.maxLine, Rows: c.rows})
 		if simple {
 			return nil
 		}
@@ -241,7 +242,7 @@ func (s *Store) applyQueued(ctx context.Context, up *crmlink.Upload, chunks []qu
 		ap := &orderApply{s: s, up: up, counter: counter, now: up.Created,
 			simple: up.Entity == crmlink.EntitySimpleOrders, currency: counter.Currency}
 		for _, c := range chunks {
-			sp := &spool{path: c.Path, maxLine: c.MaxLine, rows: c.Rows}
+			sp := &spool{path: filepath.Join(s.uploadsDir(), up.ID, c.Path), maxLine: c.MaxLine, rows: c.Rows}
 			if err := ap.chunk(ctx, tx, "(SELECT * FROM "+readSpool(sp, columnsStruct(orderColumns))+")"); err != nil {
 				tx.Rollback()
 				return err
@@ -275,9 +276,7 @@ func (s *Store) applyQueued(ctx context.Context, up *crmlink.Upload, chunks []qu
 		}
 		s.log.Error("queued upload failed", "upload", up.ID, "err", applyErr)
 	}
-	if len(chunks) > 0 {
-		os.RemoveAll(filepath.Dir(chunks[0].Path))
-	}
+	os.RemoveAll(filepath.Join(s.uploadsDir(), up.ID))
 	return nil
 }
 

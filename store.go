@@ -107,7 +107,8 @@ type CRMStore interface {
 	// AcceptOrders validates and keeps an orders upload as UploadOrders
 	// would, and returns once it is durably queued: it is applied in the
 	// background, in the order accepted, and after a crash when the store
-	// opens. An upload that fails validation fails here, recorded.
+	// opens; up.Queued says it is. An upload that fails validation fails
+	// here, recorded.
 	AcceptOrders(ctx context.Context, up *Upload, r OrderReader) error
 	// SyncUploads applies every queued upload now.
 	SyncUploads(ctx context.Context) error

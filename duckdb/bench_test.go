@@ -135,46 +135,24 @@ func benchOrders(b *testing.B) string { return benchData(b, 100_000, 200_000, 1_
 // that holds its 200k contacts: read, validate, stage, check contacts,
 // record versions and merge, in one transaction.
 func BenchmarkUploadOrders1M(b *testing.B) {
-	dir := benchOrders(b)
-	ctx := context.Background()
-	for i := 0; i < b.N; i++ {
-		b.StopTimer()
-		clock := &crmlink.FixedClock{T: storetest.Epoch}
-		st, err := duckdb.Open(ctx, "duckdb://"+filepath.Join(b.TempDir(), "b.db"), clock)
-		if err != nil {
-			b.Fatal(err)
-		}
-		c := storetest.MustCounter(b, st, "Bench", "Europe/Moscow")
-		loadGenerated(b, st, c, dir, clock.Now(), gen.ContactsFile)
-		loc, _ := c.Location()
-		opt := crm.Options{Location: loc, Now: clock.Now(), Statuses: crmlink.NewStatusResolver(gen.OrderStatuses())}
-		f, err := os.Open(filepath.Join(dir, gen.OrdersFile))
-		if err != nil {
-			b.Fatal(err)
-		}
-		b.StartTimer()
-		rd, err := crm.NewOrderCSV(f, opt)
-		if err != nil {
-			b.Fatal(err)
-		}
-		up := &crmlink.Upload{CounterID: c.ID}
-		if err := st.UploadOrders(ctx, up, rd); err != nil {
-			b.Fatal(err)
-		}
-		b.StopTimer()
-		f.Close()
-		st.Close()
-		if up.Accepted != 1_000_000 {
-			b.Fatalf("accepted %d", up.Accepted)
-		}
-	}
-	b.ReportMetric(1_000_000*float64(b.N)/b.Elapsed().Seconds(), "rows/s")
+	benchOrdersUpload(b, func(st *duckdb.Store) func(context.Context, *crmlink.Upload, crmlink.OrderReader) error {
+		return st.UploadOrders
+	})
 }
 
 // BenchmarkAcceptOrders1M accepts a generated 1M-row orders CSV: read,
 // validate, spool and fsync it, check its customers, and queue it; what an
 // answer after acceptance waits for. Applying is left out (held).
 func BenchmarkAcceptOrders1M(b *testing.B) {
+	benchOrdersUpload(b, func(st *duckdb.Store) func(context.Context, *crmlink.Upload, crmlink.OrderReader) error {
+		duckdb.SetHoldQueue(st, true)
+		return st.AcceptOrders
+	})
+}
+
+// benchOrdersUpload times one way of taking the generated 1M-row orders
+// CSV into a fresh store that has its contacts; way picks it for a store.
+func benchOrdersUpload(b *testing.B, way func(st *duckdb.Store) func(context.Context, *crmlink.Upload, crmlink.OrderReader) error) {
 	dir := benchOrders(b)
 	ctx := context.Background()
 	for i := 0; i < b.N; i++ {
@@ -184,7 +162,7 @@ func BenchmarkAcceptOrders1M(b *testing.B) {
 		if err != nil {
 			b.Fatal(err)
 		}
-		duckdb.SetHoldQueue(st, true)
+		upload := way(st)
 		c := storetest.MustCounter(b, st, "Bench", "Europe/Moscow")
 		loadGenerated(b, st, c, dir, clock.Now(), gen.ContactsFile)
 		loc, _ := c.Location()
@@ -199,7 +177,7 @@ func BenchmarkAcceptOrders1M(b *testing.B) {
 			b.Fatal(err)
 		}
 		up := &crmlink.Upload{CounterID: c.ID}
-		if err := st.AcceptOrders(ctx, up, rd); err != nil {
+		if err := upload(ctx, up, rd); err != nil {
 			b.Fatal(err)
 		}
 		b.StopTimer()

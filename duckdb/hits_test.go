@@ -230,13 +230,7 @@ func TestHitLogLegacyJSON(t *testing.T) {
 func TestHitLogAfterCrash(t *testing.T) {
 	ctx := context.Background()
 	path := filepath.Join(t.TempDir(), "crmlink.db")
-	open := func() *duckdb.Store {
-		st, err := duckdb.Open(ctx, "duckdb://"+path, &crmlink.FixedClock{T: storetest.Epoch})
-		if err != nil {
-			t.Fatal(err)
-		}
-		return st
-	}
+	open := func() *duckdb.Store { return openAt(t, path) }
 	st := open()
 	c := storetest.MustCounter(t, st, "Shop", "UTC")
 	st.Close()

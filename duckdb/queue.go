@@ -140,7 +140,7 @@ func (s *Store) AcceptOrders(ctx context.Context, up *crmlink.Upload, r crmlink.
 		VALUES (?, nextval('upload_queue_seq'), ?, ?, ?)`, up.ID, cid, string(upJSON), string(chunksJSON)); err != nil {
 		return fmt.Errorf("accept orders: %w", err)
 	}
-	accepted = true
+	accepted, up.Queued = true, true
 	if s.holdQueue {
 		return nil
 	}

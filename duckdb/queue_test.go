@@ -143,13 +143,7 @@ func TestAcceptOrdersRefused(t *testing.T) {
 func TestAcceptedSurvivesCrash(t *testing.T) {
 	ctx := context.Background()
 	path := filepath.Join(t.TempDir(), "crmlink.db")
-	open := func() *duckdb.Store {
-		st, err := duckdb.Open(ctx, "duckdb://"+path, &crmlink.FixedClock{T: storetest.Epoch})
-		if err != nil {
-			t.Fatal(err)
-		}
-		return st
-	}
+	open := func() *duckdb.Store { return openAt(t, path) }
 	st := open()
 	c := storetest.MustCounter(t, st, "Shop", "UTC")
 	accept := func(st *duckdb.Store, csv string) *crmlink.Upload {

@@ -20,6 +20,17 @@ func openTemp(t *testing.T, clock crmlink.Clock) crmlink.Store {
 	return s
 }
 
+// openAt opens the store file at path, at storetest.Epoch; the caller
+// closes it, as a test of reopening does.
+func openAt(t *testing.T, path string) *duckdb.Store {
+	t.Helper()
+	st, err := duckdb.Open(context.Background(), "duckdb://"+path, &crmlink.FixedClock{T: storetest.Epoch})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return st
+}
+
 func TestContract(t *testing.T) {
 	storetest.Run(t, openTemp)
 }

@@ -135,7 +135,6 @@ func (s *Server) upload(w http.ResponseWriter, r *http.Request, entity, format s
 			// applied in the background, seconds later (SPEC.md §3: reports
 			// show CRM data once processed). Up.Queued says so.
 			err = s.cfg.Store.AcceptOrders(ctx, up, rd)
-			up.Queued = err == nil && up.Status == crmlink.UploadPassed && !up.SkipInvalid
 		}
 	}
 	if err != nil {

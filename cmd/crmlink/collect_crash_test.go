@@ -4,10 +4,8 @@ import (
 	"context"
 	"fmt"
 	"io"
-	"net"
 	"net/http"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"sync"
@@ -34,25 +32,14 @@ func TestCrashDuringCollect(t *testing.T) {
 		t.Fatalf("counter create printed %q", id)
 	}
 
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	addr := ln.Addr().String()
-	ln.Close()
-	child := exec.Command(os.Args[0], "serve", "--addr", addr, "--store", store, "--log-level", "error")
-	child.Env = append(os.Environ(), "CRMLINK_TEST_MAIN=1")
 	logPath := filepath.Join(dir, "serve.log")
 	logFile, err := os.Create(logPath)
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer logFile.Close()
-	child.Stderr = logFile
 	serverLog := func() string { b, _ := os.ReadFile(logPath); return string(b) }
-	if err := child.Start(); err != nil {
-		t.Fatal(err)
-	}
+	child, base := startServe(t, store, logFile)
 	killed := false
 	defer func() {
 		if !killed {
@@ -60,20 +47,8 @@ func TestCrashDuringCollect(t *testing.T) {
 			child.Wait()
 		}
 	}()
-	base := "http://" + addr
-	deadline := time.Now().Add(30 * time.Second)
-	for {
-		resp, err := http.Get(base + "/healthz")
-		if err == nil {
-			resp.Body.Close()
-			if resp.StatusCode == http.StatusOK {
-				break
-			}
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("the server did not start: %v; stderr: %s", err, serverLog())
-		}
-		time.Sleep(50 * time.Millisecond)
+	if err := waitHealthy(context.Background(), base); err != nil {
+		t.Fatalf("%v; stderr: %s", err, serverLog())
 	}
 
 	// Each worker sends the first page view of one new visitor after

@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"database/sql"
+	"io"
 	"net"
 	"os"
 	"os/exec"
@@ -31,24 +32,54 @@ func TestMain(m *testing.M) {
 	os.Exit(m.Run())
 }
 
+// startServe starts `crmlink serve` on store in a child process, on a free
+// loopback port, logging errors to stderr; the caller waits for it to
+// answer, and kills it.
+func startServe(t *testing.T, store string, stderr io.Writer) (*exec.Cmd, string) {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := ln.Addr().String()
+	ln.Close()
+	child := exec.Command(os.Args[0], "serve", "--addr", addr, "--store", store, "--log-level", "error")
+	child.Env = append(os.Environ(), "CRMLINK_TEST_MAIN=1")
+	child.Stderr = stderr
+	if err := child.Start(); err != nil {
+		t.Fatal(err)
+	}
+	return child, "http://" + addr
+}
+
+// crmStore makes a store in a temporary directory with a counter (1), the
+// generated status mapping and contacts, and the generated files beside
+// it; it returns the directory, the store's URL, the files' directory and
+// a CLI on the store.
+func crmStore(t *testing.T, seed uint64, contacts, orders int) (dir, store, data string, c *cli) {
+	t.Helper()
+	dir = t.TempDir()
+	store = "duckdb://" + filepath.Join(dir, "crmlink.db")
+	data = filepath.Join(dir, "data")
+	loc, _ := time.LoadLocation("Europe/Moscow")
+	if _, err := gen.Generate(context.Background(), gen.Config{Out: data, Seed: seed, Sessions: 10000, Contacts: contacts,
+		Orders: orders, Days: 30, End: time.Now(), Site: "shop.example", Location: loc}); err != nil {
+		t.Fatal(err)
+	}
+	c = &cli{t: t, store: store, clock: &crmlink.FixedClock{T: time.Now()}}
+	c.must("counter", "create", "--name", "Shop", "--site", "shop.example")
+	c.must("statuses", "set", "--counter", "1", filepath.Join(data, gen.OrderStatusesFile))
+	c.must("upload", "contacts", filepath.Join(data, gen.ContactsFile), "--counter", "1")
+	return dir, store, data, c
+}
+
 // TestCrashDuringUpload kills a process with SIGKILL in the middle of a
 // large orders upload: the store must come back as it was before it.
 func TestCrashDuringUpload(t *testing.T) {
 	if testing.Short() {
 		t.Skip("generates 300k orders")
 	}
-	dir := t.TempDir()
-	store := "duckdb://" + filepath.Join(dir, "crmlink.db")
-	data := filepath.Join(dir, "data")
-	loc, _ := time.LoadLocation("Europe/Moscow")
-	if _, err := gen.Generate(context.Background(), gen.Config{Out: data, Seed: 3, Sessions: 10000, Contacts: 20000,
-		Orders: 300000, Days: 30, End: time.Now(), Site: "shop.example", Location: loc}); err != nil {
-		t.Fatal(err)
-	}
-	c := &cli{t: t, store: store, clock: &crmlink.FixedClock{T: time.Now()}}
-	c.must("counter", "create", "--name", "Shop", "--site", "shop.example")
-	c.must("statuses", "set", "--counter", "1", filepath.Join(data, gen.OrderStatusesFile))
-	c.must("upload", "contacts", filepath.Join(data, gen.ContactsFile), "--counter", "1")
+	dir, store, data, c := crmStore(t, 3, 20000, 300000)
 
 	child := exec.Command(os.Args[0], "upload", "orders", filepath.Join(data, gen.OrdersFile), "--counter", "1", "--store", store)
 	child.Env = append(os.Environ(), "CRMLINK_TEST_MAIN=1")
@@ -102,33 +133,10 @@ func TestCrashAfterAccept(t *testing.T) {
 		t.Skip("runs a server")
 	}
 	ctx := context.Background()
-	dir := t.TempDir()
-	store := "duckdb://" + filepath.Join(dir, "crmlink.db")
-	data := filepath.Join(dir, "data")
-	loc, _ := time.LoadLocation("Europe/Moscow")
-	if _, err := gen.Generate(ctx, gen.Config{Out: data, Seed: 4, Sessions: 10000, Contacts: 5000,
-		Orders: 60000, Days: 30, End: time.Now(), Site: "shop.example", Location: loc}); err != nil {
-		t.Fatal(err)
-	}
-	c := &cli{t: t, store: store, clock: &crmlink.FixedClock{T: time.Now()}}
-	c.must("counter", "create", "--name", "Shop", "--site", "shop.example")
-	c.must("statuses", "set", "--counter", "1", filepath.Join(data, gen.OrderStatusesFile))
-	c.must("upload", "contacts", filepath.Join(data, gen.ContactsFile), "--counter", "1")
+	dir, store, data, c := crmStore(t, 4, 5000, 60000)
 	token := strings.TrimSpace(c.must("token", "create", "--counter", "1", "--scope", "write"))
-
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	addr := ln.Addr().String()
-	ln.Close()
-	child := exec.Command(os.Args[0], "serve", "--addr", addr, "--store", store, "--log-level", "error")
-	child.Env = append(os.Environ(), "CRMLINK_TEST_MAIN=1")
-	if err := child.Start(); err != nil {
-		t.Fatal(err)
-	}
+	child, base := startServe(t, store, nil)
 	defer child.Process.Kill()
-	base := "http://" + addr
 	if err := waitHealthy(ctx, base); err != nil {
 		t.Fatal(err)
 	}

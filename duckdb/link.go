@@ -144,26 +144,24 @@ const linkSliceRows = 1_000_000
 // upload); otherwise only orders linked for the first time can reach goals
 // they have not reached.
 func (s *Store) linkOrders(ctx context.Context, tx *sql.Tx, counter *crmlink.Counter, now time.Time, scope string, scopeArg any, newVersions bool) (int, map[string]int, error) {
-	var hasOrders bool
-	// caller: linkOrders (anything to link?)
-	if err := tx.QueryRowContext(ctx, `SELECT EXISTS (SELECT 1 FROM orders WHERE counter_id = ?)`, int64(counter.ID)).Scan(&hasOrders); err != nil {
-		return 0, nil, fmt.Errorf("link orders: %w", err)
-	}
-	if !hasOrders {
-		return 0, map[string]int{}, nil
-	}
 	args := []any{int64(counter.ID), counter.LinkWindow.Microseconds()}
 	if scopeArg != nil {
 		args = append(args, scopeArg)
 	}
+	// How many orders the scope holds: none (a counter without orders, a
+	// batch of hits whose purchases name none) needs nothing more, more
+	// than linkRows are linked in slices.
+	var n int64
+	// caller: linkOrders (orders in scope; $2 is only there to be used)
+	if err := tx.QueryRowContext(ctx, `SELECT count(*) FROM orders o WHERE o.counter_id = $1 AND $2::BIGINT IS NOT NULL AND (`+scope+`)`,
+		args...).Scan(&n); err != nil {
+		return 0, nil, fmt.Errorf("link orders: %w", err)
+	}
+	if n == 0 {
+		return 0, map[string]int{}, nil
+	}
 	parts := int64(1)
 	if s.linkRows > 0 {
-		var n int64
-		// caller: linkOrders (orders in scope; $2 is only there to be used)
-		if err := tx.QueryRowContext(ctx, `SELECT count(*) FROM orders o WHERE o.counter_id = $1 AND $2::BIGINT IS NOT NULL AND (`+scope+`)`,
-			args...).Scan(&n); err != nil {
-			return 0, nil, fmt.Errorf("link orders: %w", err)
-		}
 		parts = max(1, (n+int64(s.linkRows)-1)/int64(s.linkRows))
 	}
 	for i := range parts {

@@ -134,6 +134,9 @@ func (l *loader) finish(readErr error) (*sql.Tx, error) {
 // pump reads rows with next and writes each with write into the loader's
 // chunks, checking ctx as it goes, until the reader ends. It returns the
 // rows read and the error that ended reading: nil at the end of a good file.
+// Imports that load while they read keep the second core for DuckDB's
+// loading; an upload that only spools takes it for reading
+// (pumpParallel).
 func pump[T any](ctx context.Context, l *loader, row *T, next func(*T) error, write func(sp *spool, row *T)) (int, error) {
 	n := 0
 	for {

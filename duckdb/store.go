@@ -86,9 +86,17 @@ var _ crmlink.Store = (*Store)(nil)
 // upload with its duration.
 func (s *Store) SetLogger(l *slog.Logger) { s.log = l }
 
-// step logs that an upload's step took from t0 until now.
+// step logs that an upload's step took from t0 until now, with what
+// DuckDB's allocator then has allocated and holds resident, in MiB.
 func (s *Store) step(ctx context.Context, up *crmlink.Upload, step string, t0 time.Time) {
-	s.log.DebugContext(ctx, "upload step", "upload", up.ID, "step", step, "ms", time.Since(t0).Milliseconds())
+	if !s.log.Enabled(ctx, slog.LevelDebug) {
+		return
+	}
+	attrs := []any{"upload", up.ID, "step", step, "ms", time.Since(t0).Milliseconds()}
+	if allocated, resident, ok := allocatorStats(); ok {
+		attrs = append(attrs, "allocated_mib", allocated>>20, "resident_mib", resident>>20)
+	}
+	s.log.DebugContext(ctx, "upload step", attrs...)
 }
 
 // ParseURL returns the database path and DuckDB options of a store URL:

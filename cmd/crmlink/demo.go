@@ -62,6 +62,7 @@ func cmdDemo(ctx context.Context, args []string, e *env) error {
 	if err := createUser(ctx, st, "demo", password, 0, crmlink.ScopeAdmin); err != nil {
 		return err
 	}
+	tuneRuntime(e.getenv) // the demo's data is loaded; from here it is a server
 	return serve(ctx, st, cfg, log, e, func(addr string) {
 		fmt.Fprintf(e.stdout, "crmlink demo is running at http://%s\n", addr)
 		fmt.Fprintf(e.stdout, "sign in: user demo, password %s (or the token)\n", password)

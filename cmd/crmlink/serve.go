@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"runtime"
 	"runtime/debug"
 	"time"
 
@@ -57,17 +58,7 @@ func cmdServe(ctx context.Context, args []string, e *env) error {
 	if err != nil {
 		return err
 	}
-	// The collector allocates a little per hit, many times a second: a
-	// collection at every fourth growth instead of every doubling costs a
-	// server a few tens of MiB and gains it a fifth more hits per second
-	// (`bench collect`); the soft limit keeps the heap bounded. GOGC and
-	// GOMEMLIMIT, when set, win.
-	if e.getenv("GOGC") == "" {
-		debug.SetGCPercent(400)
-	}
-	if e.getenv("GOMEMLIMIT") == "" {
-		debug.SetMemoryLimit(256 << 20)
-	}
+	tuneRuntime(e.getenv)
 	st, err := openStore(ctx, *storeURL, e.clock)
 	if err != nil {
 		return err
@@ -77,6 +68,34 @@ func cmdServe(ctx context.Context, args []string, e *env) error {
 		l.SetLogger(log)
 	}
 	return serve(ctx, st, cfg, log, e, nil)
+}
+
+// defaultProcs is the runtime's own GOMAXPROCS, taken before tuneRuntime.
+var defaultProcs = runtime.GOMAXPROCS(0)
+
+// tuneRuntime sets the Go runtime for a server, except what the
+// environment sets. It may run more than once.
+func tuneRuntime(getenv func(string) string) {
+	// The collector allocates a little per hit, many times a second: a
+	// collection at every fourth growth instead of every doubling costs a
+	// server a few tens of MiB and gains it a fifth more hits per second
+	// (`bench collect`); the soft limit keeps the heap bounded. GOGC and
+	// GOMEMLIMIT, when set, win.
+	if getenv("GOGC") == "" {
+		debug.SetGCPercent(400)
+	}
+	if getenv("GOMEMLIMIT") == "" {
+		debug.SetMemoryLimit(256 << 20)
+	}
+	// A server's threads block in fdatasync (the hit log) and in DuckDB's
+	// C code (the hit applier, uploads, reports), each holding a Go P
+	// until the runtime takes it back. One P more than the CPUs keeps the
+	// requests going meanwhile: on two cores, 12–19% more hits per second
+	// and a p99 a third lower (`bench collect`, run alternately with the
+	// default). GOMAXPROCS, when set, wins.
+	if getenv("GOMAXPROCS") == "" {
+		runtime.GOMAXPROCS(defaultProcs + 1)
+	}
 }
 
 // serve runs the HTTP server until ctx ends, then shuts down gracefully:

@@ -197,6 +197,18 @@ func (r *collectResult) print(w io.Writer) {
 		mid := slices.Clone(r.perSecond[1 : len(r.perSecond)-1])
 		slices.Sort(mid)
 		fmt.Fprintf(w, "per second: min %d, median %d, max %d\n", mid[0], mid[len(mid)/2], mid[len(mid)-1])
+		// Whether the rate held: the mean of each whole 10 s, in order.
+		if whole := r.perSecond[1 : len(r.perSecond)-1]; len(whole) >= 20 {
+			fmt.Fprint(w, "per 10 s, in order:")
+			for i := 0; i+10 <= len(whole); i += 10 {
+				var sum int64
+				for _, n := range whole[i : i+10] {
+					sum += n
+				}
+				fmt.Fprintf(w, " %d/s", sum/10)
+			}
+			fmt.Fprintln(w)
+		}
 	}
 	if n := len(r.latencies); n > 0 {
 		slices.Sort(r.latencies)

@@ -85,3 +85,21 @@ func TestUploadSteps(t *testing.T) {
 		t.Errorf("passed on %q, want %q", got, want)
 	}
 }
+
+// TestCollectResultWindows: the rate of each whole 10 s is printed in
+// order, the warm-up and the partial last second left out.
+func TestCollectResultWindows(t *testing.T) {
+	r := &collectResult{perSecond: []int64{5}}
+	for i := range 20 {
+		r.perSecond = append(r.perSecond, int64(100+i/10*50)) // 10 s at 100, 10 s at 150
+	}
+	r.perSecond = append(r.perSecond, 900, 7) // a third window, not whole; the partial second
+	var out strings.Builder
+	r.print(&out)
+	if !strings.Contains(out.String(), "per 10 s, in order: 100/s 150/s\n") {
+		t.Errorf("print:\n%s", out.String())
+	}
+	if !strings.Contains(out.String(), "per second: min 100, median 150, max 900\n") {
+		t.Errorf("print:\n%s", out.String())
+	}
+}

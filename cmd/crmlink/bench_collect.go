@@ -121,13 +121,25 @@ func (b *collectBench) withChild(ctx context.Context, dir, storeOpts string, e *
 	}
 	defer srv.stop()
 	b.base = srv.base
+	server0, ok0 := procCPU(srv.cmd.Process.Pid)
+	loader0, ok1 := procCPU(os.Getpid())
 	res, err := b.run(ctx)
 	if err != nil {
 		return err
 	}
+	server1, ok2 := procCPU(srv.cmd.Process.Pid)
+	loader1, ok3 := procCPU(os.Getpid())
 	rss := srv.peakRSS()
 	took, werr := srv.stop()
 	res.print(e.stdout)
+	if ok0 && ok1 && ok2 && ok3 && res.sent > 0 {
+		// CPU time per hit moves less with the machine's speed than hits/s
+		// do: the figure to compare builds by.
+		perHit := func(d time.Duration) float64 { return float64(d.Microseconds()) / float64(res.sent) }
+		fmt.Fprintf(e.stdout, "CPU per hit: server %.1f µs, load generator %.1f µs (%.2f and %.2f cores)\n",
+			perHit(server1-server0), perHit(loader1-loader0),
+			(server1-server0).Seconds()/res.elapsed.Seconds(), (loader1-loader0).Seconds()/res.elapsed.Seconds())
+	}
 	fmt.Fprintf(e.stdout, "server: peak RSS %s; graceful shutdown %s\n", rss, took.Round(time.Millisecond))
 	if werr != nil {
 		return fmt.Errorf("the server did not stop cleanly: %w", werr)

@@ -2,8 +2,10 @@ package main
 
 import (
 	"log/slog"
+	"os"
 	"strings"
 	"testing"
+	"time"
 )
 
 // TestBenchCollect runs a short `bench collect` against a child server:
@@ -18,7 +20,7 @@ func TestBenchCollect(t *testing.T) {
 	if code != 0 {
 		t.Fatalf("bench collect: exit %d: %s\n%s", code, errs, out)
 	}
-	for _, want := range []string{"hits/s", "latency: p50", "errors: none", "accepted = stored"} {
+	for _, want := range []string{"hits/s", "latency: p50", "errors: none", "accepted = stored", "CPU per hit: server"} {
 		if !strings.Contains(out, want) {
 			t.Errorf("bench collect printed no %q:\n%s", want, out)
 		}
@@ -101,5 +103,22 @@ func TestCollectResultWindows(t *testing.T) {
 	}
 	if !strings.Contains(out.String(), "per second: min 100, median 150, max 900\n") {
 		t.Errorf("print:\n%s", out.String())
+	}
+}
+
+func TestParseProcCPU(t *testing.T) {
+	// A command with spaces and a parenthesis; utime 1234 and stime 56
+	// ticks.
+	stat := "4242 (crm link) x) S 1 4242 4242 0 -1 4194560 1000 0 0 0 1234 56 0 0 20 0 9 0 100 0 0"
+	if d, ok := parseProcCPU(stat); !ok || d != 12900*time.Millisecond {
+		t.Errorf("parseProcCPU = %v, %v; want 12.9s", d, ok)
+	}
+	for _, bad := range []string{"", "4242 (crmlink", "4242 (crmlink) S 1 2", "4242 (crmlink) S 1 4242 4242 0 -1 4194560 1000 0 0 0 x 56 0"} {
+		if d, ok := parseProcCPU(bad); ok {
+			t.Errorf("parseProcCPU(%q) = %v, want not ok", bad, d)
+		}
+	}
+	if d, ok := procCPU(os.Getpid()); !ok || d < 0 {
+		t.Errorf("procCPU(self) = %v, %v", d, ok)
 	}
 }

@@ -108,6 +108,37 @@ func demoCRMPrepare(ctx context.Context, st crmlink.Store, c *crmlink.Counter, d
 }
 
 // procPeakRSS reads another process's VmHWM (Linux).
+// procCPU is the CPU time, user and system, that a process has used so
+// far, from /proc: ok is false where there is none.
+func procCPU(pid int) (time.Duration, bool) {
+	raw, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/stat")
+	if err != nil {
+		return 0, false
+	}
+	return parseProcCPU(string(raw))
+}
+
+// parseProcCPU reads utime and stime, the 14th and 15th fields of
+// /proc/PID/stat, in the kernel's user clock ticks: 100 a second on Linux
+// whatever its internal rate. The second field, the command, is in
+// parentheses and may hold spaces.
+func parseProcCPU(stat string) (time.Duration, bool) {
+	i := strings.LastIndexByte(stat, ')')
+	if i < 0 {
+		return 0, false
+	}
+	f := strings.Fields(stat[i+1:]) // from the 3rd field on
+	if len(f) < 13 {
+		return 0, false
+	}
+	utime, err1 := strconv.ParseInt(f[11], 10, 64)
+	stime, err2 := strconv.ParseInt(f[12], 10, 64)
+	if err1 != nil || err2 != nil {
+		return 0, false
+	}
+	return time.Duration(utime+stime) * (time.Second / 100), true
+}
+
 func procPeakRSS(pid int) string {
 	raw, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/status")
 	if err != nil {

@@ -62,15 +62,16 @@ func (s *Store) applyLoggedHits(ctx context.Context) error {
 	if err != nil {
 		return fmt.Errorf("apply hits: %w", err)
 	}
-	var hits []crmlink.SessionHit
-	n := 0
+	// The batches are applied as they are, not copied into one slice: a
+	// hit is half a kilobyte, and an application takes tens of thousands.
+	var batches [][]crmlink.SessionHit
 	last := s.hitsApplied
 	flush := func() error {
-		if n == 0 {
+		if len(batches) == 0 {
 			return nil
 		}
 		upto := last
-		if err := s.applyHits(ctx, hits, func(tx *sql.Tx) error {
+		if err := s.applyHits(ctx, batches, func(tx *sql.Tx) error {
 			// caller: applyLoggedHits
 			_, err := tx.ExecContext(ctx, `UPDATE hit_log_state SET applied = ?`, upto)
 			return err
@@ -78,14 +79,14 @@ func (s *Store) applyLoggedHits(ctx context.Context) error {
 			return err
 		}
 		s.hitsApplied = upto
-		hits, n = hits[:0], 0
+		clear(batches)
+		batches = batches[:0]
 		return nil
 	}
 	add := func(seq int64, batch []crmlink.SessionHit) error {
-		hits = append(hits, batch...)
-		n++
+		batches = append(batches, batch)
 		last = seq
-		if n == applyBatches {
+		if len(batches) == applyBatches {
 			return flush()
 		}
 		return nil
@@ -130,9 +131,8 @@ func (s *Store) applyTableHits(ctx context.Context) error {
 	if err != nil {
 		return fmt.Errorf("apply hits: %w", err)
 	}
-	var hits []crmlink.SessionHit
+	var batches [][]crmlink.SessionHit
 	var last int64
-	n := 0
 	for rows.Next() {
 		var payload []byte
 		if err := rows.Scan(&last, &payload); err != nil {
@@ -144,24 +144,23 @@ func (s *Store) applyTableHits(ctx context.Context) error {
 			rows.Close()
 			return fmt.Errorf("apply hits: batch %d: %w", last, err)
 		}
-		hits = append(hits, batch...)
-		n++
+		batches = append(batches, batch)
 	}
 	rows.Close()
 	if err := rows.Err(); err != nil {
 		return fmt.Errorf("apply hits: %w", err)
 	}
-	if n == 0 {
+	if len(batches) == 0 {
 		return nil
 	}
-	if err := s.applyHits(ctx, hits, func(tx *sql.Tx) error {
+	if err := s.applyHits(ctx, batches, func(tx *sql.Tx) error {
 		// caller: applyTableHits
 		_, err := tx.ExecContext(ctx, `DELETE FROM hit_log WHERE seq <= ?`, last)
 		return err
 	}); err != nil {
 		return err
 	}
-	if n == 1000 {
+	if len(batches) == 1000 {
 		return s.applyTableHits(ctx) // more were waiting
 	}
 	return nil
@@ -211,12 +210,15 @@ func (s *Store) applier() {
 	}
 }
 
-// applyHits applies hits to sessions, goals, purchases and identities in
-// one transaction, with also (the log's deletion) run in it.
-func (s *Store) applyHits(ctx context.Context, hits []crmlink.SessionHit, also func(tx *sql.Tx) error) error {
-	byCounter := map[crmlink.CounterID][]crmlink.SessionHit{}
-	for _, h := range hits {
-		byCounter[h.CounterID] = append(byCounter[h.CounterID], h)
+// applyHits applies batches of hits to sessions, goals, purchases and
+// identities in one transaction, with also (the log's deletion) run in it.
+func (s *Store) applyHits(ctx context.Context, batches [][]crmlink.SessionHit, also func(tx *sql.Tx) error) error {
+	byCounter := map[crmlink.CounterID][]*crmlink.SessionHit{}
+	for _, batch := range batches {
+		for i := range batch {
+			h := &batch[i]
+			byCounter[h.CounterID] = append(byCounter[h.CounterID], h)
+		}
 	}
 	counters := make([]crmlink.CounterID, 0, len(byCounter))
 	for id := range byCounter {
@@ -253,12 +255,14 @@ func (s *Store) applyHits(ctx context.Context, hits []crmlink.SessionHit, also f
 		return also(tx)
 	})
 	if err == nil {
-		s.goalsStored(hits)
+		for _, hits := range byCounter {
+			s.goalsStored(hits)
+		}
 	}
 	return err
 }
 
-func (s *Store) writeCounterHits(ctx context.Context, tx *sql.Tx, cnt *crmlink.Counter, hits []crmlink.SessionHit,
+func (s *Store) writeCounterHits(ctx context.Context, tx *sql.Tx, cnt *crmlink.Counter, hits []*crmlink.SessionHit,
 	newSpool func(string) (*spool, error)) error {
 	counter, cid := cnt.ID, int64(cnt.ID)
 	loc, err := cnt.Location()
@@ -270,8 +274,7 @@ func (s *Store) writeCounterHits(ctx context.Context, tx *sql.Tx, cnt *crmlink.C
 	updates := map[uint64]*hitUpdate{}
 	var news, ids, purchases, goals int
 	newGoal := false
-	for i := range hits {
-		h := &hits[i]
+	for _, h := range hits {
 		if h.New {
 			news++
 		} else {
@@ -326,8 +329,7 @@ func (s *Store) writeCounterHits(ctx context.Context, tx *sql.Tx, cnt *crmlink.C
 		return err
 	}
 	line := 0
-	for i := range hits {
-		h := &hits[i]
+	for i, h := range hits {
 		if h.New {
 			s.noteClient(counter, h.ClientID)
 			line++
@@ -442,11 +444,11 @@ func (s *Store) goalKnown(counter crmlink.CounterID, action string) bool {
 }
 
 // goalsStored records the action goals of committed hits.
-func (s *Store) goalsStored(hits []crmlink.SessionHit) {
+func (s *Store) goalsStored(hits []*crmlink.SessionHit) {
 	s.goalsMu.Lock()
 	defer s.goalsMu.Unlock()
-	for i := range hits {
-		if h := &hits[i]; h.Kind == crmlink.HitGoal {
+	for _, h := range hits {
+		if h.Kind == crmlink.HitGoal {
 			if s.knownGoals == nil {
 				s.knownGoals = map[goalKey]bool{}
 			}

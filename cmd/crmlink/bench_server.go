@@ -27,8 +27,9 @@ type benchServer struct {
 
 // startBenchServer starts the server on storeURL and waits until it
 // answers. It logs warnings, or what CRMLINK_LOG_LEVEL asks (debug shows
-// each upload step); a CPU profile asked of the bench (CRMLINK_CPUPROFILE)
-// is the bench's own, and the server writes its own to FILE.serve. With
+// each upload step); a CPU or allocation profile asked of the bench
+// (CRMLINK_CPUPROFILE, CRMLINK_MEMPROFILE) is the bench's own, and the
+// server writes its own to FILE.serve. With
 // steps, the server logs at debug level, steps sums the upload steps, and
 // only what the level asked for reaches the bench's stderr.
 func startBenchServer(ctx context.Context, storeURL string, e *env, steps *uploadSteps) (*benchServer, error) {
@@ -58,8 +59,10 @@ func startBenchServer(ctx context.Context, storeURL string, e *env, steps *uploa
 	cmd := exec.CommandContext(ctx, self, "serve", "--addr", addr, "--store", storeURL, "--log-level", level)
 	cmd.Stderr = stderr
 	cmd.Env = os.Environ()
-	if p := e.getenv("CRMLINK_CPUPROFILE"); p != "" {
-		cmd.Env = append(cmd.Env, "CRMLINK_CPUPROFILE="+p+".serve")
+	for _, name := range []string{"CRMLINK_CPUPROFILE", "CRMLINK_MEMPROFILE"} {
+		if p := e.getenv(name); p != "" {
+			cmd.Env = append(cmd.Env, name+"="+p+".serve")
+		}
 	}
 	if err := cmd.Start(); err != nil {
 		return nil, err

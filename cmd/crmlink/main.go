@@ -56,6 +56,13 @@ func main() {
 		clock: crmlink.SystemClock{}, isTerminal: isTerminal(os.Stderr)}
 	code := run(ctx, os.Args[1:], e)
 	pprof.StopCPUProfile()
+	if path := os.Getenv("CRMLINK_MEMPROFILE"); path != "" {
+		// For performance work: what the command allocated, by call site.
+		if f, err := os.Create(path); err == nil {
+			pprof.Lookup("allocs").WriteTo(f, 0)
+			f.Close()
+		}
+	}
 	os.Exit(code)
 }
 

@@ -200,6 +200,18 @@ type collectResult struct {
 	perSecond            []int64          // answers by second
 }
 
+// windowSeconds is the window in which print averages a run of n whole
+// seconds, or 0 for a run too short to show a trend.
+func windowSeconds(n int) int {
+	switch {
+	case n >= 30:
+		return 10
+	case n >= 10:
+		return 5
+	}
+	return 0
+}
+
 func (r *collectResult) print(w io.Writer) {
 	fmt.Fprintf(w, "collect: %d connections, %d visitors: %d hits in %s: %.0f hits/s (2xx: %d, %.0f/s)\n",
 		r.concurrency, r.clients, r.sent, r.elapsed.Round(time.Millisecond), float64(r.sent)/r.elapsed.Seconds(),
@@ -209,15 +221,17 @@ func (r *collectResult) print(w io.Writer) {
 		mid := slices.Clone(r.perSecond[1 : len(r.perSecond)-1])
 		slices.Sort(mid)
 		fmt.Fprintf(w, "per second: min %d, median %d, max %d\n", mid[0], mid[len(mid)/2], mid[len(mid)-1])
-		// Whether the rate held: the mean of each whole 10 s, in order.
-		if whole := r.perSecond[1 : len(r.perSecond)-1]; len(whole) >= 20 {
-			fmt.Fprint(w, "per 10 s, in order:")
-			for i := 0; i+10 <= len(whole); i += 10 {
+		// Whether the rate held: the mean of each whole window, in order;
+		// 10 s windows once there are three, else 5 s ones.
+		whole := r.perSecond[1 : len(r.perSecond)-1]
+		if win := windowSeconds(len(whole)); win > 0 {
+			fmt.Fprintf(w, "per %d s, in order:", win)
+			for i := 0; i+win <= len(whole); i += win {
 				var sum int64
-				for _, n := range whole[i : i+10] {
+				for _, n := range whole[i : i+win] {
 					sum += n
 				}
-				fmt.Fprintf(w, " %d/s", sum/10)
+				fmt.Fprintf(w, " %d/s", sum/int64(win))
 			}
 			fmt.Fprintln(w)
 		}

@@ -88,21 +88,38 @@ func TestUploadSteps(t *testing.T) {
 	}
 }
 
-// TestCollectResultWindows: the rate of each whole 10 s is printed in
-// order, the warm-up and the partial last second left out.
+// TestCollectResultWindows: the rate of each whole window is printed in
+// order, the warm-up and the partial last second left out: 10 s windows
+// for a run of 30 s or more, 5 s ones for a shorter run.
 func TestCollectResultWindows(t *testing.T) {
-	r := &collectResult{perSecond: []int64{5}}
-	for i := range 20 {
-		r.perSecond = append(r.perSecond, int64(100+i/10*50)) // 10 s at 100, 10 s at 150
+	run := func(rates ...int64) string {
+		r := &collectResult{perSecond: append(append([]int64{5}, rates...), 7)}
+		var out strings.Builder
+		r.print(&out)
+		return out.String()
 	}
-	r.perSecond = append(r.perSecond, 900, 7) // a third window, not whole; the partial second
-	var out strings.Builder
-	r.print(&out)
-	if !strings.Contains(out.String(), "per 10 s, in order: 100/s 150/s\n") {
-		t.Errorf("print:\n%s", out.String())
+	steps := func(n int, values ...int64) []int64 { // each value n times
+		var out []int64
+		for _, v := range values {
+			for range n {
+				out = append(out, v)
+			}
+		}
+		return out
 	}
-	if !strings.Contains(out.String(), "per second: min 100, median 150, max 900\n") {
-		t.Errorf("print:\n%s", out.String())
+	long := run(append(steps(10, 100, 150, 200), 900)...) // 31 whole seconds
+	if !strings.Contains(long, "per 10 s, in order: 100/s 150/s 200/s\n") {
+		t.Errorf("31 s:\n%s", long)
+	}
+	if !strings.Contains(long, "per second: min 100, median 150, max 900\n") {
+		t.Errorf("31 s:\n%s", long)
+	}
+	short := run(append(steps(5, 100, 150, 200), 900)...) // 16 whole seconds
+	if !strings.Contains(short, "per 5 s, in order: 100/s 150/s 200/s\n") {
+		t.Errorf("16 s:\n%s", short)
+	}
+	if tiny := run(steps(9, 100)...); strings.Contains(tiny, "in order") {
+		t.Errorf("9 s printed windows:\n%s", tiny)
 	}
 }
 

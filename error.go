@@ -134,6 +134,17 @@ func (v *ValidationError) Add(e RowError) {
 	}
 }
 
+// Merge adds w's row errors and counts to v's, within MaxRowErrors.
+func (v *ValidationError) Merge(w *ValidationError) {
+	for _, e := range w.Errors {
+		if len(v.Errors) < MaxRowErrors {
+			v.Errors = append(v.Errors, e)
+		}
+	}
+	v.Total += w.Total
+	v.BadRows += w.BadRows
+}
+
 func (v *ValidationError) Error() string {
 	if len(v.Errors) == 0 {
 		return "invalid file"

@@ -281,6 +281,25 @@ func (s *Store) uploadStart(up *crmlink.Upload, entity crmlink.UploadEntity) {
 }
 
 // uploadCounts fills an upload's counts from its reader after reading.
+// readDone ends the reading of an upload of n rows from r: it finishes
+// the loader and stamps the upload's end. A read error fails the upload,
+// recorded as such (done: return err); a load error is returned (done
+// too). Otherwise the upload has passed, with its counts, and tx is the
+// loader's transaction to complete it in. what names the upload in errors.
+func (s *Store) readDone(ctx context.Context, what string, up *crmlink.Upload, l *loader, r any, n int, readErr error) (tx *sql.Tx, done bool, err error) {
+	tx, err = l.finish(readErr)
+	up.Finished = s.clock.Now()
+	if readErr != nil {
+		return nil, true, s.recordFailedImport(ctx, s.db, up, n, readErr)
+	}
+	if err != nil {
+		return nil, true, fmt.Errorf("%s: %w", what, outOfMemory(err))
+	}
+	uploadCounts(up, r, n)
+	up.Status = crmlink.UploadPassed
+	return tx, false, nil
+}
+
 func uploadCounts(up *crmlink.Upload, r any, accepted int) {
 	up.Rows, up.Accepted = accepted, accepted
 	if rc, ok := r.(rowCounter); ok {
@@ -326,16 +345,10 @@ func (s *Store) UploadContacts(ctx context.Context, up *crmlink.Upload, r crmlin
 			sp.str("{}")
 		}
 	})
-	tx, err := l.finish(readErr)
-	up.Finished = s.clock.Now()
-	if readErr != nil {
-		return s.recordFailedImport(ctx, s.db, up, n, readErr)
+	tx, done, err := s.readDone(ctx, "upload contacts", up, l, r, n, readErr)
+	if done {
+		return err
 	}
-	if err != nil {
-		return fmt.Errorf("upload contacts: %w", outOfMemory(err))
-	}
-	uploadCounts(up, r, n)
-	up.Status = crmlink.UploadPassed
 	err = func() error {
 		// The contacts' identifiers may have changed: their orders link again.
 		if _, _, err := s.linkOrders(ctx, tx, counter, s.clock.Now(),

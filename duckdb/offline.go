@@ -43,16 +43,10 @@ func (s *Store) UploadOfflineConversions(ctx context.Context, up *crmlink.Upload
 		sp.decimal(c.Price.Decimal, c.Price.Valid)
 		sp.str(currency)
 	})
-	tx, err := l.finish(readErr)
-	up.Finished = s.clock.Now()
-	if readErr != nil {
-		return s.recordFailedImport(ctx, s.db, up, n, readErr)
+	tx, done, err := s.readDone(ctx, "upload offline conversions", up, l, r, n, readErr)
+	if done {
+		return err
 	}
-	if err != nil {
-		return fmt.Errorf("upload offline conversions: %w", err)
-	}
-	uploadCounts(up, r, n)
-	up.Status = crmlink.UploadPassed
 	if err := reachOfflineGoals(ctx, tx, counter, up.ID, s.clock.Now()); err != nil {
 		tx.Rollback()
 		return fmt.Errorf("upload offline conversions: %w", err)

@@ -51,16 +51,10 @@ func (s *Store) UploadOrders(ctx context.Context, up *crmlink.Upload, r crmlink.
 	ap := &orderApply{s: s, up: up, counter: counter, now: s.clock.Now(), simple: simple, currency: counter.Currency}
 	l := s.newLoader(ctx, "orders", chunkApply(ctx, orderColumns, ap.chunk))
 	n, readErr := pump(ctx, l, &crmlink.Order{}, r.Next, orderSpooler(up))
-	tx, err := l.finish(readErr)
-	up.Finished = s.clock.Now()
-	if readErr != nil {
-		return s.recordFailedImport(ctx, s.db, up, n, readErr)
+	tx, done, err := s.readDone(ctx, "upload orders", up, l, r, n, readErr)
+	if done {
+		return err
 	}
-	if err != nil {
-		return fmt.Errorf("upload orders: %w", outOfMemory(err))
-	}
-	uploadCounts(up, r, n)
-	up.Status = crmlink.UploadPassed
 	err = ap.finish(ctx, tx)
 	if err != nil {
 		tx.Rollback()
@@ -106,11 +100,7 @@ func (a *orderApply) chunk(ctx context.Context, tx *sql.Tx, src string) error {
 		if err != nil {
 			return err
 		}
-		for _, e := range v.Errors {
-			a.rejected.Add(e)
-		}
-		a.rejected.Total += v.Total - len(v.Errors)
-		a.rejected.BadRows += v.BadRows
+		a.rejected.Merge(v)
 		if !up.SkipInvalid {
 			return nil // the upload fails; the rest is only checked
 		}

@@ -93,27 +93,16 @@ func (s *Store) AcceptOrders(ctx context.Context, up *crmlink.Upload, r crmlink.
 		if err != nil {
 			return err
 		}
-		for _, e := range v.Errors {
-			rejected.Add(e)
-		}
-		rejected.Total += v.Total - len(v.Errors)
-		rejected.BadRows += v.BadRows
+		rejected.Merge(v)
 		return nil
 	})
 	l.dir, l.keep = dir, true
 	n, readErr := pumpParallel(ctx, l, r.Next, orderSpooler(up))
-	tx, err := l.finish(readErr)
-	if tx != nil {
-		tx.Rollback()
+	tx, done, err := s.readDone(ctx, "accept orders", up, l, r, n, readErr)
+	if done {
+		return err
 	}
-	up.Finished = s.clock.Now()
-	if readErr != nil {
-		return s.recordFailedImport(ctx, s.db, up, n, readErr)
-	}
-	if err != nil {
-		return fmt.Errorf("accept orders: %w", outOfMemory(err))
-	}
-	uploadCounts(up, r, n)
+	tx.Rollback() // it only read
 	if rejected.Total > 0 {
 		return s.recordFailedImport(ctx, s.db, up, n-rejected.BadRows, &rejected)
 	}
@@ -123,7 +112,6 @@ func (s *Store) AcceptOrders(ctx context.Context, up *crmlink.Upload, r crmlink.
 	if err := syncDir(s.uploadsDir()); err != nil {
 		return fmt.Errorf("accept orders: %w", err)
 	}
-	up.Status = crmlink.UploadPassed
 	upJSON, err := json.Marshal(up)
 	if err != nil {
 		return err

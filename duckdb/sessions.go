@@ -140,16 +140,10 @@ func (s *Store) ImportSessions(ctx context.Context, up *crmlink.Upload, r crmlin
 	if err := errors.Join(ids.close(), purchases.close()); err != nil && readErr == nil {
 		readErr = err
 	}
-	tx, err := l.finish(readErr)
-	up.Finished = s.clock.Now()
-	if readErr != nil {
-		return s.recordFailedImport(ctx, s.db, up, n, readErr)
+	tx, done, err := s.readDone(ctx, "import sessions: load", up, l, nil, n, readErr)
+	if done {
+		return err
 	}
-	if err != nil {
-		return fmt.Errorf("import sessions: load: %w", err)
-	}
-	up.Status = crmlink.UploadPassed
-	up.Rows, up.Accepted = n, n
 	if err := s.finishSessionImport(ctx, tx, up, ids, purchases); err != nil {
 		tx.Rollback()
 		return fmt.Errorf("import sessions: %w", err)

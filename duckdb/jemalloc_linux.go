@@ -25,72 +25,52 @@ package duckdb
 
 /*
 #include <stddef.h>
-#include <stdint.h>
 #include <stdlib.h>
-#include <sys/types.h>
 
 const char *duckdb_je_malloc_conf_2_conf_harder = "narenas:1,dirty_decay_ms:200,muzzy_decay_ms:0";
 
 extern int duckdb_je_mallctl(const char *name, void *oldp, size_t *oldlenp, void *newp, size_t newlen) __attribute__((weak));
 
-static int crmlink_je_ssize(const char *name, int64_t *out) {
+// crmlink_mallctl is jemalloc's mallctl with the old value's size given,
+// or -1 when the library has no jemalloc.
+static int crmlink_mallctl(const char *name, void *oldp, size_t oldlen, void *newp, size_t newlen) {
 	if (!duckdb_je_mallctl) return -1;
-	ssize_t v;
-	size_t len = sizeof v;
-	if (duckdb_je_mallctl(name, &v, &len, NULL, 0) != 0) return -1;
-	*out = (int64_t)v;
-	return 0;
-}
-
-static int crmlink_je_unsigned(const char *name, int64_t *out) {
-	if (!duckdb_je_mallctl) return -1;
-	unsigned v;
-	size_t len = sizeof v;
-	if (duckdb_je_mallctl(name, &v, &len, NULL, 0) != 0) return -1;
-	*out = (int64_t)v;
-	return 0;
-}
-
-static int crmlink_je_stats(int64_t *allocated, int64_t *resident) {
-	if (!duckdb_je_mallctl) return -1;
-	uint64_t epoch = 1;
-	size_t len = sizeof epoch;
-	if (duckdb_je_mallctl("epoch", &epoch, &len, &epoch, len) != 0) return -1;
-	size_t v;
-	len = sizeof v;
-	if (duckdb_je_mallctl("stats.allocated", &v, &len, NULL, 0) != 0) return -1;
-	*allocated = (int64_t)v;
-	len = sizeof v;
-	if (duckdb_je_mallctl("stats.resident", &v, &len, NULL, 0) != 0) return -1;
-	*resident = (int64_t)v;
-	return 0;
+	return duckdb_je_mallctl(name, oldp, oldp ? &oldlen : NULL, newp, newlen);
 }
 */
 import "C"
 
 import "unsafe"
 
+// mallctl reads jemalloc's value name into old (size bytes), writing new
+// (newSize bytes) first if given; false without jemalloc or on an error.
+func mallctl(name string, old unsafe.Pointer, size uintptr, new unsafe.Pointer, newSize uintptr) bool {
+	cs := C.CString(name)
+	defer C.free(unsafe.Pointer(cs))
+	return C.crmlink_mallctl(cs, old, C.size_t(size), new, C.size_t(newSize)) == 0
+}
+
 // allocatorStats returns the bytes DuckDB's allocator has handed out and
 // the bytes it holds resident, or ok false without jemalloc.
 func allocatorStats() (allocated, resident int64, ok bool) {
-	var a, r C.int64_t
-	if C.crmlink_je_stats(&a, &r) != 0 {
+	epoch := uint64(1) // writing it refreshes the statistics
+	if !mallctl("epoch", unsafe.Pointer(&epoch), 8, unsafe.Pointer(&epoch), 8) {
 		return 0, 0, false
 	}
-	return int64(a), int64(r), true
+	var a, r uint64 // size_t
+	ok = mallctl("stats.allocated", unsafe.Pointer(&a), 8, nil, 0) && mallctl("stats.resident", unsafe.Pointer(&r), 8, nil, 0)
+	return int64(a), int64(r), ok
 }
 
 // allocatorOpt returns one of jemalloc's options, such as opt.narenas
 // (unsigned) or opt.dirty_decay_ms (signed), or ok false.
 func allocatorOpt(name string) (int64, bool) {
-	cs := C.CString(name)
-	defer C.free(unsafe.Pointer(cs))
-	var v C.int64_t
-	var rc C.int
 	if name == "opt.narenas" {
-		rc = C.crmlink_je_unsigned(cs, &v)
-	} else {
-		rc = C.crmlink_je_ssize(cs, &v)
+		var v uint32
+		ok := mallctl(name, unsafe.Pointer(&v), 4, nil, 0)
+		return int64(v), ok
 	}
-	return int64(v), rc == 0
+	var v int64 // ssize_t
+	ok := mallctl(name, unsafe.Pointer(&v), 8, nil, 0)
+	return v, ok
 }

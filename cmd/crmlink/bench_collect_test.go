@@ -15,16 +15,8 @@ func TestBenchCollect(t *testing.T) {
 		t.Skip("runs a server under load")
 	}
 	t.Setenv("CRMLINK_TEST_MAIN", "1") // the child `serve` is this test binary
-	c := newCLI(t)
-	code, out, errs := c.run("bench", "collect", "--duration", "1s", "--clients", "300", "--concurrency", "8", "--dir", t.TempDir())
-	if code != 0 {
-		t.Fatalf("bench collect: exit %d: %s\n%s", code, errs, out)
-	}
-	for _, want := range []string{"hits/s", "latency: p50", "errors: none", "accepted = stored", "CPU per hit: server"} {
-		if !strings.Contains(out, want) {
-			t.Errorf("bench collect printed no %q:\n%s", want, out)
-		}
-	}
+	out, _ := runBench(t, []string{"hits/s", "latency: p50", "errors: none", "accepted = stored", "CPU per hit: server"},
+		"collect", "--duration", "1s", "--clients", "300", "--concurrency", "8", "--dir", t.TempDir())
 	t.Log(out)
 }
 
@@ -52,16 +44,8 @@ func TestBenchUpload(t *testing.T) {
 		t.Skip("runs a server")
 	}
 	t.Setenv("CRMLINK_TEST_MAIN", "1") // the child `serve` is this test binary
-	c := newCLI(t)
-	code, out, errs := c.run("bench", "upload", "--sessions", "2000", "--contacts", "500", "--orders", "3000", "--dir", t.TempDir())
-	if code != 0 {
-		t.Fatalf("bench upload: exit %d: %s\n%s", code, errs, out)
-	}
-	for _, want := range []string{"upload orders over HTTP: 3000 rows", "answered in", "applied (", "server's upload steps: probe ", "link ", "commit "} {
-		if !strings.Contains(out, want) {
-			t.Errorf("bench upload printed no %q:\n%s", want, out)
-		}
-	}
+	_, errs := runBench(t, []string{"upload orders over HTTP: 3000 rows", "answered in", "applied (", "server's upload steps: probe ", "link ", "commit "},
+		"upload", "--sessions", "2000", "--contacts", "500", "--orders", "3000", "--dir", t.TempDir())
 	if strings.Contains(errs, `"upload step"`) || strings.Contains(errs, `"level":"DEBUG"`) {
 		t.Errorf("debug lines reached stderr:\n%s", errs)
 	}
@@ -138,4 +122,20 @@ func TestParseProcCPU(t *testing.T) {
 	if d, ok := procCPU(os.Getpid()); !ok || d < 0 {
 		t.Errorf("procCPU(self) = %v, %v", d, ok)
 	}
+}
+
+// runBench runs `crmlink bench ARGS`: it must succeed and print each of
+// wants. It returns what went to stdout and stderr.
+func runBench(t *testing.T, wants []string, args ...string) (out, errs string) {
+	t.Helper()
+	code, out, errs := newCLI(t).run(append([]string{"bench"}, args...)...)
+	if code != 0 {
+		t.Fatalf("bench %s: exit %d: %s\n%s", args[0], code, errs, out)
+	}
+	for _, want := range wants {
+		if !strings.Contains(out, want) {
+			t.Errorf("bench %s printed no %q:\n%s", args[0], want, out)
+		}
+	}
+	return out, errs
 }

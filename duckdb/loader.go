@@ -152,16 +152,22 @@ func pump[T any](ctx context.Context, l *loader, row *T, next func(*T) error, wr
 			return n, err
 		}
 		n++
-		sp, err := l.spool()
-		if err != nil {
-			return n, err
-		}
-		write(sp, row)
-		sp.end()
-		if err := l.rowDone(); err != nil {
+		if err := spoolRow(l, row, write); err != nil {
 			return n, err
 		}
 	}
+}
+
+// spoolRow writes a row with write into the loader's current chunk,
+// handing the chunk over once it is full.
+func spoolRow[T any](l *loader, row *T, write func(sp *spool, row *T)) error {
+	sp, err := l.spool()
+	if err != nil {
+		return err
+	}
+	write(sp, row)
+	sp.end()
+	return l.rowDone()
 }
 
 // pumpParallel is pump with reading and spooling on two goroutines: the
@@ -224,16 +230,10 @@ func pumpParallel[T any](ctx context.Context, l *loader, next func(*T) error, wr
 	n := 0
 	for b := range full {
 		for i := range b.n {
-			sp, err := l.spool()
-			if err != nil {
+			if err := spoolRow(l, &b.rows[i], write); err != nil {
 				return finish(n, err)
 			}
-			write(sp, &b.rows[i])
-			sp.end()
 			n++
-			if err := l.rowDone(); err != nil {
-				return finish(n, err)
-			}
 		}
 		if b.err != nil {
 			if errors.Is(b.err, io.EOF) {

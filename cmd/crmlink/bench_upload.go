@@ -107,7 +107,6 @@ func demoCRMPrepare(ctx context.Context, st crmlink.Store, c *crmlink.Counter, d
 	return uploadCSV(ctx, st, up, "contacts", in, crm.Options{}, e.clock)
 }
 
-// procPeakRSS reads another process's VmHWM (Linux).
 // procCPU is the CPU time, user and system, that a process has used so
 // far, from /proc: ok is false where there is none.
 func procCPU(pid int) (time.Duration, bool) {
@@ -139,6 +138,7 @@ func parseProcCPU(stat string) (time.Duration, bool) {
 	return time.Duration(utime+stime) * (time.Second / 100), true
 }
 
+// procPeakRSS reads another process's VmHWM (Linux).
 func procPeakRSS(pid int) string {
 	raw, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/status")
 	if err != nil {

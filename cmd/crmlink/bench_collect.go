@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"flag"
 	"fmt"
 	"io"
 	"math/rand/v2"
@@ -37,6 +38,7 @@ type collectBench struct {
 	maxHits     int64
 	timeout     time.Duration
 	seed        uint64
+	loader      string // "go" (run, in this process) or "wrk" (runWrk)
 }
 
 func benchCollectCmd(ctx context.Context, args []string, e *env) error {
@@ -52,6 +54,7 @@ func benchCollectCmd(ctx context.Context, args []string, e *env) error {
 	site := fs.String("site", "shop.example", "the site's host (a new counter's, and the pages')")
 	tmp := fs.String("dir", os.TempDir(), "where to put the fresh store")
 	storeOpts := fs.String("store-options", "", "DuckDB settings for the fresh store, as URL query: memory_limit=1GB&threads=2")
+	loader := fs.String("loader", "go", "the load generator: go (this program's own) or wrk (wrk on the PATH, with the same hits; the tool GoatCounter's reference figure was measured with)")
 	pos, err := parse(fs, args)
 	if err != nil {
 		return err
@@ -65,8 +68,22 @@ func benchCollectCmd(ctx context.Context, args []string, e *env) error {
 	if *clients < *concurrency {
 		return usagef("bench collect: --clients %d: want at least --concurrency (%d), each visitor's hits go one at a time", *clients, *concurrency)
 	}
+	switch *loader {
+	case "go":
+	case "wrk":
+		set := false
+		fs.Visit(func(f *flag.Flag) { set = set || f.Name == "max-hits" })
+		if set {
+			return usagef("bench collect: --max-hits: wrk is bounded by --duration only")
+		}
+		if *duration < time.Second {
+			return usagef("bench collect: --duration %s: wrk runs whole seconds, want at least 1s", *duration)
+		}
+	default:
+		return usagef("bench collect: --loader %q: want go or wrk", *loader)
+	}
 	b := &collectBench{site: *site, duration: *duration, concurrency: *concurrency, clients: *clients,
-		maxHits: *maxHits, timeout: *timeout, seed: *seed}
+		maxHits: *maxHits, timeout: *timeout, seed: *seed, loader: *loader}
 	fmt.Fprintf(e.stdout, "machine: %s/%s, %d CPUs, %s\n", runtime.GOOS, runtime.GOARCH, runtime.NumCPU(), runtime.Version())
 	if *serverURL != "" {
 		if *counter == "" {
@@ -76,7 +93,7 @@ func benchCollectCmd(ctx context.Context, args []string, e *env) error {
 			return usagef("bench collect: --counter %q: %v", *counter, err)
 		}
 		b.base = strings.TrimRight(*serverURL, "/")
-		res, err := b.run(ctx)
+		res, err := b.send(ctx, e.stdout)
 		if err != nil {
 			return err
 		}
@@ -123,7 +140,7 @@ func (b *collectBench) withChild(ctx context.Context, dir, storeOpts string, e *
 	b.base = srv.base
 	server0, ok0 := procCPU(srv.cmd.Process.Pid)
 	loader0, ok1 := procCPU(os.Getpid())
-	res, err := b.run(ctx)
+	res, err := b.send(ctx, e.stdout)
 	if err != nil {
 		return err
 	}
@@ -132,13 +149,14 @@ func (b *collectBench) withChild(ctx context.Context, dir, storeOpts string, e *
 	rss := srv.peakRSS()
 	took, werr := srv.stop()
 	res.print(e.stdout)
-	if ok0 && ok1 && ok2 && ok3 && res.sent > 0 {
+	if ok0 && ok1 && ok2 && ok3 {
 		// CPU time per hit moves less with the machine's speed than hits/s
-		// do: the figure to compare builds by.
-		perHit := func(d time.Duration) float64 { return float64(d.Microseconds()) / float64(res.sent) }
+		// do: the figure to compare builds by. The load generator's is
+		// this process's, and wrk's when it sent.
+		server, loader := server1-server0, loader1-loader0+res.childCPU()
+		perHit := func(d time.Duration) float64 { return float64(d.Microseconds()) / float64(res.hits()) }
 		fmt.Fprintf(e.stdout, "CPU per hit: server %.1f µs, load generator %.1f µs (%.2f and %.2f cores)\n",
-			perHit(server1-server0), perHit(loader1-loader0),
-			(server1-server0).Seconds()/res.elapsed.Seconds(), (loader1-loader0).Seconds()/res.elapsed.Seconds())
+			perHit(server), perHit(loader), server.Seconds()/res.took().Seconds(), loader.Seconds()/res.took().Seconds())
 	}
 	fmt.Fprintf(e.stdout, "server: peak RSS %s; graceful shutdown %s\n", rss, took.Round(time.Millisecond))
 	if werr != nil {
@@ -306,6 +324,37 @@ func (r *collectResult) compare(w io.Writer, stored facts) error {
 	fmt.Fprintln(w, "accepted != stored: the store holds more than was acknowledged (requests that failed on the client's side after the server stored them)")
 	return nil
 }
+
+// loadRun is one run of a load generator.
+type loadRun interface {
+	print(w io.Writer)
+	// compare prints what was accepted against what the store holds, and
+	// fails when an acknowledged hit is missing.
+	compare(w io.Writer, stored facts) error
+	hits() int64             // the requests sent and answered (or failed)
+	took() time.Duration     // from the first request to the last answer
+	childCPU() time.Duration // CPU used by a load generator in a process of its own
+}
+
+// send runs the load generator --loader names.
+func (b *collectBench) send(ctx context.Context, out io.Writer) (loadRun, error) {
+	if b.loader == "wrk" {
+		res, err := b.runWrk(ctx, out)
+		if err != nil {
+			return nil, err
+		}
+		return res, nil
+	}
+	res, err := b.run(ctx)
+	if err != nil {
+		return nil, err
+	}
+	return res, nil
+}
+
+func (r *collectResult) hits() int64             { return r.sent }
+func (r *collectResult) took() time.Duration     { return r.elapsed }
+func (r *collectResult) childCPU() time.Duration { return 0 }
 
 // run sends hits until --duration or --max-hits.
 func (b *collectBench) run(ctx context.Context) (*collectResult, error) {

@@ -3,6 +3,7 @@ package main
 import (
 	"log/slog"
 	"os"
+	"os/exec"
 	"strings"
 	"testing"
 	"time"
@@ -20,6 +21,73 @@ func TestBenchCollect(t *testing.T) {
 	t.Log(out)
 }
 
+// TestBenchCollectWrk sends with wrk, as GoatCounter's reference figure
+// was measured: the script's hits are accepted and each leaves its fact.
+// CI installs wrk and sets CRMLINK_REQUIRE_WRK, so that there the test
+// cannot skip.
+func TestBenchCollectWrk(t *testing.T) {
+	if testing.Short() {
+		t.Skip("runs a server under load")
+	}
+	if _, err := exec.LookPath("wrk"); err != nil {
+		if os.Getenv("CRMLINK_REQUIRE_WRK") != "" {
+			t.Fatal("wrk is not on the PATH, and CRMLINK_REQUIRE_WRK is set")
+		}
+		t.Skip("wrk is not installed")
+	}
+	t.Setenv("CRMLINK_TEST_MAIN", "1")
+	out, _ := runBench(t, []string{"wrk:   2 threads and 8 connections", "collect (wrk, 2 threads): 8 connections", "errors: none",
+		"accepted vs stored: accepted (2xx)", "accepted = stored", "CPU per hit: server"},
+		"collect", "--loader", "wrk", "--duration", "1s", "--clients", "300", "--concurrency", "8", "--dir", t.TempDir())
+	t.Log(out)
+}
+
+func TestParseWrkLine(t *testing.T) {
+	line := "crmlink-wrk requests=100 status=2 timeout=1 connect=0 read=0 write=0 sent_pv=90 sent_goal=8 sent_purchase=3 p50=1500 p99=7000 max=9000 duration=1000000"
+	r, err := parseWrkLine(line)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if r.requests != 100 || r.status != 2 || r.timeouts != 1 || r.sent != (facts{pageViews: 90, goals: 8, purchases: 3}) ||
+		r.p50 != 1500*time.Microsecond || r.p99 != 7*time.Millisecond || r.max != 9*time.Millisecond || r.elapsed != time.Second {
+		t.Errorf("parseWrkLine = %+v", r)
+	}
+	for _, tc := range []struct{ line, msg string }{
+		{strings.Replace(line, " p99=7000", "", 1), "no p99"},
+		{strings.Replace(line, "p99=7000", "p99=7ms", 1), `p99="7ms": want a count`},
+		{strings.Replace(line, "p99=7000", "p99=-1", 1), `p99="-1": want a count`},
+		{line + " extra=1", `unknown field "extra"`},
+	} {
+		if _, err := parseWrkLine(tc.line); err == nil || !strings.Contains(err.Error(), tc.msg) {
+			t.Errorf("parseWrkLine(%q) = %v; want an error naming %q", tc.line, err, tc.msg)
+		}
+	}
+}
+
+// TestWrkCompare: the store must hold every fact wrk counted an answer
+// for; more only by the hits in flight at the end, and no kind more than
+// was sent.
+func TestWrkCompare(t *testing.T) {
+	r := &wrkResult{connections: 4, requests: 100, status: 2, sent: facts{pageViews: 95, goals: 6, purchases: 3}}
+	for _, tc := range []struct {
+		stored facts
+		msg    string // "" for no error
+	}{
+		{facts{pageViews: 90, goals: 5, purchases: 3}, ""},
+		{facts{pageViews: 92, goals: 6, purchases: 3}, ""},
+		{facts{pageViews: 89, goals: 5, purchases: 3}, "acknowledged hits are missing from the store: 1"},
+		{facts{pageViews: 95, goals: 6, purchases: 3}, "6 hits more than wrk counted answers, and at most 4"},
+		{facts{pageViews: 90, goals: 7, purchases: 1}, "more hits of a kind than were sent"},
+		{facts{pageViews: 90, goals: 5, purchases: 3, sharedIDs: 1}, "share another session's id"},
+	} {
+		var out strings.Builder
+		err := r.compare(&out, tc.stored)
+		if tc.msg == "" && err != nil || tc.msg != "" && (err == nil || !strings.Contains(err.Error(), tc.msg)) {
+			t.Errorf("compare(%+v) = %v; want %q\n%s", tc.stored, err, tc.msg, out.String())
+		}
+	}
+}
+
 func TestBenchCollectFlags(t *testing.T) {
 	c := newCLI(t)
 	for _, tc := range []struct {
@@ -30,6 +98,9 @@ func TestBenchCollectFlags(t *testing.T) {
 		{[]string{"bench", "collect", "--counter", "1"}, "--counter goes with --url"},
 		{[]string{"bench", "collect", "--concurrency", "0"}, "must be positive"},
 		{[]string{"bench", "collect", "--clients", "10", "--concurrency", "50"}, "want at least --concurrency"},
+		{[]string{"bench", "collect", "--loader", "ab"}, `--loader "ab": want go or wrk`},
+		{[]string{"bench", "collect", "--loader", "wrk", "--max-hits", "5"}, "wrk is bounded by --duration only"},
+		{[]string{"bench", "collect", "--loader", "wrk", "--duration", "500ms"}, "want at least 1s"},
 	} {
 		if code, _, errs := c.run(tc.args...); code != 2 || !strings.Contains(errs, tc.msg) {
 			t.Errorf("crmlink %s: exit %d, stderr %q; want 2 naming %q", strings.Join(tc.args, " "), code, errs, tc.msg)
@@ -138,4 +209,18 @@ func runBench(t *testing.T, wants []string, args ...string) (out, errs string) {
 		}
 	}
 	return out, errs
+}
+
+func FuzzParseWrkLine(f *testing.F) {
+	f.Add("crmlink-wrk requests=100 status=2 timeout=1 connect=0 read=0 write=0 sent_pv=90 sent_goal=8 sent_purchase=3 p50=1500 p99=7000 max=9000 duration=1000000")
+	f.Add("crmlink-wrk requests=1 requests=x")
+	f.Fuzz(func(t *testing.T, line string) {
+		r, err := parseWrkLine(line)
+		if err != nil {
+			return
+		}
+		if r.requests < 0 || r.status < 0 || r.sent.pageViews < 0 || r.p99 < 0 || r.elapsed < 0 {
+			t.Errorf("parseWrkLine(%q) = %+v: a negative count", line, r)
+		}
+	})
 }

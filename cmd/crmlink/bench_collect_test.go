@@ -1,9 +1,12 @@
 package main
 
 import (
+	"encoding/json"
 	"log/slog"
+	"math/rand/v2"
 	"os"
 	"os/exec"
+	"reflect"
 	"strings"
 	"testing"
 	"time"
@@ -223,4 +226,45 @@ func FuzzParseWrkLine(f *testing.F) {
 			t.Errorf("parseWrkLine(%q) = %+v: a negative count", line, r)
 		}
 	})
+}
+
+// TestBenchHitJSON: the hand-written JSON of the load generator's hits
+// says what json.Marshal says, for every kind of hit it makes and for
+// strings that need escaping.
+func TestBenchHitJSON(t *testing.T) {
+	vs := newVisitors(50, 7, time.Date(2026, 11, 1, 0, 0, 0, 0, time.UTC))
+	rng := rand.New(rand.NewPCG(7, 7))
+	hits := []*benchHit{
+		{ClientID: "1", Kind: "pv", URL: "https://a.example/\"q\"\\\n\t\x01é—😀", Title: "<b>&</b>"},
+		{ClientID: "2", Kind: "purchase", URL: "https://a.example/", Purchase: &benchPurchase{ID: "A\"1", Revenue: 1e21 + 0.5, Currency: "RUB"}},
+		{ClientID: "3", Kind: "purchase", URL: "https://a.example/", Purchase: &benchPurchase{ID: "A", Revenue: 0.000001, Currency: "RUB"}},
+	}
+	for i := 0; i < 3000; i++ {
+		v := &vs[rng.IntN(len(vs))]
+		h := v.next(rng, "shop.example")
+		v.accepted(h)
+		hits = append(hits, h)
+	}
+	kinds := map[string]bool{}
+	for _, h := range hits {
+		kinds[h.Kind] = true
+		want, err := json.Marshal(h)
+		if err != nil {
+			t.Fatal(err)
+		}
+		got := h.appendJSON(nil)
+		var g, w any
+		if err := json.Unmarshal(got, &g); err != nil {
+			t.Fatalf("appendJSON: %v in %s", err, got)
+		}
+		if err := json.Unmarshal(want, &w); err != nil {
+			t.Fatal(err)
+		}
+		if !reflect.DeepEqual(g, w) {
+			t.Fatalf("appendJSON = %s\njson.Marshal = %s", got, want)
+		}
+	}
+	if len(kinds) != 4 {
+		t.Errorf("kinds made: %v; want pv, goal, params and purchase", kinds)
+	}
 }

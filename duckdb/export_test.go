@@ -40,3 +40,12 @@ func (s *Store) Path() string { return s.path }
 // SetHoldQueue keeps AcceptOrders from applying what it queued: a test
 // then stops the store as a crash would leave it.
 func SetHoldQueue(s *Store, hold bool) { s.holdQueue = hold }
+
+// HitAttribution tells how many new hit sessions were attributed from the
+// ClientIDs' kept latest sessions and how many by reading their stored
+// sessions, and how many ClientIDs' states are kept.
+func HitAttribution(s *Store) (kept, bySQL int64, states int) {
+	s.writeMu.Lock()
+	defer s.writeMu.Unlock()
+	return s.attrCounts[0], s.attrCounts[1], s.nAttrs
+}

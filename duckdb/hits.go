@@ -246,15 +246,25 @@ func (s *Store) applyHits(ctx context.Context, batches [][]crmlink.SessionHit, a
 		}
 		return sp, err
 	}
-	err := s.inTx(ctx, func(tx *sql.Tx) error {
+	// The attribution states are kept only once the transaction that
+	// wrote their sessions commits, and before another can start.
+	attrs := map[crmlink.CounterID]map[uint64]clientAttr{}
+	s.writeMu.Lock()
+	defer s.writeMu.Unlock()
+	err := s.inTxLocked(ctx, s.db, func(tx *sql.Tx) error {
 		for _, id := range counters {
-			if err := s.writeCounterHits(ctx, tx, cnts[id], byCounter[id], newSpool); err != nil {
+			a, err := s.writeCounterHits(ctx, tx, cnts[id], byCounter[id], newSpool)
+			if err != nil {
 				return fmt.Errorf("apply hits: %w", err)
 			}
+			attrs[id] = a
 		}
 		return also(tx)
 	})
 	if err == nil {
+		for id, a := range attrs {
+			s.keepAttrs(id, a)
+		}
 		for _, hits := range byCounter {
 			s.goalsStored(hits)
 		}
@@ -262,27 +272,65 @@ func (s *Store) applyHits(ctx context.Context, batches [][]crmlink.SessionHit, a
 	return err
 }
 
+// writeCounterHits writes one counter's hits, and returns the attribution
+// of the latest session of each ClientID it started a session for, to be
+// kept once the transaction commits (hitattr.go).
 func (s *Store) writeCounterHits(ctx context.Context, tx *sql.Tx, cnt *crmlink.Counter, hits []*crmlink.SessionHit,
-	newSpool func(string) (*spool, error)) error {
+	newSpool func(string) (*spool, error)) (map[uint64]clientAttr, error) {
 	counter, cid := cnt.ID, int64(cnt.ID)
 	loc, err := cnt.Location()
 	if err != nil {
-		return err
+		return nil, err
 	}
+	// New sessions are attributed here from their ClientID's latest
+	// session when the store knows it, or knows there is none; the rest
+	// by chunkInsertSQL (hitattr.go).
+	kept := s.attrs[counter]
+	s.filterMu.Lock()
+	filter := s.filters[counter] // read under writeMu, which every add holds
+	s.filterMu.Unlock()
+	latest := map[uint64]clientAttr{} // by ClientID, after this batch
+	viaSQL := map[uint64]bool{}       // ClientIDs whose new sessions chunkInsertSQL attributes
+	unsure := map[uint64]bool{}       // ClientIDs whose sessions came out of order: nothing kept
+	attributed := map[int]clientAttr{}
+	newSQL := 0
 	// What the batch holds, to write only the spools and run only the
 	// statements it needs: each costs milliseconds, however few its rows.
 	updates := map[uint64]*hitUpdate{}
-	var news, ids, purchases, goals int
+	var ids, purchases, goals int
 	newGoal := false
-	for _, h := range hits {
+	for i, h := range hits {
 		if h.New {
-			news++
+			c, start := h.ClientID, h.Start.UnixMicro()
+			var prev *clientAttr
+			ok := !viaSQL[c]
+			if ok {
+				if a, found := latest[c]; found {
+					prev = &a
+				} else if a, found := kept[c]; found {
+					prev = &a
+				} else {
+					ok = filter != nil && !filter.mayHave(c)
+				}
+			}
+			if ok && (prev == nil || prev.follows(start, h.SessionID)) {
+				a := nextAttr(prev, h.SessionID, start, &h.Source)
+				latest[c], attributed[i] = a, a
+			} else {
+				if _, found := latest[c]; found {
+					unsure[c] = true
+					delete(latest, c)
+				}
+				viaSQL[c] = true
+				newSQL++
+			}
 		} else {
 			u := updates[h.SessionID]
 			if u == nil {
 				u = &hitUpdate{}
 				updates[h.SessionID] = u
 			}
+			u.start = h.Start
 			u.pageViews = max(u.pageViews, h.PageViews)
 			u.duration = max(u.duration, h.Duration)
 			if h.UserID != "" {
@@ -308,25 +356,29 @@ func (s *Store) writeCounterHits(ctx context.Context, tx *sql.Tx, cnt *crmlink.C
 		}
 		return newSpool(name)
 	}
-	sessions, err := open("hit-sessions", news)
+	sessions, err := open("hit-sessions", newSQL)
 	if err != nil {
-		return err
+		return nil, err
+	}
+	attrSessions, err := open("hit-sessions-attributed", len(attributed))
+	if err != nil {
+		return nil, err
 	}
 	idSpool, err := open("hit-identities", ids)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	purchaseSpool, err := open("hit-purchases", purchases)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	goalSpool, err := open("hit-goals", goals)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	updSpool, err := open("hit-updates", len(updates))
 	if err != nil {
-		return err
+		return nil, err
 	}
 	line := 0
 	for i, h := range hits {
@@ -337,8 +389,14 @@ func (s *Store) writeCounterHits(ctx context.Context, tx *sql.Tx, cnt *crmlink.C
 				Duration: h.Duration, PageViews: h.PageViews, Bounce: h.Kind != crmlink.HitGoal, Source: h.Source, Referrer: h.Referrer,
 				LandingURL: h.URL, Country: h.Country, Region: h.Region, City: h.City, Device: h.Device, OS: h.OS,
 				Browser: h.Browser, Bot: h.Bot}
-			sessions.session(line, &ss, loc)
-			sessions.end()
+			if a, ok := attributed[i]; ok {
+				attrSessions.session(line, &ss, loc)
+				attrSessions.attribution(&a)
+				attrSessions.end()
+			} else {
+				sessions.session(line, &ss, loc)
+				sessions.end()
+			}
 		}
 		for _, id := range h.Identities {
 			idSpool.identity(h.ClientID, string(id.Kind), id.Value, h.Time)
@@ -355,11 +413,15 @@ func (s *Store) writeCounterHits(ctx context.Context, tx *sql.Tx, cnt *crmlink.C
 			goalSpool.end()
 		}
 	}
-	// The continued sessions' ids bound the UPDATE's scan: ids grow with
-	// time, so DuckDB skips the row groups of older sessions.
+	// The continued sessions' ids and starts bound the UPDATE's scan, so
+	// that DuckDB skips the row groups of older sessions: the collector's
+	// ids grow with time, and the start does for the sessions an import
+	// wrote, whose ids (Metrica's) may take any value.
 	var lo, hi uint64 = math.MaxUint64, 0
+	var since int64 = math.MaxInt64
 	for id, u := range updates {
 		lo, hi = min(lo, id), max(hi, id)
+		since = min(since, u.start.UnixMicro())
 		updSpool.uint(id)
 		updSpool.int(int64(u.pageViews))
 		updSpool.int(int64(u.duration / time.Second))
@@ -367,20 +429,31 @@ func (s *Store) writeCounterHits(ctx context.Context, tx *sql.Tx, cnt *crmlink.C
 		updSpool.bool(u.goal)
 		updSpool.end()
 	}
-	for _, sp := range []*spool{sessions, idSpool, purchaseSpool, goalSpool, updSpool} {
+	for _, sp := range []*spool{sessions, attrSessions, idSpool, purchaseSpool, goalSpool, updSpool} {
 		if sp == nil {
 			continue
 		}
 		if err := sp.close(); err != nil {
-			return err
+			return nil, err
 		}
 	}
-	if news > 0 {
-		// caller: WriteHits (new sessions)
-		if _, err := tx.ExecContext(ctx, strings.Replace(chunkInsertSQL, "{spool}", readSpool(sessions, spoolColumns), 1), cid, ""); err != nil {
-			return err
+	if len(attributed) > 0 {
+		// caller: WriteHits (new sessions, attributed)
+		if _, err := tx.ExecContext(ctx, strings.Replace(attributedInsertSQL, "{spool}", readSpool(attrSessions, attributedColumns), 1), cid, ""); err != nil {
+			return nil, err
 		}
 	}
+	if newSQL > 0 {
+		// After the attributed ones, which chunkInsertSQL then reads.
+		if err := insertAttributing(ctx, tx, cid, sessions, latest, unsure); err != nil {
+			return nil, err
+		}
+	}
+	for c := range unsure {
+		delete(latest, c)
+	}
+	s.attrCounts[0] += int64(len(attributed))
+	s.attrCounts[1] += int64(newSQL)
 	if len(updates) > 0 {
 		// A session is a bounce while it has one page view, lasts under 15
 		// seconds and has reached no goal; once not, never again.
@@ -391,14 +464,15 @@ func (s *Store) writeCounterHits(ctx context.Context, tx *sql.Tx, cnt *crmlink.C
 				is_bounce = s.is_bounce AND NOT u.goal AND greatest(s.page_views, u.page_views) <= 1 AND greatest(s.duration_s, u.duration_s) < 15,
 				user_id = CASE WHEN u.user_id <> '' THEN u.user_id ELSE s.user_id END
 			FROM `+readSpool(updSpool, hitUpdateColumns)+` u
-			WHERE s.counter_id = $1 AND s.session_id BETWEEN CAST($2 AS UBIGINT) AND CAST($3 AS UBIGINT) AND s.session_id = u.session_id`,
-			cid, strconv.FormatUint(lo, 10), strconv.FormatUint(hi, 10)); err != nil {
-			return err
+			WHERE s.counter_id = $1 AND s.session_id BETWEEN CAST($2 AS UBIGINT) AND CAST($3 AS UBIGINT)
+				AND s.start_utc >= make_timestamp($4::BIGINT) AND s.session_id = u.session_id`,
+			cid, strconv.FormatUint(lo, 10), strconv.FormatUint(hi, 10), since); err != nil {
+			return nil, err
 		}
 	}
 	if ids > 0 {
 		if err := insertIdentities(ctx, tx, cid, idSpool); err != nil {
-			return err
+			return nil, err
 		}
 	}
 	if purchases > 0 {
@@ -406,12 +480,12 @@ func (s *Store) writeCounterHits(ctx context.Context, tx *sql.Tx, cnt *crmlink.C
 		if _, err := tx.ExecContext(ctx, `INSERT INTO site_purchases (counter_id, session_id, client_id, purchase_id, time)
 			SELECT DISTINCT $1, session_id, client_id, purchase_id, make_timestamp(time_us) FROM `+readSpool(purchaseSpool, purchaseColumns)+` p
 			WHERE NOT EXISTS (SELECT 1 FROM site_purchases x WHERE x.counter_id = $1 AND x.session_id = p.session_id AND x.purchase_id = p.purchase_id)`, cid); err != nil {
-			return err
+			return nil, err
 		}
 		// A purchase that carries an uploaded order's id wins that order's
 		// link (SPEC.md §3), whenever it arrives.
 		if _, _, err := s.linkOrders(ctx, tx, cnt, s.clock.Now(), `o.id IN (SELECT purchase_id FROM `+readSpool(purchaseSpool, purchaseColumns)+`)`, nil, false); err != nil {
-			return err
+			return nil, err
 		}
 	}
 	if newGoal {
@@ -422,7 +496,7 @@ func (s *Store) writeCounterHits(ctx context.Context, tx *sql.Tx, cnt *crmlink.C
 		if _, err := tx.ExecContext(ctx, `INSERT INTO goals (counter_id, name, type, crm_key, action, created)
 			SELECT DISTINCT $1, goal, 'action', '', goal, make_timestamp(min(time_us) OVER (PARTITION BY goal)) FROM `+readSpool(goalSpool, hitGoalColumns)+` g
 			WHERE NOT EXISTS (SELECT 1 FROM goals x WHERE x.counter_id = $1 AND x.type = 'action' AND x.action = g.goal)`, cid); err != nil {
-			return err
+			return nil, err
 		}
 	}
 	if goals > 0 {
@@ -430,10 +504,10 @@ func (s *Store) writeCounterHits(ctx context.Context, tx *sql.Tx, cnt *crmlink.C
 		if _, err := tx.ExecContext(ctx, `INSERT INTO goal_reaches (counter_id, goal_id, order_id, session_id, time, revenue)
 			SELECT $1, x.id, '', g.session_id, make_timestamp(g.time_us), 0
 			FROM `+readSpool(goalSpool, hitGoalColumns)+` g JOIN goals x ON x.counter_id = $1 AND x.type = 'action' AND x.action = g.goal`, cid); err != nil {
-			return err
+			return nil, err
 		}
 	}
-	return nil
+	return latest, nil
 }
 
 // goalKnown tells whether the store surely has a counter's action goal.
@@ -463,6 +537,7 @@ type goalKey struct {
 }
 
 type hitUpdate struct {
+	start     time.Time // the session's
 	pageViews int
 	duration  time.Duration
 	userID    string
@@ -528,4 +603,36 @@ func (s *Store) LastSessions(ctx context.Context, counter crmlink.CounterID, cli
 		return nil, fmt.Errorf("last sessions: %w", err)
 	}
 	return out, nil
+}
+
+// insertAttributing inserts the spooled sessions by chunkInsertSQL, which
+// attributes them from the ClientIDs' stored sessions, and records in
+// latest each ClientID's latest session as attributed, but for those
+// unsure.
+func insertAttributing(ctx context.Context, tx *sql.Tx, cid int64, sp *spool, latest map[uint64]clientAttr, unsure map[uint64]bool) error {
+	// caller: WriteHits (new sessions, attributed from the stored ones)
+	rows, err := tx.QueryContext(ctx, strings.Replace(chunkInsertSQL, "{spool}", readSpool(sp, spoolColumns), 1)+`
+		RETURNING client_id, session_id, epoch_us(start_utc), first_sid, first_source, first_engine, lastsign_sid, lastsign_source, lastsign_engine`,
+		cid, "")
+	if err != nil {
+		return err
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var c uint64
+		var a clientAttr
+		var ls sql.Null[uint64]
+		if err := rows.Scan(&c, &a.sid, &a.startUS, &a.first.sid, &a.first.src, &a.first.eng, &ls, &a.lastSign.src, &a.lastSign.eng); err != nil {
+			return err
+		}
+		if ls.Valid {
+			a.lastSign.sid = ls.V
+		} else {
+			a.lastSign = attrSource{}
+		}
+		if cur, ok := latest[c]; (!ok || cur.follows(a.startUS, a.sid)) && !unsure[c] {
+			latest[c] = a
+		}
+	}
+	return rows.Err()
 }

@@ -53,17 +53,21 @@ const sessionColumns = `session_id, client_id, user_id, start_utc, start_local, 
     traffic_source, source_engine, utm_source, utm_medium, utm_campaign, utm_content, utm_term,
     click_id, referrer, landing_url, country, region, city, device, os, browser, is_bot`
 
+// spoolSessionSelect is a spooled session as the sessions table's columns
+// ($1 the counter, $2 the upload), attribution aside.
+const spoolSessionSelect = `$1::BIGINT AS counter_id, session_id, client_id, user_id, make_timestamp(start_us) AS start_utc,
+        make_timestamp(local_us) AS start_local, duration_s, page_views, is_bounce,
+        traffic_source, source_engine, utm_source, utm_medium, utm_campaign, utm_content, utm_term,
+        click_id, referrer, landing_url, country, region, city, device, os, browser, is_bot,
+        $2 AS upload_id, line AS upload_line`
+
 // chunkInsertSQL inserts one spooled chunk of sessions ($1 the counter,
 // $2 the upload) with their attribution, from the chunk and the sessions
 // stored before it of the same ClientIDs. It is right for sessions that
 // arrive in time order; finishSessionImport mends the rest.
 const chunkInsertSQL = `INSERT INTO sessions BY NAME
 WITH n AS (
-    SELECT $1::BIGINT AS counter_id, session_id, client_id, user_id, make_timestamp(start_us) AS start_utc,
-        make_timestamp(local_us) AS start_local, duration_s, page_views, is_bounce,
-        traffic_source, source_engine, utm_source, utm_medium, utm_campaign, utm_content, utm_term,
-        click_id, referrer, landing_url, country, region, city, device, os, browser, is_bot,
-        $2 AS upload_id, line AS upload_line
+    SELECT ` + spoolSessionSelect + `
     FROM {spool}
 ),
 u AS (
@@ -111,6 +115,9 @@ func (s *Store) ImportSessions(ctx context.Context, up *crmlink.Upload, r crmlin
 
 	s.writeMu.Lock()
 	defer s.writeMu.Unlock()
+	// Imported sessions may come before a ClientID's latest: the hit
+	// applier's attribution states are forgotten, whatever the outcome.
+	defer s.forgetAttrs()
 	l := s.newLoader(ctx, "sessions", func(tx *sql.Tx, chunk *spool) error {
 		// caller: ImportSessions (one chunk)
 		_, err := tx.ExecContext(ctx, strings.Replace(chunkInsertSQL, "{spool}", readSpool(chunk, spoolColumns), 1),

@@ -78,6 +78,15 @@ type Store struct {
 	// (clientfilter.go).
 	filterMu sync.Mutex
 	filters  map[crmlink.CounterID]*clientFilter
+
+	// attrs keep, per counter and ClientID, the attribution of the
+	// ClientID's latest session, for the hit applier (hitattr.go);
+	// nAttrs counts them. writeMu guards both.
+	attrs  map[crmlink.CounterID]map[uint64]clientAttr
+	nAttrs int
+	// attrCounts are the new hit sessions attributed from kept states,
+	// and by chunkInsertSQL (tests; writeMu guards them).
+	attrCounts [2]int64
 }
 
 var _ crmlink.Store = (*Store)(nil)

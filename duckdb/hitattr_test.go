@@ -1,0 +1,238 @@
+package duckdb_test
+
+import (
+	"context"
+	"database/sql"
+	"math/rand/v2"
+	"slices"
+	"strconv"
+	"testing"
+	"time"
+
+	"github.com/crmlink/crmlink"
+	"github.com/crmlink/crmlink/duckdb"
+	"github.com/crmlink/crmlink/store/storetest"
+)
+
+// TestHitAttribution: the hit applier attributes new sessions from the
+// ClientIDs' latest sessions it keeps, or by reading the stored ones when
+// it keeps none; either way every session's stored first and last
+// significant source is what its ClientID's sessions in time order give.
+// The rounds cover new visitors the client filter knows to have no
+// session, visitors with imported history, several new sessions of one
+// ClientID in one application, a session out of time order, and an import
+// into ClientIDs whose states are kept.
+func TestHitAttribution(t *testing.T) {
+	ctx := context.Background()
+	st := openTemp(t, &crmlink.FixedClock{T: storetest.Epoch}).(*duckdb.Store)
+	c := storetest.MustCounter(t, st, "Shop", "UTC")
+	t0 := storetest.Epoch
+	rng := rand.New(rand.NewPCG(3, 4))
+	sources := []crmlink.TrafficSource{
+		{Kind: crmlink.SourceDirect}, {Kind: crmlink.SourceInternal}, {Kind: crmlink.SourceSaved},
+		{Kind: crmlink.SourceOrganic, Engine: "Yandex"}, {Kind: crmlink.SourceOrganic, Engine: "Google"},
+		{Kind: crmlink.SourceAd, Engine: "Yandex Direct"}, {Kind: crmlink.SourceSocial, Engine: "VK"},
+	}
+	// History: ClientIDs 1–20 have imported sessions.
+	var history []crmlink.Session
+	id := uint64(1000)
+	for client := uint64(1); client <= 20; client++ {
+		for k := 0; k < 1+rng.IntN(3); k++ {
+			id++
+			history = append(history, crmlink.Session{ID: id, ClientID: client, Start: t0.Add(time.Duration(k*24+int(client)) * time.Hour),
+				PageViews: 1, Source: sources[rng.IntN(len(sources))]})
+		}
+	}
+	if err := st.ImportSessions(ctx, &crmlink.Upload{CounterID: c.ID}, &storetest.SliceReader{Sessions: history}); err != nil {
+		t.Fatal(err)
+	}
+	// The collector asks for its visitors' last sessions first, which
+	// builds the counter's client filter.
+	clients := make([]uint64, 60)
+	for i := range clients {
+		clients[i] = uint64(i + 1)
+	}
+	if _, err := st.LastSessions(ctx, c.ID, clients); err != nil {
+		t.Fatal(err)
+	}
+	now := t0.Add(30 * 24 * time.Hour)
+	id = 1_000_000
+	hit := func(client uint64, start time.Time) crmlink.SessionHit {
+		id++
+		return crmlink.SessionHit{Hit: crmlink.Hit{CounterID: c.ID, ClientID: client, Time: start, Kind: crmlink.HitPageview,
+			URL: "https://shop.example/", Source: sources[rng.IntN(len(sources))]},
+			SessionID: id, New: true, Start: start, PageViews: 1}
+	}
+	apply := func(batch []crmlink.SessionHit) {
+		t.Helper()
+		if err := st.WriteHits(ctx, batch); err != nil {
+			t.Fatal(err)
+		}
+		if err := st.SyncHits(ctx); err != nil {
+			t.Fatal(err)
+		}
+	}
+	round := func() {
+		var batch []crmlink.SessionHit
+		for k := 0; k < 40; k++ {
+			now = now.Add(time.Duration(1+rng.IntN(90)) * time.Minute)
+			batch = append(batch, hit(clients[rng.IntN(len(clients))], now))
+		}
+		apply(batch)
+	}
+	for range 3 {
+		round()
+	}
+	// A session before its ClientID's latest (not significant, so that the
+	// later sessions' attribution stands, as a collector's clock stepping
+	// back would leave it), then more.
+	late := hit(5, now.Add(-30*time.Minute))
+	late.Source = crmlink.TrafficSource{Kind: crmlink.SourceDirect}
+	apply([]crmlink.SessionHit{hit(5, now.Add(time.Minute)), late})
+	round()
+	keptBefore, _, states := duckdb.HitAttribution(st)
+	if keptBefore == 0 || states == 0 {
+		t.Fatalf("no session was attributed from a kept state (%d, %d states)", keptBefore, states)
+	}
+	// An import of earlier, significant sessions for kept ClientIDs.
+	if err := st.ImportSessions(ctx, &crmlink.Upload{CounterID: c.ID}, &storetest.SliceReader{Sessions: []crmlink.Session{
+		{ID: 900, ClientID: 30, Start: t0, PageViews: 1, Source: crmlink.TrafficSource{Kind: crmlink.SourceAd, Engine: "Google Ads"}},
+		{ID: 901, ClientID: 2, Start: t0, PageViews: 1, Source: crmlink.TrafficSource{Kind: crmlink.SourceSocial, Engine: "Telegram"}},
+	}}); err != nil {
+		t.Fatal(err)
+	}
+	if _, _, states := duckdb.HitAttribution(st); states != 0 {
+		t.Errorf("%d states kept after an import", states)
+	}
+	for range 3 {
+		round()
+	}
+	kept, bySQL, _ := duckdb.HitAttribution(st)
+	t.Logf("new hit sessions attributed from kept states: %d, by reading stored sessions: %d", kept, bySQL)
+	if kept <= keptBefore || bySQL == 0 {
+		t.Errorf("kept %d (before the import %d), by SQL %d: want both ways used, and kept states again after the import", kept, keptBefore, bySQL)
+	}
+	checkAttribution(t, st.DB(), c.ID)
+}
+
+// checkAttribution compares every stored session's attribution with the
+// one its ClientID's sessions in (start, id) order give.
+func checkAttribution(t *testing.T, db *sql.DB, counter crmlink.CounterID) {
+	t.Helper()
+	type src struct {
+		sid      uint64
+		kind     string
+		engine   string
+		hasValue bool
+	}
+	type row struct {
+		sid, client     uint64
+		start           time.Time
+		kind, engine    string
+		first, lastSign src
+		gotFirst, gotLS src
+	}
+	rows, err := db.Query(`SELECT session_id, client_id, start_utc, traffic_source, source_engine,
+		first_sid, first_source, first_engine, lastsign_sid, lastsign_source, lastsign_engine
+		FROM sessions WHERE counter_id = ?`, int64(counter))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rows.Close()
+	byClient := map[uint64][]*row{}
+	n := 0
+	for rows.Next() {
+		r := &row{}
+		var ls sql.Null[uint64]
+		if err := rows.Scan(&r.sid, &r.client, &r.start, &r.kind, &r.engine,
+			&r.gotFirst.sid, &r.gotFirst.kind, &r.gotFirst.engine, &ls, &r.gotLS.kind, &r.gotLS.engine); err != nil {
+			t.Fatal(err)
+		}
+		r.gotLS.sid = ls.V
+		byClient[r.client] = append(byClient[r.client], r)
+		n++
+	}
+	if err := rows.Err(); err != nil {
+		t.Fatal(err)
+	}
+	bad := 0
+	for _, ss := range byClient {
+		slices.SortFunc(ss, func(a, b *row) int {
+			if c := a.start.Compare(b.start); c != 0 {
+				return c
+			}
+			return compareUint(a.sid, b.sid)
+		})
+		first := src{sid: ss[0].sid, kind: ss[0].kind, engine: ss[0].engine}
+		lastSign := src{kind: string(crmlink.SourceDirect)}
+		for _, r := range ss {
+			if crmlink.SourceKind(r.kind).Significant() {
+				lastSign = src{sid: r.sid, kind: r.kind, engine: r.engine}
+			}
+			if r.gotFirst != first || r.gotLS != lastSign {
+				bad++
+				if bad <= 5 {
+					t.Errorf("session %d of ClientID %d: first %+v, last significant %+v; want %+v, %+v",
+						r.sid, r.client, r.gotFirst, r.gotLS, first, lastSign)
+				}
+			}
+		}
+	}
+	if bad > 0 || n == 0 {
+		t.Errorf("%d of %d sessions attributed wrong", bad, n)
+	}
+}
+
+func compareUint(a, b uint64) int {
+	switch {
+	case a < b:
+		return -1
+	case a > b:
+		return 1
+	}
+	return 0
+}
+
+// TestHitContinuesSessions: hits that continue sessions, one an import
+// wrote (with a Metrica visit id, which may take any value) and one the
+// collector started, count their page views in them, in one application.
+func TestHitContinuesSessions(t *testing.T) {
+	ctx := context.Background()
+	st := openTemp(t, &crmlink.FixedClock{T: storetest.Epoch}).(*duckdb.Store)
+	c := storetest.MustCounter(t, st, "Shop", "UTC")
+	t0 := storetest.Epoch
+	imported := storetest.Session(1<<63+5, 42, t0.Add(-time.Hour))
+	imported.PageViews = 1
+	if err := st.ImportSessions(ctx, &crmlink.Upload{CounterID: c.ID}, &storetest.SliceReader{Sessions: []crmlink.Session{
+		imported, storetest.Session(7, 43, t0.Add(-2*time.Hour))}}); err != nil {
+		t.Fatal(err)
+	}
+	hit := func(client, session uint64, start time.Time, isNew bool, pv int) crmlink.SessionHit {
+		return crmlink.SessionHit{Hit: crmlink.Hit{CounterID: c.ID, ClientID: client, Time: t0, Kind: crmlink.HitPageview,
+			URL: "https://shop.example/"}, SessionID: session, New: isNew, Start: start, PageViews: pv, Duration: t0.Sub(start)}
+	}
+	if err := st.WriteHits(ctx, []crmlink.SessionHit{hit(44, 1_000_001, t0.Add(-time.Minute), true, 1)}); err != nil {
+		t.Fatal(err)
+	}
+	if err := st.SyncHits(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if err := st.WriteHits(ctx, []crmlink.SessionHit{
+		hit(42, imported.ID, imported.Start, false, 4),
+		hit(44, 1_000_001, t0.Add(-time.Minute), false, 2),
+	}); err != nil {
+		t.Fatal(err)
+	}
+	if err := st.SyncHits(ctx); err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []struct {
+		id uint64
+		pv int
+	}{{imported.ID, 4}, {1_000_001, 2}, {7, 3}} {
+		var pv int
+		if err := st.DB().QueryRow(`SELECT page_views FROM sessions WHERE session_id = CAST(? AS UBIGINT)`, strconv.FormatUint(want.id, 10)).Scan(&pv); err != nil || pv != want.pv {
+			t.Errorf("session %d: %d page views, %v; want %d", want.id, pv, err, want.pv)
+		}
+	}
+}

@@ -98,7 +98,7 @@ func (s *Store) attributeUnattributed(ctx context.Context) error {
 	}
 	for _, c := range counters {
 		err := s.inTx(ctx, func(tx *sql.Tx) error {
-			s.forgetAttrs()
+			s.forgetHitCaches()
 			return attributeSessions(ctx, tx, c, `SELECT DISTINCT client_id FROM sessions WHERE counter_id = $1 AND first_sid IS NULL`)
 		})
 		if err != nil {

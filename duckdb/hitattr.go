@@ -27,7 +27,7 @@ import (
 // state that statement computes is kept for the next time.
 //
 // Importing sessions changes the earlier sessions of ClientIDs, so it
-// forgets the state (forgetAttrs).
+// forgets the state (forgetHitCaches).
 
 // attrSource is a session as an attribution names it.
 type attrSource struct {
@@ -70,10 +70,12 @@ func (a *clientAttr) follows(startUS int64, sid uint64) bool {
 // built again as sessions are written.
 const maxClientAttrs = 1 << 18
 
-// forgetAttrs drops every kept attribution state. The caller holds
-// s.writeMu, which guards s.attrs.
-func (s *Store) forgetAttrs() {
+// forgetHitCaches drops every kept attribution state and the filters of
+// stored identities (identfilter.go), for a writer other than the hit
+// applier. The caller holds s.writeMu, which guards them.
+func (s *Store) forgetHitCaches() {
 	s.attrs, s.nAttrs = nil, 0
+	s.identFilters = nil
 }
 
 // keepAttrs records the ClientIDs' latest attributions in a counter. The
@@ -84,7 +86,7 @@ func (s *Store) keepAttrs(counter crmlink.CounterID, attrs map[uint64]clientAttr
 		return
 	}
 	if s.nAttrs+len(attrs) > maxClientAttrs {
-		s.forgetAttrs()
+		s.attrs, s.nAttrs = nil, 0
 	}
 	if s.attrs == nil {
 		s.attrs = map[crmlink.CounterID]map[uint64]clientAttr{}

@@ -236,3 +236,68 @@ func TestHitContinuesSessions(t *testing.T) {
 		}
 	}
 }
+
+// TestHitIdentitiesOnce: an identity is stored once, whether it is new
+// (the filter of stored identities says so, and it is inserted without
+// asking the table), repeated in one application, repeated in a later
+// one, already stored by an import, or sent after an import that made
+// the store forget its filters.
+func TestHitIdentitiesOnce(t *testing.T) {
+	ctx := context.Background()
+	st := openTemp(t, &crmlink.FixedClock{T: storetest.Epoch}).(*duckdb.Store)
+	c := storetest.MustCounter(t, st, "Shop", "UTC")
+	t0 := storetest.Epoch
+	imported := storetest.Session(500, 2, t0.Add(-time.Hour))
+	imported.UserID = "u-2"
+	if err := st.ImportSessions(ctx, &crmlink.Upload{CounterID: c.ID}, &storetest.SliceReader{Sessions: []crmlink.Session{imported}}); err != nil {
+		t.Fatal(err)
+	}
+	id := uint64(1000)
+	hit := func(client uint64, ids ...crmlink.Identity) crmlink.SessionHit {
+		id++
+		return crmlink.SessionHit{Hit: crmlink.Hit{CounterID: c.ID, ClientID: client, Time: t0, Kind: crmlink.HitParams,
+			URL: "https://shop.example/", Identities: ids}, SessionID: id, New: true, Start: t0, PageViews: 0}
+	}
+	email := crmlink.Identity{Kind: crmlink.IdentityEmailMD5, Value: "0cc175b9c0f1b6a831c399e269772661"}
+	phone := crmlink.Identity{Kind: crmlink.IdentityPhoneMD5, Value: "6512bd43d9caa6e02c990b0a82652dca"}
+	userID := crmlink.Identity{Kind: crmlink.IdentityUserID, Value: "u-2"}
+	apply := func(batch ...crmlink.SessionHit) {
+		t.Helper()
+		if err := st.WriteHits(ctx, batch); err != nil {
+			t.Fatal(err)
+		}
+		if err := st.SyncHits(ctx); err != nil {
+			t.Fatal(err)
+		}
+	}
+	apply(hit(1, email), hit(1, email, phone), hit(2, userID), hit(4, phone))
+	apply(hit(1, email), hit(4, phone), hit(5, email))
+	if err := st.ImportSessions(ctx, &crmlink.Upload{CounterID: c.ID}, &storetest.SliceReader{Sessions: []crmlink.Session{
+		storetest.Session(501, 3, t0.Add(-time.Hour))}}); err != nil {
+		t.Fatal(err)
+	}
+	apply(hit(1, email), hit(6, email), hit(6, email))
+	rows, err := st.DB().Query(`SELECT client_id, kind, value, count(*) FROM site_identities WHERE counter_id = ?
+		GROUP BY ALL ORDER BY client_id, kind`, int64(c.ID))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rows.Close()
+	var got []string
+	for rows.Next() {
+		var client uint64
+		var kind, value string
+		var n int
+		if err := rows.Scan(&client, &kind, &value, &n); err != nil {
+			t.Fatal(err)
+		}
+		got = append(got, strconv.FormatUint(client, 10)+" "+kind+" "+value[:min(4, len(value))]+" x"+strconv.Itoa(n))
+	}
+	if err := rows.Err(); err != nil {
+		t.Fatal(err)
+	}
+	want := []string{"1 email_md5 0cc1 x1", "1 phone_md5 6512 x1", "2 user_id u-2 x1", "4 phone_md5 6512 x1", "5 email_md5 0cc1 x1", "6 email_md5 0cc1 x1"}
+	if !slices.Equal(got, want) {
+		t.Errorf("site identities:\n%q\nwant\n%q", got, want)
+	}
+}

@@ -364,9 +364,21 @@ func (s *Store) writeCounterHits(ctx context.Context, tx *sql.Tx, cnt *crmlink.C
 	if err != nil {
 		return nil, err
 	}
+	// Identities the counter surely lacks go to newIDs, the rest to
+	// idSpool (identfilter.go).
 	idSpool, err := open("hit-identities", ids)
 	if err != nil {
 		return nil, err
+	}
+	newIDs, err := open("hit-identities-new", ids)
+	if err != nil {
+		return nil, err
+	}
+	var idFilter *clientFilter
+	if ids > 0 {
+		if idFilter, err = s.identityFilter(ctx, tx, counter); err != nil {
+			return nil, err
+		}
 	}
 	purchaseSpool, err := open("hit-purchases", purchases)
 	if err != nil {
@@ -399,7 +411,12 @@ func (s *Store) writeCounterHits(ctx context.Context, tx *sql.Tx, cnt *crmlink.C
 			}
 		}
 		for _, id := range h.Identities {
-			idSpool.identity(h.ClientID, string(id.Kind), id.Value, h.Time)
+			if key := s.identityKey(h.ClientID, string(id.Kind), id.Value); !idFilter.mayHave(key) {
+				idFilter.add(key)
+				newIDs.identity(h.ClientID, string(id.Kind), id.Value, h.Time)
+			} else {
+				idSpool.identity(h.ClientID, string(id.Kind), id.Value, h.Time)
+			}
 		}
 		if h.Purchase != nil {
 			// A purchase keeps its session's start, as imports do: linking
@@ -429,7 +446,7 @@ func (s *Store) writeCounterHits(ctx context.Context, tx *sql.Tx, cnt *crmlink.C
 		updSpool.bool(u.goal)
 		updSpool.end()
 	}
-	for _, sp := range []*spool{sessions, attrSessions, idSpool, purchaseSpool, goalSpool, updSpool} {
+	for _, sp := range []*spool{sessions, attrSessions, idSpool, newIDs, purchaseSpool, goalSpool, updSpool} {
 		if sp == nil {
 			continue
 		}
@@ -471,8 +488,16 @@ func (s *Store) writeCounterHits(ctx context.Context, tx *sql.Tx, cnt *crmlink.C
 		}
 	}
 	if ids > 0 {
-		if err := insertIdentities(ctx, tx, cid, idSpool); err != nil {
-			return nil, err
+		if newIDs.rows > 0 {
+			if err := insertNewIdentities(ctx, tx, cid, newIDs); err != nil {
+				return nil, err
+			}
+		}
+		// After the new ones, which a repeat in this batch then finds.
+		if idSpool.rows > 0 {
+			if err := insertIdentities(ctx, tx, cid, idSpool); err != nil {
+				return nil, err
+			}
 		}
 	}
 	if purchases > 0 {

@@ -115,9 +115,10 @@ func (s *Store) ImportSessions(ctx context.Context, up *crmlink.Upload, r crmlin
 
 	s.writeMu.Lock()
 	defer s.writeMu.Unlock()
-	// Imported sessions may come before a ClientID's latest: the hit
-	// applier's attribution states are forgotten, whatever the outcome.
-	defer s.forgetAttrs()
+	// Imported sessions may come before a ClientID's latest, and bring
+	// identities: the hit applier's attribution states and identity
+	// filters are forgotten, whatever the outcome.
+	defer s.forgetHitCaches()
 	l := s.newLoader(ctx, "sessions", func(tx *sql.Tx, chunk *spool) error {
 		// caller: ImportSessions (one chunk)
 		_, err := tx.ExecContext(ctx, strings.Replace(chunkInsertSQL, "{spool}", readSpool(chunk, spoolColumns), 1),

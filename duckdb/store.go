@@ -9,6 +9,7 @@ import (
 	"embed"
 	"errors"
 	"fmt"
+	"hash/maphash"
 	"io/fs"
 	"log/slog"
 	"net/url"
@@ -84,6 +85,11 @@ type Store struct {
 	// nAttrs counts them. writeMu guards both.
 	attrs  map[crmlink.CounterID]map[uint64]clientAttr
 	nAttrs int
+	// identFilters tell, per counter, which identities surely are not
+	// in site_identities (identfilter.go); writeMu guards them.
+	identFilters map[crmlink.CounterID]*clientFilter
+	identSeed    maphash.Seed
+
 	// attrCounts are the new hit sessions attributed from kept states,
 	// and by chunkInsertSQL (tests; writeMu guards them).
 	attrCounts [2]int64
@@ -191,7 +197,7 @@ func Open(ctx context.Context, rawURL string, clock crmlink.Clock) (*Store, erro
 		return nil, openError(path, err)
 	}
 	s := &Store{db: db, path: path, clock: clock, spoolDir: os.TempDir(), chunkRows: spoolChunkRows, linkRows: linkSliceRows,
-		log: slog.New(slog.DiscardHandler)}
+		log: slog.New(slog.DiscardHandler), identSeed: maphash.MakeSeed()}
 	if path != "" {
 		s.spoolDir = filepath.Dir(path)
 		// Spool files left by a process that died mid-upload: holding the

@@ -11,6 +11,7 @@ import (
 	"net"
 	"net/url"
 	"os"
+	"path/filepath"
 	"runtime"
 	"slices"
 	"sort"
@@ -22,6 +23,8 @@ import (
 
 	"github.com/crmlink/crmlink"
 	"github.com/crmlink/crmlink/duckdb"
+	"github.com/crmlink/crmlink/gen"
+	"github.com/crmlink/crmlink/sessionfile"
 )
 
 // collectBench is `crmlink bench collect`: simulated visitors send the
@@ -39,6 +42,7 @@ type collectBench struct {
 	timeout     time.Duration
 	seed        uint64
 	loader      string // "go" (run, in this process) or "wrk" (runWrk)
+	history     int    // sessions imported into the fresh store first
 }
 
 func benchCollectCmd(ctx context.Context, args []string, e *env) error {
@@ -54,6 +58,7 @@ func benchCollectCmd(ctx context.Context, args []string, e *env) error {
 	site := fs.String("site", "shop.example", "the site's host (a new counter's, and the pages')")
 	tmp := fs.String("dir", os.TempDir(), "where to put the fresh store")
 	storeOpts := fs.String("store-options", "", "DuckDB settings for the fresh store, as URL query: memory_limit=1GB&threads=2")
+	history := fs.Int("history", 0, "sessions to generate and import into the fresh store before the hits: the collector on a site with a past")
 	loader := fs.String("loader", "go", "the load generator: go (this program's own) or wrk (wrk on the PATH, with the same hits; the tool GoatCounter's reference figure was measured with)")
 	pos, err := parse(fs, args)
 	if err != nil {
@@ -64,6 +69,9 @@ func benchCollectCmd(ctx context.Context, args []string, e *env) error {
 	}
 	if *duration <= 0 || *concurrency < 1 || *clients < 1 || *maxHits < 1 {
 		return usagef("bench collect: --duration, --concurrency, --clients and --max-hits must be positive")
+	}
+	if *history < 0 {
+		return usagef("bench collect: --history must not be negative")
 	}
 	if *clients < *concurrency {
 		return usagef("bench collect: --clients %d: want at least --concurrency (%d), each visitor's hits go one at a time", *clients, *concurrency)
@@ -83,11 +91,14 @@ func benchCollectCmd(ctx context.Context, args []string, e *env) error {
 		return usagef("bench collect: --loader %q: want go or wrk", *loader)
 	}
 	b := &collectBench{site: *site, duration: *duration, concurrency: *concurrency, clients: *clients,
-		maxHits: *maxHits, timeout: *timeout, seed: *seed, loader: *loader}
+		maxHits: *maxHits, timeout: *timeout, seed: *seed, loader: *loader, history: *history}
 	fmt.Fprintf(e.stdout, "machine: %s/%s, %d CPUs, %s\n", runtime.GOOS, runtime.GOARCH, runtime.NumCPU(), runtime.Version())
 	if *serverURL != "" {
 		if *counter == "" {
 			return usagef("bench collect: --url needs --counter")
+		}
+		if *history > 0 {
+			return usagef("bench collect: --history fills a fresh store, not the one at --url")
 		}
 		if b.counter, err = crmlink.ParseCounterID(*counter); err != nil {
 			return usagef("bench collect: --counter %q: %v", *counter, err)
@@ -124,6 +135,13 @@ func (b *collectBench) withChild(ctx context.Context, dir, storeOpts string, e *
 	err = c.Normalize()
 	if err == nil {
 		err = st.CreateCounter(ctx, c)
+	}
+	// The facts the history holds, which the hits' are counted beyond.
+	var base facts
+	if err == nil && b.history > 0 {
+		if err = b.importHistory(ctx, st, c, dir, e); err == nil {
+			base, err = countStored(ctx, st, c.ID)
+		}
 	}
 	if cerr := st.Close(); err == nil {
 		err = cerr
@@ -171,7 +189,42 @@ func (b *collectBench) withChild(ctx context.Context, dir, storeOpts string, e *
 	if err != nil {
 		return err
 	}
-	return res.compare(e.stdout, stored)
+	return res.compare(e.stdout, stored.minus(base))
+}
+
+// importHistory generates --history sessions of the last 90 days and
+// imports them, as a site with a past would have them.
+func (b *collectBench) importHistory(ctx context.Context, st *duckdb.Store, c *crmlink.Counter, dir string, e *env) error {
+	loc, err := c.Location()
+	if err != nil {
+		return err
+	}
+	cfg := gen.Config{Out: filepath.Join(dir, "history"), Seed: b.seed, Sessions: b.history, Days: 90, End: e.clock.Now(),
+		Site: c.Site, Location: loc}
+	start := time.Now()
+	if _, err := gen.Generate(ctx, cfg); err != nil {
+		return err
+	}
+	defer os.RemoveAll(cfg.Out)
+	f, err := os.Open(filepath.Join(cfg.Out, gen.SessionsFile))
+	if err != nil {
+		return err
+	}
+	defer f.Close()
+	if _, err := importSessions(ctx, st, c.ID, sessionfile.FormatCSV, f, e.clock, "bench"); err != nil {
+		return err
+	}
+	if err := st.Checkpoint(ctx); err != nil {
+		return err
+	}
+	fmt.Fprintf(e.stdout, "history: %d sessions generated and imported in %s\n", b.history, time.Since(start).Round(time.Millisecond))
+	return nil
+}
+
+// minus is what f holds beyond base.
+func (f facts) minus(base facts) facts {
+	return facts{pageViews: f.pageViews - base.pageViews, goals: f.goals - base.goals, purchases: f.purchases - base.purchases,
+		identities: f.identities - base.identities, sharedIDs: f.sharedIDs - base.sharedIDs}
 }
 
 // facts are the countable facts the hits leave: every page view adds one

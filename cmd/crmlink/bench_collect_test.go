@@ -12,15 +12,16 @@ import (
 	"time"
 )
 
-// TestBenchCollect runs a short `bench collect` against a child server:
-// every hit it acknowledged is in the store afterwards.
+// TestBenchCollect runs a short `bench collect` against a child server,
+// on a store with a history of imported sessions: every hit it
+// acknowledged is in the store afterwards, beyond what the history holds.
 func TestBenchCollect(t *testing.T) {
 	if testing.Short() {
 		t.Skip("runs a server under load")
 	}
 	t.Setenv("CRMLINK_TEST_MAIN", "1") // the child `serve` is this test binary
-	out, _ := runBench(t, []string{"hits/s", "latency: p50", "errors: none", "accepted = stored", "CPU per hit: server"},
-		"collect", "--duration", "1s", "--clients", "300", "--concurrency", "8", "--dir", t.TempDir())
+	out, _ := runBench(t, []string{"history: 2000 sessions generated and imported", "hits/s", "latency: p50", "errors: none", "accepted = stored", "CPU per hit: server"},
+		"collect", "--history", "2000", "--duration", "1s", "--clients", "300", "--concurrency", "8", "--dir", t.TempDir())
 	t.Log(out)
 }
 
@@ -102,6 +103,8 @@ func TestBenchCollectFlags(t *testing.T) {
 		{[]string{"bench", "collect", "--concurrency", "0"}, "must be positive"},
 		{[]string{"bench", "collect", "--clients", "10", "--concurrency", "50"}, "want at least --concurrency"},
 		{[]string{"bench", "collect", "--loader", "ab"}, `--loader "ab": want go or wrk`},
+		{[]string{"bench", "collect", "--history", "-1"}, "--history must not be negative"},
+		{[]string{"bench", "collect", "--url", "http://127.0.0.1:1", "--counter", "1", "--history", "5"}, "--history fills a fresh store"},
 		{[]string{"bench", "collect", "--loader", "wrk", "--max-hits", "5"}, "wrk is bounded by --duration only"},
 		{[]string{"bench", "collect", "--loader", "wrk", "--duration", "500ms"}, "want at least 1s"},
 	} {

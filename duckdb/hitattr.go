@@ -78,9 +78,9 @@ func (s *Store) forgetHitCaches() {
 	s.identFilters = nil
 }
 
-// keepAttrs records the ClientIDs' latest attributions in a counter. The
-// caller holds s.writeMu, and the transaction that wrote the sessions has
-// committed.
+// keepAttrs records the ClientIDs' latest attributions in a counter, and
+// forgets those given a zero one. The caller holds s.writeMu, and the
+// transaction that wrote the sessions has committed.
 func (s *Store) keepAttrs(counter crmlink.CounterID, attrs map[uint64]clientAttr) {
 	if len(attrs) == 0 {
 		return
@@ -97,7 +97,15 @@ func (s *Store) keepAttrs(counter crmlink.CounterID, attrs map[uint64]clientAttr
 		s.attrs[counter] = m
 	}
 	for c, a := range attrs {
-		if _, ok := m[c]; !ok {
+		_, had := m[c]
+		if a.sid == 0 {
+			if had {
+				delete(m, c)
+				s.nAttrs--
+			}
+			continue
+		}
+		if !had {
 			s.nAttrs++
 		}
 		m[c] = a

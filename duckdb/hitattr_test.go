@@ -86,9 +86,18 @@ func TestHitAttribution(t *testing.T) {
 	// A session before its ClientID's latest (not significant, so that the
 	// later sessions' attribution stands, as a collector's clock stepping
 	// back would leave it), then more.
+	now = now.Add(time.Minute)
+	latest := hit(5, now)
+	latest.Source = crmlink.TrafficSource{Kind: crmlink.SourceReferral, Engine: "habr.com"}
 	late := hit(5, now.Add(-30*time.Minute))
 	late.Source = crmlink.TrafficSource{Kind: crmlink.SourceDirect}
-	apply([]crmlink.SessionHit{hit(5, now.Add(time.Minute)), late})
+	apply([]crmlink.SessionHit{latest, late})
+	// The next session of that ClientID: its last significant source is
+	// the latest one's.
+	now = now.Add(time.Hour)
+	next := hit(5, now)
+	next.Source = crmlink.TrafficSource{Kind: crmlink.SourceDirect}
+	apply([]crmlink.SessionHit{next})
 	round()
 	keptBefore, _, states := duckdb.HitAttribution(st)
 	if keptBefore == 0 || states == 0 {

@@ -274,7 +274,8 @@ func (s *Store) applyHits(ctx context.Context, batches [][]crmlink.SessionHit, a
 
 // writeCounterHits writes one counter's hits, and returns the attribution
 // of the latest session of each ClientID it started a session for, to be
-// kept once the transaction commits (hitattr.go).
+// kept once the transaction commits (hitattr.go); a zero one for a
+// ClientID whose state is to be forgotten.
 func (s *Store) writeCounterHits(ctx context.Context, tx *sql.Tx, cnt *crmlink.Counter, hits []*crmlink.SessionHit,
 	newSpool func(string) (*spool, error)) (map[uint64]clientAttr, error) {
 	counter, cid := cnt.ID, int64(cnt.ID)
@@ -467,7 +468,7 @@ func (s *Store) writeCounterHits(ctx context.Context, tx *sql.Tx, cnt *crmlink.C
 		}
 	}
 	for c := range unsure {
-		delete(latest, c)
+		latest[c] = clientAttr{} // whatever was kept is stale: forget it
 	}
 	s.attrCounts[0] += int64(len(attributed))
 	s.attrCounts[1] += int64(newSQL)

@@ -106,13 +106,20 @@ func (s *Store) mayHaveClients(ctx context.Context, counter crmlink.CounterID, c
 func (s *Store) buildClientFilter(ctx context.Context, counter crmlink.CounterID) (*clientFilter, error) {
 	s.writeMu.Lock()
 	defer s.writeMu.Unlock()
+	// Another look-up may have built it while this one waited.
+	s.filterMu.Lock()
+	f := s.filters[counter]
+	s.filterMu.Unlock()
+	if f != nil && f.n <= f.capacity {
+		return f, nil
+	}
 	var approx int64
 	// caller: clientFilter (size)
 	if err := s.db.QueryRowContext(ctx, `SELECT coalesce(approx_count_distinct(client_id), 0) FROM sessions WHERE counter_id = ?`,
 		int64(counter)).Scan(&approx); err != nil {
 		return nil, fmt.Errorf("client filter: %w", err)
 	}
-	f := newClientFilter(2 * int(approx))
+	f = newClientFilter(2 * int(approx))
 	// caller: clientFilter (fill)
 	rows, err := s.db.QueryContext(ctx, `SELECT DISTINCT client_id FROM sessions WHERE counter_id = ?`, int64(counter))
 	if err != nil {

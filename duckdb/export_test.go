@@ -49,3 +49,11 @@ func HitAttribution(s *Store) (kept, bySQL int64, states int) {
 	defer s.writeMu.Unlock()
 	return s.attrCounts[0], s.attrCounts[1], s.nAttrs
 }
+
+// HasClientFilter tells whether the store has built a counter's filter of
+// ClientIDs.
+func HasClientFilter(s *Store, counter crmlink.CounterID) bool {
+	s.filterMu.Lock()
+	defer s.filterMu.Unlock()
+	return s.filters[counter] != nil
+}

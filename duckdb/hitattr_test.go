@@ -310,3 +310,24 @@ func TestHitIdentitiesOnce(t *testing.T) {
 		t.Errorf("site identities:\n%q\nwant\n%q", got, want)
 	}
 }
+
+// TestLastSessionsWarm: a look-up of no ClientID builds the counter's
+// filter of ClientIDs, which the server does before it listens.
+func TestLastSessionsWarm(t *testing.T) {
+	ctx := context.Background()
+	st := openTemp(t, &crmlink.FixedClock{T: storetest.Epoch}).(*duckdb.Store)
+	c := storetest.MustCounter(t, st, "Shop", "UTC")
+	if err := st.ImportSessions(ctx, &crmlink.Upload{CounterID: c.ID}, &storetest.SliceReader{Sessions: []crmlink.Session{
+		storetest.Session(1, 2, storetest.Epoch)}}); err != nil {
+		t.Fatal(err)
+	}
+	if duckdb.HasClientFilter(st, c.ID) {
+		t.Fatal("a filter before any look-up")
+	}
+	if got, err := st.LastSessions(ctx, c.ID, nil); err != nil || len(got) != 0 {
+		t.Fatalf("LastSessions(nil) = %v, %v", got, err)
+	}
+	if !duckdb.HasClientFilter(st, c.ID) {
+		t.Error("no filter after a look-up of no ClientID")
+	}
+}

@@ -29,12 +29,12 @@ type wrkResult struct {
 	clients              int
 	// requests are the answers wrk counted; status those of them with a
 	// status of 400 or more.
-	requests, status                      int64
-	timeouts, connectErrs, readErrs, wErr int64
-	sent                                  facts // hits of each kind the script made, answered or not
-	p50, p99, max                         time.Duration
-	elapsed                               time.Duration
-	cpu                                   time.Duration // wrk's user and system time
+	requests, status                           int64
+	timeouts, connectErrs, readErrs, writeErrs int64
+	sent                                       facts // hits of each kind the script made, answered or not
+	p50, p99, max                              time.Duration
+	elapsed                                    time.Duration
+	cpu                                        time.Duration // wrk's user and system time
 }
 
 // runWrk sends the tag's hits with wrk, as GoatCounter's reference figure
@@ -95,7 +95,7 @@ func parseWrkLine(line string) (*wrkResult, error) {
 	var p50, p99, maxUS, durUS int64
 	fields := map[string]*int64{
 		"requests": &r.requests, "status": &r.status, "timeout": &r.timeouts, "connect": &r.connectErrs,
-		"read": &r.readErrs, "write": &r.wErr, "sent_pv": &r.sent.pageViews, "sent_goal": &r.sent.goals,
+		"read": &r.readErrs, "write": &r.writeErrs, "sent_pv": &r.sent.pageViews, "sent_goal": &r.sent.goals,
 		"sent_purchase": &r.sent.purchases, "p50": &p50, "p99": &p99, "max": &maxUS, "duration": &durUS,
 	}
 	seen := map[string]bool{}
@@ -132,12 +132,12 @@ func (r *wrkResult) print(w io.Writer) {
 		float64(r.requests)/r.elapsed.Seconds(), r.accepted(), float64(r.accepted())/r.elapsed.Seconds())
 	fmt.Fprintf(w, "latency: p50 %s, p99 %s, max %s\n", r.p50, r.p99, r.max)
 	fmt.Fprintf(w, "sent by kind (answered or not): goal %d, purchase %d, pv %d\n", r.sent.goals, r.sent.purchases, r.sent.pageViews)
-	if r.status+r.timeouts+r.connectErrs+r.readErrs+r.wErr == 0 {
+	if r.status+r.timeouts+r.connectErrs+r.readErrs+r.writeErrs == 0 {
 		fmt.Fprintln(w, "errors: none")
 		return
 	}
 	fmt.Fprintf(w, "errors: status ≥ 400: %d, timeout: %d, connect: %d, read: %d, write: %d\n",
-		r.status, r.timeouts, r.connectErrs, r.readErrs, r.wErr)
+		r.status, r.timeouts, r.connectErrs, r.readErrs, r.writeErrs)
 }
 
 // compare checks the store against what wrk counted. Each answered 2xx hit
@@ -160,7 +160,7 @@ func (r *wrkResult) compare(w io.Writer, stored facts) error {
 		return fmt.Errorf("the store holds more hits of a kind than were sent (sent: page views %d, goals %d, purchases %d)",
 			r.sent.pageViews, r.sent.goals, r.sent.purchases)
 	}
-	unanswered := int64(r.connections) + r.timeouts + r.readErrs + r.wErr
+	unanswered := int64(r.connections) + r.timeouts + r.readErrs + r.writeErrs
 	if extra := total - r.accepted(); extra > unanswered {
 		return fmt.Errorf("the store holds %d hits more than wrk counted answers, and at most %d were unanswered", extra, unanswered)
 	} else if extra > 0 {

@@ -280,7 +280,6 @@ func (s *Store) uploadStart(up *crmlink.Upload, entity crmlink.UploadEntity) {
 	}
 }
 
-// uploadCounts fills an upload's counts from its reader after reading.
 // readDone ends the reading of an upload of n rows from r: it finishes
 // the loader and stamps the upload's end. A read error fails the upload,
 // recorded as such (done: return err); a load error is returned (done
@@ -300,6 +299,7 @@ func (s *Store) readDone(ctx context.Context, what string, up *crmlink.Upload, l
 	return tx, false, nil
 }
 
+// uploadCounts fills an upload's counts from its reader after reading.
 func uploadCounts(up *crmlink.Upload, r any, accepted int) {
 	up.Rows, up.Accepted = accepted, accepted
 	if rc, ok := r.(rowCounter); ok {

@@ -1,6 +1,7 @@
 package duckdb_test
 
 import (
+	"cmp"
 	"context"
 	"database/sql"
 	"math/rand/v2"
@@ -129,10 +130,9 @@ func TestHitAttribution(t *testing.T) {
 func checkAttribution(t *testing.T, db *sql.DB, counter crmlink.CounterID) {
 	t.Helper()
 	type src struct {
-		sid      uint64
-		kind     string
-		engine   string
-		hasValue bool
+		sid    uint64
+		kind   string
+		engine string
 	}
 	type row struct {
 		sid, client     uint64
@@ -170,7 +170,7 @@ func checkAttribution(t *testing.T, db *sql.DB, counter crmlink.CounterID) {
 			if c := a.start.Compare(b.start); c != 0 {
 				return c
 			}
-			return compareUint(a.sid, b.sid)
+			return cmp.Compare(a.sid, b.sid)
 		})
 		first := src{sid: ss[0].sid, kind: ss[0].kind, engine: ss[0].engine}
 		lastSign := src{kind: string(crmlink.SourceDirect)}
@@ -190,16 +190,6 @@ func checkAttribution(t *testing.T, db *sql.DB, counter crmlink.CounterID) {
 	if bad > 0 || n == 0 {
 		t.Errorf("%d of %d sessions attributed wrong", bad, n)
 	}
-}
-
-func compareUint(a, b uint64) int {
-	switch {
-	case a < b:
-		return -1
-	case a > b:
-		return 1
-	}
-	return 0
 }
 
 // TestHitContinuesSessions: hits that continue sessions, one an import

@@ -279,9 +279,18 @@ func queuedUpload(ctx context.Context, tx *sql.Tx, counter crmlink.CounterID, id
 	if err != nil {
 		return nil, fmt.Errorf("upload %s: %w", id, err)
 	}
+	up, err := decodeQueued(upJSON)
+	if err != nil {
+		return nil, fmt.Errorf("upload %s: %w", id, err)
+	}
+	return up, nil
+}
+
+// decodeQueued reads an upload of the queue from its JSON.
+func decodeQueued(upJSON string) (*crmlink.Upload, error) {
 	var up crmlink.Upload
 	if err := json.Unmarshal([]byte(upJSON), &up); err != nil {
-		return nil, fmt.Errorf("upload %s: %w", id, err)
+		return nil, err
 	}
 	up.Queued = true
 	return &up, nil
@@ -298,16 +307,15 @@ func queuedUploads(ctx context.Context, tx *sql.Tx, counter crmlink.CounterID, b
 	var out []*crmlink.Upload
 	for rows.Next() {
 		var upJSON string
-		var up crmlink.Upload
 		if err := rows.Scan(&upJSON); err != nil {
 			return nil, fmt.Errorf("uploads: %w", err)
 		}
-		if err := json.Unmarshal([]byte(upJSON), &up); err != nil {
+		up, err := decodeQueued(upJSON)
+		if err != nil {
 			return nil, fmt.Errorf("uploads: %w", err)
 		}
 		if up.Created.Before(before) {
-			up.Queued = true
-			out = append(out, &up)
+			out = append(out, up)
 		}
 	}
 	return out, rows.Err()

@@ -43,6 +43,16 @@ func (k ErrorKind) String() string {
 	return "internal"
 }
 
+// ErrStoreFailed marks a store error after which the store cannot serve
+// until it is opened again: DuckDB refuses every statement once a write
+// to its files failed in a checkpoint. A store's errors carry it, beside
+// an *Error of kind Unavailable that says so to the user.
+var ErrStoreFailed = errors.New("the store failed")
+
+// ErrNoSpace marks a write that the store's disk had no room for: nothing
+// of it was stored, and it can be sent again once there is space.
+var ErrNoSpace = errors.New("no space left on the store's disk")
+
 // Error is an error meant for the user: its Message is safe to show. Errors
 // of other types are internal, logged, and shown only as "internal error".
 type Error struct {

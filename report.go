@@ -179,6 +179,10 @@ type ReportResult struct {
 	Intervals [][2]time.Time
 	// TotalSeries is each metric's total per interval.
 	TotalSeries [][]decimal.Decimal
+	// DataLag is how far the report trails what the store has accepted:
+	// the age of the oldest upload or hit batch of the counter that is
+	// accepted and not yet applied, zero when none is waiting.
+	DataLag time.Duration
 }
 
 // ClientsQuery asks for a page of the Clients report.

@@ -26,8 +26,10 @@ type Store interface {
 	LinkStore
 	ReportStore
 	HitStore
-	// Ping checks that the store answers.
-	Ping(ctx context.Context) error
+	// Check probes the store with a real write and a real read, as a
+	// health check must: an error says why the store cannot serve now
+	// (a full disk, a failed engine), with the kind a user sees.
+	Check(ctx context.Context) error
 	// Close releases the store; it waits for writes in flight.
 	Close() error
 }

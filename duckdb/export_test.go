@@ -57,3 +57,6 @@ func HasClientFilter(s *Store, counter crmlink.CounterID) bool {
 	defer s.filterMu.Unlock()
 	return s.filters[counter] != nil
 }
+
+// HoldQueue makes Open leave the queue unapplied, as it found it.
+func HoldQueue() Option { return func(s *Store) { s.holdQueue = true } }

@@ -15,6 +15,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"time"
 )
 
 // hitLog is the durable log of acknowledged hit batches: append-only
@@ -68,11 +69,14 @@ type hitLog struct {
 	recent     []logValue
 	complete   bool
 	lastFailed int64
+	// now stamps each value appended, for waitingSince; nil: unstamped.
+	now func() time.Time
 }
 
 type logValue struct {
 	seq int64
 	v   any
+	at  time.Time
 }
 
 const (
@@ -141,9 +145,13 @@ func (l *hitLog) segments() ([]string, error) {
 func (l *hitLog) appendGob(v any) (int64, error) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
+	var at time.Time
+	if l.now != nil {
+		at = l.now()
+	}
 	if l.dir == "" {
 		l.seq++
-		l.recent = append(l.recent, logValue{l.seq, v})
+		l.recent = append(l.recent, logValue{l.seq, v, at})
 		return l.seq, nil
 	}
 	if err := l.openSegment(); err != nil {
@@ -152,7 +160,7 @@ func (l *hitLog) appendGob(v any) (int64, error) {
 	l.encBuf.Reset()
 	if err := l.enc.Encode(v); err != nil {
 		// The encoder's state is unsure: the next batch starts a segment.
-		l.closeSegment()
+		l.endSegment()
 		return 0, fmt.Errorf("hit log: %w", err)
 	}
 	seq, err := l.appendLocked(l.encBuf.Bytes())
@@ -162,8 +170,41 @@ func (l *hitLog) appendGob(v any) (int64, error) {
 		l.complete, l.lastFailed = false, l.seq
 		return 0, err
 	}
-	l.recent = append(l.recent, logValue{seq, v})
+	l.recent = append(l.recent, logValue{seq, v, at})
 	return seq, nil
+}
+
+// waitingSince is when the oldest batch appended by this process and not
+// yet applied was appended, or zero when none waits.
+func (l *hitLog) waitingSince() time.Time {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if len(l.recent) == 0 {
+		return time.Time{}
+	}
+	return l.recent[0].at
+}
+
+// probe writes, syncs and removes a small file in the log's directory: a
+// health check of the disk the tag's hits go to first.
+func (l *hitLog) probe() error {
+	if l.dir == "" {
+		return nil
+	}
+	name := filepath.Join(l.dir, "probe.tmp")
+	f, err := os.OpenFile(name, os.O_CREATE|os.O_TRUNC|os.O_WRONLY, 0o644)
+	if err != nil {
+		return fmt.Errorf("hit log: %w", err)
+	}
+	_, err = f.Write(make([]byte, 512))
+	if err == nil {
+		err = datasync(f)
+	}
+	err = errors.Join(err, f.Close(), os.Remove(name))
+	if err != nil {
+		return fmt.Errorf("hit log: %w", err)
+	}
+	return nil
 }
 
 // openSegment starts a segment unless one is being written, with a fresh
@@ -180,6 +221,7 @@ func (l *hitLog) openSegment() error {
 	// The new file's name must survive a crash too.
 	if err := syncDir(l.dir); err != nil {
 		f.Close()
+		os.Remove(name) // it holds no record
 		return err
 	}
 	l.cur, l.off = f, 0
@@ -243,9 +285,24 @@ func (l *hitLog) closeSegment() error {
 	return err
 }
 
+// endSegment ends the segment being written after a failed write. A
+// segment that got no acknowledged record is removed: it holds at most
+// the failed one, which was never acknowledged, and on a full disk every
+// batch would otherwise leave a file of its own behind.
+func (l *hitLog) endSegment() {
+	if l.cur == nil {
+		return
+	}
+	name := l.cur.Name()
+	l.closeSegment()
+	if l.off == 0 {
+		os.Remove(name)
+	}
+}
+
 func (l *hitLog) appendLocked(payload []byte) (int64, error) {
 	if len(payload) > maxLogPayload {
-		l.closeSegment()
+		l.endSegment()
 		return 0, fmt.Errorf("hit log: a batch of %d bytes", len(payload))
 	}
 	if err := l.openSegment(); err != nil {
@@ -266,7 +323,7 @@ func (l *hitLog) appendLocked(payload []byte) (int64, error) {
 	}
 	if err != nil {
 		// Whatever reached the file ends this segment.
-		l.closeSegment()
+		l.endSegment()
 		return 0, fmt.Errorf("hit log: %w", err)
 	}
 	l.off += int64(len(rec))

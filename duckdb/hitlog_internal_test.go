@@ -6,6 +6,8 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/crmlink/crmlink/internal/tmpfs"
 )
 
 func readAll(t *testing.T, l *hitLog, after int64) (seqs []int64, payloads []string) {
@@ -373,5 +375,49 @@ func TestSegmentStart(t *testing.T) {
 		if got := segmentStart(name); got != want {
 			t.Errorf("segmentStart(%q) = %d, want %d", name, got, want)
 		}
+	}
+}
+
+// TestHitLogFullDisk: on a full disk every append fails without leaving a
+// file behind (each failed batch left an empty segment), what was
+// acknowledged stays readable, and appends succeed again once there is
+// space.
+func TestHitLogFullDisk(t *testing.T) {
+	root := tmpfs.Mount(t, 1<<20)
+	dir := filepath.Join(root, "db.hits")
+	l, err := openHitLog(dir, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.close()
+	var acked []int64
+	appendMany := func(n int) (failed int) {
+		for i := range n {
+			seq, err := l.append([]byte(strings.Repeat("h", 300) + fmt.Sprint(i)))
+			if err != nil {
+				failed++
+				continue
+			}
+			acked = append(acked, seq)
+		}
+		return failed
+	}
+	if failed := appendMany(3); failed != 0 {
+		t.Fatalf("%d appends failed before the disk was full", failed)
+	}
+	free := tmpfs.Fill(t, root, 0)
+	if failed := appendMany(500); failed < 490 {
+		t.Fatalf("%d of 500 appends failed on a full disk", failed)
+	}
+	if files, _ := os.ReadDir(dir); len(files) > 2 {
+		t.Errorf("%d files in the log's directory after failed appends, want at most 2", len(files))
+	}
+	free()
+	if failed := appendMany(3); failed != 0 {
+		t.Fatalf("%d appends failed once there was space", failed)
+	}
+	seqs, _ := readAll(t, l, 0)
+	if fmt.Sprint(seqs) != fmt.Sprint(acked) {
+		t.Errorf("read %v, acknowledged %v", seqs, acked)
 	}
 }

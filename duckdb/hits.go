@@ -202,6 +202,7 @@ func (s *Store) applier() {
 		if err := s.applyLoggedHits(context.Background()); err != nil {
 			s.log.Error("apply hits", "err", err)
 		}
+		s.retryQueue()
 		select {
 		case <-s.stopApplier:
 			return

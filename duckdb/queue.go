@@ -132,14 +132,98 @@ func (s *Store) AcceptOrders(ctx context.Context, up *crmlink.Upload, r crmlink.
 	if s.holdQueue {
 		return nil
 	}
+	s.applyQueue()
+	return nil
+}
+
+// applyQueue applies the queue in the background, unless the store is
+// closing. Close stops the application and waits for it.
+func (s *Store) applyQueue() {
+	s.lifeMu.Lock()
+	defer s.lifeMu.Unlock()
+	if s.closing {
+		return
+	}
 	s.queueWG.Add(1)
 	go func() {
 		defer s.queueWG.Done()
-		if err := s.SyncUploads(context.Background()); err != nil {
+		if err := s.SyncUploads(s.life); err != nil && s.life.Err() == nil {
 			s.log.Error("apply queued uploads", "err", err)
 		}
 	}()
+}
+
+// queueRetryDelay is how long after an application that could not finish
+// (a full disk) the queue is tried again.
+const queueRetryDelay = 5 * time.Second
+
+// retryQueue applies the queue again once an application that could not
+// finish is due to be retried: the applier calls it every second.
+func (s *Store) retryQueue() {
+	at := s.queueRetryAt.Load()
+	if at == 0 || time.Now().UnixNano() < at || !s.queueRetryAt.CompareAndSwap(at, 0) {
+		return
+	}
+	s.applyQueue()
+}
+
+// removeUnqueuedSpools removes the spool directories of uploads that are
+// not in the queue: a crash between spooling and queueing leaves them.
+func (s *Store) removeUnqueuedSpools(ctx context.Context) error {
+	left, err := os.ReadDir(s.uploadsDir())
+	if err != nil {
+		return nil // no directory: nothing was ever spooled
+	}
+	queued := map[string]bool{}
+	// caller: Open (spools of queued uploads)
+	rows, err := s.db.QueryContext(ctx, `SELECT id FROM upload_queue`)
+	if err != nil {
+		return err
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var id string
+		if err := rows.Scan(&id); err != nil {
+			return err
+		}
+		queued[id] = true
+	}
+	if err := rows.Err(); err != nil {
+		return err
+	}
+	for _, e := range left {
+		if !queued[e.Name()] {
+			os.RemoveAll(filepath.Join(s.uploadsDir(), e.Name()))
+		}
+	}
 	return nil
+}
+
+// dataLag is how long the oldest accepted and unapplied data of a counter
+// has waited: its oldest queued upload, or the oldest logged hit batch.
+func (s *Store) dataLag(ctx context.Context, counter crmlink.CounterID) (time.Duration, error) {
+	now := s.clock.Now()
+	var since time.Time
+	var upJSON string
+	// caller: Report (data lag)
+	err := s.db.QueryRowContext(ctx, `SELECT upload FROM upload_queue WHERE counter_id = ? ORDER BY seq LIMIT 1`, int64(counter)).Scan(&upJSON)
+	switch {
+	case err == nil:
+		up, err := decodeQueued(upJSON)
+		if err != nil {
+			return 0, fmt.Errorf("data lag: %w", err)
+		}
+		since = up.Created
+	case !isNoRows(err):
+		return 0, fmt.Errorf("data lag: %w", err)
+	}
+	if t := s.hits.waitingSince(); !t.IsZero() && (since.IsZero() || t.Before(since)) {
+		since = t
+	}
+	if since.IsZero() || !now.After(since) {
+		return 0, nil
+	}
+	return now.Sub(since), nil
 }
 
 // orderSpooler writes an order to a spool in orderColumns' order.
@@ -199,6 +283,11 @@ func (s *Store) SyncUploads(ctx context.Context) error {
 			return fmt.Errorf("apply upload %s: %w", id, err)
 		}
 		if err := s.applyQueued(ctx, &up, chunks); err != nil {
+			if ctx.Err() == nil {
+				// A cause that passes, such as a full disk: the upload
+				// stays queued and is tried again.
+				s.queueRetryAt.Store(time.Now().Add(queueRetryDelay).UnixNano())
+			}
 			return err
 		}
 	}
@@ -250,6 +339,11 @@ func (s *Store) applyQueued(ctx context.Context, up *crmlink.Upload, chunks []qu
 	if applyErr != nil {
 		if ctx.Err() != nil {
 			return applyErr // stopping: the upload stays queued
+		}
+		if err := Classify(applyErr); errors.Is(err, crmlink.ErrNoSpace) || errors.Is(err, crmlink.ErrStoreFailed) {
+			// Not the upload's fault: it stays queued, to be applied once
+			// the disk has room or the store is open again.
+			return err
 		}
 		up.Status, up.Linked, up.Unlinked = crmlink.UploadFailed, 0, nil
 		up.Errors = []crmlink.RowError{{Reason: "the upload could not be applied: " + outOfMemory(applyErr).Error() + "; send it again"}}

@@ -173,14 +173,37 @@ func TestAcceptedSurvivesCrash(t *testing.T) {
 	if err := os.MkdirAll(orphan, 0o750); err != nil {
 		t.Fatal(err)
 	}
-	st = open()
+	// Open returns before the queue is applied (a server listens at
+	// once): the uploads show as queued, and reports count the wait.
+	later := &crmlink.FixedClock{T: storetest.Epoch.Add(90 * time.Second)}
+	st, err := duckdb.Open(ctx, "duckdb://"+path, later, duckdb.HoldQueue())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
 	if _, err := os.Stat(orphan); !os.IsNotExist(err) {
 		t.Errorf("the spools of an upload never queued are still there: %v", err)
+	}
+	if left, _ := os.ReadDir(path + ".uploads"); len(left) != 2 {
+		t.Errorf("the queued uploads' spools after opening: %v", left)
+	}
+	if got, err := st.Upload(ctx, c.ID, first.ID); err != nil || !got.Queued {
+		t.Errorf("an upload queued at opening: %+v, %v", got, err)
+	}
+	q := &crmlink.ReportQuery{CounterID: c.ID, Date1: storetest.Epoch.AddDate(0, 0, -30), Date2: storetest.Epoch,
+		Metrics: []crmlink.Metric{{Name: "ym:s:visits", Field: crmlink.MetVisits}}}
+	if res, err := st.Report(ctx, q); err != nil || res.DataLag != 90*time.Second {
+		t.Errorf("a report with uploads queued for 90 s: %+v, %v; want a data lag of 90 s", res, err)
+	}
+	if err := st.SyncUploads(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if res, err := st.Report(ctx, q); err != nil || res.DataLag != 0 {
+		t.Errorf("a report with nothing queued: %+v, %v; want no data lag", res, err)
 	}
 	if left, _ := os.ReadDir(path + ".uploads"); len(left) != 0 {
 		t.Errorf("left in the uploads' directory: %v", left)
 	}
-	defer st.Close()
 	for _, up := range []*crmlink.Upload{first, second} {
 		got, err := st.Upload(ctx, c.ID, up.ID)
 		if err != nil || got.Status != crmlink.UploadPassed || got.Queued {

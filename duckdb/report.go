@@ -457,7 +457,11 @@ func (s *Store) Report(ctx context.Context, q *crmlink.ReportQuery) (*crmlink.Re
 	if err := rows.Err(); err != nil {
 		return nil, fmt.Errorf("report: %w", outOfMemory(err))
 	}
-	return assemble(q, all), nil
+	res := assemble(q, all)
+	if res.DataLag, err = s.dataLag(ctx, q.CounterID); err != nil {
+		return nil, err
+	}
+	return res, nil
 }
 
 func sep(xs []string) string {

@@ -19,6 +19,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/crmlink/crmlink"
@@ -60,10 +61,26 @@ type Store struct {
 
 	// queueMu lets one SyncUploads apply the upload queue at a time;
 	// queueWG counts the goroutines applying it, which Close waits for.
+	// lifeMu guards closing, after which no such goroutine starts.
 	queueMu sync.Mutex
 	queueWG sync.WaitGroup
-	// holdQueue (tests) leaves what AcceptOrders queued unapplied.
+	lifeMu  sync.Mutex
+	closing bool
+	// queueRetryAt is when the queue is applied again after an
+	// application that could not finish for a cause that passes (a full
+	// disk), in Unix nanoseconds; 0: no retry is due.
+	queueRetryAt atomic.Int64
+	// holdQueue (tests) leaves the queue unapplied: what AcceptOrders
+	// queued, and what Open finds queued.
 	holdQueue bool
+
+	// life ends when Close begins: work the store does on its own (the
+	// queue's application) runs under it, and so stops at once.
+	life    context.Context
+	endLife context.CancelFunc
+	// probeMu lets one health probe write its row at a time: two at once
+	// would conflict in DuckDB.
+	probeMu sync.Mutex
 
 	// writeMu serialises writing transactions. DuckDB's optimistic
 	// concurrency would abort one of two concurrent writers to the same
@@ -97,9 +114,9 @@ type Store struct {
 
 var _ crmlink.Store = (*Store)(nil)
 
-// SetLogger makes the store log to l: at debug level, each step of an
-// upload with its duration.
-func (s *Store) SetLogger(l *slog.Logger) { s.log = l }
+// WithLogger makes the store log to l: its background work's failures,
+// and at debug level each step of an upload with its duration.
+func WithLogger(l *slog.Logger) Option { return func(s *Store) { s.log = l } }
 
 // step logs that an upload's step took from t0 until now, with what
 // DuckDB's allocator then has allocated and holds resident, in MiB.
@@ -157,9 +174,15 @@ func validSetting(k string) bool {
 	return true
 }
 
+// Option changes how Open opens a store.
+type Option func(*Store)
+
 // Open opens (creating if needed) the store at a duckdb:// URL and brings
-// its schema up to date.
-func Open(ctx context.Context, rawURL string, clock crmlink.Clock) (*Store, error) {
+// its schema up to date. It applies the hits logged before a stop or a
+// crash before it returns (a second of hits or so: the collector's view of
+// returning visitors needs them), and the queued uploads after it, in the
+// background, so that a server listens at once whatever the queue holds.
+func Open(ctx context.Context, rawURL string, clock crmlink.Clock, options ...Option) (*Store, error) {
 	path, opts, err := ParseURL(rawURL)
 	if err != nil {
 		return nil, err
@@ -198,6 +221,9 @@ func Open(ctx context.Context, rawURL string, clock crmlink.Clock) (*Store, erro
 	}
 	s := &Store{db: db, path: path, clock: clock, spoolDir: os.TempDir(), chunkRows: spoolChunkRows, linkRows: linkSliceRows,
 		log: slog.New(slog.DiscardHandler), identSeed: maphash.MakeSeed()}
+	for _, o := range options {
+		o(s)
+	}
 	if path != "" {
 		s.spoolDir = filepath.Dir(path)
 		// Spool files left by a process that died mid-upload: holding the
@@ -230,39 +256,52 @@ func Open(ctx context.Context, rawURL string, clock crmlink.Clock) (*Store, erro
 		db.Close()
 		return nil, fmt.Errorf("open store: %w", err)
 	}
+	s.hits.now = clock.Now
 	if err := s.applyLoggedHits(ctx); err != nil {
 		db.Close()
 		return nil, fmt.Errorf("open store: %w", err)
 	}
-	// Uploads accepted before a stop or a crash are applied now; spools
-	// left then belong to no queued upload (a crash before queueing).
-	if err := s.SyncUploads(ctx); err != nil {
+	// Spools of no queued upload were left by a crash before queueing.
+	if err := s.removeUnqueuedSpools(ctx); err != nil {
 		db.Close()
 		return nil, fmt.Errorf("open store: %w", err)
 	}
-	if left, err := os.ReadDir(s.uploadsDir()); err == nil {
-		for _, e := range left {
-			os.RemoveAll(filepath.Join(s.uploadsDir(), e.Name()))
-		}
-	}
+	s.life, s.endLife = context.WithCancel(context.Background())
 	s.applyNow, s.stopApplier, s.applierDone = make(chan struct{}, 1), make(chan struct{}), make(chan struct{})
 	go s.applier()
+	// Uploads accepted before a stop or a crash are applied now, in the
+	// background: meanwhile they show as not applied, and reports count
+	// them in their DataLag.
+	if !s.holdQueue {
+		s.applyQueue()
+	}
 	return s, nil
 }
+
+// ErrInUse marks the error of opening a store file that another process
+// holds.
+var ErrInUse = errors.New("the store is in use by another process")
 
 func openError(path string, err error) error {
 	msg := err.Error()
 	if strings.Contains(msg, "Could not set lock") || strings.Contains(msg, "Conflicting lock") {
-		return crmlink.Errorf(crmlink.KindUnavailable,
-			"store %s is in use by another process (a running `crmlink serve`? stop it, or send the command to it with --server URL --token T)", path)
+		return errors.Join(crmlink.Errorf(crmlink.KindUnavailable,
+			"store %s is in use by another process (a running `crmlink serve`? stop it, or send the command to it with --server URL --token T)", path),
+			ErrInUse)
 	}
 	return crmlink.Errorf(crmlink.KindInvalid, "open store %s: %v", path, err)
 }
 
-// Close closes the database after writes in flight have finished.
+// Close closes the database after writes in flight have finished. An
+// upload being applied from the queue is stopped, and stays queued: it is
+// applied when the store opens again.
 func (s *Store) Close() error {
 	var err error
 	s.closeOnce.Do(func() {
+		s.lifeMu.Lock()
+		s.closing = true
+		s.lifeMu.Unlock()
+		s.endLife()
 		s.queueWG.Wait()
 		close(s.stopApplier)
 		<-s.applierDone
@@ -271,11 +310,6 @@ func (s *Store) Close() error {
 	s.writeMu.Lock()
 	defer s.writeMu.Unlock()
 	return errors.Join(err, s.db.Close())
-}
-
-// Ping checks that the database answers.
-func (s *Store) Ping(ctx context.Context) error {
-	return s.db.PingContext(ctx)
 }
 
 // DB exposes the database to benchmarks and tests in this module.

@@ -39,6 +39,10 @@ func withType(errorType string, err error) error {
 	return &typedError{errorType: errorType, err: err}
 }
 
+// retryAfter is the Retry-After of a 503, in seconds: a full disk or a
+// store being opened again takes a while.
+const retryAfter = "10"
+
 // statusOf maps an error kind to its HTTP status and default error_type.
 func statusOf(kind crmlink.ErrorKind) (int, string) {
 	switch kind {
@@ -93,8 +97,11 @@ func writeError(w http.ResponseWriter, r *http.Request, log *slog.Logger, err er
 		body.Message = crmlink.MessageOf(err)
 		body.Errors = []apiErrorItem{{ErrorType: errType, Message: body.Message}}
 	}
-	if code == http.StatusUnauthorized {
+	switch code {
+	case http.StatusUnauthorized:
 		w.Header().Set("WWW-Authenticate", `OAuth realm="crmlink"`)
+	case http.StatusServiceUnavailable:
+		w.Header().Set("Retry-After", retryAfter)
 	}
 	writeJSON(w, code, body)
 }

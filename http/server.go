@@ -155,11 +155,27 @@ func (s *Server) handle(pattern string, h func(w http.ResponseWriter, r *http.Re
 // ServeHTTP implements http.Handler.
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) { s.mux.ServeHTTP(w, r) }
 
+// healthTimeout bounds the store's probe: a store that takes longer to
+// write a row is not serving.
+const healthTimeout = 5 * time.Second
+
+// health answers /healthz: {"status":"ok"} when the store passes its probe
+// (a real write and read, crmlink.Store.Check), else 503 with the reason
+// a user may see, such as a full disk or a store being opened again.
 func (s *Server) health(w http.ResponseWriter, r *http.Request) error {
-	ctx, cancel := context.WithTimeout(r.Context(), 2*time.Second)
+	ctx, cancel := context.WithTimeout(r.Context(), healthTimeout)
 	defer cancel()
-	if err := s.cfg.Store.Ping(ctx); err != nil {
-		return crmlink.Errorf(crmlink.KindUnavailable, "store does not answer")
+	if err := s.cfg.Store.Check(ctx); err != nil {
+		reason := "the store failed its probe (see the server's log)"
+		switch {
+		case crmlink.KindOf(err) != crmlink.KindInternal:
+			reason = crmlink.MessageOf(err)
+		case ctx.Err() != nil && r.Context().Err() == nil:
+			reason = "the store did not answer its probe within " + healthTimeout.String()
+		}
+		s.cfg.Logger.WarnContext(r.Context(), "health check failed", "err", err)
+		w.Header().Set("Retry-After", retryAfter)
+		return writeJSON(w, http.StatusServiceUnavailable, map[string]string{"status": "unavailable", "reason": reason})
 	}
 	return writeJSON(w, http.StatusOK, map[string]string{"status": "ok"})
 }

@@ -125,16 +125,26 @@ func dims(vs []crmlink.DimensionValue) []DimensionJSON {
 // Table is the JSON answer of a table report.
 func Table(res *crmlink.ReportResult, params url.Values) Answer {
 	a := Answer{Query: echo(&res.Query, params), Data: []AnswerRow{}, TotalRows: res.TotalRows, SampleShare: 1,
-		Totals: numbers(res.Totals), Min: numbers(res.Min), Max: numbers(res.Max)}
+		Totals: numbers(res.Totals), Min: numbers(res.Min), Max: numbers(res.Max), DataLag: lagSeconds(res.DataLag)}
 	for _, r := range res.Rows {
 		a.Data = append(a.Data, AnswerRow{Dimensions: dims(r.Dimensions), Metrics: numbers(r.Metrics)})
 	}
 	return a
 }
 
+// lagSeconds is data_lag as Metrica gives it: whole seconds, rounded up,
+// so that data still waiting never reads as 0.
+func lagSeconds(d time.Duration) int {
+	if d <= 0 {
+		return 0
+	}
+	return int((d + time.Second - 1) / time.Second)
+}
+
 // Series is the JSON answer of a time series.
 func Series(res *crmlink.ReportResult, params url.Values) SeriesAnswer {
-	a := SeriesAnswer{Query: echo(&res.Query, params), Data: []SeriesRow{}, TotalRows: res.TotalRows, TimeIntervals: [][2]string{}}
+	a := SeriesAnswer{Query: echo(&res.Query, params), Data: []SeriesRow{}, TotalRows: res.TotalRows, TimeIntervals: [][2]string{},
+		DataLag: lagSeconds(res.DataLag)}
 	for _, iv := range res.Intervals {
 		a.TimeIntervals = append(a.TimeIntervals, [2]string{iv[0].Format(time.DateOnly), iv[1].Format(time.DateOnly)})
 	}

@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"runtime"
 	"runtime/debug"
+	"sync"
 	"time"
 
 	"github.com/crmlink/crmlink"
@@ -59,13 +60,9 @@ func cmdServe(ctx context.Context, args []string, e *env) error {
 		return err
 	}
 	tuneRuntime(e.getenv)
-	st, err := openStore(ctx, *storeURL, e.clock)
+	st, err := openServing(ctx, *storeURL, e.clock, log)
 	if err != nil {
 		return err
-	}
-	defer st.Close()
-	if l, ok := st.(interface{ SetLogger(*slog.Logger) }); ok {
-		l.SetLogger(log)
 	}
 	return serve(ctx, st, cfg, log, e, nil)
 }
@@ -98,10 +95,25 @@ func tuneRuntime(getenv func(string) string) {
 	}
 }
 
-// serve runs the HTTP server until ctx ends, then shuts down gracefully:
-// it stops accepting, lets requests in flight finish (up to 30 s), and
-// returns. onListen, if set, runs once the listener is open.
+// stopDeadline bounds a graceful stop (SIGTERM): requests in flight get
+// all of it but the last stopReserve, which closes the collector (its
+// queued hits are written) and the store.
+const (
+	stopDeadline = 30 * time.Second
+	stopReserve  = 5 * time.Second
+)
+
+// serve runs the HTTP server on st until ctx ends, then stops gracefully:
+// it stops accepting, lets requests in flight finish (until the stop
+// deadline, after which their connections are closed), writes the hits
+// still queued, closes st and logs "stopped". It owns st: st is closed
+// when serve returns. It listens before anything else that takes time
+// (the store's look-ups are made ready in the background), so that the
+// tag's hits are taken from the first moment. onListen, if set, runs once
+// the listener is open.
 func serve(ctx context.Context, st crmlink.Store, cfg serveConfig, log *slog.Logger, e *env, onListen func(addr string)) error {
+	// On an early return; a stop closes it in its order, below.
+	defer st.Close()
 	classifier := traffic.New()
 	enricher := collect.NewEnricher(classifier.Classify)
 	if cfg.geoip != "" {
@@ -113,29 +125,9 @@ func serve(ctx context.Context, st crmlink.Store, cfg serveConfig, log *slog.Log
 		enricher.WithGeoIP(geo)
 	}
 	col := collect.New(collect.Config{Store: st, Clock: e.clock, Enricher: enricher})
-	// Closed last: requests in flight finish first, then the queued hits.
 	defer col.Close()
-	sweepCtx, stopSweep := context.WithCancel(ctx)
-	defer stopSweep()
-	go func() {
-		// Sessions idle for longer than any counter's timeout live on in
-		// the store only.
-		t := time.NewTicker(time.Minute)
-		defer t.Stop()
-		for {
-			select {
-			case <-sweepCtx.Done():
-				return
-			case <-t.C:
-				col.Forget(4 * time.Hour)
-			}
-		}
-	}()
 	h := crmhttp.NewServer(crmhttp.Config{Store: st, Clock: e.clock, Logger: log,
 		Classifier: classifier, MaxBodyBytes: cfg.maxBody, Collector: col})
-	if err := warmLookups(ctx, st, log); err != nil {
-		return err
-	}
 	ln, err := net.Listen("tcp", cfg.addr)
 	if err != nil {
 		return crmlink.Errorf(crmlink.KindInvalid, "listen on %s: %v", cfg.addr, err)
@@ -152,22 +144,67 @@ func serve(ctx context.Context, st crmlink.Store, cfg serveConfig, log *slog.Log
 	}
 	errc := make(chan error, 1)
 	go func() { errc <- srv.Serve(ln) }()
+
+	bgCtx, stopBackground := context.WithCancel(ctx)
+	var bg sync.WaitGroup
+	bg.Go(func() {
+		if err := warmLookups(bgCtx, st, log); err != nil && bgCtx.Err() == nil {
+			log.Warn("look-ups not made ready: the first new visitors wait for them", "err", err)
+		}
+	})
+	bg.Go(func() {
+		// Sessions idle for longer than any counter's timeout live on in
+		// the store only.
+		t := time.NewTicker(time.Minute)
+		defer t.Stop()
+		for {
+			select {
+			case <-bgCtx.Done():
+				return
+			case <-t.C:
+				col.Forget(4 * time.Hour)
+			}
+		}
+	})
+	defer func() {
+		stopBackground()
+		bg.Wait()
+	}()
+
+	var serveErr error
 	select {
-	case err := <-errc:
-		return fmt.Errorf("serve: %w", err)
+	case serveErr = <-errc:
+		serveErr = fmt.Errorf("serve: %w", serveErr)
 	case <-ctx.Done():
 	}
-	log.Info("shutting down: finishing requests in flight")
-	sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 30*time.Second)
+	stopAt := time.Now().Add(stopDeadline)
+	log.Info("shutting down: finishing requests in flight", "deadline", stopDeadline.String())
+	sctx, cancel := context.WithDeadline(context.WithoutCancel(ctx), stopAt.Add(-stopReserve))
 	defer cancel()
 	if err := srv.Shutdown(sctx); err != nil {
-		return fmt.Errorf("shutdown: %w", err)
+		// Past the deadline: the requests still running are cut (an
+		// upload cut short stores nothing), so that the stop keeps it.
+		log.Warn("requests still running at the stop deadline were cut", "err", err)
+		srv.Close()
 	}
-	if err := <-errc; err != nil && !errors.Is(err, http.ErrServerClosed) {
-		return err
+	if serveErr == nil {
+		if err := <-errc; err != nil && !errors.Is(err, http.ErrServerClosed) {
+			serveErr = err
+		}
+	}
+	stopBackground()
+	bg.Wait()
+	// The collector writes the hits it queued, then the store applies
+	// them and closes.
+	col.Close()
+	if err := st.Close(); err != nil {
+		return errors.Join(serveErr, err)
+	}
+	if time.Now().After(stopAt) {
+		log.Warn("stopped after the stop deadline", "over", time.Since(stopAt).Round(time.Millisecond).String())
 	}
 	log.Info("stopped")
-	return nil
+	return serveErr
 }
 
 // warmLookups has the store ready for the collector's first look-up of

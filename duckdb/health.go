@@ -1,0 +1,68 @@
+package duckdb
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+	"syscall"
+
+	"github.com/crmlink/crmlink"
+)
+
+// Check probes the store for a health check: it writes the health_probe
+// row and reads it back, and writes and syncs a small file in the hit
+// log's directory, where the tag's hits go first. A full disk fails the
+// write with ErrNoSpace and leaves the database usable; a database that
+// DuckDB has invalidated fails with ErrStoreFailed. See crmlink.Store.
+func (s *Store) Check(ctx context.Context) error {
+	s.probeMu.Lock()
+	defer s.probeMu.Unlock()
+	// caller: Check (health probe)
+	if _, err := s.db.ExecContext(ctx, `UPDATE health_probe SET checked = ?::TIMESTAMP`, tsText(s.clock.Now())); err != nil {
+		return Classify(fmt.Errorf("health probe: write: %w", err))
+	}
+	var n int
+	// caller: Check (health probe)
+	if err := s.db.QueryRowContext(ctx, `SELECT count(*) FROM health_probe`).Scan(&n); err != nil {
+		return Classify(fmt.Errorf("health probe: read: %w", err))
+	}
+	if err := s.hits.probe(); err != nil {
+		return Classify(fmt.Errorf("health probe: %w", err))
+	}
+	return nil
+}
+
+// Classify gives an internal error of the store the kind and message a
+// user must see when its cause is one that passes: a write the disk had
+// no room for (crmlink.ErrNoSpace), or a database that DuckDB invalidated
+// after such a write failed in a checkpoint, which serves again only once
+// opened again (crmlink.ErrStoreFailed). Other errors pass unchanged; so
+// do errors meant for the user, whose messages may quote any text.
+func Classify(err error) error {
+	if err == nil || crmlink.KindOf(err) != crmlink.KindInternal ||
+		errors.Is(err, crmlink.ErrStoreFailed) || errors.Is(err, crmlink.ErrNoSpace) {
+		return err
+	}
+	msg := err.Error()
+	full := errors.Is(err, syscall.ENOSPC) || strings.Contains(msg, "No space left on device") ||
+		strings.Contains(msg, "no space left on device")
+	switch {
+	case strings.Contains(msg, "database has been invalidated") || strings.Contains(msg, "FATAL Error"):
+		cause := "it failed"
+		if full {
+			cause = "its disk is full"
+		}
+		return errors.Join(crmlink.Errorf(crmlink.KindUnavailable,
+			"the store stopped because %s, and is opened again as soon as it can be: nothing was stored; send again in a minute", cause),
+			crmlink.ErrStoreFailed, err)
+	case full:
+		return errors.Join(crmlink.Errorf(crmlink.KindUnavailable,
+			"no space left on the store's disk: nothing was stored; send again once space is freed"),
+			crmlink.ErrNoSpace, err)
+	}
+	return err
+}
+
+// Classify is the package's Classify, for store.Reopening.
+func (s *Store) Classify(err error) error { return Classify(err) }

@@ -370,7 +370,11 @@ func (c *Collector) write() {
 				delete(c.sessions, sessionKey{p.hit.CounterID, p.hit.ClientID})
 			}
 			c.mu.Unlock()
-			err = errors.Join(crmlink.Errorf(crmlink.KindUnavailable, "hits not stored; send again"), err)
+			why := ""
+			if crmlink.KindOf(err) != crmlink.KindInternal {
+				why = " (" + crmlink.MessageOf(err) + ")"
+			}
+			err = errors.Join(crmlink.Errorf(crmlink.KindUnavailable, "hits not stored%s; send again", why), err)
 		}
 		for _, p := range batch {
 			p.done <- err

@@ -67,14 +67,28 @@ func (f *clientFilter) mayHave(id uint64) bool {
 }
 
 // noteClient adds a ClientID that is getting a session to its counter's
-// filter, if the counter has one yet (a filter built later reads it from
-// the sessions). The caller holds s.writeMu.
+// filter, if the counter has one, or to the filter being built for it; a
+// filter built later reads it from the sessions. The caller holds
+// s.sessionsMu (and s.writeMu), from before this call until its
+// transaction ends.
 func (s *Store) noteClient(counter crmlink.CounterID, client uint64) {
 	s.filterMu.Lock()
 	if f := s.filters[counter]; f != nil {
 		f.add(client)
 	}
+	if b := s.building[counter]; b != nil { // it replaces a full one, if any
+		b.pending = append(b.pending, client)
+	}
 	s.filterMu.Unlock()
+}
+
+// filterBuild is a filter being built: the ClientIDs noted meanwhile,
+// and, once done is closed, the filter or the error.
+type filterBuild struct {
+	pending []uint64
+	done    chan struct{}
+	f       *clientFilter
+	err     error
 }
 
 // mayHaveClients keeps the ClientIDs that may have sessions in a counter,
@@ -101,27 +115,78 @@ func (s *Store) mayHaveClients(ctx context.Context, counter crmlink.CounterID, c
 	return maybe, nil
 }
 
-// buildClientFilter reads a counter's ClientIDs into a new filter, under
-// the write lock so that no session commits unseen meanwhile.
+// buildClientFilter reads a counter's ClientIDs into a new filter. It
+// does not wait for the store's writers, only for those inserting
+// sessions (s.sessionsMu), and for them only until its read transaction
+// has its snapshot: every session committed before is in it, and every
+// ClientID noted after goes to the build's pending list. A look-up of a
+// new visitor so never waits for an upload being applied. Look-ups that
+// come while the filter is built wait for that build.
 func (s *Store) buildClientFilter(ctx context.Context, counter crmlink.CounterID) (*clientFilter, error) {
-	s.writeMu.Lock()
-	defer s.writeMu.Unlock()
-	// Another look-up may have built it while this one waited.
 	s.filterMu.Lock()
-	f := s.filters[counter]
-	s.filterMu.Unlock()
-	if f != nil && f.n <= f.capacity {
+	if f := s.filters[counter]; f != nil && f.n <= f.capacity {
+		s.filterMu.Unlock()
 		return f, nil
 	}
-	var approx int64
-	// caller: clientFilter (size)
-	if err := s.db.QueryRowContext(ctx, `SELECT coalesce(approx_count_distinct(client_id), 0) FROM sessions WHERE counter_id = ?`,
-		int64(counter)).Scan(&approx); err != nil {
+	if b := s.building[counter]; b != nil {
+		s.filterMu.Unlock()
+		select {
+		case <-b.done:
+			return b.f, b.err
+		case <-ctx.Done():
+			return nil, ctx.Err()
+		}
+	}
+	b := &filterBuild{done: make(chan struct{})}
+	if s.building == nil {
+		s.building = map[crmlink.CounterID]*filterBuild{}
+	}
+	s.building[counter] = b
+	s.filterMu.Unlock()
+
+	b.f, b.err = s.readClientFilter(ctx, counter)
+	s.filterMu.Lock()
+	delete(s.building, counter)
+	if b.err == nil {
+		for _, c := range b.pending {
+			b.f.add(c)
+		}
+		if b.f.n > b.f.capacity { // the estimate was off
+			b.f.capacity = b.f.n
+		}
+		if s.filters == nil {
+			s.filters = map[crmlink.CounterID]*clientFilter{}
+		}
+		s.filters[counter] = b.f
+	}
+	b.pending = nil
+	s.filterMu.Unlock()
+	close(b.done)
+	return b.f, b.err
+}
+
+// readClientFilter reads a counter's ClientIDs into a new filter, in a
+// read transaction whose snapshot is taken while no session is being
+// inserted.
+func (s *Store) readClientFilter(ctx context.Context, counter crmlink.CounterID) (*clientFilter, error) {
+	tx, err := s.db.BeginTx(ctx, nil) // it only reads
+	if err != nil {
 		return nil, fmt.Errorf("client filter: %w", err)
 	}
-	f = newClientFilter(2 * int(approx))
+	defer tx.Rollback()
+	var approx int64
+	// DuckDB takes a transaction's snapshot at its first statement.
+	s.sessionsMu.Lock()
+	// caller: clientFilter (size)
+	err = tx.QueryRowContext(ctx, `SELECT coalesce(approx_count_distinct(client_id), 0) FROM sessions WHERE counter_id = ?`,
+		int64(counter)).Scan(&approx)
+	s.sessionsMu.Unlock()
+	if err != nil {
+		return nil, fmt.Errorf("client filter: %w", err)
+	}
+	f := newClientFilter(2 * int(approx))
 	// caller: clientFilter (fill)
-	rows, err := s.db.QueryContext(ctx, `SELECT DISTINCT client_id FROM sessions WHERE counter_id = ?`, int64(counter))
+	rows, err := tx.QueryContext(ctx, `SELECT DISTINCT client_id FROM sessions WHERE counter_id = ?`, int64(counter))
 	if err != nil {
 		return nil, fmt.Errorf("client filter: %w", err)
 	}
@@ -136,14 +201,5 @@ func (s *Store) buildClientFilter(ctx context.Context, counter crmlink.CounterID
 	if err := rows.Err(); err != nil {
 		return nil, fmt.Errorf("client filter: %w", err)
 	}
-	if f.n > f.capacity { // the estimate was off
-		f.capacity = f.n
-	}
-	s.filterMu.Lock()
-	if s.filters == nil {
-		s.filters = map[crmlink.CounterID]*clientFilter{}
-	}
-	s.filters[counter] = f
-	s.filterMu.Unlock()
 	return f, nil
 }

@@ -49,13 +49,13 @@ func Classify(err error) error {
 		strings.Contains(msg, "no space left on device")
 	switch {
 	case strings.Contains(msg, "database has been invalidated") || strings.Contains(msg, "FATAL Error"):
-		cause := "it failed"
 		if full {
-			cause = "its disk is full"
+			return errors.Join(crmlink.Errorf(crmlink.KindUnavailable,
+				"the store stopped because its disk is full, and is opened again once there is space: try again then"),
+				crmlink.ErrStoreFailed, crmlink.ErrNoSpace, err)
 		}
 		return errors.Join(crmlink.Errorf(crmlink.KindUnavailable,
-			"the store stopped because %s, and is opened again as soon as it can be: nothing was stored; send again in a minute", cause),
-			crmlink.ErrStoreFailed, err)
+			"the store failed and is being opened again: try again in a minute"), crmlink.ErrStoreFailed, err)
 	case full:
 		return errors.Join(crmlink.Errorf(crmlink.KindUnavailable,
 			"no space left on the store's disk: nothing was stored; send again once space is freed"),

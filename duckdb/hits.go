@@ -252,6 +252,8 @@ func (s *Store) applyHits(ctx context.Context, batches [][]crmlink.SessionHit, a
 	attrs := map[crmlink.CounterID]map[uint64]clientAttr{}
 	s.writeMu.Lock()
 	defer s.writeMu.Unlock()
+	s.sessionsMu.Lock()
+	defer s.sessionsMu.Unlock()
 	err := s.inTxLocked(ctx, s.db, func(tx *sql.Tx) error {
 		for _, id := range counters {
 			a, err := s.writeCounterHits(ctx, tx, cnts[id], byCounter[id], newSpool)

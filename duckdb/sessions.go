@@ -115,6 +115,8 @@ func (s *Store) ImportSessions(ctx context.Context, up *crmlink.Upload, r crmlin
 
 	s.writeMu.Lock()
 	defer s.writeMu.Unlock()
+	s.sessionsMu.Lock()
+	defer s.sessionsMu.Unlock()
 	// Imported sessions may come before a ClientID's latest, and bring
 	// identities: the hit applier's attribution states and identity
 	// filters are forgotten, whatever the outcome.

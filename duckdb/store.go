@@ -93,9 +93,14 @@ type Store struct {
 	knownGoals map[goalKey]bool
 
 	// filters tell, per counter, which ClientIDs surely have no session
-	// (clientfilter.go).
+	// (clientfilter.go); building are those being built.
 	filterMu sync.Mutex
 	filters  map[crmlink.CounterID]*clientFilter
+	building map[crmlink.CounterID]*filterBuild
+	// sessionsMu is held, after writeMu, by every transaction that
+	// inserts sessions, until it ends: a filter being built takes its
+	// snapshot under it (clientfilter.go).
+	sessionsMu sync.Mutex
 
 	// attrs keep, per counter and ClientID, the attribution of the
 	// ClientID's latest session, for the hit applier (hitattr.go);

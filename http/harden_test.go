@@ -5,6 +5,7 @@ import (
 	"encoding/csv"
 	"net/http"
 	"net/url"
+	"regexp"
 	"strings"
 	"testing"
 
@@ -61,5 +62,29 @@ func TestCSVExportNeutral(t *testing.T) {
 		if strings.Join(recs[i], "|") != strings.Join(want[i], "|") {
 			t.Errorf("line %d: %q, want %q", i+1, recs[i], want[i])
 		}
+	}
+}
+
+// TestSigninNextStaysHere: a sign-in link cannot send the browser to
+// another site, through the form's hidden field or its POST.
+func TestSigninNextStaysHere(t *testing.T) {
+	f := newFixture(t, 0)
+	for _, next := range []string{"/%09/evil.example/phish", "/%5C/evil.example", "/%2F/evil.example", "//evil.example"} {
+		b := newBrowser(t, f)
+		form := b.get("/signin?next=" + next)
+		if !strings.Contains(form.body, `name="next" value="/"`) {
+			t.Errorf("next=%s: the form carries %q", next, regexp.MustCompile(`name="next" value="[^"]*"`).FindString(form.body))
+		}
+		decoded, _ := url.QueryUnescape(next)
+		p := b.post("/signin", url.Values{"csrf": {csrfOf(t, form)}, "token": {f.admin}, "next": {decoded}})
+		if p.code != http.StatusSeeOther || p.location != "/" {
+			t.Errorf("next=%q: %d to %q, want /", decoded, p.code, p.location)
+		}
+	}
+	b := newBrowser(t, f)
+	form := b.get("/signin?next=" + url.QueryEscape("/c/1/sources?date1=2026-01-01"))
+	p := b.post("/signin", url.Values{"csrf": {csrfOf(t, form)}, "token": {f.admin}, "next": {"/c/1/sources?date1=2026-01-01"}})
+	if p.location != "/c/1/sources?date1=2026-01-01" {
+		t.Errorf("a page of this site: redirected to %q", p.location)
 	}
 }

@@ -14,6 +14,8 @@ import (
 	"strings"
 	"sync"
 	"time"
+	"unicode"
+	"unicode/utf8"
 
 	"github.com/crmlink/crmlink"
 	"github.com/crmlink/crmlink/web"
@@ -279,10 +281,23 @@ func (s *Server) signinPage(w http.ResponseWriter, r *http.Request) error {
 	return s.render(w, r, http.StatusOK, "signin", p)
 }
 
-// safeNext keeps a redirect target on this site.
+// safeNext keeps a redirect target on this site: a path that starts with
+// one slash, with no scheme or host, no backslash and no control
+// character, before or after percent-decoding; anything else is "/".
+// Browsers drop tabs and line ends from a Location and read a backslash as
+// a slash, so "/\t/evil.example" and "/\\evil.example" both lead to
+// //evil.example.
 func safeNext(next string) string {
-	if !strings.HasPrefix(next, "/") || strings.HasPrefix(next, "//") || strings.HasPrefix(next, "/\\") {
+	u, err := url.Parse(next)
+	if err != nil || u.Scheme != "" || u.Host != "" || u.User != nil || u.Opaque != "" {
 		return "/"
+	}
+	for _, s := range []string{next, u.Path} {
+		if !strings.HasPrefix(s, "/") || strings.HasPrefix(s, "//") || strings.ContainsFunc(s, func(r rune) bool {
+			return r == '\\' || unicode.IsControl(r) || r == utf8.RuneError
+		}) {
+			return "/"
+		}
 	}
 	return next
 }

@@ -88,3 +88,33 @@ func TestSigninNextStaysHere(t *testing.T) {
 		t.Errorf("a page of this site: redirected to %q", p.location)
 	}
 }
+
+// TestNoSniff: every answer, whatever its type or status, carries
+// X-Content-Type-Options: nosniff.
+func TestNoSniff(t *testing.T) {
+	f := newShopFixture(t)
+	b := newBrowser(t, f.fixture)
+	for _, path := range []string{"/healthz", "/metrics", "/nope", "/stat/v1/data" + f.path + "&metrics=ym:s:visits",
+		"/stat/v1/data.csv" + f.path + "&metrics=ym:s:visits", "/stat/v1/data.csv" + f.path + "&metrics=ym:s:nope",
+		"/management/v1/counters", "/signin", "/", "/c/" + f.shop.ID.String() + "/", "/static/x/app.css", "/static/x/nope.css"} {
+		req, _ := http.NewRequest("GET", f.srv.URL+path, nil)
+		if strings.HasPrefix(path, "/stat/") {
+			req.Header.Set("Authorization", "OAuth "+f.token)
+		}
+		p := b.do(req)
+		if got := p.header.Get("X-Content-Type-Options"); got != "nosniff" {
+			t.Errorf("GET %s (%d): X-Content-Type-Options %q", path, p.code, got)
+		}
+	}
+	c := newCollectFixture(t)
+	for _, path := range []string{"/tag.js", "/collect/" + c.counter.ID.String() + "?cid=1&t=pv&url=https%3A%2F%2Fshop.example%2F"} {
+		resp, err := http.Get(c.srv.URL + path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		if got := resp.Header.Get("X-Content-Type-Options"); got != "nosniff" {
+			t.Errorf("GET %s (%d): X-Content-Type-Options %q", path, resp.StatusCode, got)
+		}
+	}
+}

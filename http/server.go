@@ -152,8 +152,13 @@ func (s *Server) handle(pattern string, h func(w http.ResponseWriter, r *http.Re
 	})
 }
 
-// ServeHTTP implements http.Handler.
-func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) { s.mux.ServeHTTP(w, r) }
+// ServeHTTP implements http.Handler. Every answer, JSON, CSV, pages and
+// files alike, tells browsers not to guess its type: a report cell or an
+// upload's error message that looks like HTML stays text.
+func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	w.Header().Set("X-Content-Type-Options", "nosniff")
+	s.mux.ServeHTTP(w, r)
+}
 
 // healthTimeout bounds the store's probe: a store that takes longer to
 // write a row is not serving.

@@ -45,6 +45,9 @@ type Server struct {
 	mux      *http.ServeMux
 	registry *prometheus.Registry
 	signins  *signinLimiter
+	// cop refuses cross-origin requests that change something, for the
+	// dashboard's routes and for API calls made with its cookie.
+	cop *http.CrossOriginProtection
 	// The tag's metrics, resolved once: every hit counts in them.
 	collect204, collect200 prometheus.Counter
 	collectDuration        prometheus.Observer
@@ -66,7 +69,8 @@ func NewServer(cfg Config) *Server {
 	if cfg.Clock == nil {
 		cfg.Clock = crmlink.SystemClock{}
 	}
-	s := &Server{cfg: cfg, mux: http.NewServeMux(), registry: prometheus.NewRegistry(), signins: newSigninLimiter(cfg.Clock.Now)}
+	s := &Server{cfg: cfg, mux: http.NewServeMux(), registry: prometheus.NewRegistry(), signins: newSigninLimiter(cfg.Clock.Now),
+		cop: http.NewCrossOriginProtection()}
 	s.requests = prometheus.NewCounterVec(prometheus.CounterOpts{
 		Name: "crmlink_http_requests_total", Help: "HTTP requests by route and status code.",
 	}, []string{"route", "code"})

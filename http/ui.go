@@ -112,9 +112,8 @@ func (s *Server) uiRoutes() {
 // uiHandle registers a dashboard handler: like handle, but errors are
 // pages, and an unsigned browser is sent to the sign-in page.
 func (s *Server) uiHandle(pattern string, h func(w http.ResponseWriter, r *http.Request) error) {
-	cop := http.NewCrossOriginProtection()
 	s.handle(pattern, func(w http.ResponseWriter, r *http.Request) error {
-		if err := cop.Check(r); err != nil {
+		if err := s.cop.Check(r); err != nil {
 			return s.errorPage(w, r, crmlink.Errorf(crmlink.KindForbidden, "cross-origin request refused"))
 		}
 		w.Header().Set("X-Frame-Options", "DENY")

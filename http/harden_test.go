@@ -175,3 +175,52 @@ func TestAPICookieCrossOrigin(t *testing.T) {
 		}
 	}
 }
+
+// TestFlashNotFromURL: the dashboard shows a message only when our own
+// form's answer left it, once; a link's ?flash= or a cookie this
+// browser's session did not sign shows nothing.
+func TestFlashNotFromURL(t *testing.T) {
+	f := newFixture(t, 0)
+	b := newBrowser(t, f)
+	b.signIn(f.admin, "", "")
+	base := "/c/" + f.counter.ID.String() + "/"
+	lure := "Your account is locked. Call +7 800 000-00-00"
+	for _, q := range []string{"?flash=" + url.QueryEscape(lure), "?flash=settings_saved", "?flash=user_added&name=x"} {
+		p := b.get(base + "settings" + q)
+		if p.code != 200 || strings.Contains(p.body, `class="flash"`) || strings.Contains(p.body, "locked") {
+			t.Errorf("settings%s: %d, shows a flash", q, p.code)
+		}
+	}
+	csrf := csrfOf(t, b.get(base+"uploads"))
+	post := b.post(base+"statuses", url.Values{"csrf": {csrf}, "status": {"done"}, "type": {"PAID"}})
+	if strings.Contains(post.location, "flash") || strings.Contains(post.location, "saved") {
+		t.Errorf("the message is in the URL: %q", post.location)
+	}
+	var signed *http.Cookie
+	for _, c := range (&http.Response{Header: post.header}).Cookies() {
+		if c.Name == "crmlink_flash" {
+			signed = c
+		}
+	}
+	if signed == nil || signed.MaxAge <= 0 || signed.MaxAge > 60 || !signed.HttpOnly || signed.Path != base {
+		t.Fatalf("flash cookie: %+v", signed)
+	}
+	if msg := b.flash(post); msg != "Status done saved." {
+		t.Errorf("after saving a status: %q", msg)
+	}
+	if p := b.get(base + "uploads"); strings.Contains(p.body, "saved.") {
+		t.Error("the message is shown twice")
+	}
+	// Another browser's cookie, or a made-up one, shows nothing.
+	other := newBrowser(t, f)
+	other.signIn(f.admin, "", "")
+	u, _ := url.Parse(f.srv.URL + base)
+	forged := *signed
+	forged.Value = strings.Replace(signed.Value, ".", ".0", 1)[:len(signed.Value)]
+	for _, c := range []*http.Cookie{signed, &forged, {Name: "crmlink_flash", Value: "Q2FsbCB1cw"}} {
+		other.c.Jar.SetCookies(u, []*http.Cookie{{Name: c.Name, Value: c.Value, Path: base}})
+		if p := other.get(base + "uploads"); strings.Contains(p.body, `class="flash"`) {
+			t.Errorf("cookie %q: shows a flash", c.Value)
+		}
+	}
+}

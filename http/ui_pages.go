@@ -309,10 +309,18 @@ func (s *Server) statusesPost(w http.ResponseWriter, r *http.Request, u *ui) err
 }
 
 // flash sends the browser back to a page of the counter (page may end in
-// an #anchor) with a message to show.
+// an #anchor) with a message to show there once. The message travels in a
+// cookie signed with the browser's session secret (flashCookie), never in
+// the URL, so that no link can make the dashboard say something under our
+// name.
 func (u *ui) flash(w http.ResponseWriter, r *http.Request, page, msg string) error {
 	path, anchor, _ := strings.Cut(page, "#")
-	to := "/c/" + u.counter.ID.String() + "/" + path + "?flash=" + url.QueryEscape(msg)
+	base := "/c/" + u.counter.ID.String() + "/"
+	if u.secret != "" {
+		http.SetCookie(w, &http.Cookie{Name: flashCookie, Value: signFlash(u.secret, msg), Path: base, MaxAge: 60,
+			HttpOnly: true, Secure: secureRequest(r), SameSite: http.SameSiteStrictMode})
+	}
+	to := base + path
 	if anchor != "" {
 		to += "#" + anchor
 	}

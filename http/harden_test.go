@@ -224,3 +224,51 @@ func TestFlashNotFromURL(t *testing.T) {
 		}
 	}
 }
+
+// TestUserNameTakenElsewhere: a counter's admin adding a user whose name
+// another counter's user has is refused without being told that the name
+// exists; their own users are named as such; an admin of every counter is
+// told plainly.
+func TestUserNameTakenElsewhere(t *testing.T) {
+	f := newFixture(t, 0)
+	ctx := context.Background()
+	hash, err := crmhttp.HashPassword("olga's password")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, u := range []*crmlink.User{{Name: "olga", PasswordHash: hash, CounterID: f.other.ID, Scope: crmlink.ScopeAdmin},
+		{Name: "root", PasswordHash: hash, Scope: crmlink.ScopeAdmin},
+		{Name: "maria", PasswordHash: hash, CounterID: f.counter.ID, Scope: crmlink.ScopeRead}} {
+		if err := f.store.CreateUser(ctx, u); err != nil {
+			t.Fatal(err)
+		}
+	}
+	admin := crmhttp.NewTokenSecret()
+	if err := f.store.CreateToken(ctx, &crmlink.Token{Hash: crmhttp.HashToken(admin), CounterID: f.counter.ID, Scope: crmlink.ScopeAdmin}); err != nil {
+		t.Fatal(err)
+	}
+	base := "/c/" + f.counter.ID.String()
+	add := func(b *browser, name string) string {
+		csrf := csrfOf(t, b.get(base+"/settings"))
+		return b.flash(b.post(base+"/users", url.Values{"csrf": {csrf}, "user": {name}, "password": {"long enough pw"}, "scope": {"read"}}))
+	}
+	b := newBrowser(t, f)
+	b.signIn(admin, "", "")
+	generic := "User not added: this name cannot be used; choose another."
+	for _, name := range []string{"olga", "root"} {
+		if msg := add(b, name); msg != generic {
+			t.Errorf("counter admin adds %s, taken elsewhere: %q, want %q", name, msg, generic)
+		}
+	}
+	if msg := add(b, "maria"); msg != "User not added: maria is already a user of this counter." {
+		t.Errorf("counter admin adds their own maria: %q", msg)
+	}
+	all := newBrowser(t, f)
+	all.signIn(f.admin, "", "")
+	if msg := add(all, "olga"); msg != "User not added: a user named olga already exists on this server." {
+		t.Errorf("admin of every counter adds olga: %q", msg)
+	}
+	if u, err := f.store.User(ctx, "olga"); err != nil || u.CounterID != f.other.ID || !crmhttp.CheckPassword(u.PasswordHash, "olga's password") {
+		t.Errorf("olga after the attempts: %+v, %v", u, err)
+	}
+}

@@ -3,11 +3,14 @@ package http_test
 import (
 	"context"
 	"encoding/csv"
+	"io"
 	"net/http"
+	"net/http/httptest"
 	"net/url"
 	"regexp"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/crmlink/crmlink"
 	crmhttp "github.com/crmlink/crmlink/http"
@@ -270,5 +273,53 @@ func TestUserNameTakenElsewhere(t *testing.T) {
 	}
 	if u, err := f.store.User(ctx, "olga"); err != nil || u.CounterID != f.other.ID || !crmhttp.CheckPassword(u.PasswordHash, "olga's password") {
 		t.Errorf("olga after the attempts: %+v, %v", u, err)
+	}
+}
+
+// TestMetricsLimited: with a metrics token, /metrics answers only
+// "Authorization: Bearer <token>"; with MetricsApart the server answers
+// 404 for it and MetricsHandler serves it elsewhere.
+func TestMetricsLimited(t *testing.T) {
+	clock := &crmlink.FixedClock{T: time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC)}
+	st := tempStore(t, clock)
+	get := func(h http.Handler, auth string) (int, string) {
+		srv := httptest.NewServer(h)
+		defer srv.Close()
+		req, _ := http.NewRequest("GET", srv.URL+"/metrics", nil)
+		if auth != "" {
+			req.Header.Set("Authorization", auth)
+		}
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		raw, _ := io.ReadAll(resp.Body)
+		return resp.StatusCode, string(raw)
+	}
+	withToken := crmhttp.NewServer(crmhttp.Config{Store: st, Clock: clock, Logger: discardLogger(), MetricsToken: "m-secret-1"})
+	for _, auth := range []string{"", "Bearer m-secret-2", "Bearer m-secret-", "Bearer m-secret-11", "OAuth m-secret-1", "m-secret-1", "Basic bTpt"} {
+		if code, body := get(withToken, auth); code != http.StatusUnauthorized || strings.Contains(body, "go_goroutines") {
+			t.Errorf("token set, Authorization %q: %d", auth, code)
+		}
+	}
+	for _, auth := range []string{"Bearer m-secret-1", "bearer  m-secret-1"} {
+		if code, body := get(withToken, auth); code != 200 || !strings.Contains(body, "go_goroutines") {
+			t.Errorf("token set, Authorization %q: %d", auth, code)
+		}
+	}
+	apart := crmhttp.NewServer(crmhttp.Config{Store: st, Clock: clock, Logger: discardLogger(), MetricsApart: true})
+	if code, body := get(apart, ""); code != 404 || strings.Contains(body, "go_goroutines") {
+		t.Errorf("metrics apart, main listener: %d", code)
+	}
+	if code, body := get(apart.MetricsHandler(), ""); code != 200 || !strings.Contains(body, "go_goroutines") {
+		t.Errorf("metrics apart, their own handler: %d", code)
+	}
+	both := crmhttp.NewServer(crmhttp.Config{Store: st, Clock: clock, Logger: discardLogger(), MetricsApart: true, MetricsToken: "m"})
+	if code, _ := get(both.MetricsHandler(), ""); code != http.StatusUnauthorized {
+		t.Errorf("metrics apart with a token, no token: %d", code)
+	}
+	if code, _ := get(both.MetricsHandler(), "Bearer m"); code != 200 {
+		t.Errorf("metrics apart with a token: %d", code)
 	}
 }

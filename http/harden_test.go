@@ -315,6 +315,11 @@ func TestMetricsLimited(t *testing.T) {
 	if code, body := get(apart.MetricsHandler(), ""); code != 200 || !strings.Contains(body, "go_goroutines") {
 		t.Errorf("metrics apart, their own handler: %d", code)
 	}
+	rec := httptest.NewRecorder()
+	apart.MetricsHandler().ServeHTTP(rec, httptest.NewRequest("GET", "/metrics", nil))
+	if got := rec.Header().Get("X-Content-Type-Options"); got != "nosniff" {
+		t.Errorf("metrics apart: X-Content-Type-Options %q", got)
+	}
 	both := crmhttp.NewServer(crmhttp.Config{Store: st, Clock: clock, Logger: discardLogger(), MetricsApart: true, MetricsToken: "m"})
 	if code, _ := get(both.MetricsHandler(), ""); code != http.StatusUnauthorized {
 		t.Errorf("metrics apart with a token, no token: %d", code)

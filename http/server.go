@@ -126,11 +126,14 @@ func (s *Server) Registry() *prometheus.Registry { return s.registry }
 // MetricsApart, wherever cmd/crmlink mounts it.
 func (s *Server) MetricsHandler() http.Handler {
 	h := promhttp.HandlerFor(s.registry, promhttp.HandlerOpts{})
-	if s.cfg.MetricsToken == "" {
-		return h
-	}
 	want := sha256.Sum256([]byte(s.cfg.MetricsToken))
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		// Also on a listener of its own, which ServeHTTP does not answer.
+		w.Header().Set("X-Content-Type-Options", "nosniff")
+		if s.cfg.MetricsToken == "" {
+			h.ServeHTTP(w, r)
+			return
+		}
 		scheme, tok, _ := strings.Cut(strings.TrimSpace(r.Header.Get("Authorization")), " ")
 		// Hashes of equal length, compared in constant time: the answer's
 		// timing tells nothing of the token, its length included.

@@ -6,6 +6,7 @@ package http
 import (
 	"context"
 	"crypto/sha256"
+	"crypto/subtle"
 	"encoding/hex"
 	"log/slog"
 	"net/http"
@@ -37,6 +38,12 @@ type Config struct {
 	MaxJSONRows int
 	// Collector takes the tag's hits; nil serves no /collect.
 	Collector *collect.Collector
+	// MetricsToken, when set, is the token /metrics requires, sent as
+	// "Authorization: Bearer <token>".
+	MetricsToken string
+	// MetricsApart leaves /metrics off the server's routes (it answers 404
+	// there): cmd/crmlink serves MetricsHandler on a listener of its own.
+	MetricsApart bool
 }
 
 // Server is crmlink's HTTP handler.
@@ -45,6 +52,9 @@ type Server struct {
 	mux      *http.ServeMux
 	registry *prometheus.Registry
 	signins  *signinLimiter
+	// cop refuses cross-origin requests that change something, for the
+	// dashboard's routes and for API calls made with its cookie.
+	cop *http.CrossOriginProtection
 	// The tag's metrics, resolved once: every hit counts in them.
 	collect204, collect200 prometheus.Counter
 	collectDuration        prometheus.Observer
@@ -66,7 +76,8 @@ func NewServer(cfg Config) *Server {
 	if cfg.Clock == nil {
 		cfg.Clock = crmlink.SystemClock{}
 	}
-	s := &Server{cfg: cfg, mux: http.NewServeMux(), registry: prometheus.NewRegistry(), signins: newSigninLimiter(cfg.Clock.Now)}
+	s := &Server{cfg: cfg, mux: http.NewServeMux(), registry: prometheus.NewRegistry(), signins: newSigninLimiter(cfg.Clock.Now),
+		cop: http.NewCrossOriginProtection()}
 	s.requests = prometheus.NewCounterVec(prometheus.CounterOpts{
 		Name: "crmlink_http_requests_total", Help: "HTTP requests by route and status code.",
 	}, []string{"route", "code"})
@@ -81,7 +92,9 @@ func NewServer(cfg Config) *Server {
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 
 	s.handle("GET /healthz", s.health)
-	s.mux.Handle("GET /metrics", promhttp.HandlerFor(s.registry, promhttp.HandlerOpts{}))
+	if !cfg.MetricsApart {
+		s.mux.Handle("GET /metrics", s.MetricsHandler())
+	}
 
 	s.handle("GET /management/v1/counters", s.listCounters)
 	s.handle("POST /management/v1/counters", s.createCounter)
@@ -107,6 +120,34 @@ func NewServer(cfg Config) *Server {
 // Registry is the Prometheus registry /metrics serves, for other parts to
 // register their own collectors.
 func (s *Server) Registry() *prometheus.Registry { return s.registry }
+
+// MetricsHandler serves the Prometheus metrics, to those with the metrics
+// token when one is configured: at /metrics of the server, or, with
+// MetricsApart, wherever cmd/crmlink mounts it.
+func (s *Server) MetricsHandler() http.Handler {
+	h := promhttp.HandlerFor(s.registry, promhttp.HandlerOpts{})
+	want := sha256.Sum256([]byte(s.cfg.MetricsToken))
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		// Also on a listener of its own, which ServeHTTP does not answer.
+		w.Header().Set("X-Content-Type-Options", "nosniff")
+		if s.cfg.MetricsToken == "" {
+			h.ServeHTTP(w, r)
+			return
+		}
+		scheme, tok, _ := strings.Cut(strings.TrimSpace(r.Header.Get("Authorization")), " ")
+		// Hashes of equal length, compared in constant time: the answer's
+		// timing tells nothing of the token, its length included.
+		got := sha256.Sum256([]byte(strings.TrimSpace(tok)))
+		if !strings.EqualFold(scheme, "Bearer") || subtle.ConstantTimeCompare(got[:], want[:]) != 1 {
+			w.Header().Set("WWW-Authenticate", `Bearer realm="crmlink metrics"`)
+			msg := "metrics need Authorization: Bearer <metrics token>"
+			_ = writeJSON(w, http.StatusUnauthorized, apiError{Code: http.StatusUnauthorized, Message: msg,
+				Errors: []apiErrorItem{{ErrorType: "unauthorized", Message: msg}}})
+			return
+		}
+		h.ServeHTTP(w, r)
+	})
+}
 
 // statusWriter remembers the status code for logs and metrics.
 type statusWriter struct {
@@ -152,8 +193,13 @@ func (s *Server) handle(pattern string, h func(w http.ResponseWriter, r *http.Re
 	})
 }
 
-// ServeHTTP implements http.Handler.
-func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) { s.mux.ServeHTTP(w, r) }
+// ServeHTTP implements http.Handler. Every answer, JSON, CSV, pages and
+// files alike, tells browsers not to guess its type: a report cell or an
+// upload's error message that looks like HTML stays text.
+func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	w.Header().Set("X-Content-Type-Options", "nosniff")
+	s.mux.ServeHTTP(w, r)
+}
 
 // healthTimeout bounds the store's probe: a store that takes longer to
 // write a row is not serving.

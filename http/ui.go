@@ -2,6 +2,10 @@ package http
 
 import (
 	"bytes"
+	"crypto/hmac"
+	"crypto/sha256"
+	"encoding/base64"
+	"encoding/hex"
 	"errors"
 	"html/template"
 	"io/fs"
@@ -14,6 +18,8 @@ import (
 	"strings"
 	"sync"
 	"time"
+	"unicode"
+	"unicode/utf8"
 
 	"github.com/crmlink/crmlink"
 	"github.com/crmlink/crmlink/web"
@@ -68,8 +74,13 @@ type page struct {
 type ui struct {
 	tok     *crmlink.Token
 	counter *crmlink.Counter
-	csrf    string
-	f       formatter
+	// secret is the session cookie's (empty for a request with a token);
+	// csrf derives from it, and flash messages are signed with it.
+	secret string
+	csrf   string
+	// flashMsg is the message the previous request left (flash).
+	flashMsg string
+	f        formatter
 	// goals are the counter's goals, fetched by the page's first report.
 	goals      []crmlink.Goal
 	goalsValid bool
@@ -110,9 +121,8 @@ func (s *Server) uiRoutes() {
 // uiHandle registers a dashboard handler: like handle, but errors are
 // pages, and an unsigned browser is sent to the sign-in page.
 func (s *Server) uiHandle(pattern string, h func(w http.ResponseWriter, r *http.Request) error) {
-	cop := http.NewCrossOriginProtection()
 	s.handle(pattern, func(w http.ResponseWriter, r *http.Request) error {
-		if err := cop.Check(r); err != nil {
+		if err := s.cop.Check(r); err != nil {
 			return s.errorPage(w, r, crmlink.Errorf(crmlink.KindForbidden, "cross-origin request refused"))
 		}
 		w.Header().Set("X-Frame-Options", "DENY")
@@ -142,8 +152,11 @@ func (s *Server) counterPage(pattern string, need crmlink.Scope, h func(w http.R
 			return err
 		}
 		u := &ui{tok: tok, counter: c, f: newFormatter(r, c)}
-		if ck, err := r.Cookie(sessionCookie); err == nil {
-			u.csrf = csrfFor(ck.Value)
+		if ck, err := r.Cookie(sessionCookie); err == nil && ck.Value != "" {
+			u.secret, u.csrf = ck.Value, csrfFor(ck.Value)
+		}
+		if r.Method == http.MethodGet {
+			u.flashMsg = takeFlash(w, r, u)
 		}
 		return h(w, r, u)
 	})
@@ -206,8 +219,42 @@ func (s *Server) pageFor(r *http.Request, u *ui, nav, title string, data any) (*
 	p.NavItems = []navItem{{"overview", "Overview", base + "/"}, {"sources", "Order sources", base + "/sources"},
 		{"clients", "Clients", base + "/clients"}, {"uploads", "Uploads", base + "/uploads"},
 		{"goals", "Goals", base + "/goals"}, {"settings", "Settings", base + "/settings"}}
-	p.Flash = r.URL.Query().Get("flash")
+	p.Flash = u.flashMsg
 	return p, nil
+}
+
+// flashCookie carries a flash message from a form's answer to the page it
+// redirects to: the message, base64url-encoded, a dot, and the first 16
+// bytes of its HMAC-SHA256 under the session secret, in hex. It lasts a
+// minute and is read once.
+const flashCookie = "crmlink_flash"
+
+func flashMAC(secret, msg string) string {
+	mac := hmac.New(sha256.New, []byte(secret))
+	mac.Write([]byte("crmlink flash\x00" + msg))
+	return hex.EncodeToString(mac.Sum(nil)[:16])
+}
+
+// signFlash is a flash cookie's value for msg.
+func signFlash(secret, msg string) string {
+	return base64.RawURLEncoding.EncodeToString([]byte(msg)) + "." + flashMAC(secret, msg)
+}
+
+// takeFlash returns the message of the request's flash cookie, and clears
+// it. A cookie that this browser's session did not sign shows nothing.
+func takeFlash(w http.ResponseWriter, r *http.Request, u *ui) string {
+	c, err := r.Cookie(flashCookie)
+	if err != nil {
+		return ""
+	}
+	http.SetCookie(w, &http.Cookie{Name: flashCookie, Path: "/c/" + u.counter.ID.String() + "/", MaxAge: -1,
+		HttpOnly: true, Secure: secureRequest(r), SameSite: http.SameSiteStrictMode})
+	enc, mac, ok := strings.Cut(c.Value, ".")
+	raw, err := base64.RawURLEncoding.DecodeString(enc)
+	if !ok || err != nil || u.secret == "" || !hmac.Equal([]byte(mac), []byte(flashMAC(u.secret, string(raw)))) {
+		return ""
+	}
+	return string(raw)
 }
 
 func (s *Server) staticFile(w http.ResponseWriter, r *http.Request) {
@@ -232,7 +279,6 @@ func (s *Server) staticFile(w http.ResponseWriter, r *http.Request) {
 	} else {
 		w.Header().Set("Cache-Control", "no-cache")
 	}
-	w.Header().Set("X-Content-Type-Options", "nosniff")
 	http.ServeContent(w, r, name, time.Time{}, bytes.NewReader(b))
 }
 
@@ -279,10 +325,23 @@ func (s *Server) signinPage(w http.ResponseWriter, r *http.Request) error {
 	return s.render(w, r, http.StatusOK, "signin", p)
 }
 
-// safeNext keeps a redirect target on this site.
+// safeNext keeps a redirect target on this site: a path that starts with
+// one slash, with no scheme or host, no backslash and no control
+// character, before or after percent-decoding; anything else is "/".
+// Browsers drop tabs and line ends from a Location and read a backslash as
+// a slash, so "/\t/evil.example" and "/\\evil.example" both lead to
+// //evil.example.
 func safeNext(next string) string {
-	if !strings.HasPrefix(next, "/") || strings.HasPrefix(next, "//") || strings.HasPrefix(next, "/\\") {
+	u, err := url.Parse(next)
+	if err != nil || u.Scheme != "" || u.Host != "" || u.User != nil || u.Opaque != "" {
 		return "/"
+	}
+	for _, s := range []string{next, u.Path} {
+		if !strings.HasPrefix(s, "/") || strings.HasPrefix(s, "//") || strings.ContainsFunc(s, func(r rune) bool {
+			return r == '\\' || unicode.IsControl(r) || r == utf8.RuneError
+		}) {
+			return "/"
+		}
 	}
 	return next
 }

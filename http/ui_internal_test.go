@@ -81,10 +81,40 @@ func TestPasswords(t *testing.T) {
 }
 
 func TestSafeNext(t *testing.T) {
-	for in, want := range map[string]string{"/c/1/": "/c/1/", "": "/", "https://evil.example/": "/",
-		"//evil.example/": "/", "/\\evil.example": "/", "c/1": "/"} {
-		if got := safeNext(in); got != want {
-			t.Errorf("safeNext(%q) = %q, want %q", in, got, want)
+	for _, tc := range []struct{ in, want string }{
+		// Same-origin paths are kept, with their query and fragment.
+		{"/", "/"},
+		{"/c/1/", "/c/1/"},
+		{"/c/1/sources?date1=2026-01-01&dim=a%2Fb#top", "/c/1/sources?date1=2026-01-01&dim=a%2Fb#top"},
+		{"/c/1/clients/a%20b", "/c/1/clients/a%20b"},
+		// Everything else is "/".
+		{"", "/"},
+		{"c/1", "/"},
+		{"https://evil.example/", "/"},
+		{"HTTPS://evil.example/", "/"},
+		{"javascript:alert(1)", "/"},
+		{"//evil.example/", "/"},
+		{"///evil.example/", "/"},
+		{"/\\evil.example", "/"},
+		{"\\/evil.example", "/"},
+		{"/\t/evil.example/phish", "/"}, // /signin?next=/%09/evil.example/phish, decoded
+		{"/\n/evil.example", "/"},
+		{"/\r/evil.example", "/"},
+		{"\t//evil.example", "/"},
+		{" //evil.example", "/"},
+		{"/%09/evil.example", "/"},
+		{"/%2F/evil.example", "/"},
+		{"/%2f/evil.example", "/"},
+		{"/%5C/evil.example", "/"},
+		{"/%5cevil.example", "/"},
+		{"/c/1/\x00", "/"},
+		{"/c/1/\u0085", "/"},
+		{"/\xff", "/"},
+		{"http:/evil.example", "/"},
+		{"/@evil.example", "/@evil.example"}, // a path on this site
+	} {
+		if got := safeNext(tc.in); got != tc.want {
+			t.Errorf("safeNext(%q) = %q, want %q", tc.in, got, tc.want)
 		}
 	}
 }

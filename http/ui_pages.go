@@ -2,6 +2,7 @@ package http
 
 import (
 	"fmt"
+	"log/slog"
 	"net/http"
 	"net/url"
 	"slices"
@@ -309,10 +310,18 @@ func (s *Server) statusesPost(w http.ResponseWriter, r *http.Request, u *ui) err
 }
 
 // flash sends the browser back to a page of the counter (page may end in
-// an #anchor) with a message to show.
+// an #anchor) with a message to show there once. The message travels in a
+// cookie signed with the browser's session secret (flashCookie), never in
+// the URL, so that no link can make the dashboard say something under our
+// name.
 func (u *ui) flash(w http.ResponseWriter, r *http.Request, page, msg string) error {
 	path, anchor, _ := strings.Cut(page, "#")
-	to := "/c/" + u.counter.ID.String() + "/" + path + "?flash=" + url.QueryEscape(msg)
+	base := "/c/" + u.counter.ID.String() + "/"
+	if u.secret != "" {
+		http.SetCookie(w, &http.Cookie{Name: flashCookie, Value: signFlash(u.secret, msg), Path: base, MaxAge: 60,
+			HttpOnly: true, Secure: secureRequest(r), SameSite: http.SameSiteStrictMode})
+	}
+	to := base + path
 	if anchor != "" {
 		to += "#" + anchor
 	}
@@ -490,12 +499,33 @@ func (s *Server) userCreatePost(w http.ResponseWriter, r *http.Request, u *ui) e
 	}
 	err = s.cfg.Store.CreateUser(r.Context(), &crmlink.User{Name: name, PasswordHash: hash, CounterID: u.counter.ID, Scope: scope})
 	if crmlink.KindOf(err) == crmlink.KindConflict {
-		return fail(crmlink.MessageOf(err))
+		return fail(s.nameTaken(r, u, name))
 	}
 	if err != nil {
 		return err
 	}
 	return u.flash(w, r, "settings#users", "User "+name+" can sign in.")
+}
+
+// nameTaken is the refusal of a user name that is taken. Names are one
+// namespace for the whole server (a user signs in without naming a
+// counter), so a taken name is refused; but a counter's admin must not
+// learn from the answer that a name is in use on another counter. Only
+// the counter's own users, which the admin sees listed on the page, are
+// named as such; a name taken elsewhere gets a refusal that says nothing
+// of whom it belongs to, logged for the operator. An admin of every
+// counter sees every user anyway and is told plainly.
+func (s *Server) nameTaken(r *http.Request, u *ui, name string) string {
+	taken, err := s.cfg.Store.User(r.Context(), name)
+	switch {
+	case err == nil && taken.CounterID == u.counter.ID:
+		return name + " is already a user of this counter."
+	case u.tok.CounterID == 0:
+		return "a user named " + name + " already exists on this server."
+	}
+	s.cfg.Logger.LogAttrs(r.Context(), slog.LevelWarn, "user name refused: taken outside the counter",
+		slog.String("user", name), slog.String("counter", u.counter.ID.String()), slog.String("by", u.tok.Name))
+	return "this name cannot be used; choose another."
 }
 
 // userRemovePost removes a user of this counter.

@@ -1,7 +1,6 @@
 package report
 
 import (
-	"encoding/csv"
 	"encoding/json"
 	"io"
 	"net/url"
@@ -168,22 +167,24 @@ func Series(res *crmlink.ReportResult, params url.Values) SeriesAnswer {
 
 // WriteCSV writes a table report as CSV: a header of the dimensions' and
 // metrics' names, a line of totals, then the rows. Dimensions show their
-// names, as the interface does.
+// names, as the interface does; they are text that any hit can set, and
+// are neutralised (CSVWriter), while the metrics stay numbers.
 func WriteCSV(w io.Writer, res *crmlink.ReportResult) error {
 	head, rows, total := textTable(res, "Total and averages")
-	cw := csv.NewWriter(w)
+	cw := NewCSVWriter(w)
+	dims := len(res.Query.Dimensions)
+	for i := range res.Query.Metrics {
+		cw.NumberColumns(dims + i)
+	}
 	if err := cw.Write(head); err != nil {
 		return err
 	}
-	if len(res.Query.Dimensions) > 0 {
+	if dims > 0 {
 		if err := cw.Write(total); err != nil {
 			return err
 		}
 	}
-	if err := cw.WriteAll(rows); err != nil {
-		return err
-	}
-	return cw.Error()
+	return cw.WriteAll(rows)
 }
 
 // WriteText writes a report as an aligned table for a terminal, totals

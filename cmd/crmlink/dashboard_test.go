@@ -321,6 +321,15 @@ func TestDashboardInBrowser(t *testing.T) {
 		if resp, err := http.DefaultClient.Do(req); err != nil || resp.StatusCode != 200 {
 			t.Errorf("the new token does not work: %v %v", resp, err)
 		}
+		// The form's message comes back in its signed cookie, once.
+		d.do("save the settings", chromedp.Click(`.settings-form button[type="submit"]`), chromedp.WaitVisible(`main > p.flash`))
+		if msg := runB(d, chromedp.Text(`main > p.flash`)); msg != "Settings saved." {
+			t.Errorf("after saving the settings: %q", msg)
+		}
+		d.open(base + "/settings")
+		if n := runB(d, chromedp.Evaluate[int](`document.querySelectorAll("main > p.flash").length`)); n != 0 {
+			t.Error("the message is shown again")
+		}
 	})
 
 	// Every page fits a 360 px wide phone: nothing wider than the screen

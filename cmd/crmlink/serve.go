@@ -23,6 +23,8 @@ type serveConfig struct {
 	maxBody  int64
 	logLevel string
 	geoip    string
+	// metricsAddr and metricsToken limit /metrics (serveMetrics).
+	metricsAddr, metricsToken string
 }
 
 func serveFlags(fs interface {
@@ -36,6 +38,8 @@ func serveFlags(fs interface {
 	fs.StringVar(&c.addr, "addr", addr, "listen address (env CRMLINK_ADDR)")
 	fs.Int64Var(&c.maxBody, "max-body", crmhttp.DefaultMaxBodyBytes, "largest request body accepted, in bytes")
 	fs.StringVar(&c.geoip, "geoip", e.getenv("CRMLINK_GEOIP"), "a MaxMind-format database (GeoLite2-City.mmdb) to place visitors by address (env CRMLINK_GEOIP)")
+	fs.StringVar(&c.metricsAddr, "metrics-addr", e.getenv("CRMLINK_METRICS_ADDR"), "serve /metrics only on this address, such as 127.0.0.1:9090 (env CRMLINK_METRICS_ADDR)")
+	fs.StringVar(&c.metricsToken, "metrics-token", e.getenv("CRMLINK_METRICS_TOKEN"), "/metrics requires Authorization: Bearer with this token (env CRMLINK_METRICS_TOKEN, which keeps it out of ps)")
 	level := e.getenv("CRMLINK_LOG_LEVEL")
 	if level == "" {
 		level = "info"
@@ -127,7 +131,13 @@ func serve(ctx context.Context, st crmlink.Store, cfg serveConfig, log *slog.Log
 	col := collect.New(collect.Config{Store: st, Clock: e.clock, Enricher: enricher})
 	defer col.Close()
 	h := crmhttp.NewServer(crmhttp.Config{Store: st, Clock: e.clock, Logger: log,
-		Classifier: classifier, MaxBodyBytes: cfg.maxBody, Collector: col})
+		Classifier: classifier, MaxBodyBytes: cfg.maxBody, Collector: col,
+		MetricsToken: cfg.metricsToken, MetricsApart: cfg.metricsAddr != ""})
+	stopMetrics, err := serveMetrics(cfg.metricsAddr, h, log)
+	if err != nil {
+		return err
+	}
+	defer stopMetrics()
 	ln, err := net.Listen("tcp", cfg.addr)
 	if err != nil {
 		return crmlink.Errorf(crmlink.KindInvalid, "listen on %s: %v", cfg.addr, err)

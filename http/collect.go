@@ -1,9 +1,11 @@
 package http
 
 import (
+	"errors"
 	"io"
 	"log/slog"
 	"net/http"
+	"os"
 	"strconv"
 	"time"
 
@@ -100,8 +102,13 @@ func (s *Server) collect(w http.ResponseWriter, r *http.Request) int {
 	if r.Method == http.MethodGet {
 		wire, err = collect.ParseQuery(r.URL.Query())
 	} else {
+		// A hit's body is small and sent at once: a connection that holds
+		// it back is cut at the deadline rather than held open.
+		http.NewResponseController(w).SetReadDeadline(time.Now().Add(s.cfg.CollectReadTimeout))
 		body, rerr := io.ReadAll(io.LimitReader(r.Body, collect.MaxBody+1))
 		switch {
+		case errors.Is(rerr, os.ErrDeadlineExceeded):
+			err = crmlink.Errorf(crmlink.KindInvalid, "hit: the body did not arrive within %s", s.cfg.CollectReadTimeout)
 		case rerr != nil:
 			err = crmlink.Errorf(crmlink.KindInvalid, "hit: reading the body: %v", rerr)
 		case len(body) > collect.MaxBody:

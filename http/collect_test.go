@@ -1,9 +1,12 @@
 package http_test
 
 import (
+	"bufio"
 	"context"
 	"encoding/json"
+	"fmt"
 	"io"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
@@ -270,5 +273,56 @@ func TestTagJS(t *testing.T) {
 		if resp.StatusCode != http.StatusNotModified {
 			t.Errorf("%s with its ETag: %d, want 304", tc.path, resp.StatusCode)
 		}
+	}
+}
+
+// TestCollectSlowBody: a hit whose body is held back is answered 400 at
+// the read deadline and its connection let go, not held open for as
+// long as the sender likes; a whole hit on the next connection is taken.
+func TestCollectSlowBody(t *testing.T) {
+	clock := &crmlink.FixedClock{T: storetest.Epoch}
+	st := tempStore(t, clock)
+	cls := traffic.New()
+	col := collect.New(collect.Config{Store: st, Clock: clock, Enricher: collect.NewEnricher(cls.Classify)})
+	t.Cleanup(col.Close)
+	srv := httptest.NewServer(crmhttp.NewServer(crmhttp.Config{Store: st, Clock: clock, Classifier: cls, Collector: col,
+		Logger: discardLogger(), CollectReadTimeout: 300 * time.Millisecond}))
+	t.Cleanup(srv.Close)
+	c := storetest.MustCounter(t, st, "Shop", "UTC")
+
+	const conns = 20
+	type result struct {
+		status string
+		took   time.Duration
+	}
+	results := make(chan result, conns)
+	for range conns {
+		go func() {
+			conn, err := net.Dial("tcp", srv.Listener.Addr().String())
+			if err != nil {
+				results <- result{status: err.Error()}
+				return
+			}
+			defer conn.Close()
+			start := time.Now()
+			fmt.Fprintf(conn, "POST /collect/%d HTTP/1.1\r\nHost: x\r\nContent-Type: text/plain\r\nContent-Length: 1000\r\n\r\n{\"cid\":\"5\",", c.ID)
+			conn.SetReadDeadline(time.Now().Add(10 * time.Second))
+			line, err := bufio.NewReader(conn).ReadString('\n')
+			if err != nil {
+				results <- result{status: err.Error(), took: time.Since(start)}
+				return
+			}
+			results <- result{status: strings.TrimSpace(line), took: time.Since(start)}
+		}()
+	}
+	for range conns {
+		r := <-results
+		if r.status != "HTTP/1.1 400 Bad Request" || r.took > 5*time.Second {
+			t.Errorf("a held-back hit: %q after %v, want 400 at the deadline", r.status, r.took)
+		}
+	}
+	f := &collectFixture{srv: srv, store: st, clock: clock, counter: c}
+	if code := f.hit(t, chromeUA, map[string]any{"cid": "6", "t": "pv", "url": "https://shop.example/"}); code != http.StatusNoContent {
+		t.Errorf("a whole hit after them: %d", code)
 	}
 }

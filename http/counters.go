@@ -1,7 +1,6 @@
 package http
 
 import (
-	"encoding/json"
 	"net/http"
 	"time"
 
@@ -98,10 +97,8 @@ func (s *Server) createCounter(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	var in counterIn
-	dec := json.NewDecoder(r.Body)
-	dec.DisallowUnknownFields()
-	if err := dec.Decode(&in); err != nil {
-		return withType("invalid_json", crmlink.Errorf(crmlink.KindInvalid, "request body: %v", err))
+	if err := readJSON(w, r, &in, true); err != nil {
+		return err
 	}
 	ci := in.Counter
 	c := &crmlink.Counter{Name: ci.Name, Site: ci.Site, TimeZone: ci.TimeZoneName, Currency: ci.Currency, KeepPII: ci.KeepPII,

@@ -3,7 +3,6 @@ package http
 import (
 	"bufio"
 	"bytes"
-	"encoding/json"
 	"io"
 	"mime"
 	"mime/multipart"
@@ -240,8 +239,8 @@ func (s *Server) setOrderStatuses(w http.ResponseWriter, r *http.Request) error 
 	var in struct {
 		OrderStatuses []crmlink.StatusMapping `json:"order_statuses"`
 	}
-	if err := json.NewDecoder(r.Body).Decode(&in); err != nil {
-		return withType("invalid_json", crmlink.Errorf(crmlink.KindInvalid, "request body: %v", err))
+	if err := readJSON(w, r, &in, false); err != nil {
+		return err
 	}
 	if err := crmlink.ValidateStatusMappings(in.OrderStatuses); err != nil {
 		return err

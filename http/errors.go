@@ -106,6 +106,28 @@ func writeError(w http.ResponseWriter, r *http.Request, log *slog.Logger, err er
 	writeJSON(w, code, body)
 }
 
+// maxCallJSON caps the JSON body of a management call (a counter, a
+// status mapping): small objects, decoded whole, so that a body of any
+// size costs at most this much memory. Uploads stream theirs instead.
+const maxCallJSON = 1 << 20
+
+// readJSON decodes the JSON body of a management call into v; with
+// strict, unknown fields are refused. A body over maxCallJSON answers 413.
+func readJSON(w http.ResponseWriter, r *http.Request, v any, strict bool) error {
+	dec := json.NewDecoder(http.MaxBytesReader(w, r.Body, maxCallJSON))
+	if strict {
+		dec.DisallowUnknownFields()
+	}
+	if err := dec.Decode(v); err != nil {
+		var mbe *http.MaxBytesError
+		if errors.As(err, &mbe) {
+			return err
+		}
+		return withType("invalid_json", crmlink.Errorf(crmlink.KindInvalid, "request body: %v", err))
+	}
+	return nil
+}
+
 func writeJSON(w http.ResponseWriter, code int, v any) error {
 	w.Header().Set("Content-Type", "application/json; charset=utf-8")
 	w.WriteHeader(code)

@@ -25,6 +25,9 @@ import (
 // DefaultMaxBodyBytes caps a request body unless configured otherwise.
 const DefaultMaxBodyBytes = 1 << 30
 
+// DefaultCollectReadTimeout is how long a hit's body may take to arrive.
+const DefaultCollectReadTimeout = 10 * time.Second
+
 // Config is what a Server needs; cmd/crmlink fills it.
 type Config struct {
 	Store      crmlink.Store
@@ -38,6 +41,9 @@ type Config struct {
 	MaxJSONRows int
 	// Collector takes the tag's hits; nil serves no /collect.
 	Collector *collect.Collector
+	// CollectReadTimeout bounds the reading of a hit's body; 0 means
+	// DefaultCollectReadTimeout.
+	CollectReadTimeout time.Duration
 	// MetricsToken, when set, is the token /metrics requires, sent as
 	// "Authorization: Bearer <token>".
 	MetricsToken string
@@ -69,6 +75,9 @@ func NewServer(cfg Config) *Server {
 	}
 	if cfg.MaxJSONRows <= 0 {
 		cfg.MaxJSONRows = DefaultMaxJSONRows
+	}
+	if cfg.CollectReadTimeout <= 0 {
+		cfg.CollectReadTimeout = DefaultCollectReadTimeout
 	}
 	if cfg.Logger == nil {
 		cfg.Logger = slog.Default()

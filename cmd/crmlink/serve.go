@@ -202,6 +202,7 @@ func serve(ctx context.Context, st crmlink.Store, cfg serveConfig, log *slog.Log
 			serveErr = err
 		}
 	}
+	stopMetrics()
 	stopBackground()
 	bg.Wait()
 	// The collector writes the hits it queued, then the store applies

@@ -18,7 +18,7 @@ import (
 // directory, which it removes afterwards.
 func cmdBench(ctx context.Context, args []string, e *env) error {
 	if len(args) == 0 {
-		return usagef("bench: want gen, import, upload, link, report, dashboard or collect")
+		return usagef("bench: want gen, import, upload, link, report, dashboard, collect, restart or hostile")
 	}
 	what := args[0]
 	if what == "collect" {
@@ -31,15 +31,19 @@ func cmdBench(ctx context.Context, args []string, e *env) error {
 		g.register(fs, 10_000_000, 500_000, 1_000_000, 90)
 	case "import":
 		g.register(fs, 1_000_000, 1000, 1000, 90)
-	case "upload":
+	case "upload", "restart":
 		g.register(fs, 100_000, 200_000, 1_000_000, 90)
+	case "hostile":
 	case "link", "report":
 		g.register(fs, 10_000_000, 250_000, 1_000_000, 90)
 	case "dashboard":
 		g.register(fs, 200000, 8000, 12000, 90) // the demo's own data set
 	default:
-		return usagef("bench: unknown benchmark %q (want gen, import, upload, link, report, dashboard or collect)", what)
+		return usagef("bench: unknown benchmark %q (want gen, import, upload, link, report, dashboard, collect, restart or hostile)", what)
 	}
+	serveBin := fs.String("serve-binary", "", "restart, hostile: the crmlink binary whose server is measured (default this one), to compare builds")
+	jsonMB := fs.Int("json-mb", 300, "hostile: megabytes of the one string field of a JSON upload (0: none)")
+	slow := fs.Int("slow", 3000, "hostile: hits that hold back their bodies, each on its own connection (0: none)")
 	tmp := fs.String("dir", os.TempDir(), "where to write the temporary files")
 	runs := fs.Int("runs", 7, "dashboard: loads of each page")
 	storeOpts := fs.String("store-options", "", "DuckDB settings for the benchmark's store, as URL query: memory_limit=1GB&threads=2")
@@ -54,6 +58,10 @@ func cmdBench(ctx context.Context, args []string, e *env) error {
 	switch what {
 	case "upload":
 		return benchUpload(ctx, &g, dir, *storeOpts, e)
+	case "restart":
+		return benchRestart(ctx, &g, dir, *storeOpts, *serveBin, e)
+	case "hostile":
+		return benchHostile(ctx, dir, *serveBin, *jsonMB, *slow, e)
 	case "link":
 		return benchLink(ctx, &g, dir, *storeOpts, e)
 	case "report":

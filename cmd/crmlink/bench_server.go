@@ -33,16 +33,31 @@ type benchServer struct {
 // steps, the server logs at debug level, steps sums the upload steps, and
 // only what the level asked for reaches the bench's stderr.
 func startBenchServer(ctx context.Context, storeURL string, e *env, steps *uploadSteps) (*benchServer, error) {
+	self, err := os.Executable()
+	if err != nil {
+		return nil, err
+	}
+	s, err := launchBenchServer(ctx, self, storeURL, e, steps)
+	if err != nil {
+		return nil, err
+	}
+	if err := waitHealthy(ctx, s.base); err != nil {
+		s.stop()
+		return nil, err
+	}
+	return s, nil
+}
+
+// launchBenchServer starts `bin serve` (this binary, or another build of
+// crmlink to compare with) as startBenchServer does, without waiting.
+func launchBenchServer(ctx context.Context, bin, storeURL string, e *env, steps *uploadSteps) (*benchServer, error) {
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		return nil, err
 	}
 	addr := ln.Addr().String()
 	ln.Close()
-	self, err := os.Executable()
-	if err != nil {
-		return nil, err
-	}
+	self := bin
 	level := e.getenv("CRMLINK_LOG_LEVEL")
 	if level == "" {
 		level = "warn"
@@ -67,12 +82,7 @@ func startBenchServer(ctx context.Context, storeURL string, e *env, steps *uploa
 	if err := cmd.Start(); err != nil {
 		return nil, err
 	}
-	s := &benchServer{cmd: cmd, base: "http://" + addr}
-	if err := waitHealthy(ctx, s.base); err != nil {
-		s.stop()
-		return nil, err
-	}
-	return s, nil
+	return &benchServer{cmd: cmd, base: "http://" + addr}, nil
 }
 
 // peakRSS is the server's peak resident memory so far.

@@ -1,0 +1,171 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"net/url"
+	"os"
+	"path/filepath"
+	"syscall"
+	"time"
+
+	"github.com/crmlink/crmlink"
+	"github.com/crmlink/crmlink/gen"
+)
+
+// benchRestart measures a restart after a crash with a large accepted
+// upload still queued, the case where a server that applies its queue
+// before it listens loses the tag's hits for as long: it sends the
+// generated orders to a server, kills it with SIGKILL as soon as it has
+// answered, starts a server again and times how long until it answers
+// /healthz; stops it with SIGTERM while it applies the upload, timing the
+// stop; and starts one more, timing until the upload is applied. bin is
+// the binary whose server is restarted (this one, or an earlier build to
+// compare with).
+func benchRestart(ctx context.Context, g *genFlags, dir, storeOpts, bin string, e *env) error {
+	if bin == "" {
+		self, err := os.Executable()
+		if err != nil {
+			return err
+		}
+		bin = self
+	}
+	cfg, err := g.config(filepath.Join(dir, "data"), e.clock.Now())
+	if err != nil {
+		return err
+	}
+	if err := benchGenerate(ctx, cfg, e); err != nil {
+		return err
+	}
+	storeURL := benchStoreURL(dir, storeOpts)
+	st, err := openStore(ctx, storeURL, e.clock)
+	if err != nil {
+		return err
+	}
+	c, err := g.createCounter(ctx, st, "Bench")
+	if err == nil {
+		err = demoCRMPrepare(ctx, st, c, cfg.Out, e)
+	}
+	var secret string
+	if err == nil {
+		secret, err = createToken(ctx, st, c.ID, crmlink.ScopeWrite, "bench")
+	}
+	if cerr := st.Close(); err == nil {
+		err = cerr
+	}
+	if err != nil {
+		return err
+	}
+
+	srv, err := startBenchServer(ctx, storeURL, e, nil)
+	if err != nil {
+		return err
+	}
+	f, err := os.Open(filepath.Join(cfg.Out, gen.OrdersFile))
+	if err != nil {
+		srv.stop()
+		return err
+	}
+	up, err := uploadRemote(ctx, srv.base, secret, c.ID, "orders", url.Values{"merge_mode": {"SAVE"}}, gen.OrdersFile, f)
+	f.Close()
+	srv.cmd.Process.Signal(syscall.SIGKILL)
+	srv.cmd.Wait()
+	srv.stopped = true
+	if err != nil {
+		return err
+	}
+	if !up.Queued {
+		return fmt.Errorf("the upload of %d orders was applied before its answer: nothing is queued to restart with", up.Accepted)
+	}
+	fmt.Fprintf(e.stdout, "accepted %d orders, then killed the server (SIGKILL) with them queued\n", up.Accepted)
+
+	// The restart after the crash.
+	start := time.Now()
+	srv, err = launchBenchServer(ctx, bin, storeURL, e, nil)
+	if err != nil {
+		return err
+	}
+	defer srv.stop()
+	if err := waitListening(ctx, srv.base); err != nil {
+		return err
+	}
+	listened := time.Since(start)
+	lag, queued, err := restartState(ctx, srv.base, secret, c.ID, up.ID)
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(e.stdout, "restart: answering /healthz %s after the start; then the upload applied: %v, a report's data_lag: %d s\n",
+		listened.Round(time.Millisecond), !queued, lag)
+
+	// SIGTERM while the upload is applied.
+	time.Sleep(time.Second)
+	took, stopErr := srv.stop()
+	fmt.Fprintf(e.stdout, "SIGTERM 1 s later: stopped in %s (exit: %v)\n", took.Round(time.Millisecond), stopErr)
+
+	start = time.Now()
+	srv, err = launchBenchServer(ctx, bin, storeURL, e, nil)
+	if err != nil {
+		return err
+	}
+	defer srv.stop()
+	if err := waitListening(ctx, srv.base); err != nil {
+		return err
+	}
+	listened = time.Since(start)
+	if _, err := waitApplied(ctx, srv.base, secret, c.ID, up); err != nil {
+		return err
+	}
+	fmt.Fprintf(e.stdout, "started again: answering /healthz after %s, the upload applied %s after the start\n",
+		listened.Round(time.Millisecond), time.Since(start).Round(time.Millisecond))
+	return nil
+}
+
+// waitListening waits until a server answers /healthz with 200, asking
+// every 5 ms, so that the time it took is known to that.
+func waitListening(ctx context.Context, base string) error {
+	ctx, cancel := context.WithTimeout(ctx, 5*time.Minute)
+	defer cancel()
+	for {
+		req, _ := http.NewRequestWithContext(ctx, "GET", base+"/healthz", nil)
+		resp, err := http.DefaultClient.Do(req)
+		if err == nil {
+			resp.Body.Close()
+			if resp.StatusCode == http.StatusOK {
+				return nil
+			}
+		}
+		select {
+		case <-ctx.Done():
+			return fmt.Errorf("the server did not answer /healthz: %v", err)
+		case <-time.After(5 * time.Millisecond):
+		}
+	}
+}
+
+// restartState asks a report's data_lag, then whether the upload is
+// still queued: in this order, a queued upload was queued at the report.
+func restartState(ctx context.Context, base, token string, counter crmlink.CounterID, uploadID string) (lag int, queued bool, err error) {
+	req, _ := http.NewRequestWithContext(ctx, "GET", fmt.Sprintf("%s/stat/v1/data?ids=%d&metrics=ym:s:visits&date1=7daysAgo&date2=today", base, counter), nil)
+	req.Header.Set("Authorization", "OAuth "+token)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		return 0, false, err
+	}
+	var answer struct {
+		DataLag int `json:"data_lag"`
+	}
+	err = json.NewDecoder(resp.Body).Decode(&answer)
+	resp.Body.Close()
+	if err != nil {
+		return 0, false, fmt.Errorf("report: %w", err)
+	}
+	req, _ = http.NewRequestWithContext(ctx, "GET", fmt.Sprintf("%s/cdp/api/v1/counter/%d/uploading/%s", base, counter, uploadID), nil)
+	req.Header.Set("Authorization", "OAuth "+token)
+	up, err := sendUpload(req, base)
+	if err != nil {
+		return 0, false, err
+	}
+	return answer.DataLag, up.Queued, nil
+}

@@ -29,28 +29,14 @@ func benchHostile(ctx context.Context, dir, bin string, jsonMB, slow int, e *env
 		bin = self
 	}
 	storeURL := benchStoreURL(dir, "")
-	st, err := openStore(ctx, storeURL, e.clock)
-	if err != nil {
-		return err
-	}
-	c := &crmlink.Counter{Name: "Bench", Site: "shop.example", TimeZone: "UTC", Currency: "RUB"}
-	err = c.Normalize()
-	if err == nil {
-		err = st.CreateCounter(ctx, c)
-	}
-	var secret string
-	if err == nil {
-		secret, err = createToken(ctx, st, c.ID, crmlink.ScopeWrite, "bench")
-	}
-	if cerr := st.Close(); err == nil {
-		err = cerr
-	}
+	g := genFlags{site: "shop.example", tz: "UTC"}
+	c, secret, err := prepareBenchStore(ctx, storeURL, g.createCounter, "", e)
 	if err != nil {
 		return err
 	}
 
 	if jsonMB > 0 {
-		srv, err := startHostileServer(ctx, bin, storeURL, e)
+		srv, _, err := relaunch(ctx, bin, storeURL, e)
 		if err != nil {
 			return err
 		}
@@ -64,7 +50,7 @@ func benchHostile(ctx context.Context, dir, bin string, jsonMB, slow int, e *env
 			jsonMB, code, took.Round(time.Millisecond), msg, rss)
 	}
 	if slow > 0 {
-		srv, err := startHostileServer(ctx, bin, storeURL, e)
+		srv, _, err := relaunch(ctx, bin, storeURL, e)
 		if err != nil {
 			return err
 		}
@@ -78,18 +64,6 @@ func benchHostile(ctx context.Context, dir, bin string, jsonMB, slow int, e *env
 			slow, held, cut, waited.Round(time.Millisecond), rss)
 	}
 	return nil
-}
-
-func startHostileServer(ctx context.Context, bin, storeURL string, e *env) (*benchServer, error) {
-	srv, err := launchBenchServer(ctx, bin, storeURL, e, nil)
-	if err != nil {
-		return nil, err
-	}
-	if err := waitListening(ctx, srv.base); err != nil {
-		srv.stop()
-		return nil, err
-	}
-	return srv, nil
 }
 
 // sendHugeField uploads {"contacts":[{"uniq_id":"1","name":"aaa…"}]} with

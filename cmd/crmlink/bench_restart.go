@@ -32,32 +32,11 @@ func benchRestart(ctx context.Context, g *genFlags, dir, storeOpts, bin string, 
 		}
 		bin = self
 	}
-	cfg, err := g.config(filepath.Join(dir, "data"), e.clock.Now())
+	b, err := generatedBench(ctx, g, dir, storeOpts, e)
 	if err != nil {
 		return err
 	}
-	if err := benchGenerate(ctx, cfg, e); err != nil {
-		return err
-	}
-	storeURL := benchStoreURL(dir, storeOpts)
-	st, err := openStore(ctx, storeURL, e.clock)
-	if err != nil {
-		return err
-	}
-	c, err := g.createCounter(ctx, st, "Bench")
-	if err == nil {
-		err = demoCRMPrepare(ctx, st, c, cfg.Out, e)
-	}
-	var secret string
-	if err == nil {
-		secret, err = createToken(ctx, st, c.ID, crmlink.ScopeWrite, "bench")
-	}
-	if cerr := st.Close(); err == nil {
-		err = cerr
-	}
-	if err != nil {
-		return err
-	}
+	cfg, storeURL, c, secret := b.cfg, b.storeURL, b.counter, b.secret
 
 	srv, err := startBenchServer(ctx, storeURL, e, nil)
 	if err != nil {
@@ -82,16 +61,11 @@ func benchRestart(ctx context.Context, g *genFlags, dir, storeOpts, bin string, 
 	fmt.Fprintf(e.stdout, "accepted %d orders, then killed the server (SIGKILL) with them queued\n", up.Accepted)
 
 	// The restart after the crash.
-	start := time.Now()
-	srv, err = launchBenchServer(ctx, bin, storeURL, e, nil)
+	srv, listened, err := relaunch(ctx, bin, storeURL, e)
 	if err != nil {
 		return err
 	}
 	defer srv.stop()
-	if err := waitListening(ctx, srv.base); err != nil {
-		return err
-	}
-	listened := time.Since(start)
 	lag, queued, err := restartState(ctx, srv.base, secret, c.ID, up.ID)
 	if err != nil {
 		return err
@@ -104,16 +78,12 @@ func benchRestart(ctx context.Context, g *genFlags, dir, storeOpts, bin string, 
 	took, stopErr := srv.stop()
 	fmt.Fprintf(e.stdout, "SIGTERM 1 s later: stopped in %s (exit: %v)\n", took.Round(time.Millisecond), stopErr)
 
-	start = time.Now()
-	srv, err = launchBenchServer(ctx, bin, storeURL, e, nil)
+	start := time.Now()
+	srv, listened, err = relaunch(ctx, bin, storeURL, e)
 	if err != nil {
 		return err
 	}
 	defer srv.stop()
-	if err := waitListening(ctx, srv.base); err != nil {
-		return err
-	}
-	listened = time.Since(start)
 	if _, err := waitApplied(ctx, srv.base, secret, c.ID, up); err != nil {
 		return err
 	}
@@ -122,26 +92,25 @@ func benchRestart(ctx context.Context, g *genFlags, dir, storeOpts, bin string, 
 	return nil
 }
 
-// waitListening waits until a server answers /healthz with 200, asking
-// every 5 ms, so that the time it took is known to that.
+// waitListening waits until a restarted server answers /healthz, asking
+// every 5 ms; an earlier build applied a large queue first, for minutes.
 func waitListening(ctx context.Context, base string) error {
-	ctx, cancel := context.WithTimeout(ctx, 5*time.Minute)
-	defer cancel()
-	for {
-		req, _ := http.NewRequestWithContext(ctx, "GET", base+"/healthz", nil)
-		resp, err := http.DefaultClient.Do(req)
-		if err == nil {
-			resp.Body.Close()
-			if resp.StatusCode == http.StatusOK {
-				return nil
-			}
-		}
-		select {
-		case <-ctx.Done():
-			return fmt.Errorf("the server did not answer /healthz: %v", err)
-		case <-time.After(5 * time.Millisecond):
-		}
+	return waitHealthyEvery(ctx, base, 5*time.Millisecond, 5*time.Minute)
+}
+
+// relaunch starts bin's server on storeURL and returns it once it answers
+// /healthz, with the time that took.
+func relaunch(ctx context.Context, bin, storeURL string, e *env) (*benchServer, time.Duration, error) {
+	start := time.Now()
+	srv, err := launchBenchServer(ctx, bin, storeURL, e, nil)
+	if err != nil {
+		return nil, 0, err
 	}
+	if err := waitListening(ctx, srv.base); err != nil {
+		srv.stop()
+		return nil, 0, err
+	}
+	return srv, time.Since(start), nil
 }
 
 // restartState asks a report's data_lag, then whether the upload is

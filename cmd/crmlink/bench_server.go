@@ -101,8 +101,18 @@ func (s *benchServer) stop() (time.Duration, error) {
 	return time.Since(start), err
 }
 
+// waitHealthy waits up to 10 s for a server to answer /healthz with 200.
 func waitHealthy(ctx context.Context, base string) error {
-	for i := 0; ; i++ {
+	return waitHealthyEvery(ctx, base, 100*time.Millisecond, 10*time.Second)
+}
+
+// waitHealthyEvery asks a server's /healthz every so often until it
+// answers 200, for at most within: how long the server took is then known
+// to every.
+func waitHealthyEvery(ctx context.Context, base string, every, within time.Duration) error {
+	ctx, cancel := context.WithTimeout(ctx, within)
+	defer cancel()
+	for {
 		req, _ := http.NewRequestWithContext(ctx, "GET", base+"/healthz", nil)
 		resp, err := http.DefaultClient.Do(req)
 		if err == nil {
@@ -111,10 +121,11 @@ func waitHealthy(ctx context.Context, base string) error {
 				return nil
 			}
 		}
-		if i == 100 || ctx.Err() != nil {
-			return fmt.Errorf("the server did not start: %v", err)
+		select {
+		case <-ctx.Done():
+			return fmt.Errorf("the server did not answer /healthz within %s: %v", within, err)
+		case <-time.After(every):
 		}
-		time.Sleep(100 * time.Millisecond)
 	}
 }
 

@@ -20,33 +20,11 @@ import (
 // orders.csv to it as a multipart upload, and reports rows/s and the
 // server's peak resident memory.
 func benchUpload(ctx context.Context, g *genFlags, dir, storeOpts string, e *env) error {
-	cfg, err := g.config(filepath.Join(dir, "data"), e.clock.Now())
+	b, err := generatedBench(ctx, g, dir, storeOpts, e)
 	if err != nil {
 		return err
 	}
-	if err := benchGenerate(ctx, cfg, e); err != nil {
-		return err
-	}
-	storeURL := benchStoreURL(dir, storeOpts)
-	// Prepare the store in process: counter, token, status mapping, contacts.
-	st, err := openStore(ctx, storeURL, e.clock)
-	if err != nil {
-		return err
-	}
-	c, err := g.createCounter(ctx, st, "Bench")
-	if err == nil {
-		err = demoCRMPrepare(ctx, st, c, cfg.Out, e)
-	}
-	var secret string
-	if err == nil {
-		secret, err = createToken(ctx, st, c.ID, crmlink.ScopeWrite, "bench")
-	}
-	if cerr := st.Close(); err == nil {
-		err = cerr
-	}
-	if err != nil {
-		return err
-	}
+	cfg, storeURL, c, secret := b.cfg, b.storeURL, b.counter, b.secret
 	var steps uploadSteps
 	srv, err := startBenchServer(ctx, storeURL, e, &steps)
 	if err != nil {
@@ -91,6 +69,53 @@ func benchUpload(ctx context.Context, g *genFlags, dir, storeOpts string, e *env
 		up.Linked, applied.Round(time.Millisecond), float64(up.Accepted)/applied.Seconds(), rss, took.Round(time.Millisecond))
 	fmt.Fprintf(e.stdout, "server's upload steps: %s\n", &steps)
 	return nil
+}
+
+// benchSetup is a benchmark's generated data set and the store prepared
+// with it.
+type benchSetup struct {
+	cfg      gen.Config
+	storeURL string
+	counter  *crmlink.Counter
+	secret   string // a write token's
+}
+
+// generatedBench generates g's data set into dir and prepares a store
+// beside it with its counter, status mapping and contacts.
+func generatedBench(ctx context.Context, g *genFlags, dir, storeOpts string, e *env) (*benchSetup, error) {
+	cfg, err := g.config(filepath.Join(dir, "data"), e.clock.Now())
+	if err != nil {
+		return nil, err
+	}
+	if err := benchGenerate(ctx, cfg, e); err != nil {
+		return nil, err
+	}
+	b := &benchSetup{cfg: cfg, storeURL: benchStoreURL(dir, storeOpts)}
+	b.counter, b.secret, err = prepareBenchStore(ctx, b.storeURL, g.createCounter, cfg.Out, e)
+	return b, err
+}
+
+// prepareBenchStore prepares a benchmark's store in process: a counter
+// made by create, the generated status mapping and contacts of dataDir
+// (unless it is ""), and a write token, whose secret it returns.
+func prepareBenchStore(ctx context.Context, storeURL string, create func(context.Context, crmlink.Store, string) (*crmlink.Counter, error),
+	dataDir string, e *env) (*crmlink.Counter, string, error) {
+	st, err := openStore(ctx, storeURL, e.clock)
+	if err != nil {
+		return nil, "", err
+	}
+	c, err := create(ctx, st, "Bench")
+	if err == nil && dataDir != "" {
+		err = demoCRMPrepare(ctx, st, c, dataDir, e)
+	}
+	var secret string
+	if err == nil {
+		secret, err = createToken(ctx, st, c.ID, crmlink.ScopeWrite, "bench")
+	}
+	if cerr := st.Close(); err == nil {
+		err = cerr
+	}
+	return c, secret, err
 }
 
 // demoCRMPrepare sets the generated status mapping and uploads the contacts.

@@ -143,19 +143,7 @@ func TestCrashAfterAccept(t *testing.T) {
 	ctx := context.Background()
 	dir, store, data, c := crmStore(t, 4, 5000, 60000)
 	token := strings.TrimSpace(c.must("token", "create", "--counter", "1", "--scope", "write"))
-	child, base := startServe(t, store, nil)
-	defer child.Process.Kill()
-	if err := waitHealthy(ctx, base); err != nil {
-		t.Fatal(err)
-	}
-	f, err := os.Open(filepath.Join(data, gen.OrdersFile))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer f.Close()
-	up, err := uploadRemote(ctx, base, token, 1, "orders", nil, gen.OrdersFile, f)
-	child.Process.Signal(syscall.SIGKILL)
-	child.Wait()
+	up, err := acceptThenKill(t, store, data, token)
 	if err != nil || up.Status != crmlink.UploadPassed || up.Accepted != 60000 {
 		t.Fatalf("upload: %+v, %v", up, err)
 	}
@@ -179,19 +167,12 @@ func TestCrashAfterAccept(t *testing.T) {
 	}
 }
 
-// TestListenFirst: after a crash with a large accepted upload still
-// queued, the server listens at once and applies the queue in the
-// background, saying meanwhile that the upload is not applied and that
-// reports lag; SIGTERM while it applies stops the server within seconds,
-// "stopped" last in its log, with the upload still queued; and a server
-// started right after opens the store and applies the upload whole.
-func TestListenFirst(t *testing.T) {
-	if testing.Short() {
-		t.Skip("generates 300k orders")
-	}
+// acceptThenKill starts a server on store, sends it the generated orders
+// in data, and kills it with SIGKILL as soon as it has answered: the
+// upload is then accepted, and queued unless it was applied already.
+func acceptThenKill(t *testing.T, store, data, token string) (*crmlink.Upload, error) {
+	t.Helper()
 	ctx := context.Background()
-	_, store, data, c := crmStore(t, 5, 20000, 300000)
-	token := strings.TrimSpace(c.must("token", "create", "--counter", "1", "--scope", "write"))
 	child, base := startServe(t, store, nil)
 	defer child.Process.Kill()
 	if err := waitHealthy(ctx, base); err != nil {
@@ -205,13 +186,30 @@ func TestListenFirst(t *testing.T) {
 	up, err := uploadRemote(ctx, base, token, 1, "orders", nil, gen.OrdersFile, f)
 	child.Process.Signal(syscall.SIGKILL)
 	child.Wait()
+	return up, err
+}
+
+// TestListenFirst: after a crash with a large accepted upload still
+// queued, the server listens at once and applies the queue in the
+// background, saying meanwhile that the upload is not applied and that
+// reports lag; SIGTERM while it applies stops the server within seconds,
+// "stopped" last in its log, with the upload still queued; and a server
+// started right after opens the store and applies the upload whole.
+func TestListenFirst(t *testing.T) {
+	if testing.Short() {
+		t.Skip("generates 300k orders")
+	}
+	ctx := context.Background()
+	_, store, data, c := crmStore(t, 5, 20000, 300000)
+	token := strings.TrimSpace(c.must("token", "create", "--counter", "1", "--scope", "write"))
+	up, err := acceptThenKill(t, store, data, token)
 	if err != nil || !up.Queued {
 		t.Fatalf("upload: %+v, %v; want it accepted and queued when the server was killed", up, err)
 	}
 
 	var logs lockedBuffer
 	start := time.Now()
-	child, base = startServeLogging(t, store, &logs, "info")
+	child, base := startServeLogging(t, store, &logs, "info")
 	defer child.Process.Kill()
 	if err := waitHealthy(ctx, base); err != nil {
 		t.Fatal(err)

@@ -101,6 +101,7 @@ func (s *Store) AcceptOrders(ctx context.Context, up *crmlink.Upload, r crmlink.
 		if simple {
 			return nil
 		}
+		runtime.GC() // as above: the reading goes on
 		v, err := unknownContacts(ctx, tx, cid, "(SELECT * FROM "+readSpool(c, columnsStruct(orderColumns))+")")
 		if err != nil {
 			return err

@@ -960,3 +960,45 @@ func TestNoSilentAcceptance(t *testing.T) {
 		})
 	}
 }
+
+// TestOfflineFiles: offline conversion files are read as the other CSV
+// uploads are: CR line ends, UTF-16, NUL bytes, no rows, and the good rows
+// after a bad one yielded with Failing set.
+func TestOfflineFiles(t *testing.T) {
+	read := func(in string) ([]string, *crm.OfflineReader, error) {
+		r, err := crm.NewOfflineCSV(strings.NewReader(in), opts())
+		if err != nil {
+			return nil, nil, err
+		}
+		var ids []string
+		for {
+			var c crmlink.OfflineConversion
+			if err := r.Next(&c); err != nil {
+				if err == io.EOF {
+					err = nil
+				}
+				return ids, r, err
+			}
+			if r.Failing() {
+				ids = append(ids, "failing:"+c.ID)
+			} else {
+				ids = append(ids, c.ID)
+			}
+		}
+	}
+	ids, _, err := read("ClientId,Target,DateTime\r11,call,1706700000\r12,call,1706700000\r")
+	if err != nil || !reflect.DeepEqual(ids, []string{"11", "12"}) {
+		t.Errorf("CR line ends: %v, %v", ids, err)
+	}
+	ids, r, err := read("ClientId,Target,DateTime\n11,call,1706700000\n12,ca\x00ll,1706700000\n13,call,1706700000\n")
+	if errs := rowErrors(t, err); len(errs) != 1 || errs[0].Line != 3 || errs[0].Column != "Target" ||
+		!strings.Contains(errs[0].Reason, "NUL") || !reflect.DeepEqual(ids, []string{"11", "failing:13"}) || r.Rows() != 3 {
+		t.Errorf("a NUL: %v, %v", ids, err)
+	}
+	if _, _, err := read("ClientId,Target,DateTime\n\n"); crmlink.KindOf(err) != crmlink.KindInvalid || !strings.HasPrefix(err.Error(), "the file has no rows") {
+		t.Errorf("no rows: %v", err)
+	}
+	if _, _, err := read(string(utf16LE("ClientId,Target,DateTime\n"))); err == nil || !strings.Contains(err.Error(), "UTF-16") {
+		t.Errorf("UTF-16: %v", err)
+	}
+}

@@ -367,13 +367,20 @@ func newJSONSource(r io.Reader, opt Options, ent *entity) (*jsonSource, error) {
 }
 
 // tokenError turns an error of Token into what the constructor returns:
-// jsonGuard's errors as they are, others as a syntax error.
+// a syntax error as a ValidationError, others (jsonGuard's, the body's: a
+// body over the limit is a 413) as they are.
 func (s *jsonSource) tokenError(err error) error {
-	var e *crmlink.Error
-	if errors.As(err, &e) {
-		return e
+	if !isSyntax(err) {
+		return err
 	}
 	return fail(s.syntax(err))
+}
+
+// isSyntax reports whether an error of the Decoder is the JSON's fault,
+// not the reading's.
+func isSyntax(err error) bool {
+	var se *json.SyntaxError
+	return errors.As(err, &se) || err == io.ErrUnexpectedEOF || err == io.EOF
 }
 
 func (s *jsonSource) noRows() error {
@@ -454,9 +461,8 @@ func (s *jsonSource) next(rw *row) error {
 			return nil
 		}
 		s.done = true
-		var e *crmlink.Error
-		if errors.As(err, &e) {
-			return e
+		if !isSyntax(err) {
+			return err
 		}
 		return ptr(s.elementSyntax(err, start))
 	}
@@ -504,7 +510,7 @@ func (s *jsonSource) finish() error {
 	}
 	if _, err := s.dec.Token(); err != io.EOF {
 		if err == nil {
-			err = errors.New("unexpected data after the end of the JSON value")
+			return ptr(s.syntax(errors.New("unexpected data after the end of the JSON value")))
 		}
 		return s.readError(err)
 	}
@@ -513,9 +519,8 @@ func (s *jsonSource) finish() error {
 
 // readError is tokenError for next: a syntax error is a *crmlink.RowError.
 func (s *jsonSource) readError(err error) error {
-	var e *crmlink.Error
-	if errors.As(err, &e) {
-		return e
+	if !isSyntax(err) {
+		return err
 	}
 	return ptr(s.syntax(err))
 }

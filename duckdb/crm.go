@@ -284,11 +284,12 @@ func (s *Store) uploadStart(up *crmlink.Upload, entity crmlink.UploadEntity) {
 
 // readDone ends the reading of an upload of n rows from r: it finishes
 // the loader and stamps the upload's end. A read error fails the upload,
-// recorded as such (done: return err); so do the row errors the store
-// found (rejected, may be nil), which are merged into the reader's in
-// line order when the reader failed too. A load error is returned (done
-// too). Otherwise the upload has passed, with its counts, and tx is the
-// loader's transaction to complete it in. what names the upload in errors.
+// recorded as such (done: return err); when it is the reader's row errors,
+// those the store found in the rows it checked (rejected, may be nil) are
+// merged into them, in line order. A load error is returned (done too).
+// Otherwise the upload has passed, with its counts, and tx is the loader's
+// transaction to complete it in; the caller deals with rejected then. what
+// names the upload in errors.
 func (s *Store) readDone(ctx context.Context, what string, up *crmlink.Upload, l *loader, r any, n int, readErr error, rejected *crmlink.ValidationError) (tx *sql.Tx, done bool, err error) {
 	tx, err = l.finish(readErr)
 	up.Finished = s.clock.Now()

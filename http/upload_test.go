@@ -155,14 +155,21 @@ func TestBodyEndsEarly(t *testing.T) {
 	}
 }
 
-// TestMultipartBodyLimit: a multipart body over the limit is a 413, as a
-// raw one is.
-func TestMultipartBodyLimit(t *testing.T) {
+// TestUploadBodyLimit: a multipart or JSON body over the limit is a 413,
+// as a raw one is.
+func TestUploadBodyLimit(t *testing.T) {
 	f := newFixture(t, 1024)
 	b, ct := multipartFile(t, "uniq_id\n"+strings.Repeat("M1\n", 1000))
 	r := f.post(t, "/data/contacts/csv", ct, b)
 	if r.code != 413 || !strings.Contains(r.body["message"].(string), "1024 bytes") {
-		t.Errorf("over the limit: %d %v", r.code, r.body)
+		t.Errorf("multipart over the limit: %d %v", r.code, r.body)
+	}
+	json := `{"contacts":[` + strings.Repeat(`{"uniq_id":"M2"},`, 100) + `{"uniq_id":"M3"}]}`
+	for _, in := range []string{json, `{"junk":"` + strings.Repeat("x", 2000) + `","contacts":[]}`} {
+		r = f.post(t, "/data/contacts/json", "application/json", strings.NewReader(in))
+		if r.code != 413 || !strings.Contains(r.body["message"].(string), "1024 bytes") {
+			t.Errorf("JSON over the limit: %d %v", r.code, r.body)
+		}
 	}
 }
 

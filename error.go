@@ -1,8 +1,10 @@
 package crmlink
 
 import (
+	"cmp"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 )
 
@@ -144,12 +146,15 @@ func (v *ValidationError) Add(e RowError) {
 	}
 }
 
-// Merge adds w's row errors and counts to v's, within MaxRowErrors.
+// Merge adds w's row errors and counts to v's. The errors are kept in line
+// order (those of one line in the order added), the first MaxRowErrors of
+// them: when v and w each list the first errors of their rows by line, as
+// readers and stores make them, v then lists the first of both.
 func (v *ValidationError) Merge(w *ValidationError) {
-	for _, e := range w.Errors {
-		if len(v.Errors) < MaxRowErrors {
-			v.Errors = append(v.Errors, e)
-		}
+	v.Errors = append(v.Errors, w.Errors...)
+	slices.SortStableFunc(v.Errors, func(a, b RowError) int { return cmp.Compare(a.Line, b.Line) })
+	if len(v.Errors) > MaxRowErrors {
+		v.Errors = slices.Clip(v.Errors[:MaxRowErrors])
 	}
 	v.Total += w.Total
 	v.BadRows += w.BadRows

@@ -26,4 +26,23 @@ func TestValidationErrorMerge(t *testing.T) {
 	if a.Total != crmlink.MaxRowErrors-2+40 || a.BadRows != 11 {
 		t.Errorf("Total %d, BadRows %d; want %d, 11", a.Total, a.BadRows, crmlink.MaxRowErrors-2+40)
 	}
+
+	// Errors of later lines merged first come after: the list is in line
+	// order, an error of one line after those of that line already there.
+	c := crmlink.ValidationError{}
+	c.Add(crmlink.RowError{Line: 2, Reason: "a"})
+	c.Add(crmlink.RowError{Line: 9, Reason: "b"})
+	c.Add(crmlink.RowError{Line: 9, Reason: "c"})
+	d := crmlink.ValidationError{}
+	d.Add(crmlink.RowError{Line: 4, Reason: "d"})
+	d.Add(crmlink.RowError{Line: 9, Reason: "e"})
+	d.Add(crmlink.RowError{Line: 12, Reason: "f"})
+	c.Merge(&d)
+	var got string
+	for _, e := range c.Errors {
+		got += e.Reason
+	}
+	if got != "adbcef" || c.Total != 6 {
+		t.Errorf("merged %q (%d), want adbcef (6)", got, c.Total)
+	}
 }

@@ -14,25 +14,25 @@ type ContactReader struct{ reader }
 // for its rows. A header without uniq_id, with a column twice, or that lacks
 // a column columns_mapping names, is a *crmlink.ValidationError at line 1.
 func NewContactCSV(r io.Reader, opt Options) (*ContactReader, error) {
-	rd, err := newReader(r, opt, contacts, false)
-	if err != nil {
+	rd := &ContactReader{}
+	if err := rd.open(r, opt, contacts, false); err != nil {
 		return nil, err
 	}
-	return &ContactReader{*rd}, nil
+	return rd, nil
 }
 
 // NewContactJSON returns a reader for the elements of {"contacts":[...]}.
 func NewContactJSON(r io.Reader, opt Options) (*ContactReader, error) {
-	rd, err := newReader(r, opt, contacts, true)
-	if err != nil {
+	rd := &ContactReader{}
+	if err := rd.open(r, opt, contacts, true); err != nil {
 		return nil, err
 	}
-	return &ContactReader{*rd}, nil
+	return rd, nil
 }
 
 // Next fills c with the next good contact. It returns io.EOF after the last
 // one; if any row was bad, a *crmlink.ValidationError in its place (unless
-// Options.SkipInvalid).
+// Options.SkipInvalid), and if there was no row, a *crmlink.Error.
 func (r *ContactReader) Next(c *crmlink.Contact) error {
 	for {
 		ok, err := r.read()

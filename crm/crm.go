@@ -6,12 +6,20 @@
 // A reader streams: it holds one row at a time (one CSV record, or one JSON
 // element decoded with encoding/json's Decoder), whatever the file's size,
 // and keeps nothing per row it has passed, so duplicates within a file are
-// legal and reach the store in file order. A bad cell becomes a
-// crmlink.RowError; the reader goes on to find the others and, at the end,
-// returns a *crmlink.ValidationError instead of io.EOF, so that the store
-// keeps nothing of a file with any bad row. With Options.SkipInvalid
-// (on_error=skip) it yields the good rows instead and ends with io.EOF;
-// Errors tells the rows it skipped.
+// legal and reach the store in file order. A JSON body reaches the Decoder
+// through jsonGuard, which refuses a string or number over 1 MiB, an
+// element of an array over 4 MiB (both KindTooLarge) and nesting deeper
+// than 64 levels as soon as it passes them, so that memory stays bounded
+// whatever the body. A bad cell becomes a crmlink.RowError; the reader goes
+// on to find the others and, at the end, returns a
+// *crmlink.ValidationError instead of io.EOF, so that the store keeps
+// nothing of a file with any bad row. It yields the good rows after a bad
+// one all the same, with Failing set: the store checks what only it can
+// (an order's customer) on those too, so that one answer lists every error
+// of the file. With Options.SkipInvalid (on_error=skip) the upload does not
+// fail: it ends with io.EOF; Errors tells the rows it skipped. A file
+// without a data row is a *crmlink.Error of KindInvalid ("the file has no
+// rows"), in place of io.EOF.
 //
 // Where a row error points:
 //   - CSV: Line is the file line the row starts on (the header is line 1;
@@ -25,10 +33,14 @@
 //     being read (1 before the array) and whose Reason names the byte offset
 //     (of the bad character, or, inside an element, where the element
 //     starts); like a CSV syntax error it fails the upload even with
-//     SkipInvalid. A body that is valid JSON of the wrong shape (no
-//     "orders" array) is a *crmlink.Error of KindInvalid from the
-//     constructor; a bare array [...] is accepted too. An element that is
-//     no object is a row error.
+//     SkipInvalid. Bytes that are not UTF-8 stop reading with a
+//     *crmlink.Error naming their offset (encoding/json would make them
+//     U+FFFD); so does a body in UTF-16. A body that is valid JSON of the
+//     wrong shape (no "orders" array, or two of them) is a *crmlink.Error of
+//     KindInvalid. A bare array [...] is accepted too, as it always was: the
+//     path names what it holds, and clients send it; an empty one is
+//     refused as having no rows. An element that is no object is a row
+//     error. A UTF-8 byte order mark before the JSON is skipped.
 //
 // Decisions a user notices (the rest follows SPEC.md):
 //   - Header names are matched to our field names without regard to case and
@@ -71,9 +83,16 @@
 //     once, at its first price; products are kept as sent.
 //   - Limits: uniq_id, id, client_uniq_id, order_status, a user id and a
 //     goal at most 256 bytes; name, a product name and a custom attribute
-//     at most 8192; a CSV row at most 64 MiB.
+//     at most 8192; a CSV row at most 64 MiB; in JSON a string or number
+//     1 MiB, an element 4 MiB, nesting 64 levels.
 //   - A CSV row with more or fewer cells than the header is a row error.
 //     Blank lines are skipped. Options.MaxRows applies to JSON only.
+//   - Text is UTF-8 without NUL bytes: a cell with bytes that are not UTF-8,
+//     or with a NUL (a JSON \u0000 too), is a row error; a UTF-16 file is
+//     refused on line 1. A CSV file whose first line ends in a lone CR (old
+//     Mac exports) has its lone CRs read as line ends, and a line break
+//     inside a quoted cell of it as \n (internal/textfile); other files
+//     are read byte for byte, as encoding/csv reads them.
 //
 // Next reuses the slices and the Attrs map of the struct it fills (it resets
 // the struct itself, keeping only CounterID): a caller that keeps a row past

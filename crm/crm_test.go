@@ -623,13 +623,23 @@ func TestSkipInvalid(t *testing.T) {
 		t.Errorf("Next after the end = %v", err)
 	}
 
-	// Without it, the good rows after a bad one are not yielded, and the
-	// end is a ValidationError.
+	// Without it, the good rows are yielded all the same, for the store to
+	// check their customers; Failing says they are only to be checked, and
+	// the end is a ValidationError.
 	o.SkipInvalid = false
 	r, _ = crm.NewOrderCSV(strings.NewReader(in), o)
-	got, err = readOrders(r)
-	if len(got) != 1 || len(rowErrors(t, err)) != 2 || r.Rows() != 5 {
-		t.Errorf("got %d orders, %v, %d rows", len(got), err, r.Rows())
+	var failing []bool
+	got = got[:0]
+	for {
+		var o crmlink.Order
+		if err = r.Next(&o); err != nil {
+			break
+		}
+		got = append(got, o)
+		failing = append(failing, r.Failing())
+	}
+	if len(got) != 3 || len(rowErrors(t, err)) != 2 || r.Rows() != 5 || !reflect.DeepEqual(failing, []bool{false, true, true}) {
+		t.Errorf("got %d orders (failing %v), %v, %d rows", len(got), failing, err, r.Rows())
 	}
 	if err2 := r.Next(&crmlink.Order{}); err2 != err {
 		t.Errorf("Next after the end = %v, want the same error", err2)
@@ -850,5 +860,145 @@ func TestMemoryFlat(t *testing.T) {
 	t.Logf("heap after 10k rows %d, after %d rows %d", early, rows, late)
 	if late > early+4<<20 {
 		t.Errorf("heap grew from %d to %d bytes over %d rows: memory must not grow with the file", early, late, rows)
+	}
+}
+
+func utf16LE(s string) []byte {
+	b := []byte{0xff, 0xfe}
+	for _, r := range s {
+		b = append(b, byte(r), byte(r>>8))
+	}
+	return b
+}
+
+// TestNoSilentAcceptance: files that were once read as something else (no
+// rows, a missing column) are read right or refused naming the problem.
+func TestNoSilentAcceptance(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		json bool
+		in   string
+		rows []string // the uniq_ids read, when the file is good
+		kind crmlink.ErrorKind
+		msg  string           // the message starts so (a *crmlink.Error), or contains it (a validation error)
+		at   crmlink.RowError // the first row error's line and column
+	}{
+		{name: "CR line ends", in: "uniq_id,name,birth_date\rC1,Anna,\rC2,\"Bo\rris\",\rC3,Vera,1990-01-01\r",
+			rows: []string{"C1", "C2", "C3"}},
+		{name: "CR line ends: a row error names its line", in: "uniq_id,name,birth_date\rC1,Anna,\rC2,\"Bo\rris\",\rC3,Vera,soon\r",
+			kind: crmlink.KindInvalid, msg: "not a date", at: crmlink.RowError{Line: 5, Column: "birth_date"}},
+		{name: "CR line ends with a BOM and no last line end", in: "\xef\xbb\xbfuniq_id\rC1\rC2", rows: []string{"C1", "C2"}},
+		{name: "CRLF line ends keep a lone CR in a cell", in: "uniq_id,name\r\nC1,\"a\rb\"\r\n", rows: []string{"C1"}},
+		{name: "UTF-16 with a BOM", in: string(utf16LE("uniq_id,name\r\nC1,Анна\r\n")),
+			kind: crmlink.KindInvalid, msg: "the file is UTF-16: save it as UTF-8", at: crmlink.RowError{Line: 1}},
+		{name: "UTF-16 without a BOM", in: string(utf16LE("uniq_id,name\r\nC1,Anna\r\n")[2:]),
+			kind: crmlink.KindInvalid, msg: "the file is UTF-16: save it as UTF-8", at: crmlink.RowError{Line: 1}},
+		{name: "a header and no rows", in: "uniq_id,name\n", kind: crmlink.KindInvalid, msg: "the file has no rows"},
+		{name: "a header and blank lines", in: "uniq_id,name\r\n\r\n\r\n", kind: crmlink.KindInvalid, msg: "the file has no rows"},
+		{name: "a NUL in a cell", in: "uniq_id,name\nC1,An\x00na\nC2,Boris\n",
+			kind: crmlink.KindInvalid, msg: "contains a NUL byte", at: crmlink.RowError{Line: 2, Column: "name"}},
+		{name: "a NUL in an attribute", in: "uniq_id,note\nC1,x\nC2,\"a\x00\"\n",
+			kind: crmlink.KindInvalid, msg: "contains a NUL byte", at: crmlink.RowError{Line: 3, Column: "note"}},
+		{name: "a NUL in the header", in: "uniq_id,na\x00me\nC1,x\n",
+			kind: crmlink.KindInvalid, msg: "column 2 of the header: contains a NUL byte", at: crmlink.RowError{Line: 1}},
+		{name: "a header not in UTF-8", in: "uniq_id,\xcd\xe0\xe7\xe2\xe0\xed\xe8\xe5\nC1,x\n",
+			kind: crmlink.KindInvalid, msg: "column 2 of the header: not valid UTF-8", at: crmlink.RowError{Line: 1}},
+
+		{name: "JSON: a bare array", json: true, in: `[{"uniq_id":"C1"},{"uniq_id":"C2"}]`, rows: []string{"C1", "C2"}},
+		{name: "JSON: a UTF-8 BOM", json: true, in: "\xef\xbb\xbf{\"contacts\":[{\"uniq_id\":\"C1\"}]}", rows: []string{"C1"}},
+		{name: "JSON: an empty bare array", json: true, in: " [ ] ", kind: crmlink.KindInvalid,
+			msg: `the file has no rows: the JSON is an empty array; want {"contacts":[...]}`},
+		{name: "JSON: an empty array", json: true, in: `{"contacts":[]}`, kind: crmlink.KindInvalid,
+			msg: `the file has no rows: the "contacts" array is empty`},
+		{name: "JSON: the key twice", json: true, in: `{"contacts":[{"uniq_id":"C1"}],"x":1,"contacts":[{"uniq_id":"C2"}]}`,
+			kind: crmlink.KindInvalid, msg: `the JSON object has "contacts" twice: send one array`},
+		{name: "JSON: not UTF-8", json: true, in: "{\"contacts\":[{\"uniq_id\":\"C1\",\"name\":\"\xcd\xe0\xe4\xff\"}]}",
+			kind: crmlink.KindInvalid, msg: "the JSON is not valid UTF-8 at byte offset 37: save the file in UTF-8"},
+		{name: "JSON: a NUL in a string", json: true, in: `{"contacts":[{"uniq_id":"C1"},{"uniq_id":"C2","name":"a\u0000b"}]}`,
+			kind: crmlink.KindInvalid, msg: "contains a NUL byte", at: crmlink.RowError{Line: 2, Column: "name"}},
+		{name: "JSON: a NUL in a list", json: true, in: `{"contacts":[{"uniq_id":"C1","emails":["a@b.ru","c\u0000@d.ru"]}]}`,
+			kind: crmlink.KindInvalid, msg: "contains a NUL byte", at: crmlink.RowError{Line: 1, Column: "emails"}},
+		{name: "JSON: a NUL in an attribute", json: true, in: `{"contacts":[{"uniq_id":"C1","tags":{"k":"\u0000"}}]}`,
+			kind: crmlink.KindInvalid, msg: "contains a NUL byte", at: crmlink.RowError{Line: 1, Column: "tags"}},
+		{name: "JSON: an escaped backslash before u0000 is no NUL", json: true, in: `{"contacts":[{"uniq_id":"C1","tags":["\\u0000"]}]}`,
+			rows: []string{"C1"}},
+		{name: "JSON: a raw NUL", json: true, in: "{\"contacts\":[{\"uniq_id\":\"C\x001\"}]}",
+			kind: crmlink.KindInvalid, msg: "malformed JSON in element 1", at: crmlink.RowError{Line: 1}},
+		{name: "JSON: UTF-16", json: true, in: string(utf16LE(`{"contacts":[]}`)), kind: crmlink.KindInvalid, msg: "the JSON is UTF-16: save the file as UTF-8"},
+		{name: "JSON: UTF-16 without a BOM", json: true, in: string(utf16LE(`[{"uniq_id":"C1"}]`)[2:]), kind: crmlink.KindInvalid, msg: "the JSON is UTF-16"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			open := contactsCSV
+			if tc.json {
+				open = contactsJSON
+			}
+			got, err := open(t, tc.in, opts())
+			if tc.kind == 0 {
+				var ids []string
+				for _, c := range got {
+					ids = append(ids, c.UniqID)
+				}
+				if err != nil || !reflect.DeepEqual(ids, tc.rows) {
+					t.Fatalf("read %q, %v; want %q", ids, err, tc.rows)
+				}
+				return
+			}
+			if crmlink.KindOf(err) != tc.kind {
+				t.Fatalf("error %v (%v), want kind %v", err, crmlink.KindOf(err), tc.kind)
+			}
+			var v *crmlink.ValidationError
+			if errors.As(err, &v) {
+				e := v.Errors[0]
+				if !strings.Contains(e.Reason, tc.msg) || e.Line != tc.at.Line || e.Column != tc.at.Column {
+					t.Errorf("first error %+v, want line %d, column %q, %q", e, tc.at.Line, tc.at.Column, tc.msg)
+				}
+				return
+			}
+			if tc.at.Line != 0 || !strings.HasPrefix(crmlink.MessageOf(err), tc.msg) {
+				t.Errorf("error %q, want %q (a row error at %+v)", err, tc.msg, tc.at)
+			}
+		})
+	}
+}
+
+// TestOfflineFiles: offline conversion files are read as the other CSV
+// uploads are: CR line ends, UTF-16, NUL bytes, no rows, and the good rows
+// after a bad one yielded with Failing set.
+func TestOfflineFiles(t *testing.T) {
+	read := func(in string) ([]string, *crm.OfflineReader, error) {
+		r, err := crm.NewOfflineCSV(strings.NewReader(in), opts())
+		if err != nil {
+			return nil, nil, err
+		}
+		var ids []string
+		for {
+			var c crmlink.OfflineConversion
+			if err := r.Next(&c); err != nil {
+				if err == io.EOF {
+					err = nil
+				}
+				return ids, r, err
+			}
+			if r.Failing() {
+				ids = append(ids, "failing:"+c.ID)
+			} else {
+				ids = append(ids, c.ID)
+			}
+		}
+	}
+	ids, _, err := read("ClientId,Target,DateTime\r11,call,1706700000\r12,call,1706700000\r")
+	if err != nil || !reflect.DeepEqual(ids, []string{"11", "12"}) {
+		t.Errorf("CR line ends: %v, %v", ids, err)
+	}
+	ids, r, err := read("ClientId,Target,DateTime\n11,call,1706700000\n12,ca\x00ll,1706700000\n13,call,1706700000\n")
+	if errs := rowErrors(t, err); len(errs) != 1 || errs[0].Line != 3 || errs[0].Column != "Target" ||
+		!strings.Contains(errs[0].Reason, "NUL") || !reflect.DeepEqual(ids, []string{"11", "failing:13"}) || r.Rows() != 3 {
+		t.Errorf("a NUL: %v, %v", ids, err)
+	}
+	if _, _, err := read("ClientId,Target,DateTime\n\n"); crmlink.KindOf(err) != crmlink.KindInvalid || !strings.HasPrefix(err.Error(), "the file has no rows") {
+		t.Errorf("no rows: %v", err)
+	}
+	if _, _, err := read(string(utf16LE("ClientId,Target,DateTime\n"))); err == nil || !strings.Contains(err.Error(), "UTF-16") {
+		t.Errorf("UTF-16: %v", err)
 	}
 }

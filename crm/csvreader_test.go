@@ -9,6 +9,8 @@ import (
 	"strings"
 	"testing"
 	"unicode/utf8"
+
+	"github.com/crmlink/crmlink/internal/textfile"
 )
 
 // FuzzCSVReader checks csvReader against encoding/csv (without LazyQuotes):
@@ -54,12 +56,68 @@ func FuzzCSVReader(f *testing.F) {
 			if !reflect.DeepEqual(got, want) {
 				t.Fatalf("record %d = %q, encoding/csv %q", n, got, want)
 			}
-			valid := true
+			clean := true
 			for _, f := range got {
-				valid = valid && utf8.ValidString(f)
+				clean = clean && utf8.ValidString(f) && !strings.Contains(f, "\x00")
 			}
-			if ours.utf8 != valid {
-				t.Fatalf("record %d = %q: told valid UTF-8 %v, its fields are %v", n, got, ours.utf8, valid)
+			if ours.clean != clean {
+				t.Fatalf("record %d = %q: told clean %v, its fields are %v", n, got, ours.clean, clean)
+			}
+			if wl, _ := std.FieldPos(0); wl != line {
+				t.Fatalf("record %d on line %d, encoding/csv %d", n, line, wl)
+			}
+		}
+	})
+}
+
+// FuzzCSVLineEnds checks that a file whose lines end in a lone \r reads
+// as the same file with \n: the same records on the same lines, the same
+// errors. The input is the fuzzer's bytes without \r, with each \n made
+// \r; encoding/csv reads the bytes as they were.
+func FuzzCSVLineEnds(f *testing.F) {
+	for _, s := range []string{
+		"a,b\n1,2\n",
+		"a,b\n\"1\",\"2\"\n\n\"x\"\"y\",\"multi\nline\"\n",
+		"a,\"b\n\nc\"\n",
+		"a,b\n1,\"2\n",
+		"a,b\n\"1\"x,2\n",
+		"\"a\nb\",c\n1,2",
+	} {
+		f.Add([]byte(s))
+	}
+	f.Fuzz(func(t *testing.T, data []byte) {
+		data = bytes.ReplaceAll(data, []byte("\r"), nil)
+		cr := bytes.ReplaceAll(data, []byte("\n"), []byte("\r"))
+		if !textfile.CRLineEnds(cr, true) {
+			return // no line end outside quotes: read as it is, as encoding/csv would
+		}
+		br, err := textfile.Open(bytes.NewReader(cr), 256<<10, true)
+		if err != nil {
+			if errors.Is(err, textfile.ErrUTF16) {
+				return
+			}
+			t.Fatal(err)
+		}
+		std := csv.NewReader(bytes.NewReader(data))
+		std.FieldsPerRecord = -1
+		ours := newCSVReader(br, ',')
+		for n := 1; ; n++ {
+			want, werr := std.Read()
+			got, line, gerr := ours.read()
+			if werr != nil || gerr != nil {
+				if errors.Is(werr, io.EOF) != errors.Is(gerr, io.EOF) || (werr == nil) != (gerr == nil) {
+					t.Fatalf("record %d: error %v, encoding/csv %v", n, gerr, werr)
+				}
+				var wp, gp *csv.ParseError
+				if errors.As(werr, &wp) {
+					if !errors.As(gerr, &gp) || gp.Err != wp.Err || gp.Line != wp.Line || gp.Column != wp.Column {
+						t.Fatalf("record %d: error %#v, encoding/csv %#v", n, gerr, werr)
+					}
+				}
+				return
+			}
+			if !reflect.DeepEqual(got, want) {
+				t.Fatalf("record %d = %q, encoding/csv %q", n, got, want)
 			}
 			if wl, _ := std.FieldPos(0); wl != line {
 				t.Fatalf("record %d on line %d, encoding/csv %d", n, line, wl)

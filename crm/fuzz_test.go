@@ -222,6 +222,9 @@ func FuzzOrderJSON(f *testing.F) {
 	addFile(f, "orders.json", 0)
 	f.Add([]byte(`[{"id":1,"client_uniq_id":"c","create_date_time":"2024-01-10","order_status":"PAID","goals":[{"id":"g","price":1}]},"x",{}]`), uint8(4))
 	f.Add([]byte(`{"orders":[{"id":"1"},{"id":tru}]}`), uint8(2))
+	f.Add([]byte("\xef\xbb\xbf{\"orders\":[{\"id\":\"1\\u0000\",\"x\":[\"a\\u0000\"]},{\"id\":\"\xd0\"}],\"orders\":[]}"), uint8(0))
+	f.Add([]byte("[\x00{\x00]\x00"), uint8(0))
+	f.Add([]byte(`[]`), uint8(2))
 	f.Fuzz(func(t *testing.T, data []byte, flags uint8) {
 		r, err := crm.NewOrderJSON(bytes.NewReader(data), fuzzOptions(flags))
 		fuzzOrders(t, r, err, false)

@@ -3,11 +3,13 @@ package crm_test
 import (
 	"bytes"
 	"context"
+	"encoding/csv"
 	"encoding/json"
 	"errors"
 	"io"
 	"os"
 	"path/filepath"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -271,4 +273,122 @@ func BenchmarkContactCSV(b *testing.B) {
 		}
 	}
 	b.ReportMetric(float64(benchRows)*float64(b.N)/b.Elapsed().Seconds(), "rows/s")
+}
+
+// jsonRows is the number of elements in the JSON benchmarks' bodies: the
+// most one request may carry (http.DefaultMaxJSONRows).
+const jsonRows = 100_000
+
+// csvToJSON turns the first n data rows of a generated CSV file (repeated
+// as needed) into the JSON body of an upload under key: list columns as
+// arrays, revenue and cost as numbers, products as an object, the rest as
+// strings, which is how CRMs send them.
+func csvToJSON(b *testing.B, path, key string, n int) []byte {
+	f, err := os.Open(path)
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer f.Close()
+	rows, err := csv.NewReader(f).ReadAll()
+	if err != nil {
+		b.Fatal(err)
+	}
+	header, data := rows[0], rows[1:]
+	var buf bytes.Buffer
+	buf.WriteString(`{"` + key + `":[`)
+	for i := range n {
+		if i > 0 {
+			buf.WriteByte(',')
+		}
+		buf.WriteByte('{')
+		first := true
+		for j, cell := range data[i%len(data)] {
+			if cell == "" {
+				continue
+			}
+			if !first {
+				buf.WriteByte(',')
+			}
+			first = false
+			k, _ := json.Marshal(header[j])
+			buf.Write(k)
+			buf.WriteByte(':')
+			var v any = cell
+			switch header[j] {
+			case "client_ids", "emails", "phones", "user_ids":
+				v = strings.Split(cell, ",")
+			case "revenue", "cost":
+				v = json.Number(cell)
+			case "products":
+				m := map[string]json.Number{}
+				for _, p := range strings.Split(cell, ",") {
+					name, qty, _ := strings.Cut(p, ":")
+					m[name] = json.Number(qty)
+				}
+				v = m
+			}
+			val, err := json.Marshal(v)
+			if err != nil {
+				b.Fatal(err)
+			}
+			buf.Write(val)
+		}
+		buf.WriteByte('}')
+	}
+	buf.WriteString("]}")
+	return buf.Bytes()
+}
+
+func BenchmarkJSON(b *testing.B) {
+	loadBenchData(b)
+	orders := csvToJSON(b, filepath.Join(benchData.dir, gen.OrdersFile), "orders", jsonRows)
+	contacts := csvToJSON(b, filepath.Join(benchData.dir, gen.ContactsFile), "contacts", jsonRows)
+	b.Run("orders", func(b *testing.B) {
+		opt := crm.Options{Location: berlin, Now: genEnd, Statuses: resolver(b, benchData.dir)}
+		b.SetBytes(int64(len(orders)))
+		b.ReportAllocs()
+		for b.Loop() {
+			r, err := crm.NewOrderJSON(bytes.NewReader(orders), opt)
+			if err != nil {
+				b.Fatal(err)
+			}
+			var o crmlink.Order
+			n := 0
+			for ; ; n++ {
+				if err := r.Next(&o); err == io.EOF {
+					break
+				} else if err != nil {
+					b.Fatal(err)
+				}
+			}
+			if n != jsonRows {
+				b.Fatalf("%d rows", n)
+			}
+		}
+		b.ReportMetric(float64(jsonRows)*float64(b.N)/b.Elapsed().Seconds(), "rows/s")
+	})
+	b.Run("contacts", func(b *testing.B) {
+		opt := crm.Options{Location: berlin, Now: genEnd}
+		b.SetBytes(int64(len(contacts)))
+		b.ReportAllocs()
+		for b.Loop() {
+			r, err := crm.NewContactJSON(bytes.NewReader(contacts), opt)
+			if err != nil {
+				b.Fatal(err)
+			}
+			var c crmlink.Contact
+			n := 0
+			for ; ; n++ {
+				if err := r.Next(&c); err == io.EOF {
+					break
+				} else if err != nil {
+					b.Fatal(err)
+				}
+			}
+			if n != jsonRows {
+				b.Fatalf("%d rows", n)
+			}
+		}
+		b.ReportMetric(float64(jsonRows)*float64(b.N)/b.Elapsed().Seconds(), "rows/s")
+	})
 }

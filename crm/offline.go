@@ -1,18 +1,17 @@
 package crm
 
 import (
-	"bufio"
-	"bytes"
 	"encoding/csv"
 	"errors"
 	"fmt"
 	"io"
 	"strconv"
 	"strings"
+	"sync/atomic"
 	"time"
-	"unicode/utf8"
 
 	"github.com/crmlink/crmlink"
+	"github.com/crmlink/crmlink/internal/textfile"
 	"github.com/shopspring/decimal"
 )
 
@@ -32,6 +31,9 @@ type OfflineReader struct {
 	done   bool
 	line   int
 	bad    bool
+	// failing is set once the upload is bound to fail; read by Failing
+	// from other goroutines.
+	failing atomic.Bool
 }
 
 var offlineIDColumns = map[string]crmlink.IdentityKind{
@@ -41,9 +43,12 @@ var offlineIDColumns = map[string]crmlink.IdentityKind{
 
 // NewOfflineCSV reads the header of an offline conversions file.
 func NewOfflineCSV(in io.Reader, opt Options) (*OfflineReader, error) {
-	br := bufio.NewReaderSize(in, 64<<10)
-	if b, err := br.Peek(3); err == nil && bytes.Equal(b, []byte("\xef\xbb\xbf")) {
-		br.Discard(3)
+	br, err := textfile.Open(in, 64<<10, true)
+	if err != nil {
+		if errors.Is(err, textfile.ErrUTF16) {
+			return nil, headerFail(err.Error())
+		}
+		return nil, err
 	}
 	cr := csv.NewReader(br)
 	if opt.Delimiter != 0 {
@@ -127,6 +132,7 @@ func (r *OfflineReader) Next(c *crmlink.OfflineConversion) error {
 			if errors.As(err, &pe) {
 				r.errs.Add(crmlink.RowError{Line: pe.Line, Reason: fmt.Sprintf("CSV syntax error at column %d: %v; reading stopped here", pe.Column, pe.Err)})
 				r.errs.BadRows++
+				r.failing.Store(true)
 				break
 			}
 			if errors.Is(err, io.EOF) {
@@ -142,8 +148,10 @@ func (r *OfflineReader) Next(c *crmlink.OfflineConversion) error {
 		r.bad = false
 		*c = crmlink.OfflineConversion{IDType: r.idType, Line: r.line}
 		for i, cell := range rec {
-			if !utf8.ValidString(cell) && i < len(r.header) {
-				r.fail(i, cell, "not valid UTF-8: save the file in UTF-8")
+			if i < len(r.header) {
+				if reason := textProblem(cell); reason != "" {
+					r.fail(i, cell, reason)
+				}
 			}
 		}
 		switch {
@@ -155,18 +163,25 @@ func (r *OfflineReader) Next(c *crmlink.OfflineConversion) error {
 		}
 		if r.bad {
 			r.errs.BadRows++
+			if !r.opt.SkipInvalid {
+				r.failing.Store(true)
+			}
 			continue
 		}
-		if r.errs.Total > 0 && !r.opt.SkipInvalid {
-			continue
-		}
-		return nil
+		return nil // a good row, also after a bad one: see reader.keep
 	}
-	if r.errs.Total > 0 && !r.opt.SkipInvalid {
+	switch {
+	case r.errs.Total > 0 && !r.opt.SkipInvalid:
 		return &r.errs
+	case r.rows == 0 && r.errs.Total == 0:
+		return crmlink.Errorf(crmlink.KindInvalid, "the file has no rows: want at least one row after the header")
 	}
 	return io.EOF
 }
+
+// Failing reports that the upload has a bad row and will fail. It may be
+// called from any goroutine.
+func (r *OfflineReader) Failing() bool { return r.failing.Load() }
 
 func (r *OfflineReader) fill(rec []string, c *crmlink.OfflineConversion) {
 	idCol := r.cols["id"]

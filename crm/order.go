@@ -38,16 +38,16 @@ func NewSimpleOrderCSV(r io.Reader, opt Options) (*OrderReader, error) {
 }
 
 func newOrderReader(r io.Reader, opt Options, ent *entity, isJSON bool) (*OrderReader, error) {
-	rd, err := newReader(r, opt, ent, isJSON)
-	if err != nil {
+	rd := &OrderReader{}
+	if err := rd.open(r, opt, ent, isJSON); err != nil {
 		return nil, err
 	}
-	return &OrderReader{reader: *rd}, nil
+	return rd, nil
 }
 
 // Next fills o with the next good order. It returns io.EOF after the last
 // one; if any row was bad, a *crmlink.ValidationError in its place (unless
-// Options.SkipInvalid).
+// Options.SkipInvalid), and if there was no row, a *crmlink.Error.
 func (r *OrderReader) Next(o *crmlink.Order) error {
 	for {
 		ok, err := r.read()

@@ -6,6 +6,7 @@ import (
 	"io"
 	"strconv"
 	"strings"
+	"sync/atomic"
 	"time"
 	"unicode/utf8"
 
@@ -28,28 +29,29 @@ type reader struct {
 	end  error
 	// fatal is set by an error that stopped reading early (a syntax error):
 	// the upload fails even with SkipInvalid.
-	fatal  bool
-	rowBad bool
+	fatal bool
+	// failing is set once the upload is bound to fail; read by Failing
+	// from other goroutines.
+	failing atomic.Bool
+	rowBad  bool
 	// identBad is set when an identifier cell of the row was bad.
 	identBad bool
 	scratch  []string // list items of the cell being read
 }
 
-func newReader(r io.Reader, opt Options, ent *entity, isJSON bool) (*reader, error) {
+// open starts reading r: the CSV header, or the JSON up to its array.
+func (rd *reader) open(r io.Reader, opt Options, ent *entity, isJSON bool) error {
 	if opt.Location == nil {
 		opt.Location = time.UTC
 	}
-	rd := &reader{opt: opt, ent: ent}
+	rd.opt, rd.ent = opt, ent
 	var err error
 	if isJSON {
 		rd.src, err = newJSONSource(r, opt, ent)
 	} else {
 		rd.src, err = newCSVSource(r, opt, ent, &rd.row)
 	}
-	if err != nil {
-		return nil, err
-	}
-	return rd, nil
+	return err
 }
 
 // read moves to the next row. It returns false, with what Next must
@@ -65,7 +67,7 @@ func (r *reader) read() (bool, error) {
 		if r.row.reason != "" {
 			r.bad("", "", r.row.reason)
 		}
-		r.checkUTF8()
+		r.checkText()
 		return true, nil
 	}
 	r.done = true
@@ -75,7 +77,12 @@ func (r *reader) read() (bool, error) {
 		r.errs.Add(*re)
 		r.errs.BadRows++
 		r.fatal = true
+		r.failing.Store(true)
 	case errors.Is(err, io.EOF):
+		if r.rows == 0 && r.errs.Total == 0 {
+			r.end = r.src.noRows()
+			return false, r.end
+		}
 	default:
 		r.end = err
 		return false, err
@@ -88,40 +95,100 @@ func (r *reader) read() (bool, error) {
 	return false, r.end
 }
 
-// checkUTF8 refuses cells that are not UTF-8: a file saved in another
-// encoding (Windows-1251, say) must not reach the store as mojibake.
-func (r *reader) checkUTF8() {
-	if r.row.utf8 {
+// checkText refuses cells that are not text: bytes that are not UTF-8 (a
+// file saved in another encoding, Windows-1251 say, must not reach the
+// store as mojibake), and NUL bytes, which no CRM text holds and which the
+// store's spool and tables would not keep.
+func (r *reader) checkText() {
+	if r.row.clean {
 		return
 	}
 	for i := range r.row.v {
 		v := &r.row.v[i]
-		if v.kind != absent && !utf8.ValidString(v.text) {
-			r.badValue(v, errNotUTF8)
+		if v.kind == absent {
+			continue
+		}
+		reason := textProblem(v.text)
+		if reason == "" && v.kind != scalar && jsonHasNUL(v.text) {
+			reason = errNUL
+		}
+		if reason != "" {
+			r.badValue(v, reason)
 			v.kind, v.text = absent, ""
 		}
 	}
 	for i := range r.row.attrs {
 		a := &r.row.attrs[i]
-		if !utf8.ValidString(a.text) {
-			r.bad(a.name, a.text, errNotUTF8)
+		reason := textProblem(a.text)
+		if reason == "" {
+			reason = textProblem(a.name)
+		}
+		if reason == "" && jsonHasNUL(a.text) {
+			reason = errNUL
+		}
+		if reason != "" {
+			r.bad(a.name, a.text, reason)
 			a.text = ""
 		}
 	}
 }
 
-const errNotUTF8 = "not valid UTF-8: save the file in UTF-8"
+const (
+	errNotUTF8 = "not valid UTF-8: save the file in UTF-8"
+	errNUL     = "contains a NUL byte (code 0), which text cannot hold"
+)
+
+// textProblem says why s is not text, or "".
+func textProblem(s string) string {
+	switch {
+	case !utf8.ValidString(s):
+		return errNotUTF8
+	case strings.IndexByte(s, 0) >= 0:
+		return errNUL
+	}
+	return ""
+}
+
+// jsonHasNUL reports whether raw JSON text holds a string with a NUL
+// (written \u0000; a raw NUL is no JSON).
+func jsonHasNUL(raw string) bool {
+	if !strings.Contains(raw, `\u0000`) {
+		return false
+	}
+	dec := json.NewDecoder(strings.NewReader(raw))
+	for {
+		t, err := dec.Token()
+		if err != nil {
+			return false
+		}
+		if s, ok := t.(string); ok && strings.IndexByte(s, 0) >= 0 {
+			return true
+		}
+	}
+}
 
 // keep finishes the current row and reports whether Next yields it.
+//
+// A good row is yielded even once the file is bound to fail: the store
+// checks what only it can check (the customer of each full order) on
+// every row, so that one answer lists every error of the file, in line
+// order, and counts all its rows. Failing tells the store that the rows
+// are only to be checked.
 func (r *reader) keep() bool {
 	if r.rowBad {
 		r.errs.BadRows++
+		if !r.opt.SkipInvalid {
+			r.failing.Store(true)
+		}
 		return false
 	}
-	// Once a row was bad, the file fails anyway: keep reading only to
-	// report every bad row.
-	return r.errs.Total == 0 || r.opt.SkipInvalid
+	return true
 }
+
+// Failing reports that the upload has a bad row and will fail: Next goes
+// on yielding the good rows, and ends with a *crmlink.ValidationError. It
+// may be called from any goroutine.
+func (r *reader) Failing() bool { return r.failing.Load() }
 
 // Errors returns the row errors found so far, or nil.
 func (r *reader) Errors() *crmlink.ValidationError {

@@ -14,6 +14,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/crmlink/crmlink"
+	"github.com/crmlink/crmlink/internal/textfile"
 )
 
 // kind tells what a value holds.
@@ -44,8 +45,9 @@ type row struct {
 	// reason, if set, makes the whole row bad (a wrong field count, an
 	// element that is no object).
 	reason string
-	// utf8 says every text of the row is known to be valid UTF-8.
-	utf8 bool
+	// clean says every text of the row is known to be valid UTF-8 without
+	// NUL bytes.
+	clean bool
 }
 
 // source yields rows.
@@ -54,6 +56,8 @@ type source interface {
 	// *crmlink.RowError for an error after which reading cannot go on, and
 	// other errors (I/O, *crmlink.Error) as they are.
 	next(r *row) error
+	// noRows is the error for an upload whose source ended without a row.
+	noRows() error
 }
 
 // csvSource reads the rows of a CSV file.
@@ -79,9 +83,12 @@ func newCSVSource(r io.Reader, opt Options, ent *entity, rw *row) (*csvSource, e
 	default:
 		return nil, crmlink.Errorf(crmlink.KindInvalid, "unsupported CSV delimiter %q: want comma or semicolon", delim)
 	}
-	br := bufio.NewReaderSize(r, 256<<10)
-	if b, err := br.Peek(3); err == nil && bytes.Equal(b, []byte("\xef\xbb\xbf")) {
-		br.Discard(3)
+	br, err := textfile.Open(r, 256<<10, true)
+	if err != nil {
+		if errors.Is(err, textfile.ErrUTF16) {
+			return nil, fail(crmlink.RowError{Line: 1, Reason: err.Error()})
+		}
+		return nil, err
 	}
 	s := &csvSource{r: newCSVReader(br, byte(delim))}
 	header, _, err := s.r.read()
@@ -96,8 +103,18 @@ func newCSVSource(r io.Reader, opt Options, ent *entity, rw *row) (*csvSource, e
 		return nil, err
 	}
 	s.header = append([]string(nil), header...)
+	v := &crmlink.ValidationError{}
 	for i := range s.header {
 		s.header[i] = strings.TrimSpace(s.header[i])
+		if !s.r.clean {
+			if reason := textProblem(s.header[i]); reason != "" {
+				v.Add(crmlink.RowError{Line: 1, Reason: "column " + strconv.Itoa(i+1) + " of the header: " + reason})
+			}
+		}
+	}
+	if v.Total > 0 {
+		v.BadRows = 1
+		return nil, v
 	}
 	if err := s.mapColumns(opt.ColumnsMapping, ent, rw); err != nil {
 		return nil, err
@@ -234,7 +251,7 @@ func (s *csvSource) next(rw *row) error {
 		rw.line = line
 		rw.reason = ""
 		rw.attrs = rw.attrs[:0]
-		rw.utf8 = s.r.utf8
+		rw.clean = s.r.clean
 		if len(rec) != len(s.header) {
 			rw.reason = "the row has " + strconv.Itoa(len(rec)) + " fields, the header has " + strconv.Itoa(len(s.header))
 			return nil
@@ -255,6 +272,10 @@ func (s *csvSource) next(rw *row) error {
 		}
 		return nil
 	}
+}
+
+func (s *csvSource) noRows() error {
+	return crmlink.Errorf(crmlink.KindInvalid, "the file has no rows: want at least one row after the header")
 }
 
 // trim is strings.TrimSpace with a fast way out for the usual cell, whose
@@ -283,13 +304,27 @@ type jsonSource struct {
 	dec  *json.Decoder
 	ent  *entity
 	max  int
-	n    int // elements read
+	n    int  // elements read
+	bare bool // the body is the array itself
 	done bool
 	elem map[string]json.RawMessage
 }
 
 func newJSONSource(r io.Reader, opt Options, ent *entity) (*jsonSource, error) {
-	s := &jsonSource{dec: json.NewDecoder(bufio.NewReaderSize(r, 64<<10)), ent: ent, max: opt.MaxRows}
+	br := bufio.NewReaderSize(r, 64<<10)
+	head, err := br.Peek(4)
+	if err != nil && err != io.EOF {
+		return nil, err
+	}
+	// JSON text starts with two ASCII characters (RFC 4627): a NUL among the
+	// first four bytes is UTF-16 or UTF-32.
+	if bytes.IndexByte(head, 0) >= 0 || textfile.UTF16(head) {
+		return nil, crmlink.Errorf(crmlink.KindInvalid, "the JSON is UTF-16: save the file as UTF-8")
+	}
+	if bytes.HasPrefix(head, []byte("\xef\xbb\xbf")) {
+		br.Discard(3) // a UTF-8 byte order mark, which Windows tools write
+	}
+	s := &jsonSource{dec: json.NewDecoder(newJSONGuard(br)), ent: ent, max: opt.MaxRows}
 	s.dec.UseNumber()
 	want := `want a JSON object {"` + ent.jsonKey + `":[...]}`
 	t, err := s.dec.Token()
@@ -297,10 +332,11 @@ func newJSONSource(r io.Reader, opt Options, ent *entity) (*jsonSource, error) {
 		if errors.Is(err, io.EOF) {
 			return nil, crmlink.Errorf(crmlink.KindInvalid, "the body is empty: %s", want)
 		}
-		return nil, fail(s.syntax(err))
+		return nil, s.tokenError(err)
 	}
 	switch t {
 	case json.Delim('['): // a bare array: accepted too
+		s.bare = true
 		return s, nil
 	case json.Delim('{'):
 	default:
@@ -309,7 +345,7 @@ func newJSONSource(r io.Reader, opt Options, ent *entity) (*jsonSource, error) {
 	for {
 		t, err := s.dec.Token()
 		if err != nil {
-			return nil, fail(s.syntax(err))
+			return nil, s.tokenError(err)
 		}
 		if t == json.Delim('}') {
 			return nil, crmlink.Errorf(crmlink.KindInvalid, `no "%s" array in the body: %s`, ent.jsonKey, want)
@@ -317,7 +353,7 @@ func newJSONSource(r io.Reader, opt Options, ent *entity) (*jsonSource, error) {
 		if t == ent.jsonKey {
 			t, err := s.dec.Token()
 			if err != nil {
-				return nil, fail(s.syntax(err))
+				return nil, s.tokenError(err)
 			}
 			if t != json.Delim('[') {
 				return nil, crmlink.Errorf(crmlink.KindInvalid, `"%s" must be an array: %s`, ent.jsonKey, want)
@@ -325,9 +361,33 @@ func newJSONSource(r io.Reader, opt Options, ent *entity) (*jsonSource, error) {
 			return s, nil
 		}
 		if err := skipValue(s.dec); err != nil {
-			return nil, fail(s.syntax(err))
+			return nil, s.tokenError(err)
 		}
 	}
+}
+
+// tokenError turns an error of Token into what the constructor returns:
+// a syntax error as a ValidationError, others (jsonGuard's, the body's: a
+// body over the limit is a 413) as they are.
+func (s *jsonSource) tokenError(err error) error {
+	if !isSyntax(err) {
+		return err
+	}
+	return fail(s.syntax(err))
+}
+
+// isSyntax reports whether an error of the Decoder is the JSON's fault,
+// not the reading's.
+func isSyntax(err error) bool {
+	var se *json.SyntaxError
+	return errors.As(err, &se) || err == io.ErrUnexpectedEOF || err == io.EOF
+}
+
+func (s *jsonSource) noRows() error {
+	if s.bare {
+		return crmlink.Errorf(crmlink.KindInvalid, `the file has no rows: the JSON is an empty array; want {"%s":[...]}`, s.ent.jsonKey)
+	}
+	return crmlink.Errorf(crmlink.KindInvalid, `the file has no rows: the "%s" array is empty`, s.ent.jsonKey)
 }
 
 // syntax turns an error of Token into a RowError naming the byte offset.
@@ -401,6 +461,9 @@ func (s *jsonSource) next(rw *row) error {
 			return nil
 		}
 		s.done = true
+		if !isSyntax(err) {
+			return err
+		}
 		return ptr(s.elementSyntax(err, start))
 	}
 	for k, raw := range s.elem {
@@ -427,26 +490,39 @@ func ptr[T any](v T) *T { return &v }
 // of the body.
 func (s *jsonSource) finish() error {
 	if _, err := s.dec.Token(); err != nil { // ]
-		return ptr(s.syntax(err))
+		return s.readError(err)
 	}
 	for s.dec.More() {
-		if _, err := s.dec.Token(); err != nil { // a key
-			return ptr(s.syntax(err))
+		key, err := s.dec.Token()
+		if err != nil {
+			return s.readError(err)
+		}
+		if key == s.ent.jsonKey {
+			// The Decoder would not say, and we would read only one.
+			return crmlink.Errorf(crmlink.KindInvalid, `the JSON object has "%s" twice: send one array`, s.ent.jsonKey)
 		}
 		if err := skipValue(s.dec); err != nil {
-			return ptr(s.syntax(err))
+			return s.readError(err)
 		}
 	}
 	if _, err := s.dec.Token(); err != nil && err != io.EOF { // } (none after a bare array)
-		return ptr(s.syntax(err))
+		return s.readError(err)
 	}
 	if _, err := s.dec.Token(); err != io.EOF {
 		if err == nil {
-			err = errors.New("unexpected data after the end of the JSON value")
+			return ptr(s.syntax(errors.New("unexpected data after the end of the JSON value")))
 		}
-		return ptr(s.syntax(err))
+		return s.readError(err)
 	}
 	return io.EOF
+}
+
+// readError is tokenError for next: a syntax error is a *crmlink.RowError.
+func (s *jsonSource) readError(err error) error {
+	if !isSyntax(err) {
+		return err
+	}
+	return ptr(s.syntax(err))
 }
 
 // jsonValue converts a field of an element.
@@ -471,9 +547,10 @@ func jsonValue(key string, raw json.RawMessage) value {
 	return v
 }
 
-// jsonString unquotes a JSON string.
+// jsonString unquotes a JSON string. The body is valid UTF-8 (jsonGuard
+// checked it): a string without escapes is its bytes.
 func jsonString(raw []byte) string {
-	if len(raw) >= 2 && bytes.IndexByte(raw, '\\') < 0 && utf8.Valid(raw) {
+	if len(raw) >= 2 && bytes.IndexByte(raw, '\\') < 0 {
 		return string(raw[1 : len(raw)-1])
 	}
 	var s string

@@ -3,7 +3,9 @@ package duckdb
 import (
 	"context"
 	"database/sql"
+	"errors"
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 
@@ -282,13 +284,27 @@ func (s *Store) uploadStart(up *crmlink.Upload, entity crmlink.UploadEntity) {
 
 // readDone ends the reading of an upload of n rows from r: it finishes
 // the loader and stamps the upload's end. A read error fails the upload,
-// recorded as such (done: return err); a load error is returned (done
-// too). Otherwise the upload has passed, with its counts, and tx is the
-// loader's transaction to complete it in. what names the upload in errors.
-func (s *Store) readDone(ctx context.Context, what string, up *crmlink.Upload, l *loader, r any, n int, readErr error) (tx *sql.Tx, done bool, err error) {
+// recorded as such (done: return err); when it is the reader's row errors,
+// those the store found in the rows it checked (rejected, may be nil) are
+// merged into them, in line order. A load error is returned (done too).
+// Otherwise the upload has passed, with its counts, and tx is the loader's
+// transaction to complete it in; the caller deals with rejected then. what
+// names the upload in errors.
+func (s *Store) readDone(ctx context.Context, what string, up *crmlink.Upload, l *loader, r any, n int, readErr error, rejected *crmlink.ValidationError) (tx *sql.Tx, done bool, err error) {
 	tx, err = l.finish(readErr)
 	up.Finished = s.clock.Now()
 	if readErr != nil {
+		if err != nil && ctx.Err() == nil {
+			// Checking a failing file's customers failed: it is refused
+			// with the errors found so far.
+			s.log.Error(what+": check", "upload", up.ID, "err", err)
+		}
+		var v *crmlink.ValidationError
+		if rejected != nil && rejected.Total > 0 && errors.As(readErr, &v) {
+			all := &crmlink.ValidationError{Errors: slices.Clone(v.Errors), Total: v.Total, BadRows: v.BadRows}
+			all.Merge(rejected)
+			readErr, n = all, n-rejected.BadRows
+		}
 		return nil, true, s.recordFailedImport(ctx, s.db, up, n, readErr)
 	}
 	if err != nil {
@@ -323,6 +339,7 @@ func (s *Store) UploadContacts(ctx context.Context, up *crmlink.Upload, r crmlin
 		set: "upload_id = $2", insertCols: "upload_id, first_upload", insertVals: "$2, $3",
 		args: []any{int64(up.CounterID), up.ID, utc(up.Created)}}
 	l := s.newLoader(ctx, "contacts", chunkApply(ctx, contactColumns, mg.run))
+	l.whenFailing(r, nil)
 	n, readErr := pump(ctx, l, &crmlink.Contact{}, r.Next, func(sp *spool, c *crmlink.Contact) {
 		sp.int(int64(c.Line))
 		sp.str(c.UniqID)
@@ -345,7 +362,7 @@ func (s *Store) UploadContacts(ctx context.Context, up *crmlink.Upload, r crmlin
 			sp.str("{}")
 		}
 	})
-	tx, done, err := s.readDone(ctx, "upload contacts", up, l, r, n, readErr)
+	tx, done, err := s.readDone(ctx, "upload contacts", up, l, r, n, readErr, nil)
 	if done {
 		return err
 	}

@@ -6,6 +6,8 @@ import (
 	"errors"
 	"io"
 	"sync/atomic"
+
+	"github.com/crmlink/crmlink"
 )
 
 // loader is the import pipeline: the caller's goroutine reads and validates
@@ -17,6 +19,15 @@ import (
 // is all or nothing, since any error rolls the one transaction back.
 //
 // The caller holds the store's write lock for the loader's life.
+//
+// A file with a bad row fails whole, but its reader reads on to its end
+// and yields the good rows all the same (crm's Next): the store checks
+// what only it can check, the customer of each full order, on every row,
+// so that one answer lists every error of the file in line order and the
+// upload counts all its rows. Once the reader says the upload will fail
+// (failing), or it ended with a *crmlink.ValidationError, chunks are
+// handed to check instead of load, which stores nothing; with no check
+// they are dropped. The transaction is rolled back as on any read error.
 type loader struct {
 	dir, name string
 	chunks    chan *spool
@@ -27,6 +38,10 @@ type loader struct {
 	chunkRows int
 	ctx       context.Context
 	keep      bool // the chunks' files stay once loaded
+	// Set by whenFailing before the first chunk is handed over.
+	failing func() bool
+	check   func(tx *sql.Tx, chunk *spool) error
+	failed  atomic.Bool // the reader ended with a validation error
 }
 
 // spoolChunkRows is how many rows one spool chunk holds, unless a test
@@ -50,7 +65,13 @@ func (s *Store) newLoader(ctx context.Context, name string, load func(tx *sql.Tx
 		l.txc <- tx
 		var loadErr error
 		for c := range l.chunks {
-			if loadErr == nil && !l.abort.Load() {
+			switch {
+			case loadErr != nil || l.abort.Load():
+			case l.failed.Load() || l.failing != nil && l.failing():
+				if l.check != nil {
+					loadErr = l.check(tx, c)
+				}
+			default:
 				loadErr = load(tx, c)
 			}
 			if !l.keep {
@@ -60,6 +81,16 @@ func (s *Store) newLoader(ctx context.Context, name string, load func(tx *sql.Tx
 		l.done <- loadErr
 	}()
 	return l
+}
+
+// whenFailing has the loader check chunks with check (nil: drop them) once
+// r, the upload's reader, tells by its Failing method that the upload will
+// fail, or ends with a validation error.
+func (l *loader) whenFailing(r any, check func(tx *sql.Tx, chunk *spool) error) {
+	if f, ok := r.(interface{ Failing() bool }); ok {
+		l.failing = f.Failing
+	}
+	l.check = check
 }
 
 // spool returns the chunk the next row goes to.
@@ -97,19 +128,26 @@ func (l *loader) flush() error {
 }
 
 // finish waits for the loader. With readErr nil it loads the last chunk and
-// returns the open transaction for the caller to complete and commit; with
-// a read error, or when loading failed, the transaction is rolled back and
-// the error returned.
+// returns the open transaction for the caller to complete and commit. With
+// a validation error it checks the last chunk; with it or any other read
+// error, or when loading failed, the transaction is rolled back. The error
+// returned is that of loading (or of handing the last chunk over).
 func (l *loader) finish(readErr error) (*sql.Tx, error) {
-	if readErr == nil && l.cur != nil {
-		readErr = l.flush()
+	var v *crmlink.ValidationError
+	checked := errors.As(readErr, &v)
+	if checked {
+		l.failed.Store(true)
+	}
+	var flushErr error
+	if (readErr == nil || checked && l.check != nil) && l.cur != nil {
+		flushErr = l.flush()
 	}
 	if l.cur != nil {
 		l.cur.close()
 		l.cur.remove()
 		l.cur = nil
 	}
-	if readErr != nil {
+	if readErr != nil && !checked || flushErr != nil {
 		l.abort.Store(true)
 	}
 	close(l.chunks)
@@ -119,14 +157,11 @@ func (l *loader) finish(readErr error) (*sql.Tx, error) {
 	case tx = <-l.txc:
 	default:
 	}
-	if err := errors.Join(readErr, loadErr); err != nil {
+	if err := errors.Join(readErr, flushErr, loadErr); err != nil {
 		if tx != nil {
 			tx.Rollback()
 		}
-		if readErr != nil {
-			return nil, readErr
-		}
-		return nil, loadErr
+		return nil, errors.Join(flushErr, loadErr)
 	}
 	return tx, nil
 }

@@ -30,6 +30,7 @@ func (s *Store) UploadOfflineConversions(ctx context.Context, up *crmlink.Upload
 			FROM `+readSpool(chunk, columnsStruct(offlineColumns)), int64(up.CounterID), up.ID)
 		return err
 	})
+	l.whenFailing(r, nil)
 	n, readErr := pump(ctx, l, &crmlink.OfflineConversion{}, r.Next, func(sp *spool, c *crmlink.OfflineConversion) {
 		currency := c.Currency
 		if currency == "" {
@@ -43,7 +44,7 @@ func (s *Store) UploadOfflineConversions(ctx context.Context, up *crmlink.Upload
 		sp.decimal(c.Price.Decimal, c.Price.Valid)
 		sp.str(currency)
 	})
-	tx, done, err := s.readDone(ctx, "upload offline conversions", up, l, r, n, readErr)
+	tx, done, err := s.readDone(ctx, "upload offline conversions", up, l, r, n, readErr, nil)
 	if done {
 		return err
 	}

@@ -50,8 +50,9 @@ func (s *Store) UploadOrders(ctx context.Context, up *crmlink.Upload, r crmlink.
 	defer s.writeMu.Unlock()
 	ap := &orderApply{s: s, up: up, counter: counter, now: s.clock.Now(), simple: simple, currency: counter.Currency}
 	l := s.newLoader(ctx, "orders", chunkApply(ctx, orderColumns, ap.chunk))
+	l.whenFailing(r, chunkApply(ctx, orderColumns, ap.check))
 	n, readErr := pump(ctx, l, &crmlink.Order{}, r.Next, orderSpooler(up))
-	tx, done, err := s.readDone(ctx, "upload orders", up, l, r, n, readErr)
+	tx, done, err := s.readDone(ctx, "upload orders", up, l, r, n, readErr, &ap.rejected)
 	if done {
 		return err
 	}
@@ -131,6 +132,20 @@ func (a *orderApply) chunk(ctx context.Context, tx *sql.Tx, src string) error {
 		return err
 	}
 	a.s.step(ctx, up, "merge", t0)
+	return nil
+}
+
+// check checks a chunk of an upload that fails: only its orders'
+// customers, so that the answer lists those errors too.
+func (a *orderApply) check(ctx context.Context, tx *sql.Tx, src string) error {
+	if a.simple {
+		return nil
+	}
+	v, err := unknownContacts(ctx, tx, int64(a.up.CounterID), src)
+	if err != nil {
+		return err
+	}
+	a.rejected.Merge(v)
 	return nil
 }
 

@@ -97,8 +97,20 @@ func (s *Store) AcceptOrders(ctx context.Context, up *crmlink.Upload, r crmlink.
 		return nil
 	})
 	l.dir, l.keep = dir, true
+	l.whenFailing(r, func(tx *sql.Tx, c *spool) error {
+		if simple {
+			return nil
+		}
+		runtime.GC() // as above: the reading goes on
+		v, err := unknownContacts(ctx, tx, cid, "(SELECT * FROM "+readSpool(c, columnsStruct(orderColumns))+")")
+		if err != nil {
+			return err
+		}
+		rejected.Merge(v)
+		return nil
+	})
 	n, readErr := pumpParallel(ctx, l, r.Next, orderSpooler(up))
-	tx, done, err := s.readDone(ctx, "accept orders", up, l, r, n, readErr)
+	tx, done, err := s.readDone(ctx, "accept orders", up, l, r, n, readErr, &rejected)
 	if done {
 		return err
 	}

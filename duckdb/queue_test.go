@@ -138,6 +138,71 @@ func TestAcceptOrdersRefused(t *testing.T) {
 	}
 }
 
+// TestAllErrorsAcrossChunks: a file with a bad date and orders of unknown
+// customers after it, spooled in chunks of 3 rows, is refused with every
+// error in line order, counting all its rows, whether accepted or uploaded
+// directly; the chunks after the reader knew the file fails are only
+// checked. With on_error=skip the good rows are stored as before.
+func TestAllErrorsAcrossChunks(t *testing.T) {
+	ctx := context.Background()
+	st := openTemp(t, &crmlink.FixedClock{T: storetest.Epoch}).(*duckdb.Store)
+	duckdb.SetChunkRows(st, 3)
+	c := storetest.MustCounter(t, st, "Shop", "UTC")
+	if err := st.UploadContacts(ctx, &crmlink.Upload{CounterID: c.ID}, &storetest.ContactSlice{Contacts: []crmlink.Contact{{UniqID: "C1"}}}); err != nil {
+		t.Fatal(err)
+	}
+	var b strings.Builder
+	b.WriteString("id,client_uniq_id,create_date_time,order_status\n")
+	for line := 2; line <= 11; line++ {
+		customer, date := "C1", "2026-01-10 10:00"
+		switch line {
+		case 3:
+			date = "31.02.2026"
+		case 4, 10:
+			customer = fmt.Sprintf("nobody-%d", line)
+		}
+		fmt.Fprintf(&b, "O%d,%s,%s,PAID\n", line, customer, date)
+	}
+	for _, tc := range []struct {
+		name   string
+		upload func(context.Context, *crmlink.Upload, crmlink.OrderReader) error
+		skip   bool
+	}{
+		{"accept", st.AcceptOrders, false},
+		{"upload", st.UploadOrders, false},
+		{"upload, skipping", st.UploadOrders, true},
+	} {
+		rd, err := crm.NewOrderCSV(strings.NewReader(b.String()), crm.Options{Now: storetest.Epoch, SkipInvalid: tc.skip})
+		if err != nil {
+			t.Fatal(err)
+		}
+		up := &crmlink.Upload{CounterID: c.ID, Format: "CSV", SkipInvalid: tc.skip}
+		err = tc.upload(ctx, up, rd)
+		rec, rerr := st.Upload(ctx, c.ID, up.ID)
+		if rerr != nil {
+			t.Fatalf("%s: %v", tc.name, rerr)
+		}
+		var lines []int
+		for _, e := range rec.Errors {
+			lines = append(lines, e.Line)
+		}
+		if !slices.Equal(lines, []int{3, 4, 10}) || rec.ErrorsTotal != 3 || rec.Rows != 10 || rec.Rejected != 3 {
+			t.Errorf("%s: recorded %+v", tc.name, rec)
+		}
+		_, _, oerr := st.Order(ctx, c.ID, "O2")
+		if tc.skip {
+			if err != nil || rec.Accepted != 7 || oerr != nil {
+				t.Errorf("%s: %v, accepted %d, O2: %v", tc.name, err, rec.Accepted, oerr)
+			}
+			continue
+		}
+		var v *crmlink.ValidationError
+		if !errors.As(err, &v) || v.Total != 3 || rec.Accepted != 0 || crmlink.KindOf(oerr) != crmlink.KindNotFound {
+			t.Errorf("%s: %v, accepted %d, O2: %v", tc.name, err, rec.Accepted, oerr)
+		}
+	}
+}
+
 // TestAcceptedSurvivesCrash: an upload accepted but not applied when the
 // process stopped is applied when the store opens, once.
 func TestAcceptedSurvivesCrash(t *testing.T) {

@@ -127,6 +127,7 @@ func (s *Store) ImportSessions(ctx context.Context, up *crmlink.Upload, r crmlin
 			int64(up.CounterID), up.ID)
 		return err
 	})
+	l.whenFailing(r, nil)
 	var sess crmlink.Session
 	next := func(ss *crmlink.Session) error {
 		*ss = crmlink.Session{PurchaseIDs: ss.PurchaseIDs[:0], Identities: ss.Identities[:0]}
@@ -150,7 +151,7 @@ func (s *Store) ImportSessions(ctx context.Context, up *crmlink.Upload, r crmlin
 	if err := errors.Join(ids.close(), purchases.close()); err != nil && readErr == nil {
 		readErr = err
 	}
-	tx, done, err := s.readDone(ctx, "import sessions: load", up, l, nil, n, readErr)
+	tx, done, err := s.readDone(ctx, "import sessions: load", up, l, nil, n, readErr, nil)
 	if done {
 		return err
 	}

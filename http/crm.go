@@ -3,6 +3,7 @@ package http
 import (
 	"bufio"
 	"bytes"
+	"errors"
 	"io"
 	"mime"
 	"mime/multipart"
@@ -100,7 +101,7 @@ func (s *Server) upload(w http.ResponseWriter, r *http.Request, entity, format s
 	}
 	var body io.Reader
 	if format == "JSON" {
-		body = r.Body
+		body = rawBody{r.Body}
 		opt.MaxRows = s.cfg.MaxJSONRows
 	} else if body, err = uploadedFile(r); err != nil {
 		return err
@@ -162,7 +163,7 @@ func uploadedFile(r *http.Request) (io.Reader, error) {
 		}
 		return firstFilePart(mr)
 	}
-	br := bufio.NewReaderSize(r.Body, 64<<10)
+	br := bufio.NewReaderSize(rawBody{r.Body}, 64<<10)
 	head, _ := br.Peek(4096)
 	if boundary, ok := sniffBoundary(head); ok {
 		part, err := firstFilePart(multipart.NewReader(br, boundary))
@@ -201,12 +202,80 @@ func firstFilePart(mr *multipart.Reader) (io.Reader, error) {
 			return nil, withType("missing_parameter", crmlink.Errorf(crmlink.KindInvalid, "no part named \"file\" in the multipart body"))
 		}
 		if err != nil {
-			return nil, withType("invalid_uploading", crmlink.Errorf(crmlink.KindInvalid, "multipart body: %v", err))
+			return nil, multipartError(err)
 		}
 		if p.FormName() == "file" || p.FileName() != "" {
-			return p, nil
+			return &filePart{mr: mr, p: p}, nil
 		}
 	}
+}
+
+// filePart reads the file of a multipart upload. Past its end it reads the
+// rest of the body, which must hold no other file: we read only one, and
+// would drop a second without a word. A second file, and a body that ends
+// before its closing boundary, fail the read with a *crmlink.Error of
+// KindInvalid, which the readers pass on: the upload fails with a 400 and
+// stores nothing, as for a bad row.
+type filePart struct {
+	mr  *multipart.Reader
+	p   *multipart.Part
+	err error
+}
+
+func (f *filePart) Read(b []byte) (int, error) {
+	if f.err != nil {
+		return 0, f.err
+	}
+	n, err := f.p.Read(b)
+	if err == io.EOF {
+		err = f.rest()
+	}
+	if err != nil {
+		f.err = multipartError(err)
+	}
+	return n, f.err
+}
+
+// rest reads the parts after the file: form fields are skipped.
+func (f *filePart) rest() error {
+	for {
+		p, err := f.mr.NextPart()
+		if err != nil {
+			return err
+		}
+		if p.FormName() == "file" || p.FileName() != "" {
+			return crmlink.Errorf(crmlink.KindInvalid, "the multipart body has a second file (part %q, file name %q): send one file per request",
+				p.FormName(), p.FileName())
+		}
+	}
+}
+
+// multipartError is what the user sees of an error reading a multipart
+// body: a body over the limit stays *http.MaxBytesError (413); the rest
+// are the body's fault (400).
+func multipartError(err error) error {
+	var mbe *http.MaxBytesError
+	var ce *crmlink.Error
+	switch {
+	case err == io.EOF || errors.As(err, &mbe) || errors.As(err, &ce):
+		return err
+	case errors.Is(err, io.ErrUnexpectedEOF):
+		return crmlink.Errorf(crmlink.KindInvalid, "the multipart body ends before its closing boundary: the upload was cut off")
+	}
+	return crmlink.Errorf(crmlink.KindInvalid, "multipart body: %v", err)
+}
+
+// rawBody is a request body read as the file itself: one that ends before
+// its declared length was cut off, which is the sender's fault (400), not
+// ours.
+type rawBody struct{ r io.Reader }
+
+func (b rawBody) Read(p []byte) (int, error) {
+	n, err := b.r.Read(p)
+	if err != nil && errors.Is(err, io.ErrUnexpectedEOF) {
+		err = crmlink.Errorf(crmlink.KindInvalid, "the request body ends before its declared length: the upload was cut off")
+	}
+	return n, err
 }
 
 // statusResolver maps statuses through the counter's mapping, then accepts

@@ -28,6 +28,13 @@ func FuzzUpload(f *testing.F) {
 		{"data/contacts/json", "application/json", `{"contacts":[{"uniq_id":"C9","emails":["a@b.c"]}]}`},
 		{"data/simple_orders", "text/csv", "create_date_time,client_ids\n2026-02-01,5\n"},
 		{"data/sessions?format=metrica-logs", "text/tab-separated-values", "ym:s:visitID\tym:s:clientID\tym:s:dateTime\n1\t2\t2026-02-01 10:00:00\n"},
+		{"data/contacts/csv", "text/csv", "uniq_id,name\rC1,\"A\rB\"\rC2,\x00\r"},
+		{"data/contacts/csv", "text/csv", "\xff\xfeu\x00n\x00"},
+		{"data/contacts/json", "application/json", `{"contacts":[{"uniq_id":"C1","n":"\u0000"}],"contacts":[]}`},
+		{"data/contacts/json", "application/json", "[{\"uniq_id\":\"\xff\"}]"},
+		{"data/contacts/csv", "multipart/form-data; boundary=b", "--b\r\nContent-Disposition: form-data; name=\"file\"\r\n\r\nuniq_id\nC1\n\r\n" +
+			"--b\r\nContent-Disposition: form-data; name=\"x\"; filename=\"y\"\r\n\r\nuniq_id\nC2\n\r\n--b--\r\n"},
+		{"data/contacts/csv", "multipart/form-data; boundary=b", "--b\r\nContent-Disposition: form-data; name=\"file\"\r\n\r\nuniq_id\nC1\n"},
 	} {
 		f.Add(seed.path, seed.ct, seed.body)
 	}

@@ -6,7 +6,13 @@
 // bad cell becomes a crmlink.RowError naming its line and column; the reader
 // goes on to find the others and, at the end of the file, returns a
 // *crmlink.ValidationError instead of io.EOF, so that the store stores
-// nothing of a file with any bad row.
+// nothing of a file with any bad row. It yields the good rows after a bad
+// one too, and Failing says they are only to be counted.
+//
+// As in package crm, a file whose lines end in a lone CR is read as lines
+// (a line break inside a quoted cell of such a file reads as \n), a UTF-16
+// file is refused, and so are a NUL byte in a cell and a file without a
+// data row.
 package sessionfile
 
 import (
@@ -19,10 +25,12 @@ import (
 	"io"
 	"strconv"
 	"strings"
+	"sync/atomic"
 	"time"
 	"unicode/utf8"
 
 	"github.com/crmlink/crmlink"
+	"github.com/crmlink/crmlink/internal/textfile"
 )
 
 // Format is a session file format.
@@ -84,6 +92,10 @@ type Reader struct {
 	header []string
 	errs   crmlink.ValidationError
 	done   bool
+	nrows  int // data rows read
+	// failing is set once a row was bad; read by Failing from other
+	// goroutines.
+	failing atomic.Bool
 	// per-row state
 	line   int
 	rec    []string
@@ -104,9 +116,12 @@ func NewReader(r io.Reader, opt Options) (*Reader, error) {
 	if opt.Location == nil {
 		opt.Location = time.UTC
 	}
-	br := bufio.NewReaderSize(r, 256<<10)
-	if b, err := br.Peek(3); err == nil && bytes.Equal(b, []byte("\xef\xbb\xbf")) {
-		br.Discard(3)
+	br, err := textfile.Open(r, 256<<10, opt.Format != FormatMetricaLogs)
+	if err != nil {
+		if errors.Is(err, textfile.ErrUTF16) {
+			return nil, fail(crmlink.RowError{Line: 1, Reason: err.Error()})
+		}
+		return nil, err
 	}
 	rd := &Reader{opt: opt}
 	switch opt.Format {
@@ -159,7 +174,7 @@ func sniffDelimiter(head []byte) rune {
 		case c == '"':
 			inQuote = !inQuote
 		case inQuote:
-		case c == '\n':
+		case c == '\n' || c == '\r':
 			goto done
 		case c == ',':
 			comma++
@@ -189,6 +204,7 @@ func (r *Reader) Next(s *crmlink.Session) error {
 			if errors.As(err, &re) {
 				r.errs.Add(*re)
 				r.errs.BadRows++
+				r.failing.Store(true)
 				break
 			}
 			if errors.Is(err, io.EOF) {
@@ -200,9 +216,15 @@ func (r *Reader) Next(s *crmlink.Session) error {
 			continue // blank line
 		}
 		r.line, r.rec, r.rowBad = line, rec, false
+		r.nrows++
 		for i, cell := range rec {
-			if !utf8.ValidString(cell) && i < len(r.header) {
+			if i >= len(r.header) {
+				break
+			}
+			if !utf8.ValidString(cell) {
 				r.bad(r.header[i], cell, "not valid UTF-8: save the file in UTF-8")
+			} else if strings.IndexByte(cell, 0) >= 0 {
+				r.bad(r.header[i], cell, "contains a NUL byte (code 0), which text cannot hold")
 			}
 		}
 		switch {
@@ -214,18 +236,24 @@ func (r *Reader) Next(s *crmlink.Session) error {
 		}
 		if r.rowBad {
 			r.errs.BadRows++
+			r.failing.Store(true)
 			continue
-		}
-		if r.errs.Total > 0 {
-			continue // the file fails anyway; keep reading only to report every bad row
 		}
 		return nil
 	}
-	if r.errs.Total > 0 {
+	switch {
+	case r.errs.Total > 0:
 		return &r.errs
+	case r.nrows == 0:
+		return crmlink.Errorf(crmlink.KindInvalid, "the file has no rows: want at least one row after the header")
 	}
 	return io.EOF
 }
+
+// Failing reports that the file has a bad row and will fail: Next goes on
+// yielding the good rows, and ends with a *crmlink.ValidationError. It may
+// be called from any goroutine.
+func (r *Reader) Failing() bool { return r.failing.Load() }
 
 // bad records a row error in the current row.
 func (r *Reader) bad(column, value, reason string) {

@@ -210,12 +210,101 @@ func TestBadInput(t *testing.T) {
 	}
 }
 
+func utf16LE(s string) []byte {
+	b := []byte{0xff, 0xfe}
+	for _, r := range s {
+		b = append(b, byte(r), byte(r>>8))
+	}
+	return b
+}
+
+// TestNoSilentAcceptance: files that were once read as something else are
+// read right or refused naming the problem.
+func TestNoSilentAcceptance(t *testing.T) {
+	const logsHeader = "ym:s:visitID\tym:s:clientID\tym:s:dateTime"
+	for _, tc := range []struct {
+		name    string
+		format  sessionfile.Format
+		in      string
+		clients []uint64 // read from a good file
+		err     string   // the message, or the first row error's reason
+		line    int      // the first row error's line
+	}{
+		{name: "CR line ends", format: sessionfile.FormatCSV,
+			in: "client_id,start,city\r1,2024-01-10 10:00,\"Mos\rcow\"\r2,2024-01-10 11:00,Tver\r", clients: []uint64{1, 2}},
+		{name: "CR line ends, a bad row", format: sessionfile.FormatCSV,
+			in: "client_id,start,city\r1,2024-01-10 10:00,\"Mos\rcow\"\r2,2024-01-10,Tver\r", err: "a session start needs a time of day", line: 4},
+		{name: "CR line ends in Logs API TSV", format: sessionfile.FormatMetricaLogs,
+			in: logsHeader + "\r1\t5\t2024-01-10 10:00:00\r2\t6\t2024-01-10 10:00:00", clients: []uint64{5, 6}},
+		{name: "UTF-16", format: sessionfile.FormatCSV, in: string(utf16LE("client_id,start\r\n1,2024-01-10 10:00\r\n")),
+			err: "the file is UTF-16: save it as UTF-8", line: 1},
+		{name: "UTF-16 TSV without a BOM", format: sessionfile.FormatMetricaLogs, in: string(utf16LE(logsHeader + "\n")[2:]),
+			err: "the file is UTF-16: save it as UTF-8", line: 1},
+		{name: "a NUL", format: sessionfile.FormatCSV, in: "client_id,start,city\n1,2024-01-10 10:00,Tv\x00er\n",
+			err: "contains a NUL byte", line: 2},
+		{name: "an escaped NUL in TSV", format: sessionfile.FormatMetricaLogs, in: logsHeader + "\tym:s:regionCity\n1\t5\t2024-01-10 10:00:00\tTv\\0er\n",
+			err: "contains a NUL byte", line: 2},
+		{name: "a header alone", format: sessionfile.FormatCSV, in: "client_id,start\n\n", err: "the file has no rows"},
+		{name: "a TSV header alone", format: sessionfile.FormatMetricaLogs, in: logsHeader + "\n", err: "the file has no rows"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			got, err := readAll(t, strings.NewReader(tc.in), opts(tc.format))
+			if tc.err == "" {
+				var ids []uint64
+				for _, s := range got {
+					ids = append(ids, s.ClientID)
+				}
+				if err != nil || !reflect.DeepEqual(ids, tc.clients) {
+					t.Fatalf("read clients %v, %v; want %v", ids, err, tc.clients)
+				}
+				return
+			}
+			var v *crmlink.ValidationError
+			switch {
+			case crmlink.KindOf(err) != crmlink.KindInvalid:
+				t.Fatalf("error %v, want %q", err, tc.err)
+			case errors.As(err, &v):
+				if e := v.Errors[0]; !strings.Contains(e.Reason, tc.err) || e.Line != tc.line {
+					t.Errorf("first error %+v, want %q on line %d", e, tc.err, tc.line)
+				}
+			case tc.line != 0 || !strings.HasPrefix(err.Error(), tc.err):
+				t.Errorf("error %v, want %q", err, tc.err)
+			}
+		})
+	}
+}
+
+// TestFailingReadsOn: the good rows after a bad one are yielded too, with
+// Failing set, so that the store counts every row of the file.
+func TestFailingReadsOn(t *testing.T) {
+	r, err := sessionfile.NewReader(strings.NewReader("client_id,start\n1,2024-01-10 10:00\n2,tomorrow\n3,2024-01-10 10:00\n"), opts(sessionfile.FormatCSV))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var clients []uint64
+	var failing []bool
+	for {
+		var s crmlink.Session
+		if err = r.Next(&s); err != nil {
+			break
+		}
+		clients = append(clients, s.ClientID)
+		failing = append(failing, r.Failing())
+	}
+	var v *crmlink.ValidationError
+	if !errors.As(err, &v) || v.BadRows != 1 || !reflect.DeepEqual(clients, []uint64{1, 3}) || !reflect.DeepEqual(failing, []bool{false, true}) {
+		t.Errorf("read %v (failing %v), %v", clients, failing, err)
+	}
+}
+
 func FuzzReader(f *testing.F) {
 	csvData, _ := os.ReadFile("testdata/sessions.csv")
 	tsvData, _ := os.ReadFile("testdata/visits.tsv")
 	f.Add(csvData, false)
 	f.Add(tsvData, true)
 	f.Add([]byte("client_id,start\n1,\"2024-01-10 10:00\n"), false)
+	f.Add([]byte("client_id;start\r1;\"2024-01-10\r10:00\"\r\r2;x\x00"), false)
+	f.Add([]byte("\xff\xfeymsvisitID"), true)
 	f.Fuzz(func(t *testing.T, data []byte, logs bool) {
 		format := sessionfile.FormatCSV
 		if logs {
@@ -237,6 +326,9 @@ func FuzzReader(f *testing.F) {
 			}
 			if err != nil {
 				var v *crmlink.ValidationError
+				if crmlink.KindOf(err) == crmlink.KindInvalid && strings.HasPrefix(err.Error(), "the file has no rows") {
+					return
+				}
 				if !errors.As(err, &v) || len(v.Errors) == 0 {
 					t.Fatalf("error %v: want a validation error", err)
 				}

@@ -21,7 +21,7 @@ func TestBenchHostile(t *testing.T) {
 		t.Skip("runs two servers, and waits for the hits' read deadline")
 	}
 	t.Setenv("CRMLINK_TEST_MAIN", "1")
-	runBench(t, []string{"a JSON upload with one 20 MB string field: answered 4",
+	runBench(t, []string{"a JSON upload with one 20 MB string field: answered 413",
 		"20 hits holding back their bodies: 20 held open, 20 answered and let go"},
 		"hostile", "--json-mb", "20", "--slow", "20", "--dir", t.TempDir())
 }

@@ -65,6 +65,7 @@ func runCRM(t *testing.T, open Opener) {
 	t.Run("ContactsLongValues", func(t *testing.T) { testContactsLongValues(t, open) })
 	t.Run("Orders", func(t *testing.T) { testOrders(t, open) })
 	t.Run("OrdersUnknownContact", func(t *testing.T) { testOrdersUnknownContact(t, open) })
+	t.Run("AllErrorsInOneAnswer", func(t *testing.T) { testAllErrors(t, open) })
 	t.Run("SimpleOrders", func(t *testing.T) { testSimpleOrders(t, open) })
 	t.Run("StatusMappings", func(t *testing.T) { testStatusMappings(t, open) })
 	t.Run("OfflineConversions", func(t *testing.T) { testOfflineConversions(t, open) })
@@ -312,6 +313,70 @@ func testOrdersUnknownContact(t *testing.T, open Opener) {
 	}
 	if _, _, err := s.Order(ctx, c.ID, "O1"); err != nil {
 		t.Errorf("skip upload lost O1: %v", err)
+	}
+}
+
+// testAllErrors: when the reader found a bad row, the store still checks
+// the customers of the good rows it yielded after it, so that the failed
+// upload lists every error in line order and counts every row; nothing is
+// stored.
+func testAllErrors(t *testing.T, open Opener) {
+	ctx := context.Background()
+	s, _ := newStore(t, open)
+	c := MustCounter(t, s, "Shop", "UTC")
+	uploadContacts(t, s, c, crmlink.MergeSave, crmlink.Contact{UniqID: "C1", Fields: crmlink.FieldName})
+	// Line 3 had a bad date, which the reader reports at its end; line 4
+	// names a customer the counter lacks.
+	badDate := func() *crmlink.ValidationError {
+		v := &crmlink.ValidationError{BadRows: 1}
+		v.Add(crmlink.RowError{Line: 3, Column: "create_date_time", Value: "31.02.2026", Reason: "not a date"})
+		return v
+	}
+	rows := func() []crmlink.Order {
+		o := []crmlink.Order{
+			order("O1", "C1", crmlink.StatusPaid, "10", day),
+			order("O3", "C404", crmlink.StatusPaid, "30", day),
+			order("O4", "C1", crmlink.StatusPaid, "40", day),
+		}
+		o[0].Line, o[1].Line, o[2].Line = 2, 4, 5
+		return o
+	}
+	for _, accept := range []bool{false, true} {
+		up := &crmlink.Upload{CounterID: c.ID, Format: "CSV"}
+		r := &OrderSlice{Orders: rows(), Err: badDate()}
+		var err error
+		if accept {
+			err = s.AcceptOrders(ctx, up, r)
+		} else {
+			err = s.UploadOrders(ctx, up, r)
+		}
+		var v *crmlink.ValidationError
+		if !errors.As(err, &v) || v.Total != 2 || v.BadRows != 2 || len(v.Errors) != 2 ||
+			v.Errors[0].Line != 3 || v.Errors[1].Line != 4 || v.Errors[1].Column != "client_uniq_id" {
+			t.Fatalf("accept %v: error %v, want line 3's date and line 4's customer", accept, err)
+		}
+		rec, err := s.Upload(ctx, c.ID, up.ID)
+		if err != nil || rec.Status != crmlink.UploadFailed || rec.Rows != 4 || rec.Rejected != 2 || rec.Accepted != 0 ||
+			rec.ErrorsTotal != 2 || len(rec.Errors) != 2 || rec.Errors[1].Value != "C404" {
+			t.Errorf("accept %v: recorded %+v, %v", accept, rec, err)
+		}
+		if _, _, err := s.Order(ctx, c.ID, "O1"); crmlink.KindOf(err) != crmlink.KindNotFound {
+			t.Errorf("accept %v: a failed upload stored O1: %v", accept, err)
+		}
+	}
+	// Contacts: the rows after the bad one are counted, and not stored.
+	up := &crmlink.Upload{CounterID: c.ID, Format: "CSV"}
+	v := &crmlink.ValidationError{BadRows: 1}
+	v.Add(crmlink.RowError{Line: 3, Column: "emails", Reason: "not an email address"})
+	err := s.UploadContacts(ctx, up, &ContactSlice{Contacts: []crmlink.Contact{{UniqID: "C2", Line: 2}, {UniqID: "C4", Line: 4}}, Err: v})
+	if !errors.As(err, &v) {
+		t.Fatalf("contacts: error %v", err)
+	}
+	if rec, err := s.Upload(ctx, c.ID, up.ID); err != nil || rec.Rows != 3 || rec.Rejected != 1 || rec.Status != crmlink.UploadFailed {
+		t.Errorf("contacts: recorded %+v, %v", rec, err)
+	}
+	if _, err := s.Contact(ctx, c.ID, "C4"); crmlink.KindOf(err) != crmlink.KindNotFound {
+		t.Errorf("a failed upload stored C4: %v", err)
 	}
 }
 

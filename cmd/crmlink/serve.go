@@ -219,7 +219,7 @@ func serve(ctx context.Context, st crmlink.Store, cfg serveConfig, log *slog.Log
 }
 
 // warmLookups has the store ready for the collector's first look-up of
-// each counter before the server listens: the store builds a counter's
+// each counter, once the server listens: the store builds a counter's
 // filter of ClientIDs on the first look-up, and the hits of that visitor,
 // and of those queued behind it, would wait for it (0.65 s on a store of
 // 3M sessions).

@@ -38,24 +38,7 @@ func FuzzCSVReader(f *testing.F) {
 		std.Comma = rune(comma)
 		std.FieldsPerRecord = -1
 		ours := newCSVReader(bytes.NewReader(data), comma)
-		for n := 1; ; n++ {
-			want, werr := std.Read()
-			got, line, gerr := ours.read()
-			if werr != nil || gerr != nil {
-				if errors.Is(werr, io.EOF) != errors.Is(gerr, io.EOF) || (werr == nil) != (gerr == nil) {
-					t.Fatalf("record %d: error %v, encoding/csv %v", n, gerr, werr)
-				}
-				var wp, gp *csv.ParseError
-				if errors.As(werr, &wp) {
-					if !errors.As(gerr, &gp) || gp.Err != wp.Err || gp.Line != wp.Line || gp.Column != wp.Column {
-						t.Fatalf("record %d: error %#v, encoding/csv %#v", n, gerr, werr)
-					}
-				}
-				return
-			}
-			if !reflect.DeepEqual(got, want) {
-				t.Fatalf("record %d = %q, encoding/csv %q", n, got, want)
-			}
+		sameRecords(t, std, ours, func(n int, got []string) {
 			clean := true
 			for _, f := range got {
 				clean = clean && utf8.ValidString(f) && !strings.Contains(f, "\x00")
@@ -63,11 +46,40 @@ func FuzzCSVReader(f *testing.F) {
 			if ours.clean != clean {
 				t.Fatalf("record %d = %q: told clean %v, its fields are %v", n, got, ours.clean, clean)
 			}
-			if wl, _ := std.FieldPos(0); wl != line {
-				t.Fatalf("record %d on line %d, encoding/csv %d", n, line, wl)
-			}
-		}
+		})
 	})
+}
+
+// sameRecords reads std and ours to their ends and fails t where their
+// records, their lines or their errors differ; each record is passed to
+// also, if set.
+func sameRecords(t *testing.T, std *csv.Reader, ours *csvReader, also func(n int, got []string)) {
+	t.Helper()
+	for n := 1; ; n++ {
+		want, werr := std.Read()
+		got, line, gerr := ours.read()
+		if werr != nil || gerr != nil {
+			if errors.Is(werr, io.EOF) != errors.Is(gerr, io.EOF) || (werr == nil) != (gerr == nil) {
+				t.Fatalf("record %d: error %v, encoding/csv %v", n, gerr, werr)
+			}
+			var wp, gp *csv.ParseError
+			if errors.As(werr, &wp) {
+				if !errors.As(gerr, &gp) || gp.Err != wp.Err || gp.Line != wp.Line || gp.Column != wp.Column {
+					t.Fatalf("record %d: error %#v, encoding/csv %#v", n, gerr, werr)
+				}
+			}
+			return
+		}
+		if !reflect.DeepEqual(got, want) {
+			t.Fatalf("record %d = %q, encoding/csv %q", n, got, want)
+		}
+		if also != nil {
+			also(n, got)
+		}
+		if wl, _ := std.FieldPos(0); wl != line {
+			t.Fatalf("record %d on line %d, encoding/csv %d", n, line, wl)
+		}
+	}
 }
 
 // FuzzCSVLineEnds checks that a file whose lines end in a lone \r reads
@@ -101,28 +113,7 @@ func FuzzCSVLineEnds(f *testing.F) {
 		std := csv.NewReader(bytes.NewReader(data))
 		std.FieldsPerRecord = -1
 		ours := newCSVReader(br, ',')
-		for n := 1; ; n++ {
-			want, werr := std.Read()
-			got, line, gerr := ours.read()
-			if werr != nil || gerr != nil {
-				if errors.Is(werr, io.EOF) != errors.Is(gerr, io.EOF) || (werr == nil) != (gerr == nil) {
-					t.Fatalf("record %d: error %v, encoding/csv %v", n, gerr, werr)
-				}
-				var wp, gp *csv.ParseError
-				if errors.As(werr, &wp) {
-					if !errors.As(gerr, &gp) || gp.Err != wp.Err || gp.Line != wp.Line || gp.Column != wp.Column {
-						t.Fatalf("record %d: error %#v, encoding/csv %#v", n, gerr, werr)
-					}
-				}
-				return
-			}
-			if !reflect.DeepEqual(got, want) {
-				t.Fatalf("record %d = %q, encoding/csv %q", n, got, want)
-			}
-			if wl, _ := std.FieldPos(0); wl != line {
-				t.Fatalf("record %d on line %d, encoding/csv %d", n, line, wl)
-			}
-		}
+		sameRecords(t, std, ours, nil)
 	})
 }
 

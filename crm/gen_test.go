@@ -345,50 +345,39 @@ func BenchmarkJSON(b *testing.B) {
 	contacts := csvToJSON(b, filepath.Join(benchData.dir, gen.ContactsFile), "contacts", jsonRows)
 	b.Run("orders", func(b *testing.B) {
 		opt := crm.Options{Location: berlin, Now: genEnd, Statuses: resolver(b, benchData.dir)}
-		b.SetBytes(int64(len(orders)))
-		b.ReportAllocs()
-		for b.Loop() {
-			r, err := crm.NewOrderJSON(bytes.NewReader(orders), opt)
-			if err != nil {
-				b.Fatal(err)
-			}
-			var o crmlink.Order
-			n := 0
-			for ; ; n++ {
-				if err := r.Next(&o); err == io.EOF {
-					break
-				} else if err != nil {
-					b.Fatal(err)
-				}
-			}
-			if n != jsonRows {
-				b.Fatalf("%d rows", n)
-			}
-		}
-		b.ReportMetric(float64(jsonRows)*float64(b.N)/b.Elapsed().Seconds(), "rows/s")
+		benchJSONRows(b, orders, func(r io.Reader) (rowReader[crmlink.Order], error) { return crm.NewOrderJSON(r, opt) })
 	})
 	b.Run("contacts", func(b *testing.B) {
 		opt := crm.Options{Location: berlin, Now: genEnd}
-		b.SetBytes(int64(len(contacts)))
-		b.ReportAllocs()
-		for b.Loop() {
-			r, err := crm.NewContactJSON(bytes.NewReader(contacts), opt)
-			if err != nil {
+		benchJSONRows(b, contacts, func(r io.Reader) (rowReader[crmlink.Contact], error) { return crm.NewContactJSON(r, opt) })
+	})
+}
+
+// rowReader is what the CRM readers share.
+type rowReader[T any] interface{ Next(*T) error }
+
+// benchJSONRows reads body, of jsonRows elements, with readers from open,
+// and reports rows/s.
+func benchJSONRows[T any](b *testing.B, body []byte, open func(io.Reader) (rowReader[T], error)) {
+	b.SetBytes(int64(len(body)))
+	b.ReportAllocs()
+	for b.Loop() {
+		r, err := open(bytes.NewReader(body))
+		if err != nil {
+			b.Fatal(err)
+		}
+		var row T
+		n := 0
+		for ; ; n++ {
+			if err := r.Next(&row); err == io.EOF {
+				break
+			} else if err != nil {
 				b.Fatal(err)
 			}
-			var c crmlink.Contact
-			n := 0
-			for ; ; n++ {
-				if err := r.Next(&c); err == io.EOF {
-					break
-				} else if err != nil {
-					b.Fatal(err)
-				}
-			}
-			if n != jsonRows {
-				b.Fatalf("%d rows", n)
-			}
 		}
-		b.ReportMetric(float64(jsonRows)*float64(b.N)/b.Elapsed().Seconds(), "rows/s")
-	})
+		if n != jsonRows {
+			b.Fatalf("%d rows", n)
+		}
+	}
+	b.ReportMetric(float64(jsonRows)*float64(b.N)/b.Elapsed().Seconds(), "rows/s")
 }

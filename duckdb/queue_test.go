@@ -142,7 +142,7 @@ func TestAcceptOrdersRefused(t *testing.T) {
 // customers after it, spooled in chunks of 3 rows, is refused with every
 // error in line order, counting all its rows, whether accepted or uploaded
 // directly; the chunks after the reader knew the file fails are only
-// checked. With on_error=skip the good rows are stored as before.
+// checked. With on_error=skip the good rows are stored.
 func TestAllErrorsAcrossChunks(t *testing.T) {
 	ctx := context.Background()
 	st := openTemp(t, &crmlink.FixedClock{T: storetest.Epoch}).(*duckdb.Store)

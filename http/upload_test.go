@@ -173,7 +173,7 @@ func TestUploadBodyLimit(t *testing.T) {
 	}
 }
 
-// TestAllErrorsInOneAnswer: a file's bad date on line 3 no longer hides
+// TestAllErrorsInOneAnswer: a file's bad date on line 3 does not hide
 // line 4's unknown customer: the answer and the upload's record list both,
 // in line order, and count every row; nothing is stored.
 func TestAllErrorsInOneAnswer(t *testing.T) {
@@ -259,9 +259,8 @@ func (j *jsonField) Read(p []byte) (int, error) {
 }
 
 // TestJSONFieldTooLarge: a JSON upload with a 300 MB string is refused
-// with a 413 once a megabyte or so of it is read, with the heap bounded
-// (it once took the server to 2.8 GiB before its 400); so is a 300 MB value
-// outside the contacts.
+// with a 413 once a megabyte or so of it is read, with the heap bounded;
+// so is a 300 MB value outside the contacts.
 func TestJSONFieldTooLarge(t *testing.T) {
 	f := newFixture(t, 0)
 	for _, tc := range []struct{ head, tail string }{

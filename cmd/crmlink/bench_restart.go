@@ -93,7 +93,8 @@ func benchRestart(ctx context.Context, g *genFlags, dir, storeOpts, bin string, 
 }
 
 // waitListening waits until a restarted server answers /healthz, asking
-// every 5 ms; an earlier build applied a large queue first, for minutes.
+// every 5 ms, for as long as a build that applies its queue before it
+// listens may take.
 func waitListening(ctx context.Context, base string) error {
 	return waitHealthyEvery(ctx, base, 5*time.Millisecond, 5*time.Minute)
 }

@@ -51,6 +51,30 @@ func (c *cli) run(args ...string) (int, string, string) {
 	return code, out.String(), errb.String()
 }
 
+// serving is a command that serves (serve, demo) running in this process.
+type serving struct {
+	addr      string
+	out, errb *bytes.Buffer
+	done      chan int // its exit code, once ctx ends
+}
+
+// start runs a serving command in process until ctx ends, and returns once
+// it listens.
+func (c *cli) start(ctx context.Context, args ...string) *serving {
+	c.t.Helper()
+	e, out, errb := c.env("")
+	addrc := make(chan string, 1)
+	e.ready = func(addr string) { addrc <- addr }
+	s := &serving{out: out, errb: errb, done: make(chan int, 1)}
+	go func() { s.done <- run(ctx, args, e) }()
+	select {
+	case s.addr = <-addrc:
+	case code := <-s.done:
+		c.t.Fatalf("%s exited %d: %s", args[0], code, errb.String())
+	}
+	return s
+}
+
 func (c *cli) must(args ...string) string {
 	c.t.Helper()
 	code, out, errs := c.run(args...)
@@ -156,18 +180,8 @@ func TestServe(t *testing.T) {
 
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
-	e, _, errb := c.env("")
-	addrc := make(chan string, 1)
-	e.ready = func(addr string) { addrc <- addr }
-	done := make(chan int, 1)
-	go func() { done <- run(ctx, []string{"serve", "--addr", "127.0.0.1:0", "--log-level", "warn"}, e) }()
-	var addr string
-	select {
-	case addr = <-addrc:
-	case code := <-done:
-		t.Fatalf("serve exited %d: %s", code, errb.String())
-	}
-	base := "http://" + addr
+	srv := c.start(ctx, "serve", "--addr", "127.0.0.1:0", "--log-level", "warn")
+	base := "http://" + srv.addr
 
 	resp, err := http.Get(base + "/healthz")
 	if err != nil || resp.StatusCode != 200 {
@@ -209,8 +223,8 @@ func TestServe(t *testing.T) {
 		t.Fatalf("in-flight request answered %v", resp)
 	}
 	resp.Body.Close()
-	if code := <-done; code != 0 {
-		t.Errorf("serve exited %d after SIGTERM-like cancel: %s", code, errb.String())
+	if code := <-srv.done; code != 0 {
+		t.Errorf("serve exited %d after SIGTERM-like cancel: %s", code, srv.errb.String())
 	}
 	if _, err := http.Get(base + "/healthz"); err == nil {
 		t.Error("server still answers after shutdown")
@@ -223,21 +237,10 @@ func TestDemo(t *testing.T) {
 	dir := t.TempDir()
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
-	e, out, errb := c.env("")
-	addrc := make(chan string, 1)
-	e.ready = func(addr string) { addrc <- addr }
-	done := make(chan int, 1)
-	go func() {
-		done <- run(ctx, []string{"demo", "--addr", "127.0.0.1:0", "--log-level", "warn",
-			"--store", "duckdb://" + filepath.Join(dir, "demo.db"), "--data", filepath.Join(dir, "data"),
-			"--sessions", "3000", "--contacts", "200", "--orders", "300", "--days", "30"}, e)
-	}()
-	var addr string
-	select {
-	case addr = <-addrc:
-	case code := <-done:
-		t.Fatalf("demo exited %d: %s", code, errb.String())
-	}
+	demo := c.start(ctx, "demo", "--addr", "127.0.0.1:0", "--log-level", "warn",
+		"--store", "duckdb://"+filepath.Join(dir, "demo.db"), "--data", filepath.Join(dir, "data"),
+		"--sessions", "3000", "--contacts", "200", "--orders", "300", "--days", "30")
+	addr, out := demo.addr, demo.out
 	var token string
 	for _, line := range strings.Split(out.String(), "\n") {
 		if v, ok := strings.CutPrefix(line, "token:"); ok {
@@ -313,8 +316,8 @@ func TestDemo(t *testing.T) {
 		}
 	}
 	cancel()
-	if code := <-done; code != 0 {
-		t.Errorf("demo exited %d: %s", code, errb.String())
+	if code := <-demo.done; code != 0 {
+		t.Errorf("demo exited %d: %s", code, demo.errb.String())
 	}
 }
 

@@ -24,20 +24,9 @@ func TestServeMetricsApart(t *testing.T) {
 
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
-	e, _, errb := c.env("")
-	addrc := make(chan string, 1)
-	e.ready = func(addr string) { addrc <- addr }
-	done := make(chan int, 1)
-	go func() {
-		done <- run(ctx, []string{"serve", "--addr", "127.0.0.1:0", "--log-level", "warn",
-			"--metrics-addr", metricsAddr, "--metrics-token", "scrape-me"}, e)
-	}()
-	var addr string
-	select {
-	case addr = <-addrc:
-	case code := <-done:
-		t.Fatalf("serve exited %d: %s", code, errb.String())
-	}
+	srv := c.start(ctx, "serve", "--addr", "127.0.0.1:0", "--log-level", "warn",
+		"--metrics-addr", metricsAddr, "--metrics-token", "scrape-me")
+	addr := srv.addr
 	get := func(url, auth string) (int, string) {
 		req, _ := http.NewRequest("GET", url, nil)
 		if auth != "" {
@@ -68,8 +57,8 @@ func TestServeMetricsApart(t *testing.T) {
 		t.Errorf("metrics listener /healthz: %d", code)
 	}
 	cancel()
-	if code := <-done; code != 0 {
-		t.Errorf("serve exited %d: %s", code, errb.String())
+	if code := <-srv.done; code != 0 {
+		t.Errorf("serve exited %d: %s", code, srv.errb.String())
 	}
 	if _, err := http.Get("http://" + metricsAddr + "/metrics"); err == nil {
 		t.Error("the metrics listener still answers after shutdown")

@@ -209,18 +209,8 @@ func TestReportServerCLI(t *testing.T) {
 
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
-	e, _, errb := c.env("")
-	addrc := make(chan string, 1)
-	e.ready = func(addr string) { addrc <- addr }
-	done := make(chan int, 1)
-	go func() { done <- run(ctx, []string{"serve", "--addr", "127.0.0.1:0", "--log-level", "warn"}, e) }()
-	var base string
-	select {
-	case addr := <-addrc:
-		base = "http://" + addr
-	case code := <-done:
-		t.Fatalf("serve exited %d: %s", code, errb.String())
-	}
+	srv := c.start(ctx, "serve", "--addr", "127.0.0.1:0", "--log-level", "warn")
+	base := "http://" + srv.addr
 	remote := func(args ...string) (int, string, string) {
 		e, out, errs := c.env("")
 		code := run(ctx, append(args, "--server", base, "--token", tok), e)
@@ -248,7 +238,7 @@ func TestReportServerCLI(t *testing.T) {
 		t.Errorf("remote with a wrong token: exit %d, stderr %q", code, errs.String())
 	}
 	cancel()
-	if code := <-done; code != 0 {
-		t.Errorf("serve exited %d: %s", code, errb.String())
+	if code := <-srv.done; code != 0 {
+		t.Errorf("serve exited %d: %s", code, srv.errb.String())
 	}
 }

@@ -133,6 +133,12 @@ type Options struct {
 	// SkipInvalid (on_error=skip) makes Next skip bad rows, still recorded
 	// in Errors, and end with io.EOF rather than a ValidationError.
 	SkipInvalid bool
+	// Partial reads orders for merge modes UPDATE and APPEND, where a row
+	// of an order the store already has carries its id and the fields
+	// that change: only id is required. Whether a row that leaves out
+	// client_uniq_id, create_date_time or order_status names a known
+	// order is for the store to check.
+	Partial bool
 }
 
 // Limits on one value.
@@ -213,6 +219,7 @@ type entity struct {
 	allowed  fieldSet
 	required fieldSet
 	simple   bool
+	partial  bool // see Options.Partial
 }
 
 var idFields = []field{fClientIDs, fEmails, fPhones, fEmailsMD5, fPhonesMD5, fEmailsSHA256, fPhonesSHA256, fUserIDs}
@@ -229,6 +236,15 @@ var (
 	simpleOrders = &entity{name: "simple orders", jsonKey: "orders",
 		allowed:  setOf(orderFields...),
 		required: setOf(fCreate), simple: true}
+	// partialOrders and partialSimpleOrders are the two under
+	// Options.Partial: a full order's row needs its id; a simple order's
+	// row needs nothing in the header, and without an id it needs its
+	// creation time and a customer as in SAVE.
+	partialOrders = &entity{name: "orders", jsonKey: "orders",
+		allowed:  setOf(orderFields...),
+		required: setOf(fID), partial: true}
+	partialSimpleOrders = &entity{name: "simple orders", jsonKey: "orders",
+		allowed: setOf(orderFields...), simple: true, partial: true}
 )
 
 // ParseColumnsMapping parses Metrica's columns_mapping query parameter,

@@ -570,6 +570,49 @@ func TestSimpleOrders(t *testing.T) {
 	}
 }
 
+// TestPartialOrders: under Options.Partial (UPDATE, APPEND) a full order's
+// row needs only its id; the fields it leaves out are not in its Fields,
+// and a simple order with an id needs no customer or date. Without
+// Partial the same files are refused.
+func TestPartialOrders(t *testing.T) {
+	partial := opts()
+	partial.Partial = true
+	got, err := orders(t, crm.NewOrderCSV, "id,order_status\nO1,PAID\nO2,\n", partial)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(got) != 2 || got[0].ID != "O1" || got[0].StatusType != crmlink.StatusPaid ||
+		got[0].Fields != crmlink.FieldStatus || got[1].ID != "O2" || got[1].Fields != 0 {
+		t.Errorf("orders = %+v", got)
+	}
+	got, err = orders(t, crm.NewOrderCSV, "id,revenue,client_uniq_id\nO1,12.50,c1\n", partial)
+	if err != nil || len(got) != 1 || got[0].Fields != crmlink.FieldRevenue|crmlink.FieldCustomer || got[0].UniqID != "c1" {
+		t.Errorf("orders = %+v, %v", got, err)
+	}
+	_, err = orders(t, crm.NewOrderCSV, "order_status\nPAID\n", partial)
+	want := []crmlink.RowError{{Line: 1, Column: "id", Reason: "required column is missing from the header"}}
+	if errs := rowErrors(t, err); !reflect.DeepEqual(errs, want) {
+		t.Errorf("errors =\n%#v\nwant\n%#v", errs, want)
+	}
+	_, err = orders(t, crm.NewOrderCSV, "id,order_status\n,PAID\nO2,shipped\n", partial)
+	want = []crmlink.RowError{
+		{Line: 2, Column: "id", Reason: "required value is empty"},
+		{Line: 3, Column: "order_status", Value: "shipped", Reason: "unknown status: map it with schema/order_statuses, or send one of IN_PROGRESS, PAID, CANCELLED, SPAM, OTHER"},
+	}
+	if errs := rowErrors(t, err); !reflect.DeepEqual(errs, want) {
+		t.Errorf("errors =\n%#v\nwant\n%#v", errs, want)
+	}
+	// A simple order's row with an id may carry just its status; one
+	// without an id still needs a date and a customer.
+	got, err = orders(t, crm.NewSimpleOrderCSV, "id,order_status,create_date_time,emails\nS1,CANCELLED,,\n,,10.01.2024,\n", partial)
+	if errs := rowErrors(t, err); len(errs) != 1 || errs[0].Line != 3 || !strings.Contains(errs[0].Reason, "names no customer") {
+		t.Errorf("errors = %#v (orders %+v)", errs, got)
+	}
+	if _, err := orders(t, crm.NewOrderCSV, "id,order_status\nO1,PAID\n", opts()); err == nil {
+		t.Error("SAVE took a row without client_uniq_id and create_date_time")
+	}
+}
+
 func TestDateForms(t *testing.T) {
 	for _, tc := range []struct {
 		in   string

@@ -38,6 +38,9 @@ func NewSimpleOrderCSV(r io.Reader, opt Options) (*OrderReader, error) {
 }
 
 func newOrderReader(r io.Reader, opt Options, ent *entity, isJSON bool) (*OrderReader, error) {
+	if opt.Partial {
+		ent = map[*entity]*entity{fullOrders: partialOrders, simpleOrders: partialSimpleOrders}[ent]
+	}
 	rd := &OrderReader{}
 	if err := rd.open(r, opt, ent, isJSON); err != nil {
 		return nil, err
@@ -72,20 +75,29 @@ func (r *OrderReader) fill(o *crmlink.Order) {
 	simple := r.ent.simple
 	if simple {
 		o.ID = r.text(fID, maxIDLen)
+	} else {
+		o.ID = r.required(fID, maxIDLen)
+	}
+	// partial: the row may be a change to a stored order, carrying only
+	// the fields that change. A simple order without an id is new.
+	partial := r.ent.partial && (!simple || o.ID != "")
+	switch {
+	case simple || partial:
 		if r.present(fClientUniqID) {
 			o.Fields |= crmlink.FieldCustomer
 			o.UniqID = r.text(fClientUniqID, maxIDLen)
 		}
-	} else {
-		o.ID = r.required(fID, maxIDLen)
+	default:
 		o.Fields |= crmlink.FieldCustomer
 		o.UniqID = r.required(fClientUniqID, maxIDLen)
 	}
 	if s, ok := r.scalarText(fClientType); ok && s != "" && !strings.EqualFold(s, "CONTACT") {
 		r.badValue(&r.row.v[fClientType], "unknown client_type: want CONTACT")
 	}
-	o.Fields |= crmlink.FieldCreated
-	o.Created = r.createTime(fCreate)
+	if !partial || r.present(fCreate) {
+		o.Fields |= crmlink.FieldCreated
+		o.Created = r.createTime(fCreate)
+	}
 	if r.present(fUpdate) {
 		o.Fields |= crmlink.FieldUpdated
 		o.Updated = r.dateTime(fUpdate)
@@ -94,7 +106,9 @@ func (r *OrderReader) fill(o *crmlink.Order) {
 		o.Fields |= crmlink.FieldFinished
 		o.Finished = r.dateTime(fFinish)
 	}
-	r.status(o)
+	if !partial || r.present(fStatus) {
+		r.status(o)
+	}
 	if r.present(fRevenue) {
 		o.Fields |= crmlink.FieldRevenue
 		o.Revenue, _ = r.money(fRevenue)
@@ -123,7 +137,7 @@ func (r *OrderReader) fill(o *crmlink.Order) {
 		o.Goals = r.goals(o.Goals)
 	}
 	r.ids(&o.IDs, &o.Fields)
-	if simple && o.IDs.Empty() && o.UniqID == "" && !r.identBad {
+	if simple && !partial && o.IDs.Empty() && o.UniqID == "" && !r.identBad {
 		r.bad("", "", "the row names no customer: want client_ids, emails, phones, their hashes, user_ids or client_uniq_id")
 	}
 	r.attrs(&o.Attrs, &o.Fields)

@@ -89,25 +89,21 @@ type orderApply struct {
 
 func (a *orderApply) chunk(ctx context.Context, tx *sql.Tx, src string) error {
 	up := a.up
-	cid := int64(up.CounterID)
 	failing := a.rejected.Total > 0 && !up.SkipInvalid
 	t0 := time.Now()
 	p, err := a.probe(ctx, tx, src)
 	if err != nil {
 		return err
 	}
-	if p.unknown > 0 {
-		v, err := unknownContacts(ctx, tx, cid, src)
-		if err != nil {
+	if p.unknown > 0 || p.incomplete > 0 {
+		if err := a.check(ctx, tx, src); err != nil {
 			return err
 		}
-		a.rejected.Merge(v)
 		if !up.SkipInvalid {
 			return nil // the upload fails; the rest is only checked
 		}
-		// The statements below leave out orders of unknown contacts; $1
-		// is the counter in each.
-		src = `(SELECT * FROM ` + src + ` s SEMI JOIN (SELECT uniq_id FROM contacts WHERE counter_id = $1) c USING (uniq_id))`
+		// The statements below leave out the refused orders.
+		src = `(SELECT * FROM ` + src + ` s WHERE ` + a.acceptable(src) + `)`
 		if p, err = a.probe(ctx, tx, src); err != nil {
 			return err
 		}
@@ -127,7 +123,7 @@ func (a *orderApply) chunk(ctx context.Context, tx *sql.Tx, src string) error {
 		// A new order's report data is the order itself: set here, it
 		// spares a second pass over every row the upload wrote.
 		insertCols: "is_simple, version, upload_id, first_upload, rep_status_type, rep_revenue, rep_cost",
-		insertVals: "$4, a.n, $2, $3, coalesce(a.status_type, ''), coalesce(a.revenue, 0), a.cost", args: []any{cid, up.ID, utc(up.Created), a.simple}}
+		insertVals: "$4, a.n, $2, $3, coalesce(a.status_type, ''), coalesce(a.revenue, 0), a.cost", args: []any{int64(up.CounterID), up.ID, utc(up.Created), a.simple}}
 	if err := mg.apply(ctx, tx, &p.probe); err != nil {
 		return err
 	}
@@ -135,13 +131,13 @@ func (a *orderApply) chunk(ctx context.Context, tx *sql.Tx, src string) error {
 	return nil
 }
 
-// check checks a chunk of an upload that fails: only its orders'
-// customers, so that the answer lists those errors too.
+// check records the row errors the store finds in a chunk: full orders
+// naming a contact the counter lacks, and rows of orders the counter does
+// not have that leave out what a new order needs (UPDATE and APPEND read
+// rows partially). It also checks the chunks of an upload that fails, so
+// that the answer lists every error.
 func (a *orderApply) check(ctx context.Context, tx *sql.Tx, src string) error {
-	if a.simple {
-		return nil
-	}
-	v, err := unknownContacts(ctx, tx, int64(a.up.CounterID), src)
+	v, err := checkOrders(ctx, tx, int64(a.up.CounterID), src, a.simple, a.partial())
 	if err != nil {
 		return err
 	}
@@ -149,24 +145,95 @@ func (a *orderApply) check(ctx context.Context, tx *sql.Tx, src string) error {
 	return nil
 }
 
+// checkOrders returns the row errors of staged orders that only the store
+// can find: full orders naming a contact the counter lacks, and, when rows
+// may be partial, orders the counter lacks whose rows leave out what a new
+// order needs. An order created and changed in one file is checked within
+// a chunk of it, as chunks are checked one by one.
+func checkOrders(ctx context.Context, tx *sql.Tx, cid int64, src string, simple, partial bool) (*crmlink.ValidationError, error) {
+	v := &crmlink.ValidationError{}
+	if !simple {
+		u, err := unknownContacts(ctx, tx, cid, src)
+		if err != nil {
+			return nil, err
+		}
+		v.Merge(u)
+	}
+	if partial {
+		u, err := incompleteOrders(ctx, tx, cid, src, simple)
+		if err != nil {
+			return nil, err
+		}
+		v.Merge(u)
+	}
+	return v, nil
+}
+
+func (a *orderApply) partial() bool { return partialRows(a.up) }
+
+// partialRows reports whether an upload's rows may leave out fields of the
+// orders they change (UPDATE, APPEND).
+func partialRows(up *crmlink.Upload) bool {
+	return up.MergeMode == crmlink.MergeUpdate || up.MergeMode == crmlink.MergeAppend
+}
+
+// customerSQL says a staged full order's customer is a contact of the
+// counter ($1), or that the row names none (a change to a stored order).
+func customerSQL() string {
+	return `(NOT ` + present(crmlink.FieldCustomer) + ` OR s.uniq_id IN (SELECT uniq_id FROM contacts WHERE counter_id = $1))`
+}
+
+// newOrderNeeds is what the rows of an order the store does not have must
+// carry between them, as an SQL condition over the staged rows of one id.
+func newOrderNeeds(simple bool) string {
+	if simple {
+		return fmt.Sprintf("(bit_or(fields) & %d <> 0 AND bit_or(fields) & %d <> 0)", uint32(crmlink.FieldCreated),
+			uint32(crmlink.FieldCustomer|crmlink.FieldClientIDs|crmlink.FieldUserIDs|crmlink.FieldEmails|crmlink.FieldPhones))
+	}
+	need := uint32(crmlink.FieldCustomer | crmlink.FieldCreated | crmlink.FieldStatus)
+	return fmt.Sprintf("(bit_or(fields) & %d = %d)", need, need)
+}
+
+// acceptable is the condition over a staged row s of src that on_error=skip
+// keeps: its customer is known, and its order is stored or complete.
+func (a *orderApply) acceptable(src string) string {
+	conds := []string{"true"}
+	if !a.simple {
+		conds = append(conds, customerSQL())
+	}
+	if a.partial() {
+		conds = append(conds, `s.id NOT IN (SELECT id FROM `+src+` n WHERE NOT EXISTS (SELECT 1 FROM orders o WHERE o.counter_id = $1 AND o.id = n.id)
+			GROUP BY id HAVING NOT `+newOrderNeeds(a.simple)+`)`)
+	}
+	return strings.Join(conds, " AND ")
+}
+
 // orderProbe is what one read of a chunk tells: its repeated and stored
 // ids, and for full orders how many name a contact the counter lacks.
 type orderProbe struct {
 	probe
-	unknown int64
+	unknown    int64
+	incomplete int64 // ids the counter lacks whose rows leave out what a new order needs
 }
 
 func (a *orderApply) probe(ctx context.Context, tx *sql.Tx, src string) (orderProbe, error) {
 	var p orderProbe
 	unknown, contacts := "0", ""
 	if !a.simple {
-		unknown = "count(*) FILTER (WHERE c.uniq_id IS NULL)"
+		unknown = "count(*) FILTER (WHERE c.uniq_id IS NULL AND " + present(crmlink.FieldCustomer) + ")"
 		contacts = "LEFT JOIN (SELECT uniq_id FROM contacts WHERE counter_id = $1) c ON c.uniq_id = s.uniq_id"
 	}
 	// caller: UploadOrders (probe)
 	err := tx.QueryRowContext(ctx, `SELECT count(*) - count(DISTINCT s.id), count(o.id), count(*), `+unknown+`
 		FROM `+src+` s LEFT JOIN (SELECT id FROM orders WHERE counter_id = $1) o ON o.id = s.id `+contacts,
 		int64(a.up.CounterID)).Scan(&p.dups, &p.existing, &p.staged, &p.unknown)
+	if err != nil || !a.partial() || p.existing == p.staged {
+		return p, err
+	}
+	// caller: UploadOrders (probe of new orders in UPDATE and APPEND)
+	err = tx.QueryRowContext(ctx, `SELECT count(*) FROM (SELECT id FROM `+src+` s
+		WHERE NOT EXISTS (SELECT 1 FROM orders o WHERE o.counter_id = $1 AND o.id = s.id)
+		GROUP BY id HAVING NOT `+newOrderNeeds(a.simple)+`)`, int64(a.up.CounterID)).Scan(&p.incomplete)
 	return p, err
 }
 
@@ -205,8 +272,9 @@ func (a *orderApply) history(ctx context.Context, tx *sql.Tx, src string, p prob
 	_, err := tx.ExecContext(ctx, `INSERT INTO order_history (counter_id, order_id, version, upload_id, line, accepted,
 			status, status_type, revenue, cost, created, updated, finished)
 		SELECT $1, s.id, coalesce(o.version, 0) + row_number() OVER w, $2, s.line, $3,
-			s.status, s.status_type, `+carried("revenue", "o.revenue", crmlink.FieldRevenue, "0")+`, `+carried("cost", "o.cost", crmlink.FieldCost, "NULL")+`,
-			coalesce(o.created, first_value(make_timestamp(s.created_us)) OVER w), make_timestamp(s.updated_us),
+			`+carried("status", "o.status", crmlink.FieldStatus, "''")+`, `+carried("status_type", "o.status_type", crmlink.FieldStatus, "''")+`,
+			`+carried("revenue", "o.revenue", crmlink.FieldRevenue, "0")+`, `+carried("cost", "o.cost", crmlink.FieldCost, "NULL")+`,
+			coalesce(o.created, first_value(CASE WHEN `+present(crmlink.FieldCreated)+` THEN make_timestamp(s.created_us) END IGNORE NULLS) OVER w), make_timestamp(s.updated_us),
 			make_timestamp(`+carried("finished_us", "epoch_us(o.finished)", crmlink.FieldFinished, "NULL")+`)
 		FROM `+src+` s LEFT JOIN orders o ON o.counter_id = $1 AND o.id = s.id
 		WINDOW w AS (PARTITION BY s.id ORDER BY s.line ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW)`,
@@ -274,7 +342,7 @@ func (a *orderApply) finish(ctx context.Context, tx *sql.Tx) error {
 func unknownContacts(ctx context.Context, tx *sql.Tx, cid int64, src string) (*crmlink.ValidationError, error) {
 	// caller: UploadOrders (unknown contacts)
 	rows, err := tx.QueryContext(ctx, `SELECT line, uniq_id, count(*) OVER () FROM `+src+` s
-		WHERE NOT EXISTS (SELECT 1 FROM contacts c WHERE c.counter_id = ? AND c.uniq_id = s.uniq_id)
+		WHERE `+present(crmlink.FieldCustomer)+` AND NOT EXISTS (SELECT 1 FROM contacts c WHERE c.counter_id = ? AND c.uniq_id = s.uniq_id)
 		ORDER BY line LIMIT ?`, cid, crmlink.MaxRowErrors)
 	if err != nil {
 		return nil, err
@@ -290,6 +358,36 @@ func unknownContacts(ctx context.Context, tx *sql.Tx, cid int64, src string) (*c
 		v.Errors = append(v.Errors, crmlink.RowError{Line: line, Column: "client_uniq_id", Value: uniq,
 			Reason: "no contact with this uniq_id: upload the contact first"})
 		v.Total, v.BadRows = total, total
+	}
+	return v, rows.Err()
+}
+
+// incompleteOrders returns a row error, at its first line, for every order
+// the counter does not have whose staged rows leave out what a new order
+// needs.
+func incompleteOrders(ctx context.Context, tx *sql.Tx, cid int64, src string, simple bool) (*crmlink.ValidationError, error) {
+	want := "client_uniq_id, create_date_time and order_status"
+	if simple {
+		want = "create_date_time and a customer (client_uniq_id or an identifier)"
+	}
+	// caller: UploadOrders (incomplete new orders)
+	rows, err := tx.QueryContext(ctx, `SELECT min(line), id, count(*) OVER (), (sum(count(*)) OVER ())::BIGINT FROM `+src+` s
+		WHERE NOT EXISTS (SELECT 1 FROM orders o WHERE o.counter_id = $1 AND o.id = s.id)
+		GROUP BY id HAVING NOT `+newOrderNeeds(simple)+` ORDER BY 1 LIMIT $2`, cid, crmlink.MaxRowErrors)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	v := &crmlink.ValidationError{}
+	for rows.Next() {
+		var line, total, badRows int
+		var id string
+		if err := rows.Scan(&line, &id, &total, &badRows); err != nil {
+			return nil, err
+		}
+		v.Errors = append(v.Errors, crmlink.RowError{Line: line, Column: "id", Value: id,
+			Reason: "the counter has no order with this id: a row that changes an order needs only its id, but a new order needs " + want})
+		v.Total, v.BadRows = total, badRows
 	}
 	return v, rows.Err()
 }

@@ -72,9 +72,29 @@ func (s *Store) AcceptOrders(ctx context.Context, up *crmlink.Upload, r crmlink.
 			os.RemoveAll(dir)
 		}
 	}()
+	partial := partialRows(up)
+	if partial {
+		// A row may change an order that an upload queued before it
+		// creates: those are applied first, so that the check below
+		// sees every order the counter will have.
+		if err := s.SyncUploads(ctx); err != nil {
+			return err
+		}
+	}
 	var chunks []queuedChunk
-	var rejected crmlink.ValidationError // orders of unknown contacts
+	var rejected crmlink.ValidationError // rows that name an unknown contact or order
 	cid := int64(up.CounterID)
+	check := func(tx *sql.Tx, c *spool) error {
+		if simple && !partial {
+			return nil
+		}
+		v, err := checkOrders(ctx, tx, cid, "(SELECT * FROM "+readSpool(c, columnsStruct(orderColumns))+")", simple, partial)
+		if err != nil {
+			return err
+		}
+		rejected.Merge(v)
+		return nil
+	}
 	// The loader's transaction only reads: the contacts, for each chunk.
 	l := s.newLoader(ctx, "orders", func(tx *sql.Tx, c *spool) error {
 		// Reading leaves mostly garbage, and the server's GOGC lets the
@@ -86,28 +106,12 @@ func (s *Store) AcceptOrders(ctx context.Context, up *crmlink.Upload, r crmlink.
 			return err
 		}
 		chunks = append(chunks, queuedChunk{Path: filepath.Base(c.path), MaxLine: c.maxLine, Rows: c.rows})
-		if simple {
-			return nil
-		}
-		v, err := unknownContacts(ctx, tx, cid, "(SELECT * FROM "+readSpool(c, columnsStruct(orderColumns))+")")
-		if err != nil {
-			return err
-		}
-		rejected.Merge(v)
-		return nil
+		return check(tx, c)
 	})
 	l.dir, l.keep = dir, true
 	l.whenFailing(r, func(tx *sql.Tx, c *spool) error {
-		if simple {
-			return nil
-		}
 		runtime.GC() // as above: the reading goes on
-		v, err := unknownContacts(ctx, tx, cid, "(SELECT * FROM "+readSpool(c, columnsStruct(orderColumns))+")")
-		if err != nil {
-			return err
-		}
-		rejected.Merge(v)
-		return nil
+		return check(tx, c)
 	})
 	n, readErr := pumpParallel(ctx, l, r.Next, orderSpooler(up))
 	tx, done, err := s.readDone(ctx, "accept orders", up, l, r, n, readErr, &rejected)

@@ -93,6 +93,7 @@ func (s *Server) upload(w http.ResponseWriter, r *http.Request, entity, format s
 		return err
 	}
 	if entity != "contacts" {
+		opt.Partial = mode == crmlink.MergeUpdate || mode == crmlink.MergeAppend
 		statuses, err := s.statusResolver(r, c.ID)
 		if err != nil {
 			return err

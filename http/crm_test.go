@@ -160,6 +160,20 @@ func TestOrdersAPI(t *testing.T) {
 		t.Errorf("after the JSON version: %+v %+v", o, versions)
 	}
 
+	// UPDATE takes a row with an order's id and the fields that change;
+	// an id the counter lacks is a row error.
+	body, ct = multipartFile(t, "id,order_status\nO1,new\n")
+	uploading(t, f.post(t, "/data/orders/csv?merge_mode=UPDATE", ct, body))
+	o, versions, _ = f.store.Order(ctx, f.counter.ID, "O1")
+	if o.StatusType != crmlink.StatusInProgress || len(versions) != 3 || o.Revenue.String() != "1600" || o.UniqID != "C1" {
+		t.Errorf("after a status-only row: %+v %+v", o, versions)
+	}
+	body, ct = multipartFile(t, "id,order_status\nO404,PAID\n")
+	r = f.post(t, "/data/orders/csv?merge_mode=update", ct, body)
+	if r.code != 400 || !strings.Contains(r.body["message"].(string), "line 2, column id") {
+		t.Errorf("status of an unknown order: %d %v", r.code, r.body)
+	}
+
 	// An order of an unknown contact fails the upload with line and column.
 	body, ct = multipartFile(t, "id,client_uniq_id,create_date_time,order_status\nO3,C1,2026-02-01 10:00,PAID\nO4,C404,2026-02-01 10:00,PAID\n")
 	r = f.post(t, "/data/orders/csv", ct, body)

@@ -141,6 +141,7 @@ func uploadCSV(ctx context.Context, st crmlink.Store, up *crmlink.Upload, entity
 		return err
 	}
 	opt.Statuses = crmlink.NewStatusResolver(ms)
+	opt.Partial = up.MergeMode == crmlink.MergeUpdate || up.MergeMode == crmlink.MergeAppend
 	var rd *crm.OrderReader
 	if entity == "simple_orders" {
 		up.Entity = crmlink.EntitySimpleOrders

@@ -65,6 +65,7 @@ func runCRM(t *testing.T, open Opener) {
 	t.Run("ContactsLongValues", func(t *testing.T) { testContactsLongValues(t, open) })
 	t.Run("Orders", func(t *testing.T) { testOrders(t, open) })
 	t.Run("OrdersUnknownContact", func(t *testing.T) { testOrdersUnknownContact(t, open) })
+	t.Run("OrdersPartialUpdate", func(t *testing.T) { testOrdersPartialUpdate(t, open) })
 	t.Run("AllErrorsInOneAnswer", func(t *testing.T) { testAllErrors(t, open) })
 	t.Run("SimpleOrders", func(t *testing.T) { testSimpleOrders(t, open) })
 	t.Run("StatusMappings", func(t *testing.T) { testStatusMappings(t, open) })
@@ -314,6 +315,98 @@ func testOrdersUnknownContact(t *testing.T, open Opener) {
 	if _, _, err := s.Order(ctx, c.ID, "O1"); err != nil {
 		t.Errorf("skip upload lost O1: %v", err)
 	}
+}
+
+// testOrdersPartialUpdate: in UPDATE a row with an order's id and the
+// fields that change changes a stored order and keeps the rest; a row of
+// an order the counter lacks that leaves out what a new order needs is a
+// row error, failing the upload or, with on_error=skip, left out.
+func testOrdersPartialUpdate(t *testing.T, open Opener) {
+	ctx := context.Background()
+	s, clock := newStore(t, open)
+	c := MustCounter(t, s, "Shop", "UTC")
+	uploadContacts(t, s, c, crmlink.MergeSave, crmlink.Contact{UniqID: "C1", Fields: crmlink.FieldName})
+	o1 := order("O1", "C1", crmlink.StatusInProgress, "100.5", day)
+	o1.Cost = decimal.NewNullDecimal(decimal.RequireFromString("40"))
+	o1.Fields |= crmlink.FieldCost
+	if err := uploadOrders(t, s, c, &crmlink.Upload{}, o1, order("O2", "C1", crmlink.StatusInProgress, "7", day)); err != nil {
+		t.Fatal(err)
+	}
+	clock.Add(time.Hour)
+	status := func(id string, st crmlink.StatusType) crmlink.Order {
+		return crmlink.Order{ID: id, Status: string(st), StatusType: st, Fields: crmlink.FieldStatus}
+	}
+	up := &crmlink.Upload{MergeMode: crmlink.MergeUpdate}
+	if err := uploadOrders(t, s, c, up, status("O1", crmlink.StatusPaid)); err != nil {
+		t.Fatal(err)
+	}
+	got, versions, err := s.Order(ctx, c.ID, "O1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got.StatusType != crmlink.StatusPaid || got.UniqID != "C1" || !got.Created.Equal(day) ||
+		got.Revenue.String() != "100.5" || got.Cost.Decimal.String() != "40" {
+		t.Errorf("O1 after a status-only row: %+v", got)
+	}
+	if len(versions) != 2 || versions[1].StatusType != crmlink.StatusPaid || versions[1].Revenue.String() != "100.5" ||
+		!versions[1].Created.Equal(day) || versions[1].Cost.Decimal.String() != "40" {
+		t.Errorf("O1 history = %+v", versions)
+	}
+	if up.Accepted != 1 || up.Linked+sumCounts(up.Unlinked) != 1 {
+		t.Errorf("upload = %+v", up)
+	}
+	// A revenue-only row keeps the status; it is a version too.
+	rev := crmlink.Order{ID: "O2", Revenue: decimal.RequireFromString("9.25"), Fields: crmlink.FieldRevenue}
+	if err := uploadOrders(t, s, c, &crmlink.Upload{MergeMode: crmlink.MergeUpdate}, rev); err != nil {
+		t.Fatal(err)
+	}
+	if got, versions, _ := s.Order(ctx, c.ID, "O2"); got.StatusType != crmlink.StatusInProgress || got.Revenue.String() != "9.25" ||
+		len(versions) != 2 || versions[1].StatusType != crmlink.StatusInProgress {
+		t.Errorf("O2 after a revenue-only row: %+v %+v", got, versions)
+	}
+
+	// O9 is unknown: its status-only row fails the upload, and nothing of
+	// it is applied.
+	up = &crmlink.Upload{MergeMode: crmlink.MergeUpdate}
+	err = uploadOrders(t, s, c, up, status("O1", crmlink.StatusCancelled), status("O9", crmlink.StatusPaid))
+	var v *crmlink.ValidationError
+	if !errors.As(err, &v) || len(v.Errors) != 1 || v.Errors[0].Line != 3 || v.Errors[0].Column != "id" || v.Errors[0].Value != "O9" {
+		t.Fatalf("unknown order: %v", err)
+	}
+	if got, _, _ := s.Order(ctx, c.ID, "O1"); got.StatusType != crmlink.StatusPaid {
+		t.Errorf("a failed upload changed O1: %+v", got)
+	}
+	// With on_error=skip the known order changes and O9 is reported.
+	up = &crmlink.Upload{MergeMode: crmlink.MergeUpdate, SkipInvalid: true}
+	if err := uploadOrders(t, s, c, up, status("O1", crmlink.StatusCancelled), status("O9", crmlink.StatusPaid)); err != nil {
+		t.Fatal(err)
+	}
+	if up.Accepted != 1 || up.Rejected != 1 || len(up.Errors) != 1 || up.Errors[0].Value != "O9" {
+		t.Errorf("skip upload = %+v", up)
+	}
+	if got, _, _ := s.Order(ctx, c.ID, "O1"); got.StatusType != crmlink.StatusCancelled {
+		t.Errorf("O1 after the skip upload: %+v", got)
+	}
+	if _, _, err := s.Order(ctx, c.ID, "O9"); crmlink.KindOf(err) != crmlink.KindNotFound {
+		t.Errorf("O9 stored: %v", err)
+	}
+	// A new order in UPDATE whose rows carry everything between them is
+	// created.
+	first := crmlink.Order{ID: "O3", UniqID: "C1", Created: day, Fields: crmlink.FieldCustomer | crmlink.FieldCreated}
+	if err := uploadOrders(t, s, c, &crmlink.Upload{MergeMode: crmlink.MergeUpdate}, first, status("O3", crmlink.StatusPaid)); err != nil {
+		t.Fatal(err)
+	}
+	if got, _, err := s.Order(ctx, c.ID, "O3"); err != nil || got.StatusType != crmlink.StatusPaid || got.UniqID != "C1" || !got.Created.Equal(day) {
+		t.Errorf("O3 = %+v, %v", got, err)
+	}
+}
+
+func sumCounts(m map[string]int) int {
+	n := 0
+	for _, v := range m {
+		n += v
+	}
+	return n
 }
 
 // testAllErrors: when the reader found a bad row, the store still checks

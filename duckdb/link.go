@@ -38,7 +38,52 @@ const (
 	UnlinkedUnknownCustomer = "unknown_customer"
 	UnlinkedNoSession       = "no_session_before_order"
 	UnlinkedOutsideWindow   = "outside_link_window"
+	// UnlinkedRobot: the session whose purchase carries the order's id is
+	// a robot's, and no other session of the customer links it.
+	UnlinkedRobot = "robot_session"
 )
+
+// idsFullSQL is the identifiers of each order when the orders in scope are
+// full ones: a full order's are its contact's.
+const idsFullSQL = `ids AS (
+    SELECT o.id, o.created, c.client_ids, c.user_ids,
+        c.email_md5 || c.email_sha256 AS emails, c.phone_md5 || c.phone_sha256 AS phones
+    -- Only equalities in this ON: a constant condition there turns the join
+    -- into a nested loop.
+    FROM o LEFT JOIN (SELECT * FROM contacts WHERE counter_id = $1) c ON c.uniq_id = o.uniq_id
+),`
+
+// idsSimpleSQL is the identifiers of each order when simple orders are in
+// scope: a simple order's own, and those of every contact it names by
+// client_uniq_id or shares a UserID, email or phone hash with, so that a
+// customer's ClientIDs link the order as they link the customer's full
+// orders.
+const idsSimpleSQL = `sc AS (
+    SELECT id, uniq_id FROM o WHERE o.is_simple AND o.uniq_id <> ''
+    UNION
+    SELECT x.id, h.uniq_id
+    FROM (SELECT id, unnest(email_md5 || email_sha256 || phone_md5 || phone_sha256) AS v FROM o WHERE is_simple) x
+    JOIN (SELECT uniq_id, unnest(email_md5 || email_sha256 || phone_md5 || phone_sha256) AS v FROM contacts WHERE counter_id = $1) h ON h.v = x.v
+    UNION
+    SELECT x.id, h.uniq_id
+    FROM (SELECT id, unnest(user_ids) AS v FROM o WHERE is_simple) x
+    JOIN (SELECT uniq_id, unnest(user_ids) AS v FROM contacts WHERE counter_id = $1) h ON h.v = x.v
+),
+sm AS (
+    SELECT sc.id, flatten(list(c.client_ids)) AS client_ids, flatten(list(c.user_ids)) AS user_ids,
+        flatten(list(c.email_md5 || c.email_sha256)) AS emails, flatten(list(c.phone_md5 || c.phone_sha256)) AS phones
+    FROM sc JOIN (SELECT * FROM contacts WHERE counter_id = $1) c ON c.uniq_id = sc.uniq_id
+    GROUP BY sc.id
+),
+ids AS (
+    SELECT o.id, o.created,
+        CASE WHEN o.is_simple THEN list_distinct(o.client_ids || coalesce(sm.client_ids, [])) ELSE c.client_ids END AS client_ids,
+        CASE WHEN o.is_simple THEN list_distinct(o.user_ids || coalesce(sm.user_ids, [])) ELSE c.user_ids END AS user_ids,
+        CASE WHEN o.is_simple THEN list_distinct(o.email_md5 || o.email_sha256 || coalesce(sm.emails, [])) ELSE c.email_md5 || c.email_sha256 END AS emails,
+        CASE WHEN o.is_simple THEN list_distinct(o.phone_md5 || o.phone_sha256 || coalesce(sm.phones, [])) ELSE c.phone_md5 || c.phone_sha256 END AS phones
+    FROM o LEFT JOIN (SELECT * FROM contacts WHERE counter_id = $1) c ON c.uniq_id = o.uniq_id
+    LEFT JOIN sm ON sm.id = o.id
+),`
 
 // linkSQL links the orders chosen by the {scope} condition over o (an alias
 // of orders). $1 is the counter, $2 the link window in microseconds; the
@@ -48,17 +93,7 @@ WITH o AS (
     SELECT o.id, o.uniq_id, o.created, o.is_simple, o.client_ids, o.user_ids, o.email_md5, o.email_sha256, o.phone_md5, o.phone_sha256
     FROM orders o WHERE o.counter_id = $1 AND {scope}
 ),
--- The identifiers of each order: a simple order's own, a full order's contact's.
-ids AS (
-    SELECT o.id, o.created,
-        CASE WHEN o.is_simple THEN o.client_ids ELSE c.client_ids END AS client_ids,
-        CASE WHEN o.is_simple THEN o.user_ids ELSE c.user_ids END AS user_ids,
-        CASE WHEN o.is_simple THEN o.email_md5 || o.email_sha256 ELSE c.email_md5 || c.email_sha256 END AS emails,
-        CASE WHEN o.is_simple THEN o.phone_md5 || o.phone_sha256 ELSE c.phone_md5 || c.phone_sha256 END AS phones
-    -- Only equalities in this ON: a constant condition there turns the join
-    -- into a nested loop.
-    FROM o LEFT JOIN (SELECT * FROM contacts WHERE counter_id = $1) c ON c.uniq_id = o.uniq_id
-),
+{ids}
 -- Each order's candidate ClientIDs, with the method that found them (rank:
 -- lower is more precise).
 clients AS (
@@ -100,12 +135,17 @@ by_clients AS (
     ) l
 ),
 -- An e-commerce purchase carrying the order id wins; the latest if several.
--- A purchase keeps its session's start (time), so sessions are not read.
+-- A purchase keeps its session's start (time), so sessions are not read
+-- but for the robots' rule: a purchase in a robot's session links nothing,
+-- as robots' sessions are in no report; robot says one was seen.
 by_purchase AS (
-    SELECT p.purchase_id AS id, arg_max(p.session_id, p.time) AS session_id, arg_max(p.client_id, p.time) AS client_id,
-        max(p.time) AS session_start
-    FROM site_purchases p SEMI JOIN o ON o.id = p.purchase_id
-    WHERE p.counter_id = $1 GROUP BY p.purchase_id
+    SELECT id, arg_max(session_id, time) FILTER (WHERE NOT bot) AS session_id,
+        arg_max(client_id, time) FILTER (WHERE NOT bot) AS client_id,
+        max(time) FILTER (WHERE NOT bot) AS session_start, bool_or(bot) AS robot
+    FROM (SELECT p.purchase_id AS id, p.session_id, p.client_id, p.time,
+            p.session_id IN (SELECT session_id FROM sessions WHERE counter_id = $1 AND is_bot) AS bot
+        FROM site_purchases p SEMI JOIN o ON o.id = p.purchase_id WHERE p.counter_id = $1)
+    GROUP BY id
 ),
 known AS (
     -- ClientIDs that have any session: a customer none of whose ClientIDs
@@ -119,6 +159,7 @@ SELECT ids.id,
     CASE WHEN p.session_id IS NOT NULL THEN p.session_start ELSE b.session_start END AS session_start,
     CASE
         WHEN p.session_id IS NOT NULL OR b.session_id IS NOT NULL THEN NULL
+        WHEN p.robot THEN '` + UnlinkedRobot + `'
         WHEN len(ids.client_ids) + len(ids.user_ids) + len(ids.emails) + len(ids.phones) = 0 THEN '` + UnlinkedNoIdentifier + `'
         WHEN k.id IS NULL THEN '` + UnlinkedUnknownCustomer + `'
         WHEN coalesce(b.any_before, 0) = 0 THEN '` + UnlinkedNoSession + `'
@@ -151,12 +192,18 @@ func (s *Store) linkOrders(ctx context.Context, tx *sql.Tx, counter *crmlink.Cou
 	// How many orders the scope holds: none (a counter without orders, a
 	// batch of hits whose purchases name none) needs nothing more, more
 	// than linkRows are linked in slices.
-	var n int64
+	var n, simple int64
 	// caller: linkOrders (orders in scope; $2 is only there to be used)
-	if err := tx.QueryRowContext(ctx, `SELECT count(*) FROM orders o WHERE o.counter_id = $1 AND $2::BIGINT IS NOT NULL AND (`+scope+`)`,
-		args...).Scan(&n); err != nil {
+	if err := tx.QueryRowContext(ctx, `SELECT count(*), count(*) FILTER (WHERE o.is_simple) FROM orders o
+		WHERE o.counter_id = $1 AND $2::BIGINT IS NOT NULL AND (`+scope+`)`,
+		args...).Scan(&n, &simple); err != nil {
 		return 0, nil, fmt.Errorf("link orders: %w", err)
 	}
+	ids := idsFullSQL
+	if simple > 0 {
+		ids = idsSimpleSQL
+	}
+	link := strings.Replace(linkSQL, "{ids}", ids, 1)
 	if n == 0 {
 		return 0, map[string]int{}, nil
 	}
@@ -173,7 +220,7 @@ func (s *Store) linkOrders(ctx context.Context, tx *sql.Tx, counter *crmlink.Cou
 			into = `INSERT INTO link_result `
 		}
 		// caller: linkOrders (results)
-		if _, err := tx.ExecContext(ctx, into+strings.Replace(linkSQL, "{scope}", sliceScope, 1), args...); err != nil {
+		if _, err := tx.ExecContext(ctx, into+strings.Replace(link, "{scope}", sliceScope, 1), args...); err != nil {
 			return 0, nil, fmt.Errorf("link orders: %w", err)
 		}
 	}

@@ -13,6 +13,7 @@ import (
 func runLink(t *testing.T, open Opener) {
 	t.Run("LinkRules", func(t *testing.T) { testLinkRules(t, open) })
 	t.Run("LinkAfterNewIdentifiers", func(t *testing.T) { testLinkAfterContacts(t, open) })
+	t.Run("LinkSimpleOrdersThroughContacts", func(t *testing.T) { testLinkSimpleOrders(t, open) })
 	t.Run("Goals", func(t *testing.T) { testGoals(t, open) })
 }
 
@@ -63,8 +64,12 @@ func testLinkRules(t *testing.T, open Opener) {
 	// so orders never link to them.
 	robot := plainSession(104, 10, at.Add(-20*time.Minute))
 	robot.Bot = true
+	// A robot's purchase carrying an order id links nothing either.
+	robotBuyer := plainSession(601, 60, at.Add(-time.Hour))
+	robotBuyer.Bot = true
+	robotBuyer.PurchaseIDs = []string{"P-robot"}
 	importSessions(t, s, c,
-		robot,
+		robot, robotBuyer,
 		plainSession(101, 10, at.Add(-48*time.Hour)),
 		plainSession(102, 10, at.Add(-1*time.Hour)), // latest before: the one
 		plainSession(103, 10, at.Add(time.Hour)),    // after the order: never
@@ -102,6 +107,7 @@ func testLinkRules(t *testing.T, open Opener) {
 		order("O-nothing", "nothing", crmlink.StatusPaid, "1", at),
 		order("O-stranger", "stranger", crmlink.StatusPaid, "1", at),
 		order("P2", "nothing", crmlink.StatusPaid, "1", at),
+		order("P-robot", "nothing", crmlink.StatusPaid, "1", at),
 	); err != nil {
 		t.Fatal(err)
 	}
@@ -111,10 +117,11 @@ func testLinkRules(t *testing.T, open Opener) {
 	wantLink(t, s, c, "P1", 300, "purchase_id") // the purchase beats the later session 301
 	wantLink(t, s, c, "O-buyer", 301, "client_id")
 	wantLink(t, s, c, "P2", 310, "purchase_id")
-	for _, o := range []string{"O-old", "O-after", "O-nothing", "O-stranger"} {
+	for _, o := range []string{"O-old", "O-after", "O-nothing", "O-stranger", "P-robot"} {
 		wantNoLink(t, s, c, o)
 	}
-	wantUnlinked := map[string]int{"outside_link_window": 1, "no_session_before_order": 1, "no_identifier": 1, "unknown_customer": 1}
+	wantUnlinked := map[string]int{"outside_link_window": 1, "no_session_before_order": 1, "no_identifier": 1, "unknown_customer": 1,
+		"robot_session": 1}
 	if up.Linked != 6 || !reflect.DeepEqual(up.Unlinked, wantUnlinked) {
 		t.Errorf("upload linked %d, unlinked %v; want 6, %v", up.Linked, up.Unlinked, wantUnlinked)
 	}
@@ -133,6 +140,49 @@ func testLinkRules(t *testing.T, open Opener) {
 	st, err = s.RelinkUpload(context.Background(), c.ID, up.ID)
 	if err != nil || st.Linked != 6 || !reflect.DeepEqual(st.Unlinked, wantUnlinked) {
 		t.Errorf("relink of the upload: %+v, %v", st, err)
+	}
+}
+
+// testLinkSimpleOrders: a simple order's email, phone, UserID or
+// client_uniq_id links through the customers who carry them, to the
+// sessions of their ClientIDs, as a full order of theirs would link.
+func testLinkSimpleOrders(t *testing.T, open Opener) {
+	s, _ := newStore(t, open)
+	c := MustCounter(t, s, "Shop", "UTC")
+	at := day
+	importSessions(t, s, c, plainSession(701, 70, at.Add(-time.Hour)), plainSession(801, 80, at.Add(-2*time.Hour)))
+	const annaMD5 = "6b56db1f84a3997b902509d3fbf0a306"
+	const phoneSHA = "22846ab8f79870871eb44f653419a4a5069301827d8ae75b6c2a88e4989a364e"
+	uploadContacts(t, s, c, crmlink.MergeSave,
+		crmlink.Contact{UniqID: "anna", Fields: crmlink.FieldClientIDs | crmlink.FieldEmails,
+			IDs: crmlink.CustomerIDs{ClientIDs: []uint64{70}, EmailMD5: []string{annaMD5}}},
+		crmlink.Contact{UniqID: "boris", Fields: crmlink.FieldClientIDs | crmlink.FieldPhones | crmlink.FieldUserIDs,
+			IDs: crmlink.CustomerIDs{ClientIDs: []uint64{80}, PhoneSHA256: []string{phoneSHA}, UserIDs: []string{"crm-user-9"}}})
+	simple := func(id string, ids crmlink.CustomerIDs, uniq string, fields crmlink.Fields) crmlink.Order {
+		o := order(id, uniq, crmlink.StatusPaid, "10", at)
+		o.IDs, o.Fields = ids, fields|crmlink.FieldCreated|crmlink.FieldStatus|crmlink.FieldRevenue
+		return o
+	}
+	up := &crmlink.Upload{Entity: crmlink.EntitySimpleOrders}
+	if err := uploadOrders(t, s, c, up,
+		simple("S-email", crmlink.CustomerIDs{EmailMD5: []string{annaMD5}}, "", crmlink.FieldEmails),
+		simple("S-phone", crmlink.CustomerIDs{PhoneSHA256: []string{phoneSHA}}, "", crmlink.FieldPhones),
+		simple("S-user", crmlink.CustomerIDs{UserIDs: []string{"crm-user-9"}}, "", crmlink.FieldUserIDs),
+		simple("S-uniq", crmlink.CustomerIDs{}, "anna", crmlink.FieldCustomer),
+		simple("S-nobody", crmlink.CustomerIDs{EmailMD5: []string{"00000000000000000000000000000000"}}, "", crmlink.FieldEmails),
+	); err != nil {
+		t.Fatal(err)
+	}
+	wantLink(t, s, c, "S-email", 701, "client_id")
+	wantLink(t, s, c, "S-phone", 801, "client_id")
+	wantLink(t, s, c, "S-user", 801, "client_id")
+	wantLink(t, s, c, "S-uniq", 701, "client_id")
+	wantNoLink(t, s, c, "S-nobody")
+	if want := map[string]int{"unknown_customer": 1}; up.Linked != 4 || !reflect.DeepEqual(up.Unlinked, want) {
+		t.Errorf("upload linked %d, unlinked %v; want 4, %v", up.Linked, up.Unlinked, want)
+	}
+	if st, err := s.Relink(context.Background(), c.ID); err != nil || st.Linked != 4 {
+		t.Errorf("relink: %+v, %v", st, err)
 	}
 }
 

@@ -131,7 +131,14 @@ type ReportQuery struct {
 	Currency string
 	// Group, for time series: "day", "week" or "month"; empty for a table.
 	Group string
+	// Unlinked asks a table for the row of orders linked to no session
+	// (ReportResult.Unlinked). It is ours, off by default, so that
+	// answers keep Metrica's numbers.
+	Unlinked bool
 }
+
+// UnlinkedName is the name the unlinked row's dimensions show.
+const UnlinkedName = "Not linked to a session"
 
 // SortKey orders report rows by one dimension or metric of the query.
 type SortKey struct {
@@ -177,6 +184,13 @@ type ReportResult struct {
 	Max       []decimal.Decimal
 	// Intervals are the time series' intervals, [start, end] days.
 	Intervals [][2]time.Time
+	// Unlinked, when the query asks for it, is the row of the orders
+	// created in the period that are linked to no session: each
+	// dimension's value is empty with UnlinkedName, order counts and money
+	// are theirs, and session metrics are 0. Totals leave it out. A
+	// filter on a session's dimension leaves no such row (nil), as those
+	// orders have no session to match it.
+	Unlinked *ReportRow
 	// TotalSeries is each metric's total per interval.
 	TotalSeries [][]decimal.Decimal
 	// DataLag is how far the report trails what the store has accepted:

@@ -269,6 +269,7 @@ func (s *Store) Report(ctx context.Context, q *crmlink.ReportQuery) (*crmlink.Re
 	// Order-status conditions select orders, the others sessions; mixing
 	// them under OR would mean neither, so they must be AND terms.
 	var sessionConds, orderConds []string
+	var orderTerms []*crmlink.Filter
 	if q.Filter != nil {
 		terms := []*crmlink.Filter{q.Filter}
 		if q.Filter.Op == "AND" {
@@ -278,6 +279,7 @@ func (s *Store) Report(ctx context.Context, q *crmlink.ReportQuery) (*crmlink.Re
 			switch {
 			case t.Op != "OR" && t.Dimension.Field == crmlink.DimOrderStatusType:
 				orderConds = append(orderConds, b.filter(t))
+				orderTerms = append(orderTerms, t)
 			case usesOrderStatus(t):
 				return nil, crmlink.Errorf(crmlink.KindInvalid, "filters: a condition on ym:s:cdpOrderStatusType must stand alone or be joined with AND")
 			default:
@@ -458,10 +460,71 @@ func (s *Store) Report(ctx context.Context, q *crmlink.ReportQuery) (*crmlink.Re
 		return nil, fmt.Errorf("report: %w", outOfMemory(err))
 	}
 	res := assemble(q, all)
+	if q.Unlinked && q.Group == "" && len(sessionConds) == 0 {
+		if res.Unlinked, err = s.unlinkedRow(ctx, q, orderTerms); err != nil {
+			return nil, err
+		}
+	}
 	if res.DataLag, err = s.dataLag(ctx, q.CounterID); err != nil {
 		return nil, err
 	}
 	return res, nil
+}
+
+// unlinkedRow is the report's row of the orders created in the period
+// (the counter's days) that have no link, under the order-status
+// conditions of the filter: see crmlink.ReportResult.Unlinked.
+func (s *Store) unlinkedRow(ctx context.Context, q *crmlink.ReportQuery, orderTerms []*crmlink.Filter) (*crmlink.ReportRow, error) {
+	counter, err := s.Counter(ctx, q.CounterID)
+	if err != nil {
+		return nil, err
+	}
+	loc, err := counter.Location()
+	if err != nil {
+		return nil, err
+	}
+	b := &reportBuilder{joined: map[string]bool{}}
+	b.arg(int64(q.CounterID))
+	from := time.Date(q.Date1.Year(), q.Date1.Month(), q.Date1.Day(), 0, 0, 0, 0, loc)
+	to := time.Date(q.Date2.Year(), q.Date2.Month(), q.Date2.Day()+1, 0, 0, 0, 0, loc)
+	where := fmt.Sprintf("o.created >= %s::TIMESTAMP AND o.created < %s::TIMESTAMP", b.arg(tsText(from.UTC())), b.arg(tsText(to.UTC())))
+	for _, t := range orderTerms {
+		where += " AND " + b.filter(t)
+	}
+	var mets []string
+	for _, m := range q.Metrics {
+		e := "0"
+		switch {
+		case m.Field == crmlink.MetConversionToOrder, m.Field.SessionMetric():
+		default:
+			e = b.metric(m, 0)
+		}
+		mets = append(mets, "coalesce("+e+", 0)::VARCHAR")
+	}
+	cur := b.arg(q.Currency)
+	texts := make([]string, len(q.Metrics))
+	dest := make([]any, len(texts))
+	for i := range texts {
+		dest[i] = &texts[i]
+	}
+	// caller: Report (the unlinked row)
+	err = s.db.QueryRowContext(ctx, `SELECT `+strings.Join(mets, ", ")+` FROM (SELECT `+orderCounts(cur)+`
+		FROM (SELECT * FROM orders WHERE counter_id = $1) o
+		ANTI JOIN (SELECT order_id FROM order_links WHERE counter_id = $1) l ON l.order_id = o.id
+		WHERE `+where+`)`, b.args...).Scan(dest...)
+	if err != nil {
+		return nil, fmt.Errorf("report: unlinked orders: %w", outOfMemory(err))
+	}
+	row := &crmlink.ReportRow{Metrics: make([]decimal.Decimal, len(texts))}
+	for i, t := range texts {
+		if row.Metrics[i], err = decimal.NewFromString(t); err != nil {
+			return nil, fmt.Errorf("report: metric %s: %w", q.Metrics[i].Name, err)
+		}
+	}
+	for range q.Dimensions {
+		row.Dimensions = append(row.Dimensions, crmlink.DimensionValue{Name: crmlink.UnlinkedName})
+	}
+	return row, nil
 }
 
 func sep(xs []string) string {

@@ -27,6 +27,9 @@ type Answer struct {
 	Max           []json.RawMessage `json:"max"`
 	DataLag       int               `json:"data_lag"`
 	TimeIntervals [][2]string       `json:"time_intervals,omitempty"`
+	// Unlinked is ours: the row of orders linked to no session, present
+	// when include_unlinked=true asked for it.
+	Unlinked *AnswerRow `json:"unlinked,omitempty"`
 }
 
 // SeriesAnswer is /stat/v1/data/bytime's answer: each row's metrics, and
@@ -127,6 +130,9 @@ func Table(res *crmlink.ReportResult, params url.Values) Answer {
 		Totals: numbers(res.Totals), Min: numbers(res.Min), Max: numbers(res.Max), DataLag: lagSeconds(res.DataLag)}
 	for _, r := range res.Rows {
 		a.Data = append(a.Data, AnswerRow{Dimensions: dims(r.Dimensions), Metrics: numbers(r.Metrics)})
+	}
+	if r := res.Unlinked; r != nil {
+		a.Unlinked = &AnswerRow{Dimensions: dims(r.Dimensions), Metrics: numbers(r.Metrics)}
 	}
 	return a
 }

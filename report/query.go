@@ -178,6 +178,13 @@ func Parse(r Request) (*crmlink.ReportQuery, error) {
 			}
 		}
 	}
+	if s := v.Get("include_unlinked"); s != "" {
+		b, err := strconv.ParseBool(s)
+		if err != nil {
+			return nil, invalid("include_unlinked", "%q: want true or false", s)
+		}
+		q.Unlinked = b && !r.Series
+	}
 	if ids := v.Get("ids"); ids != "" && strings.Contains(ids, ",") {
 		return nil, invalid("ids", "one counter per request")
 	}

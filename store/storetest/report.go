@@ -15,6 +15,54 @@ import (
 func runReport(t *testing.T, open Opener) {
 	t.Run("ReportAttribution", func(t *testing.T) { testReportAttribution(t, open) })
 	t.Run("ReportAttributionLateSession", func(t *testing.T) { testReportLateSession(t, open) })
+	t.Run("ReportUnlinkedRow", func(t *testing.T) { testReportUnlinked(t, open) })
+}
+
+// testReportUnlinked: the unlinked row counts the orders created in the
+// period that link to no session, under the order-status filter; totals
+// leave it out, it is absent unless asked for, and a session filter
+// leaves none.
+func testReportUnlinked(t *testing.T, open Opener) {
+	s, c := reportFixture(t, open)
+	d := func(n int, h int) time.Time {
+		return day.AddDate(0, 0, n).Truncate(24 * time.Hour).Add(time.Duration(h) * time.Hour)
+	}
+	b1 := order("b1", "bob", crmlink.StatusPaid, "500", d(-1, 9))
+	b1.Cost, b1.Fields = decimal.NewNullDecimal(decimal.RequireFromString("120.5")), b1.Fields|crmlink.FieldCost
+	if err := uploadOrders(t, s, c, &crmlink.Upload{}, b1,
+		order("b2", "bob", crmlink.StatusInProgress, "40", d(0, 8)),
+		order("b3", "bob", crmlink.StatusPaid, "60", d(-10, 8)), // before the period
+		order("b4", "bob", crmlink.StatusSpam, "7", d(0, 9)),
+	); err != nil {
+		t.Fatal(err)
+	}
+	const q = "dimensions=ym:s:lastsignTrafficSource&metrics=ym:s:visits,ym:s:cdpOrdersAllOrders,ym:s:cdpOrdersPayed,ym:s:cdpOrdersSpam,ym:s:cdpOrdersRUBRevenue,ym:s:cdpOrdersRUBProfit,ym:s:cdpOrdersConversionIntoPayment"
+	plain := runQuery(t, s, c, q)
+	if plain.Unlinked != nil {
+		t.Errorf("unlinked row without include_unlinked: %+v", plain.Unlinked)
+	}
+	res := runQuery(t, s, c, q+"&include_unlinked=true")
+	if table(res) != table(plain) {
+		t.Errorf("the unlinked row changed the rows or totals:\n%s\nwant\n%s", table(res), table(plain))
+	}
+	u := res.Unlinked
+	if u == nil || len(u.Dimensions) != 1 || u.Dimensions[0].ID != "" || u.Dimensions[0].Name != crmlink.UnlinkedName {
+		t.Fatalf("unlinked row = %+v", u)
+	}
+	var got []string
+	for _, m := range u.Metrics {
+		got = append(got, m.String())
+	}
+	if want := "0 2 1 1 500 379.5 50"; strings.Join(got, " ") != want {
+		t.Errorf("unlinked metrics = %s, want %s", strings.Join(got, " "), want)
+	}
+	paid := runQuery(t, s, c, q+"&include_unlinked=true&filters=ym:s:cdpOrderStatusType=='PAID'")
+	if paid.Unlinked == nil || paid.Unlinked.Metrics[1].String() != "1" || paid.Unlinked.Metrics[4].String() != "500" {
+		t.Errorf("unlinked row of paid orders = %+v", paid.Unlinked)
+	}
+	if r := runQuery(t, s, c, q+"&include_unlinked=true&filters=ym:s:lastsignTrafficSource=='organic'"); r.Unlinked != nil {
+		t.Errorf("a session filter kept the unlinked row: %+v", r.Unlinked)
+	}
 }
 
 // reportFixture is a customer who came from an ad on a laptop, then

@@ -179,6 +179,10 @@ type LinkStore interface {
 	// OrderLink returns the link of one order, or an *Error of kind
 	// NotFound when it has none.
 	OrderLink(ctx context.Context, counter CounterID, orderID string) (*OrderLink, error)
+	// UnlinkedOrders lists the orders that link to no session, each with
+	// the reason linking gives for it now: those an upload wrote (q.UploadID)
+	// or a customer's (q.UniqID), by id, at most q.Limit of them.
+	UnlinkedOrders(ctx context.Context, q UnlinkedQuery) ([]UnlinkedOrder, error)
 	// Goals lists a counter's goals with their reaches.
 	Goals(ctx context.Context, counter CounterID) ([]Goal, error)
 	// GoalReaches lists one order's goal reaches.
@@ -186,6 +190,38 @@ type LinkStore interface {
 	// SessionGoalReaches lists the goal reaches at the given sessions,
 	// by time.
 	SessionGoalReaches(ctx context.Context, counter CounterID, sessions []uint64) ([]GoalReach, error)
+}
+
+// UnlinkedQuery asks for unlinked orders: of one upload, or of one
+// customer.
+type UnlinkedQuery struct {
+	CounterID CounterID
+	UploadID  string
+	UniqID    string
+	Limit     int
+}
+
+// Reasons an order links to no session, as linking gives them.
+const (
+	UnlinkedNoIdentifier    = "no_identifier"           // the order's customer has no identifier at all
+	UnlinkedUnknownCustomer = "unknown_customer"        // none of the customer's identifiers was seen on the site
+	UnlinkedNoSession       = "no_session_before_order" // the customer's sessions all began after the order
+	UnlinkedOutsideWindow   = "outside_link_window"     // the latest session before the order is older than the link window
+	UnlinkedRobot           = "robot_session"           // only a robot's session carries the order's purchase id
+	// UnlinkedPending: the order would link now, and will at the next
+	// relink (identifiers or sessions arrived since it was linked).
+	UnlinkedPending = "pending"
+)
+
+// UnlinkedOrder is an order that links to no session, and why.
+type UnlinkedOrder struct {
+	OrderID    string
+	UniqID     string // empty for a simple order without client_uniq_id
+	Created    time.Time
+	StatusType StatusType
+	Revenue    decimal.Decimal
+	Currency   string
+	Reason     string
 }
 
 // GoalReach is one goal reached by one order, at its linked session. It

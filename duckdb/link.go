@@ -4,10 +4,12 @@ import (
 	"context"
 	"database/sql"
 	"fmt"
+	"strconv"
 	"strings"
 	"time"
 
 	"github.com/crmlink/crmlink"
+	"github.com/shopspring/decimal"
 )
 
 // Linking runs as SQL inside DuckDB (SPEC.md §3): an order's identifiers
@@ -32,15 +34,13 @@ func customerClientsSQL(contacts string) string {
     JOIN site_identities si ON si.counter_id = $1 AND si.kind <> 'user_id' AND si.value = c.v`
 }
 
-// Reasons an order did not link.
+// Reasons an order did not link (crmlink.UnlinkedNoIdentifier and the rest).
 const (
-	UnlinkedNoIdentifier    = "no_identifier"
-	UnlinkedUnknownCustomer = "unknown_customer"
-	UnlinkedNoSession       = "no_session_before_order"
-	UnlinkedOutsideWindow   = "outside_link_window"
-	// UnlinkedRobot: the session whose purchase carries the order's id is
-	// a robot's, and no other session of the customer links it.
-	UnlinkedRobot = "robot_session"
+	UnlinkedNoIdentifier    = crmlink.UnlinkedNoIdentifier
+	UnlinkedUnknownCustomer = crmlink.UnlinkedUnknownCustomer
+	UnlinkedNoSession       = crmlink.UnlinkedNoSession
+	UnlinkedOutsideWindow   = crmlink.UnlinkedOutsideWindow
+	UnlinkedRobot           = crmlink.UnlinkedRobot
 )
 
 // idsFullSQL is the identifiers of each order when the orders in scope are
@@ -302,6 +302,56 @@ func (s *Store) relink(ctx context.Context, counterID crmlink.CounterID, scope s
 		return err
 	})
 	return st, err
+}
+
+// UnlinkedOrders lists unlinked orders with the reason linking gives now:
+// linkSQL run as a query over them. See crmlink.LinkStore.
+func (s *Store) UnlinkedOrders(ctx context.Context, q crmlink.UnlinkedQuery) ([]crmlink.UnlinkedOrder, error) {
+	counter, err := s.Counter(ctx, q.CounterID)
+	if err != nil {
+		return nil, err
+	}
+	limit := q.Limit
+	if limit <= 0 {
+		limit = 100
+	}
+	var pick string
+	var arg any
+	switch {
+	case q.UploadID != "":
+		pick, arg = `SELECT DISTINCT order_id FROM order_history WHERE counter_id = $1 AND upload_id = $3`, q.UploadID
+	case q.UniqID != "":
+		pick, arg = `SELECT id FROM orders WHERE counter_id = $1 AND uniq_id = $3`, q.UniqID
+	default:
+		return nil, crmlink.Errorf(crmlink.KindInvalid, "unlinked orders: name an upload or a customer")
+	}
+	scope := `o.id IN (SELECT order_id FROM (` + pick + `) x(order_id)
+		WHERE order_id NOT IN (SELECT order_id FROM order_links WHERE counter_id = $1)
+		ORDER BY order_id LIMIT ` + strconv.Itoa(limit) + `)`
+	link := strings.Replace(strings.Replace(linkSQL, "{ids}", idsSimpleSQL, 1), "{scope}", scope, 1)
+	// caller: UnlinkedOrders
+	rows, err := s.db.QueryContext(ctx, `SELECT o.id, o.uniq_id, o.created, o.status_type, o.revenue::VARCHAR, o.currency, coalesce(r.reason, '`+crmlink.UnlinkedPending+`')
+		FROM (`+link+`) r JOIN (SELECT * FROM orders WHERE counter_id = $1) o ON o.id = r.id
+		ORDER BY o.id`, int64(counter.ID), counter.LinkWindow.Microseconds(), arg)
+	if err != nil {
+		return nil, fmt.Errorf("unlinked orders: %w", outOfMemory(err))
+	}
+	defer rows.Close()
+	out := []crmlink.UnlinkedOrder{}
+	for rows.Next() {
+		var u crmlink.UnlinkedOrder
+		var status, revenue string
+		var created sql.NullTime
+		if err := rows.Scan(&u.OrderID, &u.UniqID, &created, &status, &revenue, &u.Currency, &u.Reason); err != nil {
+			return nil, fmt.Errorf("unlinked orders: %w", err)
+		}
+		u.Created, u.StatusType = created.Time.UTC(), crmlink.StatusType(status)
+		if u.Revenue, err = decimal.NewFromString(revenue); err != nil {
+			return nil, fmt.Errorf("unlinked orders: %w", err)
+		}
+		out = append(out, u)
+	}
+	return out, rows.Err()
 }
 
 // OrderLink returns one order's link.

@@ -305,3 +305,42 @@ func TestOrderInspection(t *testing.T) {
 		t.Errorf("missing order: %d %v", code, out)
 	}
 }
+
+// TestUnlinkedOrders: an upload's unlinked orders are listed with their
+// reasons, and the report shows them as a row of their own when asked.
+func TestUnlinkedOrders(t *testing.T) {
+	f := newFixture(t, 0)
+	sessions := "session_id,client_id,start,landing_url\n900,111,2026-02-01 09:00:00,https://shop.example/\n"
+	uploading(t, f.post(t, "/data/sessions", "text/csv", strings.NewReader(sessions)))
+	body, ct := multipartFile(t, contactsCSV)
+	uploading(t, f.post(t, "/data/contacts/csv", ct, body))
+	body, ct = multipartFile(t, "id,client_uniq_id,create_date_time,order_status,revenue\n"+
+		"O1,C1,2026-02-01 11:00,PAID,100\nO2,C2,2026-02-01 12:00,PAID,250.5\n")
+	id := uploading(t, f.post(t, "/data/orders/csv", ct, body))["uploading_id"].(string)
+	base := "/cdp/api/v1/counter/" + f.counter.ID.String()
+	code, out := f.do(t, "GET", base+"/uploading/"+id+"/unlinked_orders", "OAuth "+f.read, nil, "")
+	orders, _ := out["orders"].([]any)
+	if code != 200 || len(orders) != 1 {
+		t.Fatalf("%d %v", code, out)
+	}
+	if o := orders[0].(map[string]any); o["id"] != "O2" || o["reason"] != "unknown_customer" || o["revenue"] != "250.5" ||
+		o["client_uniq_id"] != "C2" || o["create_date_time"] != "2026-02-01 12:00:00" {
+		t.Errorf("unlinked order = %v", o)
+	}
+	if code, out := f.do(t, "GET", base+"/uploading/404/unlinked_orders", "OAuth "+f.read, nil, ""); code != 404 {
+		t.Errorf("unknown upload: %d %v", code, out)
+	}
+	q := "/stat/v1/data?ids=" + f.counter.ID.String() + "&preset=orders_sources&date1=2026-02-01&date2=2026-02-01"
+	code, out = f.do(t, "GET", q, "OAuth "+f.read, nil, "")
+	if _, ok := out["unlinked"]; code != 200 || ok {
+		t.Errorf("without include_unlinked: %d %v", code, out)
+	}
+	code, out = f.do(t, "GET", q+"&include_unlinked=true", "OAuth "+f.read, nil, "")
+	u, _ := out["unlinked"].(map[string]any)
+	if code != 200 || u == nil {
+		t.Fatalf("with include_unlinked: %d %v", code, out)
+	}
+	if d := u["dimensions"].([]any)[0].(map[string]any); d["name"] != crmlink.UnlinkedName {
+		t.Errorf("unlinked row = %v", u)
+	}
+}

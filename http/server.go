@@ -113,6 +113,7 @@ func NewServer(cfg Config) *Server {
 	s.handle("POST /cdp/api/v1/counter/{id}/data/sessions", s.importSessions)
 	s.handle("GET /cdp/api/v1/counter/{id}/uploading/{uploading_id}", s.getUploading)
 	s.handle("GET /cdp/api/v1/counter/{id}/last_uploadings", s.lastUploadings)
+	s.handle("GET /cdp/api/v1/counter/{id}/uploading/{uploading_id}/unlinked_orders", s.unlinkedOrders)
 	s.crmRoutes()
 	s.handle("GET /cdp/api/v1/counter/{id}/orders/{order_id}", s.getOrder)
 	s.offlineRoutes()

@@ -130,3 +130,47 @@ func (s *Server) lastUploadings(w http.ResponseWriter, r *http.Request) error {
 	}
 	return writeJSON(w, http.StatusOK, map[string]any{"uploadings": out})
 }
+
+// unlinkedOrdersJSON is one order of unlinkedOrders' answer.
+type unlinkedOrderJSON struct {
+	ID             string `json:"id"`
+	ClientUniqID   string `json:"client_uniq_id,omitempty"`
+	CreateDateTime string `json:"create_date_time"`
+	StatusType     string `json:"order_status_type"`
+	Revenue        string `json:"revenue"`
+	Currency       string `json:"currency"`
+	Reason         string `json:"reason"`
+}
+
+// unlinkedOrders is ours: GET .../uploading/{uploading_id}/unlinked_orders
+// lists the orders an upload wrote that link to no session, with the
+// reason for each (limit: default 100, at most 10,000).
+func (s *Server) unlinkedOrders(w http.ResponseWriter, r *http.Request) error {
+	c, err := s.counterFor(r, crmlink.ScopeRead)
+	if err != nil {
+		return err
+	}
+	limit := 100
+	if v := r.URL.Query().Get("limit"); v != "" {
+		n, err := strconv.Atoi(v)
+		if err != nil || n < 1 || n > 10_000 {
+			return crmlink.Errorf(crmlink.KindInvalid, "limit %q: want 1 to 10000", v)
+		}
+		limit = n
+	}
+	id := r.PathValue("uploading_id")
+	if _, err := s.cfg.Store.Upload(r.Context(), c.ID, id); err != nil {
+		return err
+	}
+	list, err := s.cfg.Store.UnlinkedOrders(r.Context(), crmlink.UnlinkedQuery{CounterID: c.ID, UploadID: id, Limit: limit})
+	if err != nil {
+		return err
+	}
+	loc := counterLoc(c)
+	out := make([]unlinkedOrderJSON, len(list))
+	for i, u := range list {
+		out[i] = unlinkedOrderJSON{ID: u.OrderID, ClientUniqID: u.UniqID, CreateDateTime: u.Created.In(loc).Format("2006-01-02 15:04:05"),
+			StatusType: string(u.StatusType), Revenue: u.Revenue.String(), Currency: u.Currency, Reason: u.Reason}
+	}
+	return writeJSON(w, http.StatusOK, map[string]any{"orders": out})
+}

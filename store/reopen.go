@@ -419,6 +419,12 @@ func (r *Reopening) RelinkUpload(ctx context.Context, counter crmlink.CounterID,
 	})
 }
 
+func (r *Reopening) UnlinkedOrders(ctx context.Context, q crmlink.UnlinkedQuery) ([]crmlink.UnlinkedOrder, error) {
+	return call(r, ctx, func(ctx context.Context, st crmlink.Store) ([]crmlink.UnlinkedOrder, error) {
+		return st.UnlinkedOrders(ctx, q)
+	})
+}
+
 func (r *Reopening) OrderLink(ctx context.Context, counter crmlink.CounterID, orderID string) (*crmlink.OrderLink, error) {
 	return call(r, ctx, func(ctx context.Context, st crmlink.Store) (*crmlink.OrderLink, error) {
 		return st.OrderLink(ctx, counter, orderID)

@@ -125,6 +125,35 @@ func testLinkRules(t *testing.T, open Opener) {
 	if up.Linked != 6 || !reflect.DeepEqual(up.Unlinked, wantUnlinked) {
 		t.Errorf("upload linked %d, unlinked %v; want 6, %v", up.Linked, up.Unlinked, wantUnlinked)
 	}
+	// Each unlinked order of the upload, and of one customer, with its
+	// reason.
+	reasons := func(q crmlink.UnlinkedQuery) map[string]string {
+		t.Helper()
+		q.CounterID = c.ID
+		list, err := s.UnlinkedOrders(context.Background(), q)
+		if err != nil {
+			t.Fatal(err)
+		}
+		out := map[string]string{}
+		for _, u := range list {
+			out[u.OrderID] = u.Reason
+			if u.Revenue.String() != "1" || u.StatusType != crmlink.StatusPaid || !u.Created.Equal(at) {
+				t.Errorf("unlinked order %+v", u)
+			}
+		}
+		return out
+	}
+	wantReasons := map[string]string{"O-old": "outside_link_window", "O-after": "no_session_before_order",
+		"O-nothing": "no_identifier", "O-stranger": "unknown_customer", "P-robot": "robot_session"}
+	if got := reasons(crmlink.UnlinkedQuery{UploadID: up.ID}); !reflect.DeepEqual(got, wantReasons) {
+		t.Errorf("unlinked orders of the upload = %v, want %v", got, wantReasons)
+	}
+	if got := reasons(crmlink.UnlinkedQuery{UploadID: up.ID, Limit: 2}); len(got) != 2 || got["O-after"] == "" || got["O-nothing"] == "" {
+		t.Errorf("first two unlinked orders = %v", got)
+	}
+	if got := reasons(crmlink.UnlinkedQuery{UniqID: "nothing"}); !reflect.DeepEqual(got, map[string]string{"O-nothing": "no_identifier", "P-robot": "robot_session"}) {
+		t.Errorf("unlinked orders of a customer = %v", got)
+	}
 	rec, err := s.Upload(context.Background(), c.ID, up.ID)
 	if err != nil || rec.Linked != 6 || !reflect.DeepEqual(rec.Unlinked, wantUnlinked) {
 		t.Errorf("recorded upload: %+v, %v", rec, err)

@@ -202,11 +202,26 @@ type ReportResult struct {
 // ClientsQuery asks for a page of the Clients report.
 type ClientsQuery struct {
 	CounterID CounterID
-	Search    string // a substring of the customer's id, name or identifiers
-	Sort      string // a column of ClientRow by its JSON name; "-" prefix for descending
-	Limit     int
-	Offset    int
-	Currency  string
+	// Search is a substring of the customer's id, name, ClientIDs or
+	// UserIDs, matched without regard to case or to ё and е.
+	Search string
+	// SearchHashes are hashes of Search read as an email or phone (see
+	// crm.SearchHashes): a customer carrying one matches too.
+	SearchHashes []string
+	// Source keeps customers with a session from this traffic source
+	// (over all their ClientIDs); Status those with an order whose
+	// current status is of this type.
+	Source SourceKind
+	Status StatusType
+	// MinSpent and MaxSpent bound TotalSpent, inclusive.
+	MinSpent, MaxSpent decimal.NullDecimal
+	// OrderedFrom and OrderedTo keep customers with an order created in
+	// [OrderedFrom, OrderedTo), UTC; zero: no bound.
+	OrderedFrom, OrderedTo time.Time
+	Sort                   string // a column of ClientRow by its JSON name; "-" prefix for descending
+	Limit                  int
+	Offset                 int
+	Currency               string
 }
 
 // ClientRow is one customer on the Clients page.
@@ -215,7 +230,7 @@ type ClientRow struct {
 	Name           string          `json:"name"`
 	ClientIDs      []string        `json:"client_ids"`
 	UserIDs        []string        `json:"user_ids"`
-	Emails         int             `json:"emails"` // hashed emails known
+	Emails         int             `json:"emails"` // emails known (each kept as MD5, SHA-256 or both)
 	Phones         int             `json:"phones"`
 	Orders         int             `json:"orders"`
 	InProgress     int             `json:"in_progress"`

@@ -104,6 +104,25 @@ func NormalizePhone(s string) (string, bool) {
 	return string(buf[:n]), true
 }
 
+// SearchHashes reads a search text as an email or a phone number and
+// returns its MD5 and SHA-256 hashes, normalised as uploads normalise
+// them, so that a customer can be found by an identifier the store keeps
+// only hashed; nil when the text is neither.
+func SearchHashes(q string) []string {
+	if strings.Contains(q, "@") {
+		if e, ok := NormalizeEmail(q); ok {
+			m, h := hashes(e)
+			return []string{m, h}
+		}
+		return nil
+	}
+	if p, ok := NormalizePhone(q); ok {
+		m, h := hashes(p)
+		return []string{m, h}
+	}
+	return nil
+}
+
 // MD5Hex returns the lower-case hex MD5 of s.
 func MD5Hex(s string) string {
 	sum := md5.Sum([]byte(s))

@@ -13,6 +13,7 @@ func (s *Server) reportRoutes() {
 	s.handle("GET /stat/v1/data.csv", s.reportCSV)
 	s.handle("GET /stat/v1/data/bytime", s.reportSeries)
 	s.handle("GET /cdp/api/v1/counter/{id}/clients", s.clients)
+	s.handle("GET /cdp/api/v1/counter/{id}/clients.csv", s.clientsCSV)
 }
 
 // runReport validates the request (ids names the counter; a read token
@@ -82,7 +83,11 @@ func (s *Server) clients(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	p := r.URL.Query()
-	q := &crmlink.ClientsQuery{CounterID: counter.ID, Search: p.Get("search"), Sort: p.Get("sort"), Limit: 100}
+	q, err := clientsQuery(p, counter, s.cfg.Clock.Now())
+	if err != nil {
+		return err
+	}
+	q.Limit = 100
 	if v := p.Get("limit"); v != "" {
 		n, err := strconv.Atoi(v)
 		if err != nil || n < 1 || n > report.MaxLimit {

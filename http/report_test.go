@@ -525,6 +525,10 @@ func TestReportErrors(t *testing.T) {
 		{"clients limit", "/cdp/api/v1/counter/" + f.shop.ID.String() + "/clients?limit=0", auth, 400, "invalid_parameter", `limit: "0"`},
 		{"clients offset", "/cdp/api/v1/counter/" + f.shop.ID.String() + "/clients?offset=first", auth, 400, "invalid_parameter", `offset: "first"`},
 		{"clients sort", "/cdp/api/v1/counter/" + f.shop.ID.String() + "/clients?sort=colour", auth, 400, "invalid_parameter", `sort: "colour"`},
+		{"clients source", "/cdp/api/v1/counter/" + f.shop.ID.String() + "/clients?source=adwords", auth, 400, "invalid_parameter", `source: "adwords"`},
+		{"clients status", "/cdp/api/v1/counter/" + f.shop.ID.String() + "/clients.csv?status=done", auth, 400, "invalid_parameter", `status: "done"`},
+		{"clients spent", "/cdp/api/v1/counter/" + f.shop.ID.String() + "/clients?min_spent=lots", auth, 400, "invalid_parameter", `min_spent: "lots"`},
+		{"clients date", "/cdp/api/v1/counter/" + f.shop.ID.String() + "/clients?date1=March", auth, 400, "invalid_parameter", `date1: "March"`},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			code, body := f.do(t, "GET", tc.path, tc.auth, nil, "")
@@ -604,6 +608,15 @@ func TestReportClients(t *testing.T) {
 		{"?sort=-uniq_id", "bob,alice"},
 		{"?sort=-orders&limit=1", "alice"},
 		{"?sort=uniq_id&limit=1&offset=2", "bob"},
+		{"?source=ad", "alice"},
+		{"?source=referral", ""},
+		{"?status=paid", "alice"},
+		{"?status=IN_PROGRESS", ""},
+		{"?min_spent=300&max_spent=300.00", "alice"},
+		{"?max_spent=0", "bob"},
+		{"?date1=2026-02-01&date2=2026-02-01", "alice"},
+		{"?date1=2026-02-02", ""},
+		{"?date2=2026-01-29", ""},
 	} {
 		res, _ := get(tc.query)
 		var ids []string
@@ -614,7 +627,7 @@ func TestReportClients(t *testing.T) {
 			t.Errorf("%s: %v, want %s", tc.query, ids, tc.want)
 		}
 		wantTotal := 2
-		if strings.Contains(tc.query, "search") {
+		if !strings.Contains(tc.query, "sort") {
 			wantTotal = len(strings.Split(tc.want, ","))
 			if tc.want == "" {
 				wantTotal = 0
@@ -623,5 +636,13 @@ func TestReportClients(t *testing.T) {
 		if res.TotalRows != wantTotal {
 			t.Errorf("%s: total_rows %d, want %d", tc.query, res.TotalRows, wantTotal)
 		}
+	}
+	// The CSV: every customer the filters select, with the API's names.
+	code, hdr, raw := f.get(t, base+".csv?source=ad", "OAuth "+f.token)
+	lines := strings.Split(strings.TrimSpace(string(raw)), "\n")
+	if code != 200 || !strings.HasPrefix(hdr.Get("Content-Type"), "text/csv") || len(lines) != 2 ||
+		!strings.HasPrefix(lines[0], "uniq_id,name,client_ids,user_ids,emails,phones,orders,") ||
+		!strings.HasPrefix(lines[1], `alice,Alice,"1,2",,0,0,4,0,2,1,1,0,300,30,28,ad,organic,4`) {
+		t.Errorf("clients.csv: %d %q", code, raw)
 	}
 }

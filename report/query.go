@@ -214,6 +214,11 @@ func dateOf(t time.Time) time.Time {
 
 var daysAgo = regexp.MustCompile(`^([0-9]{1,5})daysAgo$`)
 
+// ParseDate reads a date as report parameters give it (YYYY-MM-DD, today,
+// yesterday or NdaysAgo), today being the wall clock's date of now: the
+// date as midnight UTC.
+func ParseDate(s string, now time.Time) (time.Time, error) { return parseDate(s, dateOf(now)) }
+
 // parseDate reads YYYY-MM-DD, today, yesterday or NdaysAgo.
 func parseDate(s string, today time.Time) (time.Time, error) {
 	switch s {

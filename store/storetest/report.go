@@ -2,7 +2,11 @@ package storetest
 
 import (
 	"context"
+	"crypto/md5"
+	"crypto/sha256"
+	"encoding/hex"
 	"net/url"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -16,6 +20,64 @@ func runReport(t *testing.T, open Opener) {
 	t.Run("ReportAttribution", func(t *testing.T) { testReportAttribution(t, open) })
 	t.Run("ReportAttributionLateSession", func(t *testing.T) { testReportLateSession(t, open) })
 	t.Run("ReportUnlinkedRow", func(t *testing.T) { testReportUnlinked(t, open) })
+	t.Run("ClientsFilters", func(t *testing.T) { testClientsFilters(t, open) })
+}
+
+// testClientsFilters: the Clients report's search (case, ё and е, an
+// email or phone by its hashes) and filters, each with its count.
+func testClientsFilters(t *testing.T, open Opener) {
+	s, c := reportFixture(t, open)
+	email := "fedor@example.com"
+	md, sh := md5.Sum([]byte(email)), sha256.Sum256([]byte(email))
+	hashes := []string{hex.EncodeToString(md[:]), hex.EncodeToString(sh[:])}
+	uploadContacts(t, s, c, crmlink.MergeUpdate, crmlink.Contact{UniqID: "fedor", Name: "Фёдор Ёлкин",
+		Fields: crmlink.FieldName | crmlink.FieldEmails, IDs: crmlink.CustomerIDs{EmailMD5: hashes[:1], EmailSHA256: hashes[1:]}})
+	ids := func(q crmlink.ClientsQuery) string {
+		t.Helper()
+		q.CounterID, q.Limit = c.ID, 10
+		res, err := s.Clients(context.Background(), &q)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var out []string
+		for _, r := range res.Rows {
+			out = append(out, r.UniqID)
+			if r.UniqID == "fedor" && r.Emails != 1 {
+				t.Errorf("fedor has %d emails, want 1", r.Emails)
+			}
+		}
+		slices.Sort(out)
+		if res.TotalRows != len(out) {
+			t.Errorf("%+v: total_rows %d, rows %v", q, res.TotalRows, out)
+		}
+		return strings.Join(out, ",")
+	}
+	dec := func(s string) decimal.NullDecimal { return decimal.NewNullDecimal(decimal.RequireFromString(s)) }
+	for _, tc := range []struct {
+		q    crmlink.ClientsQuery
+		want string
+	}{
+		{crmlink.ClientsQuery{}, "alice,bob,fedor"},
+		{crmlink.ClientsQuery{Search: "фЕдор"}, "fedor"},
+		{crmlink.ClientsQuery{Search: "ёлк"}, "fedor"},
+		{crmlink.ClientsQuery{Search: "Fedor@Example.com", SearchHashes: hashes}, "fedor"},
+		{crmlink.ClientsQuery{Search: "someone@example.com", SearchHashes: []string{"00"}}, ""},
+		{crmlink.ClientsQuery{Source: crmlink.SourceAd}, "alice"},
+		{crmlink.ClientsQuery{Source: crmlink.SourceReferral}, ""},
+		{crmlink.ClientsQuery{Status: crmlink.StatusCancelled}, "alice"},
+		{crmlink.ClientsQuery{Status: crmlink.StatusInProgress}, ""},
+		{crmlink.ClientsQuery{MinSpent: dec("300")}, "alice"},
+		{crmlink.ClientsQuery{MinSpent: dec("300.01")}, ""},
+		{crmlink.ClientsQuery{MaxSpent: dec("0")}, "bob,fedor"},
+		{crmlink.ClientsQuery{OrderedFrom: day.Truncate(24 * time.Hour)}, "alice"},
+		{crmlink.ClientsQuery{OrderedFrom: day.Truncate(24 * time.Hour).AddDate(0, 0, 1)}, ""},
+		{crmlink.ClientsQuery{OrderedTo: day.AddDate(0, 0, -5)}, ""},
+		{crmlink.ClientsQuery{Status: crmlink.StatusPaid, MaxSpent: dec("1000"), Search: "ali"}, "alice"},
+	} {
+		if got := ids(tc.q); got != tc.want {
+			t.Errorf("%+v: %q, want %q", tc.q, got, tc.want)
+		}
+	}
 }
 
 // testReportUnlinked: the unlinked row counts the orders created in the

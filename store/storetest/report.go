@@ -70,7 +70,7 @@ func testClientsFilters(t *testing.T, open Opener) {
 		{crmlink.ClientsQuery{MinSpent: dec("300.01")}, ""},
 		{crmlink.ClientsQuery{MaxSpent: dec("0")}, "bob,fedor"},
 		{crmlink.ClientsQuery{OrderedFrom: day.Truncate(24 * time.Hour)}, "alice"},
-		{crmlink.ClientsQuery{OrderedFrom: day.Truncate(24 * time.Hour).AddDate(0, 0, 1)}, ""},
+		{crmlink.ClientsQuery{OrderedFrom: day.Truncate(24*time.Hour).AddDate(0, 0, 1)}, ""},
 		{crmlink.ClientsQuery{OrderedTo: day.AddDate(0, 0, -5)}, ""},
 		{crmlink.ClientsQuery{Status: crmlink.StatusPaid, MaxSpent: dec("1000"), Search: "ali"}, "alice"},
 	} {

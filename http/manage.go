@@ -36,7 +36,8 @@ type TokenJSON struct {
 	Secret    string            `json:"secret,omitempty"`
 }
 
-func tokenOut(t *crmlink.Token) TokenJSON {
+// NewTokenJSON renders a token, without its secret.
+func NewTokenJSON(t *crmlink.Token) TokenJSON {
 	return TokenJSON{Hash: t.Hash, CounterID: t.CounterID, Scope: t.Scope.String(), Name: t.Name,
 		Created: t.Created.UTC().Format(time.RFC3339)}
 }
@@ -84,7 +85,7 @@ func (s *Server) listTokens(w http.ResponseWriter, r *http.Request) error {
 	}
 	out := []TokenJSON{}
 	for _, t := range toks {
-		out = append(out, tokenOut(t))
+		out = append(out, NewTokenJSON(t))
 	}
 	return writeJSON(w, http.StatusOK, map[string]any{"rows": len(out), "tokens": out})
 }
@@ -124,7 +125,7 @@ func (s *Server) createToken(w http.ResponseWriter, r *http.Request) error {
 	if err := s.cfg.Store.CreateToken(r.Context(), t); err != nil {
 		return err
 	}
-	out := tokenOut(t)
+	out := NewTokenJSON(t)
 	out.Secret = secret
 	return writeJSON(w, http.StatusOK, map[string]any{"token": out})
 }

@@ -58,10 +58,24 @@ func counterCreate(ctx context.Context, args []string, e *env) error {
 	}
 	var out crmhttp.CounterJSON
 	if api != nil {
-		var in, answer struct {
+		// The body of POST /management/v1/counters: the settings a
+		// counter is created with.
+		type counterIn struct {
+			Name             string `json:"name"`
+			Site             string `json:"site"`
+			TimeZoneName     string `json:"time_zone_name"`
+			Currency         string `json:"currency"`
+			VisitThreshold   int    `json:"visit_threshold"`
+			LinkWindowDays   int    `json:"link_window_days"`
+			UpdateWindowDays int    `json:"update_window_days"`
+			KeepPII          bool   `json:"keep_pii"`
+		}
+		in := map[string]counterIn{"counter": {Name: c.Name, Site: c.Site, TimeZoneName: c.TimeZone, Currency: c.Currency,
+			VisitThreshold: int(c.SessionTimeout / time.Second), LinkWindowDays: *linkDays, UpdateWindowDays: *updateDays,
+			KeepPII: c.KeepPII}}
+		var answer struct {
 			Counter crmhttp.CounterJSON `json:"counter"`
 		}
-		in.Counter = crmhttp.NewCounterJSON(c, e.clock.Now())
 		if err := api.call(ctx, http.MethodPost, "/management/v1/counters", in, &answer); err != nil {
 			return err
 		}

@@ -2,11 +2,14 @@ package main
 
 import (
 	"context"
+	"net/http"
 	"os"
 	"path/filepath"
 	"runtime/debug"
 	"strings"
+	"syscall"
 	"testing"
+	"time"
 
 	"github.com/crmlink/crmlink"
 	"github.com/crmlink/crmlink/report"
@@ -319,4 +322,38 @@ func TestEmptyStoreMessage(t *testing.T) {
 	if code, _, errs := c.run("counter", "list"); code != 1 || !strings.Contains(errs, "no answer from http://127.0.0.1:1") {
 		t.Errorf("no server there: exit %d, %q", code, errs)
 	}
+}
+
+// TestStoreHeldByServer: while a server (another process) holds the store,
+// a command on the store file says to send it to the server instead, and
+// does so once CRMLINK_SERVER names it: token create works while the
+// server runs.
+func TestStoreHeldByServer(t *testing.T) {
+	t.Setenv("CRMLINK_TEST_MAIN", "1") // the child `serve` is this test binary
+	c := newCLI(t)
+	c.must("counter", "create", "--name", "Shop", "--site", "shop.example")
+	admin := strings.TrimSpace(c.must("token", "create", "--counter", "all", "--scope", "admin"))
+	child, base := startServe(t, c.store, nil)
+	defer func() {
+		child.Process.Signal(syscall.SIGTERM)
+		child.Wait()
+	}()
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	if err := waitHealthy(ctx, base); err != nil {
+		t.Fatal(err)
+	}
+	code, _, errs := c.run("token", "create", "--counter", "1", "--scope", "write")
+	if code != 1 || !strings.Contains(errs, "in use by a running crmlink") || !strings.Contains(errs, "--server URL or CRMLINK_SERVER") {
+		t.Errorf("token create on a held store: exit %d, %q", code, errs)
+	}
+	c.vars = map[string]string{"CRMLINK_SERVER": base, "CRMLINK_TOKEN": admin}
+	tok := strings.TrimSpace(c.must("token", "create", "--counter", "1", "--scope", "write"))
+	req, _ := http.NewRequest("GET", base+"/management/v1/counter/1", nil)
+	req.Header.Set("Authorization", "OAuth "+tok)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil || resp.StatusCode != 200 {
+		t.Fatalf("the token made through the server: %v %v", resp, err)
+	}
+	resp.Body.Close()
 }

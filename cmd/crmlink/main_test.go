@@ -281,6 +281,25 @@ func TestDemo(t *testing.T) {
 			t.Errorf("upload %d = %+v, want %+v", i, u, w)
 		}
 	}
+	// The printed export line is all the README's next commands need.
+	var exports string
+	for _, line := range strings.Split(out.String(), "\n") {
+		if v, ok := strings.CutPrefix(strings.TrimSpace(line), "export "); ok {
+			exports = v
+		}
+	}
+	if exports != "CRMLINK_SERVER=http://"+addr+" CRMLINK_TOKEN="+token {
+		t.Errorf("demo's export line = %q", exports)
+	}
+	client := newCLI(t)
+	client.vars = map[string]string{}
+	for _, kv := range strings.Fields(exports) {
+		k, v, _ := strings.Cut(kv, "=")
+		client.vars[k] = v
+	}
+	if code, rep, errs := client.run("report", "--counter", "1", "--preset", "orders_sources"); code != 0 || errs != "" || !strings.Contains(rep, "Total") {
+		t.Errorf("report with the demo's exports: exit %d, %q\n%s", code, errs, rep)
+	}
 	// The dashboard opens with the printed user and password.
 	var password string
 	for _, line := range strings.Split(out.String(), "\n") {

@@ -55,6 +55,18 @@ func counterParam(r *http.Request) (crmlink.CounterID, error) {
 	return crmlink.ParseCounterID(v)
 }
 
+// authorizeAdmin checks that the request's token is an admin of counter
+// id, or, for id 0, of all counters.
+func (s *Server) authorizeAdmin(r *http.Request, id crmlink.CounterID) error {
+	_, err := s.authorize(r, id, crmlink.ScopeAdmin)
+	if err != nil && id == 0 && crmlink.KindOf(err) == crmlink.KindForbidden {
+		if t, terr := s.token(r); terr == nil && t.Scope >= crmlink.ScopeAdmin {
+			return crmlink.Errorf(crmlink.KindForbidden, "this token is for counter %d alone; this needs an admin token for all counters", t.CounterID)
+		}
+	}
+	return err
+}
+
 // existingCounter checks that counter id (0: all counters) exists, so that
 // nothing is made for a counter that does not.
 func (s *Server) existingCounter(r *http.Request, id crmlink.CounterID) error {
@@ -73,7 +85,7 @@ func (s *Server) listTokens(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	if _, err := s.authorize(r, id, crmlink.ScopeAdmin); err != nil {
+	if err := s.authorizeAdmin(r, id); err != nil {
 		return err
 	}
 	if err := s.existingCounter(r, id); err != nil {
@@ -110,7 +122,7 @@ func (s *Server) createToken(w http.ResponseWriter, r *http.Request) error {
 	if ti.CounterID < 0 {
 		return crmlink.Errorf(crmlink.KindInvalid, "counter_id %d: want a counter id, or 0 for all counters", ti.CounterID)
 	}
-	if _, err := s.authorize(r, ti.CounterID, crmlink.ScopeAdmin); err != nil {
+	if err := s.authorizeAdmin(r, ti.CounterID); err != nil {
 		return err
 	}
 	sc, err := crmlink.ParseScope(ti.Scope)
@@ -150,7 +162,7 @@ func (s *Server) revokeToken(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	if _, err := s.authorize(r, t.CounterID, crmlink.ScopeAdmin); err != nil {
+	if err := s.authorizeAdmin(r, t.CounterID); err != nil {
 		return err
 	}
 	if err := s.cfg.Store.RevokeToken(r.Context(), hash); err != nil {
@@ -189,7 +201,7 @@ func (s *Server) createUser(w http.ResponseWriter, r *http.Request) error {
 	if ui.CounterID < 0 {
 		return crmlink.Errorf(crmlink.KindInvalid, "counter_id %d: want a counter id, or 0 for all counters", ui.CounterID)
 	}
-	if _, err := s.authorize(r, ui.CounterID, crmlink.ScopeAdmin); err != nil {
+	if err := s.authorizeAdmin(r, ui.CounterID); err != nil {
 		return err
 	}
 	if ui.Scope == "" {
@@ -225,10 +237,6 @@ type PasswordIn struct {
 // setUserPassword answers PUT /management/v1/user/{name}/password with
 // {"success":true}. The caller needs admin over the user's counter.
 func (s *Server) setUserPassword(w http.ResponseWriter, r *http.Request) error {
-	var in PasswordIn
-	if err := readJSON(w, r, &in, true); err != nil {
-		return err
-	}
 	caller, err := s.token(r)
 	if err != nil {
 		return err
@@ -236,12 +244,16 @@ func (s *Server) setUserPassword(w http.ResponseWriter, r *http.Request) error {
 	if caller.Scope < crmlink.ScopeAdmin {
 		return crmlink.Errorf(crmlink.KindForbidden, "this token's scope is %s; this needs %s", caller.Scope, crmlink.ScopeAdmin)
 	}
+	var in PasswordIn
+	if err := readJSON(w, r, &in, true); err != nil {
+		return err
+	}
 	name := r.PathValue("name")
 	u, err := s.cfg.Store.User(r.Context(), name)
 	if err != nil {
 		return err
 	}
-	if _, err := s.authorize(r, u.CounterID, crmlink.ScopeAdmin); err != nil {
+	if err := s.authorizeAdmin(r, u.CounterID); err != nil {
 		return err
 	}
 	hash, err := HashPassword(in.Password)

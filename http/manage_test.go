@@ -127,6 +127,11 @@ func TestManageTokens(t *testing.T) {
 		}
 	}
 
+	if code, body := f.do(t, "GET", "/management/v1/tokens?counter=all", "OAuth "+cadmin, nil, ""); code != 403 ||
+		!strings.Contains(body["message"].(string), "needs an admin token for all counters") {
+		t.Errorf("all with a counter's admin token: %d %v", code, body)
+	}
+
 	// Revoking: another counter's admin and a write token are refused; the
 	// counter's admin revokes; the token then stops working.
 	hash := crmhttp.HashToken(secret)

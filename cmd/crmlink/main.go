@@ -165,6 +165,7 @@ func mainUsage() string {
 			}
 		}
 	}
+	b.WriteString("  crmlink help [COMMAND [SUBCOMMAND]] (or crmlink COMMAND [SUBCOMMAND] -h)\n")
 	b.WriteString("\n" + clientNote)
 	b.WriteString("Run \"crmlink help COMMAND\" or \"crmlink COMMAND -h\" for a command's flags.\n")
 	return b.String()

@@ -117,6 +117,7 @@ func NewServer(cfg Config) *Server {
 	s.crmRoutes()
 	s.handle("GET /cdp/api/v1/counter/{id}/orders/{order_id}", s.getOrder)
 	s.offlineRoutes()
+	s.manageRoutes()
 	s.reportRoutes()
 	s.collectRoutes()
 	s.uiRoutes()

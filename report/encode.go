@@ -264,6 +264,10 @@ func WriteAligned(w io.Writer, head []string, rows [][]string, dims, totalRows i
 			return err
 		}
 	}
-	_, err := io.WriteString(w, strconv.Itoa(totalRows)+" rows\n")
+	noun := " rows\n"
+	if totalRows == 1 {
+		noun = " row\n"
+	}
+	_, err := io.WriteString(w, strconv.Itoa(totalRows)+noun)
 	return err
 }

@@ -36,7 +36,7 @@ func benchReport(ctx context.Context, g *genFlags, dir, storeOpts string, e *env
 			}
 			rows = n
 		}
-		fmt.Fprintf(e.stdout, "%s: %s (best of 3), %d rows\n", name, min.Round(time.Millisecond), rows)
+		fmt.Fprintf(e.stdout, "%s: %s (best of 3), %s\n", name, min.Round(time.Millisecond), plural(rows, "row", ""))
 		return nil
 	}
 	for _, r := range []struct{ name, query string }{

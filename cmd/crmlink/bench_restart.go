@@ -47,7 +47,7 @@ func benchRestart(ctx context.Context, g *genFlags, dir, storeOpts, bin string, 
 		srv.stop()
 		return err
 	}
-	up, err := uploadRemote(ctx, srv.base, secret, c.ID, "orders", url.Values{"merge_mode": {"SAVE"}}, gen.OrdersFile, f)
+	up, err := uploadRemote(ctx, &apiClient{base: srv.base, token: secret}, c.ID, "orders", url.Values{"merge_mode": {"SAVE"}}, gen.OrdersFile, f)
 	f.Close()
 	srv.cmd.Process.Signal(syscall.SIGKILL)
 	srv.cmd.Wait()
@@ -84,7 +84,7 @@ func benchRestart(ctx context.Context, g *genFlags, dir, storeOpts, bin string, 
 		return err
 	}
 	defer srv.stop()
-	if _, err := waitApplied(ctx, srv.base, secret, c.ID, up); err != nil {
+	if _, err := waitApplied(ctx, &apiClient{base: srv.base, token: secret}, c.ID, up, time.Hour); err != nil {
 		return err
 	}
 	fmt.Fprintf(e.stdout, "started again: answering /healthz after %s, the upload applied %s after the start\n",

@@ -43,7 +43,7 @@ func benchUpload(ctx context.Context, g *genFlags, dir, storeOpts string, e *env
 	}
 	defer f.Close()
 	start := time.Now()
-	up, err := uploadRemote(ctx, base, secret, c.ID, "orders", url.Values{"merge_mode": {"SAVE"}}, gen.OrdersFile, f)
+	up, err := uploadRemote(ctx, &apiClient{base: base, token: secret}, c.ID, "orders", url.Values{"merge_mode": {"SAVE"}}, gen.OrdersFile, f)
 	if err != nil {
 		return err
 	}
@@ -53,7 +53,7 @@ func benchUpload(ctx context.Context, g *genFlags, dir, storeOpts string, e *env
 	if up.Queued {
 		// The answer came once the upload was validated and queued; the
 		// reports show it once applied.
-		if up, err = waitApplied(ctx, base, secret, c.ID, up); err != nil {
+		if up, err = waitApplied(ctx, &apiClient{base: base, token: secret}, c.ID, up, time.Hour); err != nil {
 			return err
 		}
 		applied = time.Since(start)

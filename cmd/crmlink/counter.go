@@ -4,6 +4,8 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"net/http"
+	"net/url"
 	"strings"
 	"text/tabwriter"
 	"time"
@@ -27,7 +29,7 @@ func cmdCounter(ctx context.Context, args []string, e *env) error {
 
 func counterCreate(ctx context.Context, args []string, e *env) error {
 	fs := flags("counter create", e)
-	storeURL := storeFlag(fs, e)
+	tgt := targetFlags(fs, e, crmlink.ScopeAdmin)
 	c := &crmlink.Counter{}
 	fs.StringVar(&c.Name, "name", "", "counter name (required)")
 	fs.StringVar(&c.Site, "site", "", "the site's host, like shop.example (required)")
@@ -50,52 +52,104 @@ func counterCreate(ctx context.Context, args []string, e *env) error {
 	if err := c.Normalize(); err != nil {
 		return err
 	}
-	st, err := openStore(ctx, *storeURL, e.clock)
+	api, err := tgt.client()
 	if err != nil {
 		return err
 	}
-	defer st.Close()
-	if err := st.CreateCounter(ctx, c); err != nil {
-		return err
+	var out crmhttp.CounterJSON
+	if api != nil {
+		// The body of POST /management/v1/counters: the settings a
+		// counter is created with.
+		type counterIn struct {
+			Name             string `json:"name"`
+			Site             string `json:"site"`
+			TimeZoneName     string `json:"time_zone_name"`
+			Currency         string `json:"currency"`
+			VisitThreshold   int    `json:"visit_threshold"`
+			LinkWindowDays   int    `json:"link_window_days"`
+			UpdateWindowDays int    `json:"update_window_days"`
+			KeepPII          bool   `json:"keep_pii"`
+		}
+		in := map[string]counterIn{"counter": {Name: c.Name, Site: c.Site, TimeZoneName: c.TimeZone, Currency: c.Currency,
+			VisitThreshold: int(c.SessionTimeout / time.Second), LinkWindowDays: *linkDays, UpdateWindowDays: *updateDays,
+			KeepPII: c.KeepPII}}
+		var answer struct {
+			Counter crmhttp.CounterJSON `json:"counter"`
+		}
+		if err := api.call(ctx, http.MethodPost, "/management/v1/counters", in, &answer); err != nil {
+			return err
+		}
+		out = answer.Counter
+	} else {
+		st, err := tgt.open(ctx)
+		if err != nil {
+			return err
+		}
+		defer st.Close()
+		if err := st.CreateCounter(ctx, c); err != nil {
+			return err
+		}
+		out = crmhttp.NewCounterJSON(c, e.clock.Now())
 	}
 	if *asJSON {
-		enc := json.NewEncoder(e.stdout)
-		enc.SetIndent("", "  ")
-		return enc.Encode(crmhttp.NewCounterJSON(c, e.clock.Now()))
+		return printJSON(e, out)
 	}
-	fmt.Fprintln(e.stdout, c.ID)
+	fmt.Fprintln(e.stdout, out.ID)
 	return nil
+}
+
+// printJSON writes v as indented JSON.
+func printJSON(e *env, v any) error {
+	enc := json.NewEncoder(e.stdout)
+	enc.SetIndent("", "  ")
+	return enc.Encode(v)
 }
 
 func counterList(ctx context.Context, args []string, e *env) error {
 	fs := flags("counter list", e)
-	storeURL := storeFlag(fs, e)
+	tgt := targetFlags(fs, e, crmlink.ScopeRead)
 	asJSON := fs.Bool("json", false, "print JSON")
-	if _, err := parse(fs, args); err != nil {
-		return err
-	}
-	st, err := openStore(ctx, *storeURL, e.clock)
+	pos, err := parse(fs, args)
 	if err != nil {
 		return err
 	}
-	defer st.Close()
-	all, err := st.Counters(ctx)
+	if len(pos) > 0 {
+		return usagef("counter list takes no arguments, got %q", pos)
+	}
+	api, err := tgt.client()
 	if err != nil {
 		return err
 	}
-	if *asJSON {
-		out := []crmhttp.CounterJSON{}
+	out := []crmhttp.CounterJSON{}
+	if api != nil {
+		var answer struct {
+			Counters []crmhttp.CounterJSON `json:"counters"`
+		}
+		if err := api.call(ctx, http.MethodGet, "/management/v1/counters", nil, &answer); err != nil {
+			return err
+		}
+		out = append(out, answer.Counters...)
+	} else {
+		st, err := tgt.open(ctx)
+		if err != nil {
+			return err
+		}
+		defer st.Close()
+		all, err := st.Counters(ctx)
+		if err != nil {
+			return err
+		}
 		for _, c := range all {
 			out = append(out, crmhttp.NewCounterJSON(c, e.clock.Now()))
 		}
-		enc := json.NewEncoder(e.stdout)
-		enc.SetIndent("", "  ")
-		return enc.Encode(out)
+	}
+	if *asJSON {
+		return printJSON(e, out)
 	}
 	tw := tabwriter.NewWriter(e.stdout, 0, 4, 2, ' ', 0)
 	fmt.Fprintln(tw, "ID\tNAME\tSITE\tTIME ZONE\tCURRENCY")
-	for _, c := range all {
-		fmt.Fprintf(tw, "%d\t%s\t%s\t%s\t%s\n", c.ID, c.Name, c.Site, c.TimeZone, c.Currency)
+	for _, c := range out {
+		fmt.Fprintf(tw, "%d\t%s\t%s\t%s\t%s\n", c.ID, c.Name, c.Site, c.TimeZoneName, c.Currency)
 	}
 	return tw.Flush()
 }
@@ -128,7 +182,7 @@ func parseCounterArg(s string) (crmlink.CounterID, error) {
 
 func tokenCreate(ctx context.Context, args []string, e *env) error {
 	fs := flags("token create", e)
-	storeURL := storeFlag(fs, e)
+	tgt := targetFlags(fs, e, crmlink.ScopeAdmin)
 	counter := fs.String("counter", "", "counter id, or all (required)")
 	scope := fs.String("scope", "", "read, write or admin (required)")
 	name := fs.String("name", "", "a note saying what the token is for")
@@ -143,14 +197,30 @@ func tokenCreate(ctx context.Context, args []string, e *env) error {
 	if err != nil {
 		return err
 	}
-	st, err := openStore(ctx, *storeURL, e.clock)
+	api, err := tgt.client()
 	if err != nil {
 		return err
 	}
-	defer st.Close()
-	secret, err := createToken(ctx, st, id, sc, *name)
-	if err != nil {
-		return err
+	var secret string
+	if api != nil {
+		var in crmhttp.TokenIn
+		in.Token.CounterID, in.Token.Scope, in.Token.Name = id, sc.String(), *name
+		var answer struct {
+			Token crmhttp.TokenJSON `json:"token"`
+		}
+		if err := api.call(ctx, http.MethodPost, "/management/v1/tokens", in, &answer); err != nil {
+			return err
+		}
+		secret = answer.Token.Secret
+	} else {
+		st, err := tgt.open(ctx)
+		if err != nil {
+			return err
+		}
+		defer st.Close()
+		if secret, err = createToken(ctx, st, id, sc, *name); err != nil {
+			return err
+		}
 	}
 	fmt.Fprintln(e.stdout, secret)
 	return nil
@@ -171,7 +241,7 @@ func createToken(ctx context.Context, st crmlink.Store, id crmlink.CounterID, sc
 
 func tokenList(ctx context.Context, args []string, e *env) error {
 	fs := flags("token list", e)
-	storeURL := storeFlag(fs, e)
+	tgt := targetFlags(fs, e, crmlink.ScopeAdmin)
 	counter := fs.String("counter", "", "counter id, or all (required)")
 	if _, err := parse(fs, args); err != nil {
 		return err
@@ -180,26 +250,53 @@ func tokenList(ctx context.Context, args []string, e *env) error {
 	if err != nil {
 		return err
 	}
-	st, err := openStore(ctx, *storeURL, e.clock)
+	api, err := tgt.client()
 	if err != nil {
 		return err
 	}
-	defer st.Close()
-	toks, err := st.Tokens(ctx, id)
-	if err != nil {
-		return err
+	var toks []crmhttp.TokenJSON
+	if api != nil {
+		var answer struct {
+			Tokens []crmhttp.TokenJSON `json:"tokens"`
+		}
+		q := url.Values{"counter": {"all"}}
+		if id != 0 {
+			q.Set("counter", id.String())
+		}
+		if err := api.call(ctx, http.MethodGet, "/management/v1/tokens?"+q.Encode(), nil, &answer); err != nil {
+			return err
+		}
+		toks = answer.Tokens
+	} else {
+		st, err := tgt.open(ctx)
+		if err != nil {
+			return err
+		}
+		defer st.Close()
+		if id != 0 {
+			if _, err := st.Counter(ctx, id); err != nil {
+				return err
+			}
+		}
+		all, err := st.Tokens(ctx, id)
+		if err != nil {
+			return err
+		}
+		for _, t := range all {
+			toks = append(toks, crmhttp.NewTokenJSON(t))
+		}
 	}
 	tw := tabwriter.NewWriter(e.stdout, 0, 4, 2, ' ', 0)
 	fmt.Fprintln(tw, "HASH\tSCOPE\tCREATED\tNAME")
 	for _, t := range toks {
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\n", t.Hash, t.Scope, t.Created.Format(time.RFC3339), t.Name)
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\n", t.Hash, t.Scope, t.Created, t.Name)
 	}
 	return tw.Flush()
 }
 
 func tokenRevoke(ctx context.Context, args []string, e *env) error {
 	fs := flags("token revoke", e)
-	storeURL := storeFlag(fs, e)
+	tgt := targetFlags(fs, e, crmlink.ScopeAdmin)
 	pos, err := parse(fs, args)
 	if err != nil {
 		return err
@@ -207,10 +304,23 @@ func tokenRevoke(ctx context.Context, args []string, e *env) error {
 	if len(pos) != 1 {
 		return usagef("token revoke takes one token hash (from token list)")
 	}
-	st, err := openStore(ctx, *storeURL, e.clock)
+	api, err := tgt.client()
 	if err != nil {
 		return err
 	}
-	defer st.Close()
-	return st.RevokeToken(ctx, pos[0])
+	if api != nil {
+		err = api.call(ctx, http.MethodDelete, "/management/v1/token/"+url.PathEscape(pos[0]), nil, nil)
+	} else {
+		st, err2 := tgt.open(ctx)
+		if err2 != nil {
+			return err2
+		}
+		defer st.Close()
+		err = st.RevokeToken(ctx, pos[0])
+	}
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(e.stdout, "token %s revoked\n", pos[0])
+	return nil
 }

@@ -183,7 +183,7 @@ func acceptThenKill(t *testing.T, store, data, token string) (*crmlink.Upload, e
 		t.Fatal(err)
 	}
 	defer f.Close()
-	up, err := uploadRemote(ctx, base, token, 1, "orders", nil, gen.OrdersFile, f)
+	up, err := uploadRemote(ctx, &apiClient{base: base, token: token}, 1, "orders", nil, gen.OrdersFile, f)
 	child.Process.Signal(syscall.SIGKILL)
 	child.Wait()
 	return up, err
@@ -263,7 +263,7 @@ func TestListenFirst(t *testing.T) {
 	}
 	wctx, cancel := context.WithTimeout(ctx, 2*time.Minute)
 	defer cancel()
-	got, err = waitApplied(wctx, base, token, 1, up)
+	got, err = waitApplied(wctx, &apiClient{base: base, token: token}, 1, up, 2*time.Minute)
 	if err != nil || got.Status != crmlink.UploadPassed || got.Accepted != 300000 {
 		t.Fatalf("the upload once applied: %+v, %v", got, err)
 	}

@@ -69,6 +69,9 @@ func cmdDemo(ctx context.Context, args []string, e *env) error {
 		fmt.Fprintf(e.stdout, "counter: %d (%s)\n", c.ID, c.Site)
 		fmt.Fprintf(e.stdout, "token:   %s\n", secret)
 		fmt.Fprintf(e.stdout, "try:     curl -H 'Authorization: OAuth %s' http://%s/management/v1/counter/%d\n", secret, addr, c.ID)
+		fmt.Fprintf(e.stdout, "the command line talks to this server once these are set:\n")
+		fmt.Fprintf(e.stdout, "  export CRMLINK_SERVER=http://%s CRMLINK_TOKEN=%s\n", addr, secret)
+		fmt.Fprintf(e.stdout, "  crmlink report --counter %d --preset orders_sources\n", c.ID)
 		fmt.Fprintf(e.stdout, "files:   %s (sessions.csv, contacts.csv, orders.csv, simple_orders.csv, truth.csv)\n", *dataDir)
 	})
 }
@@ -80,7 +83,8 @@ func loadDemo(ctx context.Context, st crmlink.Store, g *genFlags, dir string, e 
 	if err != nil {
 		return nil, err
 	}
-	fmt.Fprintf(e.stderr, "demo: generating %d sessions, %d contacts, %d orders into %s ...\n", g.sessions, g.contacts, g.orders, dir)
+	fmt.Fprintf(e.stderr, "demo: generating %s, %s, %s into %s ...\n",
+		plural(g.sessions, "session", ""), plural(g.contacts, "contact", ""), plural(g.orders, "order", ""), dir)
 	if _, err := gen.Generate(ctx, gcfg); err != nil {
 		return nil, err
 	}
@@ -98,7 +102,7 @@ func loadDemo(ctx context.Context, st crmlink.Store, g *genFlags, dir string, e 
 	if err != nil {
 		return nil, fmt.Errorf("demo: import sessions: %w", err)
 	}
-	fmt.Fprintf(e.stderr, "demo: imported %d sessions in %s\n", up.Accepted, time.Since(start).Round(time.Millisecond))
+	fmt.Fprintf(e.stderr, "demo: imported %s in %s\n", plural(up.Accepted, "session", ""), time.Since(start).Round(time.Millisecond))
 	if err := demoCRM(ctx, st, c, dir, e); err != nil {
 		return nil, err
 	}
@@ -111,8 +115,8 @@ func demoCRM(ctx context.Context, st crmlink.Store, c *crmlink.Counter, dir stri
 	if err := setGeneratedStatuses(ctx, st, c, dir); err != nil {
 		return err
 	}
-	for _, f := range []struct{ file, entity string }{
-		{gen.ContactsFile, "contacts"}, {gen.OrdersFile, "orders"}, {gen.SimpleOrdersFile, "simple_orders"},
+	for _, f := range []struct{ file, entity, noun string }{
+		{gen.ContactsFile, "contacts", "contact"}, {gen.OrdersFile, "orders", "order"}, {gen.SimpleOrdersFile, "simple_orders", "simple order"},
 	} {
 		in, err := os.Open(filepath.Join(dir, f.file))
 		if err != nil {
@@ -125,7 +129,7 @@ func demoCRM(ctx context.Context, st crmlink.Store, c *crmlink.Counter, dir stri
 		if err != nil {
 			return fmt.Errorf("demo: upload %s: %w", f.file, err)
 		}
-		fmt.Fprintf(e.stderr, "demo: uploaded %d %s in %s\n", up.Accepted, f.entity, time.Since(start).Round(time.Millisecond))
+		fmt.Fprintf(e.stderr, "demo: uploaded %s in %s\n", plural(up.Accepted, f.noun, ""), time.Since(start).Round(time.Millisecond))
 	}
 	return nil
 }

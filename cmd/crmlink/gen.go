@@ -74,8 +74,10 @@ func cmdGen(ctx context.Context, args []string, e *env) error {
 	if err != nil {
 		return err
 	}
-	fmt.Fprintf(e.stderr, "generated %d sessions of %d visitors (%d ClientIDs), %d contacts, %d orders, %d simple orders in %s\n",
-		sum.Sessions, sum.Visitors, sum.Clients, sum.Contacts, sum.Orders, sum.SimpleOrders, time.Since(start).Round(time.Millisecond))
+	fmt.Fprintf(e.stderr, "generated %s of %s (%s), %s, %s, %s in %s\n",
+		plural(sum.Sessions, "session", ""), plural(sum.Visitors, "visitor", ""), plural(sum.Clients, "ClientID", ""),
+		plural(sum.Contacts, "contact", ""), plural(sum.Orders, "order", ""), plural(sum.SimpleOrders, "simple order", ""),
+		time.Since(start).Round(time.Millisecond))
 	for _, f := range sum.Files {
 		fmt.Fprintln(e.stdout, f)
 	}

@@ -7,7 +7,6 @@ import (
 	"net/http"
 	"net/url"
 	"os"
-	"strings"
 	"time"
 
 	"github.com/crmlink/crmlink"
@@ -24,11 +23,9 @@ func cmdImport(ctx context.Context, args []string, e *env) error {
 		return usagef("import: want \"import sessions\"")
 	}
 	fs := flags("import sessions", e)
-	storeURL := storeFlag(fs, e)
+	tgt := targetFlags(fs, e, crmlink.ScopeWrite)
 	counter := fs.String("counter", "", "counter id (required)")
 	formatName := fs.String("format", "csv", "csv (our columns, see README) or metrica-logs (Logs API visits TSV)")
-	server := fs.String("server", "", "send the file to a running crmlink at this URL instead of opening the store")
-	token := fs.String("token", e.getenv("CRMLINK_TOKEN"), "token with write scope, for --server (env CRMLINK_TOKEN)")
 	pos, err := parse(fs, args[1:])
 	if err != nil {
 		return err
@@ -47,6 +44,10 @@ func cmdImport(ctx context.Context, args []string, e *env) error {
 	if err != nil {
 		return err
 	}
+	api, err := tgt.client()
+	if err != nil {
+		return err
+	}
 	in, size, closeIn, err := openInput(pos[0], e)
 	if err != nil {
 		return err
@@ -54,10 +55,10 @@ func cmdImport(ctx context.Context, args []string, e *env) error {
 	defer closeIn()
 	in = withProgress(in, size, "importing", e)
 	var up *crmlink.Upload
-	if *server != "" {
-		up, err = importRemote(ctx, *server, *token, id, format, in, size)
+	if api != nil {
+		up, err = importRemote(ctx, api, id, format, in, size)
 	} else {
-		up, err = importLocal(ctx, *storeURL, id, format, in, e)
+		up, err = importLocal(ctx, tgt, id, format, in, e)
 	}
 	if up != nil && up.ID != "" {
 		printUpload(e.stdout, up)
@@ -82,8 +83,8 @@ func openInput(name string, e *env) (io.Reader, int64, func(), error) {
 	return f, size, func() { f.Close() }, nil
 }
 
-func importLocal(ctx context.Context, storeURL string, id crmlink.CounterID, format sessionfile.Format, in io.Reader, e *env) (*crmlink.Upload, error) {
-	st, err := openStore(ctx, storeURL, e.clock)
+func importLocal(ctx context.Context, tgt *target, id crmlink.CounterID, format sessionfile.Format, in io.Reader, e *env) (*crmlink.Upload, error) {
+	st, err := tgt.open(ctx)
 	if err != nil {
 		return nil, err
 	}
@@ -112,10 +113,10 @@ func importSessions(ctx context.Context, st crmlink.Store, id crmlink.CounterID,
 }
 
 func printUpload(w io.Writer, up *crmlink.Upload) {
-	fmt.Fprintf(w, "uploading %s: %s, %d rows, %d accepted, %d rejected\n", up.ID, up.Status, up.Rows, up.Accepted, up.Rejected)
+	fmt.Fprintf(w, "uploading %s: %s, %s, %d accepted, %d rejected\n", up.ID, up.Status, plural(up.Rows, "row", ""), up.Accepted, up.Rejected)
 	for i, e := range up.Errors {
 		if i == 10 {
-			fmt.Fprintf(w, "  ... %d more errors\n", up.ErrorsTotal-10)
+			fmt.Fprintf(w, "  ... %s\n", plural(up.ErrorsTotal-10, "more error", "more errors"))
 			break
 		}
 		fmt.Fprintf(w, "  %s\n", e.Error())
@@ -123,26 +124,18 @@ func printUpload(w io.Writer, up *crmlink.Upload) {
 }
 
 // importRemote streams the file to a running server's import endpoint.
-func importRemote(ctx context.Context, server, token string, id crmlink.CounterID, format sessionfile.Format, in io.Reader, size int64) (*crmlink.Upload, error) {
-	if token == "" {
-		return nil, usagef("--server needs --token (or CRMLINK_TOKEN)")
-	}
-	u, err := url.Parse(strings.TrimRight(server, "/"))
-	if err != nil || (u.Scheme != "http" && u.Scheme != "https") {
-		return nil, usagef("--server %q: want http://host:port", server)
-	}
-	u.Path += fmt.Sprintf("/cdp/api/v1/counter/%d/data/sessions", id)
-	u.RawQuery = url.Values{"format": {string(format)}}.Encode()
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, u.String(), in)
+func importRemote(ctx context.Context, api *apiClient, id crmlink.CounterID, format sessionfile.Format, in io.Reader, size int64) (*crmlink.Upload, error) {
+	u := api.base + fmt.Sprintf("/cdp/api/v1/counter/%d/data/sessions?", id) + url.Values{"format": {string(format)}}.Encode()
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, u, in)
 	if err != nil {
 		return nil, err
 	}
 	if size > 0 {
 		req.ContentLength = size
 	}
-	req.Header.Set("Authorization", "OAuth "+token)
+	req.Header.Set("Authorization", "OAuth "+api.token)
 	req.Header.Set("Content-Type", "text/csv")
-	return sendUpload(req, server)
+	return sendUpload(req, api.base)
 }
 
 // withProgress shows a progress bar on a terminal while in is read.

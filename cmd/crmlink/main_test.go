@@ -25,6 +25,9 @@ type cli struct {
 	t     *testing.T
 	store string
 	clock *crmlink.FixedClock
+	// vars are more environment variables for the commands run from now
+	// on (CRMLINK_SERVER, CRMLINK_TOKEN, ...); CRMLINK_STORE is store.
+	vars map[string]string
 }
 
 func newCLI(t *testing.T) *cli {
@@ -34,13 +37,12 @@ func newCLI(t *testing.T) *cli {
 
 func (c *cli) env(stdin string) (*env, *bytes.Buffer, *bytes.Buffer) {
 	var out, errb bytes.Buffer
+	vars := map[string]string{"CRMLINK_STORE": c.store}
+	for k, v := range c.vars {
+		vars[k] = v
+	}
 	return &env{stdin: strings.NewReader(stdin), stdout: &out, stderr: &errb, clock: c.clock,
-		getenv: func(k string) string {
-			if k == "CRMLINK_STORE" {
-				return c.store
-			}
-			return ""
-		}}, &out, &errb
+		getenv: func(k string) string { return vars[k] }}, &out, &errb
 }
 
 // run runs one command and returns its exit code, stdout and stderr.
@@ -196,7 +198,7 @@ func TestServe(t *testing.T) {
 	if code := run(ctx, []string{"import", "sessions", "--counter", "1", "--server", base, "--token", tok, file}, e2); code != 0 {
 		t.Fatalf("remote import: exit %d: %s", code, errs.String())
 	}
-	if !strings.Contains(out.String(), "PASSED, 1 rows, 1 accepted") {
+	if !strings.Contains(out.String(), "PASSED, 1 row, 1 accepted") {
 		t.Errorf("remote import printed %q", out.String())
 	}
 
@@ -279,6 +281,25 @@ func TestDemo(t *testing.T) {
 			t.Errorf("upload %d = %+v, want %+v", i, u, w)
 		}
 	}
+	// The printed export line is all the README's next commands need.
+	var exports string
+	for _, line := range strings.Split(out.String(), "\n") {
+		if v, ok := strings.CutPrefix(strings.TrimSpace(line), "export "); ok {
+			exports = v
+		}
+	}
+	if exports != "CRMLINK_SERVER=http://"+addr+" CRMLINK_TOKEN="+token {
+		t.Errorf("demo's export line = %q", exports)
+	}
+	client := newCLI(t)
+	client.vars = map[string]string{}
+	for _, kv := range strings.Fields(exports) {
+		k, v, _ := strings.Cut(kv, "=")
+		client.vars[k] = v
+	}
+	if code, rep, errs := client.run("report", "--counter", "1", "--preset", "orders_sources"); code != 0 || errs != "" || !strings.Contains(rep, "Total") {
+		t.Errorf("report with the demo's exports: exit %d, %q\n%s", code, errs, rep)
+	}
 	// The dashboard opens with the printed user and password.
 	var password string
 	for _, line := range strings.Split(out.String(), "\n") {
@@ -351,11 +372,11 @@ func TestUploadCLI(t *testing.T) {
 	if !strings.Contains(out, "PASSED, 3 rows, 1 accepted, 2 rejected") || !strings.Contains(out, "column Customer") && !strings.Contains(out, "client_uniq_id") {
 		t.Errorf("skip orders: %q", out)
 	}
-	if out := c.must("relink", "--counter", "1"); !strings.Contains(out, "linked 0 orders") || !strings.Contains(out, "not linked, unknown_customer: 1") {
+	if out := c.must("relink", "--counter", "1"); out != "0 orders linked to sessions; 1 not linked: 1 unknown customer\n" {
 		t.Errorf("relink: %q", out)
 	}
 	conv := write("conv.csv", "UserId,Target,DateTime,Price\nu-1,call,1769940000,10\n")
-	if out := c.must("upload", "offline-conversions", conv, "--counter", "1"); !strings.Contains(out, "PASSED, 1 rows, 1 accepted") {
+	if out := c.must("upload", "offline-conversions", conv, "--counter", "1"); !strings.Contains(out, "PASSED, 1 row, 1 accepted") {
 		t.Errorf("offline: %q", out)
 	}
 	code, _, errs = c.run("upload", "invoices", conv, "--counter", "1")

@@ -3,19 +3,23 @@ package main
 import (
 	"context"
 	"fmt"
-	"sort"
-	"time"
+	"net/http"
 
 	"github.com/crmlink/crmlink"
+	crmhttp "github.com/crmlink/crmlink/http"
 )
 
 // cmdRelink links every order of a counter to its session again.
 func cmdRelink(ctx context.Context, args []string, e *env) error {
 	fs := flags("relink", e)
-	storeURL := storeFlag(fs, e)
+	tgt := targetFlags(fs, e, crmlink.ScopeAdmin)
 	counter := fs.String("counter", "", "counter id (required)")
-	if _, err := parse(fs, args); err != nil {
+	pos, err := parse(fs, args)
+	if err != nil {
 		return err
+	}
+	if len(pos) > 0 {
+		return usagef("relink takes no arguments, got %q", pos)
 	}
 	if *counter == "" {
 		return usagef("--counter is required")
@@ -24,24 +28,29 @@ func cmdRelink(ctx context.Context, args []string, e *env) error {
 	if err != nil {
 		return err
 	}
-	st, err := openStore(ctx, *storeURL, e.clock)
+	api, err := tgt.client()
 	if err != nil {
 		return err
 	}
-	defer st.Close()
-	start := time.Now()
-	ls, err := st.Relink(ctx, id)
-	if err != nil {
-		return err
+	var ls crmlink.LinkStats
+	if api != nil {
+		var answer struct {
+			Relink crmhttp.LinkStatsJSON `json:"relink"`
+		}
+		if err := api.call(ctx, http.MethodPost, fmt.Sprintf("/management/v1/counter/%d/relink", id), nil, &answer); err != nil {
+			return err
+		}
+		ls = crmlink.LinkStats{Linked: answer.Relink.Linked, Unlinked: answer.Relink.Unlinked}
+	} else {
+		st, err := tgt.open(ctx)
+		if err != nil {
+			return err
+		}
+		defer st.Close()
+		if ls, err = st.Relink(ctx, id); err != nil {
+			return err
+		}
 	}
-	fmt.Fprintf(e.stdout, "linked %d orders in %s\n", ls.Linked, time.Since(start).Round(time.Millisecond))
-	reasons := make([]string, 0, len(ls.Unlinked))
-	for r := range ls.Unlinked {
-		reasons = append(reasons, r)
-	}
-	sort.Strings(reasons)
-	for _, r := range reasons {
-		fmt.Fprintf(e.stdout, "not linked, %s: %d\n", r, ls.Unlinked[r])
-	}
+	fmt.Fprintln(e.stdout, linkSummary(ls.Linked, ls.Unlinked))
 	return nil
 }

@@ -7,7 +7,6 @@ import (
 	"io"
 	"net/http"
 	"net/url"
-	"strings"
 
 	"github.com/crmlink/crmlink"
 	"github.com/crmlink/crmlink/report"
@@ -17,7 +16,7 @@ import (
 // server with --server.
 func cmdReport(ctx context.Context, args []string, e *env) error {
 	fs := flags("report", e)
-	storeURL := storeFlag(fs, e)
+	tgt := targetFlags(fs, e, crmlink.ScopeRead)
 	counter := fs.String("counter", "", "counter id (required)")
 	preset := fs.String("preset", "", "a named report: orders_sources")
 	params := map[string]*string{}
@@ -36,8 +35,6 @@ func cmdReport(ctx context.Context, args []string, e *env) error {
 		params[p.name] = fs.String(p.name, "", p.help)
 	}
 	format := fs.String("format", "table", "table, csv or json")
-	server := fs.String("server", "", "ask a running crmlink at this URL instead of opening the store")
-	token := fs.String("token", e.getenv("CRMLINK_TOKEN"), "token with read scope, for --server (env CRMLINK_TOKEN)")
 	pos, err := parse(fs, args)
 	if err != nil {
 		return err
@@ -66,10 +63,14 @@ func cmdReport(ctx context.Context, args []string, e *env) error {
 			v.Set(name, *p)
 		}
 	}
-	if *server != "" {
-		return reportRemote(ctx, *server, *token, v, *format, e)
+	api, err := tgt.client()
+	if err != nil {
+		return err
 	}
-	st, err := openStore(ctx, *storeURL, e.clock)
+	if api != nil {
+		return reportRemote(ctx, api, v, *format, e)
+	}
+	st, err := tgt.open(ctx)
 	if err != nil {
 		return err
 	}
@@ -103,22 +104,19 @@ func cmdReport(ctx context.Context, args []string, e *env) error {
 }
 
 // reportRemote asks a server's Reporting API.
-func reportRemote(ctx context.Context, server, token string, v url.Values, format string, e *env) error {
-	if token == "" {
-		return usagef("--server needs --token (or CRMLINK_TOKEN)")
-	}
+func reportRemote(ctx context.Context, api *apiClient, v url.Values, format string, e *env) error {
 	path := "/stat/v1/data"
 	if format == "csv" {
 		path += ".csv"
 	}
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, strings.TrimRight(server, "/")+path+"?"+v.Encode(), nil)
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, api.base+path+"?"+v.Encode(), nil)
 	if err != nil {
-		return usagef("--server %q: want http://host:port", server)
+		return err
 	}
-	req.Header.Set("Authorization", "OAuth "+token)
+	req.Header.Set("Authorization", "OAuth "+api.token)
 	resp, err := http.DefaultClient.Do(req)
 	if err != nil {
-		return crmlink.Errorf(crmlink.KindUnavailable, "ask %s: %v", server, err)
+		return unreachable(api.base, err)
 	}
 	defer resp.Body.Close()
 	body, err := io.ReadAll(io.LimitReader(resp.Body, 256<<20))
@@ -126,13 +124,7 @@ func reportRemote(ctx context.Context, server, token string, v url.Values, forma
 		return err
 	}
 	if resp.StatusCode != http.StatusOK {
-		var apiErr struct {
-			Message string `json:"message"`
-		}
-		if json.Unmarshal(body, &apiErr) == nil && apiErr.Message != "" {
-			return crmlink.Errorf(crmlink.KindInvalid, "server answered %d: %s", resp.StatusCode, apiErr.Message)
-		}
-		return crmlink.Errorf(crmlink.KindInvalid, "server answered %s", resp.Status)
+		return answerError(resp, body)
 	}
 	if format != "table" {
 		_, err := e.stdout.Write(body)

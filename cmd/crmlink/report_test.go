@@ -227,14 +227,15 @@ func TestReportServerCLI(t *testing.T) {
 	if err := json.Unmarshal([]byte(out), &a); code != 0 || err != nil || a.TotalRows != 3 || string(a.Totals[0]) != "4" {
 		t.Errorf("remote json: exit %d, %v: %s", code, err, out)
 	}
-	// The server's error reaches the user with its message.
+	// The server's error reaches the user with its message, as the store's
+	// would.
 	if code, _, errs := remote(reportArgs("--metrics", "ym:s:sales")...); code != 1 ||
-		!strings.Contains(errs, `server answered 400: metrics: unknown metric "ym:s:sales"`) {
+		errs != "crmlink: metrics: unknown metric \"ym:s:sales\"\n" {
 		t.Errorf("remote bad metrics: exit %d, stderr %q", code, errs)
 	}
 	e2, _, errs := c.env("")
 	if code := run(ctx, append(reportArgs("--preset", "orders_sources"), "--server", base, "--token", "crm_nope"), e2); code != 1 ||
-		!strings.Contains(errs.String(), "server answered 401") {
+		!strings.Contains(errs.String(), "invalid or revoked token") {
 		t.Errorf("remote with a wrong token: exit %d, stderr %q", code, errs.String())
 	}
 	cancel()

@@ -5,10 +5,17 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"net/http"
 	"text/tabwriter"
 
 	"github.com/crmlink/crmlink"
 )
+
+// statusesJSON is the body of Metrica's schema/order_statuses, which
+// statuses set reads from its file and sends to a server.
+type statusesJSON struct {
+	OrderStatuses []crmlink.StatusMapping `json:"order_statuses"`
+}
 
 // cmdStatuses shows or sets a counter's order status mapping (SPEC.md §2).
 func cmdStatuses(ctx context.Context, args []string, e *env) error {
@@ -16,7 +23,11 @@ func cmdStatuses(ctx context.Context, args []string, e *env) error {
 		return usagef("statuses: want set or list")
 	}
 	fs := flags("statuses "+args[0], e)
-	storeURL := storeFlag(fs, e)
+	need := crmlink.ScopeRead
+	if args[0] == "set" {
+		need = crmlink.ScopeWrite
+	}
+	tgt := targetFlags(fs, e, need)
 	counter := fs.String("counter", "", "counter id (required)")
 	pos, err := parse(fs, args[1:])
 	if err != nil {
@@ -43,9 +54,7 @@ func cmdStatuses(ctx context.Context, args []string, e *env) error {
 		if err != nil {
 			return err
 		}
-		var body struct {
-			OrderStatuses []crmlink.StatusMapping `json:"order_statuses"`
-		}
+		var body statusesJSON
 		if err := json.Unmarshal(raw, &body); err != nil {
 			return crmlink.Errorf(crmlink.KindInvalid, "%s: %v", pos[0], err)
 		}
@@ -53,23 +62,43 @@ func cmdStatuses(ctx context.Context, args []string, e *env) error {
 			return err
 		}
 		in = body.OrderStatuses
+	} else if len(pos) > 0 {
+		return usagef("statuses list takes no arguments, got %q", pos)
 	}
-	st, err := openStore(ctx, *storeURL, e.clock)
+	api, err := tgt.client()
 	if err != nil {
 		return err
 	}
-	defer st.Close()
-	if _, err := st.Counter(ctx, id); err != nil {
-		return err
-	}
-	if in != nil {
-		if err := st.SetStatusMappings(ctx, id, in); err != nil {
+	var ms []crmlink.StatusMapping
+	if api != nil {
+		path := fmt.Sprintf("/cdp/api/v1/counter/%d/schema/order_statuses", id)
+		if in != nil {
+			if err := api.call(ctx, http.MethodPost, path, statusesJSON{OrderStatuses: in}, nil); err != nil {
+				return err
+			}
+		}
+		var answer statusesJSON
+		if err := api.call(ctx, http.MethodGet, path, nil, &answer); err != nil {
 			return err
 		}
-	}
-	ms, err := st.StatusMappings(ctx, id)
-	if err != nil {
-		return err
+		ms = answer.OrderStatuses
+	} else {
+		st, err := tgt.open(ctx)
+		if err != nil {
+			return err
+		}
+		defer st.Close()
+		if _, err := st.Counter(ctx, id); err != nil {
+			return err
+		}
+		if in != nil {
+			if err := st.SetStatusMappings(ctx, id, in); err != nil {
+				return err
+			}
+		}
+		if ms, err = st.StatusMappings(ctx, id); err != nil {
+			return err
+		}
 	}
 	tw := tabwriter.NewWriter(e.stdout, 0, 4, 2, ' ', 0)
 	fmt.Fprintln(tw, "STATUS\tTYPE\tNAME\tGOALS")

@@ -26,14 +26,14 @@ func cmdUpload(ctx context.Context, args []string, e *env) error {
 	}
 	entity := uploadKinds[args[0]]
 	fs := flags("upload "+args[0], e)
-	storeURL := storeFlag(fs, e)
+	tgt := targetFlags(fs, e, crmlink.ScopeWrite)
 	counter := fs.String("counter", "", "counter id (required)")
 	modeName := fs.String("merge-mode", "SAVE", "SAVE, UPDATE or APPEND")
 	delim := fs.String("delimiter", "comma", "comma or semicolon")
 	mapping := fs.String("columns-mapping", "", `our field names to the file's headers: "uniq_id":"ID","name":"Full name"`)
 	onError := fs.String("on-error", "fail", "fail: any bad row fails the upload; skip: store the good rows")
-	server := fs.String("server", "", "send the file to a running crmlink at this URL instead of opening the store")
-	token := fs.String("token", e.getenv("CRMLINK_TOKEN"), "token with write scope, for --server (env CRMLINK_TOKEN)")
+	noWait := fs.Bool("no-wait", false, "with --server: end once the server has accepted the file, before it is applied (the linked orders are then not known)")
+	waitFor := fs.Duration("wait", 10*time.Minute, "with --server: how long to wait for an accepted orders upload to be applied")
 	pos, err := parse(fs, args[1:])
 	if err != nil {
 		return err
@@ -75,6 +75,10 @@ func cmdUpload(ctx context.Context, args []string, e *env) error {
 	default:
 		return usagef("--on-error %q: want fail or skip", *onError)
 	}
+	api, err := tgt.client()
+	if err != nil {
+		return err
+	}
 	in, size, closeIn, err := openInput(pos[0], e)
 	if err != nil {
 		return err
@@ -82,7 +86,7 @@ func cmdUpload(ctx context.Context, args []string, e *env) error {
 	defer closeIn()
 	in = withProgress(in, size, "uploading", e)
 	var up *crmlink.Upload
-	if *server != "" {
+	if api != nil {
 		q := url.Values{"merge_mode": {string(mode)}, "delimiter_type": {map[rune]string{',': "COMMA", ';': "SEMICOLON"}[delimiter]}}
 		if *mapping != "" {
 			q.Set("columns_mapping", *mapping)
@@ -90,14 +94,15 @@ func cmdUpload(ctx context.Context, args []string, e *env) error {
 		if skip {
 			q.Set("on_error", "skip")
 		}
-		up, err = uploadRemote(ctx, *server, *token, id, entity, q, filepath.Base(pos[0]), in)
-		if err == nil && up.Queued {
+		up, err = uploadRemote(ctx, api, id, entity, q, filepath.Base(pos[0]), in)
+		if err == nil && up.Queued && !*noWait {
 			// The server applies an accepted orders upload in the
-			// background: the command ends when it is in the store.
-			up, err = waitApplied(ctx, *server, *token, id, up)
+			// background: the command waits until it is in the store,
+			// so that it can tell how many orders linked.
+			up, err = waitApplied(ctx, api, id, up, *waitFor)
 		}
 	} else {
-		st, err2 := openStore(ctx, *storeURL, e.clock)
+		st, err2 := tgt.open(ctx)
 		if err2 != nil {
 			return err2
 		}
@@ -107,8 +112,26 @@ func cmdUpload(ctx context.Context, args []string, e *env) error {
 	}
 	if up != nil && up.ID != "" {
 		printUpload(e.stdout, up)
+		if entity == "orders" || entity == "simple_orders" {
+			printLinks(e.stdout, up, api)
+		}
 	}
 	return err
+}
+
+// printLinks tells how many orders of an upload linked to a session and
+// why the others did not, or why that is not known yet.
+func printLinks(w io.Writer, up *crmlink.Upload, api *apiClient) {
+	switch {
+	case up.Status != crmlink.UploadPassed:
+	case up.Queued && api != nil:
+		fmt.Fprintf(w, "the server applies it in the background; its linked orders: %s/cdp/api/v1/counter/%d/uploading/%s\n",
+			api.base, up.CounterID, url.PathEscape(up.ID))
+	case up.Queued:
+		fmt.Fprintln(w, "it is applied when the store is next opened")
+	default:
+		fmt.Fprintln(w, linkSummary(up.Linked, up.Unlinked))
+	}
 }
 
 // uploadCSV reads a CRM CSV into the store: the path the CLI and the demo
@@ -157,13 +180,10 @@ func uploadCSV(ctx context.Context, st crmlink.Store, up *crmlink.Upload, entity
 
 // uploadRemote streams the file as a multipart part "file" to a running
 // server's CSV upload endpoint.
-func uploadRemote(ctx context.Context, server, token string, id crmlink.CounterID, entity string, q url.Values, name string, in io.Reader) (*crmlink.Upload, error) {
-	if token == "" {
-		return nil, usagef("--server needs --token (or CRMLINK_TOKEN)")
-	}
-	u, err := url.Parse(strings.TrimRight(server, "/"))
-	if err != nil || (u.Scheme != "http" && u.Scheme != "https") {
-		return nil, usagef("--server %q: want http://host:port", server)
+func uploadRemote(ctx context.Context, api *apiClient, id crmlink.CounterID, entity string, q url.Values, name string, in io.Reader) (*crmlink.Upload, error) {
+	u, err := url.Parse(api.base)
+	if err != nil {
+		return nil, err
 	}
 	path := fmt.Sprintf("/cdp/api/v1/counter/%d/data/%s", id, entity)
 	switch entity {
@@ -190,16 +210,20 @@ func uploadRemote(ctx context.Context, server, token string, id crmlink.CounterI
 	if err != nil {
 		return nil, err
 	}
-	req.Header.Set("Authorization", "OAuth "+token)
+	req.Header.Set("Authorization", "OAuth "+api.token)
 	req.Header.Set("Content-Type", mw.FormDataContentType())
-	return sendUpload(req, server)
+	up, err := sendUpload(req, api.base)
+	if up != nil {
+		up.CounterID = id
+	}
+	return up, err
 }
 
 // sendUpload sends an upload request and reads the uploading or the error.
 func sendUpload(req *http.Request, server string) (*crmlink.Upload, error) {
 	resp, err := http.DefaultClient.Do(req)
 	if err != nil {
-		return nil, crmlink.Errorf(crmlink.KindUnavailable, "send to %s: %v", server, err)
+		return nil, unreachable(server, err)
 	}
 	defer resp.Body.Close()
 	body, _ := io.ReadAll(io.LimitReader(resp.Body, 8<<20))
@@ -211,7 +235,7 @@ func sendUpload(req *http.Request, server string) (*crmlink.Upload, error) {
 				Message string `json:"message"`
 			} `json:"errors"`
 		}
-		if json.Unmarshal(body, &apiErr) == nil && apiErr.Message != "" {
+		if json.Unmarshal(body, &apiErr) == nil && apiErr.UploadingID != "" {
 			var msgs []string
 			for i, e := range apiErr.Errors {
 				if i == 10 {
@@ -222,7 +246,7 @@ func sendUpload(req *http.Request, server string) (*crmlink.Upload, error) {
 			return nil, crmlink.Errorf(crmlink.KindInvalid, "server answered %d: uploading %s failed:\n%s",
 				resp.StatusCode, apiErr.UploadingID, strings.Join(msgs, "\n"))
 		}
-		return nil, crmlink.Errorf(crmlink.KindInvalid, "server answered %s", resp.Status)
+		return nil, answerError(resp, body)
 	}
 	var ok struct {
 		Uploading struct {
@@ -236,6 +260,7 @@ func sendUpload(req *http.Request, server string) (*crmlink.Upload, error) {
 			Total     int                `json:"errors_total"`
 			Applied   *bool              `json:"applied"`
 			Linked    int                `json:"linked"`
+			Unlinked  map[string]int     `json:"unlinked"`
 		} `json:"uploading"`
 	}
 	if err := json.Unmarshal(body, &ok); err != nil {
@@ -248,29 +273,35 @@ func sendUpload(req *http.Request, server string) (*crmlink.Upload, error) {
 	}
 	return &crmlink.Upload{ID: u2.ID, Status: crmlink.UploadStatus(u2.Status), Rows: u2.Rows, Accepted: u2.Accepted,
 		Rejected: u2.Rejected, Errors: u2.Errors, ErrorsTotal: u2.Total, Queued: u2.Applied != nil && !*u2.Applied,
-		Linked: u2.Linked}, nil
+		Linked: u2.Linked, Unlinked: u2.Unlinked}, nil
 }
 
 // waitApplied asks the server about an accepted upload until it is
-// applied, and returns it as the server then tells it.
-func waitApplied(ctx context.Context, server, token string, counter crmlink.CounterID, up *crmlink.Upload) (*crmlink.Upload, error) {
-	u := strings.TrimRight(server, "/") + fmt.Sprintf("/cdp/api/v1/counter/%d/uploading/%s", counter, url.PathEscape(up.ID))
+// applied, for at most limit, and returns it as the server then tells it.
+// Past the limit it returns the upload as it was, still queued.
+func waitApplied(ctx context.Context, api *apiClient, counter crmlink.CounterID, up *crmlink.Upload, limit time.Duration) (*crmlink.Upload, error) {
+	u := api.base + fmt.Sprintf("/cdp/api/v1/counter/%d/uploading/%s", counter, url.PathEscape(up.ID))
+	deadline := time.NewTimer(limit)
+	defer deadline.Stop()
 	for {
 		select {
 		case <-ctx.Done():
 			return up, ctx.Err()
+		case <-deadline.C:
+			return up, nil
 		case <-time.After(100 * time.Millisecond):
 		}
 		req, err := http.NewRequestWithContext(ctx, http.MethodGet, u, nil)
 		if err != nil {
 			return up, err
 		}
-		req.Header.Set("Authorization", "OAuth "+token)
-		got, err := sendUpload(req, server)
+		req.Header.Set("Authorization", "OAuth "+api.token)
+		got, err := sendUpload(req, api.base)
 		if err != nil {
 			return up, err
 		}
 		if !got.Queued {
+			got.CounterID = counter
 			return got, nil
 		}
 	}

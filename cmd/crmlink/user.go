@@ -4,6 +4,8 @@ import (
 	"bufio"
 	"context"
 	"fmt"
+	"net/http"
+	"net/url"
 	"os"
 	"strings"
 
@@ -28,7 +30,7 @@ func cmdUser(ctx context.Context, args []string, e *env) error {
 
 func userAdd(ctx context.Context, args []string, e *env) error {
 	fs := flags("user add", e)
-	storeURL := storeFlag(fs, e)
+	tgt := targetFlags(fs, e, crmlink.ScopeAdmin)
 	counter := fs.String("counter", "", "counter id, or all (required)")
 	scope := fs.String("scope", "read", "read, write or admin")
 	pos, err := parse(fs, args)
@@ -46,16 +48,27 @@ func userAdd(ctx context.Context, args []string, e *env) error {
 	if err != nil {
 		return err
 	}
+	api, err := tgt.client()
+	if err != nil {
+		return err
+	}
 	password, err := readPassword(e)
 	if err != nil {
 		return err
 	}
-	st, err := openStore(ctx, *storeURL, e.clock)
-	if err != nil {
-		return err
+	if api != nil {
+		var in crmhttp.UserIn
+		in.User.Name, in.User.Password, in.User.CounterID, in.User.Scope = pos[0], password, id, sc.String()
+		err = api.call(ctx, http.MethodPost, "/management/v1/users", in, nil)
+	} else {
+		st, err2 := tgt.open(ctx)
+		if err2 != nil {
+			return err2
+		}
+		defer st.Close()
+		err = createUser(ctx, st, pos[0], password, id, sc)
 	}
-	defer st.Close()
-	if err := createUser(ctx, st, pos[0], password, id, sc); err != nil {
+	if err != nil {
 		return err
 	}
 	fmt.Fprintf(e.stdout, "user %s can sign in\n", pos[0])
@@ -64,7 +77,7 @@ func userAdd(ctx context.Context, args []string, e *env) error {
 
 func userPasswd(ctx context.Context, args []string, e *env) error {
 	fs := flags("user passwd", e)
-	storeURL := storeFlag(fs, e)
+	tgt := targetFlags(fs, e, crmlink.ScopeAdmin)
 	pos, err := parse(fs, args)
 	if err != nil {
 		return err
@@ -72,20 +85,29 @@ func userPasswd(ctx context.Context, args []string, e *env) error {
 	if len(pos) != 1 {
 		return usagef("user passwd takes one user name")
 	}
+	api, err := tgt.client()
+	if err != nil {
+		return err
+	}
 	password, err := readPassword(e)
 	if err != nil {
 		return err
 	}
-	hash, err := crmhttp.HashPassword(password)
-	if err != nil {
-		return err
+	if api != nil {
+		err = api.call(ctx, http.MethodPut, "/management/v1/user/"+url.PathEscape(pos[0])+"/password", crmhttp.PasswordIn{Password: password}, nil)
+	} else {
+		var hash string
+		if hash, err = crmhttp.HashPassword(password); err != nil {
+			return err
+		}
+		st, err2 := tgt.open(ctx)
+		if err2 != nil {
+			return err2
+		}
+		defer st.Close()
+		err = st.SetUserPassword(ctx, pos[0], hash)
 	}
-	st, err := openStore(ctx, *storeURL, e.clock)
 	if err != nil {
-		return err
-	}
-	defer st.Close()
-	if err := st.SetUserPassword(ctx, pos[0], hash); err != nil {
 		return err
 	}
 	fmt.Fprintf(e.stdout, "password of %s changed\n", pos[0])

@@ -176,7 +176,7 @@ func Series(res *crmlink.ReportResult, params url.Values) SeriesAnswer {
 // names, as the interface does; they are text that any hit can set, and
 // are neutralised (CSVWriter), while the metrics stay numbers.
 func WriteCSV(w io.Writer, res *crmlink.ReportResult) error {
-	head, rows, total := textTable(res, "Total and averages")
+	head, rows, total := textTable(res, "Total and averages", false)
 	cw := NewCSVWriter(w)
 	dims := len(res.Query.Dimensions)
 	for i := range res.Query.Metrics {
@@ -196,20 +196,28 @@ func WriteCSV(w io.Writer, res *crmlink.ReportResult) error {
 // WriteText writes a report as an aligned table for a terminal, totals
 // last.
 func WriteText(w io.Writer, res *crmlink.ReportResult) error {
-	head, rows, total := textTable(res, "Total")
+	head, rows, total := textTable(res, "Total", true)
 	return WriteAligned(w, head, append(rows, total), len(res.Query.Dimensions), res.TotalRows)
 }
 
 // textTable is a report as text: the header of dimension and metric
-// names, a row per report row (dimensions by their names), and the totals
-// row, its first cell the label.
-func textTable(res *crmlink.ReportResult, totalLabel string) (head []string, rows [][]string, total []string) {
+// names (as the request named them, or with resolve their <attribution>
+// and <currency> filled in), a row per report row (dimensions by their
+// names) and the unlinked row if there is one, and the totals row, its
+// first cell the label.
+func textTable(res *crmlink.ReportResult, totalLabel string, resolve bool) (head []string, rows [][]string, total []string) {
 	q := res.Query
+	name := func(n string) string {
+		if resolve {
+			return ResolveName(n, q.Attribution, q.Currency)
+		}
+		return n
+	}
 	for _, d := range q.Dimensions {
-		head = append(head, d.Name)
+		head = append(head, name(d.Name))
 	}
 	for _, m := range q.Metrics {
-		head = append(head, m.Name)
+		head = append(head, name(m.Name))
 	}
 	line := func(label []string, ms []decimal.Decimal) []string {
 		for _, m := range ms {
@@ -224,11 +232,26 @@ func textTable(res *crmlink.ReportResult, totalLabel string) (head []string, row
 		}
 		rows = append(rows, line(label, r.Metrics))
 	}
+	if u := res.Unlinked; u != nil {
+		label := make([]string, len(q.Dimensions))
+		if len(label) > 0 {
+			label[0] = crmlink.UnlinkedName
+		}
+		rows = append(rows, line(label, u.Metrics))
+	}
 	label := make([]string, len(q.Dimensions))
 	if len(label) > 0 {
 		label[0] = totalLabel
 	}
 	return head, rows, line(label, res.Totals)
+}
+
+// ResolveName fills a dimension's or metric's <attribution> and <currency>
+// placeholders with the report's model and currency, as a reader wants
+// them in a table: ym:s:<attribution>TrafficSource becomes
+// ym:s:lastsignTrafficSource.
+func ResolveName(name string, a crmlink.Attribution, currency string) string {
+	return strings.NewReplacer("<attribution>", string(a), "<currency>", currency).Replace(name)
 }
 
 // WriteAligned writes a header and rows as columns: the first dims

@@ -7,6 +7,7 @@ import (
 	"io"
 	"net/http"
 	"net/url"
+	"slices"
 
 	"github.com/crmlink/crmlink"
 	"github.com/crmlink/crmlink/report"
@@ -35,6 +36,7 @@ func cmdReport(ctx context.Context, args []string, e *env) error {
 		params[p.name] = fs.String(p.name, "", p.help)
 	}
 	format := fs.String("format", "table", "table, csv or json")
+	unlinked := fs.Bool("unlinked", false, "add the row of orders created in the period that link to no session")
 	pos, err := parse(fs, args)
 	if err != nil {
 		return err
@@ -62,6 +64,9 @@ func cmdReport(ctx context.Context, args []string, e *env) error {
 		if *p != "" {
 			v.Set(name, *p)
 		}
+	}
+	if *unlinked {
+		v.Set("include_unlinked", "true")
 	}
 	api, err := tgt.client()
 	if err != nil {
@@ -134,9 +139,22 @@ func reportRemote(ctx context.Context, api *apiClient, v url.Values, format stri
 	if err := json.Unmarshal(body, &a); err != nil {
 		return fmt.Errorf("server's answer: %w", err)
 	}
-	head := append(append([]string{}, a.Query.Dimensions...), a.Query.Metrics...)
+	var head []string
+	for _, n := range append(append([]string{}, a.Query.Dimensions...), a.Query.Metrics...) {
+		head = append(head, report.ResolveName(n, crmlink.Attribution(a.Query.Attribution), a.Query.Currency))
+	}
+	data := a.Data
+	if a.Unlinked != nil {
+		// Its dimensions all say so: the first is enough.
+		u := *a.Unlinked
+		u.Dimensions = slices.Clone(u.Dimensions)
+		for i := 1; i < len(u.Dimensions); i++ {
+			u.Dimensions[i].Name = ""
+		}
+		data = append(data, u)
+	}
 	var rows [][]string
-	for _, r := range a.Data {
+	for _, r := range data {
 		var line []string
 		for _, d := range r.Dimensions {
 			line = append(line, d.Name)

@@ -294,7 +294,7 @@ func TestUIPages(t *testing.T) {
 	if p.code != 200 || !strings.Contains(p.body, "Ad traffic") || !strings.Contains(p.body, `aria-sort="ascending"`) {
 		t.Errorf("sources: %d %.500s", p.code, p.body)
 	}
-	csv := regexp.MustCompile(`href="(/stat/v1/data\.csv\?[^"]+)"`).FindStringSubmatch(p.body)
+	csv := regexp.MustCompile(`href="(/c/[0-9]+/sources\.csv\?[^"]+)"`).FindStringSubmatch(p.body)
 	if csv == nil {
 		t.Fatal("no CSV link")
 	}

@@ -6,8 +6,8 @@ import (
 	"fmt"
 	"io"
 	"mime/multipart"
-	"regexp"
 	"net/http/httptest"
+	"regexp"
 	"runtime"
 	"strings"
 	"testing"
@@ -355,7 +355,7 @@ func TestRefusedFileRowCount(t *testing.T) {
 		}
 		row := p.body
 		if path == "/uploads" {
-			row = regexp.MustCompile(`(?s)<tr>\s*<td>[^<]*</td>\s*<td><a href="uploads/`+up["uploading_id"].(string)+`".*?</tr>`).FindString(p.body)
+			row = regexp.MustCompile(`(?s)<tr>\s*<td>[^<]*</td>\s*<td><a href="uploads/` + up["uploading_id"].(string) + `".*?</tr>`).FindString(p.body)
 		}
 		if !strings.Contains(row, `class="status u-EMPTY">nothing stored<`) || strings.Contains(row, "u-PASSED") {
 			t.Errorf("%s: an upload that stored nothing is not shown as such: %.600s", path, row)

@@ -83,6 +83,10 @@ var ruText = map[string]string{
 	"Cached page traffic":           "Переходы с сохранённых страниц",
 	"Not determined":                "Не определено",
 	"(not set)":                     "(не задано)",
+	"Not specified":                 "Не указано",
+	"Desktop":                       "ПК",
+	"Smartphones":                   "Смартфоны",
+	"Tablets":                       "Планшеты",
 
 	// Metrics, dimensions and attribution.
 	"Sessions":                       "Визиты",

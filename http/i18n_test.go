@@ -100,6 +100,9 @@ func catalogKeys(t *testing.T) map[string]string {
 	for _, v := range deviceNames {
 		add(v, "deviceNames")
 	}
+	for _, s := range reportNames {
+		add(s, "reportNames")
+	}
 	for _, s := range jsText {
 		add(s, "jsText")
 	}

@@ -432,9 +432,13 @@ func (s *Server) readSourcesView(r *http.Request, u *ui) *sourcesView {
 // name in the reader's language (never its raw id), anything else as the report names it; an empty value is
 // "(not set)".
 func dimText(tr translator, key string, dv crmlink.DimensionValue) string {
-	switch key {
-	case "source":
+	switch {
+	case key == "source":
 		return tr.Source(dv.ID)
+	case dv.ID == "" && dv.Name != "":
+		return tr.T(dv.Name)
+	case key == "device" && slices.Contains(reportNames, dv.Name):
+		return tr.T(dv.Name)
 	}
 	t := dv.Name
 	if t == "" {
@@ -445,6 +449,10 @@ func dimText(tr translator, key string, dv crmlink.DimensionValue) string {
 	}
 	return t
 }
+
+// reportNames are the English names the stores give values that have
+// no name of their own: the empty value and the device categories.
+var reportNames = []string{"Not specified", "Desktop", "Smartphones", "Tablets", "TV"}
 
 // fmtMetric writes a column's value as the page shows it.
 func fmtMetric(f formatter, k string, v decimal.Decimal) string {

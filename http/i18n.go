@@ -3,6 +3,7 @@ package http
 import (
 	"fmt"
 	"net/http"
+	"net/url"
 	"strings"
 	"time"
 
@@ -248,8 +249,11 @@ func (t translator) jsMessages() map[string]string {
 }
 
 // langSwitch sets the language cookie and goes back to the page the
-// switch was clicked on. A GET, so it works on every page without a form;
-// it changes nothing but the reader's own cookie.
+// switch was clicked on, which the browser names in its Referer (the
+// dashboard's Referrer-Policy sends it within the site): the link carries
+// no address of its own, so no page reflects its URL into the switch. A
+// GET, so it works on every page without a form; it changes nothing but
+// the reader's own cookie.
 func (s *Server) langSwitch(w http.ResponseWriter, r *http.Request) error {
 	l := lang(r.URL.Query().Get("lang"))
 	if l != langRU && l != langEN {
@@ -257,6 +261,10 @@ func (s *Server) langSwitch(w http.ResponseWriter, r *http.Request) error {
 	}
 	http.SetCookie(w, &http.Cookie{Name: langCookie, Value: string(l), Path: "/", MaxAge: 365 * 24 * 3600,
 		HttpOnly: true, Secure: secureRequest(r), SameSite: http.SameSiteLaxMode})
-	http.Redirect(w, r, safeNext(r.URL.Query().Get("next")), http.StatusSeeOther)
+	back := "/"
+	if ref, err := url.Parse(r.Referer()); err == nil && ref.Host == r.Host && ref.Path != "/lang" {
+		back = safeNext(ref.RequestURI())
+	}
+	http.Redirect(w, r, back, http.StatusSeeOther)
 	return nil
 }

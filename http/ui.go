@@ -68,9 +68,6 @@ type page struct {
 	Error    string
 	Data     any
 	tr       translator
-	// here is the page's own path and query, where the language switch
-	// comes back to.
-	here string
 }
 
 // T returns s in the page's language (see i18n.go).
@@ -103,10 +100,9 @@ func (p *page) Lang() string { return string(p.tr.lang) }
 // JSText is the page script's messages in the page's language.
 func (p *page) JSText() map[string]string { return p.tr.jsMessages() }
 
-// LangURL is the link of the language switch to l.
-func (p *page) LangURL(l string) string {
-	return "/lang?" + url.Values{"lang": {l}, "next": {p.here}}.Encode()
-}
+// LangURL is the link of the language switch to l; the switch comes back
+// to the page it was clicked on (langSwitch).
+func (p *page) LangURL(l string) string { return "/lang?lang=" + l }
 
 // ui is a dashboard request: who asks, for which counter.
 type ui struct {
@@ -232,12 +228,6 @@ func (s *Server) render(w http.ResponseWriter, r *http.Request, code int, name s
 	}
 	p.Static = "/static/" + web.StaticHash
 	p.Title = p.tr.T(p.Title)
-	if p.here == "" && r.Method == http.MethodGet {
-		p.here = r.URL.RequestURI()
-	}
-	if p.here == "" {
-		p.here = "/"
-	}
 	var buf bytes.Buffer
 	if err := t.ExecuteTemplate(&buf, "layout.html", p); err != nil {
 		s.cfg.Logger.ErrorContext(r.Context(), "template", "page", name, "err", err)

@@ -153,23 +153,35 @@ func TestUILanguageChoice(t *testing.T) {
 	if !isRU() {
 		t.Error("a counter with locale ru is not shown in Russian")
 	}
-	// The switch overrides it, and sends the browser back.
-	p := b.get("/lang?lang=en&next=" + overview)
-	if p.code != http.StatusSeeOther || p.location != overview {
-		t.Fatalf("switch: %d to %q", p.code, p.location)
+	// The switch overrides it, and sends the browser back to the page it
+	// was clicked on, never off the site.
+	switchTo := func(l, referer string) page {
+		req, _ := http.NewRequest("GET", b.base+"/lang?lang="+l, nil)
+		if referer != "" {
+			req.Header.Set("Referer", referer)
+		}
+		return b.do(req)
+	}
+	back := overview + "sources?dim=engine&date1=2026-01-29&date2=2026-02-01"
+	p := switchTo("en", b.base+back)
+	if p.code != http.StatusSeeOther || p.location != back {
+		t.Fatalf("switch: %d to %q, want %q", p.code, p.location, back)
 	}
 	if isRU() {
 		t.Error("the EN switch does not override the counter's locale")
 	}
-	if p := b.get("/lang?lang=ru&next=//evil.example"); p.location != "/" {
-		t.Errorf("the switch sends the browser off the site: %q", p.location)
+	if p := switchTo("ru", "http://evil.example/c/1/"); p.location != "/" {
+		t.Errorf("the switch follows another site's Referer: %q", p.location)
 	}
 	if !isRU() {
 		t.Error("the RU switch does not take effect")
 	}
-	// The switch is on every page, pointing back to it.
-	if body := b.get(overview + "goals").body; !strings.Contains(body, `href="/lang?lang=en&amp;next=%2Fc%2F`+f.shop.ID.String()+`%2Fgoals"`) {
-		t.Errorf("no switch back to this page: %.2000s", body)
+	if p := switchTo("de", b.base+back); p.code != http.StatusBadRequest {
+		t.Errorf("an unknown language: %d", p.code)
+	}
+	// The switch is on every page.
+	if body := b.get(overview + "goals").body; !strings.Contains(body, `href="/lang?lang=en"`) || !strings.Contains(body, `href="/lang?lang=ru"`) {
+		t.Errorf("no language switch: %.2000s", body)
 	}
 }
 

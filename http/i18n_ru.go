@@ -122,6 +122,7 @@ var ruText = map[string]string{
 	"Last significant, cross-device": "Последний значимый переход (кросс-девайс)",
 	"Last, cross-device":             "Последний переход (кросс-девайс)",
 	"First, cross-device":            "Первый переход (кросс-девайс)",
+	"pp":                             "п.\u00a0п.",
 	"Total and averages":             "Итого и средние",
 
 	// Overview.

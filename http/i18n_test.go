@@ -231,3 +231,30 @@ func TestRussianPlural(t *testing.T) {
 		t.Errorf("en 3: %q", got)
 	}
 }
+
+// TestLocaleFollowsSwitch: without a counter locale, the number format
+// follows the language picked with the switch when the browser's does not
+// read that language; a counter's locale stays.
+func TestLocaleFollowsSwitch(t *testing.T) {
+	for _, tt := range []struct {
+		cookie, accept string
+		counter        *crmlink.Counter
+		want           string
+	}{
+		{"ru", "en-US", nil, "ru"},
+		{"en", "ru-RU", nil, "en"},
+		{"en", "en-GB", nil, "en-GB"},
+		{"ru", "kk", nil, "kk"},
+		{"", "en-US", nil, "en-US"},
+		{"ru", "en-US", &crmlink.Counter{Locale: "de"}, "de"},
+	} {
+		r := httptest.NewRequest("GET", "/", nil)
+		r.Header.Set("Accept-Language", tt.accept)
+		if tt.cookie != "" {
+			r.AddCookie(&http.Cookie{Name: langCookie, Value: tt.cookie})
+		}
+		if got := pickLocale(r, tt.counter).Locale; got != tt.want {
+			t.Errorf("cookie %q, browser %q, counter %v: %s, want %s", tt.cookie, tt.accept, tt.counter, got, tt.want)
+		}
+	}
+}

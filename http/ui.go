@@ -189,6 +189,7 @@ func (s *Server) counterPage(pattern string, need crmlink.Scope, h func(w http.R
 			return err
 		}
 		u := &ui{tok: tok, counter: c, f: newFormatter(r, c), tr: translator{pickLang(r, c)}}
+		u.f.points = u.tr.T("pp") // percentage points
 		if ck, err := r.Cookie(sessionCookie); err == nil && ck.Value != "" {
 			u.secret, u.csrf = ck.Value, csrfFor(ck.Value)
 		}

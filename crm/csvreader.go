@@ -111,6 +111,23 @@ func (c *csvReader) readLine() ([]byte, error) {
 	return line, nil
 }
 
+// countRest counts the lines left that are not blank, reading to the
+// end: after a syntax error, where records can no longer be told apart,
+// each such line stands for one row, so that a refused file still says
+// how many rows it has. It reads a line at a time: memory stays bounded.
+func (c *csvReader) countRest() int {
+	n := 0
+	for {
+		l, err := c.readLine()
+		if err != nil {
+			return n
+		}
+		if len(bytes.TrimSpace(l)) > 0 {
+			n++
+		}
+	}
+}
+
 // read returns the next record and the line it starts on. The record is
 // reused by the next call; its strings are not.
 func (c *csvReader) read() ([]string, int, error) {

@@ -76,6 +76,12 @@ func (r *reader) read() (bool, error) {
 	case errors.As(err, &re):
 		r.errs.Add(*re)
 		r.errs.BadRows++
+		// The row that stopped reading is a row of the file, and so is
+		// every row after it, though none of them is read.
+		r.rows++
+		if rc, ok := r.src.(interface{ restRows() int }); ok {
+			r.rows += rc.restRows()
+		}
 		r.fatal = true
 		r.failing.Store(true)
 	case errors.Is(err, io.EOF):
@@ -198,7 +204,8 @@ func (r *reader) Errors() *crmlink.ValidationError {
 	return &r.errs
 }
 
-// Rows returns how many data rows were read so far, good and bad.
+// Rows returns how many data rows were read so far, good and bad; after a
+// syntax error that stopped reading, the rows of the whole file.
 func (r *reader) Rows() int { return r.rows }
 
 // bad records a row error in the current row.

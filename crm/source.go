@@ -67,6 +67,7 @@ type csvSource struct {
 	cols   []csvCol // columns of our fields
 	attrs  []csvCol // columns of custom attributes (f unused)
 	names  []string // attribute names by column
+	rest   int      // rows after a syntax error, counted unread
 }
 
 type csvCol struct {
@@ -241,6 +242,9 @@ func (s *csvSource) next(rw *row) error {
 		if err != nil {
 			var pe *csv.ParseError
 			if errors.As(err, &pe) {
+				if !errors.Is(pe.Err, errLongRecord) {
+					s.rest = s.r.countRest()
+				}
 				return &crmlink.RowError{Line: pe.Line, Reason: syntaxError(pe).Reason}
 			}
 			return err
@@ -273,6 +277,9 @@ func (s *csvSource) next(rw *row) error {
 		return nil
 	}
 }
+
+// restRows is how many rows followed a syntax error, unread (countRest).
+func (s *csvSource) restRows() int { return s.rest }
 
 func (s *csvSource) noRows() error {
 	return crmlink.Errorf(crmlink.KindInvalid, "the file has no rows: want at least one row after the header")

@@ -305,6 +305,12 @@ func (s *Store) readDone(ctx context.Context, what string, up *crmlink.Upload, l
 			all.Merge(rejected)
 			readErr, n = all, n-rejected.BadRows
 		}
+		// A file that a syntax error stopped has rows after it that were
+		// never read: the reader counts them, and the upload records the
+		// file's rows, not only those read before the error.
+		if rc, ok := r.(rowCounter); ok && errors.As(readErr, &v) {
+			n = max(n, rc.Rows()-v.BadRows)
+		}
 		return nil, true, s.recordFailedImport(ctx, s.db, up, n, readErr)
 	}
 	if err != nil {

@@ -36,7 +36,6 @@ var pages = func() map[string]*template.Template {
 	base := template.Must(template.New("layout.html").Funcs(template.FuncMap{
 		"join":       strings.Join,
 		"pathEscape": url.PathEscape,
-		"sourceName": func(id string) string { return crmlink.SourceKind(id).Name() },
 	}).ParseFS(web.Templates, "layout.html", "part-*.html"))
 	out := map[string]*template.Template{}
 	names, _ := fs.Glob(web.Templates, "*.html")
@@ -68,7 +67,42 @@ type page struct {
 	Flash    string
 	Error    string
 	Data     any
+	tr       translator
 }
+
+// T returns s in the page's language (see i18n.go).
+func (p *page) T(s string) string { return p.tr.T(s) }
+
+// Tf translates a format and fills it.
+func (p *page) Tf(format string, args ...any) string { return p.tr.Tf(format, args...) }
+
+// N writes a count and the word it counts, in the form the number needs.
+func (p *page) N(n int, one, many string) string { return p.tr.N(p.F, n, one, many) }
+
+// Source is a traffic source id's name in the page's language.
+func (p *page) Source(id string) string { return p.tr.Source(id) }
+
+// Status is an order status type's name in the page's language.
+func (p *page) Status(st crmlink.StatusType) string { return p.tr.Status(st) }
+
+// Entity is what an upload carried, in the page's language.
+func (p *page) Entity(e crmlink.UploadEntity) string { return p.tr.Entity(e) }
+
+// Device is a device category in the page's language.
+func (p *page) Device(d crmlink.DeviceCategory) string { return p.tr.Device(d) }
+
+// UpState is an upload's status as the Uploads pages show it.
+func (p *page) UpState(up *crmlink.Upload) upState { return p.tr.UpState(up) }
+
+// Lang is the page's language, for <html lang>.
+func (p *page) Lang() string { return string(p.tr.lang) }
+
+// JSText is the page script's messages in the page's language.
+func (p *page) JSText() map[string]string { return p.tr.jsMessages() }
+
+// LangURL is the link of the language switch to l; the switch comes back
+// to the page it was clicked on (langSwitch).
+func (p *page) LangURL(l string) string { return "/lang?lang=" + l }
 
 // ui is a dashboard request: who asks, for which counter.
 type ui struct {
@@ -81,6 +115,7 @@ type ui struct {
 	// flashMsg is the message the previous request left (flash).
 	flashMsg string
 	f        formatter
+	tr       translator
 	// goals are the counter's goals, fetched by the page's first report.
 	goals      []crmlink.Goal
 	goalsValid bool
@@ -89,12 +124,14 @@ type ui struct {
 // uiRoutes registers the dashboard.
 func (s *Server) uiRoutes() {
 	s.mux.HandleFunc("GET /static/{version}/{file...}", s.staticFile)
+	s.uiHandle("GET /lang", s.langSwitch)
 	s.uiHandle("GET /{$}", s.home)
 	s.uiHandle("GET /signin", s.signinPage)
 	s.uiHandle("POST /signin", s.signinPost)
 	s.uiHandle("POST /signout", s.signoutPost)
 	s.counterPage("GET /c/{id}/{$}", crmlink.ScopeRead, s.overviewPage)
 	s.counterPage("GET /c/{id}/sources", crmlink.ScopeRead, s.sourcesPage)
+	s.counterPage("GET /c/{id}/sources.csv", crmlink.ScopeRead, s.sourcesCSV)
 	s.counterPage("GET /c/{id}/clients", crmlink.ScopeRead, s.clientsPage)
 	s.counterPage("GET /c/{id}/clients/{uniq}", crmlink.ScopeRead, s.customerPage)
 	s.counterPage("GET /c/{id}/uploads", crmlink.ScopeRead, s.uploadsPage)
@@ -113,7 +150,7 @@ func (s *Server) uiRoutes() {
 		if err != nil {
 			return err
 		}
-		p.Error = "There is no such page of this counter."
+		p.Error = u.tr.T("There is no such page of this counter.")
 		return s.render(w, r, http.StatusNotFound, "error", p)
 	})
 }
@@ -151,7 +188,8 @@ func (s *Server) counterPage(pattern string, need crmlink.Scope, h func(w http.R
 		if err != nil {
 			return err
 		}
-		u := &ui{tok: tok, counter: c, f: newFormatter(r, c)}
+		u := &ui{tok: tok, counter: c, f: newFormatter(r, c), tr: translator{pickLang(r, c)}}
+		u.f.points = u.tr.T("pp") // percentage points
 		if ck, err := r.Cookie(sessionCookie); err == nil && ck.Value != "" {
 			u.secret, u.csrf = ck.Value, csrfFor(ck.Value)
 		}
@@ -178,7 +216,8 @@ func (s *Server) errorPage(w http.ResponseWriter, r *http.Request, err error) er
 	if kind == crmlink.KindInternal {
 		s.cfg.Logger.ErrorContext(r.Context(), "internal error", "method", r.Method, "path", r.URL.Path, "err", err)
 	}
-	return s.render(w, r, code, "error", &page{Title: http.StatusText(code), Error: msg, F: newFormatter(r, nil)})
+	tr := translator{pickLang(r, nil)}
+	return s.render(w, r, code, "error", &page{Title: tr.T(http.StatusText(code)), Error: tr.Message(msg), F: newFormatter(r, nil), tr: tr})
 }
 
 // render executes a page template into a buffer, so that a template error
@@ -189,6 +228,7 @@ func (s *Server) render(w http.ResponseWriter, r *http.Request, code int, name s
 		return errors.New("no template " + name)
 	}
 	p.Static = "/static/" + web.StaticHash
+	p.Title = p.tr.T(p.Title)
 	var buf bytes.Buffer
 	if err := t.ExecuteTemplate(&buf, "layout.html", p); err != nil {
 		s.cfg.Logger.ErrorContext(r.Context(), "template", "page", name, "err", err)
@@ -205,7 +245,7 @@ func (s *Server) render(w http.ResponseWriter, r *http.Request, code int, name s
 // pageFor fills what every page of a counter shows: its navigation, the
 // counters the browser may pick, who is signed in, the CSRF token.
 func (s *Server) pageFor(r *http.Request, u *ui, nav, title string, data any) (*page, error) {
-	p := &page{Title: title, Nav: nav, Counter: u.counter, Who: u.tok.Name, CSRF: u.csrf, F: u.f, Data: data}
+	p := &page{Title: title, Nav: nav, Counter: u.counter, Who: u.tok.Name, CSRF: u.csrf, F: u.f, Data: data, tr: u.tr}
 	all, err := s.cfg.Store.Counters(r.Context())
 	if err != nil {
 		return nil, err
@@ -216,9 +256,9 @@ func (s *Server) pageFor(r *http.Request, u *ui, nav, title string, data any) (*
 		}
 	}
 	base := "/c/" + u.counter.ID.String()
-	p.NavItems = []navItem{{"overview", "Overview", base + "/"}, {"sources", "Order sources", base + "/sources"},
-		{"clients", "Clients", base + "/clients"}, {"uploads", "Uploads", base + "/uploads"},
-		{"goals", "Goals", base + "/goals"}, {"settings", "Settings", base + "/settings"}}
+	p.NavItems = []navItem{{"overview", u.tr.T("Overview"), base + "/"}, {"sources", u.tr.T("Order sources"), base + "/sources"},
+		{"clients", u.tr.T("Clients"), base + "/clients"}, {"uploads", u.tr.T("Uploads"), base + "/uploads"},
+		{"goals", u.tr.T("Goals"), base + "/goals"}, {"settings", u.tr.T("Settings"), base + "/settings"}}
 	p.Flash = u.flashMsg
 	return p, nil
 }
@@ -320,7 +360,7 @@ type signinData struct {
 }
 
 func (s *Server) signinPage(w http.ResponseWriter, r *http.Request) error {
-	p := &page{Title: "Sign in", CSRF: csrfFor(preSecret(w, r)), F: newFormatter(r, nil),
+	p := &page{Title: "Sign in", CSRF: csrfFor(preSecret(w, r)), F: newFormatter(r, nil), tr: translator{pickLang(r, nil)},
 		Data: signinData{Next: safeNext(r.URL.Query().Get("next"))}}
 	return s.render(w, r, http.StatusOK, "signin", p)
 }
@@ -353,7 +393,8 @@ func (s *Server) signinPost(w http.ResponseWriter, r *http.Request) error {
 	}
 	next := safeNext(r.PostFormValue("next"))
 	fail := func(msg string) error {
-		p := &page{Title: "Sign in", CSRF: csrfFor(pre), F: newFormatter(r, nil), Error: msg,
+		tr := translator{pickLang(r, nil)}
+		p := &page{Title: "Sign in", CSRF: csrfFor(pre), F: newFormatter(r, nil), Error: tr.T(msg), tr: tr,
 			Data: signinData{Next: next, User: r.PostFormValue("user")}}
 		// 200, not 401: the page is a form to fill again, and browsers
 		// log a 4xx page as a failed load.

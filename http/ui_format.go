@@ -24,6 +24,9 @@ type formatter struct {
 	nf       crmlink.NumberFormat
 	currency string
 	loc      *time.Location
+	// points is the unit of a difference of percentages in the page's
+	// language ("pp"; "" reads as "pp").
+	points string
 }
 
 func newFormatter(r *http.Request, c *crmlink.Counter) formatter {
@@ -35,13 +38,29 @@ func newFormatter(r *http.Request, c *crmlink.Counter) formatter {
 }
 
 // pickLocale chooses the number format: the counter's locale, else the
-// first language of Accept-Language that crmlink knows, else "en".
+// first language of Accept-Language that crmlink knows, else "en". When
+// the reader picked a language with the switch (langCookie) that this
+// format does not read, the format of that language is used instead, so
+// that a Russian page does not write English numbers.
 func pickLocale(r *http.Request, c *crmlink.Counter) crmlink.NumberFormat {
 	if c != nil && c.Locale != "" {
 		if nf, ok := crmlink.LocaleFormat(c.Locale); ok {
 			return nf
 		}
 	}
+	nf := browserLocale(r)
+	if r != nil {
+		if ck, err := r.Cookie(langCookie); err == nil && (ck.Value == string(langRU) || ck.Value == string(langEN)) &&
+			russianLocale(nf.Locale) != (ck.Value == string(langRU)) {
+			nf, _ = crmlink.LocaleFormat(ck.Value)
+		}
+	}
+	return nf
+}
+
+// browserLocale is the number format of the browser's first language that
+// crmlink knows, else "en".
+func browserLocale(r *http.Request) crmlink.NumberFormat {
 	if r != nil {
 		for _, part := range strings.Split(r.Header.Get("Accept-Language"), ",") {
 			tag, _, _ := strings.Cut(strings.TrimSpace(part), ";")
@@ -152,7 +171,11 @@ func (f formatter) Count64(n int64) string { return f.number(decimal.NewFromInt(
 
 // Points writes a difference of two percentages, in percentage points.
 func (f formatter) Points(d decimal.Decimal) string {
-	s := f.number(d, 2) + "\u00a0pp"
+	unit := f.points
+	if unit == "" {
+		unit = "pp"
+	}
+	s := f.number(d, 2) + "\u00a0" + unit
 	if d.Round(2).IsPositive() {
 		s = "+" + s
 	}

@@ -59,7 +59,7 @@ func (s *Server) clientsPage(w http.ResponseWriter, r *http.Request, u *ui) erro
 		UploadURL: "/c/" + u.counter.ID.String() + "/uploads"}
 	for _, c := range clientsCols {
 		num := c.Key != "uniq_id"
-		data.Head = append(data.Head, headCell{Label: c.Label, Num: num, Sorted: bare == c.Key, Desc: desc,
+		data.Head = append(data.Head, headCell{Label: u.tr.T(c.Label), Num: num, Sorted: bare == c.Key, Desc: desc,
 			SortURL: withParams(base, q, "sort", flipSort(c.Key, bare == c.Key && desc == num, num), "offset", "")})
 	}
 	data.From, data.To = offset, offset+len(res.Rows)-1
@@ -176,7 +176,7 @@ func (s *Server) customerPage(w http.ResponseWriter, r *http.Request, u *ui) err
 	goalsAt := map[uint64][]string{}
 	reachCount := map[uint64]map[string]int{}
 	for _, gr := range reaches {
-		name := goalName[gr.GoalID]
+		name := u.tr.T(goalName[gr.GoalID])
 		if reachCount[gr.SessionID] == nil {
 			reachCount[gr.SessionID] = map[string]int{}
 		}
@@ -188,7 +188,7 @@ func (s *Server) customerPage(w http.ResponseWriter, r *http.Request, u *ui) err
 			Revenue: u.f.Money(gr.Revenue), Session: uitoa(gr.SessionID)})
 	}
 	for _, ss := range sessions {
-		src := ss.Source.Kind.Name()
+		src := u.tr.Source(string(ss.Source.Kind))
 		if ss.Source.Engine != "" {
 			src += " · " + ss.Source.Engine
 		}
@@ -204,7 +204,7 @@ func (s *Server) customerPage(w http.ResponseWriter, r *http.Request, u *ui) err
 		}
 		data.Sessions = append(data.Sessions, timelineSession{S: ss, Source: src, Orders: linkedTo[ss.ID],
 			Goals: goals, Anchor: "s" + uitoa(ss.ID), Linked: len(linkedTo[ss.ID]) > 0,
-			Summary: fmt.Sprintf("%d page views, %s", ss.PageViews, ss.Duration.Round(time.Second))})
+			Summary: u.tr.N(u.f, ss.PageViews, "page view", "page views") + ", " + u.tr.Duration(ss.Duration)})
 	}
 	if n := len(data.Sessions); n > customerShown {
 		data.Sessions, data.MoreSessions = data.Sessions[:customerShown], n-customerShown
@@ -280,7 +280,7 @@ func (s *Server) uploadPage(w http.ResponseWriter, r *http.Request, u *ui) error
 	if err != nil {
 		return err
 	}
-	p, err := s.pageFor(r, u, "uploads", "Upload "+up.ID, struct {
+	p, err := s.pageFor(r, u, "uploads", u.tr.Tf("Upload %s", up.ID), struct {
 		Up        *crmlink.Upload
 		LinkNames map[string]string
 	}{up, unlinkedReasons})
@@ -301,12 +301,12 @@ func (s *Server) statusesPost(w http.ResponseWriter, r *http.Request, u *ui) err
 		}
 	}
 	if err := crmlink.ValidateStatusMappings([]crmlink.StatusMapping{m}); err != nil {
-		return u.flash(w, r, "uploads#statuses", "Not saved: "+crmlink.MessageOf(err))
+		return u.flash(w, r, "uploads#statuses", u.tr.Tf("Not saved: %s", u.tr.Message(crmlink.MessageOf(err))))
 	}
 	if err := s.cfg.Store.SetStatusMappings(r.Context(), u.counter.ID, []crmlink.StatusMapping{m}); err != nil {
 		return err
 	}
-	return u.flash(w, r, "uploads#statuses", "Status "+m.ID+" saved.")
+	return u.flash(w, r, "uploads#statuses", u.tr.Tf("Status %s saved.", m.ID))
 }
 
 // flash sends the browser back to a page of the counter (page may end in
@@ -393,7 +393,7 @@ func (s *Server) settingsPage(w http.ResponseWriter, r *http.Request, u *ui) err
 		}
 		for _, sc := range []crmlink.Scope{crmlink.ScopeRead, crmlink.ScopeWrite, crmlink.ScopeAdmin} {
 			if sc <= u.tok.Scope {
-				data.Scopes = append(data.Scopes, pick{sc.String(), sc.String(), sc == crmlink.ScopeRead})
+				data.Scopes = append(data.Scopes, pick{sc.String(), u.tr.T(sc.String()), sc == crmlink.ScopeRead})
 			}
 		}
 	}
@@ -417,7 +417,7 @@ func (s *Server) settingsPost(w http.ResponseWriter, r *http.Request, u *ui) err
 	c.Currency = r.PostFormValue("currency")
 	c.Locale = r.PostFormValue("locale")
 	c.KeepPII = r.PostFormValue("keep_pii") == "on"
-	fail := func(msg string) error { return u.flash(w, r, "settings", "Not saved: "+msg) }
+	fail := func(msg string) error { return u.flash(w, r, "settings", u.tr.Tf("Not saved: %s", u.tr.T(msg))) }
 	minutes, err := strconv.Atoi(r.PostFormValue("session_timeout"))
 	if err != nil {
 		return fail("the session timeout must be a whole number of minutes")
@@ -430,16 +430,18 @@ func (s *Server) settingsPost(w http.ResponseWriter, r *http.Request, u *ui) err
 	if err := c.Normalize(); err != nil {
 		return fail(crmlink.MessageOf(err))
 	}
+	// The language follows the new number format at once.
+	u.tr = translator{pickLang(r, &c)}
 	if err := s.cfg.Store.UpdateCounter(r.Context(), &c); err != nil {
 		return err
 	}
-	msg := "Settings saved."
+	msg := u.tr.T("Settings saved.")
 	if c.LinkWindow != u.counter.LinkWindow {
 		st, err := s.cfg.Store.Relink(r.Context(), c.ID)
 		if err != nil {
 			return err
 		}
-		msg = fmt.Sprintf("Settings saved; orders linked again with the new window: %d linked.", st.Linked)
+		msg = u.tr.Tf("Settings saved; orders linked again with the new window: %d linked.", st.Linked)
 	}
 	return u.flash(w, r, "settings", msg)
 }
@@ -448,7 +450,7 @@ func (s *Server) tokenCreatePost(w http.ResponseWriter, r *http.Request, u *ui) 
 	back := "/c/" + u.counter.ID.String() + "/settings"
 	scope, err := crmlink.ParseScope(r.PostFormValue("scope"))
 	if err != nil || scope > u.tok.Scope {
-		return u.flash(w, r, "settings#tokens", "Not created: pick a scope no wider than your own.")
+		return u.flash(w, r, "settings#tokens", u.tr.T("Not created: pick a scope no wider than your own."))
 	}
 	name := strings.TrimSpace(r.PostFormValue("name"))
 	if len(name) > 100 {
@@ -478,13 +480,15 @@ func (s *Server) tokenRevokePost(w http.ResponseWriter, r *http.Request, u *ui) 
 	if err := s.cfg.Store.RevokeToken(r.Context(), hash); err != nil {
 		return err
 	}
-	return u.flash(w, r, "settings#tokens", "Token revoked.")
+	return u.flash(w, r, "settings#tokens", u.tr.T("Token revoked."))
 }
 
 // userCreatePost adds a user of this counter, with a scope no wider than
 // the admin's own.
 func (s *Server) userCreatePost(w http.ResponseWriter, r *http.Request, u *ui) error {
-	fail := func(msg string) error { return u.flash(w, r, "settings#users", "User not added: "+msg) }
+	fail := func(msg string) error {
+		return u.flash(w, r, "settings#users", u.tr.Tf("User not added: %s", u.tr.T(msg)))
+	}
 	scope, err := crmlink.ParseScope(r.PostFormValue("scope"))
 	if err != nil || scope > u.tok.Scope {
 		return fail("pick a scope no wider than your own.")
@@ -504,7 +508,7 @@ func (s *Server) userCreatePost(w http.ResponseWriter, r *http.Request, u *ui) e
 	if err != nil {
 		return err
 	}
-	return u.flash(w, r, "settings#users", "User "+name+" can sign in.")
+	return u.flash(w, r, "settings#users", u.tr.Tf("User %s can sign in.", name))
 }
 
 // nameTaken is the refusal of a user name that is taken. Names are one
@@ -519,13 +523,13 @@ func (s *Server) nameTaken(r *http.Request, u *ui, name string) string {
 	taken, err := s.cfg.Store.User(r.Context(), name)
 	switch {
 	case err == nil && taken.CounterID == u.counter.ID:
-		return name + " is already a user of this counter."
+		return u.tr.Tf("%s is already a user of this counter.", name)
 	case u.tok.CounterID == 0:
-		return "a user named " + name + " already exists on this server."
+		return u.tr.Tf("a user named %s already exists on this server.", name)
 	}
 	s.cfg.Logger.LogAttrs(r.Context(), slog.LevelWarn, "user name refused: taken outside the counter",
 		slog.String("user", name), slog.String("counter", u.counter.ID.String()), slog.String("by", u.tok.Name))
-	return "this name cannot be used; choose another."
+	return u.tr.T("this name cannot be used; choose another.")
 }
 
 // userRemovePost removes a user of this counter.
@@ -542,5 +546,5 @@ func (s *Server) userRemovePost(w http.ResponseWriter, r *http.Request, u *ui) e
 	if err := s.cfg.Store.DeleteUser(r.Context(), name); err != nil {
 		return err
 	}
-	return u.flash(w, r, "settings#users", "User "+name+" removed.")
+	return u.flash(w, r, "settings#users", u.tr.Tf("User %s removed.", name))
 }

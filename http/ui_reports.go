@@ -35,18 +35,18 @@ func readPeriod(r *http.Request, u *ui, now time.Time) (period, string) {
 		p2, err2 := time.Parse(time.DateOnly, b)
 		switch {
 		case err1 != nil || err2 != nil:
-			warn = "The dates must be YYYY-MM-DD; showing the last 30 days."
+			warn = u.tr.T("The dates must be YYYY-MM-DD; showing the last 30 days.")
 		case p2.Before(p1):
-			warn = "The period ends before it starts; showing the last 30 days."
+			warn = u.tr.T("The period ends before it starts; showing the last 30 days.")
 		case p1.Year() < 1970 || p2.Sub(p1) > 3*366*24*time.Hour:
-			warn = "Periods run from 1970 and span at most three years; showing the last 30 days."
+			warn = u.tr.T("Periods run from 1970 and span at most three years; showing the last 30 days.")
 		default:
 			d1, d2 = p1, p2
 		}
 	}
 	p := period{Date1: d1.Format(time.DateOnly), Date2: d2.Format(time.DateOnly), Days: int(d2.Sub(d1)/(24*time.Hour)) + 1}
 	for _, n := range []int{7, 30, 90} {
-		p.Presets = append(p.Presets, navItem{Label: strconv.Itoa(n) + " days",
+		p.Presets = append(p.Presets, navItem{Label: u.tr.N(u.f, n, "day", "days"),
 			URL: withParams(r.URL.Path, q, "date1", today.AddDate(0, 0, 1-n).Format(time.DateOnly), "date2", today.Format(time.DateOnly), "offset", "")})
 	}
 	return p, warn
@@ -73,6 +73,9 @@ func (s *Server) runUIReport(r *http.Request, u *ui, params url.Values, series b
 // card is one figure of the overview, with its change against the
 // previous period of the same length.
 type card struct {
+	// Key is the figure's English name, which stays the same in every
+	// language (scripts and tests find the figure by it).
+	Key                  string
 	Label, Value, Change string
 	Better, Worse        bool
 }
@@ -152,7 +155,7 @@ func (s *Server) overviewPage(w http.ResponseWriter, r *http.Request, u *ui) err
 	data := overviewData{Period: per, UploadURL: "/c/" + u.counter.ID.String() + "/uploads"}
 	curTotals := totalsOf(cur)
 	for i, m := range overviewMetrics {
-		c := card{Label: m.label}
+		c := card{Key: m.label, Label: u.tr.T(m.label)}
 		v := curTotals[i]
 		switch {
 		case strings.Contains(m.name, "<currency>"):
@@ -165,11 +168,11 @@ func (s *Server) overviewPage(w http.ResponseWriter, r *http.Request, u *ui) err
 		if strings.Contains(m.name, "Conversion") {
 			// A rate changes by points, not by a share of itself.
 			if !prevTotals[i].IsZero() {
-				c.Change = u.f.Points(v.Sub(prevTotals[i])) + " vs previous " + strconv.Itoa(per.Days) + " days"
+				c.Change = u.tr.Tf("%s vs the previous %s", u.f.Points(v.Sub(prevTotals[i])), u.tr.N(u.f, per.Days, "day", "days"))
 				c.Better, c.Worse = v.GreaterThan(prevTotals[i]), v.LessThan(prevTotals[i])
 			}
 		} else if ch := u.f.Change(v, prevTotals[i]); ch != "" {
-			c.Change = ch + " vs previous " + strconv.Itoa(per.Days) + " days"
+			c.Change = u.tr.Tf("%s vs the previous %s", ch, u.tr.N(u.f, per.Days, "day", "days"))
 			c.Better, c.Worse = v.GreaterThan(prevTotals[i]), v.LessThan(prevTotals[i])
 		}
 		data.Cards = append(data.Cards, c)
@@ -186,11 +189,8 @@ func (s *Server) overviewPage(w http.ResponseWriter, r *http.Request, u *ui) err
 		sources := "/c/" + u.counter.ID.String() + "/sources"
 		keep := url.Values{"date1": {per.Date1}, "date2": {per.Date2}}
 		for _, row := range top.Rows {
-			t := topSource{Name: row.Dimensions[0].Name, Sessions: u.f.Int(row.Metrics[0]), Orders: u.f.Int(row.Metrics[1]),
+			t := topSource{Name: u.tr.Source(row.Dimensions[0].ID), Sessions: u.f.Int(row.Metrics[0]), Orders: u.f.Int(row.Metrics[1]),
 				Paid: u.f.Int(row.Metrics[2]), Revenue: u.f.Money(row.Metrics[3])}
-			if t.Name == "" {
-				t.Name = "(not set)"
-			}
 			if id := row.Dimensions[0].ID; id != "" {
 				t.URL = withParams(sources, keep, "source", id, "dim", "engine")
 			}
@@ -199,8 +199,8 @@ func (s *Server) overviewPage(w http.ResponseWriter, r *http.Request, u *ui) err
 		data.TopMore = withParams(sources, keep)
 	}
 	data.Chart = chartData{Kind: "time", Locale: u.f.nf.Locale}
-	sets := []chartDataset{{Label: "Sessions", Type: "line", Axis: "y2"}, {Label: "All orders", Type: "bar", Axis: "y"},
-		{Label: "Paid orders", Type: "bar", Axis: "y"}}
+	sets := []chartDataset{{Label: u.tr.T("Sessions"), Type: "line", Axis: "y2"}, {Label: u.tr.T("All orders"), Type: "bar", Axis: "y"},
+		{Label: u.tr.T("Paid orders"), Type: "bar", Axis: "y"}}
 	for i, iv := range cur.Intervals {
 		data.Chart.Labels = append(data.Chart.Labels, u.f.Date(iv[0]))
 		for k := range sets {
@@ -311,6 +311,7 @@ type sourcesData struct {
 	TotalRows    int
 	Chart        chartData
 	CSVURL       string
+	CSVName      string
 	APIURL       string
 	Crumbs       []navItem
 	Hidden       [][2]string // the drill-down and sort, kept by the form
@@ -336,36 +337,143 @@ var attributionLabels = []attributionLabel{
 
 const sourcesPageRows = 100
 
-func (s *Server) sourcesPage(w http.ResponseWriter, r *http.Request, u *ui) error {
+// sourcesView is what the Order sources page's URL asks for: the period,
+// the attribution model, the dimensions and columns, the drill-down and
+// the sort, as the report request that answers it. The page and its CSV
+// download read it the same way.
+type sourcesView struct {
+	per        period
+	warn       string
+	attr       string
+	dims       []string // keys of sourceDims
+	metricKeys []string // keys of sourceCols
+	cols       []string // the col values of the URL, kept by links
+	keep       url.Values
+	drill      [][2]string // the drill-down filters, key and value
+	sortKey    string
+	bare       string
+	desc       bool
+	params     url.Values // the report request, without limit and offset
+}
+
+// readSourcesView reads the Order sources page's query.
+func (s *Server) readSourcesView(r *http.Request, u *ui) *sourcesView {
 	q := r.URL.Query()
-	per, warn := readPeriod(r, u, s.cfg.Clock.Now())
-	attr := q.Get("attribution")
-	if !slices.ContainsFunc(attributionLabels, func(a attributionLabel) bool { return string(a.Model) == attr }) {
-		attr = string(crmlink.DefaultAttribution)
+	v := &sourcesView{}
+	v.per, v.warn = readPeriod(r, u, s.cfg.Clock.Now())
+	v.attr = q.Get("attribution")
+	if !slices.ContainsFunc(attributionLabels, func(a attributionLabel) bool { return string(a.Model) == v.attr }) {
+		v.attr = string(crmlink.DefaultAttribution)
 	}
 	// Dimensions: up to three, in the order picked; by default source and
 	// engine, as the orders_sources preset.
-	var dims []string
 	for _, k := range q["dim"] {
-		if _, ok := dimByKey[k]; ok && !slices.Contains(dims, k) && len(dims) < 3 {
-			dims = append(dims, k)
+		if _, ok := dimByKey[k]; ok && !slices.Contains(v.dims, k) && len(v.dims) < 3 {
+			v.dims = append(v.dims, k)
 		}
 	}
-	if len(dims) == 0 {
-		dims = []string{"source", "engine"}
+	if len(v.dims) == 0 {
+		v.dims = []string{"source", "engine"}
 	}
 	// Columns: the form sends col=- with the checked ones, so that none
 	// checked means none; a URL without col shows them all.
-	cols := q["col"]
-	var metricKeys []string
+	v.cols = q["col"]
 	for _, c := range sourceCols {
-		if !c.Optional || len(cols) == 0 || slices.Contains(cols, c.Key) {
-			metricKeys = append(metricKeys, c.Key)
+		if !c.Optional || len(v.cols) == 0 || slices.Contains(v.cols, c.Key) {
+			v.metricKeys = append(v.metricKeys, c.Key)
 		}
 	}
+	// The drill-down: source=, engine= and utm_campaign= filter the rows.
+	var filters []string
+	v.keep = url.Values{"date1": {v.per.Date1}, "date2": {v.per.Date2}, "attribution": {v.attr}}
+	for _, c := range v.cols {
+		v.keep.Add("col", c)
+	}
+	for _, k := range drillOrder {
+		val := q.Get(k)
+		if val == "" {
+			continue
+		}
+		filters = append(filters, dimByKey[k].API+"=="+filterQuote(val))
+		v.drill = append(v.drill, [2]string{k, val})
+	}
+	apiDims := make([]string, len(v.dims))
+	for i, k := range v.dims {
+		apiDims[i] = dimByKey[k].API
+	}
+	apiMets := make([]string, len(v.metricKeys))
+	for i, k := range v.metricKeys {
+		apiMets[i] = colByKey[k].API
+	}
+	v.sortKey = q.Get("sort")
+	sortAPI := ""
+	v.desc = strings.HasPrefix(v.sortKey, "-")
+	v.bare = strings.TrimPrefix(v.sortKey, "-")
+	switch {
+	case slices.Contains(v.metricKeys, v.bare):
+		sortAPI = colByKey[v.bare].API
+	case slices.Contains(v.dims, v.bare):
+		sortAPI = dimByKey[v.bare].API
+	default:
+		v.sortKey, v.bare, v.desc, sortAPI = "-visits", "visits", true, "ym:s:visits"
+	}
+	if v.desc {
+		sortAPI = "-" + sortAPI
+	}
+	v.params = url.Values{"dimensions": {strings.Join(apiDims, ",")}, "metrics": {strings.Join(apiMets, ",")},
+		"date1": {v.per.Date1}, "date2": {v.per.Date2}, "attribution": {v.attr}, "sort": {sortAPI}}
+	if len(filters) > 0 {
+		v.params.Set("filters", strings.Join(filters, " AND "))
+	}
+	return v
+}
+
+// dimText is how a page shows a dimension's value: a traffic source by its
+// name in the reader's language (never its raw id), anything else as the report names it; an empty value is
+// "(not set)".
+func dimText(tr translator, key string, dv crmlink.DimensionValue) string {
+	switch {
+	case key == "source":
+		return tr.Source(dv.ID)
+	case dv.ID == "" && dv.Name != "":
+		return tr.T(dv.Name)
+	case key == "device" && slices.Contains(reportNames, dv.Name):
+		return tr.T(dv.Name)
+	}
+	t := dv.Name
+	if t == "" {
+		t = dv.ID
+	}
+	if t == "" {
+		t = tr.T("(not set)")
+	}
+	return t
+}
+
+// reportNames are the English names the stores give values that have
+// no name of their own: the empty value and the device categories.
+var reportNames = []string{"Not specified", "Desktop", "Smartphones", "Tablets", "TV"}
+
+// fmtMetric writes a column's value as the page shows it.
+func fmtMetric(f formatter, k string, v decimal.Decimal) string {
+	switch colByKey[k].Kind {
+	case "money":
+		return f.Money(v)
+	case "pct":
+		return f.Percent(v)
+	}
+	return f.Int(v)
+}
+
+const sourcesChartRows = 10
+
+func (s *Server) sourcesPage(w http.ResponseWriter, r *http.Request, u *ui) error {
+	q := r.URL.Query()
+	v := s.readSourcesView(r, u)
+	per, dims, metricKeys, keep := v.per, v.dims, v.metricKeys, v.keep
 	data := sourcesData{Period: per, UploadURL: "/c/" + u.counter.ID.String() + "/uploads"}
 	for _, a := range attributionLabels {
-		data.Attributions = append(data.Attributions, pick{string(a.Model), a.Label, string(a.Model) == attr})
+		data.Attributions = append(data.Attributions, pick{string(a.Model), u.tr.T(a.Label), string(a.Model) == v.attr})
 	}
 	for i := range data.DimSlots {
 		chosen := ""
@@ -376,102 +484,56 @@ func (s *Server) sourcesPage(w http.ResponseWriter, r *http.Request, u *ui) erro
 			data.DimSlots[i] = append(data.DimSlots[i], pick{"", "—", chosen == ""})
 		}
 		for _, d := range sourceDims {
-			data.DimSlots[i] = append(data.DimSlots[i], pick{d.Key, d.Label, d.Key == chosen})
+			data.DimSlots[i] = append(data.DimSlots[i], pick{d.Key, u.tr.T(d.Label), d.Key == chosen})
 		}
 	}
 	for _, c := range sourceCols {
 		if c.Optional {
-			data.Cols = append(data.Cols, pick{c.Key, c.Label, slices.Contains(metricKeys, c.Key)})
+			data.Cols = append(data.Cols, pick{c.Key, u.tr.T(c.Label), slices.Contains(metricKeys, c.Key)})
 		}
 	}
-	// The drill-down: source=, engine= and utm_campaign= filter the rows.
-	var filters []string
 	base := r.URL.Path
-	keep := url.Values{"date1": {per.Date1}, "date2": {per.Date2}, "attribution": {attr}}
-	for _, c := range cols {
-		keep.Add("col", c)
+	data.Crumbs = append(data.Crumbs, navItem{Label: u.tr.T("All sources"), URL: withParams(base, keep)})
+	for _, d := range v.drill {
+		k, val := d[0], d[1]
+		keep.Set(k, val)
+		data.Hidden = append(data.Hidden, [2]string{k, val})
+		data.Crumbs = append(data.Crumbs, navItem{Label: dimText(u.tr, k, crmlink.DimensionValue{ID: val, Name: val}), URL: withParams(base, keep)})
 	}
-	data.Crumbs = append(data.Crumbs, navItem{Label: "All sources", URL: withParams(base, keep)})
-	for _, k := range drillOrder {
-		v := q.Get(k)
-		if v == "" {
-			continue
-		}
-		api := dimByKey[k].API
-		filters = append(filters, api+"=="+filterQuote(v))
-		keep.Set(k, v)
-		data.Hidden = append(data.Hidden, [2]string{k, v})
-		data.Crumbs = append(data.Crumbs, navItem{Label: v, URL: withParams(base, keep)})
-	}
-	apiDims := make([]string, len(dims))
-	for i, k := range dims {
-		apiDims[i] = dimByKey[k].API
-	}
-	apiMets := make([]string, len(metricKeys))
-	for i, k := range metricKeys {
-		apiMets[i] = colByKey[k].API
-	}
-	sortKey := q.Get("sort")
-	sortAPI := ""
-	desc := strings.HasPrefix(sortKey, "-")
-	bare := strings.TrimPrefix(sortKey, "-")
-	switch {
-	case slices.Contains(metricKeys, bare):
-		sortAPI = colByKey[bare].API
-	case slices.Contains(dims, bare):
-		sortAPI = dimByKey[bare].API
-	default:
-		sortKey, bare, desc, sortAPI = "-visits", "visits", true, "ym:s:visits"
-	}
-	if desc {
-		sortAPI = "-" + sortAPI
-	}
-	data.Hidden = append(data.Hidden, [2]string{"sort", sortKey})
+	data.Hidden = append(data.Hidden, [2]string{"sort", v.sortKey})
 	offset := formInt(q.Get("offset"), 1, 1, 1<<30)
-	params := url.Values{"dimensions": {strings.Join(apiDims, ",")}, "metrics": {strings.Join(apiMets, ",")},
-		"date1": {per.Date1}, "date2": {per.Date2}, "attribution": {attr}, "sort": {sortAPI},
-		"limit": {strconv.Itoa(sourcesPageRows)}, "offset": {strconv.Itoa(offset)}}
-	if len(filters) > 0 {
-		params.Set("filters", strings.Join(filters, " AND "))
-	}
+	params := maps.Clone(v.params)
+	params.Set("limit", strconv.Itoa(sourcesPageRows))
+	params.Set("offset", strconv.Itoa(offset))
 	res, err := s.runUIReport(r, u, params, false)
 	if err != nil {
 		return err
 	}
-	data.CSVURL = "/stat/v1/data.csv?" + params.Encode()
+	// The download takes the page's own query, so it has the rows and
+	// columns the page shows, all of them, titled as here.
+	csvQuery := maps.Clone(q)
+	csvQuery.Del("offset")
+	data.CSVURL = withParams(base+".csv", csvQuery)
+	data.CSVName = "order-sources-" + per.Date1 + "-" + per.Date2 + ".csv"
 	data.APIURL = "/stat/v1/data?" + params.Encode()
 	data.TotalRows = res.TotalRows
 	// The header, with sort links.
+	bare, desc := v.bare, v.desc
 	for _, k := range dims {
-		h := headCell{Label: dimByKey[k].Label, Sorted: bare == k, Desc: desc}
+		h := headCell{Label: u.tr.T(dimByKey[k].Label), Sorted: bare == k, Desc: desc}
 		h.SortURL = withParams(base, q, "sort", flipSort(k, bare == k && !desc, false), "offset", "")
 		data.Head = append(data.Head, h)
 	}
 	for _, k := range metricKeys {
-		h := headCell{Label: colByKey[k].Label, Sorted: bare == k, Desc: desc, Num: true}
+		h := headCell{Label: u.tr.T(colByKey[k].Label), Sorted: bare == k, Desc: desc, Num: true}
 		h.SortURL = withParams(base, q, "sort", flipSort(k, bare == k && desc, true), "offset", "")
 		data.Head = append(data.Head, h)
-	}
-	fmtMetric := func(k string, v decimal.Decimal) string {
-		switch colByKey[k].Kind {
-		case "money":
-			return u.f.Money(v)
-		case "pct":
-			return u.f.Percent(v)
-		}
-		return u.f.Int(v)
 	}
 	for _, row := range res.Rows {
 		var cells []cell
 		for i, k := range dims {
 			dv := row.Dimensions[i]
-			c := cell{Text: dv.Name}
-			if c.Text == "" {
-				c.Text = dv.ID
-			}
-			if c.Text == "" {
-				c.Text = "(not set)"
-			}
+			c := cell{Text: dimText(u.tr, k, dv)}
 			// Drill down: from a source into its engines and campaigns.
 			if j := slices.Index(drillOrder, k); j >= 0 && j+1 < len(drillOrder) && dv.ID != "" {
 				next := maps.Clone(keep)
@@ -485,7 +547,7 @@ func (s *Server) sourcesPage(w http.ResponseWriter, r *http.Request, u *ui) erro
 			cells = append(cells, c)
 		}
 		for i, k := range metricKeys {
-			cells = append(cells, cell{Text: fmtMetric(k, row.Metrics[i]), Num: true})
+			cells = append(cells, cell{Text: fmtMetric(u.f, k, row.Metrics[i]), Num: true})
 		}
 		data.Rows = append(data.Rows, cells)
 	}
@@ -493,9 +555,9 @@ func (s *Server) sourcesPage(w http.ResponseWriter, r *http.Request, u *ui) erro
 	for range dims {
 		data.Totals = append(data.Totals, cell{})
 	}
-	data.Totals[0].Text = "Total and averages"
+	data.Totals[0].Text = u.tr.T("Total and averages")
 	for i, k := range metricKeys {
-		data.Totals = append(data.Totals, cell{Text: fmtMetric(k, totals[i]), Num: true})
+		data.Totals = append(data.Totals, cell{Text: fmtMetric(u.f, k, totals[i]), Num: true})
 	}
 	data.NoOrders = totals[1].IsZero()
 	// Paging.
@@ -506,20 +568,30 @@ func (s *Server) sourcesPage(w http.ResponseWriter, r *http.Request, u *ui) erro
 	if offset-1+len(res.Rows) < res.TotalRows {
 		data.Next = withParams(base, q, "offset", strconv.Itoa(offset+sourcesPageRows))
 	}
-	// The chart: orders and paid orders of the first ten rows.
+	// The chart: the rows that brought the most orders, whatever the
+	// table's sort and page.
+	chartRes := res
+	if params.Get("sort") != "-"+colByKey["orders"].API || offset != 1 {
+		cp := maps.Clone(v.params)
+		cp.Set("sort", "-"+colByKey["orders"].API)
+		cp.Set("limit", strconv.Itoa(sourcesChartRows))
+		if chartRes, err = s.runUIReport(r, u, cp, false); err != nil {
+			return err
+		}
+	}
 	data.Chart = chartData{Kind: "bars", Locale: u.f.nf.Locale}
 	ordersAt, paidAt := slices.Index(metricKeys, "orders"), slices.Index(metricKeys, "paid")
-	sets := []chartDataset{{Label: "All orders"}}
+	sets := []chartDataset{{Label: u.tr.T("All orders")}}
 	if paidAt >= 0 {
-		sets = append(sets, chartDataset{Label: "Paid orders"})
+		sets = append(sets, chartDataset{Label: u.tr.T("Paid orders")})
 	}
-	for i, row := range res.Rows {
-		if i == 10 {
+	for i, row := range chartRes.Rows {
+		if i == sourcesChartRows || row.Metrics[ordersAt].IsZero() {
 			break
 		}
 		var parts []string
-		for _, c := range data.Rows[i][:len(dims)] {
-			parts = append(parts, c.Text)
+		for j, k := range dims {
+			parts = append(parts, dimText(u.tr, k, row.Dimensions[j]))
 		}
 		data.Chart.Labels = append(data.Chart.Labels, strings.Join(parts, " · "))
 		sets[0].Data = append(sets[0].Data, row.Metrics[ordersAt].InexactFloat64())
@@ -532,7 +604,7 @@ func (s *Server) sourcesPage(w http.ResponseWriter, r *http.Request, u *ui) erro
 	if err != nil {
 		return err
 	}
-	p.Error = warn
+	p.Error = v.warn
 	return s.render(w, r, http.StatusOK, "sources", p)
 }
 

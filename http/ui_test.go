@@ -23,6 +23,8 @@ type browser struct {
 	t    *testing.T
 	base string
 	c    *http.Client
+	// lang is the Accept-Language the browser sends ("" sends none).
+	lang string
 }
 
 func newBrowser(t *testing.T, f *fixture) *browser {
@@ -40,6 +42,9 @@ type page struct {
 
 func (b *browser) do(req *http.Request) page {
 	b.t.Helper()
+	if b.lang != "" {
+		req.Header.Set("Accept-Language", b.lang)
+	}
 	resp, err := b.c.Do(req)
 	if err != nil {
 		b.t.Fatal(err)
@@ -294,7 +299,7 @@ func TestUIPages(t *testing.T) {
 	if p.code != 200 || !strings.Contains(p.body, "Ad traffic") || !strings.Contains(p.body, `aria-sort="ascending"`) {
 		t.Errorf("sources: %d %.500s", p.code, p.body)
 	}
-	csv := regexp.MustCompile(`href="(/stat/v1/data\.csv\?[^"]+)"`).FindStringSubmatch(p.body)
+	csv := regexp.MustCompile(`href="(/c/[0-9]+/sources\.csv\?[^"]+)"`).FindStringSubmatch(p.body)
 	if csv == nil {
 		t.Fatal("no CSV link")
 	}

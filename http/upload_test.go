@@ -7,6 +7,7 @@ import (
 	"io"
 	"mime/multipart"
 	"net/http/httptest"
+	"regexp"
 	"runtime"
 	"strings"
 	"testing"
@@ -302,6 +303,62 @@ func TestJSONFieldTooLarge(t *testing.T) {
 		}
 		if body.sent > 2<<20 || body.peak-base > 32<<20 {
 			t.Errorf("%s...: read %d bytes, heap grew by %d MiB", tc.head, body.sent, (body.peak-base)>>20)
+		}
+	}
+}
+
+// TestRefusedFileRowCount checks that a file refused for a CSV syntax
+// error, which stops reading, records and shows the rows of the whole
+// file, not only those read before the error; and that a file whose rows
+// were all refused under on_error=skip is not shown as passed.
+func TestRefusedFileRowCount(t *testing.T) {
+	f := newFixture(t, 0)
+	b, ct := multipartFile(t, "uniq_id\nC1\n")
+	uploading(t, f.post(t, "/data/contacts/csv", ct, b))
+	file := "id,client_uniq_id,create_date_time,order_status\n" +
+		"O1,C1,2026-02-01 10:00,PAID\n" +
+		"O2,C1,2026-02-01 10:00,PAID\n" +
+		"O3,C\"1,2026-02-01 10:00,PAID\n" + // a bare quote: reading stops here
+		"O4,C1,2026-02-01 10:00,PAID\n" +
+		"\n" +
+		"O5,C1,2026-02-01 10:00,PAID\n" +
+		"O6,C1,2026-02-01 10:00,PAID\n"
+	for _, q := range []string{"", "?on_error=skip"} {
+		b, ct = multipartFile(t, file)
+		r := f.post(t, "/data/orders/csv"+q, ct, b)
+		id, _ := r.body["uploading_id"].(string)
+		if r.code != 400 || id == "" {
+			t.Fatalf("%s: %d %v, want a refusal", q, r.code, r.body)
+		}
+		up, err := f.store.Upload(context.Background(), f.counter.ID, id)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if up.Status != crmlink.UploadFailed || up.Rows != 6 || up.Rejected != 1 || up.Accepted != 0 {
+			t.Errorf("%s: %s rows %d, accepted %d, rejected %d; want FAILED, 6 rows, 0 accepted, 1 refused",
+				q, up.Status, up.Rows, up.Accepted, up.Rejected)
+		}
+	}
+
+	// Every row refused, on_error=skip: passed, nothing stored.
+	b, ct = multipartFile(t, "id,client_uniq_id,create_date_time,order_status\nX1,C1,31.02.2026,PAID\nX2,C1,bad,PAID\n")
+	up := uploading(t, f.post(t, "/data/orders/csv?on_error=skip", ct, b))
+	if up["api_validation_status"] != "PASSED" || up["accepted"] != 0.0 {
+		t.Fatalf("all rows refused with skip: %v", up)
+	}
+	br := newBrowser(t, f)
+	br.signIn(f.admin, "", "")
+	for _, path := range []string{"/uploads", "/uploads/" + up["uploading_id"].(string)} {
+		p := br.get("/c/" + f.counter.ID.String() + path)
+		if p.code != 200 {
+			t.Fatalf("%s: %d", path, p.code)
+		}
+		row := p.body
+		if path == "/uploads" {
+			row = regexp.MustCompile(`(?s)<tr>\s*<td>[^<]*</td>\s*<td><a href="uploads/` + up["uploading_id"].(string) + `".*?</tr>`).FindString(p.body)
+		}
+		if !strings.Contains(row, `class="status u-EMPTY">nothing stored<`) || strings.Contains(row, "u-PASSED") {
+			t.Errorf("%s: an upload that stored nothing is not shown as such: %.600s", path, row)
 		}
 	}
 }

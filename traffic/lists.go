@@ -212,6 +212,24 @@ func (c *Classifier) load() error {
 		c.minParamLen = min(c.minParamLen, len(name))
 	}
 
+	c.utmEngines = map[utmKey]string{}
+	utmLines, err := readList("utm_sources.txt")
+	if err != nil {
+		return err
+	}
+	for _, ln := range utmLines {
+		src, name, _ := strings.Cut(ln.value, "\t")
+		src, name = strings.TrimSpace(src), strings.TrimSpace(name)
+		k := utmKey{crmlink.SourceKind(ln.key), src}
+		if !k.kind.Valid() || src == "" || name == "" || strings.ToLower(src) != src || len(src) > maxUTMLen {
+			return fmt.Errorf("utm_sources.txt:%d: want a source id, a lower-case utm_source and a name", ln.no)
+		}
+		if _, ok := c.utmEngines[k]; ok {
+			return fmt.Errorf("utm_sources.txt:%d: %s %q twice", ln.no, k.kind, src)
+		}
+		c.utmEngines[k] = name
+	}
+
 	for _, l := range mediumLists {
 		lines, err := readList(l.file)
 		if err != nil {

@@ -7,7 +7,8 @@
 //
 //  1. an ad click id in the landing URL (clickids.txt), or a paid utm_medium
 //     (paid_mediums.txt): ad; the engine is the click id's ad system, else
-//     utm_source;
+//     utm_source's engine name (utm_sources.txt: "yandex" is Yandex Direct,
+//     as a yclid says; "vk" is VK Ads);
 //  2. a mailing utm_medium (email_mediums.txt): email, engine utm_source;
 //  3. to 8. the referrer's host (or Android app) in a host list: the kind of
 //     that list (saved, organic, social, messenger, recommend, email), the
@@ -23,7 +24,8 @@
 //  10. any other referrer: referral, engine the referring domain; with no
 //     usable referrer, a social utm_medium (social_mediums.txt) gives
 //     social and any other utm_source or utm_medium gives referral, both
-//     with engine utm_source;
+//     with engine utm_source's name in utm_sources.txt ("vk" is VKontakte,
+//     as the referrer vk.com says), else utm_source as sent;
 //  11. nothing: direct.
 //
 // The five UTM fields are filled in every case.
@@ -50,6 +52,9 @@ type Classifier struct {
 	mediums  map[string]crmlink.SourceKind
 	params   map[string]uint8 // query parameter -> paramSource.. or paramClickID+i
 	clickIDs []clickID
+	// utmEngines are the engine names of utm_source values, by kind
+	// (utm_sources.txt).
+	utmEngines map[utmKey]string
 	// minParamLen is the length of the shortest parameter in params, to
 	// skip shorter ones without a map look-up.
 	minParamLen int
@@ -96,7 +101,7 @@ func (c *Classifier) Classify(landingURL, referrer, siteHost string) crmlink.Tra
 	// 1, 2. Paid or mailing utm_medium.
 	medium := c.mediumKind(ts.UTMMedium)
 	if medium == crmlink.SourceAd || medium == crmlink.SourceEmail {
-		ts.Kind, ts.Engine = medium, ts.UTMSource
+		ts.Kind, ts.Engine = medium, c.utmEngine(medium, ts.UTMSource)
 		return ts
 	}
 
@@ -126,13 +131,32 @@ func (c *Classifier) Classify(landingURL, referrer, siteHost string) crmlink.Tra
 	// be social traffic; other tags make it link traffic.
 	switch {
 	case medium == crmlink.SourceSocial:
-		ts.Kind, ts.Engine = crmlink.SourceSocial, ts.UTMSource
+		ts.Kind, ts.Engine = crmlink.SourceSocial, c.utmEngine(crmlink.SourceSocial, ts.UTMSource)
 	case ts.UTMSource != "" || ts.UTMMedium != "":
-		ts.Kind, ts.Engine = crmlink.SourceReferral, ts.UTMSource
+		ts.Kind, ts.Engine = crmlink.SourceReferral, c.utmEngine(crmlink.SourceReferral, ts.UTMSource)
 	default:
 		ts.Kind = crmlink.SourceDirect
 	}
 	return ts
+}
+
+// utmKey is a utm_source value, lower-cased, under a kind of traffic.
+type utmKey struct {
+	kind   crmlink.SourceKind
+	source string
+}
+
+// utmEngine is the engine of a session of the given kind whose engine
+// comes from utm_source: the one name utm_sources.txt gives that value
+// under that kind, else the value as sent.
+func (c *Classifier) utmEngine(kind crmlink.SourceKind, source string) string {
+	if source == "" || len(source) > maxUTMLen {
+		return source
+	}
+	if n, ok := c.utmEngines[utmKey{kind, strings.ToLower(source)}]; ok {
+		return n
+	}
+	return source
 }
 
 // mediumKind returns the kind a utm_medium value is listed under, or "".

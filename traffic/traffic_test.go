@@ -47,9 +47,9 @@ func TestClassifyRules(t *testing.T) {
 		{"click id beats utm_source", "https://shop.example/?utm_source=google&utm_medium=cpc&yclid=7", "", site, src{"ad", "Yandex Direct"}, "yclid=7"},
 		{"ysclid is not an ad", "https://shop.example/?ysclid=lq1", "https://yandex.ru/", site, src{"organic", "Yandex"}, ""},
 		{"click id in the fragment query", "https://shop.example/#/cart?yclid=5", "", site, src{"ad", "Yandex Direct"}, "yclid=5"},
-		{"paid medium cpc", "https://shop.example/?utm_source=yandex&utm_medium=cpc", "https://yandex.ru/", site, src{"ad", "yandex"}, ""},
-		{"paid medium upper case", "https://shop.example/?utm_source=Google&utm_medium=CPC", "", site, src{"ad", "Google"}, ""},
-		{"paid medium with spaces", "https://shop.example/?utm_source=%20vk%20&utm_medium=+paid_social+", "", site, src{"ad", "vk"}, ""},
+		{"paid medium cpc", "https://shop.example/?utm_source=yandex&utm_medium=cpc", "https://yandex.ru/", site, src{"ad", "Yandex Direct"}, ""},
+		{"paid medium upper case", "https://shop.example/?utm_source=Google&utm_medium=CPC", "", site, src{"ad", "Google Ads"}, ""},
+		{"paid medium with spaces", "https://shop.example/?utm_source=%20vk%20&utm_medium=+paid_social+", "", site, src{"ad", "VK Ads"}, ""},
 		{"paid medium display", "https://shop.example/?utm_medium=display", "", site, src{"ad", ""}, ""},
 		{"paid medium retargeting beats webmail", "https://shop.example/?utm_source=mt&utm_medium=retargeting", "https://e.mail.ru/", site, src{"ad", "mt"}, ""},
 		{"paid medium beats internal", "https://shop.example/?utm_medium=banner", "https://shop.example/", site, src{"ad", ""}, ""},
@@ -161,7 +161,7 @@ func TestClassifyRules(t *testing.T) {
 		{"google as a longer label", "https://shop.example/", "https://notgoogle.com/", site, src{"referral", "notgoogle.com"}, ""},
 		{"utm only", "https://shop.example/?utm_source=partner", "", site, src{"referral", "partner"}, ""},
 		{"utm medium only", "https://shop.example/?utm_medium=affiliate", "", site, src{"referral", ""}, ""},
-		{"social medium without referrer", "https://shop.example/?utm_source=vk&utm_medium=social", "", site, src{"social", "vk"}, ""},
+		{"social medium without referrer", "https://shop.example/?utm_source=vk&utm_medium=social", "", site, src{"social", "VKontakte"}, ""},
 		{"smm without referrer", "https://shop.example/?utm_source=tg_channel&utm_medium=SMM", "", site, src{"social", "tg_channel"}, ""},
 		{"utm in fragment query", "https://shop.example/#/p?utm_source=spa", "", site, src{"referral", "spa"}, ""},
 		{"utm campaign alone is direct", "https://shop.example/?utm_campaign=spring", "", site, src{"direct", ""}, ""},
@@ -553,5 +553,40 @@ func BenchmarkNew(b *testing.B) {
 	b.ReportAllocs()
 	for b.Loop() {
 		New()
+	}
+}
+
+// TestOneEngineOneName checks that an engine reached through utm_source has
+// the name its click id or its referrer gives it, whatever the case of
+// the tag, so that reports show it in one row under one name.
+func TestOneEngineOneName(t *testing.T) {
+	c := New()
+	const site = "shop.example"
+	for _, tt := range []struct {
+		name             string
+		a, b             [2]string // landing URL and referrer of two sessions
+		wantKind, engine string
+	}{
+		{"Yandex Direct by yclid and by utm", [2]string{"https://shop.example/?yclid=123", ""},
+			[2]string{"https://shop.example/?utm_source=Yandex&utm_medium=cpc", ""}, "ad", "Yandex Direct"},
+		{"Google Ads by gclid and by utm", [2]string{"https://shop.example/?gclid=abc", ""},
+			[2]string{"https://shop.example/?utm_source=google&utm_medium=cpc", "https://www.google.com/"}, "ad", "Google Ads"},
+		{"VKontakte by referrer and by utm", [2]string{"https://shop.example/", "https://vk.com/feed"},
+			[2]string{"https://shop.example/?utm_source=vk&utm_medium=social", ""}, "social", "VKontakte"},
+		{"VK Ads by utm, with and without the referrer", [2]string{"https://shop.example/?utm_source=vk&utm_medium=cpc", "https://vk.com/"},
+			[2]string{"https://shop.example/?utm_source=VK&utm_medium=cpc", ""}, "ad", "VK Ads"},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			x, y := c.Classify(tt.a[0], tt.a[1], site), c.Classify(tt.b[0], tt.b[1], site)
+			for _, got := range []crmlink.TrafficSource{x, y} {
+				if string(got.Kind) != tt.wantKind || got.Engine != tt.engine {
+					t.Errorf("got %s %q, want %s %q", got.Kind, got.Engine, tt.wantKind, tt.engine)
+				}
+			}
+		})
+	}
+	// A value the list does not know stays as sent.
+	if got := c.Classify("https://shop.example/?utm_source=partner42&utm_medium=cpc", "", site); got.Engine != "partner42" {
+		t.Errorf("unknown utm_source: engine %q, want it as sent", got.Engine)
 	}
 }

@@ -11,6 +11,7 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -249,11 +250,15 @@ func TestDashboardInBrowser(t *testing.T) {
 		}
 		checkSourcesAgainstAPI(d)
 		d.shot("sources-drilldown")
-		// The CSV link downloads exactly the page's query.
+		// The CSV link downloads the page's own view.
 		href := runB(d, chromedp.AttributeValue(`#csv-link`, "href"))
-		api := runB(d, chromedp.AttributeValue(`a[href^="/stat/v1/data?"]`, "href"))
-		if strings.TrimPrefix(href.Value, "/stat/v1/data.csv") != strings.TrimPrefix(api.Value, "/stat/v1/data") {
-			t.Errorf("CSV link %s and API link %s differ", href.Value, api.Value)
+		loc, err := url.Parse(runB(d, chromedp.Location()))
+		if err != nil {
+			t.Fatal(err)
+		}
+		link, err := url.Parse(href.Value)
+		if err != nil || link.Path != base+"/sources.csv" || link.Query().Encode() != loc.Query().Encode() {
+			t.Errorf("CSV link %s does not download the page's view %s", href.Value, loc.RequestURI())
 		}
 	})
 
@@ -345,7 +350,133 @@ func TestDashboardInBrowser(t *testing.T) {
 			d.shot("narrow" + strings.ReplaceAll(p, "/", "-"))
 		}
 	})
+
+	// The Order sources table with every column and three dimensions fits
+	// a 1400 px window, or scrolls inside its card with its first column
+	// kept in view: the page itself never scrolls sideways.
+	t.Run("Wide1400", func(t *testing.T) {
+		d.t = t
+		d.do("1400 px viewport", chromedp.EmulateViewport(1400, 900))
+		d.open(base + "/sources?dim=source&dim=engine&dim=utm_campaign")
+		d.shot("sources-1400")
+		if wide := runB(d, chromedp.Evaluate[bool](`document.documentElement.scrollWidth > window.innerWidth + 1`)); wide {
+			t.Error("the Order sources page scrolls sideways at 1400 px")
+		}
+		overflows := runB(d, chromedp.Evaluate[bool](`(function(){var w=document.querySelector('#report').closest('.table-wrap');return w.scrollWidth > w.clientWidth + 1})()`))
+		sticky := runB(d, chromedp.Evaluate[string](`getComputedStyle(document.querySelector('#report tbody tr:nth-child(2) td:first-child')).position`))
+		if overflows && sticky != "sticky" {
+			t.Errorf("the table is wider than its card and its first column scrolls away (position %q)", sticky)
+		}
+	})
+
+	// No source id shows raw, and one engine has one name.
+	t.Run("Names", func(t *testing.T) {
+		d.t = t
+		d.open(base + "/sources?dim=source&dim=engine")
+		ids := map[string]bool{}
+		for _, k := range crmlink.SourceKinds {
+			ids[string(k)] = true
+		}
+		engines := map[string]string{} // lower-cased, spaces dropped -> as shown
+		for _, row := range runB(d, chromedp.Evaluate[[][]string](`Array.from(document.querySelectorAll('#report tbody tr:not(.totals)')).map(r => Array.from(r.cells).slice(0, 2).map(c => c.textContent.trim()))`)) {
+			if len(row) < 2 {
+				continue
+			}
+			if ids[row[0]] {
+				t.Errorf("a source shows as its raw id %q", row[0])
+			}
+			for _, raw := range []string{"vk", "yandex", "google", "facebook"} {
+				if row[1] == raw {
+					t.Errorf("%s: engine shown as the raw utm_source %q", row[0], row[1])
+				}
+			}
+			key := row[0] + "/" + strings.ToLower(strings.ReplaceAll(row[1], " ", ""))
+			if prev, ok := engines[key]; ok && prev != row[1] {
+				t.Errorf("%s: one engine under two names, %q and %q", row[0], prev, row[1])
+			}
+			engines[key] = row[1]
+		}
+		if _, ok := engines["Ad traffic/vkads"]; !ok {
+			t.Errorf("the demo's VK ads are not shown as VK Ads: %v", engines)
+		}
+		// The chart shows the sources that brought the most orders,
+		// most first, whatever the table's sort.
+		d.open(base + "/sources?sort=-visits")
+		orders := runB(d, chromedp.Evaluate[[]float64](`JSON.parse(document.getElementById('chart-data').textContent).datasets[0].data`))
+		for i := 1; i < len(orders); i++ {
+			if orders[i] > orders[i-1] {
+				t.Errorf("the chart is not ordered by orders: %v", orders)
+				break
+			}
+		}
+		if len(orders) == 0 {
+			t.Error("the chart has no bars")
+		}
+	})
+
+	// The dashboard in Russian, by the language switch, and back.
+	t.Run("Russian", func(t *testing.T) {
+		d.t = t
+		d.do("desktop viewport", chromedp.EmulateViewport(1366, 900))
+		d.open(base + "/")
+		d.do("switch to Russian", chromedp.Click(`nav.lang a[hreflang="ru"]`), chromedp.WaitVisible(`html[lang="ru"] main`))
+		english := []string{"Overview", "Order sources", "Clients", "Uploads", "Goals", "Settings", "Sign out"}
+		for _, p := range []struct{ path, want string }{
+			{"/", "Визиты"}, {"/sources", "Модель атрибуции"}, {"/clients", "Клиенты"},
+			{"/uploads", "Загрузки"}, {"/goals", "Цели"}, {"/settings", "Настройки"},
+		} {
+			d.open(base + p.path)
+			nav := runB(d, chromedp.Text(`header.top`))
+			for _, w := range english {
+				if strings.Contains(nav, w) {
+					t.Errorf("%s: the navigation still says %q: %q", p.path, w, nav)
+				}
+			}
+			if main := runB(d, chromedp.Text(`main`)); !strings.Contains(main, p.want) {
+				t.Errorf("%s: no %q on the page", p.path, p.want)
+			}
+			d.shot("ru" + strings.ReplaceAll(p.path, "/", "-"))
+		}
+		d.open(base + "/sources")
+		body := runB(d, chromedp.Text(`main`))
+		for _, w := range []string{"Переходы по рекламе", "Прямые заходы", "Переходы из поисковых систем", "Заказы", "Выручка", "Последний значимый переход", "Скачать CSV"} {
+			if !strings.Contains(body, w) {
+				t.Errorf("Order sources lacks %q", w)
+			}
+		}
+		legend := runB(d, chromedp.Evaluate[string](`JSON.parse(document.getElementById('chart-data').textContent).datasets[0].label`))
+		if legend != "Заказы" {
+			t.Errorf("chart label %q", legend)
+		}
+		// The page script speaks Russian too.
+		d.open(base + "/settings")
+		d.do("copy", chromedp.Click(`button[data-copy="snippet"]`))
+		btn := runB(d, chromedp.Text(`button[data-copy="snippet"]`))
+		if !cyrillicRE.MatchString(btn) {
+			t.Errorf("the copy button says %q after a click", btn)
+		}
+	})
+
+	t.Run("English", func(t *testing.T) {
+		d.t = t
+		d.open(base + "/")
+		d.do("switch to English", chromedp.Click(`nav.lang a[hreflang="en"]`), chromedp.WaitVisible(`html[lang="en"] main`))
+		for _, p := range []struct{ path, want string }{
+			{"/", "Sessions"}, {"/sources", "Attribution model"}, {"/clients", "Clients"},
+			{"/uploads", "Uploads"}, {"/goals", "Goals"}, {"/settings", "Settings"},
+		} {
+			d.open(base + p.path)
+			if nav := runB(d, chromedp.Text(`nav.nav`)); cyrillicRE.MatchString(nav) || !strings.Contains(nav, "Order sources") {
+				t.Errorf("%s: navigation %q", p.path, nav)
+			}
+			if h := runB(d, chromedp.Text(`main`)); !strings.Contains(h, p.want) || strings.Contains(h, "Визиты") {
+				t.Errorf("%s: not in English", p.path)
+			}
+		}
+	})
 }
+
+var cyrillicRE = regexp.MustCompile(`[А-Яа-яЁё]`)
 
 // checkSourcesAgainstAPI compares the Order sources table on screen with
 // the Reporting API's answer to the page's own query.

@@ -5,6 +5,15 @@
   'use strict';
   var csrf = (document.querySelector('meta[name="csrf-token"]') || {}).content || '';
 
+  // The page's messages in the reader's language, by their English text;
+  // {0}, {1}… are filled from the arguments.
+  var msgs = {};
+  try { msgs = JSON.parse((document.getElementById('i18n') || {}).textContent || '{}'); } catch (err) { msgs = {}; }
+  var t = function (s) {
+    var args = Array.prototype.slice.call(arguments, 1);
+    return (msgs[s] || s).replace(/\{(\d)\}/g, function (m, i) { return String(args[Number(i)]); });
+  };
+
   // The counter picker navigates to the chosen counter.
   document.querySelectorAll('select[data-navigate]').forEach(function (sel) {
     sel.addEventListener('change', function () { window.location.href = sel.value; });
@@ -16,9 +25,9 @@
       var el = document.getElementById(btn.getAttribute('data-copy'));
       if (!el || !navigator.clipboard) return;
       navigator.clipboard.writeText(el.textContent).then(function () {
-        btn.textContent = 'Copied';
-        setTimeout(function () { btn.textContent = 'Copy'; }, 1500);
-      }, function () { btn.textContent = 'Select and copy by hand'; });
+        btn.textContent = t('Copied');
+        setTimeout(function () { btn.textContent = t('Copy'); }, 1500);
+      }, function () { btn.textContent = t('Select and copy by hand'); });
     });
   });
 
@@ -88,9 +97,9 @@
       var file = up.querySelector('input[type="file"]').files[0];
       var status = up.querySelector('.upload-status');
       var bar = up.querySelector('progress');
-      if (!file) { status.textContent = 'Choose a file first.'; return; }
+      if (!file) { status.textContent = t('Choose a file first.'); return; }
       var max = Number(up.getAttribute('data-max'));
-      if (max && file.size > max) { status.textContent = 'The file is larger than the server accepts (' + max + ' bytes).'; return; }
+      if (max && file.size > max) { status.textContent = t('The file is larger than the server accepts ({0} bytes).', max); return; }
       var entity = up.elements.entity.value;
       var path = entity === 'simple_orders' ? '/data/simple_orders' : '/data/' + entity + '/csv';
       var q = new URLSearchParams({ merge_mode: up.elements.merge_mode.value, delimiter_type: up.elements.delimiter_type.value });
@@ -102,11 +111,11 @@
       xhr.setRequestHeader('X-CSRF-Token', csrf);
       bar.hidden = false; bar.value = 0;
       up.querySelector('button[type="submit"]').disabled = true;
-      status.textContent = 'Sending…';
+      status.textContent = t('Sending…');
       xhr.upload.addEventListener('progress', function (ev) {
         if (ev.lengthComputable) {
           bar.value = Math.round(100 * ev.loaded / ev.total);
-          if (ev.loaded === ev.total) status.textContent = 'Sent; the server is checking and storing the rows…';
+          if (ev.loaded === ev.total) status.textContent = t('Sent; the server is checking and storing the rows…');
         }
       });
       xhr.addEventListener('load', function () {
@@ -116,22 +125,26 @@
         if (xhr.status === 200 && res.uploading) {
           var u = res.uploading;
           bar.value = 100;
-          status.textContent = 'Upload ' + u.uploading_id + ': ' + u.api_validation_status + ', ' + u.accepted + ' rows stored, ' + u.rejected + ' refused.';
+          // A file whose every row was refused (on_error=skip) passed, but
+          // stored nothing: it is not reported as a success.
+          status.textContent = u.accepted === 0
+            ? t('Upload {0}: nothing stored, {1} rows refused.', u.uploading_id, u.rejected)
+            : t('Upload {0}: {1}, {2} rows stored, {3} refused.', u.uploading_id, t(u.api_validation_status), u.accepted, u.rejected);
           setTimeout(function () { window.location.href = 'uploads/' + u.uploading_id; }, 400);
         } else {
           var msg = res.message || ('HTTP ' + xhr.status);
-          status.textContent = 'Not stored: ' + msg;
+          status.textContent = t('Not stored: ') + msg;
           if (res.uploading_id) {
             var a = document.createElement('a');
             a.href = 'uploads/' + res.uploading_id + '#errors';
-            a.textContent = ' See the row errors.';
+            a.textContent = t(' See the row errors.');
             status.appendChild(a);
           }
         }
       });
       xhr.addEventListener('error', function () {
         up.querySelector('button[type="submit"]').disabled = false;
-        status.textContent = 'The upload did not reach the server; check the connection and try again.';
+        status.textContent = t('The upload did not reach the server; check the connection and try again.');
       });
       xhr.send(body);
     });

@@ -34,10 +34,13 @@ func (s *Server) sourcesCSV(w http.ResponseWriter, r *http.Request, u *ui) error
 	params := maps.Clone(v.params)
 	params.Set("limit", strconv.Itoa(sourcesCSVPage))
 	params.Set("offset", "1")
+	params.Set("include_unlinked", "true")
 	res, err := s.runUIReport(r, u, params, false)
 	if err != nil {
 		return err
 	}
+	unlinked := res.Unlinked
+	params.Del("include_unlinked")
 	name := "order-sources-" + v.per.Date1 + "-" + v.per.Date2 + ".csv"
 	w.Header().Set("Content-Type", "text/csv; charset=utf-8")
 	w.Header().Set("Content-Disposition", `attachment; filename="`+name+`"`)
@@ -92,6 +95,17 @@ func (s *Server) sourcesCSV(w http.ResponseWriter, r *http.Request, u *ui) error
 		if res, err = s.runUIReport(r, u, params, false); err != nil {
 			// The header is sent: the reader sees a cut file; the log says why.
 			s.cfg.Logger.ErrorContext(r.Context(), "sources csv", "err", err)
+			return nil
+		}
+	}
+	if hasOrders(v.metricKeys, unlinked) {
+		// Last, as on the page: the orders no session brought.
+		rec := make([]string, len(v.dims))
+		rec[0] = u.tr.T(crmlink.UnlinkedName)
+		for i, k := range v.metricKeys {
+			rec = append(rec, csvNumber(k, unlinked.Metrics[i]))
+		}
+		if cw.Write(rec) != nil {
 			return nil
 		}
 	}

@@ -97,6 +97,27 @@ type customerData struct {
 	MoreOrder bool
 	// MoreSessions and MoreReaches count what the page leaves out.
 	MoreSessions, MoreReaches int
+	// Reasons says why each unlinked order has no session (its text, by
+	// order id).
+	Reasons map[string]string
+	// Emails and Phones count the contact's addresses and numbers, each
+	// kept as MD5, SHA-256 or both, as the Clients report counts them.
+	Emails, Phones int
+}
+
+// keepNewest keeps the first n items (the newest) and any later one that
+// must stay, and says how many it left out.
+func keepNewest[T any](items []T, n int, must func(T) bool) ([]T, int) {
+	if len(items) <= n {
+		return items, 0
+	}
+	kept := items[:n:n]
+	for _, it := range items[n:] {
+		if must(it) {
+			kept = append(kept, it)
+		}
+	}
+	return kept, len(items) - len(kept)
 }
 
 type goalReachRow struct {
@@ -154,9 +175,7 @@ func (s *Server) customerPage(w http.ResponseWriter, r *http.Request, u *ui) err
 		sessions = append(sessions, ss...)
 	}
 	slices.SortFunc(sessions, func(a, b crmlink.Session) int { return b.Start.Compare(a.Start) })
-	if len(sessions) > customerMaxSessions {
-		sessions = sessions[:customerMaxSessions]
-	}
+	sessions, _ = keepNewest(sessions, customerMaxSessions, func(ss crmlink.Session) bool { return len(linkedTo[ss.ID]) > 0 })
 	sids := make([]uint64, len(sessions))
 	for i, ss := range sessions {
 		sids[i] = ss.ID
@@ -206,9 +225,22 @@ func (s *Server) customerPage(w http.ResponseWriter, r *http.Request, u *ui) err
 			Goals: goals, Anchor: "s" + uitoa(ss.ID), Linked: len(linkedTo[ss.ID]) > 0,
 			Summary: u.tr.N(u.f, ss.PageViews, "page view", "page views") + ", " + u.tr.Duration(ss.Duration)})
 	}
-	if n := len(data.Sessions); n > customerShown {
-		data.Sessions, data.MoreSessions = data.Sessions[:customerShown], n-customerShown
+	// The newest sessions, and every session an order of theirs links to,
+	// so that each order's link leads to its session.
+	data.Sessions, data.MoreSessions = keepNewest(data.Sessions, customerShown, func(ts timelineSession) bool { return ts.Linked })
+	if slices.ContainsFunc(orders, func(co crmlink.CustomerOrder) bool { return co.Link == nil }) {
+		// Why each unlinked order has no session, as linking says now.
+		list, err := s.cfg.Store.UnlinkedOrders(ctx, crmlink.UnlinkedQuery{CounterID: u.counter.ID, UniqID: id, Limit: customerMaxOrders})
+		if err != nil {
+			return err
+		}
+		data.Reasons = map[string]string{}
+		for _, uo := range list {
+			data.Reasons[uo.OrderID] = unlinkedReasons[uo.Reason]
+		}
 	}
+	data.Emails = max(len(c.IDs.EmailMD5), len(c.IDs.EmailSHA256))
+	data.Phones = max(len(c.IDs.PhoneMD5), len(c.IDs.PhoneSHA256))
 	slices.Reverse(data.Reaches)
 	if n := len(data.Reaches); n > customerShown {
 		data.Reaches, data.MoreReaches = data.Reaches[:customerShown], n-customerShown
@@ -237,11 +269,17 @@ type uploadsData struct {
 
 // unlinkedReasons names the reasons an order has no session.
 var unlinkedReasons = map[string]string{
-	"no_identifier":           "no identifier to link by",
-	"unknown_customer":        "customer unknown to the site",
-	"no_session_before_order": "no session before the order",
-	"outside_link_window":     "sessions too long before the order",
+	crmlink.UnlinkedNoIdentifier:    "no identifier to link by",
+	crmlink.UnlinkedUnknownCustomer: "customer unknown to the site",
+	crmlink.UnlinkedNoSession:       "no session before the order",
+	crmlink.UnlinkedOutsideWindow:   "sessions too long before the order",
+	crmlink.UnlinkedRobot:           "only a robot's session carries its purchase",
+	crmlink.UnlinkedPending:         "links at the next relink",
 }
+
+// uploadUnlinkedShown is how many of an upload's unlinked orders its page
+// lists.
+const uploadUnlinkedShown = 100
 
 const uploadsPageRows = 50
 
@@ -280,10 +318,29 @@ func (s *Server) uploadPage(w http.ResponseWriter, r *http.Request, u *ui) error
 	if err != nil {
 		return err
 	}
+	var unlinked []crmlink.UnlinkedOrder
+	more := 0
+	if !up.Queued && (up.Entity == crmlink.EntityOrders || up.Entity == crmlink.EntitySimpleOrders) {
+		n := 0
+		for _, v := range up.Unlinked {
+			n += v
+		}
+		if n > 0 {
+			if unlinked, err = s.cfg.Store.UnlinkedOrders(r.Context(), crmlink.UnlinkedQuery{CounterID: u.counter.ID,
+				UploadID: up.ID, Limit: uploadUnlinkedShown}); err != nil {
+				return err
+			}
+			more = n - len(unlinked)
+		}
+	}
 	p, err := s.pageFor(r, u, "uploads", u.tr.Tf("Upload %s", up.ID), struct {
 		Up        *crmlink.Upload
 		LinkNames map[string]string
-	}{up, unlinkedReasons})
+		Unlinked  []crmlink.UnlinkedOrder
+		More      int
+		APIURL    string
+	}{up, unlinkedReasons, unlinked, more,
+		"/cdp/api/v1/counter/" + u.counter.ID.String() + "/uploading/" + up.ID + "/unlinked_orders?limit=10000"})
 	if err != nil {
 		return err
 	}

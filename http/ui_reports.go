@@ -308,6 +308,7 @@ type sourcesData struct {
 	Head         []headCell
 	Rows         [][]cell
 	Totals       []cell
+	Unlinked     []cell // the row of orders linked to no session; nil when there are none
 	TotalRows    int
 	Chart        chartData
 	CSVURL       string
@@ -505,6 +506,7 @@ func (s *Server) sourcesPage(w http.ResponseWriter, r *http.Request, u *ui) erro
 	params := maps.Clone(v.params)
 	params.Set("limit", strconv.Itoa(sourcesPageRows))
 	params.Set("offset", strconv.Itoa(offset))
+	params.Set("include_unlinked", "true")
 	res, err := s.runUIReport(r, u, params, false)
 	if err != nil {
 		return err
@@ -559,6 +561,17 @@ func (s *Server) sourcesPage(w http.ResponseWriter, r *http.Request, u *ui) erro
 	for i, k := range metricKeys {
 		data.Totals = append(data.Totals, cell{Text: fmtMetric(u.f, k, totals[i]), Num: true})
 	}
+	if ur := res.Unlinked; hasOrders(metricKeys, ur) {
+		// The orders no session brought: a row of their own, outside the
+		// rows and the totals, which count sessions.
+		for range dims {
+			data.Unlinked = append(data.Unlinked, cell{})
+		}
+		data.Unlinked[0] = cell{Text: u.tr.T(crmlink.UnlinkedName), URL: data.UploadURL}
+		for i, k := range metricKeys {
+			data.Unlinked = append(data.Unlinked, cell{Text: fmtMetric(u.f, k, ur.Metrics[i]), Num: true})
+		}
+	}
 	data.NoOrders = totals[1].IsZero()
 	// Paging.
 	data.From, data.To = offset, offset+len(res.Rows)-1
@@ -606,6 +619,18 @@ func (s *Server) sourcesPage(w http.ResponseWriter, r *http.Request, u *ui) erro
 	}
 	p.Error = v.warn
 	return s.render(w, r, http.StatusOK, "sources", p)
+}
+
+// hasOrders reports whether a report row counts any order: its "orders"
+// column, or any column when that one is not shown.
+func hasOrders(metricKeys []string, row *crmlink.ReportRow) bool {
+	if row == nil {
+		return false
+	}
+	if i := slices.Index(metricKeys, "orders"); i >= 0 {
+		return !row.Metrics[i].IsZero()
+	}
+	return slices.ContainsFunc(row.Metrics, func(d decimal.Decimal) bool { return !d.IsZero() })
 }
 
 // flipSort returns the sort value a header links to: the other direction

@@ -582,3 +582,50 @@ func TestUISigninLimit(t *testing.T) {
 		t.Errorf("after the window: %d", p.code)
 	}
 }
+
+// TestUIUnlinkedOrders: the orders no session brought are a row of their
+// own on Order sources and in its download, the upload's page lists them
+// with the reason for each, and the customer's page says why; an order's
+// session and a session's orders link to each other.
+func TestUIUnlinkedOrders(t *testing.T) {
+	f := newFixture(t, 0)
+	sessions := "session_id,client_id,start,landing_url\n900,111,2026-02-01 09:00:00,https://shop.example/\n"
+	uploading(t, f.post(t, "/data/sessions", "text/csv", strings.NewReader(sessions)))
+	body, ct := multipartFile(t, contactsCSV)
+	uploading(t, f.post(t, "/data/contacts/csv", ct, body))
+	body, ct = multipartFile(t, "id,client_uniq_id,create_date_time,order_status,revenue\n"+
+		"O1,C1,2026-02-01 11:00,PAID,100\nO2,C2,2026-02-01 12:00,PAID,250.5\n")
+	upID := uploading(t, f.post(t, "/data/orders/csv", ct, body))["uploading_id"].(string)
+
+	b := newBrowser(t, f)
+	b.signIn(f.admin, "", "")
+	base := "/c/" + f.counter.ID.String()
+	p := b.get(base + "/sources?date1=2026-02-01&date2=2026-02-01")
+	row := regexp.MustCompile(`(?s)<tr class="unlinked" id="unlinked-row".*?</tr>`).FindString(p.body)
+	if p.code != 200 || !strings.Contains(row, "Not linked to a session") || !strings.Contains(row, "250.50") {
+		t.Errorf("sources: %d, unlinked row %q", p.code, row)
+	}
+	csv := b.get(base + "/sources.csv?date1=2026-02-01&date2=2026-02-01")
+	lines := strings.Split(strings.TrimSpace(csv.body), "\n")
+	if last := lines[len(lines)-1]; !strings.HasPrefix(last, "Not linked to a session,") || !strings.Contains(last, ",250.50") {
+		t.Errorf("sources.csv ends with %q", last)
+	}
+	p = b.get(base + "/uploads/" + upID)
+	tbl := regexp.MustCompile(`(?s)<table id="unlinked-orders">.*?</table>`).FindString(p.body)
+	if !strings.Contains(tbl, "<code>O2</code>") || !strings.Contains(tbl, "customer unknown to the site") || strings.Contains(tbl, "O1") {
+		t.Errorf("upload page's unlinked orders: %q", tbl)
+	}
+	p = b.get(base + "/clients/C2")
+	if !strings.Contains(p.body, "not linked to a session</span> <span class=\"sub reason\">customer unknown to the site") {
+		t.Errorf("C2's page does not say why O2 has no session: %.2000s", p.body)
+	}
+	p = b.get(base + "/clients/C1")
+	if !strings.Contains(p.body, `<a href="#s900">`) || !strings.Contains(p.body, `<a href="#order-O1">`) || !strings.Contains(p.body, `id="s900"`) {
+		t.Errorf("C1's order and session do not link to each other: %.3000s", p.body)
+	}
+	b.lang = "ru" // the counter has no locale: the browser's language decides
+	p = b.get(base + "/sources?date1=2026-02-01&date2=2026-02-01")
+	if row := regexp.MustCompile(`(?s)<tr class="unlinked".*?</tr>`).FindString(p.body); !strings.Contains(row, "Не связаны с визитом") {
+		t.Errorf("sources in Russian: unlinked row %q", row)
+	}
+}

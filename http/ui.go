@@ -133,6 +133,7 @@ func (s *Server) uiRoutes() {
 	s.counterPage("GET /c/{id}/sources", crmlink.ScopeRead, s.sourcesPage)
 	s.counterPage("GET /c/{id}/sources.csv", crmlink.ScopeRead, s.sourcesCSV)
 	s.counterPage("GET /c/{id}/clients", crmlink.ScopeRead, s.clientsPage)
+	s.counterPage("GET /c/{id}/clients.csv", crmlink.ScopeRead, s.clientsPageCSV)
 	s.counterPage("GET /c/{id}/clients/{uniq}", crmlink.ScopeRead, s.customerPage)
 	s.counterPage("GET /c/{id}/uploads", crmlink.ScopeRead, s.uploadsPage)
 	s.counterPage("GET /c/{id}/uploads/{upload}", crmlink.ScopeRead, s.uploadPage)

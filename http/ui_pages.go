@@ -3,6 +3,7 @@ package http
 import (
 	"fmt"
 	"log/slog"
+	"maps"
 	"net/http"
 	"net/url"
 	"slices"
@@ -11,6 +12,7 @@ import (
 	"time"
 
 	"github.com/crmlink/crmlink"
+	"github.com/crmlink/crmlink/report"
 	"github.com/shopspring/decimal"
 )
 
@@ -34,33 +36,62 @@ type clientsData struct {
 	Sort       string
 	Base       string
 	UploadURL  string
+	CSVURL     string
+	// The filters' form: its values as sent, and the choices.
+	Filter   url.Values
+	Sources  []pick
+	Statuses []pick
+	Filtered bool // a filter other than the search is set
 }
+
+// clientsFilters are the Clients page's filter parameters besides search.
+var clientsFilters = []string{"source", "status", "min_spent", "max_spent", "date1", "date2"}
 
 func (s *Server) clientsPage(w http.ResponseWriter, r *http.Request, u *ui) error {
 	q := r.URL.Query()
 	sortKey := q.Get("sort")
 	bare := strings.TrimPrefix(sortKey, "-")
-	if !slices.ContainsFunc(clientsCols, func(c struct{ Key, Label string }) bool { return c.Key == bare }) {
+	if !slices.ContainsFunc(clientsCols, func(c struct{ Key, Label string }) bool { return c.Key == bare && c.Key != "sessions" }) {
 		sortKey, bare = "-orders", "orders"
 	}
 	desc := strings.HasPrefix(sortKey, "-")
 	offset := formInt(q.Get("offset"), 1, 1, 1<<30)
-	search := strings.TrimSpace(q.Get("search"))
-	if len(search) > 200 {
-		search = search[:200]
+	cq, err := clientsQuery(q, u.counter, s.cfg.Clock.Now())
+	if err != nil {
+		return err
 	}
-	res, err := s.cfg.Store.Clients(r.Context(), &crmlink.ClientsQuery{CounterID: u.counter.ID, Search: search,
-		Sort: sortKey, Limit: clientsPageRows, Offset: offset - 1, Currency: u.counter.Currency})
+	cq.Sort, cq.Limit, cq.Offset = sortKey, clientsPageRows, offset-1
+	res, err := s.cfg.Store.Clients(r.Context(), cq)
 	if err != nil {
 		return err
 	}
 	base := r.URL.Path
-	data := clientsData{Search: search, Rows: res.Rows, TotalRows: res.TotalRows, Sort: sortKey, Base: base,
-		UploadURL: "/c/" + u.counter.ID.String() + "/uploads"}
+	data := clientsData{Search: cq.Search, Rows: res.Rows, TotalRows: res.TotalRows, Sort: sortKey, Base: base,
+		UploadURL: "/c/" + u.counter.ID.String() + "/uploads", Filter: url.Values{}}
+	csvQuery := maps.Clone(q)
+	csvQuery.Del("offset")
+	data.CSVURL = withParams(base+".csv", csvQuery)
+	for _, k := range clientsFilters {
+		if v := q.Get(k); v != "" {
+			data.Filter.Set(k, v)
+			data.Filtered = true
+		}
+	}
+	data.Sources = append(data.Sources, pick{"", u.tr.T("Any source"), cq.Source == ""})
+	for _, k := range crmlink.SourceKinds {
+		data.Sources = append(data.Sources, pick{string(k), u.tr.Source(string(k)), cq.Source == k})
+	}
+	data.Statuses = append(data.Statuses, pick{"", u.tr.T("Any status"), cq.Status == ""})
+	for _, st := range []crmlink.StatusType{crmlink.StatusInProgress, crmlink.StatusPaid, crmlink.StatusCancelled, crmlink.StatusSpam, crmlink.StatusOther} {
+		data.Statuses = append(data.Statuses, pick{string(st), u.tr.Status(st), cq.Status == st})
+	}
 	for _, c := range clientsCols {
 		num := c.Key != "uniq_id"
-		data.Head = append(data.Head, headCell{Label: u.tr.T(c.Label), Num: num, Sorted: bare == c.Key, Desc: desc,
-			SortURL: withParams(base, q, "sort", flipSort(c.Key, bare == c.Key && desc == num, num), "offset", "")})
+		h := headCell{Label: u.tr.T(c.Label), Num: num, Sorted: bare == c.Key, Desc: desc}
+		if c.Key != "sessions" { // counted for the page's rows only: not sortable
+			h.SortURL = withParams(base, q, "sort", flipSort(c.Key, bare == c.Key && desc == num, num), "offset", "")
+		}
+		data.Head = append(data.Head, h)
 	}
 	data.From, data.To = offset, offset+len(res.Rows)-1
 	if offset > 1 {
@@ -75,6 +106,49 @@ func (s *Server) clientsPage(w http.ResponseWriter, r *http.Request, u *ui) erro
 	}
 	return s.render(w, r, http.StatusOK, "clients", p)
 }
+
+// clientsPageCSV is the Clients page's "Download CSV": every customer its
+// search and filters select, in its sort, with the titles the page gives
+// its columns in the reader's language, after a UTF-8 byte order mark (as
+// the Order sources download: Excel then reads Cyrillic right).
+func (s *Server) clientsPageCSV(w http.ResponseWriter, r *http.Request, u *ui) error {
+	q := r.URL.Query()
+	cq, err := clientsQuery(q, u.counter, s.cfg.Clock.Now())
+	if err != nil {
+		return err
+	}
+	if bare := strings.TrimPrefix(cq.Sort, "-"); bare == "" || bare == "sessions" ||
+		!slices.ContainsFunc(clientsCols, func(c struct{ Key, Label string }) bool { return c.Key == bare }) {
+		cq.Sort = "-orders"
+	}
+	w.Header().Set("Content-Type", "text/csv; charset=utf-8")
+	w.Header().Set("Content-Disposition", `attachment; filename="clients.csv"`)
+	w.Header().Set("Cache-Control", "no-store")
+	if _, err := w.Write([]byte("\uFEFF")); err != nil {
+		return nil
+	}
+	head := make([]string, len(clientsCSVTitles))
+	for i, t := range clientsCSVTitles {
+		head[i] = u.tr.T(t)
+	}
+	cw := report.NewCSVWriter(w)
+	cw.NumberColumns(clientsCSVNumbers...)
+	return s.writeClientsCSV(r, cw, cq, head, func(row *crmlink.ClientRow) []string {
+		cells := clientCells(row)
+		for _, i := range []int{15, 16} { // first and last source, by name
+			if cells[i] != "" {
+				cells[i] = u.tr.Source(cells[i])
+			}
+		}
+		return cells
+	})
+}
+
+// clientsCSVTitles are the titles of clientsCSVColumns on the page's
+// download, in English; the reader's language translates them.
+var clientsCSVTitles = []string{"Customer", "Name", "ClientIDs", "Site UserIDs", "Emails", "Phones", "Orders", "In progress",
+	"Paid", "Cancelled", "Spam", "Other", "Total spent", "Days since first order", "Days since last order",
+	"First source", "Last source", "Sessions"}
 
 // timelineSession is one session on a customer's page.
 type timelineSession struct {

@@ -629,3 +629,54 @@ func TestUIUnlinkedOrders(t *testing.T) {
 		t.Errorf("sources in Russian: unlinked row %q", row)
 	}
 }
+
+// TestUIClientsFilters: the Clients page filters as the API does, and its
+// download holds every customer they select, titled as the page.
+func TestUIClientsFilters(t *testing.T) {
+	f := newShopFixture(t)
+	b := newBrowser(t, f.fixture)
+	b.signIn(f.admin, "", "")
+	base := "/c/" + f.shop.ID.String() + "/clients"
+	rows := func(p page) string {
+		t.Helper()
+		if p.code != 200 {
+			t.Fatalf("%d %.500s", p.code, p.body)
+		}
+		tbl := regexp.MustCompile(`(?s)<table class="report" id="clients">.*?</table>`).FindString(p.body)
+		var ids []string
+		for _, m := range regexp.MustCompile(`<div class="sub">([^<]+)</div>`).FindAllStringSubmatch(tbl, -1) {
+			ids = append(ids, m[1])
+		}
+		return strings.Join(ids, ",")
+	}
+	for _, tc := range []struct{ query, want string }{
+		{"", "alice,bob"},
+		{"?source=ad", "alice"},
+		{"?status=PAID&min_spent=300", "alice"},
+		{"?max_spent=0", "bob"},
+		{"?date1=2026-02-02", ""},
+		{"?sort=-sessions", "alice,bob"}, // not sortable: the default order
+	} {
+		if got := rows(b.get(base + tc.query)); got != tc.want {
+			t.Errorf("%s: %q, want %q", tc.query, got, tc.want)
+		}
+	}
+	p := b.get(base + "?source=ad")
+	if !strings.Contains(p.body, `<option value="ad" selected>`) || !strings.Contains(p.body, `href="`+base+`.csv?source=ad`) {
+		t.Errorf("the form does not keep the filter or the download lacks it: %.3000s", p.body)
+	}
+	csv := b.get(base + ".csv?max_spent=0")
+	lines := strings.Split(strings.TrimSpace(csv.body), "\n")
+	if csv.code != 200 || !strings.HasPrefix(csv.body, "\uFEFFCustomer,Name,ClientIDs,") || len(lines) != 2 || !strings.HasPrefix(lines[1], "bob,Bob,") {
+		t.Errorf("clients.csv: %d %q", csv.code, csv.body)
+	}
+	csv = b.get(base + ".csv")
+	if lines := strings.Split(strings.TrimSpace(csv.body), "\n"); len(lines) != 3 || !strings.Contains(lines[1], "Ad traffic") {
+		t.Errorf("clients.csv of every customer: %q", csv.body)
+	}
+	b.lang = "ru"
+	csv = b.get(base + ".csv")
+	if !strings.Contains(strings.SplitN(csv.body, "\n", 2)[0], "Дней с первого заказа") {
+		t.Errorf("clients.csv in Russian: %q", csv.body)
+	}
+}

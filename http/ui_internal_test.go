@@ -3,6 +3,8 @@ package http
 import (
 	"fmt"
 	"net/http/httptest"
+	"os"
+	"strings"
 	"testing"
 	"time"
 
@@ -150,5 +152,18 @@ func TestSigninLimiter(t *testing.T) {
 	clock.Add(15 * time.Minute)
 	if l.blocked(a, "anna") {
 		t.Error("still refused after the window")
+	}
+}
+
+// TestReadmeSnippet: the tag snippet the README shows is the one Settings
+// gives, for counter 1 served at https://crmlink.example.
+func TestReadmeSnippet(t *testing.T) {
+	readme, err := os.ReadFile("../README.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := snippet("https://crmlink.example", &crmlink.Counter{ID: 1})
+	if !strings.Contains(string(readme), "```html\n"+want+"\n```") {
+		t.Errorf("the README's tag snippet is not Settings' one:\n%s", want)
 	}
 }

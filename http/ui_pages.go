@@ -490,13 +490,16 @@ type settingsData struct {
 	UpdateDays int
 }
 
-// snippet is the tag snippet for a counter: Metrica's, with our script.
+// snippet is the tag snippet for a counter: Metrica's, with our script,
+// reading e-commerce purchases from dataLayer (their ids link orders). The
+// README shows it for counter 1 at https://crmlink.example
+// (TestReadmeSnippet).
 func snippet(origin string, c *crmlink.Counter) string {
 	return `<script>
 (function(m,e,t,r,i,k,a){m[i]=m[i]||function(){(m[i].a=m[i].a||[]).push(arguments)};
 m[i].l=1*new Date();k=e.createElement(t),a=e.getElementsByTagName(t)[0];k.async=1;k.src=r;a.parentNode.insertBefore(k,a)})
 (window,document,"script","` + origin + `/tag.js","ym");
-ym(` + c.ID.String() + `, "init", {trackHash: true});
+ym(` + c.ID.String() + `, "init", {ecommerce: "dataLayer"});
 </script>`
 }
 

@@ -231,6 +231,9 @@ func TestDashboardInBrowser(t *testing.T) {
 		d.do("chart", chromedp.WaitVisible(`#chart`))
 		d.shot("sources")
 		lastsignTable = runB(d, chromedp.Text(`#report tbody`))
+		if row := cellTexts(d, `#unlinked-row td`); len(row) == 0 || row[0] != crmlink.UnlinkedName {
+			t.Errorf("no row of orders linked to no session: %q", row)
+		}
 		checkSourcesAgainstAPI(d)
 		// Change the attribution: the table changes, and still agrees
 		// with the API.
@@ -274,6 +277,21 @@ func TestDashboardInBrowser(t *testing.T) {
 		if hist := cellTexts(d, `#orders td.history`); len(hist) == 0 || hist[0] == "" {
 			t.Errorf("no status history: %q", hist)
 		}
+		// The filters: customers who came from an ad, as the API counts them.
+		d.open(base + "/clients")
+		d.do("filter by source", chromedp.SetValue(`select[name="source"]`, "ad"), chromedp.Submit(`#clients-form`))
+		d.waitURL("source=ad")
+		d.do("filtered", chromedp.WaitVisible(`#clients`))
+		d.shot("clients-filtered")
+		ans := d.api("/cdp/api/v1/counter/" + d.counter.ID.String() + "/clients?source=ad&limit=1")
+		pager := runB(d, chromedp.Text(`.pager`))
+		if total := fmt.Sprint(ans["total_rows"]); ans["total_rows"].(float64) == 0 || !strings.Contains(digits(pager), digits(total)) {
+			t.Errorf("clients from an ad: page says %q, the API %v", pager, ans["total_rows"])
+		}
+		href := runB(d, chromedp.AttributeValue(`#clients-csv`, "href"))
+		if !strings.Contains(href.Value, "/clients.csv?") || !strings.Contains(href.Value, "source=ad") {
+			t.Errorf("the clients download %q lacks the filter", href.Value)
+		}
 	})
 
 	t.Run("Uploads", func(t *testing.T) {
@@ -303,6 +321,23 @@ func TestDashboardInBrowser(t *testing.T) {
 		}
 		if _, err := d.st.Contact(context.Background(), d.counter.ID, "new-1"); err != nil {
 			t.Errorf("the uploaded contact: %v", err)
+		}
+		// The demo's orders upload lists its unlinked orders with a reason.
+		ups, err := d.st.Uploads(context.Background(), d.counter.ID, time.Time{}, 100)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, up := range ups {
+			if up.Entity != crmlink.EntityOrders || len(up.Unlinked) == 0 {
+				continue
+			}
+			d.open(base + "/uploads/" + up.ID)
+			d.do("unlinked orders", chromedp.WaitVisible(`#unlinked-orders`))
+			d.shot("upload-unlinked")
+			if rows := cellTexts(d, `#unlinked-orders tbody tr td:last-child`); len(rows) == 0 || rows[0] == "" {
+				t.Errorf("upload %s: unlinked orders without reasons: %q", up.ID, rows)
+			}
+			break
 		}
 	})
 
@@ -512,6 +547,19 @@ func checkSourcesAgainstAPI(d *dashboard) {
 	rows := ans["data"].([]any)
 	if len(rows) == 0 {
 		t.Fatal("the API has no rows")
+	}
+	// The orders no session brought: their row, as the API's.
+	if un, ok := ans["unlinked"].(map[string]any); ok {
+		cells := cellTexts(d, `#unlinked-row td`)
+		ms := un["metrics"].([]any)
+		if ms[1].(float64) > 0 && len(cells) != dims+len(ms) {
+			t.Fatalf("unlinked row has %d cells, want %d: %q", len(cells), dims+len(ms), cells)
+		}
+		for i, v := range ms {
+			if len(cells) > 0 && digits(cells[dims+i]) != apiDigits(t, v, places(i)) {
+				t.Errorf("unlinked row column %d: page %q, API %v", i, cells[dims+i], v)
+			}
+		}
 	}
 	first := cellTexts(d, `#report tbody tr:nth-child(2) td`)
 	row := rows[0].(map[string]any)

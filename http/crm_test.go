@@ -306,10 +306,11 @@ func TestOrderInspection(t *testing.T) {
 	}
 }
 
-// TestUnlinkedOrders: an upload's unlinked orders are listed with their
-// reasons, and the report shows them as a row of their own when asked.
-func TestUnlinkedOrders(t *testing.T) {
-	f := newFixture(t, 0)
+// uploadOneUnlinked uploads a session, the contacts of contactsCSV and
+// two orders on 2026-02-01: O1 of C1, whom the session brought, and O2 of
+// C2, whom no session brought. It returns the orders' upload id.
+func uploadOneUnlinked(t *testing.T, f *fixture) string {
+	t.Helper()
 	sessions := "session_id,client_id,start,landing_url\n900,111,2026-02-01 09:00:00,https://shop.example/\n"
 	uploading(t, f.post(t, "/data/sessions", "text/csv", strings.NewReader(sessions)))
 	body, ct := multipartFile(t, contactsCSV)
@@ -317,6 +318,14 @@ func TestUnlinkedOrders(t *testing.T) {
 	body, ct = multipartFile(t, "id,client_uniq_id,create_date_time,order_status,revenue\n"+
 		"O1,C1,2026-02-01 11:00,PAID,100\nO2,C2,2026-02-01 12:00,PAID,250.5\n")
 	id := uploading(t, f.post(t, "/data/orders/csv", ct, body))["uploading_id"].(string)
+	return id
+}
+
+// TestUnlinkedOrders: an upload's unlinked orders are listed with their
+// reasons, and the report shows them as a row of their own when asked.
+func TestUnlinkedOrders(t *testing.T) {
+	f := newFixture(t, 0)
+	id := uploadOneUnlinked(t, f)
 	base := "/cdp/api/v1/counter/" + f.counter.ID.String()
 	code, out := f.do(t, "GET", base+"/uploading/"+id+"/unlinked_orders", "OAuth "+f.read, nil, "")
 	orders, _ := out["orders"].([]any)

@@ -2,7 +2,6 @@ package http_test
 
 import (
 	"context"
-	"net/http/httptest"
 	"strings"
 	"testing"
 
@@ -10,7 +9,6 @@ import (
 	"github.com/crmlink/crmlink/duckdb"
 	crmhttp "github.com/crmlink/crmlink/http"
 	"github.com/crmlink/crmlink/store/storetest"
-	"github.com/crmlink/crmlink/traffic"
 )
 
 // newMemFixture is newFixture on an in-memory DuckDB store: the
@@ -23,24 +21,7 @@ func newMemFixture(t *testing.T) *fixture {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { st.Close() })
-	f := &fixture{store: st, clock: clock}
-	f.counter = storetest.MustCounter(t, st, "Shop", "Europe/Moscow")
-	f.other = storetest.MustCounter(t, st, "Other", "UTC")
-	mk := func(id crmlink.CounterID, sc crmlink.Scope) string {
-		secret := crmhttp.NewTokenSecret()
-		if err := st.CreateToken(context.Background(), &crmlink.Token{Hash: crmhttp.HashToken(secret), CounterID: id, Scope: sc}); err != nil {
-			t.Fatal(err)
-		}
-		return secret
-	}
-	f.admin = mk(0, crmlink.ScopeAdmin)
-	f.write = mk(f.counter.ID, crmlink.ScopeWrite)
-	f.read = mk(f.counter.ID, crmlink.ScopeRead)
-	f.foreign = mk(f.other.ID, crmlink.ScopeAdmin)
-	f.srv = httptest.NewServer(crmhttp.NewServer(crmhttp.Config{Store: st, Clock: clock, Classifier: traffic.New(),
-		Logger: discardLogger()}))
-	t.Cleanup(f.srv.Close)
-	return f
+	return fixtureOn(t, st, clock, 0)
 }
 
 // counterAdmin makes an admin token for f.counter alone.

@@ -57,7 +57,12 @@ func tempStore(t *testing.T, clock crmlink.Clock) *duckdb.Store {
 func newFixture(t *testing.T, maxBody int64) *fixture {
 	t.Helper()
 	clock := &crmlink.FixedClock{T: storetest.Epoch}
-	st := tempStore(t, clock)
+	return fixtureOn(t, tempStore(t, clock), clock, maxBody)
+}
+
+// fixtureOn serves st with two counters and a token of each scope.
+func fixtureOn(t *testing.T, st *duckdb.Store, clock *crmlink.FixedClock, maxBody int64) *fixture {
+	t.Helper()
 	f := &fixture{store: st, clock: clock}
 	f.counter = storetest.MustCounter(t, st, "Shop", "Europe/Moscow")
 	f.other = storetest.MustCounter(t, st, "Other", "UTC")

@@ -589,13 +589,7 @@ func TestUISigninLimit(t *testing.T) {
 // session and a session's orders link to each other.
 func TestUIUnlinkedOrders(t *testing.T) {
 	f := newFixture(t, 0)
-	sessions := "session_id,client_id,start,landing_url\n900,111,2026-02-01 09:00:00,https://shop.example/\n"
-	uploading(t, f.post(t, "/data/sessions", "text/csv", strings.NewReader(sessions)))
-	body, ct := multipartFile(t, contactsCSV)
-	uploading(t, f.post(t, "/data/contacts/csv", ct, body))
-	body, ct = multipartFile(t, "id,client_uniq_id,create_date_time,order_status,revenue\n"+
-		"O1,C1,2026-02-01 11:00,PAID,100\nO2,C2,2026-02-01 12:00,PAID,250.5\n")
-	upID := uploading(t, f.post(t, "/data/orders/csv", ct, body))["uploading_id"].(string)
+	upID := uploadOneUnlinked(t, f)
 
 	b := newBrowser(t, f)
 	b.signIn(f.admin, "", "")

@@ -39,6 +39,8 @@ func Run(t *testing.T, open Opener) {
 	runCRM(t, open)
 	runLink(t, open)
 	runReport(t, open)
+	runHits(t, open)
+	runQueue(t, open)
 }
 
 func newStore(t *testing.T, open Opener) (crmlink.Store, *crmlink.FixedClock) {

@@ -192,50 +192,6 @@ func checkAttribution(t *testing.T, db *sql.DB, counter crmlink.CounterID) {
 	}
 }
 
-// TestHitContinuesSessions: hits that continue sessions, one an import
-// wrote (with a Metrica visit id, which may take any value) and one the
-// collector started, count their page views in them, in one application.
-func TestHitContinuesSessions(t *testing.T) {
-	ctx := context.Background()
-	st := openTemp(t, &crmlink.FixedClock{T: storetest.Epoch}).(*duckdb.Store)
-	c := storetest.MustCounter(t, st, "Shop", "UTC")
-	t0 := storetest.Epoch
-	imported := storetest.Session(1<<63+5, 42, t0.Add(-time.Hour))
-	imported.PageViews = 1
-	if err := st.ImportSessions(ctx, &crmlink.Upload{CounterID: c.ID}, &storetest.SliceReader{Sessions: []crmlink.Session{
-		imported, storetest.Session(7, 43, t0.Add(-2*time.Hour))}}); err != nil {
-		t.Fatal(err)
-	}
-	hit := func(client, session uint64, start time.Time, isNew bool, pv int) crmlink.SessionHit {
-		return crmlink.SessionHit{Hit: crmlink.Hit{CounterID: c.ID, ClientID: client, Time: t0, Kind: crmlink.HitPageview,
-			URL: "https://shop.example/"}, SessionID: session, New: isNew, Start: start, PageViews: pv, Duration: t0.Sub(start)}
-	}
-	if err := st.WriteHits(ctx, []crmlink.SessionHit{hit(44, 1_000_001, t0.Add(-time.Minute), true, 1)}); err != nil {
-		t.Fatal(err)
-	}
-	if err := st.SyncHits(ctx); err != nil {
-		t.Fatal(err)
-	}
-	if err := st.WriteHits(ctx, []crmlink.SessionHit{
-		hit(42, imported.ID, imported.Start, false, 4),
-		hit(44, 1_000_001, t0.Add(-time.Minute), false, 2),
-	}); err != nil {
-		t.Fatal(err)
-	}
-	if err := st.SyncHits(ctx); err != nil {
-		t.Fatal(err)
-	}
-	for _, want := range []struct {
-		id uint64
-		pv int
-	}{{imported.ID, 4}, {1_000_001, 2}, {7, 3}} {
-		var pv int
-		if err := st.DB().QueryRow(`SELECT page_views FROM sessions WHERE session_id = CAST(? AS UBIGINT)`, strconv.FormatUint(want.id, 10)).Scan(&pv); err != nil || pv != want.pv {
-			t.Errorf("session %d: %d page views, %v; want %d", want.id, pv, err, want.pv)
-		}
-	}
-}
-
 // TestHitIdentitiesOnce: an identity is stored once, whether it is new
 // (the filter of stored identities says so, and it is inserted without
 // asking the table), repeated in one application, repeated in a later

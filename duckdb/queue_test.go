@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
-	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -56,7 +55,10 @@ func dumpCRM(t *testing.T, st *duckdb.Store, c crmlink.CounterID) string {
 }
 
 // TestAcceptOrders: an upload accepted and then applied leaves the store
-// as UploadOrders does, and its spools are gone.
+// as UploadOrders does, and its spools are gone: generated data at some
+// scale, across chunks, compared table by table (storetest's
+// AcceptedAsUploaded compares small hand-made uploads through the Store
+// interface).
 func TestAcceptOrders(t *testing.T) {
 	ctx := context.Background()
 	loc, _ := time.LoadLocation("Europe/Moscow")
@@ -108,8 +110,9 @@ func TestAcceptOrders(t *testing.T) {
 	}
 }
 
-// TestAcceptOrdersRefused: an upload with orders of unknown contacts is
-// refused when it is accepted, recorded as failed, and nothing is queued.
+// TestAcceptOrdersRefused: an upload refused when it is accepted leaves
+// nothing in the queue and no spools (the refusal itself, its record and
+// that nothing is applied are storetest's AcceptOrdersRefused).
 func TestAcceptOrdersRefused(t *testing.T) {
 	ctx := context.Background()
 	st := openTemp(t, &crmlink.FixedClock{T: storetest.Epoch}).(*duckdb.Store)
@@ -120,10 +123,9 @@ func TestAcceptOrdersRefused(t *testing.T) {
 		t.Fatal(err)
 	}
 	up := &crmlink.Upload{CounterID: c.ID, Format: "CSV"}
-	err = st.AcceptOrders(ctx, up, rd)
 	var v *crmlink.ValidationError
-	if !errors.As(err, &v) || len(v.Errors) != 1 || v.Errors[0].Column != "client_uniq_id" || up.Status != crmlink.UploadFailed {
-		t.Fatalf("accept: %v; upload %+v", err, up)
+	if err := st.AcceptOrders(ctx, up, rd); !errors.As(err, &v) {
+		t.Fatalf("accept: %v, want a validation error", err)
 	}
 	var queued int
 	if err := st.DB().QueryRow(`SELECT count(*) FROM upload_queue`).Scan(&queued); err != nil || queued != 0 {
@@ -131,75 +133,6 @@ func TestAcceptOrdersRefused(t *testing.T) {
 	}
 	if left, _ := filepath.Glob(filepath.Join(filepath.Dir(st.Path()), "crmlink.db.uploads", "*")); len(left) != 0 {
 		t.Errorf("spools left: %v", left)
-	}
-	got, err := st.Upload(ctx, c.ID, up.ID)
-	if err != nil || got.Status != crmlink.UploadFailed {
-		t.Errorf("recorded upload %+v, %v", got, err)
-	}
-}
-
-// TestAllErrorsAcrossChunks: a file with a bad date and orders of unknown
-// customers after it, spooled in chunks of 3 rows, is refused with every
-// error in line order, counting all its rows, whether accepted or uploaded
-// directly; the chunks after the reader knew the file fails are only
-// checked. With on_error=skip the good rows are stored.
-func TestAllErrorsAcrossChunks(t *testing.T) {
-	ctx := context.Background()
-	st := openTemp(t, &crmlink.FixedClock{T: storetest.Epoch}).(*duckdb.Store)
-	duckdb.SetChunkRows(st, 3)
-	c := storetest.MustCounter(t, st, "Shop", "UTC")
-	if err := st.UploadContacts(ctx, &crmlink.Upload{CounterID: c.ID}, &storetest.ContactSlice{Contacts: []crmlink.Contact{{UniqID: "C1"}}}); err != nil {
-		t.Fatal(err)
-	}
-	var b strings.Builder
-	b.WriteString("id,client_uniq_id,create_date_time,order_status\n")
-	for line := 2; line <= 11; line++ {
-		customer, date := "C1", "2026-01-10 10:00"
-		switch line {
-		case 3:
-			date = "31.02.2026"
-		case 4, 10:
-			customer = fmt.Sprintf("nobody-%d", line)
-		}
-		fmt.Fprintf(&b, "O%d,%s,%s,PAID\n", line, customer, date)
-	}
-	for _, tc := range []struct {
-		name   string
-		upload func(context.Context, *crmlink.Upload, crmlink.OrderReader) error
-		skip   bool
-	}{
-		{"accept", st.AcceptOrders, false},
-		{"upload", st.UploadOrders, false},
-		{"upload, skipping", st.UploadOrders, true},
-	} {
-		rd, err := crm.NewOrderCSV(strings.NewReader(b.String()), crm.Options{Now: storetest.Epoch, SkipInvalid: tc.skip})
-		if err != nil {
-			t.Fatal(err)
-		}
-		up := &crmlink.Upload{CounterID: c.ID, Format: "CSV", SkipInvalid: tc.skip}
-		err = tc.upload(ctx, up, rd)
-		rec, rerr := st.Upload(ctx, c.ID, up.ID)
-		if rerr != nil {
-			t.Fatalf("%s: %v", tc.name, rerr)
-		}
-		var lines []int
-		for _, e := range rec.Errors {
-			lines = append(lines, e.Line)
-		}
-		if !slices.Equal(lines, []int{3, 4, 10}) || rec.ErrorsTotal != 3 || rec.Rows != 10 || rec.Rejected != 3 {
-			t.Errorf("%s: recorded %+v", tc.name, rec)
-		}
-		_, _, oerr := st.Order(ctx, c.ID, "O2")
-		if tc.skip {
-			if err != nil || rec.Accepted != 7 || oerr != nil {
-				t.Errorf("%s: %v, accepted %d, O2: %v", tc.name, err, rec.Accepted, oerr)
-			}
-			continue
-		}
-		var v *crmlink.ValidationError
-		if !errors.As(err, &v) || v.Total != 3 || rec.Accepted != 0 || crmlink.KindOf(oerr) != crmlink.KindNotFound {
-			t.Errorf("%s: %v, accepted %d, O2: %v", tc.name, err, rec.Accepted, oerr)
-		}
 	}
 }
 
@@ -285,42 +218,5 @@ func TestAcceptedSurvivesCrash(t *testing.T) {
 	var queued int
 	if err := st.DB().QueryRow(`SELECT count(*) FROM upload_queue`).Scan(&queued); err != nil || queued != 0 {
 		t.Errorf("%d queued, %v", queued, err)
-	}
-}
-
-// TestUploadVisibleWhileApplied: an accepted upload is found at every
-// moment, queued or applied, never lost between the two.
-func TestUploadVisibleWhileApplied(t *testing.T) {
-	ctx := context.Background()
-	st := openTemp(t, &crmlink.FixedClock{T: storetest.Epoch}).(*duckdb.Store)
-	duckdb.SetChunkRows(st, 50)
-	c := storetest.MustCounter(t, st, "Shop", "UTC")
-	var csv strings.Builder
-	csv.WriteString("id,client_ids,create_date_time,order_status,revenue\n")
-	for i := range 2000 {
-		fmt.Fprintf(&csv, "S-%d,%d,2026-01-10 10:00,PAID,100\n", i, 1000+i)
-	}
-	for range 2 {
-		rd, err := crm.NewSimpleOrderCSV(strings.NewReader(csv.String()), crm.Options{Now: storetest.Epoch})
-		if err != nil {
-			t.Fatal(err)
-		}
-		up := &crmlink.Upload{CounterID: c.ID, Format: "CSV", Entity: crmlink.EntitySimpleOrders}
-		if err := st.AcceptOrders(ctx, up, rd); err != nil {
-			t.Fatal(err)
-		}
-		for polls := 0; ; polls++ {
-			got, err := st.Upload(ctx, c.ID, up.ID)
-			if err != nil {
-				t.Fatalf("poll %d: %v", polls, err)
-			}
-			list, err := st.Uploads(ctx, c.ID, time.Time{}, 10)
-			if err != nil || !slices.ContainsFunc(list, func(u *crmlink.Upload) bool { return u.ID == up.ID }) {
-				t.Fatalf("poll %d: the upload is not listed: %v", polls, err)
-			}
-			if !got.Queued {
-				break
-			}
-		}
 	}
 }

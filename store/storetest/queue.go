@@ -78,8 +78,18 @@ func testAcceptOrders(t *testing.T, open Opener) {
 	wantLink(t, s, c, "O1", 1, "client_id")
 	wantLink(t, s, c, "O2", 1, "client_id")
 
-	// Paid, then cancelled, accepted in turn an hour later.
+	// An hour later, a large upload, and behind it O1 paid, then
+	// cancelled, accepted in turn: those two wait in the queue together
+	// while the first is applied, unless the store applies faster than it
+	// accepts.
 	clock.Add(time.Hour)
+	var bulk []crmlink.Order
+	for i := range 40 {
+		bulk = append(bulk, order(fmt.Sprint("B-", i), "C1", crmlink.StatusPaid, "1", day.Add(-time.Hour)))
+	}
+	if err := acceptOrders(t, s, c, &crmlink.Upload{}, bulk...); err != nil {
+		t.Fatal(err)
+	}
 	var ups []*crmlink.Upload
 	for _, o := range []crmlink.Order{
 		order("O1", "C1", crmlink.StatusPaid, "120", day),
@@ -93,7 +103,7 @@ func testAcceptOrders(t *testing.T, open Opener) {
 	}
 	syncUploads(t, s)
 	cos, err := s.CustomerOrders(ctx, c.ID, "C1", 10)
-	if err != nil || len(cos) != 2 || cos[0].Order.ID != "O1" || cos[1].Order.ID != "O2" {
+	if err != nil || len(cos) != 10 || cos[0].Order.ID != "O1" || cos[1].Order.ID != "O2" {
 		t.Fatalf("CustomerOrders(C1) = %+v, %v; want O1, O2", cos, err)
 	}
 	o1 := cos[0]

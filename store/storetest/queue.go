@@ -78,7 +78,7 @@ func testAcceptOrders(t *testing.T, open Opener) {
 	wantLink(t, s, c, "O1", 1, "client_id")
 	wantLink(t, s, c, "O2", 1, "client_id")
 
-	// An hour later, a large upload, and behind it O1 paid, then
+	// An hour later, a larger upload, and behind it O1 paid, then
 	// cancelled, accepted in turn: those two wait in the queue together
 	// while the first is applied, unless the store applies faster than it
 	// accepts.
@@ -104,20 +104,20 @@ func testAcceptOrders(t *testing.T, open Opener) {
 	syncUploads(t, s)
 	cos, err := s.CustomerOrders(ctx, c.ID, "C1", 10)
 	if err != nil || len(cos) != 10 || cos[0].Order.ID != "O1" || cos[1].Order.ID != "O2" {
-		t.Fatalf("CustomerOrders(C1) = %+v, %v; want O1, O2", cos, err)
+		t.Fatalf("CustomerOrders(C1) = %+v, %v; want 10, O1 and O2 first", cos, err)
 	}
 	o1 := cos[0]
 	if o1.Order.StatusType != crmlink.StatusCancelled || o1.Order.Revenue.String() != "120" || o1.Link == nil || o1.Link.SessionID != 1 {
 		t.Errorf("O1 after the two uploads: %+v, link %+v", o1.Order, o1.Link)
 	}
-	var got3 []string
+	var gotVersions []string
 	for _, v := range o1.Versions {
-		got3 = append(got3, fmt.Sprintf("%d %s %s %s", v.Version, v.UploadID, v.StatusType, v.Accepted.UTC().Format(time.RFC3339)))
+		gotVersions = append(gotVersions, fmt.Sprintf("%d %s %s %s", v.Version, v.UploadID, v.StatusType, v.Accepted.UTC().Format(time.RFC3339)))
 	}
 	at := Epoch.Add(time.Hour).Format(time.RFC3339)
 	want := []string{"1 " + up.ID + " IN_PROGRESS " + Epoch.Format(time.RFC3339), "2 " + ups[0].ID + " PAID " + at, "3 " + ups[1].ID + " CANCELLED " + at}
-	if !slices.Equal(got3, want) {
-		t.Errorf("O1's versions:\n%q\nwant\n%q", got3, want)
+	if !slices.Equal(gotVersions, want) {
+		t.Errorf("O1's versions:\n%q\nwant\n%q", gotVersions, want)
 	}
 	// Times without a value in the rows are those of the upload's
 	// acceptance: O1 updated by the last one, O2 paid by the first.

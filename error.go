@@ -179,3 +179,7 @@ func (v *ValidationError) Error() string {
 	}
 	return b.String()
 }
+
+// ErrInUse marks the error of opening a store that another process holds
+// (an embedded store's file is opened by one process at a time).
+var ErrInUse = errors.New("the store is in use by another process")

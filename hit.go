@@ -81,3 +81,22 @@ type HitStore interface {
 	// visitors, or after a restart). The collector asks for many at once.
 	LastSessions(ctx context.Context, counter CounterID, clientIDs []uint64) (map[uint64]*Session, error)
 }
+
+// HitPort is an engine's write port for the tag's hits. Package hitlog
+// makes each batch durable and numbers it, then hands the engine batches
+// in number order; the engine turns them into sessions, identities,
+// purchases and goal reaches.
+type HitPort interface {
+	// HitsApplied returns the number of the last batch applied; 0 when
+	// none was.
+	HitsApplied(ctx context.Context) (int64, error)
+	// ApplyHits applies batches, in order, the last of them numbered
+	// upto, and records upto as applied. It is atomically visible and
+	// applied once: until it returns nil, none of it may show, and a
+	// call that failed or was cut short by a crash is made again with the
+	// same batches, which must then count once (in a transaction, or by
+	// inserts an engine deduplicates, keyed by batch).
+	ApplyHits(ctx context.Context, upto int64, batches [][]SessionHit) error
+	// LastSessions is HitStore's.
+	LastSessions(ctx context.Context, counter CounterID, clientIDs []uint64) (map[uint64]*Session, error)
+}

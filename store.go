@@ -7,14 +7,14 @@ import (
 	"github.com/shopspring/decimal"
 )
 
-// Store keeps everything crmlink knows. Each engine (the embedded DuckDB,
-// ClickHouse) implements it in its own package, and store/storetest holds the
-// contract every implementation must pass.
+// Store keeps everything crmlink knows. Package store makes one of an
+// Engine (the embedded DuckDB, ClickHouse) by putting the shared pipelines
+// in front of it, and store/storetest holds the contract every store must
+// pass.
 //
 // Work that scans data runs inside the engine: imports stage rows and apply
-// them set-based, linking (LinkStore) is SQL run by the store, and so will
-// be report aggregation (Report, to come): Go decides what to ask, the
-// engine scans.
+// them set-based, linking (LinkStore) and report aggregation are SQL run
+// by the engine: Go decides what to ask, the engine scans.
 type Store interface {
 	CounterStore
 	TokenStore
@@ -32,6 +32,33 @@ type Store interface {
 	Check(ctx context.Context) error
 	// Close releases the store; it waits for writes in flight.
 	Close() error
+}
+
+// Engine is what a store engine implements (package duckdb, ClickHouse to
+// come): the Store without the pipelines that any engine shares, with
+// the write ports those call instead. Package store puts the pipelines in
+// front of an Engine, which makes it a Store.
+type Engine interface {
+	CounterStore
+	TokenStore
+	UserStore
+	SessionStore
+	UploadStore
+	CRMStore
+	OfflineConversionStore
+	LinkStore
+	ReportStore
+	HitPort
+	// Check probes the store with a real write and a real read, as a
+	// health check must: an error says why the store cannot serve now
+	// (a full disk, a failed engine), with the kind a user sees.
+	Check(ctx context.Context) error
+	// Close releases the store; it waits for writes in flight.
+	Close() error
+	// LocalDir is the directory for the store's files on this machine
+	// (the hit log's); "" keeps them in memory, as for a store that lives
+	// only as long as the process.
+	LocalDir() string
 }
 
 // CounterStore keeps counters.

@@ -81,7 +81,7 @@ func TestLinkSlices(t *testing.T) {
 	ctx := context.Background()
 	st, c, _, ups := generatedStore(t, gen.Config{Seed: 11, Sessions: 20000, Contacts: 2000, Orders: 4000, SimpleOrders: 400, Days: 60},
 		gen.SessionsFile, gen.ContactsFile, gen.OrdersFile, gen.SimpleOrdersFile)
-	ds := st.(*duckdb.Store)
+	ds := engine(st)
 	links := func() string {
 		t.Helper()
 		var b strings.Builder
@@ -110,7 +110,7 @@ func TestLinkSlices(t *testing.T) {
 	if whole.Linked == 0 || whole.Linked != ups[gen.OrdersFile].Linked+ups[gen.SimpleOrdersFile].Linked {
 		t.Fatalf("relinked %+v; the uploads linked %d and %d", whole, ups[gen.OrdersFile].Linked, ups[gen.SimpleOrdersFile].Linked)
 	}
-	duckdb.SetLinkRows(ds, 700) // 4,400 orders: seven slices
+	duckdb.SetLinkRows(engine(ds), 700) // 4,400 orders: seven slices
 	sliced, err := st.Relink(ctx, c.ID)
 	if err != nil {
 		t.Fatal(err)

@@ -14,23 +14,6 @@ func NewClientFilter(capacity int) ClientFilter { return ClientFilter{newClientF
 func (c ClientFilter) Add(id uint64)            { c.f.add(id) }
 func (c ClientFilter) MayHave(id uint64) bool   { return c.f.mayHave(id) }
 
-// AppendHitLog appends batches to the hit log of a closed store at dbPath,
-// numbered from 1 after the log's own files, as a server that acknowledged
-// them and died before applying them leaves it.
-func AppendHitLog(dbPath string, batches ...[]crmlink.SessionHit) error {
-	l, err := openHitLog(dbPath+".hits", 0)
-	if err != nil {
-		return err
-	}
-	defer l.close()
-	for _, b := range batches {
-		if _, err := l.appendGob(b); err != nil {
-			return err
-		}
-	}
-	return nil
-}
-
 // SetLinkRows makes linking take n orders at a time.
 func SetLinkRows(s *Store, n int) { s.linkRows = n }
 

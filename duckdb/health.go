@@ -11,9 +11,7 @@ import (
 )
 
 // Check probes the store for a health check: it writes the health_probe
-// row and reads it back, and writes and syncs a small file in the hit
-// log's directory, where the tag's hits go first. A full disk fails the
-// write with ErrNoSpace and leaves the database usable; a database that
+// row and reads it back. A full disk fails the write with ErrNoSpace and leaves the database usable; a database that
 // DuckDB has invalidated fails with ErrStoreFailed. See crmlink.Store.
 func (s *Store) Check(ctx context.Context) error {
 	s.probeMu.Lock()
@@ -26,9 +24,6 @@ func (s *Store) Check(ctx context.Context) error {
 	// caller: Check (health probe)
 	if err := s.db.QueryRowContext(ctx, `SELECT count(*) FROM health_probe`).Scan(&n); err != nil {
 		return Classify(fmt.Errorf("health probe: read: %w", err))
-	}
-	if err := s.hits.probe(); err != nil {
-		return Classify(fmt.Errorf("health probe: %w", err))
 	}
 	return nil
 }

@@ -12,6 +12,7 @@ import (
 
 	"github.com/crmlink/crmlink"
 	"github.com/crmlink/crmlink/duckdb"
+	"github.com/crmlink/crmlink/store"
 	"github.com/crmlink/crmlink/store/storetest"
 )
 
@@ -25,7 +26,7 @@ import (
 // into ClientIDs whose states are kept.
 func TestHitAttribution(t *testing.T) {
 	ctx := context.Background()
-	st := openTemp(t, &crmlink.FixedClock{T: storetest.Epoch}).(*duckdb.Store)
+	st := openTemp(t, &crmlink.FixedClock{T: storetest.Epoch}).(*store.Store)
 	c := storetest.MustCounter(t, st, "Shop", "UTC")
 	t0 := storetest.Epoch
 	rng := rand.New(rand.NewPCG(3, 4))
@@ -100,7 +101,7 @@ func TestHitAttribution(t *testing.T) {
 	next.Source = crmlink.TrafficSource{Kind: crmlink.SourceDirect}
 	apply([]crmlink.SessionHit{next})
 	round()
-	keptBefore, _, states := duckdb.HitAttribution(st)
+	keptBefore, _, states := duckdb.HitAttribution(engine(st))
 	if keptBefore == 0 || states == 0 {
 		t.Fatalf("no session was attributed from a kept state (%d, %d states)", keptBefore, states)
 	}
@@ -111,18 +112,18 @@ func TestHitAttribution(t *testing.T) {
 	}}); err != nil {
 		t.Fatal(err)
 	}
-	if _, _, states := duckdb.HitAttribution(st); states != 0 {
+	if _, _, states := duckdb.HitAttribution(engine(st)); states != 0 {
 		t.Errorf("%d states kept after an import", states)
 	}
 	for range 3 {
 		round()
 	}
-	kept, bySQL, _ := duckdb.HitAttribution(st)
+	kept, bySQL, _ := duckdb.HitAttribution(engine(st))
 	t.Logf("new hit sessions attributed from kept states: %d, by reading stored sessions: %d", kept, bySQL)
 	if kept <= keptBefore || bySQL == 0 {
 		t.Errorf("kept %d (before the import %d), by SQL %d: want both ways used, and kept states again after the import", kept, keptBefore, bySQL)
 	}
-	checkAttribution(t, st.DB(), c.ID)
+	checkAttribution(t, engine(st).DB(), c.ID)
 }
 
 // checkAttribution compares every stored session's attribution with the
@@ -199,7 +200,7 @@ func checkAttribution(t *testing.T, db *sql.DB, counter crmlink.CounterID) {
 // the store forget its filters.
 func TestHitIdentitiesOnce(t *testing.T) {
 	ctx := context.Background()
-	st := openTemp(t, &crmlink.FixedClock{T: storetest.Epoch}).(*duckdb.Store)
+	st := openTemp(t, &crmlink.FixedClock{T: storetest.Epoch}).(*store.Store)
 	c := storetest.MustCounter(t, st, "Shop", "UTC")
 	t0 := storetest.Epoch
 	imported := storetest.Session(500, 2, t0.Add(-time.Hour))
@@ -232,7 +233,7 @@ func TestHitIdentitiesOnce(t *testing.T) {
 		t.Fatal(err)
 	}
 	apply(hit(1, email), hit(6, email), hit(6, email))
-	rows, err := st.DB().Query(`SELECT client_id, kind, value, count(*) FROM site_identities WHERE counter_id = ?
+	rows, err := engine(st).DB().Query(`SELECT client_id, kind, value, count(*) FROM site_identities WHERE counter_id = ?
 		GROUP BY ALL ORDER BY client_id, kind`, int64(c.ID))
 	if err != nil {
 		t.Fatal(err)
@@ -261,19 +262,19 @@ func TestHitIdentitiesOnce(t *testing.T) {
 // filter of ClientIDs, which the server does before it listens.
 func TestLastSessionsWarm(t *testing.T) {
 	ctx := context.Background()
-	st := openTemp(t, &crmlink.FixedClock{T: storetest.Epoch}).(*duckdb.Store)
+	st := openTemp(t, &crmlink.FixedClock{T: storetest.Epoch}).(*store.Store)
 	c := storetest.MustCounter(t, st, "Shop", "UTC")
 	if err := st.ImportSessions(ctx, &crmlink.Upload{CounterID: c.ID}, &storetest.SliceReader{Sessions: []crmlink.Session{
 		storetest.Session(1, 2, storetest.Epoch)}}); err != nil {
 		t.Fatal(err)
 	}
-	if duckdb.HasClientFilter(st, c.ID) {
+	if duckdb.HasClientFilter(engine(st), c.ID) {
 		t.Fatal("a filter before any look-up")
 	}
 	if got, err := st.LastSessions(ctx, c.ID, nil); err != nil || len(got) != 0 {
 		t.Fatalf("LastSessions(nil) = %v, %v", got, err)
 	}
-	if !duckdb.HasClientFilter(st, c.ID) {
+	if !duckdb.HasClientFilter(engine(st), c.ID) {
 		t.Error("no filter after a look-up of no ClientID")
 	}
 }

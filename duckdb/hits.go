@@ -1,14 +1,10 @@
 package duckdb
 
 import (
-	"bytes"
 	"context"
 	"database/sql"
-	"encoding/gob"
-	"encoding/json"
 	"fmt"
 	"math"
-	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -27,192 +23,30 @@ const hitUpdateColumns = `{'session_id': 'UBIGINT', 'page_views': 'INTEGER', 'du
 
 const hitGoalColumns = `{'session_id': 'UBIGINT', 'goal': 'VARCHAR', 'time_us': 'BIGINT'}`
 
-// WriteHits makes a batch of hits durable: one fsynced record of the hit
-// log (hitlog.go), which costs a fraction of a millisecond, so the
-// collector can answer quickly; the applier turns logged batches into
-// sessions, goals, purchases and identities a moment later. See
-// crmlink.HitStore.
-func (s *Store) WriteHits(ctx context.Context, hits []crmlink.SessionHit) error {
-	// The log keeps the batch for the applier: a copy, as the caller may
-	// reuse its slice.
-	if _, err := s.hits.appendGob(slices.Clone(hits)); err != nil {
-		return fmt.Errorf("write hits: %w", err)
+// HitsApplied returns the number of the last batch of hits applied
+// (hit_log_state). See crmlink.HitPort.
+func (s *Store) HitsApplied(ctx context.Context) (int64, error) {
+	var n int64
+	// caller: HitsApplied
+	if err := s.db.QueryRowContext(ctx, `SELECT applied FROM hit_log_state`).Scan(&n); err != nil {
+		return 0, fmt.Errorf("hits applied: %w", err)
 	}
-	select {
-	case s.applyNow <- struct{}{}:
-	default:
-	}
-	return nil
+	return n, nil
 }
 
-// applyBatches is the most batches one transaction applies.
-const applyBatches = 1000
-
-// applyLoggedHits applies every logged batch, in order: first any left in
-// the hit_log table by an older crmlink, then the hit log's files. Each
-// transaction records the last batch it applied (hit_log_state), so each
-// batch is applied exactly once, crash or not.
-func (s *Store) applyLoggedHits(ctx context.Context) error {
-	s.applyMu.Lock()
-	defer s.applyMu.Unlock()
-	if err := s.applyTableHits(ctx); err != nil {
+// ApplyHits applies batches of hits and records upto as the last applied,
+// in one transaction. See crmlink.HitPort.
+func (s *Store) ApplyHits(ctx context.Context, upto int64, batches [][]crmlink.SessionHit) error {
+	return s.applyHits(ctx, batches, func(tx *sql.Tx) error {
+		// caller: ApplyHits
+		_, err := tx.ExecContext(ctx, `UPDATE hit_log_state SET applied = ?`, upto)
 		return err
-	}
-	segs, upto, values, inMemory, err := s.hits.seal(s.hitsApplied)
-	if err != nil {
-		return fmt.Errorf("apply hits: %w", err)
-	}
-	// The batches are applied as they are, not copied into one slice: a
-	// hit is half a kilobyte, and an application takes tens of thousands.
-	var batches [][]crmlink.SessionHit
-	last := s.hitsApplied
-	flush := func() error {
-		if len(batches) == 0 {
-			return nil
-		}
-		upto := last
-		if err := s.applyHits(ctx, batches, func(tx *sql.Tx) error {
-			// caller: applyLoggedHits
-			_, err := tx.ExecContext(ctx, `UPDATE hit_log_state SET applied = ?`, upto)
-			return err
-		}); err != nil {
-			return err
-		}
-		s.hitsApplied = upto
-		clear(batches)
-		batches = batches[:0]
-		return nil
-	}
-	add := func(seq int64, batch []crmlink.SessionHit) error {
-		batches = append(batches, batch)
-		last = seq
-		if len(batches) == applyBatches {
-			return flush()
-		}
-		return nil
-	}
-	applied := s.hitsApplied
-	if inMemory {
-		for _, r := range values {
-			if err := add(r.seq, r.v.([]crmlink.SessionHit)); err != nil {
-				return err
-			}
-		}
-	} else {
-		for _, seg := range segs {
-			// A segment's batches share one gob stream: every one is
-			// decoded, those applied already are passed over.
-			stream := newGobStream()
-			if err := readSegment(seg, func(seq int64, payload []byte) error {
-				var batch []crmlink.SessionHit
-				if err := stream.decode(payload, &batch); err != nil {
-					return fmt.Errorf("apply hits: batch %d: %w", seq, err)
-				}
-				if seq <= applied || seq > upto {
-					return nil
-				}
-				return add(seq, batch)
-			}); err != nil {
-				return err
-			}
-		}
-	}
-	if err := flush(); err != nil {
-		return err
-	}
-	return s.hits.applied(upto, segs)
-}
-
-// applyTableHits applies batches an older crmlink logged in the hit_log
-// table, deleting them in the same transaction.
-func (s *Store) applyTableHits(ctx context.Context) error {
-	// caller: applyLoggedHits (hit_log table, empty but after an upgrade)
-	rows, err := s.db.QueryContext(ctx, `SELECT seq, payload FROM hit_log ORDER BY seq LIMIT 1000`)
-	if err != nil {
-		return fmt.Errorf("apply hits: %w", err)
-	}
-	var batches [][]crmlink.SessionHit
-	var last int64
-	for rows.Next() {
-		var payload []byte
-		if err := rows.Scan(&last, &payload); err != nil {
-			rows.Close()
-			return fmt.Errorf("apply hits: %w", err)
-		}
-		var batch []crmlink.SessionHit
-		if err := decodeHitBatch(payload, &batch); err != nil {
-			rows.Close()
-			return fmt.Errorf("apply hits: batch %d: %w", last, err)
-		}
-		batches = append(batches, batch)
-	}
-	rows.Close()
-	if err := rows.Err(); err != nil {
-		return fmt.Errorf("apply hits: %w", err)
-	}
-	if len(batches) == 0 {
-		return nil
-	}
-	if err := s.applyHits(ctx, batches, func(tx *sql.Tx) error {
-		// caller: applyTableHits
-		_, err := tx.ExecContext(ctx, `DELETE FROM hit_log WHERE seq <= ?`, last)
-		return err
-	}); err != nil {
-		return err
-	}
-	if len(batches) == 1000 {
-		return s.applyTableHits(ctx) // more were waiting
-	}
-	return nil
-}
-
-// applyRest is the applier's pause between applications.
-const applyRest = 500 * time.Millisecond
-
-// decodeHitBatch reads a logged batch: gob, or JSON for batches logged
-// before migration 0010. A gob stream starts with a byte count whose first
-// byte is never '[' for a batch (its type definition is longer than 127
-// bytes), so the first byte tells them apart.
-func decodeHitBatch(payload []byte, batch *[]crmlink.SessionHit) error {
-	if len(payload) > 0 && payload[0] == '[' {
-		return json.Unmarshal(payload, batch)
-	}
-	return gob.NewDecoder(bytes.NewReader(payload)).Decode(batch)
-}
-
-// SyncHits applies the logged hits now: what the collector acknowledged is
-// then in sessions and reports.
-func (s *Store) SyncHits(ctx context.Context) error { return s.applyLoggedHits(ctx) }
-
-// applier applies logged hits until the store closes: woken by a write,
-// it applies what is logged, then rests half a second, so that under load
-// each application takes many batches (it costs much the same for a
-// thousand hits as for ten) and reports trail the hits by about a second.
-func (s *Store) applier() {
-	defer close(s.applierDone)
-	t := time.NewTicker(time.Second)
-	defer t.Stop()
-	for {
-		select {
-		case <-s.stopApplier:
-			return
-		case <-s.applyNow:
-		case <-t.C:
-		}
-		if err := s.applyLoggedHits(context.Background()); err != nil {
-			s.log.Error("apply hits", "err", err)
-		}
-		s.retryQueue()
-		select {
-		case <-s.stopApplier:
-			return
-		case <-time.After(applyRest):
-		}
-	}
+	})
 }
 
 // applyHits applies batches of hits to sessions, goals, purchases and
-// identities in one transaction, with also (the log's deletion) run in it.
+// identities in one transaction, with also (recording the batches as
+// applied) run in it.
 func (s *Store) applyHits(ctx context.Context, batches [][]crmlink.SessionHit, also func(tx *sql.Tx) error) error {
 	byCounter := map[crmlink.CounterID][]*crmlink.SessionHit{}
 	for _, batch := range batches {

@@ -2,7 +2,6 @@ package duckdb_test
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -12,6 +11,8 @@ import (
 
 	"github.com/crmlink/crmlink"
 	"github.com/crmlink/crmlink/duckdb"
+	"github.com/crmlink/crmlink/hitlog"
+	"github.com/crmlink/crmlink/store"
 	"github.com/crmlink/crmlink/store/storetest"
 )
 
@@ -162,11 +163,11 @@ func benchWriteHits(b *testing.B, size int, apply bool) {
 func BenchmarkTxFloor(b *testing.B) {
 	ctx := context.Background()
 	st := openBench(b)
-	if _, err := st.DB().ExecContext(ctx, `CREATE TABLE t (a BIGINT)`); err != nil {
+	if _, err := engine(st).DB().ExecContext(ctx, `CREATE TABLE t (a BIGINT)`); err != nil {
 		b.Fatal(err)
 	}
 	for n := 0; n < b.N; n++ {
-		tx, err := st.DB().BeginTx(ctx, nil)
+		tx, err := engine(st).DB().BeginTx(ctx, nil)
 		if err != nil {
 			b.Fatal(err)
 		}
@@ -179,49 +180,14 @@ func BenchmarkTxFloor(b *testing.B) {
 	}
 }
 
-func openBench(b *testing.B) *duckdb.Store {
-	s, err := duckdb.Open(context.Background(), "duckdb://"+filepath.Join(b.TempDir(), "crmlink.db")+os.Getenv("BENCH_STORE_OPTS"), &crmlink.FixedClock{T: storetest.Epoch})
+func openBench(b *testing.B) *store.Store {
+	s, err := store.Open(context.Background(), "duckdb://"+filepath.Join(b.TempDir(), "crmlink.db")+os.Getenv("BENCH_STORE_OPTS"),
+		store.Config{Clock: &crmlink.FixedClock{T: storetest.Epoch}})
 	if err != nil {
 		b.Fatal(err)
 	}
 	b.Cleanup(func() { s.Close() })
 	return s
-}
-
-// TestHitLogLegacyJSON applies a batch logged as JSON, as batches were
-// before the log moved to gob (migration 0010), and a gob batch after it.
-func TestHitLogLegacyJSON(t *testing.T) {
-	ctx := context.Background()
-	st := openTemp(t, &crmlink.FixedClock{T: storetest.Epoch}).(*duckdb.Store)
-	c := storetest.MustCounter(t, st, "Shop", "UTC")
-	hit := func(client, session uint64) crmlink.SessionHit {
-		return crmlink.SessionHit{Hit: crmlink.Hit{CounterID: c.ID, ClientID: client, Time: storetest.Epoch, Kind: crmlink.HitPageview,
-			URL: "https://shop.example/", Source: crmlink.TrafficSource{Kind: crmlink.SourceDirect}},
-			SessionID: session, New: true, Start: storetest.Epoch, PageViews: 1}
-	}
-	legacy, err := json.Marshal([]crmlink.SessionHit{hit(5, 50)})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := st.DB().ExecContext(ctx, `INSERT INTO hit_log VALUES (0, ?)`, legacy); err != nil {
-		t.Fatal(err)
-	}
-	if err := st.WriteHits(ctx, []crmlink.SessionHit{hit(6, 60)}); err != nil {
-		t.Fatal(err)
-	}
-	if err := st.SyncHits(ctx); err != nil {
-		t.Fatal(err)
-	}
-	for client, session := range map[uint64]uint64{5: 50, 6: 60} {
-		ss, err := st.ClientSessions(ctx, c.ID, client)
-		if err != nil || len(ss) != 1 || ss[0].ID != session {
-			t.Errorf("ClientID %d: %+v, %v; want session %d", client, ss, err, session)
-		}
-	}
-	var left int
-	if err := st.DB().QueryRowContext(ctx, `SELECT count(*) FROM hit_log`).Scan(&left); err != nil || left != 0 {
-		t.Errorf("%d batches left in the log, %v", left, err)
-	}
 }
 
 // TestHitLogAfterCrash: batches acknowledged but not applied when the
@@ -230,9 +196,10 @@ func TestHitLogLegacyJSON(t *testing.T) {
 func TestHitLogAfterCrash(t *testing.T) {
 	ctx := context.Background()
 	path := filepath.Join(t.TempDir(), "crmlink.db")
-	open := func() *duckdb.Store { return openAt(t, path) }
+	open := func() *store.Store { return openAt(t, path) }
 	st := open()
 	c := storetest.MustCounter(t, st, "Shop", "UTC")
+	logDir := store.HitLogDir(engine(st).LocalDir())
 	st.Close()
 	hit := func(pv int, isNew bool) []crmlink.SessionHit {
 		at := storetest.Epoch.Add(time.Duration(pv) * time.Minute)
@@ -249,19 +216,19 @@ func TestHitLogAfterCrash(t *testing.T) {
 			t.Fatalf("%s: sessions %+v, %v; want one with 2 page views", when, ss, err)
 		}
 		// Applied segments are removed, or kept for reuse (two at most).
-		if left, _ := filepath.Glob(path + ".hits/hits-*.log"); len(left) != 0 {
+		if left, _ := filepath.Glob(filepath.Join(logDir, "hits-*.log")); len(left) != 0 {
 			t.Errorf("%s: segments left: %v", when, left)
 		}
-		if free, _ := filepath.Glob(path + ".hits/free-*.log"); len(free) > 2 {
+		if free, _ := filepath.Glob(filepath.Join(logDir, "free-*.log")); len(free) > 2 {
 			t.Errorf("%s: %d free segments kept: %v", when, len(free), free)
 		}
 	}
-	if err := duckdb.AppendHitLog(path, hit(1, true), hit(2, false)); err != nil {
+	if err := hitlog.Append(logDir, hit(1, true), hit(2, false)); err != nil {
 		t.Fatal(err)
 	}
 	check("after a crash before applying")
 	// The same numbers again: files of batches already applied.
-	if err := duckdb.AppendHitLog(path, hit(1, true), hit(2, false)); err != nil {
+	if err := hitlog.Append(logDir, hit(1, true), hit(2, false)); err != nil {
 		t.Fatal(err)
 	}
 	check("with files of applied batches left")

@@ -38,7 +38,10 @@ func generatedStore(t *testing.T, cfg gen.Config, files ...string) (crmlink.Stor
 // loadGenerated loads generated files into counter c the way a user's go:
 // the generator's status mapping, then each file through its reader, in
 // the order given. It returns the upload of each file.
-func loadGenerated(tb testing.TB, st crmlink.Store, c *crmlink.Counter, dir string, now time.Time, files ...string) map[string]*crmlink.Upload {
+func loadGenerated(tb testing.TB, st interface {
+	crmlink.SessionStore
+	crmlink.CRMStore
+}, c *crmlink.Counter, dir string, now time.Time, files ...string) map[string]*crmlink.Upload {
 	tb.Helper()
 	ctx := context.Background()
 	if err := st.SetStatusMappings(ctx, c.ID, gen.OrderStatuses()); err != nil {

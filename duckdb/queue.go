@@ -173,8 +173,23 @@ func (s *Store) applyQueue() {
 // (a full disk) the queue is tried again.
 const queueRetryDelay = 5 * time.Second
 
+// retrier calls retryQueue every second until StopBackground.
+func (s *Store) retrier() {
+	defer close(s.retryDone)
+	t := time.NewTicker(time.Second)
+	defer t.Stop()
+	for {
+		select {
+		case <-s.stopRetry:
+			return
+		case <-t.C:
+			s.retryQueue()
+		}
+	}
+}
+
 // retryQueue applies the queue again once an application that could not
-// finish is due to be retried: the applier calls it every second.
+// finish is due to be retried.
 func (s *Store) retryQueue() {
 	at := s.queueRetryAt.Load()
 	if at == 0 || time.Now().UnixNano() < at || !s.queueRetryAt.CompareAndSwap(at, 0) {
@@ -215,8 +230,8 @@ func (s *Store) removeUnqueuedSpools(ctx context.Context) error {
 	return nil
 }
 
-// dataLag is how long the oldest accepted and unapplied data of a counter
-// has waited: its oldest queued upload, or the oldest logged hit batch.
+// dataLag is how long the oldest queued upload of a counter has waited
+// (package store adds the hits logged and not applied).
 func (s *Store) dataLag(ctx context.Context, counter crmlink.CounterID) (time.Duration, error) {
 	now := s.clock.Now()
 	var since time.Time
@@ -232,9 +247,6 @@ func (s *Store) dataLag(ctx context.Context, counter crmlink.CounterID) (time.Du
 		since = up.Created
 	case !isNoRows(err):
 		return 0, fmt.Errorf("data lag: %w", err)
-	}
-	if t := s.hits.waitingSince(); !t.IsZero() && (since.IsZero() || t.Before(since)) {
-		since = t
 	}
 	if since.IsZero() || !now.After(since) {
 		return 0, nil
@@ -439,4 +451,17 @@ func syncFile(path string) error {
 	}
 	defer f.Close()
 	return f.Sync()
+}
+
+// syncDir makes a directory's entries durable.
+func syncDir(dir string) error {
+	d, err := os.Open(dir)
+	if err != nil {
+		return fmt.Errorf("upload queue: %w", err)
+	}
+	defer d.Close()
+	if err := d.Sync(); err != nil {
+		return fmt.Errorf("upload queue: %w", err)
+	}
+	return nil
 }

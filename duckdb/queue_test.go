@@ -14,12 +14,13 @@ import (
 	"github.com/crmlink/crmlink/crm"
 	"github.com/crmlink/crmlink/duckdb"
 	"github.com/crmlink/crmlink/gen"
+	"github.com/crmlink/crmlink/store"
 	"github.com/crmlink/crmlink/store/storetest"
 )
 
 // dumpCRM is a store's orders, versions, links and goal reaches of counter
 // c, as text, with upload ids left out (each store names its own).
-func dumpCRM(t *testing.T, st *duckdb.Store, c crmlink.CounterID) string {
+func dumpCRM(t *testing.T, st any, c crmlink.CounterID) string {
 	t.Helper()
 	var b strings.Builder
 	for _, q := range []string{
@@ -32,7 +33,7 @@ func dumpCRM(t *testing.T, st *duckdb.Store, c crmlink.CounterID) string {
 		`SELECT status, rows, accepted, rejected, linked, unlinked, errors_total FROM uploads
 			WHERE counter_id = ? AND entity = 'orders'`,
 	} {
-		rows, err := st.DB().Query(q, int64(c))
+		rows, err := engine(st).DB().Query(q, int64(c))
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -69,8 +70,8 @@ func TestAcceptOrders(t *testing.T) {
 	}
 	var dumps []string
 	for _, accept := range []bool{false, true} {
-		st := openTemp(t, &crmlink.FixedClock{T: storetest.Epoch}).(*duckdb.Store)
-		duckdb.SetChunkRows(st, 700) // several chunks
+		st := openTemp(t, &crmlink.FixedClock{T: storetest.Epoch}).(*store.Store)
+		duckdb.SetChunkRows(engine(st), 700) // several chunks
 		c := storetest.MustCounter(t, st, "Shop", "Europe/Moscow")
 		loadGenerated(t, st, c, dir, storetest.Epoch, gen.SessionsFile, gen.ContactsFile)
 		f, err := os.Open(filepath.Join(dir, gen.OrdersFile))
@@ -98,7 +99,7 @@ func TestAcceptOrders(t *testing.T) {
 			t.Fatal(err)
 		}
 		dumps = append(dumps, dumpCRM(t, st, c.ID))
-		if left, _ := filepath.Glob(filepath.Join(filepath.Dir(st.Path()), "crmlink.db.uploads", "*")); len(left) != 0 {
+		if left, _ := filepath.Glob(filepath.Join(filepath.Dir(engine(st).Path()), "crmlink.db.uploads", "*")); len(left) != 0 {
 			t.Errorf("spools left after applying: %v", left)
 		}
 	}
@@ -115,7 +116,7 @@ func TestAcceptOrders(t *testing.T) {
 // that nothing is applied are storetest's AcceptOrdersRefused).
 func TestAcceptOrdersRefused(t *testing.T) {
 	ctx := context.Background()
-	st := openTemp(t, &crmlink.FixedClock{T: storetest.Epoch}).(*duckdb.Store)
+	st := openTemp(t, &crmlink.FixedClock{T: storetest.Epoch}).(*store.Store)
 	c := storetest.MustCounter(t, st, "Shop", "UTC")
 	rd, err := crm.NewOrderCSV(strings.NewReader("id,client_uniq_id,create_date_time,order_status\nA-1,nobody,2026-01-10 10:00,PAID\n"),
 		crm.Options{Now: storetest.Epoch})
@@ -128,10 +129,10 @@ func TestAcceptOrdersRefused(t *testing.T) {
 		t.Fatalf("accept: %v, want a validation error", err)
 	}
 	var queued int
-	if err := st.DB().QueryRow(`SELECT count(*) FROM upload_queue`).Scan(&queued); err != nil || queued != 0 {
+	if err := engine(st).DB().QueryRow(`SELECT count(*) FROM upload_queue`).Scan(&queued); err != nil || queued != 0 {
 		t.Errorf("%d queued, %v", queued, err)
 	}
-	if left, _ := filepath.Glob(filepath.Join(filepath.Dir(st.Path()), "crmlink.db.uploads", "*")); len(left) != 0 {
+	if left, _ := filepath.Glob(filepath.Join(filepath.Dir(engine(st).Path()), "crmlink.db.uploads", "*")); len(left) != 0 {
 		t.Errorf("spools left: %v", left)
 	}
 }
@@ -141,10 +142,10 @@ func TestAcceptOrdersRefused(t *testing.T) {
 func TestAcceptedSurvivesCrash(t *testing.T) {
 	ctx := context.Background()
 	path := filepath.Join(t.TempDir(), "crmlink.db")
-	open := func() *duckdb.Store { return openAt(t, path) }
+	open := func() *store.Store { return openAt(t, path) }
 	st := open()
 	c := storetest.MustCounter(t, st, "Shop", "UTC")
-	accept := func(st *duckdb.Store, csv string) *crmlink.Upload {
+	accept := func(st crmlink.Store, csv string) *crmlink.Upload {
 		t.Helper()
 		rd, err := crm.NewSimpleOrderCSV(strings.NewReader(csv), crm.Options{Now: storetest.Epoch})
 		if err != nil {
@@ -156,7 +157,7 @@ func TestAcceptedSurvivesCrash(t *testing.T) {
 		}
 		return up
 	}
-	duckdb.SetHoldQueue(st, true)
+	duckdb.SetHoldQueue(engine(st), true)
 	first := accept(st, "id,client_ids,create_date_time,order_status,revenue\nS-1,11,2026-01-10 10:00,PAID,100\nS-2,12,2026-01-11 10:00,PAID,50\n")
 	second := accept(st, "id,client_ids,create_date_time,order_status,revenue\nS-1,11,2026-01-10 10:00,CANCELLED,100\n")
 	if got, err := st.Upload(ctx, c.ID, first.ID); err != nil || !got.Queued || got.Status != crmlink.UploadPassed || got.Rows != 2 {
@@ -174,7 +175,11 @@ func TestAcceptedSurvivesCrash(t *testing.T) {
 	// Open returns before the queue is applied (a server listens at
 	// once): the uploads show as queued, and reports count the wait.
 	later := &crmlink.FixedClock{T: storetest.Epoch.Add(90 * time.Second)}
-	st, err := duckdb.Open(ctx, "duckdb://"+path, later, duckdb.HoldQueue())
+	e, err := duckdb.Open(ctx, "duckdb://"+path, later, duckdb.HoldQueue())
+	if err != nil {
+		t.Fatal(err)
+	}
+	st, err = store.New(ctx, e, store.Config{Clock: later})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -211,12 +216,12 @@ func TestAcceptedSurvivesCrash(t *testing.T) {
 	// Applied in the order accepted: the cancellation comes last.
 	var status string
 	var versions int
-	if err := st.DB().QueryRow(`SELECT status_type, version FROM orders WHERE id = 'S-1'`).Scan(&status, &versions); err != nil ||
+	if err := engine(st).DB().QueryRow(`SELECT status_type, version FROM orders WHERE id = 'S-1'`).Scan(&status, &versions); err != nil ||
 		status != "CANCELLED" || versions != 2 {
 		t.Errorf("S-1: %s, %d versions, %v; want CANCELLED, 2", status, versions, err)
 	}
 	var queued int
-	if err := st.DB().QueryRow(`SELECT count(*) FROM upload_queue`).Scan(&queued); err != nil || queued != 0 {
+	if err := engine(st).DB().QueryRow(`SELECT count(*) FROM upload_queue`).Scan(&queued); err != nil || queued != 0 {
 		t.Errorf("%d queued, %v", queued, err)
 	}
 }

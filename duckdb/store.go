@@ -23,6 +23,7 @@ import (
 	"time"
 
 	"github.com/crmlink/crmlink"
+	"github.com/crmlink/crmlink/store"
 	_ "github.com/duckdb/duckdb-go/v2" // registers the "duckdb" driver
 )
 
@@ -48,16 +49,12 @@ type Store struct {
 	// log gets a debug line per step of an upload, with its duration.
 	log *slog.Logger
 
-	// The hit log: WriteHits appends batches to hits; the applier applies
-	// them (applyMu: one at a time), woken by applyNow. hitsApplied is the
-	// last batch applied (hit_log_state), under applyMu.
-	hits        *hitLog
-	hitsApplied int64
-	applyMu     sync.Mutex
-	applyNow    chan struct{}
-	stopApplier chan struct{}
-	applierDone chan struct{}
-	closeOnce   sync.Once
+	// stopRetry ends the goroutine that retries the upload queue;
+	// retryDone is closed when it has.
+	stopRetry chan struct{}
+	retryDone chan struct{}
+	closeOnce sync.Once
+	stopOnce  sync.Once
 
 	// queueMu lets one SyncUploads apply the upload queue at a time;
 	// queueWG counts the goroutines applying it, which Close waits for.
@@ -117,7 +114,7 @@ type Store struct {
 	attrCounts [2]int64
 }
 
-var _ crmlink.Store = (*Store)(nil)
+var _ crmlink.Engine = (*Store)(nil)
 
 // WithLogger makes the store log to l: its background work's failures,
 // and at debug level each step of an upload with its duration.
@@ -179,14 +176,24 @@ func validSetting(k string) bool {
 	return true
 }
 
+func init() {
+	store.Register("duckdb", func(ctx context.Context, url string, cfg store.Config) (crmlink.Engine, error) {
+		var opts []Option
+		if cfg.Log != nil {
+			opts = append(opts, WithLogger(cfg.Log))
+		}
+		return Open(ctx, url, cfg.Clock, opts...)
+	})
+}
+
 // Option changes how Open opens a store.
 type Option func(*Store)
 
 // Open opens (creating if needed) the store at a duckdb:// URL and brings
-// its schema up to date. It applies the hits logged before a stop or a
-// crash before it returns (a second of hits or so: the collector's view of
-// returning visitors needs them), and the queued uploads after it, in the
-// background, so that a server listens at once whatever the queue holds.
+// its schema up to date. It applies the queued uploads after it returns,
+// in the background, so that a server listens at once whatever the queue
+// holds. The engine is a crmlink.Engine: package store makes a Store of
+// it.
 func Open(ctx context.Context, rawURL string, clock crmlink.Clock, options ...Option) (*Store, error) {
 	path, opts, err := ParseURL(rawURL)
 	if err != nil {
@@ -247,33 +254,14 @@ func Open(ctx context.Context, rawURL string, clock crmlink.Clock, options ...Op
 		db.Close()
 		return nil, fmt.Errorf("open store: attribute sessions: %w", err)
 	}
-	// Hits acknowledged before a stop or a crash are applied now.
-	// caller: Open (hit log)
-	if err := db.QueryRowContext(ctx, `SELECT applied FROM hit_log_state`).Scan(&s.hitsApplied); err != nil {
-		db.Close()
-		return nil, fmt.Errorf("open store: hit log: %w", err)
-	}
-	logDir := ""
-	if path != "" {
-		logDir = path + ".hits"
-	}
-	if s.hits, err = openHitLog(logDir, s.hitsApplied); err != nil {
-		db.Close()
-		return nil, fmt.Errorf("open store: %w", err)
-	}
-	s.hits.now = clock.Now
-	if err := s.applyLoggedHits(ctx); err != nil {
-		db.Close()
-		return nil, fmt.Errorf("open store: %w", err)
-	}
 	// Spools of no queued upload were left by a crash before queueing.
 	if err := s.removeUnqueuedSpools(ctx); err != nil {
 		db.Close()
 		return nil, fmt.Errorf("open store: %w", err)
 	}
 	s.life, s.endLife = context.WithCancel(context.Background())
-	s.applyNow, s.stopApplier, s.applierDone = make(chan struct{}, 1), make(chan struct{}), make(chan struct{})
-	go s.applier()
+	s.stopRetry, s.retryDone = make(chan struct{}), make(chan struct{})
+	go s.retrier()
 	// Uploads accepted before a stop or a crash are applied now, in the
 	// background: meanwhile they show as not applied, and reports count
 	// them in their DataLag.
@@ -283,38 +271,50 @@ func Open(ctx context.Context, rawURL string, clock crmlink.Clock, options ...Op
 	return s, nil
 }
 
-// ErrInUse marks the error of opening a store file that another process
-// holds.
-var ErrInUse = errors.New("the store is in use by another process")
-
 func openError(path string, err error) error {
 	msg := err.Error()
 	if strings.Contains(msg, "Could not set lock") || strings.Contains(msg, "Conflicting lock") {
 		return errors.Join(crmlink.Errorf(crmlink.KindUnavailable,
 			"store %s is in use by another process (a running `crmlink serve`? stop it, or send the command to it with --server URL --token T)", path),
-			ErrInUse)
+			crmlink.ErrInUse)
 	}
 	return crmlink.Errorf(crmlink.KindInvalid, "open store %s: %v", path, err)
 }
 
-// Close closes the database after writes in flight have finished. An
-// upload being applied from the queue is stopped, and stays queued: it is
-// applied when the store opens again.
-func (s *Store) Close() error {
-	var err error
-	s.closeOnce.Do(func() {
+// StopBackground stops the store's own work: an upload being applied
+// from the queue stops, and stays queued, to be applied when the store
+// opens again. The store serves calls until Close.
+func (s *Store) StopBackground() {
+	s.stopOnce.Do(func() {
 		s.lifeMu.Lock()
 		s.closing = true
 		s.lifeMu.Unlock()
 		s.endLife()
 		s.queueWG.Wait()
-		close(s.stopApplier)
-		<-s.applierDone
-		err = errors.Join(s.applyLoggedHits(context.Background()), s.hits.close())
+		close(s.stopRetry)
+		<-s.retryDone
 	})
+}
+
+// Close stops the store's own work (StopBackground) and closes the
+// database after writes in flight have finished.
+func (s *Store) Close() error {
+	s.StopBackground()
 	s.writeMu.Lock()
 	defer s.writeMu.Unlock()
-	return errors.Join(err, s.db.Close())
+	var err error
+	s.closeOnce.Do(func() { err = s.db.Close() })
+	return err
+}
+
+// LocalDir is the directory beside the database file for the store's
+// other files (the hit log's), or "" for an in-memory store. See
+// crmlink.Engine.
+func (s *Store) LocalDir() string {
+	if s.path == "" {
+		return ""
+	}
+	return s.path + ".d"
 }
 
 // DB exposes the database to benchmarks and tests in this module.

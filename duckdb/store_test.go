@@ -7,12 +7,15 @@ import (
 
 	"github.com/crmlink/crmlink"
 	"github.com/crmlink/crmlink/duckdb"
+	"github.com/crmlink/crmlink/store"
 	"github.com/crmlink/crmlink/store/storetest"
 )
 
+// openTemp opens a fresh store: the DuckDB engine behind package store's
+// pipelines.
 func openTemp(t *testing.T, clock crmlink.Clock) crmlink.Store {
 	t.Helper()
-	s, err := duckdb.Open(context.Background(), "duckdb://"+filepath.Join(t.TempDir(), "crmlink.db"), clock)
+	s, err := store.Open(context.Background(), "duckdb://"+filepath.Join(t.TempDir(), "crmlink.db"), store.Config{Clock: clock})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -22,13 +25,22 @@ func openTemp(t *testing.T, clock crmlink.Clock) crmlink.Store {
 
 // openAt opens the store file at path, at storetest.Epoch; the caller
 // closes it, as a test of reopening does.
-func openAt(t *testing.T, path string) *duckdb.Store {
+func openAt(t *testing.T, path string) *store.Store {
 	t.Helper()
-	st, err := duckdb.Open(context.Background(), "duckdb://"+path, &crmlink.FixedClock{T: storetest.Epoch})
+	st, err := store.Open(context.Background(), "duckdb://"+path, store.Config{Clock: &crmlink.FixedClock{T: storetest.Epoch}})
 	if err != nil {
 		t.Fatal(err)
 	}
 	return st
+}
+
+// engine is the DuckDB engine of a store from openTemp or openAt, or the
+// engine itself.
+func engine(st any) *duckdb.Store {
+	if s, ok := st.(*store.Store); ok {
+		return s.Engine.(*duckdb.Store)
+	}
+	return st.(*duckdb.Store)
 }
 
 func TestContract(t *testing.T) {
@@ -84,7 +96,7 @@ func TestReopen(t *testing.T) {
 		t.Fatalf("after reopen: %+v, %v", got, err)
 	}
 	var n int
-	if err := s.DB().QueryRowContext(ctx, `SELECT count(*) FROM schema_migrations`).Scan(&n); err != nil || n < 1 {
+	if err := engine(s).DB().QueryRowContext(ctx, `SELECT count(*) FROM schema_migrations`).Scan(&n); err != nil || n < 1 {
 		t.Errorf("schema_migrations has %d rows, %v", n, err)
 	}
 }
@@ -94,7 +106,7 @@ func TestReopen(t *testing.T) {
 func TestContractSmallChunks(t *testing.T) {
 	storetest.Run(t, func(t *testing.T, clock crmlink.Clock) crmlink.Store {
 		s := openTemp(t, clock)
-		duckdb.SetChunkRows(s.(*duckdb.Store), 2)
+		duckdb.SetChunkRows(engine(s), 2)
 		return s
 	})
 }
@@ -114,7 +126,7 @@ func TestDefaultSettings(t *testing.T) {
 			t.Fatal(err)
 		}
 		var order, background string
-		err = s.DB().QueryRowContext(ctx, `SELECT current_setting('preserve_insertion_order')::VARCHAR,
+		err = engine(s).DB().QueryRowContext(ctx, `SELECT current_setting('preserve_insertion_order')::VARCHAR,
 			current_setting('allocator_background_threads')::VARCHAR`).Scan(&order, &background)
 		s.Close()
 		if err != nil || order != tc.order || background != tc.background {

@@ -10,8 +10,9 @@ import (
 	"testing"
 
 	"github.com/crmlink/crmlink"
-	"github.com/crmlink/crmlink/duckdb"
+	_ "github.com/crmlink/crmlink/duckdb" // the engine the tests run on
 	crmhttp "github.com/crmlink/crmlink/http"
+	"github.com/crmlink/crmlink/store"
 	"github.com/crmlink/crmlink/store/storetest"
 	"github.com/crmlink/crmlink/traffic"
 )
@@ -39,7 +40,7 @@ func FuzzUpload(f *testing.F) {
 		f.Add(seed.path, seed.ct, seed.body)
 	}
 	clock := &crmlink.FixedClock{T: storetest.Epoch}
-	st, err := duckdb.Open(context.Background(), "duckdb://"+filepath.Join(f.TempDir(), "fuzz.db"), clock)
+	st, err := store.Open(context.Background(), "duckdb://"+filepath.Join(f.TempDir(), "fuzz.db"), store.Config{Clock: clock})
 	if err != nil {
 		f.Fatal(err)
 	}

@@ -6,8 +6,9 @@ import (
 	"testing"
 
 	"github.com/crmlink/crmlink"
-	"github.com/crmlink/crmlink/duckdb"
+	_ "github.com/crmlink/crmlink/duckdb" // the engine the tests run on
 	crmhttp "github.com/crmlink/crmlink/http"
+	"github.com/crmlink/crmlink/store"
 	"github.com/crmlink/crmlink/store/storetest"
 )
 
@@ -16,7 +17,7 @@ import (
 func newMemFixture(t *testing.T) *fixture {
 	t.Helper()
 	clock := &crmlink.FixedClock{T: storetest.Epoch}
-	st, err := duckdb.Open(context.Background(), "duckdb://:memory:", clock)
+	st, err := store.Open(context.Background(), "duckdb://:memory:", store.Config{Clock: clock})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -14,8 +14,9 @@ import (
 	"testing"
 
 	"github.com/crmlink/crmlink"
-	"github.com/crmlink/crmlink/duckdb"
+	_ "github.com/crmlink/crmlink/duckdb" // the engine the tests run on
 	crmhttp "github.com/crmlink/crmlink/http"
+	"github.com/crmlink/crmlink/store"
 	"github.com/crmlink/crmlink/store/storetest"
 	"github.com/crmlink/crmlink/traffic"
 )
@@ -44,9 +45,9 @@ func (f *fixture) setMaxJSONRows(t *testing.T, n int) {
 func urlEscape(s string) string { return url.QueryEscape(s) }
 
 // tempStore opens a DuckDB store in the test's temporary directory.
-func tempStore(t *testing.T, clock crmlink.Clock) *duckdb.Store {
+func tempStore(t *testing.T, clock crmlink.Clock) *store.Store {
 	t.Helper()
-	st, err := duckdb.Open(context.Background(), "duckdb://"+filepath.Join(t.TempDir(), "c.db"), clock)
+	st, err := store.Open(context.Background(), "duckdb://"+filepath.Join(t.TempDir(), "c.db"), store.Config{Clock: clock})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -61,7 +62,7 @@ func newFixture(t *testing.T, maxBody int64) *fixture {
 }
 
 // fixtureOn serves st with two counters and a token of each scope.
-func fixtureOn(t *testing.T, st *duckdb.Store, clock *crmlink.FixedClock, maxBody int64) *fixture {
+func fixtureOn(t *testing.T, st *store.Store, clock *crmlink.FixedClock, maxBody int64) *fixture {
 	t.Helper()
 	f := &fixture{store: st, clock: clock}
 	f.counter = storetest.MustCounter(t, st, "Shop", "Europe/Moscow")

@@ -22,9 +22,10 @@ import (
 	"github.com/crmlink/crmlink"
 	"github.com/crmlink/crmlink/collect"
 	"github.com/crmlink/crmlink/crm"
-	"github.com/crmlink/crmlink/duckdb"
+	_ "github.com/crmlink/crmlink/duckdb" // the engine the tests run on
 	crmhttp "github.com/crmlink/crmlink/http"
 	"github.com/crmlink/crmlink/internal/browsertest"
+	"github.com/crmlink/crmlink/store"
 	"github.com/crmlink/crmlink/store/storetest"
 	"github.com/crmlink/crmlink/traffic"
 	"github.com/shopspring/decimal"
@@ -114,7 +115,7 @@ func newBrowserFixture(t *testing.T) *browserFixture {
 	chromium := browsertest.Chromium(t)
 	ctx := context.Background()
 	clock := crmlink.SystemClock{} // the browser's timing is real
-	st, err := duckdb.Open(ctx, "duckdb://"+filepath.Join(t.TempDir(), "b.db"), clock)
+	st, err := store.Open(ctx, "duckdb://"+filepath.Join(t.TempDir(), "b.db"), store.Config{Clock: clock})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -69,7 +69,7 @@ func (t *target) open(ctx context.Context) (crmlink.Store, error) {
 		}
 	}
 	st, err := openStore(ctx, url, t.e.clock)
-	if errors.Is(err, duckdb.ErrInUse) {
+	if errors.Is(err, crmlink.ErrInUse) {
 		return nil, crmlink.Errorf(crmlink.KindUnavailable,
 			"store %s is in use by a running crmlink (serve or demo): send the command to it with --server URL or CRMLINK_SERVER, and --token T or CRMLINK_TOKEN", url)
 	}

@@ -15,7 +15,6 @@ import (
 	"time"
 
 	"github.com/crmlink/crmlink"
-	"github.com/crmlink/crmlink/duckdb"
 )
 
 // TestCrashDuringCollect sends page views of new visitors to `crmlink
@@ -114,12 +113,12 @@ func TestCrashDuringCollect(t *testing.T) {
 		t.Fatalf("no hit was acknowledged in 2 s (%d sent); server stderr: %s", nsent, serverLog())
 	}
 
-	st, err := duckdb.Open(context.Background(), store, crmlink.SystemClock{})
+	st, err := openStore(context.Background(), store, crmlink.SystemClock{})
 	if err != nil {
 		t.Fatalf("the store does not open after the crash: %v", err)
 	}
 	defer st.Close()
-	rows, err := st.DB().Query(`SELECT client_id, page_views FROM sessions WHERE counter_id = 1`)
+	rows, err := engineDB(st).Query(`SELECT client_id, page_views FROM sessions WHERE counter_id = 1`)
 	if err != nil {
 		t.Fatal(err)
 	}

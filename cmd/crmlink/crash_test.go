@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"database/sql"
 	"encoding/json"
 	"io"
 	"net"
@@ -159,7 +158,7 @@ func TestCrashAfterAccept(t *testing.T) {
 		t.Fatalf("the accepted upload after the crash: %+v, %v", got, err)
 	}
 	var orders int
-	if err := st.(interface{ DB() *sql.DB }).DB().QueryRow(`SELECT count(*) FROM orders WHERE counter_id = 1`).Scan(&orders); err != nil || orders != 60000 {
+	if err := engineDB(st).QueryRow(`SELECT count(*) FROM orders WHERE counter_id = 1`).Scan(&orders); err != nil || orders != 60000 {
 		t.Errorf("%d orders in the store, %v; want 60000", orders, err)
 	}
 	if left, _ := os.ReadDir(filepath.Join(dir, "crmlink.db.uploads")); len(left) != 0 {
@@ -275,7 +274,7 @@ func TestListenFirst(t *testing.T) {
 	}
 	defer st.Close()
 	var orders int
-	if err := st.(interface{ DB() *sql.DB }).DB().QueryRow(`SELECT count(*) FROM orders WHERE counter_id = 1`).Scan(&orders); err != nil || orders != 300000 {
+	if err := engineDB(st).QueryRow(`SELECT count(*) FROM orders WHERE counter_id = 1`).Scan(&orders); err != nil || orders != 300000 {
 		t.Errorf("%d orders in the store, %v; want 300000", orders, err)
 	}
 }

@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"context"
+	"database/sql"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -19,6 +20,7 @@ import (
 	"github.com/crmlink/crmlink/duckdb"
 	crmhttp "github.com/crmlink/crmlink/http"
 	"github.com/crmlink/crmlink/internal/tmpfs"
+	"github.com/crmlink/crmlink/store"
 )
 
 // lockedBuffer is a bytes.Buffer that a server's logger and a test share.
@@ -229,7 +231,7 @@ func TestDiskFull(t *testing.T) {
 
 	// A checkpoint on the full disk breaks DuckDB's database: every
 	// statement fails from then on, until it is opened again.
-	if err := st.Current().(*duckdb.Store).Checkpoint(ctx); err == nil {
+	if err := st.Current().(*store.Store).Engine.(*duckdb.Store).Checkpoint(ctx); err == nil {
 		t.Fatal("a checkpoint of the import succeeded on a full disk")
 	}
 	cl.answers = append(cl.answers, "broken    (a checkpoint failed for lack of space)")
@@ -306,3 +308,7 @@ func TestDiskFull(t *testing.T) {
 		t.Errorf("the log's last line is not \"stopped\": %s", lines[len(lines)-1])
 	}
 }
+
+// engineDB is the database of the DuckDB engine behind a store that
+// openStore or openServing opened.
+func engineDB(st crmlink.Store) *sql.DB { return st.(*store.Store).Engine.(*duckdb.Store).DB() }

@@ -94,7 +94,10 @@ func importLocal(ctx context.Context, tgt *target, id crmlink.CounterID, format 
 
 // importSessions reads a session file into the store: the path the CLI, the
 // demo and the benchmarks share with the HTTP endpoint.
-func importSessions(ctx context.Context, st crmlink.Store, id crmlink.CounterID, format sessionfile.Format, in io.Reader, clock crmlink.Clock, source string) (*crmlink.Upload, error) {
+func importSessions(ctx context.Context, st interface {
+	crmlink.CounterStore
+	crmlink.SessionStore
+}, id crmlink.CounterID, format sessionfile.Format, in io.Reader, clock crmlink.Clock, source string) (*crmlink.Upload, error) {
 	c, err := st.Counter(ctx, id)
 	if err != nil {
 		return nil, err

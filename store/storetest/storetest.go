@@ -50,7 +50,7 @@ func newStore(t *testing.T, open Opener) (crmlink.Store, *crmlink.FixedClock) {
 }
 
 // MustCounter creates a normalised counter in s.
-func MustCounter(t testing.TB, s crmlink.Store, name, tz string) *crmlink.Counter {
+func MustCounter(t testing.TB, s crmlink.CounterStore, name, tz string) *crmlink.Counter {
 	t.Helper()
 	c := &crmlink.Counter{Name: name, Site: "shop.example", TimeZone: tz, Currency: "RUB"}
 	if err := c.Normalize(); err != nil {

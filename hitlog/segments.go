@@ -1,4 +1,4 @@
-package duckdb
+package hitlog
 
 import (
 	"bufio"
@@ -18,7 +18,7 @@ import (
 	"time"
 )
 
-// hitLog is the durable log of acknowledged hit batches: append-only
+// segmentLog is the durable log of acknowledged hit batches: append-only
 // segment files in a directory beside the database, each record written
 // and fsynced before WriteHits returns. The applier seals the segment being
 // written (later batches go to a new one), applies the sealed segments'
@@ -53,7 +53,7 @@ import (
 // given; the files are read when the store opens, or after a failed
 // write, when memory may lack a batch the files hold. An in-memory store
 // has only recent.
-type hitLog struct {
+type segmentLog struct {
 	dir string // "": in memory
 
 	mu     sync.Mutex
@@ -105,10 +105,10 @@ func segmentStart(path string) int64 {
 	return seq
 }
 
-// openHitLog opens the log in dir ("" for memory); applied is the last
+// openSegments opens the log in dir ("" for memory); applied is the last
 // batch number the store applied, below which no new number is given.
-func openHitLog(dir string, applied int64) (*hitLog, error) {
-	l := &hitLog{dir: dir, seq: applied, name: segmentName, complete: dir == ""}
+func openSegments(dir string, applied int64) (*segmentLog, error) {
+	l := &segmentLog{dir: dir, seq: applied, name: segmentName, complete: dir == ""}
 	if dir == "" {
 		return l, nil
 	}
@@ -131,7 +131,7 @@ func openHitLog(dir string, applied int64) (*hitLog, error) {
 }
 
 // segments lists the segment files, oldest first.
-func (l *hitLog) segments() ([]string, error) {
+func (l *segmentLog) segments() ([]string, error) {
 	segs, err := filepath.Glob(filepath.Join(l.dir, "hits-*.log"))
 	if err != nil {
 		return nil, fmt.Errorf("hit log: %w", err)
@@ -142,7 +142,7 @@ func (l *hitLog) segments() ([]string, error) {
 
 // appendGob makes v durable, gob-encoded, and returns its number; v is
 // kept in memory until forgotten, and must not change.
-func (l *hitLog) appendGob(v any) (int64, error) {
+func (l *segmentLog) appendGob(v any) (int64, error) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	var at time.Time
@@ -176,7 +176,7 @@ func (l *hitLog) appendGob(v any) (int64, error) {
 
 // waitingSince is when the oldest batch appended by this process and not
 // yet applied was appended, or zero when none waits.
-func (l *hitLog) waitingSince() time.Time {
+func (l *segmentLog) waitingSince() time.Time {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	if len(l.recent) == 0 {
@@ -187,7 +187,7 @@ func (l *hitLog) waitingSince() time.Time {
 
 // probe writes, syncs and removes a small file in the log's directory: a
 // health check of the disk the tag's hits go to first.
-func (l *hitLog) probe() error {
+func (l *segmentLog) probe() error {
 	if l.dir == "" {
 		return nil
 	}
@@ -209,7 +209,7 @@ func (l *hitLog) probe() error {
 
 // openSegment starts a segment unless one is being written, with a fresh
 // gob stream.
-func (l *hitLog) openSegment() error {
+func (l *segmentLog) openSegment() error {
 	if l.cur != nil {
 		return nil
 	}
@@ -232,7 +232,7 @@ func (l *hitLog) openSegment() error {
 
 // segmentFile opens the file of a new segment: a recycled one when there
 // is one, else a new one.
-func (l *hitLog) segmentFile(name string) (*os.File, error) {
+func (l *segmentLog) segmentFile(name string) (*os.File, error) {
 	if _, err := os.Stat(name); err == nil {
 		// A segment of this name got no record (its first batch failed
 		// to encode, or the process died before writing it): had it got
@@ -262,7 +262,7 @@ func (l *hitLog) segmentFile(name string) (*os.File, error) {
 
 // recycle keeps an applied segment's file for reuse, or removes it when
 // enough are kept.
-func (l *hitLog) recycle(seg string) error {
+func (l *segmentLog) recycle(seg string) error {
 	free, err := filepath.Glob(filepath.Join(l.dir, "free-*.log"))
 	if err == nil && len(free) < maxFreeSegments {
 		err = os.Rename(seg, filepath.Join(l.dir, "free-"+filepath.Base(seg)))
@@ -276,7 +276,7 @@ func (l *hitLog) recycle(seg string) error {
 }
 
 // closeSegment ends the segment being written.
-func (l *hitLog) closeSegment() error {
+func (l *segmentLog) closeSegment() error {
 	if l.cur == nil {
 		return nil
 	}
@@ -289,7 +289,7 @@ func (l *hitLog) closeSegment() error {
 // segment that got no acknowledged record is removed: it holds at most
 // the failed one, which was never acknowledged, and on a full disk every
 // batch would otherwise leave a file of its own behind.
-func (l *hitLog) endSegment() {
+func (l *segmentLog) endSegment() {
 	if l.cur == nil {
 		return
 	}
@@ -300,7 +300,7 @@ func (l *hitLog) endSegment() {
 	}
 }
 
-func (l *hitLog) appendLocked(payload []byte) (int64, error) {
+func (l *segmentLog) appendLocked(payload []byte) (int64, error) {
 	if len(payload) > maxLogPayload {
 		l.endSegment()
 		return 0, fmt.Errorf("hit log: a batch of %d bytes", len(payload))
@@ -334,7 +334,7 @@ func (l *hitLog) appendLocked(payload []byte) (int64, error) {
 // highest number they hold, and, when memory holds every unapplied batch,
 // the values after applied up to that number (ok); otherwise the
 // segments must be read.
-func (l *hitLog) seal(applied int64) (segs []string, upto int64, values []logValue, ok bool, err error) {
+func (l *segmentLog) seal(applied int64) (segs []string, upto int64, values []logValue, ok bool, err error) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	upto = l.seq
@@ -360,7 +360,7 @@ func (l *hitLog) seal(applied int64) (segs []string, upto int64, values []logVal
 // segment files, every record of which up to upto is applied. The batches
 // after upto were appended by this process, so memory holds them all
 // unless a write after upto failed.
-func (l *hitLog) applied(upto int64, segs []string) error {
+func (l *segmentLog) applied(upto int64, segs []string) error {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	i := 0
@@ -385,7 +385,7 @@ func (l *hitLog) applied(upto int64, segs []string) error {
 }
 
 // close closes the segment being written.
-func (l *hitLog) close() error {
+func (l *segmentLog) close() error {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	return l.closeSegment()
@@ -394,7 +394,7 @@ func (l *hitLog) close() error {
 // readSegment calls fn with each record of a segment, in order. A record
 // cut short or failing its checksum ends the segment: it was being written
 // when the process died, so it was never acknowledged. So does a record
-// of the file's earlier life as another segment (see hitLog).
+// of the file's earlier life as another segment (see segmentLog).
 func readSegment(path string, fn func(seq int64, payload []byte) error) error {
 	start, prev := segmentStart(path), int64(0)
 	f, err := os.Open(path)

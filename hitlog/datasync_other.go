@@ -1,6 +1,6 @@
 //go:build !linux
 
-package duckdb
+package hitlog
 
 import "os"
 

@@ -1,4 +1,4 @@
-package duckdb
+package hitlog
 
 import (
 	"fmt"
@@ -10,7 +10,7 @@ import (
 	"github.com/crmlink/crmlink/internal/tmpfs"
 )
 
-func readAll(t *testing.T, l *hitLog, after int64) (seqs []int64, payloads []string) {
+func readAll(t *testing.T, l *segmentLog, after int64) (seqs []int64, payloads []string) {
 	t.Helper()
 	segs, _, _, _, err := l.seal(after)
 	if err != nil {
@@ -33,7 +33,7 @@ func readAll(t *testing.T, l *hitLog, after int64) (seqs []int64, payloads []str
 
 func TestHitLogFiles(t *testing.T) {
 	dir := filepath.Join(t.TempDir(), "db.hits")
-	l, err := openHitLog(dir, 7)
+	l, err := openSegments(dir, 7)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -60,7 +60,7 @@ func TestHitLogFiles(t *testing.T) {
 	}
 	// Reopened, the log goes on from its highest number, and reads after
 	// a given one.
-	l, err = openHitLog(dir, 0)
+	l, err = openSegments(dir, 0)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -101,7 +101,7 @@ func TestHitLogTornTail(t *testing.T) {
 	} {
 		t.Run(damage.name, func(t *testing.T) {
 			dir := filepath.Join(t.TempDir(), "db.hits")
-			l, _ := openHitLog(dir, 0)
+			l, _ := openSegments(dir, 0)
 			for _, p := range []string{"first", "second", "third"} {
 				if _, err := l.append([]byte(p)); err != nil {
 					t.Fatal(err)
@@ -113,7 +113,7 @@ func TestHitLogTornTail(t *testing.T) {
 			if err := os.WriteFile(segs[0], damage.fn(b), 0o644); err != nil {
 				t.Fatal(err)
 			}
-			l, err := openHitLog(dir, 0)
+			l, err := openSegments(dir, 0)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -130,7 +130,7 @@ func TestHitLogTornTail(t *testing.T) {
 }
 
 func TestHitLogMemory(t *testing.T) {
-	l, _ := openHitLog("", 0)
+	l, _ := openSegments("", 0)
 	for _, p := range []string{"a", "b", "c"} {
 		l.appendGob(p)
 	}
@@ -150,10 +150,10 @@ func TestHitLogMemory(t *testing.T) {
 // applied.
 func TestHitLogRecent(t *testing.T) {
 	dir := filepath.Join(t.TempDir(), "db.hits")
-	l, _ := openHitLog(dir, 0)
+	l, _ := openSegments(dir, 0)
 	l.append([]byte("from an earlier process"))
 	l.close()
-	l, _ = openHitLog(dir, 0)
+	l, _ = openSegments(dir, 0)
 	if _, _, _, ok, _ := l.seal(0); ok {
 		t.Fatal("memory claims the batch the files hold")
 	}
@@ -178,7 +178,7 @@ func TestHitLogRecent(t *testing.T) {
 // from the segment's start; a new segment starts a new stream.
 func TestHitLogGobStream(t *testing.T) {
 	dir := filepath.Join(t.TempDir(), "db.hits")
-	l, _ := openHitLog(dir, 0)
+	l, _ := openSegments(dir, 0)
 	type batch struct{ Items []string }
 	for i := range 3 {
 		if _, err := l.appendGob(batch{Items: []string{fmt.Sprint("a", i)}}); err != nil {
@@ -229,7 +229,7 @@ func TestHitLogGobStream(t *testing.T) {
 // next one is written, though the segment it would have opened exists.
 func TestHitLogEncodeFailure(t *testing.T) {
 	dir := filepath.Join(t.TempDir(), "db.hits")
-	l, _ := openHitLog(dir, 0)
+	l, _ := openSegments(dir, 0)
 	if _, err := l.appendGob(func() {}); err == nil {
 		t.Fatal("a func was encoded")
 	}
@@ -245,7 +245,7 @@ func TestHitLogEncodeFailure(t *testing.T) {
 // append, for these tests, makes a raw payload durable and returns its
 // number. The payload is
 // not kept in memory: until it is applied, the files must be read.
-func (l *hitLog) append(payload []byte) (int64, error) {
+func (l *segmentLog) append(payload []byte) (int64, error) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	seq, err := l.appendLocked(payload)
@@ -258,7 +258,7 @@ func (l *hitLog) append(payload []byte) (int64, error) {
 // ones, are never read, whether the process goes on or restarts.
 func TestHitLogRecycle(t *testing.T) {
 	dir := filepath.Join(t.TempDir(), "db.hits")
-	l, _ := openHitLog(dir, 0)
+	l, _ := openSegments(dir, 0)
 	long := strings.Repeat("x", 500)
 	for i := range 3 {
 		if _, err := l.append([]byte(fmt.Sprint(long, i))); err != nil {
@@ -284,7 +284,7 @@ func TestHitLogRecycle(t *testing.T) {
 	if st, _ := os.Stat(segs[0]); st.Size() != old.Size() {
 		t.Errorf("the reused file has %d bytes, had %d: it was not written over", st.Size(), old.Size())
 	}
-	check := func(when string, l *hitLog) {
+	check := func(when string, l *segmentLog) {
 		t.Helper()
 		seqs, payloads := readAll(t, l, 3)
 		if fmt.Sprint(seqs) != "[4]" || payloads[0] != "short" {
@@ -293,7 +293,7 @@ func TestHitLogRecycle(t *testing.T) {
 	}
 	check("going on", l)
 	l.close()
-	l, err := openHitLog(dir, 3)
+	l, err := openSegments(dir, 3)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -308,7 +308,7 @@ func TestHitLogRecycle(t *testing.T) {
 // only. None is read, and the segment is written again under its name.
 func TestHitLogRecycledEmpty(t *testing.T) {
 	dir := filepath.Join(t.TempDir(), "db.hits")
-	l, _ := openHitLog(dir, 0)
+	l, _ := openSegments(dir, 0)
 	for _, p := range []string{"one", "two"} {
 		if _, err := l.append([]byte(p)); err != nil {
 			t.Fatal(err)
@@ -324,7 +324,7 @@ func TestHitLogRecycledEmpty(t *testing.T) {
 	if err := os.Rename(free[0], filepath.Join(dir, segmentName(3))); err != nil {
 		t.Fatal(err)
 	}
-	l, err := openHitLog(dir, 2)
+	l, err := openSegments(dir, 2)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -342,7 +342,7 @@ func TestHitLogRecycledEmpty(t *testing.T) {
 // TestHitLogFreeBound: at most maxFreeSegments files are kept for reuse.
 func TestHitLogFreeBound(t *testing.T) {
 	dir := filepath.Join(t.TempDir(), "db.hits")
-	l, _ := openHitLog(dir, 0)
+	l, _ := openSegments(dir, 0)
 	for i := range 4 {
 		if _, err := l.append([]byte(fmt.Sprint("batch ", i))); err != nil {
 			t.Fatal(err)
@@ -385,7 +385,7 @@ func TestSegmentStart(t *testing.T) {
 func TestHitLogFullDisk(t *testing.T) {
 	root := tmpfs.Mount(t, 1<<20)
 	dir := filepath.Join(root, "db.hits")
-	l, err := openHitLog(dir, 0)
+	l, err := openSegments(dir, 0)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -1,0 +1,159 @@
+package store
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"path/filepath"
+	"sort"
+	"strings"
+	"sync"
+
+	"github.com/crmlink/crmlink"
+	"github.com/crmlink/crmlink/hitlog"
+)
+
+// Config configures the opening of a store.
+type Config struct {
+	Clock crmlink.Clock
+	// Log gets the store's background failures and, at debug level, the
+	// steps of uploads (default: discarded).
+	Log *slog.Logger
+}
+
+// OpenFunc opens an engine's store at a URL of its scheme.
+type OpenFunc func(ctx context.Context, url string, cfg Config) (crmlink.Engine, error)
+
+var (
+	enginesMu sync.RWMutex
+	engines   = map[string]OpenFunc{}
+)
+
+// Register makes an engine openable by the scheme of its URLs ("duckdb"
+// for duckdb://...). Engines register in their package's init, so that a
+// program chooses its engines by importing them.
+func Register(scheme string, open OpenFunc) {
+	enginesMu.Lock()
+	defer enginesMu.Unlock()
+	if _, dup := engines[scheme]; dup {
+		panic("store: engine " + scheme + " registered twice")
+	}
+	engines[scheme] = open
+}
+
+// Schemes lists the registered engines' URL schemes.
+func Schemes() []string {
+	enginesMu.RLock()
+	defer enginesMu.RUnlock()
+	var out []string
+	for s := range engines {
+		out = append(out, s)
+	}
+	sort.Strings(out)
+	return out
+}
+
+// Open opens the store at url with the engine its scheme names.
+func Open(ctx context.Context, url string, cfg Config) (*Store, error) {
+	scheme, _, ok := strings.Cut(url, "://")
+	if !ok {
+		return nil, crmlink.Errorf(crmlink.KindInvalid, "store URL %q: want scheme://..., like duckdb:///var/lib/crmlink/crmlink.db", url)
+	}
+	enginesMu.RLock()
+	open := engines[scheme]
+	enginesMu.RUnlock()
+	if open == nil {
+		return nil, crmlink.Errorf(crmlink.KindInvalid, "store URL %q: unknown store %q (known: %s)", url, scheme,
+			strings.Join(Schemes(), ", "))
+	}
+	e, err := open(ctx, url, cfg)
+	if err != nil {
+		return nil, err
+	}
+	return New(ctx, e, cfg)
+}
+
+// Store is a crmlink.Store made of an engine and the pipelines in front of
+// it: the tag's hits reach the engine through the hit log (package
+// hitlog). Everything else is the engine's.
+type Store struct {
+	crmlink.Engine
+	hits  *hitlog.Log
+	clock crmlink.Clock
+}
+
+var _ crmlink.Store = (*Store)(nil)
+
+// New puts the pipelines in front of an open engine, and applies what they
+// hold from before a stop or a crash. The Store owns the engine: its
+// Close closes it, and so does a failing New.
+func New(ctx context.Context, e crmlink.Engine, cfg Config) (*Store, error) {
+	dir := ""
+	if d := e.LocalDir(); d != "" {
+		dir = HitLogDir(d)
+	}
+	hits, err := hitlog.Open(ctx, e, hitlog.Config{Dir: dir, Clock: cfg.Clock, Log: cfg.Log})
+	if err != nil {
+		e.Close()
+		return nil, fmt.Errorf("open store: %w", err)
+	}
+	return &Store{Engine: e, hits: hits, clock: cfg.Clock}, nil
+}
+
+// HitLogDir is where the store whose engine keeps its local files in
+// localDir keeps its hit log.
+func HitLogDir(localDir string) string { return filepath.Join(localDir, "hits") }
+
+// WriteHits makes a batch of hits durable in the hit log. See
+// crmlink.HitStore.
+func (s *Store) WriteHits(ctx context.Context, hits []crmlink.SessionHit) error {
+	return s.hits.Write(ctx, hits)
+}
+
+// SyncHits returns once the engine has applied every hit written before.
+func (s *Store) SyncHits(ctx context.Context) error { return s.hits.Sync(ctx) }
+
+// Report is the engine's report, whose DataLag also counts the hits
+// logged and not yet applied.
+func (s *Store) Report(ctx context.Context, q *crmlink.ReportQuery) (*crmlink.ReportResult, error) {
+	res, err := s.Engine.Report(ctx, q)
+	if err != nil {
+		return nil, err
+	}
+	if since := s.hits.WaitingSince(); !since.IsZero() {
+		if lag := s.clock.Now().Sub(since); lag > res.DataLag {
+			res.DataLag = lag
+		}
+	}
+	return res, nil
+}
+
+// Check probes the engine, and the disk the hit log writes to.
+func (s *Store) Check(ctx context.Context) error {
+	if err := s.Engine.Check(ctx); err != nil {
+		return err
+	}
+	if err := s.hits.Probe(); err != nil {
+		return s.Classify(fmt.Errorf("health probe: %w", err))
+	}
+	return nil
+}
+
+// Classify is the engine's classification of its errors (see Reopening),
+// when it has one.
+func (s *Store) Classify(err error) error {
+	if c, ok := s.Engine.(interface{ Classify(error) error }); ok {
+		return c.Classify(err)
+	}
+	return err
+}
+
+// Close stops the engine's own background work, applies the logged hits,
+// and closes the hit log and the engine.
+func (s *Store) Close() error {
+	if b, ok := s.Engine.(interface{ StopBackground() }); ok {
+		b.StopBackground()
+	}
+	return errors.Join(s.hits.Close(), s.Engine.Close())
+}

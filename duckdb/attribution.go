@@ -75,38 +75,5 @@ func attributeSessions(ctx context.Context, tx *sql.Tx, counter int64, scope str
 	return err
 }
 
-// attributeUnattributed attributes the sessions stored before attribution
-// was kept (migration 0007), once.
-func (s *Store) attributeUnattributed(ctx context.Context) error {
-	var counters []int64
-	// caller: Open (attribution backfill)
-	rows, err := s.db.QueryContext(ctx, `SELECT DISTINCT counter_id FROM sessions WHERE first_sid IS NULL`)
-	if err != nil {
-		return err
-	}
-	for rows.Next() {
-		var c int64
-		if err := rows.Scan(&c); err != nil {
-			rows.Close()
-			return err
-		}
-		counters = append(counters, c)
-	}
-	rows.Close()
-	if err := rows.Err(); err != nil {
-		return err
-	}
-	for _, c := range counters {
-		err := s.inTx(ctx, func(tx *sql.Tx) error {
-			s.forgetHitCaches()
-			return attributeSessions(ctx, tx, c, `SELECT DISTINCT client_id FROM sessions WHERE counter_id = $1 AND first_sid IS NULL`)
-		})
-		if err != nil {
-			return err
-		}
-	}
-	return nil
-}
-
 // replaceScope puts a scope query into q's {scope}.
 func replaceScope(q, scope string) string { return strings.Replace(q, "{scope}", scope, 1) }

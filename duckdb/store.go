@@ -250,10 +250,6 @@ func Open(ctx context.Context, rawURL string, clock crmlink.Clock, options ...Op
 		db.Close()
 		return nil, err
 	}
-	if err := s.attributeUnattributed(ctx); err != nil {
-		db.Close()
-		return nil, fmt.Errorf("open store: attribute sessions: %w", err)
-	}
 	// Spools of no queued upload were left by a crash before queueing.
 	if err := s.removeUnqueuedSpools(ctx); err != nil {
 		db.Close()

@@ -4,8 +4,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"strings"
-	"syscall"
+
+	ddb "github.com/duckdb/duckdb-go/v2"
 
 	"github.com/crmlink/crmlink"
 )
@@ -39,11 +39,9 @@ func Classify(err error) error {
 		errors.Is(err, crmlink.ErrStoreFailed) || errors.Is(err, crmlink.ErrNoSpace) {
 		return err
 	}
-	msg := err.Error()
-	full := errors.Is(err, syscall.ENOSPC) || strings.Contains(msg, "No space left on device") ||
-		strings.Contains(msg, "no space left on device")
+	full := isNoSpace(err)
 	switch {
-	case strings.Contains(msg, "database has been invalidated") || strings.Contains(msg, "FATAL Error"):
+	case isType(err, ddb.ErrorTypeFatal):
 		if full {
 			return errors.Join(crmlink.Errorf(crmlink.KindUnavailable,
 				"the store stopped because its disk is full, and is opened again once there is space: try again then"),

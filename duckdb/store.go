@@ -24,7 +24,7 @@ import (
 
 	"github.com/crmlink/crmlink"
 	"github.com/crmlink/crmlink/store"
-	_ "github.com/duckdb/duckdb-go/v2" // registers the "duckdb" driver
+	ddb "github.com/duckdb/duckdb-go/v2" // also registers the "duckdb" driver
 )
 
 //go:embed migrations/*.sql
@@ -268,8 +268,7 @@ func Open(ctx context.Context, rawURL string, clock crmlink.Clock, options ...Op
 }
 
 func openError(path string, err error) error {
-	msg := err.Error()
-	if strings.Contains(msg, "Could not set lock") || strings.Contains(msg, "Conflicting lock") {
+	if isLocked(err) {
 		return errors.Join(crmlink.Errorf(crmlink.KindUnavailable,
 			"store %s is in use by another process (a running `crmlink serve`? stop it, or send the command to it with --server URL --token T)", path),
 			crmlink.ErrInUse)
@@ -407,7 +406,7 @@ func utc(t time.Time) time.Time { return t.UTC().Round(0) }
 // statements that need memory, can be tried again after raising it in the
 // store URL. Other errors pass unchanged.
 func outOfMemory(err error) error {
-	if err == nil || !strings.Contains(err.Error(), "Out of Memory Error") {
+	if !isType(err, ddb.ErrorTypeOutOfMemory) {
 		return err
 	}
 	return errors.Join(crmlink.Errorf(crmlink.KindUnavailable,

@@ -278,3 +278,29 @@ func TestListenFirst(t *testing.T) {
 		t.Errorf("%d orders in the store, %v; want 300000", orders, err)
 	}
 }
+
+// TestStoreInUse: a command on a store file a running server holds says
+// so, and how to send the command to the server, rather than failing on
+// DuckDB's lock.
+func TestStoreInUse(t *testing.T) {
+	c := newCLI(t)
+	c.must("counter", "create", "--name", "Shop", "--site", "shop.example")
+	child, base := startServe(t, c.store, nil)
+	defer func() { child.Process.Kill(); child.Wait() }()
+	deadline := time.Now().Add(20 * time.Second)
+	for {
+		resp, err := http.Get(base + "/healthz")
+		if err == nil {
+			resp.Body.Close()
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("the server did not answer: %v", err)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	code, _, stderr := c.run("counter", "list")
+	if code == 0 || !strings.Contains(stderr, "is in use by a running crmlink") || !strings.Contains(stderr, "--server") {
+		t.Errorf("counter list beside a server: exit %d, stderr %q", code, stderr)
+	}
+}

@@ -8,8 +8,6 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
-	"runtime"
-	"runtime/debug"
 	"strconv"
 	"time"
 
@@ -97,11 +95,7 @@ func (s *Store) AcceptOrders(ctx context.Context, up *crmlink.Upload, r crmlink.
 	}
 	// The loader's transaction only reads: the contacts, for each chunk.
 	l := s.newLoader(ctx, "orders", func(tx *sql.Tx, c *spool) error {
-		// Reading leaves mostly garbage, and the server's GOGC lets the
-		// heap grow to five times what is live between collections: a
-		// collection a chunk keeps it near one chunk's worth, so that the
-		// peak does not grow with the file.
-		runtime.GC()
+		s.chunkRead()
 		if err := syncFile(c.path); err != nil {
 			return err
 		}
@@ -110,7 +104,7 @@ func (s *Store) AcceptOrders(ctx context.Context, up *crmlink.Upload, r crmlink.
 	})
 	l.dir, l.keep = dir, true
 	l.whenFailing(r, func(tx *sql.Tx, c *spool) error {
-		runtime.GC() // as above: the reading goes on
+		s.chunkRead()
 		return check(tx, c)
 	})
 	n, readErr := pumpParallel(ctx, l, r.Next, orderSpooler(up))
@@ -327,9 +321,9 @@ func (s *Store) SyncUploads(ctx context.Context) error {
 func (s *Store) applyQueued(ctx context.Context, up *crmlink.Upload, chunks []queuedChunk) error {
 	s.writeMu.Lock()
 	defer s.writeMu.Unlock()
-	// Reading the upload left Go's heap large and mostly garbage; given
-	// back before DuckDB's turn, it does not add to the server's peak.
-	debug.FreeOSMemory()
+	if s.heap.BeforeApply != nil {
+		s.heap.BeforeApply()
+	}
 	dequeue := func(tx *sql.Tx) error {
 		// caller: applyQueued (dequeue)
 		_, err := tx.ExecContext(ctx, `DELETE FROM upload_queue WHERE id = ?`, up.ID)
@@ -464,4 +458,11 @@ func syncDir(dir string) error {
 		return fmt.Errorf("upload queue: %w", err)
 	}
 	return nil
+}
+
+// chunkRead makes the heap.ChunkRead call, if any.
+func (s *Store) chunkRead() {
+	if s.heap.ChunkRead != nil {
+		s.heap.ChunkRead()
+	}
 }

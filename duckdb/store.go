@@ -48,6 +48,8 @@ type Store struct {
 
 	// log gets a debug line per step of an upload, with its duration.
 	log *slog.Logger
+	// heap is called where an upload leaves Go's heap mostly garbage.
+	heap store.Heap
 
 	// stopRetry ends the goroutine that retries the upload queue;
 	// retryDone is closed when it has.
@@ -116,6 +118,10 @@ type Store struct {
 
 var _ crmlink.Engine = (*Store)(nil)
 
+// WithHeap makes the store call h's functions where an upload leaves Go's
+// heap mostly garbage.
+func WithHeap(h store.Heap) Option { return func(s *Store) { s.heap = h } }
+
 // WithLogger makes the store log to l: its background work's failures,
 // and at debug level each step of an upload with its duration.
 func WithLogger(l *slog.Logger) Option { return func(s *Store) { s.log = l } }
@@ -178,7 +184,7 @@ func validSetting(k string) bool {
 
 func init() {
 	store.Register("duckdb", func(ctx context.Context, url string, cfg store.Config) (crmlink.Engine, error) {
-		var opts []Option
+		opts := []Option{WithHeap(cfg.Heap)}
 		if cfg.Log != nil {
 			opts = append(opts, WithLogger(cfg.Log))
 		}

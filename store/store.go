@@ -20,6 +20,20 @@ type Config struct {
 	// Log gets the store's background failures and, at debug level, the
 	// steps of uploads (default: discarded).
 	Log *slog.Logger
+	// Heap is what the program, which owns the process's memory settings
+	// (GOGC, GOMEMLIMIT), has a store do with Go's heap where an upload
+	// leaves it mostly garbage.
+	Heap Heap
+}
+
+// Heap holds the calls a store makes at the points where an upload leaves
+// Go's heap mostly garbage; nil ones are not made.
+type Heap struct {
+	// ChunkRead follows the reading of each chunk of an accepted upload.
+	ChunkRead func()
+	// BeforeApply precedes the application of a queued upload, when the
+	// engine's own memory is about to grow.
+	BeforeApply func()
 }
 
 // OpenFunc opens an engine's store at a URL of its scheme.

@@ -99,7 +99,6 @@ func tuneRuntime(getenv func(string) string) {
 	}
 }
 
-
 // stopDeadline bounds a graceful stop (SIGTERM): requests in flight get
 // all of it but the last stopReserve, which closes the collector (its
 // queued hits are written) and the store.

@@ -257,3 +257,71 @@ type ReportStore interface {
 	Report(ctx context.Context, q *ReportQuery) (*ReportResult, error)
 	Clients(ctx context.Context, q *ClientsQuery) (*ClientsResult, error)
 }
+
+// ReportPort is an engine's part of a report: the aggregation, in its own
+// SQL. Package report plans the query (ReportPlan) and assembles the
+// answer from the groups (sorting, paging, totals, intervals, names).
+type ReportPort interface {
+	// Aggregate returns the report's grouping sets: for a table, each
+	// row's dimensions and the totals (no dimension); for a time series,
+	// also each row's and the totals' values per interval. A report over
+	// no dimension returns the totals alone.
+	Aggregate(ctx context.Context, p *ReportPlan) ([]ReportGroup, error)
+	// UnlinkedTotals returns the plan's metrics over the orders created
+	// in the period (the counter's days) that are linked to no session,
+	// under the plan's order terms: order counts and money are theirs,
+	// session metrics 0.
+	UnlinkedTotals(ctx context.Context, p *ReportPlan) ([]decimal.Decimal, error)
+	// DataLag is how long the oldest data of the counter that the engine
+	// has accepted and not yet applied has waited (ReportResult.DataLag).
+	DataLag(ctx context.Context, counter CounterID) (time.Duration, error)
+	Clients(ctx context.Context, q *ClientsQuery) (*ClientsResult, error)
+}
+
+// ReportPlan is what an engine's aggregation needs to know of a query,
+// decided once for every engine by package report.
+type ReportPlan struct {
+	Query *ReportQuery
+	// SessionTerms and OrderTerms are the filter's terms joined by AND:
+	// conditions on sessions, and conditions on the order's status type,
+	// which select orders rather than sessions.
+	SessionTerms, OrderTerms []*Filter
+	// StatusDim is the index of the order-status dimension, or -1. With
+	// one, the rows grouped are orders (each under its linked session),
+	// not sessions.
+	StatusDim int
+	// NeedOrders says a metric or a condition reads the linked orders.
+	NeedOrders bool
+	// Goals are the goals that goal metrics read, in the order of their
+	// first metric.
+	Goals []int64
+	// Unlinked says the answer has the unlinked row: asked for, in a
+	// table, with no condition on sessions (those orders have no session
+	// to meet it).
+	Unlinked bool
+}
+
+// GoalIndex is the position of a goal in Goals, or -1.
+func (p *ReportPlan) GoalIndex(id int64) int {
+	for i, g := range p.Goals {
+		if g == id {
+			return i
+		}
+	}
+	return -1
+}
+
+// ReportGroup is one group of a report's aggregation.
+type ReportGroup struct {
+	// GID has a bit per grouped column the group leaves out, as SQL's
+	// GROUPING() gives it: the dimensions in order, then the interval
+	// (time series), the last column in the lowest bit.
+	GID int64
+	// Dims are the dimensions' ids ("" for none, or a column left out).
+	Dims []string
+	// Interval is the first day of the group's interval, YYYY-MM-DD, in
+	// a time series.
+	Interval string
+	// Metrics are in the query's order.
+	Metrics []decimal.Decimal
+}

@@ -47,7 +47,7 @@ type Engine interface {
 	CRMStore
 	OfflineConversionStore
 	LinkStore
-	ReportStore
+	ReportPort
 	HitPort
 	// Check probes the store with a real write and a real read, as a
 	// health check must: an error says why the store cannot serve now

@@ -16,6 +16,7 @@ import (
 	"github.com/crmlink/crmlink/gen"
 	"github.com/crmlink/crmlink/report"
 	"github.com/crmlink/crmlink/sessionfile"
+	"github.com/crmlink/crmlink/store"
 	"github.com/crmlink/crmlink/store/storetest"
 	"github.com/crmlink/crmlink/traffic"
 )
@@ -257,7 +258,7 @@ func BenchmarkReport(b *testing.B) {
 // loadedBenchStore loads a generated data set of the given sizes (sessions,
 // contacts, then orders, as a user would) into a fresh store, written to
 // its file.
-func loadedBenchStore(b *testing.B, sessions, contacts, orders int) (*duckdb.Store, *crmlink.Counter) {
+func loadedBenchStore(b *testing.B, sessions, contacts, orders int) (*store.Store, *crmlink.Counter) {
 	ctx := context.Background()
 	dir := benchData(b, sessions, contacts, orders)
 	clock := &crmlink.FixedClock{T: storetest.Epoch}
@@ -265,11 +266,15 @@ func loadedBenchStore(b *testing.B, sessions, contacts, orders int) (*duckdb.Sto
 	if err != nil {
 		b.Fatal(err)
 	}
-	b.Cleanup(func() { st.Close() })
 	c := storetest.MustCounter(b, st, "Bench", "Europe/Moscow")
 	loadGenerated(b, st, c, dir, clock.Now(), gen.SessionsFile, gen.ContactsFile, gen.OrdersFile)
 	if err := st.Checkpoint(ctx); err != nil {
 		b.Fatal(err)
 	}
-	return st, c
+	s, err := store.New(ctx, st, store.Config{Clock: clock})
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(func() { s.Close() })
+	return s, c
 }

@@ -224,9 +224,9 @@ func (s *Store) removeUnqueuedSpools(ctx context.Context) error {
 	return nil
 }
 
-// dataLag is how long the oldest queued upload of a counter has waited
+// DataLag is how long the oldest queued upload of a counter has waited
 // (package store adds the hits logged and not applied).
-func (s *Store) dataLag(ctx context.Context, counter crmlink.CounterID) (time.Duration, error) {
+func (s *Store) DataLag(ctx context.Context, counter crmlink.CounterID) (time.Duration, error) {
 	now := s.clock.Now()
 	var since time.Time
 	var upJSON string

@@ -4,7 +4,6 @@ import (
 	"context"
 	"database/sql"
 	"fmt"
-	"sort"
 	"strconv"
 	"strings"
 	"time"
@@ -148,22 +147,6 @@ func (b *reportBuilder) filter(f *crmlink.Filter) string {
 	panic("report: unknown filter op " + f.Op)
 }
 
-// usesOrderStatus tells whether a filter compares the order's status.
-func usesOrderStatus(f *crmlink.Filter) bool {
-	if f == nil {
-		return false
-	}
-	if f.Op == "AND" || f.Op == "OR" {
-		for _, c := range f.Children {
-			if usesOrderStatus(c) {
-				return true
-			}
-		}
-		return false
-	}
-	return f.Dimension.Field == crmlink.DimOrderStatusType
-}
-
 // crossDeviceSQL attributes the period's sessions across all ClientIDs of
 // the customer that owns each (the contact whose ClientIDs, or whose
 // UserIDs, emails or phones seen on the site, lead to it; a ClientID no
@@ -253,39 +236,22 @@ func orderCounts(cur string) string {
 }
 
 // Report answers a report query. See crmlink.ReportStore.
-func (s *Store) Report(ctx context.Context, q *crmlink.ReportQuery) (*crmlink.ReportResult, error) {
+// Aggregate runs a report's one statement. See crmlink.ReportPort.
+func (s *Store) Aggregate(ctx context.Context, p *crmlink.ReportPlan) ([]crmlink.ReportGroup, error) {
+	q := p.Query
 	if _, err := s.Counter(ctx, q.CounterID); err != nil {
 		return nil, err
 	}
-	b := &reportBuilder{joined: map[string]bool{}}
+	b := &reportBuilder{joined: map[string]bool{}, byOrder: p.StatusDim >= 0}
 	b.arg(int64(q.CounterID)) // $1
 	from, to := q.Date1, q.Date2.AddDate(0, 0, 1)
 	period := fmt.Sprintf("p.start_local >= %s::TIMESTAMP AND p.start_local < %s::TIMESTAMP", b.arg(tsText(from)), b.arg(tsText(to)))
-	for _, d := range q.Dimensions {
-		if d.Field == crmlink.DimOrderStatusType {
-			b.byOrder = true
-		}
-	}
-	// Order-status conditions select orders, the others sessions; mixing
-	// them under OR would mean neither, so they must be AND terms.
 	var sessionConds, orderConds []string
-	var orderTerms []*crmlink.Filter
-	if q.Filter != nil {
-		terms := []*crmlink.Filter{q.Filter}
-		if q.Filter.Op == "AND" {
-			terms = q.Filter.Children
-		}
-		for _, t := range terms {
-			switch {
-			case t.Op != "OR" && t.Dimension.Field == crmlink.DimOrderStatusType:
-				orderConds = append(orderConds, b.filter(t))
-				orderTerms = append(orderTerms, t)
-			case usesOrderStatus(t):
-				return nil, crmlink.Errorf(crmlink.KindInvalid, "filters: a condition on ym:s:cdpOrderStatusType must stand alone or be joined with AND")
-			default:
-				sessionConds = append(sessionConds, b.filter(t))
-			}
-		}
+	for _, t := range p.OrderTerms {
+		orderConds = append(orderConds, b.filter(t))
+	}
+	for _, t := range p.SessionTerms {
+		sessionConds = append(sessionConds, b.filter(t))
 	}
 	var dimCols, dimNames []string
 	for i, d := range q.Dimensions {
@@ -302,19 +268,6 @@ func (s *Store) Report(ctx context.Context, q *crmlink.ReportQuery) (*crmlink.Re
 		ivCol = fmt.Sprintf("date_trunc('%s', p.start_local)::DATE AS iv", q.Group)
 		dimCols = append(dimCols, ivCol)
 	}
-	needOrders, goals := false, map[int64]int{}
-	for _, m := range q.Metrics {
-		switch m.Field {
-		case crmlink.MetGoalReaches, crmlink.MetGoalRevenue, crmlink.MetGoalConversionRate:
-			if _, ok := goals[m.GoalID]; !ok {
-				goals[m.GoalID] = len(goals)
-			}
-		default:
-			if !m.Field.SessionMetric() || m.Field == crmlink.MetConversionToOrder {
-				needOrders = true
-			}
-		}
-	}
 	var w strings.Builder
 	w.WriteString("WITH p AS (SELECT * FROM sessions p WHERE p.counter_id = $1 AND NOT p.is_bot AND " + period + "),\n")
 	// dimension() above may have asked for cross-device attribution.
@@ -325,8 +278,6 @@ func (s *Store) Report(ctx context.Context, q *crmlink.ReportQuery) (*crmlink.Re
 	if len(dimCols) > 0 {
 		sessCols += ", " + strings.Join(dimCols, ", ")
 	}
-	// A condition on the order's status needs the orders read.
-	needOrders = needOrders || len(orderConds) > 0
 	cdJoin := ""
 	if b.cd {
 		cdJoin = "LEFT JOIN cd USING (session_id)"
@@ -356,14 +307,8 @@ func (s *Store) Report(ctx context.Context, q *crmlink.ReportQuery) (*crmlink.Re
 	switch {
 	case b.byOrder:
 		fmt.Fprintf(&w, "o AS (%s),\n", orderRows())
-		statusIdx := 0
-		for i, d := range q.Dimensions {
-			if d.Field == crmlink.DimOrderStatusType {
-				statusIdx = i
-			}
-		}
-		j = fmt.Sprintf("SELECT s.*, o.* EXCLUDE (session_id, rep_status_type), o.rep_status_type AS d%d FROM s JOIN o USING (session_id)", statusIdx)
-	case needOrders:
+		j = fmt.Sprintf("SELECT s.*, o.* EXCLUDE (session_id, rep_status_type), o.rep_status_type AS d%d FROM s JOIN o USING (session_id)", p.StatusDim)
+	case p.NeedOrders:
 		fmt.Fprintf(&w, `o AS (SELECT session_id, sum(n_all) AS n_all, sum(n_in_progress) AS n_in_progress, sum(n_paid) AS n_paid,
             sum(n_cancelled) AS n_cancelled, sum(n_spam) AS n_spam, sum(n_other) AS n_other, sum(n_paid_cur) AS n_paid_cur,
             sum(revenue) AS revenue, sum(profit) AS profit FROM (%s) GROUP BY session_id),`+"\n", orderRows())
@@ -371,15 +316,10 @@ func (s *Store) Report(ctx context.Context, q *crmlink.ReportQuery) (*crmlink.Re
 	default:
 		j = "SELECT s.* FROM s"
 	}
-	if len(goals) > 0 && !b.byOrder {
-		ids := make([]int64, 0, len(goals))
-		for id := range goals {
-			ids = append(ids, id)
-		}
-		sort.Slice(ids, func(a, c int) bool { return goals[ids[a]] < goals[ids[c]] })
+	if len(p.Goals) > 0 && !b.byOrder {
 		var cols, in []string
-		for _, id := range ids {
-			k, a := goals[id], b.arg(id)
+		for k, id := range p.Goals {
+			a := b.arg(id)
 			in = append(in, a)
 			cols = append(cols, fmt.Sprintf("count(*) FILTER (WHERE goal_id = %s) AS g%d_n, sum(revenue) FILTER (WHERE goal_id = %s) AS g%d_rev", a, k, a, k))
 		}
@@ -390,7 +330,7 @@ func (s *Store) Report(ctx context.Context, q *crmlink.ReportQuery) (*crmlink.Re
 	fmt.Fprintf(&w, "j AS (%s),\n", j)
 	var mets []string
 	for i, m := range q.Metrics {
-		mets = append(mets, fmt.Sprintf("%s AS m%d", b.metric(m, goals[m.GoalID]), i))
+		mets = append(mets, fmt.Sprintf("%s AS m%d", b.metric(m, p.GoalIndex(m.GoalID)), i))
 	}
 	groups := dimNames
 	if q.Group != "" {
@@ -429,13 +369,14 @@ func (s *Store) Report(ctx context.Context, q *crmlink.ReportQuery) (*crmlink.Re
 		return nil, fmt.Errorf("report: %w", outOfMemory(err))
 	}
 	defer rows.Close()
-	var all []reportGroup
+	var all []crmlink.ReportGroup
 	nd := len(q.Dimensions)
 	for rows.Next() {
-		g := reportGroup{dims: make([]sql.NullString, nd), mets: make([]decimal.Decimal, len(q.Metrics))}
-		dest := []any{&g.gid}
-		for i := range g.dims {
-			dest = append(dest, &g.dims[i])
+		g := crmlink.ReportGroup{Dims: make([]string, nd), Metrics: make([]decimal.Decimal, len(q.Metrics))}
+		dims := make([]sql.NullString, nd)
+		dest := []any{&g.GID}
+		for i := range dims {
+			dest = append(dest, &dims[i])
 		}
 		var iv sql.NullString
 		if q.Group != "" {
@@ -448,9 +389,12 @@ func (s *Store) Report(ctx context.Context, q *crmlink.ReportQuery) (*crmlink.Re
 		if err := rows.Scan(dest...); err != nil {
 			return nil, fmt.Errorf("report: %w", err)
 		}
-		g.iv = iv.String
+		for i, d := range dims {
+			g.Dims[i] = d.String
+		}
+		g.Interval = iv.String
 		for i, t := range texts {
-			if g.mets[i], err = decimal.NewFromString(t); err != nil {
+			if g.Metrics[i], err = decimal.NewFromString(t); err != nil {
 				return nil, fmt.Errorf("report: metric %s: %w", q.Metrics[i].Name, err)
 			}
 		}
@@ -459,22 +403,13 @@ func (s *Store) Report(ctx context.Context, q *crmlink.ReportQuery) (*crmlink.Re
 	if err := rows.Err(); err != nil {
 		return nil, fmt.Errorf("report: %w", outOfMemory(err))
 	}
-	res := assemble(q, all)
-	if q.Unlinked && q.Group == "" && len(sessionConds) == 0 {
-		if res.Unlinked, err = s.unlinkedRow(ctx, q, orderTerms); err != nil {
-			return nil, err
-		}
-	}
-	if res.DataLag, err = s.dataLag(ctx, q.CounterID); err != nil {
-		return nil, err
-	}
-	return res, nil
+	return all, nil
 }
 
-// unlinkedRow is the report's row of the orders created in the period
-// (the counter's days) that have no link, under the order-status
-// conditions of the filter: see crmlink.ReportResult.Unlinked.
-func (s *Store) unlinkedRow(ctx context.Context, q *crmlink.ReportQuery, orderTerms []*crmlink.Filter) (*crmlink.ReportRow, error) {
+// UnlinkedTotals returns the metrics of the orders created in the period
+// that have no link. See crmlink.ReportPort.
+func (s *Store) UnlinkedTotals(ctx context.Context, p *crmlink.ReportPlan) ([]decimal.Decimal, error) {
+	q := p.Query
 	counter, err := s.Counter(ctx, q.CounterID)
 	if err != nil {
 		return nil, err
@@ -488,7 +423,7 @@ func (s *Store) unlinkedRow(ctx context.Context, q *crmlink.ReportQuery, orderTe
 	from := time.Date(q.Date1.Year(), q.Date1.Month(), q.Date1.Day(), 0, 0, 0, 0, loc)
 	to := time.Date(q.Date2.Year(), q.Date2.Month(), q.Date2.Day()+1, 0, 0, 0, 0, loc)
 	where := fmt.Sprintf("o.created >= %s::TIMESTAMP AND o.created < %s::TIMESTAMP", b.arg(tsText(from.UTC())), b.arg(tsText(to.UTC())))
-	for _, t := range orderTerms {
+	for _, t := range p.OrderTerms {
 		where += " AND " + b.filter(t)
 	}
 	var mets []string
@@ -515,16 +450,13 @@ func (s *Store) unlinkedRow(ctx context.Context, q *crmlink.ReportQuery, orderTe
 	if err != nil {
 		return nil, fmt.Errorf("report: unlinked orders: %w", outOfMemory(err))
 	}
-	row := &crmlink.ReportRow{Metrics: make([]decimal.Decimal, len(texts))}
+	out := make([]decimal.Decimal, len(texts))
 	for i, t := range texts {
-		if row.Metrics[i], err = decimal.NewFromString(t); err != nil {
+		if out[i], err = decimal.NewFromString(t); err != nil {
 			return nil, fmt.Errorf("report: metric %s: %w", q.Metrics[i].Name, err)
 		}
 	}
-	for range q.Dimensions {
-		row.Dimensions = append(row.Dimensions, crmlink.DimensionValue{Name: crmlink.UnlinkedName})
-	}
-	return row, nil
+	return out, nil
 }
 
 func sep(xs []string) string {
@@ -532,188 +464,4 @@ func sep(xs []string) string {
 		return ", "
 	}
 	return ""
-}
-
-// reportGroup is one row of agg: its grouping id (a bit set per grouped
-// column left out), dimension values, interval and metrics.
-type reportGroup struct {
-	gid  int64
-	dims []sql.NullString
-	iv   string
-	mets []decimal.Decimal
-}
-
-func (g reportGroup) key() string {
-	var b strings.Builder
-	for _, d := range g.dims {
-		b.WriteString(d.String)
-		b.WriteByte(0)
-	}
-	return b.String()
-}
-
-// assemble sorts and pages the groups into the answer: rows, totals,
-// minima and maxima, and for time series each row's values per interval.
-func assemble(q *crmlink.ReportQuery, all []reportGroup) *crmlink.ReportResult {
-	nd := len(q.Dimensions)
-	ncols := nd
-	if q.Group != "" {
-		ncols++
-	}
-	full := int64(1)<<ncols - 1
-	rowGID := int64(0) // the groups that are rows
-	if q.Group != "" {
-		rowGID = 1 // the interval left out
-	}
-	res := &crmlink.ReportResult{Query: *q}
-	zero := make([]decimal.Decimal, len(q.Metrics))
-	for i := range zero {
-		zero[i] = decimal.Zero
-	}
-	res.Totals = zero
-	var rows []reportGroup
-	series := map[string]map[string][]decimal.Decimal{} // row key -> interval -> metrics
-	totalSeries := map[string][]decimal.Decimal{}
-	for _, g := range all {
-		switch {
-		case g.gid == full:
-			res.Totals = g.mets
-		case nd > 0 && g.gid == rowGID:
-			rows = append(rows, g)
-		case q.Group != "" && g.gid == 0:
-			k := g.key()
-			if series[k] == nil {
-				series[k] = map[string][]decimal.Decimal{}
-			}
-			series[k][g.iv] = g.mets
-		case q.Group != "" && g.gid == full-1:
-			totalSeries[g.iv] = g.mets
-		}
-	}
-	if nd == 0 {
-		// One row: the whole period; its series is the total series.
-		rows = []reportGroup{{mets: res.Totals}}
-		if q.Group != "" {
-			totalSeries = series[""]
-		}
-	}
-	sort.SliceStable(rows, func(a, b int) bool {
-		ra, rb := rows[a], rows[b]
-		for _, k := range q.Sort {
-			var c int
-			if k.Metric >= 0 {
-				c = ra.mets[k.Metric].Cmp(rb.mets[k.Metric])
-			} else {
-				c = strings.Compare(ra.dims[k.Dimension].String, rb.dims[k.Dimension].String)
-			}
-			if c != 0 {
-				return (c < 0) != k.Desc
-			}
-		}
-		return ra.key() < rb.key()
-	})
-	res.TotalRows = len(rows)
-	if len(rows) > 0 {
-		res.Min = append([]decimal.Decimal{}, rows[0].mets...)
-		res.Max = append([]decimal.Decimal{}, rows[0].mets...)
-		for _, r := range rows[1:] {
-			for i, v := range r.mets {
-				if v.LessThan(res.Min[i]) {
-					res.Min[i] = v
-				}
-				if v.GreaterThan(res.Max[i]) {
-					res.Max[i] = v
-				}
-			}
-		}
-	} else {
-		res.Min, res.Max = zero, zero
-	}
-	start := min(q.Offset, len(rows))
-	end := min(start+q.Limit, len(rows))
-	var ivs []string
-	if q.Group != "" {
-		res.Intervals, ivs = intervals(q)
-		for _, iv := range ivs {
-			res.TotalSeries = append(res.TotalSeries, orZero(totalSeries[iv], zero))
-		}
-	}
-	for _, g := range rows[start:end] {
-		row := crmlink.ReportRow{Metrics: g.mets}
-		for i, d := range q.Dimensions {
-			row.Dimensions = append(row.Dimensions, dimensionValue(d.Field, g.dims[i].String))
-		}
-		if q.Group != "" {
-			byIV := series[g.key()]
-			for _, iv := range ivs {
-				row.Series = append(row.Series, orZero(byIV[iv], zero))
-			}
-		}
-		res.Rows = append(res.Rows, row)
-	}
-	return res
-}
-
-func orZero(v, zero []decimal.Decimal) []decimal.Decimal {
-	if v == nil {
-		return zero
-	}
-	return v
-}
-
-// intervals lists a time series' intervals, clipped to the period, with
-// the key date_trunc gives each.
-func intervals(q *crmlink.ReportQuery) ([][2]time.Time, []string) {
-	var out [][2]time.Time
-	var keys []string
-	d := q.Date1
-	for !d.After(q.Date2) {
-		start := d
-		switch q.Group {
-		case "week":
-			start = d.AddDate(0, 0, -((int(d.Weekday()) + 6) % 7)) // Monday
-		case "month":
-			start = time.Date(d.Year(), d.Month(), 1, 0, 0, 0, 0, time.UTC)
-		}
-		next := start.AddDate(0, 0, 1)
-		switch q.Group {
-		case "week":
-			next = start.AddDate(0, 0, 7)
-		case "month":
-			next = start.AddDate(0, 1, 0)
-		}
-		end := next.AddDate(0, 0, -1)
-		if end.After(q.Date2) {
-			end = q.Date2
-		}
-		out = append(out, [2]time.Time{d, end})
-		keys = append(keys, start.Format(time.DateOnly))
-		d = next
-	}
-	return out, keys
-}
-
-var deviceNames = map[string]string{"desktop": "Desktop", "mobile": "Smartphones", "tablet": "Tablets", "tv": "TV"}
-
-var statusNames = map[string]string{"IN_PROGRESS": "In progress", "PAID": "Paid", "CANCELLED": "Cancelled", "SPAM": "Spam", "OTHER": "Other"}
-
-// dimensionValue is a dimension's id and display name.
-func dimensionValue(f crmlink.DimensionField, id string) crmlink.DimensionValue {
-	if id == "" {
-		return crmlink.DimensionValue{ID: "", Name: "Not specified"}
-	}
-	name := id
-	switch f {
-	case crmlink.DimTrafficSource:
-		name = crmlink.SourceKind(id).Name()
-	case crmlink.DimDevice:
-		if n, ok := deviceNames[id]; ok {
-			name = n
-		}
-	case crmlink.DimOrderStatusType:
-		if n, ok := statusNames[id]; ok {
-			name = n
-		}
-	}
-	return crmlink.DimensionValue{ID: id, Name: name}
 }

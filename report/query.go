@@ -1,7 +1,9 @@
 // Package report is the report model: the names of dimensions and metrics,
 // filters, attribution models and presets; it validates a request in the
-// shape of Metrica's Reporting API into a crmlink.ReportQuery and encodes
-// the answer. Stores compute the numbers.
+// shape of Metrica's Reporting API into a crmlink.ReportQuery, plans it
+// for an engine (NewPlan), assembles the answer from the engine's
+// aggregation (Assemble) and encodes it. Engines compute the numbers, in
+// their own SQL.
 package report
 
 import (

@@ -12,6 +12,8 @@ import (
 
 	"github.com/crmlink/crmlink"
 	"github.com/crmlink/crmlink/hitlog"
+	"github.com/crmlink/crmlink/report"
+	"github.com/shopspring/decimal"
 )
 
 // Config configures the opening of a store.
@@ -128,11 +130,27 @@ func (s *Store) WriteHits(ctx context.Context, hits []crmlink.SessionHit) error 
 // SyncHits returns once the engine has applied every hit written before.
 func (s *Store) SyncHits(ctx context.Context) error { return s.hits.Sync(ctx) }
 
-// Report is the engine's report, whose DataLag also counts the hits
-// logged and not yet applied.
+// Report plans the query (package report), has the engine aggregate it,
+// and assembles the answer. Its DataLag is the longer of the engine's and
+// the hit log's: how long the oldest data accepted and not yet applied has
+// waited.
 func (s *Store) Report(ctx context.Context, q *crmlink.ReportQuery) (*crmlink.ReportResult, error) {
-	res, err := s.Engine.Report(ctx, q)
+	p, err := report.NewPlan(q)
 	if err != nil {
+		return nil, err
+	}
+	groups, err := s.Engine.Aggregate(ctx, p)
+	if err != nil {
+		return nil, err
+	}
+	var unlinked []decimal.Decimal
+	if p.Unlinked {
+		if unlinked, err = s.Engine.UnlinkedTotals(ctx, p); err != nil {
+			return nil, err
+		}
+	}
+	res := report.Assemble(p, groups, unlinked)
+	if res.DataLag, err = s.Engine.DataLag(ctx, q.CounterID); err != nil {
 		return nil, err
 	}
 	if since := s.hits.WaitingSince(); !since.IsZero() {

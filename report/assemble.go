@@ -1,0 +1,196 @@
+package report
+
+import (
+	"sort"
+	"strings"
+	"time"
+
+	"github.com/crmlink/crmlink"
+	"github.com/shopspring/decimal"
+)
+
+// key identifies a group's dimension values.
+func key(g *crmlink.ReportGroup) string {
+	var b strings.Builder
+	for _, d := range g.Dims {
+		b.WriteString(d)
+		b.WriteByte(0)
+	}
+	return b.String()
+}
+
+// Assemble sorts and pages an engine's groups into the answer: rows,
+// totals, minima and maxima, and for a time series each row's values per
+// interval, with the dimensions' display names. unlinked, when the plan
+// has the unlinked row, are its metrics (crmlink.ReportPort's
+// UnlinkedTotals).
+func Assemble(p *crmlink.ReportPlan, all []crmlink.ReportGroup, unlinked []decimal.Decimal) *crmlink.ReportResult {
+	q := p.Query
+	nd := len(q.Dimensions)
+	ncols := nd
+	if q.Group != "" {
+		ncols++
+	}
+	full := int64(1)<<ncols - 1
+	rowGID := int64(0) // the groups that are rows
+	if q.Group != "" {
+		rowGID = 1 // the interval left out
+	}
+	res := &crmlink.ReportResult{Query: *q}
+	zero := make([]decimal.Decimal, len(q.Metrics))
+	for i := range zero {
+		zero[i] = decimal.Zero
+	}
+	res.Totals = zero
+	var rows []crmlink.ReportGroup
+	series := map[string]map[string][]decimal.Decimal{} // row key -> interval -> metrics
+	totalSeries := map[string][]decimal.Decimal{}
+	for _, g := range all {
+		switch {
+		case g.GID == full:
+			res.Totals = g.Metrics
+		case nd > 0 && g.GID == rowGID:
+			rows = append(rows, g)
+		case q.Group != "" && g.GID == 0:
+			k := key(&g)
+			if series[k] == nil {
+				series[k] = map[string][]decimal.Decimal{}
+			}
+			series[k][g.Interval] = g.Metrics
+		case q.Group != "" && g.GID == full-1:
+			totalSeries[g.Interval] = g.Metrics
+		}
+	}
+	if nd == 0 {
+		// One row: the whole period; its series is the total series.
+		rows = []crmlink.ReportGroup{{Metrics: res.Totals}}
+		if q.Group != "" {
+			totalSeries = series[""]
+		}
+	}
+	sort.SliceStable(rows, func(a, b int) bool {
+		ra, rb := rows[a], rows[b]
+		for _, k := range q.Sort {
+			var c int
+			if k.Metric >= 0 {
+				c = ra.Metrics[k.Metric].Cmp(rb.Metrics[k.Metric])
+			} else {
+				c = strings.Compare(ra.Dims[k.Dimension], rb.Dims[k.Dimension])
+			}
+			if c != 0 {
+				return (c < 0) != k.Desc
+			}
+		}
+		return key(&ra) < key(&rb)
+	})
+	res.TotalRows = len(rows)
+	if len(rows) > 0 {
+		res.Min = append([]decimal.Decimal{}, rows[0].Metrics...)
+		res.Max = append([]decimal.Decimal{}, rows[0].Metrics...)
+		for _, r := range rows[1:] {
+			for i, v := range r.Metrics {
+				if v.LessThan(res.Min[i]) {
+					res.Min[i] = v
+				}
+				if v.GreaterThan(res.Max[i]) {
+					res.Max[i] = v
+				}
+			}
+		}
+	} else {
+		res.Min, res.Max = zero, zero
+	}
+	start := min(q.Offset, len(rows))
+	end := min(start+q.Limit, len(rows))
+	var ivs []string
+	if q.Group != "" {
+		res.Intervals, ivs = intervals(q)
+		for _, iv := range ivs {
+			res.TotalSeries = append(res.TotalSeries, orZero(totalSeries[iv], zero))
+		}
+	}
+	for _, g := range rows[start:end] {
+		row := crmlink.ReportRow{Metrics: g.Metrics}
+		for i, d := range q.Dimensions {
+			row.Dimensions = append(row.Dimensions, dimensionValue(d.Field, g.Dims[i]))
+		}
+		if q.Group != "" {
+			byIV := series[key(&g)]
+			for _, iv := range ivs {
+				row.Series = append(row.Series, orZero(byIV[iv], zero))
+			}
+		}
+		res.Rows = append(res.Rows, row)
+	}
+	if p.Unlinked && unlinked != nil {
+		res.Unlinked = &crmlink.ReportRow{Metrics: unlinked}
+		for range q.Dimensions {
+			res.Unlinked.Dimensions = append(res.Unlinked.Dimensions, crmlink.DimensionValue{Name: crmlink.UnlinkedName})
+		}
+	}
+	return res
+}
+
+func orZero(v, zero []decimal.Decimal) []decimal.Decimal {
+	if v == nil {
+		return zero
+	}
+	return v
+}
+
+// intervals lists a time series' intervals, clipped to the period, with
+// the key date_trunc gives each.
+func intervals(q *crmlink.ReportQuery) ([][2]time.Time, []string) {
+	var out [][2]time.Time
+	var keys []string
+	d := q.Date1
+	for !d.After(q.Date2) {
+		start := d
+		switch q.Group {
+		case "week":
+			start = d.AddDate(0, 0, -((int(d.Weekday()) + 6) % 7)) // Monday
+		case "month":
+			start = time.Date(d.Year(), d.Month(), 1, 0, 0, 0, 0, time.UTC)
+		}
+		next := start.AddDate(0, 0, 1)
+		switch q.Group {
+		case "week":
+			next = start.AddDate(0, 0, 7)
+		case "month":
+			next = start.AddDate(0, 1, 0)
+		}
+		end := next.AddDate(0, 0, -1)
+		if end.After(q.Date2) {
+			end = q.Date2
+		}
+		out = append(out, [2]time.Time{d, end})
+		keys = append(keys, start.Format(time.DateOnly))
+		d = next
+	}
+	return out, keys
+}
+
+var deviceNames = map[string]string{"desktop": "Desktop", "mobile": "Smartphones", "tablet": "Tablets", "tv": "TV"}
+
+var statusNames = map[string]string{"IN_PROGRESS": "In progress", "PAID": "Paid", "CANCELLED": "Cancelled", "SPAM": "Spam", "OTHER": "Other"}
+
+// dimensionValue is a dimension's id and display name.
+func dimensionValue(f crmlink.DimensionField, id string) crmlink.DimensionValue {
+	if id == "" {
+		return crmlink.DimensionValue{ID: "", Name: "Not specified"}
+	}
+	name := id
+	switch f {
+	case crmlink.DimTrafficSource:
+		name = crmlink.SourceKind(id).Name()
+	case crmlink.DimDevice:
+		if n, ok := deviceNames[id]; ok {
+			name = n
+		}
+	case crmlink.DimOrderStatusType:
+		if n, ok := statusNames[id]; ok {
+			name = n
+		}
+	}
+	return crmlink.DimensionValue{ID: id, Name: name}
+}

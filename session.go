@@ -1,6 +1,7 @@
 package crmlink
 
 import (
+	"slices"
 	"strings"
 	"time"
 )
@@ -52,10 +53,28 @@ func (k SourceKind) Name() string {
 // Valid reports whether k is one of the known ids.
 func (k SourceKind) Valid() bool { _, ok := sourceNames[k]; return ok }
 
+// InsignificantSources are the sources last-significant attribution passes
+// over (direct, internal, cached pages, and none): a session from one is
+// credited to its ClientID's latest earlier session from another.
+var InsignificantSources = []SourceKind{SourceDirect, SourceInternal, SourceSaved, ""}
+
 // Significant reports whether the source counts for last-significant
-// attribution: everything but direct, internal and cached pages.
+// attribution: it is not one of InsignificantSources.
 func (k SourceKind) Significant() bool {
-	return k != SourceDirect && k != SourceInternal && k != SourceSaved && k != ""
+	return !slices.Contains(InsignificantSources, k)
+}
+
+// The bounce rule: a session is a bounce while it has at most
+// BounceMaxPageViews page views, lasts under BounceDuration and has
+// reached no goal; once not, it never is again.
+const (
+	BounceMaxPageViews = 1
+	BounceDuration     = 15 * time.Second
+)
+
+// IsBounce applies the bounce rule to a session so far.
+func IsBounce(pageViews int, duration time.Duration, goal bool) bool {
+	return pageViews <= BounceMaxPageViews && duration < BounceDuration && !goal
 }
 
 // TrafficSource is where a session came from.
@@ -114,8 +133,7 @@ type Session struct {
 	UserID   string
 	Start    time.Time // an instant; stores keep it in UTC
 	Duration time.Duration
-	// PageViews counts page views. A session is a bounce when it has one
-	// page view, lasts under 15 seconds and reaches no goal (imports take
+	// PageViews counts page views. Bounce follows IsBounce (imports take
 	// the file's own bounce flag when it has one).
 	PageViews  int
 	Bounce     bool

@@ -5,17 +5,25 @@ import (
 	"database/sql"
 	"fmt"
 	"strings"
+
+	"github.com/crmlink/crmlink"
 )
 
 // significantSQL tells whether a session's source counts for last
 // significant attribution (crmlink.SourceKind.Significant).
-const significantSQL = `traffic_source NOT IN ('direct', 'internal', 'saved', '')`
+var significantSQL = func() string {
+	var in []string
+	for _, k := range crmlink.InsignificantSources {
+		in = append(in, "'"+string(k)+"'")
+	}
+	return "traffic_source NOT IN (" + strings.Join(in, ", ") + ")"
+}()
 
 // attributionWindows are, over the sessions of one ClientID in time
 // order, each session's first (f) and last significant (ls) source as
 // {sid, src, eng} structs: ls is the session itself if significant, else
 // the latest earlier significant one, else NULL (direct).
-const attributionWindows = `first_value({'sid': session_id, 'src': traffic_source, 'eng': source_engine})
+var attributionWindows = `first_value({'sid': session_id, 'src': traffic_source, 'eng': source_engine})
             OVER (PARTITION BY client_id ORDER BY start_utc, session_id) AS f,
         CASE WHEN ` + significantSQL + ` THEN {'sid': session_id, 'src': traffic_source, 'eng': source_engine}
         ELSE last_value(CASE WHEN ` + significantSQL + ` THEN {'sid': session_id, 'src': traffic_source, 'eng': source_engine} END IGNORE NULLS)
@@ -29,7 +37,7 @@ const attributionColumns = `f.sid AS first_sid, f.src AS first_source, f.eng AS 
 // attributeSQL computes, for the sessions of the ClientIDs that scope
 // selects ($1 is the counter), their first and lastsign attribution, and
 // keeps the sessions whose stored attribution differs.
-const attributeSQL = `
+var attributeSQL = `
 WITH c AS ({scope}),
 s AS (SELECT s.* FROM sessions s SEMI JOIN c USING (client_id) WHERE s.counter_id = $1),
 w AS (

@@ -23,6 +23,11 @@ const hitUpdateColumns = `{'session_id': 'UBIGINT', 'page_views': 'INTEGER', 'du
 
 const hitGoalColumns = `{'session_id': 'UBIGINT', 'goal': 'VARCHAR', 'time_us': 'BIGINT'}`
 
+// bounceRuleSQL ends the bounce rule's condition on page views with its
+// condition on duration, in whole seconds as sessions keep it.
+var bounceRuleSQL = fmt.Sprintf("%d AND greatest(s.duration_s, u.duration_s) < %d",
+	crmlink.BounceMaxPageViews, int(crmlink.BounceDuration/time.Second))
+
 // HitsApplied returns the number of the last batch of hits applied
 // (hit_log_state). See crmlink.HitPort.
 func (s *Store) HitsApplied(ctx context.Context) (int64, error) {
@@ -236,7 +241,7 @@ func (s *Store) writeCounterHits(ctx context.Context, tx *sql.Tx, cnt *crmlink.C
 			s.noteClient(counter, h.ClientID)
 			line++
 			ss := crmlink.Session{ID: h.SessionID, ClientID: h.ClientID, UserID: h.UserID, Start: h.Start,
-				Duration: h.Duration, PageViews: h.PageViews, Bounce: h.Kind != crmlink.HitGoal, Source: h.Source, Referrer: h.Referrer,
+				Duration: h.Duration, PageViews: h.PageViews, Bounce: crmlink.IsBounce(h.PageViews, h.Duration, h.Kind == crmlink.HitGoal), Source: h.Source, Referrer: h.Referrer,
 				LandingURL: h.URL, Country: h.Country, Region: h.Region, City: h.City, Device: h.Device, OS: h.OS,
 				Browser: h.Browser, Bot: h.Bot}
 			if a, ok := attributed[i]; ok {
@@ -310,13 +315,12 @@ func (s *Store) writeCounterHits(ctx context.Context, tx *sql.Tx, cnt *crmlink.C
 	s.attrCounts[0] += int64(len(attributed))
 	s.attrCounts[1] += int64(newSQL)
 	if len(updates) > 0 {
-		// A session is a bounce while it has one page view, lasts under 15
-		// seconds and has reached no goal; once not, never again.
+		// The bounce rule (crmlink.IsBounce): once not, never again.
 		// caller: WriteHits (continued sessions)
 		if _, err := tx.ExecContext(ctx, `UPDATE sessions s SET
 				page_views = greatest(s.page_views, u.page_views),
 				duration_s = greatest(s.duration_s, u.duration_s),
-				is_bounce = s.is_bounce AND NOT u.goal AND greatest(s.page_views, u.page_views) <= 1 AND greatest(s.duration_s, u.duration_s) < 15,
+				is_bounce = s.is_bounce AND NOT u.goal AND greatest(s.page_views, u.page_views) <= `+bounceRuleSQL+`,
 				user_id = CASE WHEN u.user_id <> '' THEN u.user_id ELSE s.user_id END
 			FROM `+readSpool(updSpool, hitUpdateColumns)+` u
 			WHERE s.counter_id = $1 AND s.session_id BETWEEN CAST($2 AS UBIGINT) AND CAST($3 AS UBIGINT)

@@ -65,7 +65,7 @@ const spoolSessionSelect = `$1::BIGINT AS counter_id, session_id, client_id, use
 // $2 the upload) with their attribution, from the chunk and the sessions
 // stored before it of the same ClientIDs. It is right for sessions that
 // arrive in time order; finishSessionImport mends the rest.
-const chunkInsertSQL = `INSERT INTO sessions BY NAME
+var chunkInsertSQL = `INSERT INTO sessions BY NAME
 WITH n AS (
     SELECT ` + spoolSessionSelect + `
     FROM {spool}

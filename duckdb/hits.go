@@ -117,123 +117,171 @@ func (s *Store) applyHits(ctx context.Context, batches [][]crmlink.SessionHit, a
 // writeCounterHits writes one counter's hits, and returns the attribution
 // of the latest session of each ClientID it started a session for, to be
 // kept once the transaction commits (hitattr.go); a zero one for a
-// ClientID whose state is to be forgotten.
+// ClientID whose state is to be forgotten. Each step writes only the
+// spools and runs only the statements the batch needs: each costs
+// milliseconds, however few its rows.
 func (s *Store) writeCounterHits(ctx context.Context, tx *sql.Tx, cnt *crmlink.Counter, hits []*crmlink.SessionHit,
 	newSpool func(string) (*spool, error)) (map[uint64]clientAttr, error) {
-	counter, cid := cnt.ID, int64(cnt.ID)
+	cid := int64(cnt.ID)
 	loc, err := cnt.Location()
 	if err != nil {
 		return nil, err
 	}
-	// New sessions are attributed here from their ClientID's latest
-	// session when the store knows it, or knows there is none; the rest
-	// by chunkInsertSQL (hitattr.go).
+	p := s.planHits(cnt.ID, hits)
+	sp, err := s.spoolHits(ctx, tx, cnt.ID, loc, hits, p, newSpool)
+	if err != nil {
+		return nil, err
+	}
+	if err := insertHitSessions(ctx, tx, cid, p, sp); err != nil {
+		return nil, err
+	}
+	for c := range p.unsure {
+		p.latest[c] = clientAttr{} // whatever was kept is stale: forget it
+	}
+	s.attrCounts[0] += int64(len(p.attributed))
+	s.attrCounts[1] += int64(p.newSQL)
+	if err := updateHitSessions(ctx, tx, cid, p, sp); err != nil {
+		return nil, err
+	}
+	if err := s.insertHitFacts(ctx, tx, cnt, p, sp); err != nil {
+		return nil, err
+	}
+	return p.latest, nil
+}
+
+// hitPlan is what one read of a counter's hits tells: how each new
+// session is attributed, the sessions the hits continue, and how many
+// identities, purchases and goal reaches they carry.
+type hitPlan struct {
+	latest     map[uint64]clientAttr // by ClientID, after this batch
+	viaSQL     map[uint64]bool       // ClientIDs whose new sessions chunkInsertSQL attributes
+	unsure     map[uint64]bool       // ClientIDs whose sessions came out of order: nothing kept
+	attributed map[int]clientAttr    // by hit, the new sessions attributed here
+	newSQL     int                   // new sessions chunkInsertSQL attributes
+	updates    map[uint64]*hitUpdate // by session, the sessions continued
+	ids        int
+	purchases  int
+	goals      int
+	newGoal    bool // a goal the store may not have yet
+}
+
+// planHits reads a counter's hits. New sessions are attributed here from
+// their ClientID's latest session when the store knows it, or knows there
+// is none; the rest by chunkInsertSQL (hitattr.go).
+func (s *Store) planHits(counter crmlink.CounterID, hits []*crmlink.SessionHit) *hitPlan {
 	kept := s.attrs[counter]
 	s.filterMu.Lock()
 	filter := s.filters[counter] // read under writeMu, which every add holds
 	s.filterMu.Unlock()
-	latest := map[uint64]clientAttr{} // by ClientID, after this batch
-	viaSQL := map[uint64]bool{}       // ClientIDs whose new sessions chunkInsertSQL attributes
-	unsure := map[uint64]bool{}       // ClientIDs whose sessions came out of order: nothing kept
-	attributed := map[int]clientAttr{}
-	newSQL := 0
-	// What the batch holds, to write only the spools and run only the
-	// statements it needs: each costs milliseconds, however few its rows.
-	updates := map[uint64]*hitUpdate{}
-	var ids, purchases, goals int
-	newGoal := false
+	p := &hitPlan{latest: map[uint64]clientAttr{}, viaSQL: map[uint64]bool{}, unsure: map[uint64]bool{},
+		attributed: map[int]clientAttr{}, updates: map[uint64]*hitUpdate{}}
 	for i, h := range hits {
 		if h.New {
-			c, start := h.ClientID, h.Start.UnixMicro()
-			var prev *clientAttr
-			ok := !viaSQL[c]
-			if ok {
-				if a, found := latest[c]; found {
-					prev = &a
-				} else if a, found := kept[c]; found {
-					prev = &a
-				} else {
-					ok = filter != nil && !filter.mayHave(c)
-				}
-			}
-			if ok && (prev == nil || prev.follows(start, h.SessionID)) {
-				a := nextAttr(prev, h.SessionID, start, &h.Source)
-				latest[c], attributed[i] = a, a
-			} else {
-				if _, found := latest[c]; found {
-					unsure[c] = true
-					delete(latest, c)
-				}
-				viaSQL[c] = true
-				newSQL++
-			}
+			p.attribute(i, h, kept, filter)
 		} else {
-			u := updates[h.SessionID]
-			if u == nil {
-				u = &hitUpdate{}
-				updates[h.SessionID] = u
-			}
-			u.start = h.Start
-			u.pageViews = max(u.pageViews, h.PageViews)
-			u.duration = max(u.duration, h.Duration)
-			if h.UserID != "" {
-				u.userID = h.UserID
-			}
-			u.goal = u.goal || h.Kind == crmlink.HitGoal
+			p.update(h)
 		}
-		ids += len(h.Identities)
+		p.ids += len(h.Identities)
 		if h.Purchase != nil {
-			purchases++
+			p.purchases++
 		}
 		if h.Kind == crmlink.HitGoal {
-			goals++
-			newGoal = newGoal || !s.goalKnown(counter, h.Goal)
+			p.goals++
+			p.newGoal = p.newGoal || !s.goalKnown(counter, h.Goal)
 		}
 	}
-	// Hits that continue a session opened in this same batch update it
-	// after its insert; their page views count from its first hit, so the
-	// update's maximum already covers it.
-	open := func(name string, n int) (*spool, error) {
-		if n == 0 {
-			return nil, nil
+	return p
+}
+
+// attribute attributes the new session of hit i from its ClientID's
+// latest session, or leaves it to chunkInsertSQL.
+func (p *hitPlan) attribute(i int, h *crmlink.SessionHit, kept map[uint64]clientAttr, filter *clientFilter) {
+	c, start := h.ClientID, h.Start.UnixMicro()
+	var prev *clientAttr
+	ok := !p.viaSQL[c]
+	if ok {
+		if a, found := p.latest[c]; found {
+			prev = &a
+		} else if a, found := kept[c]; found {
+			prev = &a
+		} else {
+			ok = filter != nil && !filter.mayHave(c)
 		}
-		return newSpool(name)
 	}
-	sessions, err := open("hit-sessions", newSQL)
-	if err != nil {
-		return nil, err
+	if ok && (prev == nil || prev.follows(start, h.SessionID)) {
+		a := nextAttr(prev, h.SessionID, start, &h.Source)
+		p.latest[c], p.attributed[i] = a, a
+		return
 	}
-	attrSessions, err := open("hit-sessions-attributed", len(attributed))
-	if err != nil {
-		return nil, err
+	if _, found := p.latest[c]; found {
+		p.unsure[c] = true
+		delete(p.latest, c)
 	}
-	// Identities the counter surely lacks go to newIDs, the rest to
-	// idSpool (identfilter.go).
-	idSpool, err := open("hit-identities", ids)
-	if err != nil {
-		return nil, err
+	p.viaSQL[c] = true
+	p.newSQL++
+}
+
+// update folds a hit that continues a session into the session's update.
+func (p *hitPlan) update(h *crmlink.SessionHit) {
+	u := p.updates[h.SessionID]
+	if u == nil {
+		u = &hitUpdate{}
+		p.updates[h.SessionID] = u
 	}
-	newIDs, err := open("hit-identities-new", ids)
-	if err != nil {
-		return nil, err
+	u.start = h.Start
+	u.pageViews = max(u.pageViews, h.PageViews)
+	u.duration = max(u.duration, h.Duration)
+	if h.UserID != "" {
+		u.userID = h.UserID
 	}
-	var idFilter *clientFilter
-	if ids > 0 {
-		if idFilter, err = s.identityFilter(ctx, tx, counter); err != nil {
+	u.goal = u.goal || h.Kind == crmlink.HitGoal
+}
+
+// hitSpools are the spool files of a counter's hits; nil where the batch
+// has no such rows.
+type hitSpools struct {
+	sessions     *spool // new sessions chunkInsertSQL attributes
+	attributed   *spool // new sessions attributed by planHits
+	identities   *spool
+	newIDs       *spool // identities the counter surely lacks (identfilter.go)
+	purchases    *spool
+	goals        *spool
+	updates      *spool
+	lo, hi       uint64 // the continued sessions' ids
+	updatesSince int64  // the continued sessions' earliest start, Unix µs
+}
+
+// spoolHits writes a counter's hits to the spools the plan needs.
+func (s *Store) spoolHits(ctx context.Context, tx *sql.Tx, counter crmlink.CounterID, loc *time.Location, hits []*crmlink.SessionHit,
+	p *hitPlan, newSpool func(string) (*spool, error)) (*hitSpools, error) {
+	sp := &hitSpools{}
+	for _, f := range []struct {
+		dst  **spool
+		name string
+		n    int
+	}{
+		{&sp.sessions, "hit-sessions", p.newSQL},
+		{&sp.attributed, "hit-sessions-attributed", len(p.attributed)},
+		{&sp.identities, "hit-identities", p.ids},
+		{&sp.newIDs, "hit-identities-new", p.ids},
+		{&sp.purchases, "hit-purchases", p.purchases},
+		{&sp.goals, "hit-goals", p.goals},
+		{&sp.updates, "hit-updates", len(p.updates)},
+	} {
+		if f.n == 0 {
+			continue
+		}
+		var err error
+		if *f.dst, err = newSpool(f.name); err != nil {
 			return nil, err
 		}
 	}
-	purchaseSpool, err := open("hit-purchases", purchases)
-	if err != nil {
-		return nil, err
-	}
-	goalSpool, err := open("hit-goals", goals)
-	if err != nil {
-		return nil, err
-	}
-	updSpool, err := open("hit-updates", len(updates))
-	if err != nil {
-		return nil, err
+	var idFilter *clientFilter
+	if p.ids > 0 {
+		var err error
+		if idFilter, err = s.identityFilter(ctx, tx, counter); err != nil {
+			return nil, err
+		}
 	}
 	line := 0
 	for i, h := range hits {
@@ -241,140 +289,152 @@ func (s *Store) writeCounterHits(ctx context.Context, tx *sql.Tx, cnt *crmlink.C
 			s.noteClient(counter, h.ClientID)
 			line++
 			ss := crmlink.Session{ID: h.SessionID, ClientID: h.ClientID, UserID: h.UserID, Start: h.Start,
-				Duration: h.Duration, PageViews: h.PageViews, Bounce: crmlink.IsBounce(h.PageViews, h.Duration, h.Kind == crmlink.HitGoal), Source: h.Source, Referrer: h.Referrer,
-				LandingURL: h.URL, Country: h.Country, Region: h.Region, City: h.City, Device: h.Device, OS: h.OS,
-				Browser: h.Browser, Bot: h.Bot}
-			if a, ok := attributed[i]; ok {
-				attrSessions.session(line, &ss, loc)
-				attrSessions.attribution(&a)
-				attrSessions.end()
+				Duration: h.Duration, PageViews: h.PageViews, Bounce: crmlink.IsBounce(h.PageViews, h.Duration, h.Kind == crmlink.HitGoal),
+				Source: h.Source, Referrer: h.Referrer, LandingURL: h.URL, Country: h.Country, Region: h.Region, City: h.City,
+				Device: h.Device, OS: h.OS, Browser: h.Browser, Bot: h.Bot}
+			if a, ok := p.attributed[i]; ok {
+				sp.attributed.session(line, &ss, loc)
+				sp.attributed.attribution(&a)
+				sp.attributed.end()
 			} else {
-				sessions.session(line, &ss, loc)
-				sessions.end()
+				sp.sessions.session(line, &ss, loc)
+				sp.sessions.end()
 			}
 		}
 		for _, id := range h.Identities {
 			if key := s.identityKey(h.ClientID, string(id.Kind), id.Value); !idFilter.mayHave(key) {
 				idFilter.add(key)
-				newIDs.identity(h.ClientID, string(id.Kind), id.Value, h.Time)
+				sp.newIDs.identity(h.ClientID, string(id.Kind), id.Value, h.Time)
 			} else {
-				idSpool.identity(h.ClientID, string(id.Kind), id.Value, h.Time)
+				sp.identities.identity(h.ClientID, string(id.Kind), id.Value, h.Time)
 			}
 		}
 		if h.Purchase != nil {
 			// A purchase keeps its session's start, as imports do: linking
 			// reads it instead of the sessions.
-			purchaseSpool.purchase(i, &crmlink.Session{ID: h.SessionID, ClientID: h.ClientID, Start: h.Start}, h.Purchase.ID)
+			sp.purchases.purchase(i, &crmlink.Session{ID: h.SessionID, ClientID: h.ClientID, Start: h.Start}, h.Purchase.ID)
 		}
 		if h.Kind == crmlink.HitGoal {
-			goalSpool.uint(h.SessionID)
-			goalSpool.str(h.Goal)
-			goalSpool.int(h.Time.UnixMicro())
-			goalSpool.end()
+			sp.goals.uint(h.SessionID)
+			sp.goals.str(h.Goal)
+			sp.goals.int(h.Time.UnixMicro())
+			sp.goals.end()
 		}
 	}
 	// The continued sessions' ids and starts bound the UPDATE's scan, so
 	// that DuckDB skips the row groups of older sessions: the collector's
 	// ids grow with time, and the start does for the sessions an import
 	// wrote, whose ids (Metrica's) may take any value.
-	var lo, hi uint64 = math.MaxUint64, 0
-	var since int64 = math.MaxInt64
-	for id, u := range updates {
-		lo, hi = min(lo, id), max(hi, id)
-		since = min(since, u.start.UnixMicro())
-		updSpool.uint(id)
-		updSpool.int(int64(u.pageViews))
-		updSpool.int(int64(u.duration / time.Second))
-		updSpool.str(u.userID)
-		updSpool.bool(u.goal)
-		updSpool.end()
+	sp.lo, sp.hi, sp.updatesSince = math.MaxUint64, 0, math.MaxInt64
+	for id, u := range p.updates {
+		sp.lo, sp.hi = min(sp.lo, id), max(sp.hi, id)
+		sp.updatesSince = min(sp.updatesSince, u.start.UnixMicro())
+		sp.updates.uint(id)
+		sp.updates.int(int64(u.pageViews))
+		sp.updates.int(int64(u.duration / time.Second))
+		sp.updates.str(u.userID)
+		sp.updates.bool(u.goal)
+		sp.updates.end()
 	}
-	for _, sp := range []*spool{sessions, attrSessions, idSpool, newIDs, purchaseSpool, goalSpool, updSpool} {
-		if sp == nil {
+	for _, f := range []*spool{sp.sessions, sp.attributed, sp.identities, sp.newIDs, sp.purchases, sp.goals, sp.updates} {
+		if f == nil {
 			continue
 		}
-		if err := sp.close(); err != nil {
+		if err := f.close(); err != nil {
 			return nil, err
 		}
 	}
-	if len(attributed) > 0 {
+	return sp, nil
+}
+
+// insertHitSessions inserts a counter's new hit sessions: those attributed
+// by planHits, then the rest, attributed by SQL, which reads the first.
+// Hits that continue a session opened in the same batch update it after
+// its insert; their page views count from its first hit, so the update's
+// maximum already covers it.
+func insertHitSessions(ctx context.Context, tx *sql.Tx, cid int64, p *hitPlan, sp *hitSpools) error {
+	if len(p.attributed) > 0 {
 		// caller: WriteHits (new sessions, attributed)
-		if _, err := tx.ExecContext(ctx, strings.Replace(attributedInsertSQL, "{spool}", readSpool(attrSessions, attributedColumns), 1), cid, ""); err != nil {
-			return nil, err
+		if _, err := tx.ExecContext(ctx, strings.Replace(attributedInsertSQL, "{spool}", readSpool(sp.attributed, attributedColumns), 1), cid, ""); err != nil {
+			return err
 		}
 	}
-	if newSQL > 0 {
-		// After the attributed ones, which chunkInsertSQL then reads.
-		if err := insertAttributing(ctx, tx, cid, sessions, latest, unsure); err != nil {
-			return nil, err
-		}
+	if p.newSQL > 0 {
+		return insertAttributing(ctx, tx, cid, sp.sessions, p.latest, p.unsure)
 	}
-	for c := range unsure {
-		latest[c] = clientAttr{} // whatever was kept is stale: forget it
+	return nil
+}
+
+// updateHitSessions updates the sessions a counter's hits continue.
+func updateHitSessions(ctx context.Context, tx *sql.Tx, cid int64, p *hitPlan, sp *hitSpools) error {
+	if len(p.updates) == 0 {
+		return nil
 	}
-	s.attrCounts[0] += int64(len(attributed))
-	s.attrCounts[1] += int64(newSQL)
-	if len(updates) > 0 {
-		// The bounce rule (crmlink.IsBounce): once not, never again.
-		// caller: WriteHits (continued sessions)
-		if _, err := tx.ExecContext(ctx, `UPDATE sessions s SET
-				page_views = greatest(s.page_views, u.page_views),
-				duration_s = greatest(s.duration_s, u.duration_s),
-				is_bounce = s.is_bounce AND NOT u.goal AND greatest(s.page_views, u.page_views) <= `+bounceRuleSQL+`,
-				user_id = CASE WHEN u.user_id <> '' THEN u.user_id ELSE s.user_id END
-			FROM `+readSpool(updSpool, hitUpdateColumns)+` u
-			WHERE s.counter_id = $1 AND s.session_id BETWEEN CAST($2 AS UBIGINT) AND CAST($3 AS UBIGINT)
-				AND s.start_utc >= make_timestamp($4::BIGINT) AND s.session_id = u.session_id`,
-			cid, strconv.FormatUint(lo, 10), strconv.FormatUint(hi, 10), since); err != nil {
-			return nil, err
-		}
-	}
-	if ids > 0 {
-		if newIDs.rows > 0 {
-			if err := insertNewIdentities(ctx, tx, cid, newIDs); err != nil {
-				return nil, err
+	// The bounce rule (crmlink.IsBounce): once not, never again.
+	// caller: WriteHits (continued sessions)
+	_, err := tx.ExecContext(ctx, `UPDATE sessions s SET
+			page_views = greatest(s.page_views, u.page_views),
+			duration_s = greatest(s.duration_s, u.duration_s),
+			is_bounce = s.is_bounce AND NOT u.goal AND greatest(s.page_views, u.page_views) <= `+bounceRuleSQL+`,
+			user_id = CASE WHEN u.user_id <> '' THEN u.user_id ELSE s.user_id END
+		FROM `+readSpool(sp.updates, hitUpdateColumns)+` u
+		WHERE s.counter_id = $1 AND s.session_id BETWEEN CAST($2 AS UBIGINT) AND CAST($3 AS UBIGINT)
+			AND s.start_utc >= make_timestamp($4::BIGINT) AND s.session_id = u.session_id`,
+		cid, strconv.FormatUint(sp.lo, 10), strconv.FormatUint(sp.hi, 10), sp.updatesSince)
+	return err
+}
+
+// insertHitFacts appends what a counter's hits carry beside their
+// sessions: identities, purchases (which link the orders whose ids they
+// carry), site goals and their reaches.
+func (s *Store) insertHitFacts(ctx context.Context, tx *sql.Tx, cnt *crmlink.Counter, p *hitPlan, sp *hitSpools) error {
+	cid := int64(cnt.ID)
+	if p.ids > 0 {
+		if sp.newIDs.rows > 0 {
+			if err := insertNewIdentities(ctx, tx, cid, sp.newIDs); err != nil {
+				return err
 			}
 		}
 		// After the new ones, which a repeat in this batch then finds.
-		if idSpool.rows > 0 {
-			if err := insertIdentities(ctx, tx, cid, idSpool); err != nil {
-				return nil, err
+		if sp.identities.rows > 0 {
+			if err := insertIdentities(ctx, tx, cid, sp.identities); err != nil {
+				return err
 			}
 		}
 	}
-	if purchases > 0 {
+	if p.purchases > 0 {
 		// caller: WriteHits (purchases)
 		if _, err := tx.ExecContext(ctx, `INSERT INTO site_purchases (counter_id, session_id, client_id, purchase_id, time)
-			SELECT DISTINCT $1, session_id, client_id, purchase_id, make_timestamp(time_us) FROM `+readSpool(purchaseSpool, purchaseColumns)+` p
+			SELECT DISTINCT $1, session_id, client_id, purchase_id, make_timestamp(time_us) FROM `+readSpool(sp.purchases, purchaseColumns)+` p
 			WHERE NOT EXISTS (SELECT 1 FROM site_purchases x WHERE x.counter_id = $1 AND x.session_id = p.session_id AND x.purchase_id = p.purchase_id)`, cid); err != nil {
-			return nil, err
+			return err
 		}
 		// A purchase that carries an uploaded order's id wins that order's
 		// link (SPEC.md §3), whenever it arrives.
-		if _, _, err := s.linkOrders(ctx, tx, cnt, s.clock.Now(), `o.id IN (SELECT purchase_id FROM `+readSpool(purchaseSpool, purchaseColumns)+`)`, nil, false); err != nil {
-			return nil, err
+		if _, _, err := s.linkOrders(ctx, tx, cnt, s.clock.Now(), `o.id IN (SELECT purchase_id FROM `+readSpool(sp.purchases, purchaseColumns)+`)`, nil, false); err != nil {
+			return err
 		}
 	}
-	if newGoal {
+	if p.newGoal {
 		// Site goals are created on first use, named by their identifier.
 		// Goals are never deleted: once the store has one, the batches
 		// that reach only known goals skip this statement.
 		// caller: WriteHits (goals)
 		if _, err := tx.ExecContext(ctx, `INSERT INTO goals (counter_id, name, type, crm_key, action, created)
-			SELECT DISTINCT $1, goal, 'action', '', goal, make_timestamp(min(time_us) OVER (PARTITION BY goal)) FROM `+readSpool(goalSpool, hitGoalColumns)+` g
+			SELECT DISTINCT $1, goal, 'action', '', goal, make_timestamp(min(time_us) OVER (PARTITION BY goal)) FROM `+readSpool(sp.goals, hitGoalColumns)+` g
 			WHERE NOT EXISTS (SELECT 1 FROM goals x WHERE x.counter_id = $1 AND x.type = 'action' AND x.action = g.goal)`, cid); err != nil {
-			return nil, err
+			return err
 		}
 	}
-	if goals > 0 {
+	if p.goals > 0 {
 		// caller: WriteHits (goal reaches)
 		if _, err := tx.ExecContext(ctx, `INSERT INTO goal_reaches (counter_id, goal_id, order_id, session_id, time, revenue)
 			SELECT $1, x.id, '', g.session_id, make_timestamp(g.time_us), 0
-			FROM `+readSpool(goalSpool, hitGoalColumns)+` g JOIN goals x ON x.counter_id = $1 AND x.type = 'action' AND x.action = g.goal`, cid); err != nil {
-			return nil, err
+			FROM `+readSpool(sp.goals, hitGoalColumns)+` g JOIN goals x ON x.counter_id = $1 AND x.type = 'action' AND x.action = g.goal`, cid); err != nil {
+			return err
 		}
 	}
-	return latest, nil
+	return nil
 }
 
 // goalKnown tells whether the store surely has a counter's action goal.

@@ -34,12 +34,12 @@ import (
 // Applied segments are recycled, as databases recycle their write-ahead
 // log files: up to maxFreeSegments of them are renamed free-*.log and
 // become later segments, written over from their start. A write into a
-// file's existing blocks changes no file-system metadata, so fdatasync
-// flushes our own bytes alone; appending to a new file makes every sync
-// commit the file system's journal, which on ext4 first writes out the
-// data DuckDB has just written to its own files. Under load that made
-// each sync cost 0.18 ms of CPU instead of 0.11 ms, and made the hits wait
-// for DuckDB's writes. A recycled file still holds old records after the
+// file's existing blocks allocates none, so a sync has little file-system
+// metadata to commit with our bytes; appending to a new file makes every
+// sync commit the allocation through the file system's journal, which on
+// ext4 first writes out the data DuckDB has just written to its own files,
+// so that the hits would wait for DuckDB's writes. A recycled file still
+// holds old records after the
 // new ones: a record numbered below its segment's first number (from the
 // file's name), or not above the record before it, ends the segment, and
 // old records are numbered below every new one.
@@ -198,7 +198,7 @@ func (l *segmentLog) probe() error {
 	}
 	_, err = f.Write(make([]byte, 512))
 	if err == nil {
-		err = datasync(f)
+		err = f.Sync()
 	}
 	err = errors.Join(err, f.Close(), os.Remove(name))
 	if err != nil {
@@ -319,7 +319,7 @@ func (l *segmentLog) appendLocked(payload []byte) (int64, error) {
 	binary.LittleEndian.PutUint32(rec[4:], crc32.Checksum(rec[8:], castagnoli))
 	_, err := l.cur.WriteAt(rec, l.off)
 	if err == nil {
-		err = datasync(l.cur)
+		err = l.cur.Sync()
 	}
 	if err != nil {
 		// Whatever reached the file ends this segment.

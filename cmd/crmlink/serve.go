@@ -88,7 +88,7 @@ func tuneRuntime(getenv func(string) string) {
 	if getenv("GOMEMLIMIT") == "" {
 		debug.SetMemoryLimit(256 << 20)
 	}
-	// A server's threads block in fdatasync (the hit log) and in DuckDB's
+	// A server's threads block in fsync (the hit log) and in DuckDB's
 	// C code (the hit applier, uploads, reports), each holding a Go P
 	// until the runtime takes it back. One P more than the CPUs keeps the
 	// requests going meanwhile: on two cores, 12–19% more hits per second

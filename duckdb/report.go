@@ -33,6 +33,8 @@ type reportBuilder struct {
 	joined  map[string]bool
 	cd      bool // cross-device CTE needed
 	byOrder bool // rows are orders (the order's status is a dimension)
+	// orderConds are the conditions on the order's status, in SQL.
+	orderConds []string
 }
 
 func (b *reportBuilder) arg(v any) string {
@@ -235,99 +237,138 @@ func orderCounts(cur string) string {
         CASE WHEN o.rep_status_type = 'PAID' AND o.currency = ` + cur + ` THEN o.rep_revenue - coalesce(o.rep_cost, 0) END AS profit`
 }
 
-// Report answers a report query. See crmlink.ReportStore.
 // Aggregate runs a report's one statement. See crmlink.ReportPort.
 func (s *Store) Aggregate(ctx context.Context, p *crmlink.ReportPlan) ([]crmlink.ReportGroup, error) {
-	q := p.Query
-	if _, err := s.Counter(ctx, q.CounterID); err != nil {
+	if _, err := s.Counter(ctx, p.Query.CounterID); err != nil {
 		return nil, err
 	}
 	b := &reportBuilder{joined: map[string]bool{}, byOrder: p.StatusDim >= 0}
+	query := b.statement(p)
+	// caller: Report
+	rows, err := s.db.QueryContext(ctx, query, b.args...)
+	if err != nil {
+		return nil, fmt.Errorf("report: %w", outOfMemory(err))
+	}
+	defer rows.Close()
+	return scanGroups(rows, p.Query)
+}
+
+// statement builds the report's statement, CTE by CTE (see the top of
+// this file), numbering its arguments in b.
+func (b *reportBuilder) statement(p *crmlink.ReportPlan) string {
+	q := p.Query
 	b.arg(int64(q.CounterID)) // $1
+	var w strings.Builder
+	dimNames := b.sessions(p, &w)
+	j := b.orders(p, &w)
+	j = b.goals(p, j, &w)
+	fmt.Fprintf(&w, "j AS (%s),\n", j)
+	b.aggregate(p, dimNames, &w)
+	return w.String()
+}
+
+// sessions writes p (the period's sessions), cd (cross-device
+// attribution, when a dimension asks) and s (p with the dimensions'
+// values, filtered), and returns the dimensions' column names.
+func (b *reportBuilder) sessions(p *crmlink.ReportPlan, w *strings.Builder) []string {
+	q := p.Query
 	from, to := q.Date1, q.Date2.AddDate(0, 0, 1)
 	period := fmt.Sprintf("p.start_local >= %s::TIMESTAMP AND p.start_local < %s::TIMESTAMP", b.arg(tsText(from)), b.arg(tsText(to)))
-	var sessionConds, orderConds []string
+	b.orderConds = nil
 	for _, t := range p.OrderTerms {
-		orderConds = append(orderConds, b.filter(t))
+		b.orderConds = append(b.orderConds, b.filter(t))
 	}
+	var sessionConds []string
 	for _, t := range p.SessionTerms {
 		sessionConds = append(sessionConds, b.filter(t))
 	}
 	var dimCols, dimNames []string
 	for i, d := range q.Dimensions {
-		if d.Field == crmlink.DimOrderStatusType {
-			continue
-		}
-		dimCols = append(dimCols, fmt.Sprintf("%s AS d%d", b.dimension(d), i))
-	}
-	for i := range q.Dimensions {
 		dimNames = append(dimNames, fmt.Sprintf("d%d", i))
+		if d.Field != crmlink.DimOrderStatusType {
+			dimCols = append(dimCols, fmt.Sprintf("%s AS d%d", b.dimension(d), i))
+		}
 	}
-	var ivCol string
 	if q.Group != "" {
-		ivCol = fmt.Sprintf("date_trunc('%s', p.start_local)::DATE AS iv", q.Group)
-		dimCols = append(dimCols, ivCol)
+		dimCols = append(dimCols, fmt.Sprintf("date_trunc('%s', p.start_local)::DATE AS iv", q.Group))
 	}
-	var w strings.Builder
 	w.WriteString("WITH p AS (SELECT * FROM sessions p WHERE p.counter_id = $1 AND NOT p.is_bot AND " + period + "),\n")
 	// dimension() above may have asked for cross-device attribution.
+	cdJoin := ""
 	if b.cd {
 		w.WriteString(crossDeviceSQL + "\n")
+		cdJoin = "LEFT JOIN cd USING (session_id)"
 	}
 	sessCols := "p.session_id, p.client_id, p.page_views, p.duration_s, p.is_bounce"
 	if len(dimCols) > 0 {
 		sessCols += ", " + strings.Join(dimCols, ", ")
 	}
-	cdJoin := ""
-	if b.cd {
-		cdJoin = "LEFT JOIN cd USING (session_id)"
-	}
 	where := ""
 	if len(sessionConds) > 0 {
 		where = "WHERE " + strings.Join(sessionConds, " AND ")
 	}
-	fmt.Fprintf(&w, "s AS (SELECT %s FROM p %s %s %s),\n", sessCols, cdJoin, strings.Join(b.joins, " "), where)
-	// Links are read by their session's UTC start, a day wider than the
-	// period's local days: the join with s then keeps exactly the period.
-	// DuckDB wants every numbered parameter used, so these are numbered
-	// only when orders are read.
-	orderRows := func() string {
-		cur := b.arg(q.Currency)
-		linkFrom, linkTo := b.arg(tsText(from.Add(-26*time.Hour)))+"::TIMESTAMP", b.arg(tsText(to.Add(26*time.Hour)))+"::TIMESTAMP"
-		orderWhere := ""
-		if len(orderConds) > 0 {
-			orderWhere = " AND " + strings.Join(orderConds, " AND ")
-		}
-		return fmt.Sprintf(`SELECT l.session_id, o.rep_status_type, %s
+	fmt.Fprintf(w, "s AS (SELECT %s FROM p %s %s %s),\n", sessCols, cdJoin, strings.Join(b.joins, " "), where)
+	return dimNames
+}
+
+// orders writes o, the orders linked to s's sessions when the plan reads
+// orders: per session, or per order when the order's status is a
+// dimension. It returns the join of s with it.
+func (b *reportBuilder) orders(p *crmlink.ReportPlan, w *strings.Builder) string {
+	switch {
+	case b.byOrder:
+		fmt.Fprintf(w, "o AS (%s),\n", b.orderRows(p.Query))
+		return fmt.Sprintf("SELECT s.*, o.* EXCLUDE (session_id, rep_status_type), o.rep_status_type AS d%d FROM s JOIN o USING (session_id)", p.StatusDim)
+	case p.NeedOrders:
+		fmt.Fprintf(w, `o AS (SELECT session_id, sum(n_all) AS n_all, sum(n_in_progress) AS n_in_progress, sum(n_paid) AS n_paid,
+            sum(n_cancelled) AS n_cancelled, sum(n_spam) AS n_spam, sum(n_other) AS n_other, sum(n_paid_cur) AS n_paid_cur,
+            sum(revenue) AS revenue, sum(profit) AS profit FROM (%s) GROUP BY session_id),`+"\n", b.orderRows(p.Query))
+		return "SELECT s.*, o.* EXCLUDE (session_id) FROM s LEFT JOIN o USING (session_id)"
+	}
+	return "SELECT s.* FROM s"
+}
+
+// orderRows selects the linked orders, one row each. Links are read by
+// their session's UTC start, a day wider than the period's local days:
+// the join with s then keeps exactly the period. DuckDB wants every
+// numbered parameter used, so these are numbered only when orders are
+// read.
+func (b *reportBuilder) orderRows(q *crmlink.ReportQuery) string {
+	from, to := q.Date1, q.Date2.AddDate(0, 0, 1)
+	cur := b.arg(q.Currency)
+	linkFrom, linkTo := b.arg(tsText(from.Add(-26*time.Hour)))+"::TIMESTAMP", b.arg(tsText(to.Add(26*time.Hour)))+"::TIMESTAMP"
+	orderWhere := ""
+	if len(b.orderConds) > 0 {
+		orderWhere = " AND " + strings.Join(b.orderConds, " AND ")
+	}
+	return fmt.Sprintf(`SELECT l.session_id, o.rep_status_type, %s
         FROM (SELECT order_id, session_id FROM order_links WHERE counter_id = $1 AND session_start >= %s AND session_start < %s) l
         JOIN (SELECT * FROM orders WHERE counter_id = $1) o ON o.id = l.order_id
         WHERE true%s`, orderCounts(cur), linkFrom, linkTo, orderWhere)
+}
+
+// goals writes g, the goal reaches per session, when goal metrics read
+// them, and returns j joined with it.
+func (b *reportBuilder) goals(p *crmlink.ReportPlan, j string, w *strings.Builder) string {
+	if len(p.Goals) == 0 || b.byOrder {
+		return j
 	}
-	var j string
-	switch {
-	case b.byOrder:
-		fmt.Fprintf(&w, "o AS (%s),\n", orderRows())
-		j = fmt.Sprintf("SELECT s.*, o.* EXCLUDE (session_id, rep_status_type), o.rep_status_type AS d%d FROM s JOIN o USING (session_id)", p.StatusDim)
-	case p.NeedOrders:
-		fmt.Fprintf(&w, `o AS (SELECT session_id, sum(n_all) AS n_all, sum(n_in_progress) AS n_in_progress, sum(n_paid) AS n_paid,
-            sum(n_cancelled) AS n_cancelled, sum(n_spam) AS n_spam, sum(n_other) AS n_other, sum(n_paid_cur) AS n_paid_cur,
-            sum(revenue) AS revenue, sum(profit) AS profit FROM (%s) GROUP BY session_id),`+"\n", orderRows())
-		j = "SELECT s.*, o.* EXCLUDE (session_id) FROM s LEFT JOIN o USING (session_id)"
-	default:
-		j = "SELECT s.* FROM s"
+	var cols, in []string
+	for k, id := range p.Goals {
+		a := b.arg(id)
+		in = append(in, a)
+		cols = append(cols, fmt.Sprintf("count(*) FILTER (WHERE goal_id = %s) AS g%d_n, sum(revenue) FILTER (WHERE goal_id = %s) AS g%d_rev", a, k, a, k))
 	}
-	if len(p.Goals) > 0 && !b.byOrder {
-		var cols, in []string
-		for k, id := range p.Goals {
-			a := b.arg(id)
-			in = append(in, a)
-			cols = append(cols, fmt.Sprintf("count(*) FILTER (WHERE goal_id = %s) AS g%d_n, sum(revenue) FILTER (WHERE goal_id = %s) AS g%d_rev", a, k, a, k))
-		}
-		fmt.Fprintf(&w, "g AS (SELECT session_id, %s FROM goal_reaches WHERE counter_id = $1 AND goal_id IN (%s) GROUP BY session_id),\n",
-			strings.Join(cols, ", "), strings.Join(in, ", "))
-		j = "SELECT j0.*, g.* EXCLUDE (session_id) FROM (" + j + ") j0 LEFT JOIN g USING (session_id)"
-	}
-	fmt.Fprintf(&w, "j AS (%s),\n", j)
+	fmt.Fprintf(w, "g AS (SELECT session_id, %s FROM goal_reaches WHERE counter_id = $1 AND goal_id IN (%s) GROUP BY session_id),\n",
+		strings.Join(cols, ", "), strings.Join(in, ", "))
+	return "SELECT j0.*, g.* EXCLUDE (session_id) FROM (" + j + ") j0 LEFT JOIN g USING (session_id)"
+}
+
+// aggregate writes agg, j grouped by the dimensions (and the interval),
+// with the totals and, for a time series, the totals per interval, and
+// the statement's final SELECT.
+func (b *reportBuilder) aggregate(p *crmlink.ReportPlan, dimNames []string, w *strings.Builder) {
+	q := p.Query
 	var mets []string
 	for i, m := range q.Metrics {
 		mets = append(mets, fmt.Sprintf("%s AS m%d", b.metric(m, p.GoalIndex(m.GoalID)), i))
@@ -361,14 +402,13 @@ func (s *Store) Aggregate(ctx context.Context, p *crmlink.ReportPlan) ([]crmlink
 	for i := range q.Metrics {
 		metText = append(metText, fmt.Sprintf("coalesce(m%d, 0)::VARCHAR", i))
 	}
-	fmt.Fprintf(&w, "agg AS (SELECT %s AS gid, %s%s FROM j GROUP BY GROUPING SETS (%s))\n", gidCols, selDims, strings.Join(mets, ", "), sets)
-	fmt.Fprintf(&w, "SELECT gid, %s%s FROM agg", strings.Join(groups, ", ")+sep(groups), strings.Join(metText, ", "))
-	// caller: Report
-	rows, err := s.db.QueryContext(ctx, w.String(), b.args...)
-	if err != nil {
-		return nil, fmt.Errorf("report: %w", outOfMemory(err))
-	}
-	defer rows.Close()
+	fmt.Fprintf(w, "agg AS (SELECT %s AS gid, %s%s FROM j GROUP BY GROUPING SETS (%s))\n", gidCols, selDims, strings.Join(mets, ", "), sets)
+	fmt.Fprintf(w, "SELECT gid, %s%s FROM agg", strings.Join(groups, ", ")+sep(groups), strings.Join(metText, ", "))
+}
+
+// scanGroups reads the statement's rows: each group's id, dimensions,
+// interval and metrics (as text, for exact decimals).
+func scanGroups(rows *sql.Rows, q *crmlink.ReportQuery) ([]crmlink.ReportGroup, error) {
 	var all []crmlink.ReportGroup
 	nd := len(q.Dimensions)
 	for rows.Next() {
@@ -394,6 +434,7 @@ func (s *Store) Aggregate(ctx context.Context, p *crmlink.ReportPlan) ([]crmlink
 		}
 		g.Interval = iv.String
 		for i, t := range texts {
+			var err error
 			if g.Metrics[i], err = decimal.NewFromString(t); err != nil {
 				return nil, fmt.Errorf("report: metric %s: %w", q.Metrics[i].Name, err)
 			}

@@ -76,77 +76,111 @@ func (s *Store) Clients(ctx context.Context, q *crmlink.ClientsQuery) (*crmlink.
 	if cur == "" {
 		cur = counter.Currency
 	}
-	order := "last_order DESC NULLS LAST, uniq_id"
-	if q.Sort != "" {
-		name, desc := strings.CutPrefix(q.Sort, "-")
-		col, ok := clientSorts[name]
-		if !ok {
-			return nil, crmlink.Errorf(crmlink.KindInvalid, "sort: %q is not a sortable column", q.Sort)
-		}
-		dir := "ASC"
-		if desc {
-			dir = "DESC"
-		}
-		// days since the first or last order run opposite to the date.
-		if name == "days_since_first_order" || name == "days_since_last_order" {
-			dir = map[string]string{"ASC": "DESC", "DESC": "ASC"}[dir]
-		}
-		order = col + " " + dir + " NULLS LAST, uniq_id"
+	order, err := clientsOrder(q.Sort)
+	if err != nil {
+		return nil, err
 	}
-	b := &reportBuilder{}
-	b.arg(int64(q.CounterID)) // $1
-	curArg := b.arg(cur)
-	conds, needOrders := clientConds(b, q)
-	where := ""
-	if len(conds) > 0 {
-		where = " WHERE " + strings.Join(conds, " AND ")
+	c := &clientsStatement{b: &reportBuilder{}, order: order}
+	c.b.arg(int64(q.CounterID)) // $1
+	c.cur = c.b.arg(cur)
+	c.conds, c.needOrders = clientConds(c.b, q)
+	c.now = c.b.arg(tsText(s.clock.Now())) + "::TIMESTAMP"
+	res := &crmlink.ClientsResult{}
+	if res.Rows, err = s.clientsPage(ctx, c, q); err != nil {
+		return nil, err
 	}
-	limit := q.Limit
-	if limit <= 0 {
-		limit = 100
+	if res.TotalRows, err = s.clientsCount(ctx, c); err != nil {
+		return nil, err
 	}
-	nowArg := b.arg(tsText(s.clock.Now())) + "::TIMESTAMP"
-	ordersSQL := `o AS (SELECT uniq_id, count(*) AS orders,
+	if err := s.clientsSources(ctx, q.CounterID, res.Rows); err != nil {
+		return nil, err
+	}
+	return res, nil
+}
+
+// clientsStatement is what the Clients report's statements share: their
+// arguments and conditions.
+type clientsStatement struct {
+	b          *reportBuilder
+	cur, now   string   // the currency's and the clock's arguments
+	conds      []string // the filters' conditions on c (contacts) and o
+	needOrders bool     // the conditions read o
+	order      string
+}
+
+// orders is the CTE o: each customer's full orders counted by status.
+func (c *clientsStatement) orders() string {
+	return `o AS (SELECT uniq_id, count(*) AS orders,
 		          count(*) FILTER (WHERE status_type = 'IN_PROGRESS') AS in_progress,
 		          count(*) FILTER (WHERE status_type = 'PAID') AS paid,
 		          count(*) FILTER (WHERE status_type = 'CANCELLED') AS cancelled,
 		          count(*) FILTER (WHERE status_type = 'SPAM') AS spam,
 		          count(*) FILTER (WHERE status_type = 'OTHER') AS other,
-		          sum(revenue) FILTER (WHERE status_type = 'PAID' AND currency = ` + curArg + `) AS total_spent,
+		          sum(revenue) FILTER (WHERE status_type = 'PAID' AND currency = ` + c.cur + `) AS total_spent,
 		          min(created) AS first_order, max(created) AS last_order
 		      FROM orders WHERE counter_id = $1 AND NOT is_simple GROUP BY uniq_id)`
-	// The page is chosen over narrow rows, and only its contacts' lists
-	// are read; the count is a query of its own, as a window over every
-	// row would hold them all.
+}
+
+// clientsOrder is the ORDER BY of a sort (a column of ClientRow by its
+// JSON name, "-" for descending); by default the latest order first.
+func clientsOrder(sort string) (string, error) {
+	if sort == "" {
+		return "last_order DESC NULLS LAST, uniq_id", nil
+	}
+	name, desc := strings.CutPrefix(sort, "-")
+	col, ok := clientSorts[name]
+	if !ok {
+		return "", crmlink.Errorf(crmlink.KindInvalid, "sort: %q is not a sortable column", sort)
+	}
+	dir := "ASC"
+	if desc {
+		dir = "DESC"
+	}
+	// days since the first or last order run opposite to the date.
+	if name == "days_since_first_order" || name == "days_since_last_order" {
+		dir = map[string]string{"ASC": "DESC", "DESC": "ASC"}[dir]
+	}
+	return col + " " + dir + " NULLS LAST, uniq_id", nil
+}
+
+// clientsPage reads one page of customers. The page is chosen over
+// narrow rows, and only its contacts' lists are read.
+func (s *Store) clientsPage(ctx context.Context, c *clientsStatement, q *crmlink.ClientsQuery) ([]crmlink.ClientRow, error) {
+	where := ""
+	if len(c.conds) > 0 {
+		where = " WHERE " + strings.Join(c.conds, " AND ")
+	}
+	limit := q.Limit
+	if limit <= 0 {
+		limit = 100
+	}
 	// caller: Clients (page)
 	rows, err := s.db.QueryContext(ctx, `
-		WITH `+ordersSQL+`,
+		WITH `+c.orders()+`,
 		page AS (SELECT uniq_id, name, o.* EXCLUDE (uniq_id)
 		      FROM (SELECT * FROM contacts WHERE counter_id = $1) c LEFT JOIN o USING (uniq_id)`+where+`
-		      ORDER BY `+order+` LIMIT `+strconv.Itoa(limit)+` OFFSET `+strconv.Itoa(max(q.Offset, 0))+`)
+		      ORDER BY `+c.order+` LIMIT `+strconv.Itoa(limit)+` OFFSET `+strconv.Itoa(max(q.Offset, 0))+`)
 		SELECT page.uniq_id, page.name, list_transform(c.client_ids, x -> x::VARCHAR), c.user_ids,
 		    greatest(len(c.email_md5), len(c.email_sha256)), greatest(len(c.phone_md5), len(c.phone_sha256)),
 		    coalesce(orders, 0), coalesce(in_progress, 0), coalesce(paid, 0), coalesce(cancelled, 0), coalesce(spam, 0), coalesce(other, 0),
 		    coalesce(total_spent, 0)::VARCHAR,
-		    date_diff('day', first_order, `+nowArg+`), date_diff('day', last_order, `+nowArg+`)
+		    date_diff('day', first_order, `+c.now+`), date_diff('day', last_order, `+c.now+`)
 		FROM page JOIN (SELECT * FROM contacts WHERE counter_id = $1) c USING (uniq_id)
-		ORDER BY `+order, b.args...)
+		ORDER BY `+c.order, c.b.args...)
 	if err != nil {
 		return nil, fmt.Errorf("clients: %w", outOfMemory(err))
 	}
-	res := &crmlink.ClientsResult{Rows: []crmlink.ClientRow{}}
-	var ids []string
+	defer rows.Close()
+	out := []crmlink.ClientRow{}
 	for rows.Next() {
 		var r crmlink.ClientRow
 		var spent string
 		var first, last sql.NullInt64
 		if err := rows.Scan(&r.UniqID, &r.Name, scanList(&r.ClientIDs), scanList(&r.UserIDs), &r.Emails, &r.Phones,
 			&r.Orders, &r.InProgress, &r.Paid, &r.Cancelled, &r.Spam, &r.Other, &spent, &first, &last); err != nil {
-			rows.Close()
 			return nil, fmt.Errorf("clients: %w", err)
 		}
 		if r.TotalSpent, err = decimal.NewFromString(spent); err != nil {
-			rows.Close()
 			return nil, fmt.Errorf("clients: %w", err)
 		}
 		if first.Valid {
@@ -159,56 +193,67 @@ func (s *Store) Clients(ctx context.Context, q *crmlink.ClientsQuery) (*crmlink.
 		if r.UserIDs == nil {
 			r.UserIDs = []string{}
 		}
-		res.Rows = append(res.Rows, r)
-		ids = append(ids, r.UniqID)
+		out = append(out, r)
 	}
-	rows.Close()
 	if err := rows.Err(); err != nil {
 		return nil, fmt.Errorf("clients: %w", err)
 	}
-	// caller: Clients (count)
+	return out, nil
+}
+
+// clientsCount counts the customers the conditions select: a query of
+// its own, as a window over every row would hold them all.
+func (s *Store) clientsCount(ctx context.Context, c *clientsStatement) (int, error) {
 	// DuckDB wants every numbered argument used: the clock's and the
 	// currency's are the page's.
-	countWhere := " WHERE " + strings.Join(append(slices.Clone(conds), nowArg+" IS NOT NULL", curArg+" IS NOT NULL"), " AND ")
-	countSQL := `SELECT count(*) FROM (SELECT * FROM contacts WHERE counter_id = $1) c` + countWhere
-	if needOrders {
-		countSQL = `WITH ` + ordersSQL + ` SELECT count(*) FROM (SELECT * FROM contacts WHERE counter_id = $1) c LEFT JOIN o USING (uniq_id)` + countWhere
+	where := " WHERE " + strings.Join(append(slices.Clone(c.conds), c.now+" IS NOT NULL", c.cur+" IS NOT NULL"), " AND ")
+	query := `SELECT count(*) FROM (SELECT * FROM contacts WHERE counter_id = $1) c` + where
+	if c.needOrders {
+		query = `WITH ` + c.orders() + ` SELECT count(*) FROM (SELECT * FROM contacts WHERE counter_id = $1) c LEFT JOIN o USING (uniq_id)` + where
 	}
-	if err := s.db.QueryRowContext(ctx, countSQL, b.args...).Scan(&res.TotalRows); err != nil {
-		return nil, fmt.Errorf("clients: %w", err)
+	var n int
+	// caller: Clients (count)
+	if err := s.db.QueryRowContext(ctx, query, c.b.args...).Scan(&n); err != nil {
+		return 0, fmt.Errorf("clients: %w", err)
 	}
-	if len(ids) == 0 {
-		return res, nil
+	return n, nil
+}
+
+// clientsSources fills in a page's customers' first and last sources and
+// sessions, over their ClientIDs and the visitors whose UserIDs, emails
+// or phones match theirs.
+func (s *Store) clientsSources(ctx context.Context, counter crmlink.CounterID, page []crmlink.ClientRow) error {
+	if len(page) == 0 {
+		return nil
+	}
+	at := map[string]int{}
+	ids := make([]string, len(page))
+	for i, r := range page {
+		at[r.UniqID], ids[i] = i, r.UniqID
 	}
 	idsJSON, err := json.Marshal(ids)
 	if err != nil {
-		return nil, err
+		return err
 	}
-	// The page's customers' sessions, over their ClientIDs and the
-	// visitors whose UserIDs, emails or phones match theirs.
 	// caller: Clients (sources)
-	srows, err := s.db.QueryContext(ctx, `
+	rows, err := s.db.QueryContext(ctx, `
 		WITH c AS (SELECT * FROM contacts WHERE counter_id = $1 AND uniq_id IN (SELECT unnest(from_json($2, '["VARCHAR"]')))),
 		cl AS (`+customerClientsSQL("c")+`)
 		SELECT cl.uniq_id, arg_min(s.traffic_source, (s.start_utc, s.session_id)), arg_max(s.traffic_source, (s.start_utc, s.session_id)), count(*)
 		FROM cl JOIN sessions s ON s.counter_id = $1 AND s.client_id = cl.client_id AND NOT s.is_bot
-		GROUP BY cl.uniq_id`, int64(q.CounterID), string(idsJSON))
+		GROUP BY cl.uniq_id`, int64(counter), string(idsJSON))
 	if err != nil {
-		return nil, fmt.Errorf("clients: sources: %w", err)
+		return fmt.Errorf("clients: sources: %w", err)
 	}
-	defer srows.Close()
-	at := map[string]int{}
-	for i, r := range res.Rows {
-		at[r.UniqID] = i
-	}
-	for srows.Next() {
+	defer rows.Close()
+	for rows.Next() {
 		var id, first, last string
 		var n int
-		if err := srows.Scan(&id, &first, &last, &n); err != nil {
-			return nil, fmt.Errorf("clients: sources: %w", err)
+		if err := rows.Scan(&id, &first, &last, &n); err != nil {
+			return fmt.Errorf("clients: sources: %w", err)
 		}
-		r := &res.Rows[at[id]]
+		r := &page[at[id]]
 		r.FirstSource, r.LastSource, r.Sessions = first, last, n
 	}
-	return res, srows.Err()
+	return rows.Err()
 }

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/crmlink/crmlink"
+	"github.com/crmlink/crmlink/store"
 	"github.com/crmlink/crmlink/crm"
 	"github.com/crmlink/crmlink/gen"
 	"github.com/crmlink/crmlink/sessionfile"
@@ -165,9 +166,13 @@ func headLines(from, to string, n int) error {
 	return errors.Join(sc.Err(), out.Close())
 }
 
-// checkpoint flushes a store's log to its file, where the store has one.
+// checkpoint flushes a store's log to its file, where its engine has one.
 func checkpoint(ctx context.Context, st crmlink.Store) error {
-	if c, ok := st.(interface{ Checkpoint(context.Context) error }); ok {
+	var e any = st
+	if s, ok := st.(*store.Store); ok {
+		e = s.Engine
+	}
+	if c, ok := e.(interface{ Checkpoint(context.Context) error }); ok {
 		return c.Checkpoint(ctx)
 	}
 	return nil

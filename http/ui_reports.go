@@ -471,37 +471,10 @@ const sourcesChartRows = 10
 func (s *Server) sourcesPage(w http.ResponseWriter, r *http.Request, u *ui) error {
 	q := r.URL.Query()
 	v := s.readSourcesView(r, u)
-	per, dims, metricKeys, keep := v.per, v.dims, v.metricKeys, v.keep
-	data := sourcesData{Period: per, UploadURL: "/c/" + u.counter.ID.String() + "/uploads"}
-	for _, a := range attributionLabels {
-		data.Attributions = append(data.Attributions, pick{string(a.Model), u.tr.T(a.Label), string(a.Model) == v.attr})
-	}
-	for i := range data.DimSlots {
-		chosen := ""
-		if i < len(dims) {
-			chosen = dims[i]
-		}
-		if i > 0 {
-			data.DimSlots[i] = append(data.DimSlots[i], pick{"", "—", chosen == ""})
-		}
-		for _, d := range sourceDims {
-			data.DimSlots[i] = append(data.DimSlots[i], pick{d.Key, u.tr.T(d.Label), d.Key == chosen})
-		}
-	}
-	for _, c := range sourceCols {
-		if c.Optional {
-			data.Cols = append(data.Cols, pick{c.Key, u.tr.T(c.Label), slices.Contains(metricKeys, c.Key)})
-		}
-	}
+	data := sourcesData{Period: v.per, UploadURL: "/c/" + u.counter.ID.String() + "/uploads"}
+	data.controls(v, u)
 	base := r.URL.Path
-	data.Crumbs = append(data.Crumbs, navItem{Label: u.tr.T("All sources"), URL: withParams(base, keep)})
-	for _, d := range v.drill {
-		k, val := d[0], d[1]
-		keep.Set(k, val)
-		data.Hidden = append(data.Hidden, [2]string{k, val})
-		data.Crumbs = append(data.Crumbs, navItem{Label: dimText(u.tr, k, crmlink.DimensionValue{ID: val, Name: val}), URL: withParams(base, keep)})
-	}
-	data.Hidden = append(data.Hidden, [2]string{"sort", v.sortKey})
+	data.drillDown(v, u, base)
 	offset := formInt(q.Get("offset"), 1, 1, 1<<30)
 	params := maps.Clone(v.params)
 	params.Set("limit", strconv.Itoa(sourcesPageRows))
@@ -516,19 +489,87 @@ func (s *Server) sourcesPage(w http.ResponseWriter, r *http.Request, u *ui) erro
 	csvQuery := maps.Clone(q)
 	csvQuery.Del("offset")
 	data.CSVURL = withParams(base+".csv", csvQuery)
-	data.CSVName = "order-sources-" + per.Date1 + "-" + per.Date2 + ".csv"
+	data.CSVName = "order-sources-" + v.per.Date1 + "-" + v.per.Date2 + ".csv"
 	data.APIURL = "/stat/v1/data?" + params.Encode()
 	data.TotalRows = res.TotalRows
-	// The header, with sort links.
-	bare, desc := v.bare, v.desc
+	data.table(res, v, u, base, q)
+	// Paging.
+	data.From, data.To = offset, offset+len(res.Rows)-1
+	if offset > 1 {
+		data.Prev = withParams(base, q, "offset", strconv.Itoa(max(1, offset-sourcesPageRows)))
+	}
+	if offset-1+len(res.Rows) < res.TotalRows {
+		data.Next = withParams(base, q, "offset", strconv.Itoa(offset+sourcesPageRows))
+	}
+	// The chart: the rows that brought the most orders, whatever the
+	// table's sort and page.
+	chartRes := res
+	if params.Get("sort") != "-"+colByKey["orders"].API || offset != 1 {
+		cp := maps.Clone(v.params)
+		cp.Set("sort", "-"+colByKey["orders"].API)
+		cp.Set("limit", strconv.Itoa(sourcesChartRows))
+		if chartRes, err = s.runUIReport(r, u, cp, false); err != nil {
+			return err
+		}
+	}
+	data.chart(chartRes, v, u)
+	p, err := s.pageFor(r, u, "sources", "Order sources", data)
+	if err != nil {
+		return err
+	}
+	p.Error = v.warn
+	return s.render(w, r, http.StatusOK, "sources", p)
+}
+
+// controls fills the page's pickers: attribution, dimensions, columns.
+func (data *sourcesData) controls(v *sourcesView, u *ui) {
+	for _, a := range attributionLabels {
+		data.Attributions = append(data.Attributions, pick{string(a.Model), u.tr.T(a.Label), string(a.Model) == v.attr})
+	}
+	for i := range data.DimSlots {
+		chosen := ""
+		if i < len(v.dims) {
+			chosen = v.dims[i]
+		}
+		if i > 0 {
+			data.DimSlots[i] = append(data.DimSlots[i], pick{"", "—", chosen == ""})
+		}
+		for _, d := range sourceDims {
+			data.DimSlots[i] = append(data.DimSlots[i], pick{d.Key, u.tr.T(d.Label), d.Key == chosen})
+		}
+	}
+	for _, c := range sourceCols {
+		if c.Optional {
+			data.Cols = append(data.Cols, pick{c.Key, u.tr.T(c.Label), slices.Contains(v.metricKeys, c.Key)})
+		}
+	}
+}
+
+// drillDown fills the breadcrumbs of the drill-down and the form's hidden
+// fields, and adds the drill-down's filters to v.keep.
+func (data *sourcesData) drillDown(v *sourcesView, u *ui, base string) {
+	data.Crumbs = append(data.Crumbs, navItem{Label: u.tr.T("All sources"), URL: withParams(base, v.keep)})
+	for _, d := range v.drill {
+		k, val := d[0], d[1]
+		v.keep.Set(k, val)
+		data.Hidden = append(data.Hidden, [2]string{k, val})
+		data.Crumbs = append(data.Crumbs, navItem{Label: dimText(u.tr, k, crmlink.DimensionValue{ID: val, Name: val}), URL: withParams(base, v.keep)})
+	}
+	data.Hidden = append(data.Hidden, [2]string{"sort", v.sortKey})
+}
+
+// table fills the header with its sort links, the rows with their
+// drill-down links, the totals, and the row of unlinked orders.
+func (data *sourcesData) table(res *crmlink.ReportResult, v *sourcesView, u *ui, base string, q url.Values) {
+	dims, metricKeys := v.dims, v.metricKeys
 	for _, k := range dims {
-		h := headCell{Label: u.tr.T(dimByKey[k].Label), Sorted: bare == k, Desc: desc}
-		h.SortURL = withParams(base, q, "sort", flipSort(k, bare == k && !desc, false), "offset", "")
+		h := headCell{Label: u.tr.T(dimByKey[k].Label), Sorted: v.bare == k, Desc: v.desc}
+		h.SortURL = withParams(base, q, "sort", flipSort(k, v.bare == k && !v.desc, false), "offset", "")
 		data.Head = append(data.Head, h)
 	}
 	for _, k := range metricKeys {
-		h := headCell{Label: u.tr.T(colByKey[k].Label), Sorted: bare == k, Desc: desc, Num: true}
-		h.SortURL = withParams(base, q, "sort", flipSort(k, bare == k && desc, true), "offset", "")
+		h := headCell{Label: u.tr.T(colByKey[k].Label), Sorted: v.bare == k, Desc: v.desc, Num: true}
+		h.SortURL = withParams(base, q, "sort", flipSort(k, v.bare == k && v.desc, true), "offset", "")
 		data.Head = append(data.Head, h)
 	}
 	for _, row := range res.Rows {
@@ -538,7 +579,7 @@ func (s *Server) sourcesPage(w http.ResponseWriter, r *http.Request, u *ui) erro
 			c := cell{Text: dimText(u.tr, k, dv)}
 			// Drill down: from a source into its engines and campaigns.
 			if j := slices.Index(drillOrder, k); j >= 0 && j+1 < len(drillOrder) && dv.ID != "" {
-				next := maps.Clone(keep)
+				next := maps.Clone(v.keep)
 				next.Set(k, dv.ID)
 				next.Del("dim")
 				for _, nk := range drillOrder[j+1:] {
@@ -573,37 +614,23 @@ func (s *Server) sourcesPage(w http.ResponseWriter, r *http.Request, u *ui) erro
 		}
 	}
 	data.NoOrders = totals[1].IsZero()
-	// Paging.
-	data.From, data.To = offset, offset+len(res.Rows)-1
-	if offset > 1 {
-		data.Prev = withParams(base, q, "offset", strconv.Itoa(max(1, offset-sourcesPageRows)))
-	}
-	if offset-1+len(res.Rows) < res.TotalRows {
-		data.Next = withParams(base, q, "offset", strconv.Itoa(offset+sourcesPageRows))
-	}
-	// The chart: the rows that brought the most orders, whatever the
-	// table's sort and page.
-	chartRes := res
-	if params.Get("sort") != "-"+colByKey["orders"].API || offset != 1 {
-		cp := maps.Clone(v.params)
-		cp.Set("sort", "-"+colByKey["orders"].API)
-		cp.Set("limit", strconv.Itoa(sourcesChartRows))
-		if chartRes, err = s.runUIReport(r, u, cp, false); err != nil {
-			return err
-		}
-	}
+}
+
+// chart fills the bar chart of all and paid orders from the rows that
+// brought the most orders.
+func (data *sourcesData) chart(res *crmlink.ReportResult, v *sourcesView, u *ui) {
 	data.Chart = chartData{Kind: "bars", Locale: u.f.nf.Locale}
-	ordersAt, paidAt := slices.Index(metricKeys, "orders"), slices.Index(metricKeys, "paid")
+	ordersAt, paidAt := slices.Index(v.metricKeys, "orders"), slices.Index(v.metricKeys, "paid")
 	sets := []chartDataset{{Label: u.tr.T("All orders")}}
 	if paidAt >= 0 {
 		sets = append(sets, chartDataset{Label: u.tr.T("Paid orders")})
 	}
-	for i, row := range chartRes.Rows {
+	for i, row := range res.Rows {
 		if i == sourcesChartRows || row.Metrics[ordersAt].IsZero() {
 			break
 		}
 		var parts []string
-		for j, k := range dims {
+		for j, k := range v.dims {
 			parts = append(parts, dimText(u.tr, k, row.Dimensions[j]))
 		}
 		data.Chart.Labels = append(data.Chart.Labels, strings.Join(parts, " · "))
@@ -613,12 +640,6 @@ func (s *Server) sourcesPage(w http.ResponseWriter, r *http.Request, u *ui) erro
 		}
 	}
 	data.Chart.Datasets = sets
-	p, err := s.pageFor(r, u, "sources", "Order sources", data)
-	if err != nil {
-		return err
-	}
-	p.Error = v.warn
-	return s.render(w, r, http.StatusOK, "sources", p)
 }
 
 // hasOrders reports whether a report row counts any order: its "orders"

@@ -13,25 +13,12 @@ import (
 // pass.
 //
 // Work that scans data runs inside the engine: imports stage rows and apply
-// them set-based, linking (LinkStore) and report aggregation are SQL run
-// by the engine: Go decides what to ask, the engine scans.
+// them set-based, and linking (LinkStore) and report aggregation are SQL
+// the engine runs: Go decides what to ask, the engine scans.
 type Store interface {
-	CounterStore
-	TokenStore
-	UserStore
-	SessionStore
-	UploadStore
-	CRMStore
-	OfflineConversionStore
-	LinkStore
+	StoreCore
 	ReportStore
 	HitStore
-	// Check probes the store with a real write and a real read, as a
-	// health check must: an error says why the store cannot serve now
-	// (a full disk, a failed engine), with the kind a user sees.
-	Check(ctx context.Context) error
-	// Close releases the store; it waits for writes in flight.
-	Close() error
 }
 
 // Engine is what a store engine implements (package duckdb, ClickHouse to
@@ -39,6 +26,17 @@ type Store interface {
 // the write ports those call instead. Package store puts the pipelines in
 // front of an Engine, which makes it a Store.
 type Engine interface {
+	StoreCore
+	ReportPort
+	HitPort
+	// LocalDir is the directory for the store's files on this machine
+	// (the hit log's); "" keeps them in memory, as for a store that lives
+	// only as long as the process.
+	LocalDir() string
+}
+
+// StoreCore is what a Store and an Engine share.
+type StoreCore interface {
 	CounterStore
 	TokenStore
 	UserStore
@@ -47,18 +45,12 @@ type Engine interface {
 	CRMStore
 	OfflineConversionStore
 	LinkStore
-	ReportPort
-	HitPort
 	// Check probes the store with a real write and a real read, as a
 	// health check must: an error says why the store cannot serve now
 	// (a full disk, a failed engine), with the kind a user sees.
 	Check(ctx context.Context) error
 	// Close releases the store; it waits for writes in flight.
 	Close() error
-	// LocalDir is the directory for the store's files on this machine
-	// (the hit log's); "" keeps them in memory, as for a store that lives
-	// only as long as the process.
-	LocalDir() string
 }
 
 // CounterStore keeps counters.

@@ -11,7 +11,6 @@ import (
 
 	"github.com/crmlink/crmlink"
 	"github.com/crmlink/crmlink/duckdb"
-	"github.com/crmlink/crmlink/hitlog"
 	"github.com/crmlink/crmlink/store"
 	"github.com/crmlink/crmlink/store/storetest"
 )
@@ -190,46 +189,3 @@ func openBench(b *testing.B) *store.Store {
 	return s
 }
 
-// TestHitLogAfterCrash: batches acknowledged but not applied when the
-// process died are applied when the store opens, once; batches applied
-// whose files were not yet removed are not applied again.
-func TestHitLogAfterCrash(t *testing.T) {
-	ctx := context.Background()
-	path := filepath.Join(t.TempDir(), "crmlink.db")
-	open := func() *store.Store { return openAt(t, path) }
-	st := open()
-	c := storetest.MustCounter(t, st, "Shop", "UTC")
-	logDir := store.HitLogDir(engine(st).LocalDir())
-	st.Close()
-	hit := func(pv int, isNew bool) []crmlink.SessionHit {
-		at := storetest.Epoch.Add(time.Duration(pv) * time.Minute)
-		return []crmlink.SessionHit{{Hit: crmlink.Hit{CounterID: c.ID, ClientID: 5, Time: at, Kind: crmlink.HitPageview,
-			URL: "https://shop.example/", Source: crmlink.TrafficSource{Kind: crmlink.SourceDirect}},
-			SessionID: 50, New: isNew, Start: storetest.Epoch, Duration: at.Sub(storetest.Epoch), PageViews: pv}}
-	}
-	check := func(when string) {
-		t.Helper()
-		st := open()
-		defer st.Close()
-		ss, err := st.ClientSessions(ctx, c.ID, 5)
-		if err != nil || len(ss) != 1 || ss[0].PageViews != 2 {
-			t.Fatalf("%s: sessions %+v, %v; want one with 2 page views", when, ss, err)
-		}
-		// Applied segments are removed, or kept for reuse (two at most).
-		if left, _ := filepath.Glob(filepath.Join(logDir, "hits-*.log")); len(left) != 0 {
-			t.Errorf("%s: segments left: %v", when, left)
-		}
-		if free, _ := filepath.Glob(filepath.Join(logDir, "free-*.log")); len(free) > 2 {
-			t.Errorf("%s: %d free segments kept: %v", when, len(free), free)
-		}
-	}
-	if err := hitlog.Append(logDir, hit(1, true), hit(2, false)); err != nil {
-		t.Fatal(err)
-	}
-	check("after a crash before applying")
-	// The same numbers again: files of batches already applied.
-	if err := hitlog.Append(logDir, hit(1, true), hit(2, false)); err != nil {
-		t.Fatal(err)
-	}
-	check("with files of applied batches left")
-}

@@ -47,6 +47,16 @@ func TestContract(t *testing.T) {
 	storetest.Run(t, openTemp)
 }
 
+func TestContractEngine(t *testing.T) {
+	storetest.RunEngine(t, func(t *testing.T, clock crmlink.Clock, dir string) crmlink.Engine {
+		e, err := duckdb.Open(context.Background(), "duckdb://"+filepath.Join(dir, "crmlink.db"), clock)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return e
+	})
+}
+
 func TestParseURL(t *testing.T) {
 	for _, tc := range []struct {
 		in, path string

@@ -188,4 +188,3 @@ func openBench(b *testing.B) *store.Store {
 	b.Cleanup(func() { s.Close() })
 	return s
 }
-

@@ -11,10 +11,10 @@ import (
 	"time"
 
 	"github.com/crmlink/crmlink"
-	"github.com/crmlink/crmlink/store"
 	"github.com/crmlink/crmlink/crm"
 	"github.com/crmlink/crmlink/gen"
 	"github.com/crmlink/crmlink/sessionfile"
+	"github.com/crmlink/crmlink/store"
 )
 
 // benchLoad generates a data set and loads it into a fresh store the way a

@@ -1,6 +1,7 @@
 // Package store holds what every store engine shares beyond the contract
-// (storetest): a store that opens its engine again by itself after the
-// engine failed.
+// (storetest): the registry of engines by URL scheme (Open), Store, which
+// puts the shared pipelines in front of an engine, and Reopening, a store
+// that opens its engine again by itself after the engine failed.
 package store
 
 import (

@@ -197,8 +197,20 @@ func eval[T any](t *testing.T, f *browserFixture, expr string) T {
 
 // tagLoaded waits until tag.js replaced the snippet's queueing stub.
 func tagLoaded() chromedp.Action[chromedp.Void] {
-	return chromedp.Poll[chromedp.Void](`typeof window.ym === "function" && !window.ym.a && document.readyState === "complete"`,
+	poll := chromedp.Poll[chromedp.Void](`typeof window.ym === "function" && !window.ym.a && document.readyState === "complete"`,
 		chromedp.WithPollingTimeout(15*time.Second))
+	return func(ctx context.Context, t *chromedp.Target) (chromedp.Void, error) {
+		for {
+			v, err := poll(ctx, t)
+			// A navigation that replaces the page's JavaScript context
+			// while the poll runs in it ends the poll with this error;
+			// the new page's context is polled then.
+			if err == nil || ctx.Err() != nil || !strings.Contains(err.Error(), "Cannot find context with specified id") {
+				return v, err
+			}
+			time.Sleep(20 * time.Millisecond)
+		}
+	}
 }
 
 // cookie returns the site's _crm_uid cookie as the browser keeps it.

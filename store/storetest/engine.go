@@ -2,6 +2,7 @@ package storetest
 
 import (
 	"context"
+	"fmt"
 	"testing"
 	"time"
 
@@ -22,6 +23,58 @@ type EngineOpener func(t *testing.T, clock crmlink.Clock, dir string) crmlink.En
 func RunEngine(t *testing.T, open EngineOpener) {
 	t.Run("HitPortRecordsBatches", func(t *testing.T) { testHitPort(t, open) })
 	t.Run("HitLogAfterCrash", func(t *testing.T) { testHitLogAfterCrash(t, open) })
+	t.Run("QueueAcrossClose", func(t *testing.T) { testQueueAcrossClose(t, open) })
+}
+
+// testQueueAcrossClose: uploads accepted and not yet applied when the
+// store closes (their application stopped, or not begun) are applied once
+// the store opens again, each once, in the order accepted.
+func testQueueAcrossClose(t *testing.T, open EngineOpener) {
+	ctx := context.Background()
+	dir := t.TempDir()
+	clock := &crmlink.FixedClock{T: Epoch}
+	st, err := store.New(ctx, open(t, clock, dir), store.Config{Clock: clock})
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := MustCounter(t, st, "Shop", "UTC")
+	uploadContacts(t, st, c, crmlink.MergeSave, crmlink.Contact{UniqID: "C1", Fields: crmlink.FieldName})
+	// A larger upload first, so that the two after it are likely still
+	// queued when the store closes.
+	var many []crmlink.Order
+	for i := range 200 {
+		many = append(many, order(fmt.Sprint("M-", i), "C1", crmlink.StatusInProgress, "1", day))
+	}
+	var ids []string
+	for _, os := range [][]crmlink.Order{many, {order("O1", "C1", crmlink.StatusInProgress, "10", day)},
+		{order("O1", "C1", crmlink.StatusPaid, "12", day)}} {
+		up := &crmlink.Upload{}
+		if err := acceptOrders(t, st, c, up, os...); err != nil {
+			t.Fatal(err)
+		}
+		ids = append(ids, up.ID)
+	}
+	if err := st.Close(); err != nil {
+		t.Fatal(err)
+	}
+	st, err = store.New(ctx, open(t, clock, dir), store.Config{Clock: clock})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	syncUploads(t, st)
+	for _, id := range ids {
+		if up, err := st.Upload(ctx, c.ID, id); err != nil || up.Queued || up.Status != crmlink.UploadPassed {
+			t.Errorf("upload %s after reopening: %+v, %v", id, up, err)
+		}
+	}
+	o, versions, err := st.Order(ctx, c.ID, "O1")
+	if err != nil || o.StatusType != crmlink.StatusPaid || len(versions) != 2 {
+		t.Errorf("O1 after reopening: %+v, %d versions, %v; want PAID with 2 versions", o, len(versions), err)
+	}
+	if _, versions, err := st.Order(ctx, c.ID, "M-199"); err != nil || len(versions) != 1 {
+		t.Errorf("M-199 after reopening: %d versions, %v; want 1", len(versions), err)
+	}
 }
 
 // testHitPort: ApplyHits applies its batches and records the last

@@ -72,6 +72,9 @@ type Store struct {
 	// holdQueue (tests) leaves the queue unapplied: what AcceptOrders
 	// queued, and what Open finds queued.
 	holdQueue bool
+	// deferQueue leaves the queue's application at opening to
+	// StartBackground.
+	deferQueue bool
 
 	// life ends when Close begins: work the store does on its own (the
 	// queue's application) runs under it, and so stops at once.
@@ -184,7 +187,10 @@ func validSetting(k string) bool {
 
 func init() {
 	store.Register("duckdb", func(ctx context.Context, url string, cfg store.Config) (crmlink.Engine, error) {
-		opts := []Option{WithHeap(cfg.Heap)}
+		// The hit log in front of the engine applies what it holds
+		// before the queue is applied (store.New), as the sessions
+		// came before the orders that link to them.
+		opts := []Option{WithHeap(cfg.Heap), DeferQueue()}
 		if cfg.Log != nil {
 			opts = append(opts, WithLogger(cfg.Log))
 		}
@@ -194,6 +200,10 @@ func init() {
 
 // Option changes how Open opens a store.
 type Option func(*Store)
+
+// DeferQueue makes Open leave the application of the queued uploads to
+// StartBackground.
+func DeferQueue() Option { return func(s *Store) { s.deferQueue = true } }
 
 // Open opens (creating if needed) the store at a duckdb:// URL and brings
 // its schema up to date. It applies the queued uploads after it returns,
@@ -264,13 +274,19 @@ func Open(ctx context.Context, rawURL string, clock crmlink.Clock, options ...Op
 	s.life, s.endLife = context.WithCancel(context.Background())
 	s.stopRetry, s.retryDone = make(chan struct{}), make(chan struct{})
 	go s.retrier()
-	// Uploads accepted before a stop or a crash are applied now, in the
-	// background: meanwhile they show as not applied, and reports count
-	// them in their DataLag.
+	if !s.deferQueue {
+		s.StartBackground()
+	}
+	return s, nil
+}
+
+// StartBackground applies the uploads accepted before a stop or a crash,
+// in the background: meanwhile they show as not applied, and reports
+// count them in their DataLag. Open calls it, unless DeferQueue.
+func (s *Store) StartBackground() {
 	if !s.holdQueue {
 		s.applyQueue()
 	}
-	return s, nil
 }
 
 func openError(path string, err error) error {

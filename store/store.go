@@ -101,8 +101,9 @@ type Store struct {
 
 var _ crmlink.Store = (*Store)(nil)
 
-// New puts the pipelines in front of an open engine, and applies what they
-// hold from before a stop or a crash. The Store owns the engine: its
+// New puts the pipelines in front of an open engine, applies what they
+// hold from before a stop or a crash, and then starts the engine's own
+// background work (StartBackground, when it has one). The Store owns the engine: its
 // Close closes it, and so does a failing New.
 func New(ctx context.Context, e crmlink.Engine, cfg Config) (*Store, error) {
 	dir := ""
@@ -113,6 +114,11 @@ func New(ctx context.Context, e crmlink.Engine, cfg Config) (*Store, error) {
 	if err != nil {
 		e.Close()
 		return nil, fmt.Errorf("open store: %w", err)
+	}
+	// The engine's own work (DuckDB: the queued uploads) starts once the
+	// hits logged before it are applied.
+	if b, ok := e.(interface{ StartBackground() }); ok {
+		b.StartBackground()
 	}
 	return &Store{Engine: e, hits: hits, clock: cfg.Clock}, nil
 }

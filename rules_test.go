@@ -33,3 +33,23 @@ func TestSignificant(t *testing.T) {
 		}
 	}
 }
+
+// TestNextAttribution: a ClientID's first source stays its first
+// session's; the last significant source moves only with a significant
+// one, and is none until the first.
+func TestNextAttribution(t *testing.T) {
+	direct := TrafficSource{Kind: SourceDirect}
+	organic := TrafficSource{Kind: SourceOrganic, Engine: "yandex"}
+	a := NextAttribution(nil, 1, direct)
+	if a.First != (SourceRef{1, SourceDirect, ""}) || a.LastSign != (SourceRef{}) {
+		t.Errorf("first session: %+v", a)
+	}
+	a = NextAttribution(&a, 2, organic)
+	if a.First.SessionID != 1 || a.LastSign != (SourceRef{2, SourceOrganic, "yandex"}) {
+		t.Errorf("after organic: %+v", a)
+	}
+	a = NextAttribution(&a, 3, direct)
+	if a.First.SessionID != 1 || a.LastSign.SessionID != 2 {
+		t.Errorf("direct after organic: %+v", a)
+	}
+}

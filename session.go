@@ -182,3 +182,36 @@ type Identity struct {
 type SessionReader interface {
 	Next(s *Session) error
 }
+
+// SourceRef is a session as an attribution names it: its id and source.
+// SessionID 0 names none: a last-significant attribution without one
+// falls back to direct.
+type SourceRef struct {
+	SessionID uint64
+	Kind      SourceKind
+	Engine    string
+}
+
+// SessionAttribution is a session's sources under the per-ClientID models: the
+// ClientID's first session's, and the last significant one's (the session
+// itself if its source is significant, else the ClientID's latest earlier
+// significant session, else none).
+type SessionAttribution struct {
+	First, LastSign SourceRef
+}
+
+// NextAttribution is the attribution of a ClientID's session, of the
+// given id and source, that follows the one attributed prev (nil: the
+// ClientID's first session). Stores turn the same rule into SQL for
+// sessions that arrive out of order.
+func NextAttribution(prev *SessionAttribution, sessionID uint64, src TrafficSource) SessionAttribution {
+	self := SourceRef{SessionID: sessionID, Kind: src.Kind, Engine: src.Engine}
+	a := SessionAttribution{First: self}
+	if prev != nil {
+		a = *prev
+	}
+	if src.Kind.Significant() {
+		a.LastSign = self
+	}
+	return a
+}

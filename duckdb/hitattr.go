@@ -30,34 +30,23 @@ import (
 // Importing sessions changes the earlier sessions of ClientIDs, so it
 // forgets the state (forgetHitCaches).
 
-// attrSource is a session as an attribution names it.
-type attrSource struct {
-	sid uint64 // 0: none (last significant: direct)
-	src crmlink.SourceKind
-	eng string
-}
-
 // clientAttr is the attribution of a ClientID's latest session, which
 // its next session starts from.
 type clientAttr struct {
-	startUS  int64 // the latest session's start, Unix µs
-	sid      uint64
-	first    attrSource
-	lastSign attrSource
+	startUS int64 // the latest session's start, Unix µs
+	sid     uint64
+	crmlink.SessionAttribution
 }
 
 // nextAttr is the attribution of a session of the given id, start and
-// source after prev (nil: the ClientID's first session).
+// source after prev (nil: the ClientID's first session): the root's rule,
+// crmlink.NextAttribution.
 func nextAttr(prev *clientAttr, sid uint64, startUS int64, src *crmlink.TrafficSource) clientAttr {
-	self := attrSource{sid: sid, src: src.Kind, eng: src.Engine}
-	a := clientAttr{startUS: startUS, sid: sid, first: self}
+	var p *crmlink.SessionAttribution
 	if prev != nil {
-		a.first, a.lastSign = prev.first, prev.lastSign
+		p = &prev.SessionAttribution
 	}
-	if src.Kind.Significant() {
-		a.lastSign = self
-	}
-	return a
+	return clientAttr{startUS: startUS, sid: sid, SessionAttribution: crmlink.NextAttribution(p, sid, *src)}
 }
 
 // follows tells whether a session of the given start and id comes after
@@ -128,16 +117,16 @@ FROM {spool}`
 // attribution writes a session's attribution in the order of the columns
 // attributedColumns adds to spoolColumns.
 func (sp *spool) attribution(a *clientAttr) {
-	sp.uint(a.first.sid)
-	sp.str(string(a.first.src))
-	sp.str(a.first.eng)
-	if a.lastSign.sid == 0 {
+	sp.uint(a.First.SessionID)
+	sp.str(string(a.First.Kind))
+	sp.str(a.First.Engine)
+	if a.LastSign.SessionID == 0 {
 		sp.null()
 		sp.str(string(crmlink.SourceDirect))
 		sp.str("")
 		return
 	}
-	sp.uint(a.lastSign.sid)
-	sp.str(string(a.lastSign.src))
-	sp.str(a.lastSign.eng)
+	sp.uint(a.LastSign.SessionID)
+	sp.str(string(a.LastSign.Kind))
+	sp.str(a.LastSign.Engine)
 }

@@ -549,13 +549,13 @@ func insertAttributing(ctx context.Context, tx *sql.Tx, cid int64, sp *spool, la
 		var c uint64
 		var a clientAttr
 		var ls sql.Null[uint64]
-		if err := rows.Scan(&c, &a.sid, &a.startUS, &a.first.sid, &a.first.src, &a.first.eng, &ls, &a.lastSign.src, &a.lastSign.eng); err != nil {
+		if err := rows.Scan(&c, &a.sid, &a.startUS, &a.First.SessionID, &a.First.Kind, &a.First.Engine, &ls, &a.LastSign.Kind, &a.LastSign.Engine); err != nil {
 			return err
 		}
 		if ls.Valid {
-			a.lastSign.sid = ls.V
+			a.LastSign.SessionID = ls.V
 		} else {
-			a.lastSign = attrSource{}
+			a.LastSign = crmlink.SourceRef{}
 		}
 		if cur, ok := latest[c]; (!ok || cur.follows(a.startUS, a.sid)) && !unsure[c] {
 			latest[c] = a

@@ -165,7 +165,7 @@ func benchOrdersUpload(b *testing.B, way func(st *duckdb.Store) func(context.Con
 		}
 		upload := way(st)
 		c := storetest.MustCounter(b, st, "Bench", "Europe/Moscow")
-		loadGenerated(b, st, c, dir, clock.Now(), gen.ContactsFile)
+		storetest.LoadGenerated(b, st, c, dir, clock.Now(), gen.ContactsFile)
 		loc, _ := c.Location()
 		opt := crm.Options{Location: loc, Now: clock.Now(), Statuses: crmlink.NewStatusResolver(gen.OrderStatuses())}
 		f, err := os.Open(filepath.Join(dir, gen.OrdersFile))
@@ -267,7 +267,7 @@ func loadedBenchStore(b *testing.B, sessions, contacts, orders int) (*store.Stor
 		b.Fatal(err)
 	}
 	c := storetest.MustCounter(b, st, "Bench", "Europe/Moscow")
-	loadGenerated(b, st, c, dir, clock.Now(), gen.SessionsFile, gen.ContactsFile, gen.OrdersFile)
+	storetest.LoadGenerated(b, st, c, dir, clock.Now(), gen.SessionsFile, gen.ContactsFile, gen.OrdersFile)
 	if err := st.Checkpoint(ctx); err != nil {
 		b.Fatal(err)
 	}

@@ -73,7 +73,7 @@ func TestAcceptOrders(t *testing.T) {
 		st := openTemp(t, &crmlink.FixedClock{T: storetest.Epoch}).(*store.Store)
 		duckdb.SetChunkRows(engine(st), 700) // several chunks
 		c := storetest.MustCounter(t, st, "Shop", "Europe/Moscow")
-		loadGenerated(t, st, c, dir, storetest.Epoch, gen.SessionsFile, gen.ContactsFile)
+		storetest.LoadGenerated(t, st, c, dir, storetest.Epoch, gen.SessionsFile, gen.ContactsFile)
 		f, err := os.Open(filepath.Join(dir, gen.OrdersFile))
 		if err != nil {
 			t.Fatal(err)

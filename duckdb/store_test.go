@@ -145,3 +145,7 @@ func TestDefaultSettings(t *testing.T) {
 		}
 	}
 }
+
+func TestAccuracy(t *testing.T) {
+	storetest.RunAccuracy(t, openTemp)
+}

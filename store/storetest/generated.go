@@ -1,4 +1,4 @@
-package duckdb_test
+package storetest
 
 import (
 	"context"
@@ -11,34 +11,32 @@ import (
 	"github.com/crmlink/crmlink/crm"
 	"github.com/crmlink/crmlink/gen"
 	"github.com/crmlink/crmlink/sessionfile"
-	"github.com/crmlink/crmlink/store/storetest"
 	"github.com/crmlink/crmlink/traffic"
 )
 
-// generatedStore generates a data set for a shop in Moscow ending at
-// storetest.Epoch (cfg gives its seed and sizes), opens a store on that
-// clock with the shop's counter, and loads the given files into it. It
-// returns the store, the counter, the files' directory and each file's
-// upload.
-func generatedStore(t *testing.T, cfg gen.Config, files ...string) (crmlink.Store, *crmlink.Counter, string, map[string]*crmlink.Upload) {
+// GeneratedStore generates a data set for a shop in Moscow ending at Epoch
+// (cfg gives its seed and sizes), opens a store on that clock with the
+// shop's counter, and loads the given files into it. It returns the
+// store, the counter, the files' directory and each file's upload.
+func GeneratedStore(t *testing.T, open Opener, cfg gen.Config, files ...string) (crmlink.Store, *crmlink.Counter, string, map[string]*crmlink.Upload) {
 	t.Helper()
 	loc, err := time.LoadLocation("Europe/Moscow")
 	if err != nil {
 		t.Fatal(err)
 	}
-	cfg.Out, cfg.End, cfg.Site, cfg.Location = t.TempDir(), storetest.Epoch, "shop.example", loc
+	cfg.Out, cfg.End, cfg.Site, cfg.Location = t.TempDir(), Epoch, "shop.example", loc
 	if _, err := gen.Generate(context.Background(), cfg); err != nil {
 		t.Fatal(err)
 	}
-	st := openTemp(t, &crmlink.FixedClock{T: storetest.Epoch})
-	c := storetest.MustCounter(t, st, "Shop", "Europe/Moscow")
-	return st, c, cfg.Out, loadGenerated(t, st, c, cfg.Out, storetest.Epoch, files...)
+	st := open(t, &crmlink.FixedClock{T: Epoch})
+	c := MustCounter(t, st, "Shop", "Europe/Moscow")
+	return st, c, cfg.Out, LoadGenerated(t, st, c, cfg.Out, Epoch, files...)
 }
 
-// loadGenerated loads generated files into counter c the way a user's go:
+// LoadGenerated loads generated files into counter c the way a user's go:
 // the generator's status mapping, then each file through its reader, in
 // the order given. It returns the upload of each file.
-func loadGenerated(tb testing.TB, st interface {
+func LoadGenerated(tb testing.TB, st interface {
 	crmlink.SessionStore
 	crmlink.CRMStore
 }, c *crmlink.Counter, dir string, now time.Time, files ...string) map[string]*crmlink.Upload {
@@ -82,7 +80,7 @@ func loadGenerated(tb testing.TB, st interface {
 				err = st.UploadOrders(ctx, up, r)
 			}
 		default:
-			tb.Fatalf("loadGenerated: no reader for %s", name)
+			tb.Fatalf("LoadGenerated: no reader for %s", name)
 		}
 		f.Close()
 		if err != nil {

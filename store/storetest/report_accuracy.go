@@ -1,4 +1,4 @@
-package duckdb_test
+package storetest
 
 import (
 	"cmp"
@@ -20,12 +20,11 @@ import (
 	"github.com/crmlink/crmlink/gen"
 	"github.com/crmlink/crmlink/report"
 	"github.com/crmlink/crmlink/sessionfile"
-	"github.com/crmlink/crmlink/store/storetest"
 	"github.com/crmlink/crmlink/traffic"
 	"github.com/shopspring/decimal"
 )
 
-// TestReportAccuracy compares reports with the same numbers computed by
+// testReportAccuracy compares reports with the same numbers computed by
 // plain Go loops over the generator's files: sessions and their sources as
 // the session reader gives them, attribution by walking each ClientID's
 // (and each customer's) sessions in time order, orders as the CRM reader
@@ -33,12 +32,12 @@ import (
 // its own accuracy test against the generator's truth); everything after
 // that, grouping, attribution, spam, money and rates, is computed here
 // independently of the store's SQL.
-func TestReportAccuracy(t *testing.T) {
+func testReportAccuracy(t *testing.T, open Opener) {
 	ctx := context.Background()
-	st, c, dir, _ := generatedStore(t, gen.Config{Seed: 11, Sessions: 30000, Contacts: 2000, Orders: 4000, Days: 60},
+	st, c, dir, _ := GeneratedStore(t, open, gen.Config{Seed: 11, Sessions: 30000, Contacts: 2000, Orders: 4000, Days: 60},
 		gen.SessionsFile, gen.ContactsFile, gen.OrdersFile)
 	loc, _ := time.LoadLocation("Europe/Moscow")
-	end := storetest.Epoch
+	end := Epoch
 	m := newModel(t, st, c, dir, end, loc)
 	today := time.Date(end.In(loc).Year(), end.In(loc).Month(), end.In(loc).Day(), 0, 0, 0, 0, time.UTC)
 	date1, date2 := today.AddDate(0, 0, -29), today

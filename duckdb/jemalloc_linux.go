@@ -3,7 +3,7 @@ package duckdb
 // DuckDB on Linux allocates through its own copy of jemalloc, configured
 // for a database that owns the machine: one arena per two cores and
 // freed pages kept for a second or more before they go back to the
-// system. Inside an upload's apply that kept 100–200 MB resident over
+// system. Inside an upload's apply that keeps a good deal resident over
 // DuckDB's memory_limit, which a server that must stay under a few
 // hundred MB cannot afford. jemalloc reads one more configuration after
 // DuckDB's, from the weak symbol defined below, and that one wins:
@@ -15,10 +15,10 @@ package duckdb
 //   - dirty_decay_ms:200, muzzy_decay_ms:0: freed pages go back within a
 //     fifth of a second, by the allocator's background thread
 //     (allocator_background_threads, on by default in Open). Purging at
-//     once (0) made an upload's apply 30% slower.
+//     once (0) slows an upload's apply.
 //
-// Measured with bench upload, memory_limit=96MB: the server's peak for 5M
-// orders fell from 309–323 MiB to 243–251 MiB, with the apply no slower.
+// The server's peak during a large upload falls by about a fifth, with
+// the apply no slower (docs/benchmarks.md).
 //
 // If the library linked has no jemalloc (a system libduckdb, say), the
 // string is an unused global and the statistics below report nothing.

@@ -172,10 +172,9 @@ LEFT JOIN known k ON k.id = ids.id`
 
 // linkSliceRows is how many orders one linking statement takes at most.
 // An order's link depends on that order alone, so more are linked in
-// slices by a hash of their ids. Within a memory_limit of 128MB, one
-// statement over the 5M orders of one upload sorted and aggregated on disk
-// and took 26 s of the upload's 33 s of linking; in five slices of 1M the
-// linking took 16.5 s.
+// slices by a hash of their ids: under a small memory_limit, one
+// statement over millions of orders sorts and aggregates on disk, and
+// slices that fit in memory link them in a good deal less time.
 const linkSliceRows = 1_000_000
 
 // linkOrders relinks the orders chosen by scope (an SQL condition on o,

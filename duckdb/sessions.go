@@ -33,12 +33,11 @@ const purchaseColumns = `{'seq': 'BIGINT', 'session_id': 'UBIGINT', 'client_id':
 // readSpool is the table expression that reads a spool file.
 //
 // DuckDB's CSV reader refuses a line over its max_line_size, 2 MB by
-// default, and reads in buffers of 16 times that: 32 MB per thread. A
-// spool knows its longest line, so both are fitted to it: lines of any
-// length are read (a contact's attributes may run to megabytes), and the
-// usual spool is read in 2 MB buffers. Reading a 1M-row spool alone then
-// leaves the process 55 MB resident instead of 110 MB; in a whole upload
-// the difference is lost in the C allocator's noise.
+// default, and reads in buffers of 16 times that per thread. A spool
+// knows its longest line, so both are fitted to it: lines of any length
+// are read (a contact's attributes may run to megabytes), and the usual
+// spool is read in small buffers, which halves what reading it alone
+// leaves resident.
 func readSpool(sp *spool, columns string) string {
 	maxLine := max(1<<20, sp.maxLine+1)
 	return fmt.Sprintf(`read_csv(%s, delim = '\t', quote = '"', escape = '"', header = false,

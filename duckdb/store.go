@@ -229,9 +229,8 @@ func Open(ctx context.Context, rawURL string, clock crmlink.Clock, options ...Op
 	}
 	// DuckDB's allocator (its own jemalloc on Linux) keeps the pages a
 	// large statement freed until more allocations come, that is forever
-	// in a server gone quiet: after a 300k-order upload one stayed at 300
-	// MB resident. With background threads the pages go back to the
-	// system within seconds (150 MB), at no cost we could measure.
+	// in a server gone quiet. With background threads the pages go back
+	// to the system within seconds, at no cost we could measure.
 	if !opts.Has("allocator_background_threads") {
 		opts.Set("allocator_background_threads", "true")
 	}

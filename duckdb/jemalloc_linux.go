@@ -18,7 +18,7 @@ package duckdb
 //     once (0) slows an upload's apply.
 //
 // The server's peak during a large upload falls by about a fifth, with
-// the apply no slower (docs/benchmarks.md).
+// the apply no slower (docs/operations.md).
 //
 // If the library linked has no jemalloc (a system libduckdb, say), the
 // string is an unused global and the statistics below report nothing.

@@ -19,6 +19,8 @@ type Store interface {
 	StoreCore
 	ReportStore
 	HitStore
+	// SyncUploads applies every queued upload now.
+	SyncUploads(ctx context.Context) error
 }
 
 // Engine is what a store engine implements (package duckdb, ClickHouse to
@@ -29,10 +31,25 @@ type Engine interface {
 	StoreCore
 	ReportPort
 	HitPort
+	QueuePort
 	// LocalDir is the directory for the store's files on this machine
 	// (the hit log's); "" keeps them in memory, as for a store that lives
 	// only as long as the process.
 	LocalDir() string
+}
+
+// QueuePort is an engine's port for the uploads AcceptOrders queued:
+// package uploadqueue applies them, in the order accepted.
+type QueuePort interface {
+	// NextQueued returns the id of the oldest upload accepted and not yet
+	// applied, or "" when none is.
+	NextQueued(ctx context.Context) (string, error)
+	// ApplyQueued applies one queued upload and takes it off the queue,
+	// atomically visible and applied once: a call that failed or was cut
+	// short leaves the upload queued, whole, to be applied again. An
+	// upload that cannot be applied for a fault of its own is recorded as
+	// failed and taken off the queue, so that it holds up no other.
+	ApplyQueued(ctx context.Context, id string) error
 }
 
 // StoreCore is what a Store and an Engine share.
@@ -129,10 +146,10 @@ type CRMStore interface {
 	// would, and returns once it is durably queued: it is applied in the
 	// background, in the order accepted, and after a crash when the store
 	// opens; up.Queued says it is. An upload that fails validation fails
-	// here, recorded.
+	// here, recorded. An engine's AcceptOrders only queues (QueuePort);
+	// for an upload whose rows may be partial (Upload.PartialRows) the
+	// uploads queued before it are applied first, by the caller.
 	AcceptOrders(ctx context.Context, up *Upload, r OrderReader) error
-	// SyncUploads applies every queued upload now.
-	SyncUploads(ctx context.Context) error
 	// Contact returns one contact.
 	Contact(ctx context.Context, counter CounterID, uniqID string) (*Contact, error)
 	// CustomerOrders returns a customer's full orders, newest first, at

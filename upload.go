@@ -74,3 +74,9 @@ func NewUploadID() string {
 	}
 	return strconv.FormatUint(n, 10)
 }
+
+// PartialRows reports whether an upload's rows may leave out fields of the
+// orders they change: UPDATE and APPEND carry only what changes.
+func (u *Upload) PartialRows() bool {
+	return u.MergeMode == MergeUpdate || u.MergeMode == MergeAppend
+}

@@ -20,10 +20,6 @@ func SetLinkRows(s *Store, n int) { s.linkRows = n }
 // Path is the store's database file.
 func (s *Store) Path() string { return s.path }
 
-// SetHoldQueue keeps AcceptOrders from applying what it queued: a test
-// then stops the store as a crash would leave it.
-func SetHoldQueue(s *Store, hold bool) { s.holdQueue = hold }
-
 // HitAttribution tells how many new hit sessions were attributed from the
 // ClientIDs' kept latest sessions and how many by reading their stored
 // sessions, and how many ClientIDs' states are kept.
@@ -40,6 +36,3 @@ func HasClientFilter(s *Store, counter crmlink.CounterID) bool {
 	defer s.filterMu.Unlock()
 	return s.filters[counter] != nil
 }
-
-// HoldQueue makes Open leave the queue unapplied, as it found it.
-func HoldQueue() Option { return func(s *Store) { s.holdQueue = true } }

@@ -169,13 +169,7 @@ func checkOrders(ctx context.Context, tx *sql.Tx, cid int64, src string, simple,
 	return v, nil
 }
 
-func (a *orderApply) partial() bool { return partialRows(a.up) }
-
-// partialRows reports whether an upload's rows may leave out fields of the
-// orders they change (UPDATE, APPEND).
-func partialRows(up *crmlink.Upload) bool {
-	return up.MergeMode == crmlink.MergeUpdate || up.MergeMode == crmlink.MergeAppend
-}
+func (a *orderApply) partial() bool { return a.up.PartialRows() }
 
 // customerSQL says a staged full order's customer is a contact of the
 // counter ($1), or that the row names none (a change to a stored order).

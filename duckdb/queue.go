@@ -70,15 +70,10 @@ func (s *Store) AcceptOrders(ctx context.Context, up *crmlink.Upload, r crmlink.
 			os.RemoveAll(dir)
 		}
 	}()
-	partial := partialRows(up)
-	if partial {
-		// A row may change an order that an upload queued before it
-		// creates: those are applied first, so that the check below
-		// sees every order the counter will have.
-		if err := s.SyncUploads(ctx); err != nil {
-			return err
-		}
-	}
+	// A row may change an order that an upload queued before it creates:
+	// the caller has applied those first (crmlink.CRMStore), so that the
+	// check below sees every order the counter will have.
+	partial := up.PartialRows()
 	var chunks []queuedChunk
 	var rejected crmlink.ValidationError // rows that name an unknown contact or order
 	cid := int64(up.CounterID)
@@ -139,57 +134,7 @@ func (s *Store) AcceptOrders(ctx context.Context, up *crmlink.Upload, r crmlink.
 		return fmt.Errorf("accept orders: %w", err)
 	}
 	accepted, up.Queued = true, true
-	if s.holdQueue {
-		return nil
-	}
-	s.applyQueue()
 	return nil
-}
-
-// applyQueue applies the queue in the background, unless the store is
-// closing. Close stops the application and waits for it.
-func (s *Store) applyQueue() {
-	s.lifeMu.Lock()
-	defer s.lifeMu.Unlock()
-	if s.closing {
-		return
-	}
-	s.queueWG.Add(1)
-	go func() {
-		defer s.queueWG.Done()
-		if err := s.SyncUploads(s.life); err != nil && s.life.Err() == nil {
-			s.log.Error("apply queued uploads", "err", err)
-		}
-	}()
-}
-
-// queueRetryDelay is how long after an application that could not finish
-// (a full disk) the queue is tried again.
-const queueRetryDelay = 5 * time.Second
-
-// retrier calls retryQueue every second until StopBackground.
-func (s *Store) retrier() {
-	defer close(s.retryDone)
-	t := time.NewTicker(time.Second)
-	defer t.Stop()
-	for {
-		select {
-		case <-s.stopRetry:
-			return
-		case <-t.C:
-			s.retryQueue()
-		}
-	}
-}
-
-// retryQueue applies the queue again once an application that could not
-// finish is due to be retried.
-func (s *Store) retryQueue() {
-	at := s.queueRetryAt.Load()
-	if at == 0 || time.Now().UnixNano() < at || !s.queueRetryAt.CompareAndSwap(at, 0) {
-		return
-	}
-	s.applyQueue()
 }
 
 // removeUnqueuedSpools removes the spool directories of uploads that are
@@ -284,35 +229,38 @@ func orderSpooler(up *crmlink.Upload) func(sp *spool, o *crmlink.Order) {
 	}
 }
 
-// SyncUploads applies every queued upload, in the order they were
-// accepted.
-func (s *Store) SyncUploads(ctx context.Context) error {
-	s.queueMu.Lock()
-	defer s.queueMu.Unlock()
-	for {
-		var id, upJSON, chunksJSON string
-		// caller: SyncUploads (next queued)
-		err := s.db.QueryRowContext(ctx, `SELECT id, upload, chunks FROM upload_queue ORDER BY seq LIMIT 1`).Scan(&id, &upJSON, &chunksJSON)
-		if isNoRows(err) {
-			return nil
-		}
-		if err != nil {
-			return fmt.Errorf("apply uploads: %w", err)
-		}
-		var up crmlink.Upload
-		var chunks []queuedChunk
-		if err := errors.Join(json.Unmarshal([]byte(upJSON), &up), json.Unmarshal([]byte(chunksJSON), &chunks)); err != nil {
-			return fmt.Errorf("apply upload %s: %w", id, err)
-		}
-		if err := s.applyQueued(ctx, &up, chunks); err != nil {
-			if ctx.Err() == nil {
-				// A cause that passes, such as a full disk: the upload
-				// stays queued and is tried again.
-				s.queueRetryAt.Store(time.Now().Add(queueRetryDelay).UnixNano())
-			}
-			return err
-		}
+// NextQueued returns the oldest queued upload's id. See
+// crmlink.QueuePort.
+func (s *Store) NextQueued(ctx context.Context) (string, error) {
+	var id string
+	// caller: NextQueued
+	err := s.db.QueryRowContext(ctx, `SELECT id FROM upload_queue ORDER BY seq LIMIT 1`).Scan(&id)
+	if isNoRows(err) {
+		return "", nil
 	}
+	if err != nil {
+		return "", fmt.Errorf("upload queue: %w", err)
+	}
+	return id, nil
+}
+
+// ApplyQueued applies one queued upload. See crmlink.QueuePort.
+func (s *Store) ApplyQueued(ctx context.Context, id string) error {
+	var upJSON, chunksJSON string
+	// caller: ApplyQueued
+	err := s.db.QueryRowContext(ctx, `SELECT upload, chunks FROM upload_queue WHERE id = ?`, id).Scan(&upJSON, &chunksJSON)
+	if isNoRows(err) {
+		return nil // applied already
+	}
+	if err != nil {
+		return fmt.Errorf("apply upload %s: %w", id, err)
+	}
+	var up crmlink.Upload
+	var chunks []queuedChunk
+	if err := errors.Join(json.Unmarshal([]byte(upJSON), &up), json.Unmarshal([]byte(chunksJSON), &chunks)); err != nil {
+		return fmt.Errorf("apply upload %s: %w", id, err)
+	}
+	return s.applyQueued(ctx, &up, chunks)
 }
 
 // applyQueued applies one queued upload in one transaction, which also

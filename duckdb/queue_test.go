@@ -145,7 +145,7 @@ func TestAcceptedSurvivesCrash(t *testing.T) {
 	open := func() *store.Store { return openAt(t, path) }
 	st := open()
 	c := storetest.MustCounter(t, st, "Shop", "UTC")
-	accept := func(st crmlink.Store, csv string) *crmlink.Upload {
+	accept := func(st crmlink.Engine, csv string) *crmlink.Upload {
 		t.Helper()
 		rd, err := crm.NewSimpleOrderCSV(strings.NewReader(csv), crm.Options{Now: storetest.Epoch})
 		if err != nil {
@@ -157,9 +157,10 @@ func TestAcceptedSurvivesCrash(t *testing.T) {
 		}
 		return up
 	}
-	duckdb.SetHoldQueue(engine(st), true)
-	first := accept(st, "id,client_ids,create_date_time,order_status,revenue\nS-1,11,2026-01-10 10:00,PAID,100\nS-2,12,2026-01-11 10:00,PAID,50\n")
-	second := accept(st, "id,client_ids,create_date_time,order_status,revenue\nS-1,11,2026-01-10 10:00,CANCELLED,100\n")
+	// The engine alone only queues: nothing applies these until the
+	// store opens again.
+	first := accept(engine(st), "id,client_ids,create_date_time,order_status,revenue\nS-1,11,2026-01-10 10:00,PAID,100\nS-2,12,2026-01-11 10:00,PAID,50\n")
+	second := accept(engine(st), "id,client_ids,create_date_time,order_status,revenue\nS-1,11,2026-01-10 10:00,CANCELLED,100\n")
 	if got, err := st.Upload(ctx, c.ID, first.ID); err != nil || !got.Queued || got.Status != crmlink.UploadPassed || got.Rows != 2 {
 		t.Errorf("an upload queued and not applied: %+v, %v", got, err)
 	}
@@ -175,11 +176,11 @@ func TestAcceptedSurvivesCrash(t *testing.T) {
 	// Open returns before the queue is applied (a server listens at
 	// once): the uploads show as queued, and reports count the wait.
 	later := &crmlink.FixedClock{T: storetest.Epoch.Add(90 * time.Second)}
-	e, err := duckdb.Open(ctx, "duckdb://"+path, later, duckdb.HoldQueue())
+	e, err := duckdb.Open(ctx, "duckdb://"+path, later)
 	if err != nil {
 		t.Fatal(err)
 	}
-	st, err = store.New(ctx, e, store.Config{Clock: later})
+	st, err = store.New(ctx, e, store.Config{Clock: later, HoldQueue: true})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -19,7 +19,6 @@ import (
 	"strconv"
 	"strings"
 	"sync"
-	"sync/atomic"
 	"time"
 
 	"github.com/crmlink/crmlink"
@@ -51,35 +50,8 @@ type Store struct {
 	// heap is called where an upload leaves Go's heap mostly garbage.
 	heap store.Heap
 
-	// stopRetry ends the goroutine that retries the upload queue;
-	// retryDone is closed when it has.
-	stopRetry chan struct{}
-	retryDone chan struct{}
 	closeOnce sync.Once
-	stopOnce  sync.Once
 
-	// queueMu lets one SyncUploads apply the upload queue at a time;
-	// queueWG counts the goroutines applying it, which Close waits for.
-	// lifeMu guards closing, after which no such goroutine starts.
-	queueMu sync.Mutex
-	queueWG sync.WaitGroup
-	lifeMu  sync.Mutex
-	closing bool
-	// queueRetryAt is when the queue is applied again after an
-	// application that could not finish for a cause that passes (a full
-	// disk), in Unix nanoseconds; 0: no retry is due.
-	queueRetryAt atomic.Int64
-	// holdQueue (tests) leaves the queue unapplied: what AcceptOrders
-	// queued, and what Open finds queued.
-	holdQueue bool
-	// deferQueue leaves the queue's application at opening to
-	// StartBackground.
-	deferQueue bool
-
-	// life ends when Close begins: work the store does on its own (the
-	// queue's application) runs under it, and so stops at once.
-	life    context.Context
-	endLife context.CancelFunc
 	// probeMu lets one health probe write its row at a time: two at once
 	// would conflict in DuckDB.
 	probeMu sync.Mutex
@@ -187,10 +159,7 @@ func validSetting(k string) bool {
 
 func init() {
 	store.Register("duckdb", func(ctx context.Context, url string, cfg store.Config) (crmlink.Engine, error) {
-		// The hit log in front of the engine applies what it holds
-		// before the queue is applied (store.New), as the sessions
-		// came before the orders that link to them.
-		opts := []Option{WithHeap(cfg.Heap), DeferQueue()}
+		opts := []Option{WithHeap(cfg.Heap)}
 		if cfg.Log != nil {
 			opts = append(opts, WithLogger(cfg.Log))
 		}
@@ -201,15 +170,10 @@ func init() {
 // Option changes how Open opens a store.
 type Option func(*Store)
 
-// DeferQueue makes Open leave the application of the queued uploads to
-// StartBackground.
-func DeferQueue() Option { return func(s *Store) { s.deferQueue = true } }
-
 // Open opens (creating if needed) the store at a duckdb:// URL and brings
-// its schema up to date. It applies the queued uploads after it returns,
-// in the background, so that a server listens at once whatever the queue
-// holds. The engine is a crmlink.Engine: package store makes a Store of
-// it.
+// its schema up to date. The engine is a crmlink.Engine: package store
+// makes a Store of it, whose pipelines apply the hits and uploads it holds
+// from before a stop or a crash.
 func Open(ctx context.Context, rawURL string, clock crmlink.Clock, options ...Option) (*Store, error) {
 	path, opts, err := ParseURL(rawURL)
 	if err != nil {
@@ -270,22 +234,7 @@ func Open(ctx context.Context, rawURL string, clock crmlink.Clock, options ...Op
 		db.Close()
 		return nil, fmt.Errorf("open store: %w", err)
 	}
-	s.life, s.endLife = context.WithCancel(context.Background())
-	s.stopRetry, s.retryDone = make(chan struct{}), make(chan struct{})
-	go s.retrier()
-	if !s.deferQueue {
-		s.StartBackground()
-	}
 	return s, nil
-}
-
-// StartBackground applies the uploads accepted before a stop or a crash,
-// in the background: meanwhile they show as not applied, and reports
-// count them in their DataLag. Open calls it, unless DeferQueue.
-func (s *Store) StartBackground() {
-	if !s.holdQueue {
-		s.applyQueue()
-	}
 }
 
 func openError(path string, err error) error {
@@ -297,25 +246,8 @@ func openError(path string, err error) error {
 	return crmlink.Errorf(crmlink.KindInvalid, "open store %s: %v", path, err)
 }
 
-// StopBackground stops the store's own work: an upload being applied
-// from the queue stops, and stays queued, to be applied when the store
-// opens again. The store serves calls until Close.
-func (s *Store) StopBackground() {
-	s.stopOnce.Do(func() {
-		s.lifeMu.Lock()
-		s.closing = true
-		s.lifeMu.Unlock()
-		s.endLife()
-		s.queueWG.Wait()
-		close(s.stopRetry)
-		<-s.retryDone
-	})
-}
-
-// Close stops the store's own work (StopBackground) and closes the
-// database after writes in flight have finished.
+// Close closes the database after writes in flight have finished.
 func (s *Store) Close() error {
-	s.StopBackground()
 	s.writeMu.Lock()
 	defer s.writeMu.Unlock()
 	var err error

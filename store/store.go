@@ -13,6 +13,7 @@ import (
 	"github.com/crmlink/crmlink"
 	"github.com/crmlink/crmlink/hitlog"
 	"github.com/crmlink/crmlink/report"
+	"github.com/crmlink/crmlink/uploadqueue"
 	"github.com/shopspring/decimal"
 )
 
@@ -22,6 +23,9 @@ type Config struct {
 	// Log gets the store's background failures and, at debug level, the
 	// steps of uploads (default: discarded).
 	Log *slog.Logger
+	// HoldQueue (tests) leaves accepted uploads queued until SyncUploads,
+	// as a crash would leave them.
+	HoldQueue bool
 	// Heap is what the program, which owns the process's memory settings
 	// (GOGC, GOMEMLIMIT), has a store do with Go's heap where an upload
 	// leaves it mostly garbage.
@@ -95,15 +99,18 @@ func Open(ctx context.Context, url string, cfg Config) (*Store, error) {
 // hitlog). Everything else is the engine's.
 type Store struct {
 	crmlink.Engine
-	hits  *hitlog.Log
-	clock crmlink.Clock
+	hits    *hitlog.Log
+	uploads *uploadqueue.Queue
+	clock   crmlink.Clock
+	// holdQueue: see Config.HoldQueue.
+	holdQueue bool
 }
 
 var _ crmlink.Store = (*Store)(nil)
 
-// New puts the pipelines in front of an open engine, applies what they
-// hold from before a stop or a crash, and then starts the engine's own
-// background work (StartBackground, when it has one). The Store owns the engine: its
+// New puts the pipelines in front of an open engine: the hit log, whose
+// batches from before a stop or a crash it applies, and the upload queue,
+// which it starts applying. The Store owns the engine: its
 // Close closes it, and so does a failing New.
 func New(ctx context.Context, e crmlink.Engine, cfg Config) (*Store, error) {
 	dir := ""
@@ -115,12 +122,15 @@ func New(ctx context.Context, e crmlink.Engine, cfg Config) (*Store, error) {
 		e.Close()
 		return nil, fmt.Errorf("open store: %w", err)
 	}
-	// The engine's own work (DuckDB: the queued uploads) starts once the
-	// hits logged before it are applied.
-	if b, ok := e.(interface{ StartBackground() }); ok {
-		b.StartBackground()
+	// The uploads queued before a stop or a crash are applied in the
+	// background, after the hits logged before them (the sessions came
+	// before the orders that link to them): meanwhile they show as not
+	// applied, and reports count them in their DataLag.
+	s := &Store{Engine: e, hits: hits, uploads: uploadqueue.New(e, cfg.Log), clock: cfg.Clock, holdQueue: cfg.HoldQueue}
+	if !cfg.HoldQueue {
+		s.uploads.Kick()
 	}
-	return &Store{Engine: e, hits: hits, clock: cfg.Clock}, nil
+	return s, nil
 }
 
 // HitLogDir is where the store whose engine keeps its local files in
@@ -132,6 +142,29 @@ func HitLogDir(localDir string) string { return filepath.Join(localDir, "hits") 
 func (s *Store) WriteHits(ctx context.Context, hits []crmlink.SessionHit) error {
 	return s.hits.Write(ctx, hits)
 }
+
+// AcceptOrders has the engine accept and queue an orders upload, then
+// applies the queue in the background. An upload whose rows may be
+// partial may change orders an upload queued before it creates: those are
+// applied first, so that its check sees every order the counter will
+// have.
+func (s *Store) AcceptOrders(ctx context.Context, up *crmlink.Upload, r crmlink.OrderReader) error {
+	if up.PartialRows() && !up.SkipInvalid {
+		if err := s.uploads.Sync(ctx); err != nil {
+			return err
+		}
+	}
+	if err := s.Engine.AcceptOrders(ctx, up, r); err != nil {
+		return err
+	}
+	if up.Queued && !s.holdQueue {
+		s.uploads.Kick()
+	}
+	return nil
+}
+
+// SyncUploads applies every queued upload now, in the order accepted.
+func (s *Store) SyncUploads(ctx context.Context) error { return s.uploads.Sync(ctx) }
 
 // SyncHits returns once the engine has applied every hit written before.
 func (s *Store) SyncHits(ctx context.Context) error { return s.hits.Sync(ctx) }
@@ -187,11 +220,10 @@ func (s *Store) Classify(err error) error {
 	return err
 }
 
-// Close stops the engine's own background work, applies the logged hits,
-// and closes the hit log and the engine.
+// Close stops the queue's application (the upload being applied stays
+// queued), applies the logged hits, and closes the hit log and the
+// engine.
 func (s *Store) Close() error {
-	if b, ok := s.Engine.(interface{ StopBackground() }); ok {
-		b.StopBackground()
-	}
+	s.uploads.Close()
 	return errors.Join(s.hits.Close(), s.Engine.Close())
 }

@@ -96,7 +96,9 @@ func Open(ctx context.Context, url string, cfg Config) (*Store, error) {
 
 // Store is a crmlink.Store made of an engine and the pipelines in front of
 // it: the tag's hits reach the engine through the hit log (package
-// hitlog). Everything else is the engine's.
+// hitlog), accepted uploads are applied by the upload queue (package
+// uploadqueue), and reports are planned and assembled by package report.
+// Everything else is the engine's.
 type Store struct {
 	crmlink.Engine
 	hits    *hitlog.Log
@@ -110,8 +112,8 @@ var _ crmlink.Store = (*Store)(nil)
 
 // New puts the pipelines in front of an open engine: the hit log, whose
 // batches from before a stop or a crash it applies, and the upload queue,
-// which it starts applying. The Store owns the engine: its
-// Close closes it, and so does a failing New.
+// which it starts applying. The Store owns the engine: its Close closes
+// it, and so does a failing New.
 func New(ctx context.Context, e crmlink.Engine, cfg Config) (*Store, error) {
 	dir := ""
 	if d := e.LocalDir(); d != "" {

@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/crmlink/crmlink"
+	"github.com/crmlink/crmlink/internal/durable"
 )
 
 // An orders upload can be accepted before it is applied (AcceptOrders),
@@ -91,7 +92,7 @@ func (s *Store) AcceptOrders(ctx context.Context, up *crmlink.Upload, r crmlink.
 	// The loader's transaction only reads: the contacts, for each chunk.
 	l := s.newLoader(ctx, "orders", func(tx *sql.Tx, c *spool) error {
 		s.chunkRead()
-		if err := syncFile(c.path); err != nil {
+		if err := durable.Sync(c.path); err != nil {
 			return err
 		}
 		chunks = append(chunks, queuedChunk{Path: filepath.Base(c.path), MaxLine: c.maxLine, Rows: c.rows})
@@ -111,10 +112,10 @@ func (s *Store) AcceptOrders(ctx context.Context, up *crmlink.Upload, r crmlink.
 	if rejected.Total > 0 {
 		return s.recordFailedImport(ctx, s.db, up, n-rejected.BadRows, &rejected)
 	}
-	if err := syncDir(dir); err != nil {
+	if err := durable.Sync(dir); err != nil {
 		return fmt.Errorf("accept orders: %w", err)
 	}
-	if err := syncDir(s.uploadsDir()); err != nil {
+	if err := durable.Sync(s.uploadsDir()); err != nil {
 		return fmt.Errorf("accept orders: %w", err)
 	}
 	upJSON, err := json.Marshal(up)
@@ -383,29 +384,6 @@ func queuedUploads(ctx context.Context, tx *sql.Tx, counter crmlink.CounterID, b
 		}
 	}
 	return out, rows.Err()
-}
-
-// syncFile makes a closed file's data durable.
-func syncFile(path string) error {
-	f, err := os.Open(path)
-	if err != nil {
-		return err
-	}
-	defer f.Close()
-	return f.Sync()
-}
-
-// syncDir makes a directory's entries durable.
-func syncDir(dir string) error {
-	d, err := os.Open(dir)
-	if err != nil {
-		return fmt.Errorf("upload queue: %w", err)
-	}
-	defer d.Close()
-	if err := d.Sync(); err != nil {
-		return fmt.Errorf("upload queue: %w", err)
-	}
-	return nil
 }
 
 // chunkRead makes the heap.ChunkRead call, if any.

@@ -16,6 +16,8 @@ import (
 	"strings"
 	"sync"
 	"time"
+
+	"github.com/crmlink/crmlink/internal/durable"
 )
 
 // segmentLog is the durable log of acknowledged hit batches: append-only
@@ -219,10 +221,10 @@ func (l *segmentLog) openSegment() error {
 		return fmt.Errorf("hit log: %w", err)
 	}
 	// The new file's name must survive a crash too.
-	if err := syncDir(l.dir); err != nil {
+	if err := durable.Sync(l.dir); err != nil {
 		f.Close()
 		os.Remove(name) // it holds no record
-		return err
+		return fmt.Errorf("hit log: %w", err)
 	}
 	l.cur, l.off = f, 0
 	l.encBuf.Reset()
@@ -435,19 +437,6 @@ func readSegment(path string, fn func(seq int64, payload []byte) error) error {
 			return err
 		}
 	}
-}
-
-// syncDir makes a directory's entries durable.
-func syncDir(dir string) error {
-	d, err := os.Open(dir)
-	if err != nil {
-		return fmt.Errorf("hit log: %w", err)
-	}
-	defer d.Close()
-	if err := d.Sync(); err != nil {
-		return fmt.Errorf("hit log: %w", err)
-	}
-	return nil
 }
 
 // gobStream decodes the payloads of one segment in order: the segment's

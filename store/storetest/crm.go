@@ -317,6 +317,22 @@ func testOrdersUnknownContact(t *testing.T, open Opener) {
 	}
 }
 
+// partialFixture gives c the contact C1 and returns O1, an order of C1
+// with revenue 100.5 and cost 40 for the partial-update cases to store.
+func partialFixture(t *testing.T, s crmlink.Store, c *crmlink.Counter) crmlink.Order {
+	t.Helper()
+	uploadContacts(t, s, c, crmlink.MergeSave, crmlink.Contact{UniqID: "C1", Fields: crmlink.FieldName})
+	o1 := order("O1", "C1", crmlink.StatusInProgress, "100.5", day)
+	o1.Cost = decimal.NewNullDecimal(decimal.RequireFromString("40"))
+	o1.Fields |= crmlink.FieldCost
+	return o1
+}
+
+// statusRow is a partial row that changes only an order's status.
+func statusRow(id string, st crmlink.StatusType) crmlink.Order {
+	return crmlink.Order{ID: id, Status: string(st), StatusType: st, Fields: crmlink.FieldStatus}
+}
+
 // testOrdersPartialUpdate: in UPDATE a row with an order's id and the
 // fields that change changes a stored order and keeps the rest; a row of
 // an order the counter lacks that leaves out what a new order needs is a
@@ -325,19 +341,13 @@ func testOrdersPartialUpdate(t *testing.T, open Opener) {
 	ctx := context.Background()
 	s, clock := newStore(t, open)
 	c := MustCounter(t, s, "Shop", "UTC")
-	uploadContacts(t, s, c, crmlink.MergeSave, crmlink.Contact{UniqID: "C1", Fields: crmlink.FieldName})
-	o1 := order("O1", "C1", crmlink.StatusInProgress, "100.5", day)
-	o1.Cost = decimal.NewNullDecimal(decimal.RequireFromString("40"))
-	o1.Fields |= crmlink.FieldCost
+	o1 := partialFixture(t, s, c)
 	if err := uploadOrders(t, s, c, &crmlink.Upload{}, o1, order("O2", "C1", crmlink.StatusInProgress, "7", day)); err != nil {
 		t.Fatal(err)
 	}
 	clock.Add(time.Hour)
-	status := func(id string, st crmlink.StatusType) crmlink.Order {
-		return crmlink.Order{ID: id, Status: string(st), StatusType: st, Fields: crmlink.FieldStatus}
-	}
 	up := &crmlink.Upload{MergeMode: crmlink.MergeUpdate}
-	if err := uploadOrders(t, s, c, up, status("O1", crmlink.StatusPaid)); err != nil {
+	if err := uploadOrders(t, s, c, up, statusRow("O1", crmlink.StatusPaid)); err != nil {
 		t.Fatal(err)
 	}
 	got, versions, err := s.Order(ctx, c.ID, "O1")
@@ -368,7 +378,7 @@ func testOrdersPartialUpdate(t *testing.T, open Opener) {
 	// O9 is unknown: its status-only row fails the upload, and nothing of
 	// it is applied.
 	up = &crmlink.Upload{MergeMode: crmlink.MergeUpdate}
-	err = uploadOrders(t, s, c, up, status("O1", crmlink.StatusCancelled), status("O9", crmlink.StatusPaid))
+	err = uploadOrders(t, s, c, up, statusRow("O1", crmlink.StatusCancelled), statusRow("O9", crmlink.StatusPaid))
 	var v *crmlink.ValidationError
 	if !errors.As(err, &v) || len(v.Errors) != 1 || v.Errors[0].Line != 3 || v.Errors[0].Column != "id" || v.Errors[0].Value != "O9" {
 		t.Fatalf("unknown order: %v", err)
@@ -378,7 +388,7 @@ func testOrdersPartialUpdate(t *testing.T, open Opener) {
 	}
 	// With on_error=skip the known order changes and O9 is reported.
 	up = &crmlink.Upload{MergeMode: crmlink.MergeUpdate, SkipInvalid: true}
-	if err := uploadOrders(t, s, c, up, status("O1", crmlink.StatusCancelled), status("O9", crmlink.StatusPaid)); err != nil {
+	if err := uploadOrders(t, s, c, up, statusRow("O1", crmlink.StatusCancelled), statusRow("O9", crmlink.StatusPaid)); err != nil {
 		t.Fatal(err)
 	}
 	if up.Accepted != 1 || up.Rejected != 1 || len(up.Errors) != 1 || up.Errors[0].Value != "O9" {
@@ -393,7 +403,7 @@ func testOrdersPartialUpdate(t *testing.T, open Opener) {
 	// A new order in UPDATE whose rows carry everything between them is
 	// created.
 	first := crmlink.Order{ID: "O3", UniqID: "C1", Created: day, Fields: crmlink.FieldCustomer | crmlink.FieldCreated}
-	if err := uploadOrders(t, s, c, &crmlink.Upload{MergeMode: crmlink.MergeUpdate}, first, status("O3", crmlink.StatusPaid)); err != nil {
+	if err := uploadOrders(t, s, c, &crmlink.Upload{MergeMode: crmlink.MergeUpdate}, first, statusRow("O3", crmlink.StatusPaid)); err != nil {
 		t.Fatal(err)
 	}
 	if got, _, err := s.Order(ctx, c.ID, "O3"); err != nil || got.StatusType != crmlink.StatusPaid || got.UniqID != "C1" || !got.Created.Equal(day) {

@@ -33,10 +33,7 @@ func testQueueAcrossClose(t *testing.T, open EngineOpener) {
 	ctx := context.Background()
 	dir := t.TempDir()
 	clock := &crmlink.FixedClock{T: Epoch}
-	st, err := store.New(ctx, open(t, clock, dir), store.Config{Clock: clock})
-	if err != nil {
-		t.Fatal(err)
-	}
+	st := openStore(t, open, clock, dir)
 	c := MustCounter(t, st, "Shop", "UTC")
 	uploadContacts(t, st, c, crmlink.MergeSave, crmlink.Contact{UniqID: "C1", Fields: crmlink.FieldName})
 	// A larger upload first, so that the two after it are likely still
@@ -57,10 +54,7 @@ func testQueueAcrossClose(t *testing.T, open EngineOpener) {
 	if err := st.Close(); err != nil {
 		t.Fatal(err)
 	}
-	st, err = store.New(ctx, open(t, clock, dir), store.Config{Clock: clock})
-	if err != nil {
-		t.Fatal(err)
-	}
+	st = openStore(t, open, clock, dir)
 	defer st.Close()
 	syncUploads(t, st)
 	for _, id := range ids {
@@ -88,8 +82,7 @@ func testHitPort(t *testing.T, open EngineOpener) {
 	if n, err := e.HitsApplied(ctx); err != nil || n != 0 {
 		t.Fatalf("a new engine has applied %d, %v", n, err)
 	}
-	first := openHit(c, 5, 50, Epoch, crmlink.TrafficSource{Kind: crmlink.SourceDirect})
-	batches := [][]crmlink.SessionHit{{first}, {nextHit(first, crmlink.HitPageview, Epoch.Add(time.Minute), 2)}}
+	batches := visitBatches(c)
 	if err := e.ApplyHits(ctx, 7, batches); err != nil {
 		t.Fatal(err)
 	}
@@ -127,14 +120,10 @@ func testHitLogAfterCrash(t *testing.T, open EngineOpener) {
 	if err := e.Close(); err != nil {
 		t.Fatal(err)
 	}
-	first := openHit(c, 5, 50, Epoch, crmlink.TrafficSource{Kind: crmlink.SourceDirect})
-	batches := [][]crmlink.SessionHit{{first}, {nextHit(first, crmlink.HitPageview, Epoch.Add(time.Minute), 2)}}
+	batches := visitBatches(c)
 	check := func(when string) {
 		t.Helper()
-		st, err := store.New(ctx, open(t, clock, dir), store.Config{Clock: clock})
-		if err != nil {
-			t.Fatal(err)
-		}
+		st := openStore(t, open, clock, dir)
 		defer st.Close()
 		ss, err := st.ClientSessions(ctx, c.ID, 5)
 		if err != nil || len(ss) != 1 || ss[0].PageViews != 2 {
@@ -150,4 +139,22 @@ func testHitLogAfterCrash(t *testing.T, open EngineOpener) {
 		t.Fatal(err)
 	}
 	check("with files of applied batches left")
+}
+
+// openStore opens the engine in dir behind package store's pipelines;
+// the caller closes it.
+func openStore(t *testing.T, open EngineOpener, clock crmlink.Clock, dir string) *store.Store {
+	t.Helper()
+	st, err := store.New(context.Background(), open(t, clock, dir), store.Config{Clock: clock})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return st
+}
+
+// visitBatches are two batches of one visit of ClientID 5 at Epoch: the
+// page view that opens session 50, and a second page view a minute later.
+func visitBatches(c *crmlink.Counter) [][]crmlink.SessionHit {
+	first := openHit(c, 5, 50, Epoch, crmlink.TrafficSource{Kind: crmlink.SourceDirect})
+	return [][]crmlink.SessionHit{{first}, {nextHit(first, crmlink.HitPageview, Epoch.Add(time.Minute), 2)}}
 }

@@ -280,19 +280,13 @@ func testAcceptPartialUpdate(t *testing.T, open Opener) {
 	ctx := context.Background()
 	s, _ := newStore(t, open)
 	c := MustCounter(t, s, "Shop", "UTC")
-	uploadContacts(t, s, c, crmlink.MergeSave, crmlink.Contact{UniqID: "C1", Fields: crmlink.FieldName})
-	o1 := order("O1", "C1", crmlink.StatusInProgress, "100.5", day)
-	o1.Cost = decimal.NewNullDecimal(decimal.RequireFromString("40"))
-	o1.Fields |= crmlink.FieldCost
+	o1 := partialFixture(t, s, c)
 	first := &crmlink.Upload{}
 	if err := acceptOrders(t, s, c, first, o1); err != nil {
 		t.Fatal(err)
 	}
-	status := func(id string, st crmlink.StatusType) crmlink.Order {
-		return crmlink.Order{ID: id, Status: string(st), StatusType: st, Fields: crmlink.FieldStatus}
-	}
 	up := &crmlink.Upload{MergeMode: crmlink.MergeUpdate}
-	if err := acceptOrders(t, s, c, up, status("O1", crmlink.StatusPaid)); err != nil {
+	if err := acceptOrders(t, s, c, up, statusRow("O1", crmlink.StatusPaid)); err != nil {
 		t.Fatal(err)
 	}
 	syncUploads(t, s)
@@ -309,7 +303,7 @@ func testAcceptPartialUpdate(t *testing.T, open Opener) {
 		t.Errorf("O1 history = %+v", versions)
 	}
 	up = &crmlink.Upload{MergeMode: crmlink.MergeUpdate}
-	err = acceptOrders(t, s, c, up, status("O1", crmlink.StatusCancelled), status("O9", crmlink.StatusPaid))
+	err = acceptOrders(t, s, c, up, statusRow("O1", crmlink.StatusCancelled), statusRow("O9", crmlink.StatusPaid))
 	var v *crmlink.ValidationError
 	if !errors.As(err, &v) || len(v.Errors) != 1 || v.Errors[0].Line != 3 || v.Errors[0].Column != "id" || v.Errors[0].Value != "O9" {
 		t.Fatalf("unknown order: %v", err)

@@ -354,7 +354,7 @@ func (s *Store) spoolHits(ctx context.Context, tx *sql.Tx, counter crmlink.Count
 // maximum already covers it.
 func insertHitSessions(ctx context.Context, tx *sql.Tx, cid int64, p *hitPlan, sp *hitSpools) error {
 	if len(p.attributed) > 0 {
-		// caller: WriteHits (new sessions, attributed)
+		// caller: ApplyHits (new sessions, attributed)
 		if _, err := tx.ExecContext(ctx, strings.Replace(attributedInsertSQL, "{spool}", readSpool(sp.attributed, attributedColumns), 1), cid, ""); err != nil {
 			return err
 		}
@@ -371,7 +371,7 @@ func updateHitSessions(ctx context.Context, tx *sql.Tx, cid int64, p *hitPlan, s
 		return nil
 	}
 	// The bounce rule (crmlink.IsBounce): once not, never again.
-	// caller: WriteHits (continued sessions)
+	// caller: ApplyHits (continued sessions)
 	_, err := tx.ExecContext(ctx, `UPDATE sessions s SET
 			page_views = greatest(s.page_views, u.page_views),
 			duration_s = greatest(s.duration_s, u.duration_s),
@@ -403,7 +403,7 @@ func (s *Store) insertHitFacts(ctx context.Context, tx *sql.Tx, cnt *crmlink.Cou
 		}
 	}
 	if p.purchases > 0 {
-		// caller: WriteHits (purchases)
+		// caller: ApplyHits (purchases)
 		if _, err := tx.ExecContext(ctx, `INSERT INTO site_purchases (counter_id, session_id, client_id, purchase_id, time)
 			SELECT DISTINCT $1, session_id, client_id, purchase_id, make_timestamp(time_us) FROM `+readSpool(sp.purchases, purchaseColumns)+` p
 			WHERE NOT EXISTS (SELECT 1 FROM site_purchases x WHERE x.counter_id = $1 AND x.session_id = p.session_id AND x.purchase_id = p.purchase_id)`, cid); err != nil {
@@ -419,7 +419,7 @@ func (s *Store) insertHitFacts(ctx context.Context, tx *sql.Tx, cnt *crmlink.Cou
 		// Site goals are created on first use, named by their identifier.
 		// Goals are never deleted: once the store has one, the batches
 		// that reach only known goals skip this statement.
-		// caller: WriteHits (goals)
+		// caller: ApplyHits (goals)
 		if _, err := tx.ExecContext(ctx, `INSERT INTO goals (counter_id, name, type, crm_key, action, created)
 			SELECT DISTINCT $1, goal, 'action', '', goal, make_timestamp(min(time_us) OVER (PARTITION BY goal)) FROM `+readSpool(sp.goals, hitGoalColumns)+` g
 			WHERE NOT EXISTS (SELECT 1 FROM goals x WHERE x.counter_id = $1 AND x.type = 'action' AND x.action = g.goal)`, cid); err != nil {
@@ -427,7 +427,7 @@ func (s *Store) insertHitFacts(ctx context.Context, tx *sql.Tx, cnt *crmlink.Cou
 		}
 	}
 	if p.goals > 0 {
-		// caller: WriteHits (goal reaches)
+		// caller: ApplyHits (goal reaches)
 		if _, err := tx.ExecContext(ctx, `INSERT INTO goal_reaches (counter_id, goal_id, order_id, session_id, time, revenue)
 			SELECT $1, x.id, '', g.session_id, make_timestamp(g.time_us), 0
 			FROM `+readSpool(sp.goals, hitGoalColumns)+` g JOIN goals x ON x.counter_id = $1 AND x.type = 'action' AND x.action = g.goal`, cid); err != nil {
@@ -537,7 +537,7 @@ func (s *Store) LastSessions(ctx context.Context, counter crmlink.CounterID, cli
 // latest each ClientID's latest session as attributed, but for those
 // unsure.
 func insertAttributing(ctx context.Context, tx *sql.Tx, cid int64, sp *spool, latest map[uint64]clientAttr, unsure map[uint64]bool) error {
-	// caller: WriteHits (new sessions, attributed from the stored ones)
+	// caller: ApplyHits (new sessions, attributed from the stored ones)
 	rows, err := tx.QueryContext(ctx, strings.Replace(chunkInsertSQL, "{spool}", readSpool(sp, spoolColumns), 1)+`
 		RETURNING client_id, session_id, epoch_us(start_utc), first_sid, first_source, first_engine, lastsign_sid, lastsign_source, lastsign_engine`,
 		cid, "")

@@ -20,10 +20,10 @@ import (
 // its rows are read, validated and spooled into a directory of its own
 // beside the database, each chunk fsynced and its customers checked
 // against the contacts; a row in upload_queue then records it, and the
-// upload is answered. Applying takes the queue in order, each upload in
-// one transaction with the code UploadOrders runs, and deletes its row in
-// that transaction. An accepted upload survives a crash: the store applies
-// what is queued when it opens. Until applied, Upload and Uploads return
+// upload is answered. ApplyQueued applies one upload in one transaction
+// with the code UploadOrders runs, and deletes its row in that
+// transaction; package uploadqueue calls it in the order accepted, also
+// for what a crash left queued. Until applied, Upload and Uploads return
 // it with Queued set.
 //
 // Contacts uploads stay synchronous: an orders upload's check of its
@@ -47,8 +47,8 @@ func (s *Store) uploadsDir() string {
 }
 
 // AcceptOrders validates and spools an orders upload and queues it to be
-// applied, then returns; SyncUploads, or the store's next opening, applies
-// it. An upload that fails validation is recorded as failed, as
+// applied, then returns; ApplyQueued applies it (package uploadqueue calls
+// it). An upload that fails validation is recorded as failed, as
 // UploadOrders records it. An upload that skips invalid rows
 // (up.SkipInvalid) is applied before AcceptOrders returns: which of its
 // orders name a known contact is decided when it is applied.

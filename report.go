@@ -272,9 +272,6 @@ type ReportPort interface {
 	// under the plan's order terms: order counts and money are theirs,
 	// session metrics 0.
 	UnlinkedTotals(ctx context.Context, p *ReportPlan) ([]decimal.Decimal, error)
-	// DataLag is how long the oldest data of the counter that the engine
-	// has accepted and not yet applied has waited (ReportResult.DataLag).
-	DataLag(ctx context.Context, counter CounterID) (time.Duration, error)
 	Clients(ctx context.Context, q *ClientsQuery) (*ClientsResult, error)
 }
 

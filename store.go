@@ -19,6 +19,14 @@ type Store interface {
 	StoreCore
 	ReportStore
 	HitStore
+	// AcceptOrders validates and keeps an orders upload as UploadOrders
+	// would, and returns once it is durably queued: it is applied in the
+	// background, in the order accepted, and after a crash when the store
+	// opens; up.Queued says it is. An upload that fails validation fails
+	// here, recorded. One with on_error=skip (up.SkipInvalid) is applied
+	// before it returns: which of its orders name a known contact is
+	// decided when it is applied.
+	AcceptOrders(ctx context.Context, up *Upload, r OrderReader) error
 	// SyncUploads applies every queued upload now.
 	SyncUploads(ctx context.Context) error
 }
@@ -38,18 +46,29 @@ type Engine interface {
 	LocalDir() string
 }
 
-// QueuePort is an engine's port for the uploads AcceptOrders queued:
-// package uploadqueue applies them, in the order accepted.
+// QueuePort is an engine's port for the orders uploads that package
+// uploadqueue accepts: it reads and validates their rows, spools them in
+// files of spool.OrderColumns, has the engine check them, keeps them
+// durably, and has the engine apply them in the order accepted.
 type QueuePort interface {
-	// NextQueued returns the id of the oldest upload accepted and not yet
-	// applied, or "" when none is.
-	NextQueued(ctx context.Context) (string, error)
-	// ApplyQueued applies one queued upload and takes it off the queue,
-	// atomically visible and applied once: a call that failed or was cut
-	// short leaves the upload queued, whole, to be applied again. An
-	// upload that cannot be applied for a fault of its own is recorded as
-	// failed and taken off the queue, so that it holds up no other.
-	ApplyQueued(ctx context.Context, id string) error
+	// CheckOrders checks a spooled chunk of an orders upload against the
+	// store, as UploadOrders would, and stores nothing: each full order's
+	// customer must be a known contact, and each row of an upload whose
+	// rows may be partial (Upload.PartialRows) a known order or a whole
+	// one. It returns the rows refused, nil when none is.
+	CheckOrders(ctx context.Context, up *Upload, chunk SpoolFile) (*ValidationError, error)
+	// RecordUpload records an upload that failed before it could be
+	// applied, for Upload and Uploads to return.
+	RecordUpload(ctx context.Context, up *Upload) error
+	// ApplyUpload applies an accepted orders upload from its chunks, in
+	// order, and records it with its counts and links: atomically visible
+	// and applied once. An upload the store has recorded already (by
+	// counter and id) is not applied again, so that the caller can call
+	// again after a crash or a call that failed or was cut short, which
+	// applies nothing. An error wrapping ErrNoSpace or ErrStoreFailed is
+	// not the upload's fault (it is tried again later); any other is, and
+	// the caller records the upload as failed.
+	ApplyUpload(ctx context.Context, up *Upload, chunks []SpoolFile) error
 }
 
 // StoreCore is what a Store and an Engine share.
@@ -142,14 +161,6 @@ type CRMStore interface {
 	// order's history. A full order whose contact the counter does not have
 	// is a row error.
 	UploadOrders(ctx context.Context, up *Upload, r OrderReader) error
-	// AcceptOrders validates and keeps an orders upload as UploadOrders
-	// would, and returns once it is durably queued: it is applied in the
-	// background, in the order accepted, and after a crash when the store
-	// opens; up.Queued says it is. An upload that fails validation fails
-	// here, recorded. An engine's AcceptOrders only queues (QueuePort);
-	// for an upload whose rows may be partial (Upload.PartialRows) the
-	// uploads queued before it are applied first, by the caller.
-	AcceptOrders(ctx context.Context, up *Upload, r OrderReader) error
 	// Contact returns one contact.
 	Contact(ctx context.Context, counter CounterID, uniqID string) (*Contact, error)
 	// CustomerOrders returns a customer's full orders, newest first, at

@@ -136,7 +136,7 @@ func benchOrders(b *testing.B) string { return benchData(b, 100_000, 200_000, 1_
 // that holds its 200k contacts: read, validate, stage, check contacts,
 // record versions and merge, in one transaction.
 func BenchmarkUploadOrders1M(b *testing.B) {
-	benchOrdersUpload(b, func(st *duckdb.Store) func(context.Context, *crmlink.Upload, crmlink.OrderReader) error {
+	benchOrdersUpload(b, func(st *store.Store) func(context.Context, *crmlink.Upload, crmlink.OrderReader) error {
 		return st.UploadOrders
 	})
 }
@@ -145,20 +145,20 @@ func BenchmarkUploadOrders1M(b *testing.B) {
 // validate, spool and fsync it, check its customers, and queue it; what an
 // answer after acceptance waits for. Applying is left out (held).
 func BenchmarkAcceptOrders1M(b *testing.B) {
-	benchOrdersUpload(b, func(st *duckdb.Store) func(context.Context, *crmlink.Upload, crmlink.OrderReader) error {
-		return st.AcceptOrders // the engine alone only queues
+	benchOrdersUpload(b, func(st *store.Store) func(context.Context, *crmlink.Upload, crmlink.OrderReader) error {
+		return st.AcceptOrders // the queue is held
 	})
 }
 
 // benchOrdersUpload times one way of taking the generated 1M-row orders
 // CSV into a fresh store that has its contacts; way picks it for a store.
-func benchOrdersUpload(b *testing.B, way func(st *duckdb.Store) func(context.Context, *crmlink.Upload, crmlink.OrderReader) error) {
+func benchOrdersUpload(b *testing.B, way func(st *store.Store) func(context.Context, *crmlink.Upload, crmlink.OrderReader) error) {
 	dir := benchOrders(b)
 	ctx := context.Background()
 	for i := 0; i < b.N; i++ {
 		b.StopTimer()
 		clock := &crmlink.FixedClock{T: storetest.Epoch}
-		st, err := duckdb.Open(ctx, "duckdb://"+filepath.Join(b.TempDir(), "b.db"), clock)
+		st, err := store.Open(ctx, "duckdb://"+filepath.Join(b.TempDir(), "b.db"), store.Config{Clock: clock, HoldQueue: true})
 		if err != nil {
 			b.Fatal(err)
 		}

@@ -3,13 +3,12 @@ package duckdb
 import (
 	"context"
 	"database/sql"
-	"errors"
 	"fmt"
-	"slices"
 	"strings"
 	"time"
 
 	"github.com/crmlink/crmlink"
+	"github.com/crmlink/crmlink/spool"
 )
 
 // CRM uploads go through the loader pipeline in spooled chunks, read in
@@ -235,15 +234,6 @@ var idFields = []field{
 	{"phone_sha256", crmlink.FieldPhones, kindList, splitList("phone_sha256", "VARCHAR"), "[]::VARCHAR[]"},
 }
 
-func spoolIDs(sp *spool, ids *crmlink.CustomerIDs) {
-	sp.uintList(ids.ClientIDs)
-	sp.list(ids.UserIDs)
-	sp.list(ids.EmailMD5)
-	sp.list(ids.EmailSHA256)
-	sp.list(ids.PhoneMD5)
-	sp.list(ids.PhoneSHA256)
-}
-
 var contactColumns = append(append([]column{
 	{"line", "BIGINT"}, {"uniq_id", "VARCHAR"}, {"fields", "UINTEGER"}, {"name", "VARCHAR"},
 	{"created_us", "BIGINT"}, {"updated_us", "BIGINT"}, {"birth_date", "DATE"},
@@ -259,28 +249,6 @@ var contactFields = append(append([]field{
 	field{"phones", crmlink.FieldPhones, kindList, splitList("phones", "VARCHAR"), "[]::VARCHAR[]"},
 	field{"attrs", crmlink.FieldAttrs, kindJSONMap, "attrs", "'{}'"},
 )
-
-// rowCounter is what a reader tells of the rows it read, when it can.
-type rowCounter interface {
-	Rows() int
-	Errors() *crmlink.ValidationError
-}
-
-// uploadStart fills an upload's defaults.
-func (s *Store) uploadStart(up *crmlink.Upload, entity crmlink.UploadEntity) {
-	if up.Entity == "" {
-		up.Entity = entity
-	}
-	if up.ID == "" {
-		up.ID = crmlink.NewUploadID()
-	}
-	if up.Created.IsZero() {
-		up.Created = s.clock.Now()
-	}
-	if up.MergeMode == "" {
-		up.MergeMode = crmlink.MergeSave
-	}
-}
 
 // readDone ends the reading of an upload of n rows from r: it finishes
 // the loader and stamps the upload's end. A read error fails the upload,
@@ -299,37 +267,13 @@ func (s *Store) readDone(ctx context.Context, what string, up *crmlink.Upload, l
 			// with the errors found so far.
 			s.log.Error(what+": check", "upload", up.ID, "err", err)
 		}
-		var v *crmlink.ValidationError
-		if rejected != nil && rejected.Total > 0 && errors.As(readErr, &v) {
-			all := &crmlink.ValidationError{Errors: slices.Clone(v.Errors), Total: v.Total, BadRows: v.BadRows}
-			all.Merge(rejected)
-			readErr, n = all, n-rejected.BadRows
-		}
-		// A file that a syntax error stopped has rows after it that were
-		// never read: the reader counts them, and the upload records the
-		// file's rows, not only those read before the error.
-		if rc, ok := r.(rowCounter); ok && errors.As(readErr, &v) {
-			n = max(n, rc.Rows()-v.BadRows)
-		}
-		return nil, true, s.recordFailedImport(ctx, s.db, up, n, readErr)
+		return nil, true, s.recordFailed(ctx, up, up.FailRead(r, n, readErr, rejected))
 	}
 	if err != nil {
 		return nil, true, fmt.Errorf("%s: %w", what, outOfMemory(err))
 	}
-	uploadCounts(up, r, n)
-	up.Status = crmlink.UploadPassed
+	up.Pass(r, n)
 	return tx, false, nil
-}
-
-// uploadCounts fills an upload's counts from its reader after reading.
-func uploadCounts(up *crmlink.Upload, r any, accepted int) {
-	up.Rows, up.Accepted = accepted, accepted
-	if rc, ok := r.(rowCounter); ok {
-		up.Rows = rc.Rows()
-		if v := rc.Errors(); v != nil && v.Total > 0 {
-			up.Errors, up.ErrorsTotal, up.Rejected = v.Errors, v.Total, v.BadRows
-		}
-	}
 }
 
 // UploadContacts merges contacts. See crmlink.CRMStore.
@@ -338,7 +282,7 @@ func (s *Store) UploadContacts(ctx context.Context, up *crmlink.Upload, r crmlin
 	if err != nil {
 		return err
 	}
-	s.uploadStart(up, crmlink.EntityContacts)
+	up.Start(crmlink.EntityContacts, s.clock.Now())
 	s.writeMu.Lock()
 	defer s.writeMu.Unlock()
 	mg := merge{table: "contacts", key: "uniq_id", fields: contactFields, mode: up.MergeMode,
@@ -346,26 +290,26 @@ func (s *Store) UploadContacts(ctx context.Context, up *crmlink.Upload, r crmlin
 		args: []any{int64(up.CounterID), up.ID, utc(up.Created)}}
 	l := s.newLoader(ctx, "contacts", chunkApply(ctx, contactColumns, mg.run))
 	l.whenFailing(r, nil)
-	n, readErr := pump(ctx, l, &crmlink.Contact{}, r.Next, func(sp *spool, c *crmlink.Contact) {
-		sp.int(int64(c.Line))
-		sp.str(c.UniqID)
-		sp.int(int64(c.Fields))
-		sp.str(c.Name)
-		sp.micros(c.Created)
-		sp.micros(c.Updated)
-		sp.date(c.BirthDate)
-		spoolIDs(sp, &c.IDs)
+	n, readErr := spool.Pump(ctx, l, &crmlink.Contact{}, r.Next, func(sp *spool.Writer, c *crmlink.Contact) {
+		sp.Int(int64(c.Line))
+		sp.Str(c.UniqID)
+		sp.Int(int64(c.Fields))
+		sp.Str(c.Name)
+		sp.Micros(c.Created)
+		sp.Micros(c.Updated)
+		sp.Date(c.BirthDate)
+		spool.WriteIDs(sp, &c.IDs)
 		if counter.KeepPII {
-			sp.list(c.IDs.Emails)
-			sp.list(c.IDs.Phones)
+			sp.List(c.IDs.Emails)
+			sp.List(c.IDs.Phones)
 		} else {
-			sp.str("")
-			sp.str("")
+			sp.Str("")
+			sp.Str("")
 		}
 		if len(c.Attrs) > 0 {
-			sp.json(c.Attrs)
+			sp.JSON(c.Attrs)
 		} else {
-			sp.str("{}")
+			sp.Str("{}")
 		}
 	})
 	tx, done, err := s.readDone(ctx, "upload contacts", up, l, r, n, readErr, nil)
@@ -400,9 +344,9 @@ func (s *Store) UploadContacts(ctx context.Context, up *crmlink.Upload, r crmlin
 // into a staging table: reading a spool costs a fifth of materialising
 // it, and a table's rows, even deleted ones, would stay in memory until
 // the upload's transaction ends, growing with the file.
-func chunkApply(ctx context.Context, cols []column, apply func(ctx context.Context, tx *sql.Tx, src string) error) func(tx *sql.Tx, chunk *spool) error {
-	return func(tx *sql.Tx, chunk *spool) error {
-		return apply(ctx, tx, "(SELECT * FROM "+readSpool(chunk, columnsStruct(cols))+")")
+func chunkApply(ctx context.Context, cols []column, apply func(ctx context.Context, tx *sql.Tx, src string) error) func(tx *sql.Tx, chunk *spool.Writer) error {
+	return func(tx *sql.Tx, chunk *spool.Writer) error {
+		return apply(ctx, tx, "(SELECT * FROM "+readSpool(chunk.File(), columnsStruct(cols))+")")
 	}
 }
 

@@ -2,11 +2,6 @@ package duckdb
 
 import "github.com/crmlink/crmlink"
 
-// SetChunkRows makes imports spool and apply n rows at a time, and
-// linking take n orders at a time, so that tests cross chunk and slice
-// boundaries with small files.
-func SetChunkRows(s *Store, n int) { s.chunkRows, s.linkRows = n, n }
-
 // ClientFilter exposes the filter of ClientIDs to tests.
 type ClientFilter struct{ f *clientFilter }
 

@@ -4,6 +4,7 @@ import (
 	"strings"
 
 	"github.com/crmlink/crmlink"
+	"github.com/crmlink/crmlink/spool"
 )
 
 // The collector's new sessions are attributed without reading the
@@ -113,19 +114,19 @@ SELECT ` + spoolSessionSelect + `,
     first_sid, first_source, first_engine, lastsign_sid, lastsign_source, lastsign_engine
 FROM {spool}`
 
-// attribution writes a session's attribution in the order of the columns
+// spoolAttribution writes a session's attribution in the order of the columns
 // attributedColumns adds to spoolColumns.
-func (sp *spool) attribution(a *clientAttr) {
-	sp.uint(a.First.SessionID)
-	sp.str(string(a.First.Kind))
-	sp.str(a.First.Engine)
+func spoolAttribution(sp *spool.Writer, a *clientAttr) {
+	sp.Uint(a.First.SessionID)
+	sp.Str(string(a.First.Kind))
+	sp.Str(a.First.Engine)
 	if a.LastSign.SessionID == 0 {
-		sp.null()
-		sp.str(string(crmlink.SourceDirect))
-		sp.str("")
+		sp.Null()
+		sp.Str(string(crmlink.SourceDirect))
+		sp.Str("")
 		return
 	}
-	sp.uint(a.LastSign.SessionID)
-	sp.str(string(a.LastSign.Kind))
-	sp.str(a.LastSign.Engine)
+	sp.Uint(a.LastSign.SessionID)
+	sp.Str(string(a.LastSign.Kind))
+	sp.Str(a.LastSign.Engine)
 }

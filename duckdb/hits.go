@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/crmlink/crmlink"
+	"github.com/crmlink/crmlink/spool"
 )
 
 // The tag's hits are stored in batches through spool files, the way
@@ -73,14 +74,14 @@ func (s *Store) applyHits(ctx context.Context, batches [][]crmlink.SessionHit, a
 		}
 		cnts[id] = c
 	}
-	var spools []*spool
+	var spools []*spool.Writer
 	defer func() {
 		for _, sp := range spools {
-			sp.remove()
+			sp.Remove()
 		}
 	}()
-	newSpool := func(name string) (*spool, error) {
-		sp, err := newSpool(s.spoolDir, name)
+	newSpool := func(name string) (*spool.Writer, error) {
+		sp, err := spool.Create(s.spoolDir, name)
 		if err == nil {
 			spools = append(spools, sp)
 		}
@@ -121,7 +122,7 @@ func (s *Store) applyHits(ctx context.Context, batches [][]crmlink.SessionHit, a
 // spools and runs only the statements the batch needs: each costs
 // milliseconds, however few its rows.
 func (s *Store) writeCounterHits(ctx context.Context, tx *sql.Tx, cnt *crmlink.Counter, hits []*crmlink.SessionHit,
-	newSpool func(string) (*spool, error)) (map[uint64]clientAttr, error) {
+	newSpool func(string) (*spool.Writer, error)) (map[uint64]clientAttr, error) {
 	cid := int64(cnt.ID)
 	loc, err := cnt.Location()
 	if err != nil {
@@ -240,23 +241,23 @@ func (p *hitPlan) update(h *crmlink.SessionHit) {
 // hitSpools are the spool files of a counter's hits; nil where the batch
 // has no such rows.
 type hitSpools struct {
-	sessions     *spool // new sessions chunkInsertSQL attributes
-	attributed   *spool // new sessions attributed by planHits
-	identities   *spool
-	newIDs       *spool // identities the counter surely lacks (identfilter.go)
-	purchases    *spool
-	goals        *spool
-	updates      *spool
+	sessions     *spool.Writer // new sessions chunkInsertSQL attributes
+	attributed   *spool.Writer // new sessions attributed by planHits
+	identities   *spool.Writer
+	newIDs       *spool.Writer // identities the counter surely lacks (identfilter.go)
+	purchases    *spool.Writer
+	goals        *spool.Writer
+	updates      *spool.Writer
 	lo, hi       uint64 // the continued sessions' ids
 	updatesSince int64  // the continued sessions' earliest start, Unix µs
 }
 
 // spoolHits writes a counter's hits to the spools the plan needs.
 func (s *Store) spoolHits(ctx context.Context, tx *sql.Tx, counter crmlink.CounterID, loc *time.Location, hits []*crmlink.SessionHit,
-	p *hitPlan, newSpool func(string) (*spool, error)) (*hitSpools, error) {
+	p *hitPlan, newSpool func(string) (*spool.Writer, error)) (*hitSpools, error) {
 	sp := &hitSpools{}
 	for _, f := range []struct {
-		dst  **spool
+		dst  **spool.Writer
 		name string
 		n    int
 	}{
@@ -293,32 +294,32 @@ func (s *Store) spoolHits(ctx context.Context, tx *sql.Tx, counter crmlink.Count
 				Source: h.Source, Referrer: h.Referrer, LandingURL: h.URL, Country: h.Country, Region: h.Region, City: h.City,
 				Device: h.Device, OS: h.OS, Browser: h.Browser, Bot: h.Bot}
 			if a, ok := p.attributed[i]; ok {
-				sp.attributed.session(line, &ss, loc)
-				sp.attributed.attribution(&a)
-				sp.attributed.end()
+				spoolSession(sp.attributed, line, &ss, loc)
+				spoolAttribution(sp.attributed, &a)
+				sp.attributed.End()
 			} else {
-				sp.sessions.session(line, &ss, loc)
-				sp.sessions.end()
+				spoolSession(sp.sessions, line, &ss, loc)
+				sp.sessions.End()
 			}
 		}
 		for _, id := range h.Identities {
 			if key := s.identityKey(h.ClientID, string(id.Kind), id.Value); !idFilter.mayHave(key) {
 				idFilter.add(key)
-				sp.newIDs.identity(h.ClientID, string(id.Kind), id.Value, h.Time)
+				spoolIdentity(sp.newIDs, h.ClientID, string(id.Kind), id.Value, h.Time)
 			} else {
-				sp.identities.identity(h.ClientID, string(id.Kind), id.Value, h.Time)
+				spoolIdentity(sp.identities, h.ClientID, string(id.Kind), id.Value, h.Time)
 			}
 		}
 		if h.Purchase != nil {
 			// A purchase keeps its session's start, as imports do: linking
 			// reads it instead of the sessions.
-			sp.purchases.purchase(i, &crmlink.Session{ID: h.SessionID, ClientID: h.ClientID, Start: h.Start}, h.Purchase.ID)
+			spoolPurchase(sp.purchases, i, &crmlink.Session{ID: h.SessionID, ClientID: h.ClientID, Start: h.Start}, h.Purchase.ID)
 		}
 		if h.Kind == crmlink.HitGoal {
-			sp.goals.uint(h.SessionID)
-			sp.goals.str(h.Goal)
-			sp.goals.int(h.Time.UnixMicro())
-			sp.goals.end()
+			sp.goals.Uint(h.SessionID)
+			sp.goals.Str(h.Goal)
+			sp.goals.Int(h.Time.UnixMicro())
+			sp.goals.End()
 		}
 	}
 	// The continued sessions' ids and starts bound the UPDATE's scan, so
@@ -329,18 +330,18 @@ func (s *Store) spoolHits(ctx context.Context, tx *sql.Tx, counter crmlink.Count
 	for id, u := range p.updates {
 		sp.lo, sp.hi = min(sp.lo, id), max(sp.hi, id)
 		sp.updatesSince = min(sp.updatesSince, u.start.UnixMicro())
-		sp.updates.uint(id)
-		sp.updates.int(int64(u.pageViews))
-		sp.updates.int(int64(u.duration / time.Second))
-		sp.updates.str(u.userID)
-		sp.updates.bool(u.goal)
-		sp.updates.end()
+		sp.updates.Uint(id)
+		sp.updates.Int(int64(u.pageViews))
+		sp.updates.Int(int64(u.duration / time.Second))
+		sp.updates.Str(u.userID)
+		sp.updates.Bool(u.goal)
+		sp.updates.End()
 	}
-	for _, f := range []*spool{sp.sessions, sp.attributed, sp.identities, sp.newIDs, sp.purchases, sp.goals, sp.updates} {
+	for _, f := range []*spool.Writer{sp.sessions, sp.attributed, sp.identities, sp.newIDs, sp.purchases, sp.goals, sp.updates} {
 		if f == nil {
 			continue
 		}
-		if err := f.close(); err != nil {
+		if err := f.Close(); err != nil {
 			return nil, err
 		}
 	}
@@ -355,7 +356,7 @@ func (s *Store) spoolHits(ctx context.Context, tx *sql.Tx, counter crmlink.Count
 func insertHitSessions(ctx context.Context, tx *sql.Tx, cid int64, p *hitPlan, sp *hitSpools) error {
 	if len(p.attributed) > 0 {
 		// caller: ApplyHits (new sessions, attributed)
-		if _, err := tx.ExecContext(ctx, strings.Replace(attributedInsertSQL, "{spool}", readSpool(sp.attributed, attributedColumns), 1), cid, ""); err != nil {
+		if _, err := tx.ExecContext(ctx, strings.Replace(attributedInsertSQL, "{spool}", readSpool(sp.attributed.File(), attributedColumns), 1), cid, ""); err != nil {
 			return err
 		}
 	}
@@ -377,7 +378,7 @@ func updateHitSessions(ctx context.Context, tx *sql.Tx, cid int64, p *hitPlan, s
 			duration_s = greatest(s.duration_s, u.duration_s),
 			is_bounce = s.is_bounce AND NOT u.goal AND greatest(s.page_views, u.page_views) <= `+bounceRuleSQL+`,
 			user_id = CASE WHEN u.user_id <> '' THEN u.user_id ELSE s.user_id END
-		FROM `+readSpool(sp.updates, hitUpdateColumns)+` u
+		FROM `+readSpool(sp.updates.File(), hitUpdateColumns)+` u
 		WHERE s.counter_id = $1 AND s.session_id BETWEEN CAST($2 AS UBIGINT) AND CAST($3 AS UBIGINT)
 			AND s.start_utc >= make_timestamp($4::BIGINT) AND s.session_id = u.session_id`,
 		cid, strconv.FormatUint(sp.lo, 10), strconv.FormatUint(sp.hi, 10), sp.updatesSince)
@@ -390,13 +391,13 @@ func updateHitSessions(ctx context.Context, tx *sql.Tx, cid int64, p *hitPlan, s
 func (s *Store) insertHitFacts(ctx context.Context, tx *sql.Tx, cnt *crmlink.Counter, p *hitPlan, sp *hitSpools) error {
 	cid := int64(cnt.ID)
 	if p.ids > 0 {
-		if sp.newIDs.rows > 0 {
+		if sp.newIDs.Rows() > 0 {
 			if err := insertNewIdentities(ctx, tx, cid, sp.newIDs); err != nil {
 				return err
 			}
 		}
 		// After the new ones, which a repeat in this batch then finds.
-		if sp.identities.rows > 0 {
+		if sp.identities.Rows() > 0 {
 			if err := insertIdentities(ctx, tx, cid, sp.identities); err != nil {
 				return err
 			}
@@ -405,13 +406,13 @@ func (s *Store) insertHitFacts(ctx context.Context, tx *sql.Tx, cnt *crmlink.Cou
 	if p.purchases > 0 {
 		// caller: ApplyHits (purchases)
 		if _, err := tx.ExecContext(ctx, `INSERT INTO site_purchases (counter_id, session_id, client_id, purchase_id, time)
-			SELECT DISTINCT $1, session_id, client_id, purchase_id, make_timestamp(time_us) FROM `+readSpool(sp.purchases, purchaseColumns)+` p
+			SELECT DISTINCT $1, session_id, client_id, purchase_id, make_timestamp(time_us) FROM `+readSpool(sp.purchases.File(), purchaseColumns)+` p
 			WHERE NOT EXISTS (SELECT 1 FROM site_purchases x WHERE x.counter_id = $1 AND x.session_id = p.session_id AND x.purchase_id = p.purchase_id)`, cid); err != nil {
 			return err
 		}
 		// A purchase that carries an uploaded order's id wins that order's
 		// link (SPEC.md §3), whenever it arrives.
-		if _, _, err := s.linkOrders(ctx, tx, cnt, s.clock.Now(), `o.id IN (SELECT purchase_id FROM `+readSpool(sp.purchases, purchaseColumns)+`)`, nil, false); err != nil {
+		if _, _, err := s.linkOrders(ctx, tx, cnt, s.clock.Now(), `o.id IN (SELECT purchase_id FROM `+readSpool(sp.purchases.File(), purchaseColumns)+`)`, nil, false); err != nil {
 			return err
 		}
 	}
@@ -421,7 +422,7 @@ func (s *Store) insertHitFacts(ctx context.Context, tx *sql.Tx, cnt *crmlink.Cou
 		// that reach only known goals skip this statement.
 		// caller: ApplyHits (goals)
 		if _, err := tx.ExecContext(ctx, `INSERT INTO goals (counter_id, name, type, crm_key, action, created)
-			SELECT DISTINCT $1, goal, 'action', '', goal, make_timestamp(min(time_us) OVER (PARTITION BY goal)) FROM `+readSpool(sp.goals, hitGoalColumns)+` g
+			SELECT DISTINCT $1, goal, 'action', '', goal, make_timestamp(min(time_us) OVER (PARTITION BY goal)) FROM `+readSpool(sp.goals.File(), hitGoalColumns)+` g
 			WHERE NOT EXISTS (SELECT 1 FROM goals x WHERE x.counter_id = $1 AND x.type = 'action' AND x.action = g.goal)`, cid); err != nil {
 			return err
 		}
@@ -430,7 +431,7 @@ func (s *Store) insertHitFacts(ctx context.Context, tx *sql.Tx, cnt *crmlink.Cou
 		// caller: ApplyHits (goal reaches)
 		if _, err := tx.ExecContext(ctx, `INSERT INTO goal_reaches (counter_id, goal_id, order_id, session_id, time, revenue)
 			SELECT $1, x.id, '', g.session_id, make_timestamp(g.time_us), 0
-			FROM `+readSpool(sp.goals, hitGoalColumns)+` g JOIN goals x ON x.counter_id = $1 AND x.type = 'action' AND x.action = g.goal`, cid); err != nil {
+			FROM `+readSpool(sp.goals.File(), hitGoalColumns)+` g JOIN goals x ON x.counter_id = $1 AND x.type = 'action' AND x.action = g.goal`, cid); err != nil {
 			return err
 		}
 	}
@@ -473,10 +474,10 @@ type hitUpdate struct {
 
 // insertIdentities adds the identities of a spool file that the counter
 // does not have yet.
-func insertIdentities(ctx context.Context, tx *sql.Tx, cid int64, sp *spool) error {
+func insertIdentities(ctx context.Context, tx *sql.Tx, cid int64, sp *spool.Writer) error {
 	// caller: identities (imports and hits)
 	_, err := tx.ExecContext(ctx, `INSERT INTO site_identities (counter_id, client_id, kind, value, first_seen)
-		SELECT ?, client_id, kind, value, make_timestamp(min(first_us)) FROM `+readSpool(sp, identityColumns)+` s
+		SELECT ?, client_id, kind, value, make_timestamp(min(first_us)) FROM `+readSpool(sp.File(), identityColumns)+` s
 		WHERE NOT EXISTS (SELECT 1 FROM site_identities t WHERE t.counter_id = ? AND t.client_id = s.client_id
 		                  AND t.kind = s.kind AND t.value = s.value)
 		GROUP BY client_id, kind, value`, cid, cid)
@@ -536,9 +537,9 @@ func (s *Store) LastSessions(ctx context.Context, counter crmlink.CounterID, cli
 // attributes them from the ClientIDs' stored sessions, and records in
 // latest each ClientID's latest session as attributed, but for those
 // unsure.
-func insertAttributing(ctx context.Context, tx *sql.Tx, cid int64, sp *spool, latest map[uint64]clientAttr, unsure map[uint64]bool) error {
+func insertAttributing(ctx context.Context, tx *sql.Tx, cid int64, sp *spool.Writer, latest map[uint64]clientAttr, unsure map[uint64]bool) error {
 	// caller: ApplyHits (new sessions, attributed from the stored ones)
-	rows, err := tx.QueryContext(ctx, strings.Replace(chunkInsertSQL, "{spool}", readSpool(sp, spoolColumns), 1)+`
+	rows, err := tx.QueryContext(ctx, strings.Replace(chunkInsertSQL, "{spool}", readSpool(sp.File(), spoolColumns), 1)+`
 		RETURNING client_id, session_id, epoch_us(start_utc), first_sid, first_source, first_engine, lastsign_sid, lastsign_source, lastsign_engine`,
 		cid, "")
 	if err != nil {

@@ -8,6 +8,7 @@ import (
 	"hash/maphash"
 
 	"github.com/crmlink/crmlink"
+	"github.com/crmlink/crmlink/spool"
 )
 
 // The hit applier stores a visitor's email, phone or UserID once: a new
@@ -75,10 +76,10 @@ func (s *Store) identityFilter(ctx context.Context, tx *sql.Tx, counter crmlink.
 
 // insertNewIdentities inserts the identities of a spool file that the
 // counter surely does not have, once each.
-func insertNewIdentities(ctx context.Context, tx *sql.Tx, cid int64, sp *spool) error {
+func insertNewIdentities(ctx context.Context, tx *sql.Tx, cid int64, sp *spool.Writer) error {
 	// caller: identities (hits, surely new)
 	_, err := tx.ExecContext(ctx, `INSERT INTO site_identities (counter_id, client_id, kind, value, first_seen)
-		SELECT ?, client_id, kind, value, make_timestamp(min(first_us)) FROM `+readSpool(sp, identityColumns)+`
+		SELECT ?, client_id, kind, value, make_timestamp(min(first_us)) FROM `+readSpool(sp.File(), identityColumns)+`
 		GROUP BY client_id, kind, value`, cid)
 	return err
 }

@@ -4,10 +4,10 @@ import (
 	"context"
 	"database/sql"
 	"errors"
-	"io"
 	"sync/atomic"
 
 	"github.com/crmlink/crmlink"
+	"github.com/crmlink/crmlink/spool"
 )
 
 // loader is the import pipeline: the caller's goroutine reads and validates
@@ -30,17 +30,17 @@ import (
 // they are dropped. The transaction is rolled back as on any read error.
 type loader struct {
 	dir, name string
-	chunks    chan *spool
+	chunks    chan *spool.Writer
 	done      chan error
 	txc       chan *sql.Tx
 	abort     atomic.Bool // set when reading failed: the rest need not load
-	cur       *spool
+	cur       *spool.Writer
 	chunkRows int
 	ctx       context.Context
 	keep      bool // the chunks' files stay once loaded
 	// Set by whenFailing before the first chunk is handed over.
 	failing func() bool
-	check   func(tx *sql.Tx, chunk *spool) error
+	check   func(tx *sql.Tx, chunk *spool.Writer) error
 	failed  atomic.Bool // the reader ended with a validation error
 }
 
@@ -50,14 +50,14 @@ const spoolChunkRows = 250_000
 
 // newLoader begins the transaction and runs load in it for each chunk's
 // file.
-func (s *Store) newLoader(ctx context.Context, name string, load func(tx *sql.Tx, chunk *spool) error) *loader {
-	l := &loader{dir: s.spoolDir, name: name, chunks: make(chan *spool, 1), done: make(chan error, 1), txc: make(chan *sql.Tx, 1),
+func (s *Store) newLoader(ctx context.Context, name string, load func(tx *sql.Tx, chunk *spool.Writer) error) *loader {
+	l := &loader{dir: s.spoolDir, name: name, chunks: make(chan *spool.Writer, 1), done: make(chan error, 1), txc: make(chan *sql.Tx, 1),
 		chunkRows: s.chunkRows, ctx: ctx}
 	go func() {
 		tx, err := s.db.BeginTx(ctx, nil)
 		if err != nil {
 			for c := range l.chunks {
-				c.remove()
+				c.Remove()
 			}
 			l.done <- err
 			return
@@ -75,7 +75,7 @@ func (s *Store) newLoader(ctx context.Context, name string, load func(tx *sql.Tx
 				loadErr = load(tx, c)
 			}
 			if !l.keep {
-				c.remove()
+				c.Remove()
 			}
 		}
 		l.done <- loadErr
@@ -86,17 +86,17 @@ func (s *Store) newLoader(ctx context.Context, name string, load func(tx *sql.Tx
 // whenFailing has the loader check chunks with check (nil: drop them) once
 // r, the upload's reader, tells by its Failing method that the upload will
 // fail, or ends with a validation error.
-func (l *loader) whenFailing(r any, check func(tx *sql.Tx, chunk *spool) error) {
+func (l *loader) whenFailing(r any, check func(tx *sql.Tx, chunk *spool.Writer) error) {
 	if f, ok := r.(interface{ Failing() bool }); ok {
 		l.failing = f.Failing
 	}
 	l.check = check
 }
 
-// spool returns the chunk the next row goes to.
-func (l *loader) spool() (*spool, error) {
+// Row returns the chunk the next row goes to (spool.Sink).
+func (l *loader) Row() (*spool.Writer, error) {
 	if l.cur == nil {
-		sp, err := newSpool(l.dir, l.name)
+		sp, err := spool.Create(l.dir, l.name)
 		if err != nil {
 			return nil, err
 		}
@@ -105,9 +105,10 @@ func (l *loader) spool() (*spool, error) {
 	return l.cur, nil
 }
 
-// rowDone hands the current chunk to the loader once it is full.
-func (l *loader) rowDone() error {
-	if l.cur == nil || l.cur.rows < l.chunkRows {
+// RowDone hands the current chunk to the loader once it is full
+// (spool.Sink).
+func (l *loader) RowDone() error {
+	if l.cur == nil || l.cur.Rows() < l.chunkRows {
 		return nil
 	}
 	return l.flush()
@@ -119,8 +120,8 @@ func (l *loader) flush() error {
 	}
 	c := l.cur
 	l.cur = nil
-	if err := c.close(); err != nil {
-		c.remove()
+	if err := c.Close(); err != nil {
+		c.Remove()
 		return err
 	}
 	l.chunks <- c
@@ -143,8 +144,8 @@ func (l *loader) finish(readErr error) (*sql.Tx, error) {
 		flushErr = l.flush()
 	}
 	if l.cur != nil {
-		l.cur.close()
-		l.cur.remove()
+		l.cur.Close()
+		l.cur.Remove()
 		l.cur = nil
 	}
 	if readErr != nil && !checked || flushErr != nil {
@@ -164,119 +165,4 @@ func (l *loader) finish(readErr error) (*sql.Tx, error) {
 		return nil, errors.Join(flushErr, loadErr)
 	}
 	return tx, nil
-}
-
-// pump reads rows with next and writes each with write into the loader's
-// chunks, checking ctx as it goes, until the reader ends. It returns the
-// rows read and the error that ended reading: nil at the end of a good file.
-// Imports that load while they read keep the second core for DuckDB's
-// loading; an upload that only spools takes it for reading
-// (pumpParallel).
-func pump[T any](ctx context.Context, l *loader, row *T, next func(*T) error, write func(sp *spool, row *T)) (int, error) {
-	n := 0
-	for {
-		if n%4096 == 0 {
-			if err := ctx.Err(); err != nil {
-				return n, err
-			}
-		}
-		if err := next(row); err != nil {
-			if errors.Is(err, io.EOF) {
-				return n, nil
-			}
-			return n, err
-		}
-		n++
-		if err := spoolRow(l, row, write); err != nil {
-			return n, err
-		}
-	}
-}
-
-// spoolRow writes a row with write into the loader's current chunk,
-// handing the chunk over once it is full.
-func spoolRow[T any](l *loader, row *T, write func(sp *spool, row *T)) error {
-	sp, err := l.spool()
-	if err != nil {
-		return err
-	}
-	write(sp, row)
-	sp.end()
-	return l.rowDone()
-}
-
-// pumpParallel is pump with reading and spooling on two goroutines: the
-// reader fills batches of rows while the caller's goroutine writes the
-// previous ones. Reading and validating, and writing the spool, each take
-// about half of an upload's Go time, so an upload that waits for nothing
-// else is answered in about half the time.
-func pumpParallel[T any](ctx context.Context, l *loader, next func(*T) error, write func(sp *spool, row *T)) (int, error) {
-	const batchRows, batches = 512, 4
-	type batch struct {
-		rows []T
-		n    int
-		err  error // what ended reading after rows[:n]: io.EOF at the end
-	}
-	free, full := make(chan *batch, batches), make(chan *batch, batches)
-	for range batches {
-		free <- &batch{rows: make([]T, batchRows)}
-	}
-	stop := make(chan struct{})
-	done := make(chan struct{})
-	go func() {
-		defer close(done)
-		defer close(full)
-		for {
-			var b *batch
-			select {
-			case b = <-free:
-			case <-stop:
-				return
-			}
-			b.n, b.err = 0, nil
-			for b.n < batchRows {
-				if b.n == 0 {
-					if err := ctx.Err(); err != nil {
-						b.err = err
-						break
-					}
-				}
-				if err := next(&b.rows[b.n]); err != nil {
-					b.err = err
-					break
-				}
-				b.n++
-			}
-			full <- b
-			if b.err != nil {
-				return
-			}
-		}
-	}()
-	// finish stops the reader and waits for it: the reader's state (its
-	// counts and errors) is the caller's again.
-	finish := func(n int, err error) (int, error) {
-		close(stop)
-		for range full { // let a reader blocked on a full channel go
-		}
-		<-done
-		return n, err
-	}
-	n := 0
-	for b := range full {
-		for i := range b.n {
-			if err := spoolRow(l, &b.rows[i], write); err != nil {
-				return finish(n, err)
-			}
-			n++
-		}
-		if b.err != nil {
-			if errors.Is(b.err, io.EOF) {
-				return finish(n, nil)
-			}
-			return finish(n, b.err)
-		}
-		free <- b
-	}
-	return finish(n, nil)
 }

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/crmlink/crmlink"
+	"github.com/crmlink/crmlink/spool"
 )
 
 var offlineColumns = []column{
@@ -20,29 +21,29 @@ func (s *Store) UploadOfflineConversions(ctx context.Context, up *crmlink.Upload
 	if err != nil {
 		return err
 	}
-	s.uploadStart(up, crmlink.EntityOfflineConversions)
+	up.Start(crmlink.EntityOfflineConversions, s.clock.Now())
 	s.writeMu.Lock()
 	defer s.writeMu.Unlock()
-	l := s.newLoader(ctx, "offline", func(tx *sql.Tx, chunk *spool) error {
+	l := s.newLoader(ctx, "offline", func(tx *sql.Tx, chunk *spool.Writer) error {
 		// caller: UploadOfflineConversions (one chunk)
 		_, err := tx.ExecContext(ctx, `INSERT INTO offline_conversions (counter_id, upload_id, line, id_type, id_value, target, time, price, currency)
 			SELECT ?, ?, line, id_type, id_value, target, make_timestamp(time_us), price, currency
-			FROM `+readSpool(chunk, columnsStruct(offlineColumns)), int64(up.CounterID), up.ID)
+			FROM `+readSpool(chunk.File(), columnsStruct(offlineColumns)), int64(up.CounterID), up.ID)
 		return err
 	})
 	l.whenFailing(r, nil)
-	n, readErr := pump(ctx, l, &crmlink.OfflineConversion{}, r.Next, func(sp *spool, c *crmlink.OfflineConversion) {
+	n, readErr := spool.Pump(ctx, l, &crmlink.OfflineConversion{}, r.Next, func(sp *spool.Writer, c *crmlink.OfflineConversion) {
 		currency := c.Currency
 		if currency == "" {
 			currency = counter.Currency
 		}
-		sp.int(int64(c.Line))
-		sp.str(string(c.IDType))
-		sp.str(c.ID)
-		sp.str(c.Target)
-		sp.micros(c.Time)
-		sp.decimal(c.Price.Decimal, c.Price.Valid)
-		sp.str(currency)
+		sp.Int(int64(c.Line))
+		sp.Str(string(c.IDType))
+		sp.Str(c.ID)
+		sp.Str(c.Target)
+		sp.Micros(c.Time)
+		sp.Decimal(c.Price.Decimal, c.Price.Valid)
+		sp.Str(currency)
 	})
 	tx, done, err := s.readDone(ctx, "upload offline conversions", up, l, r, n, readErr, nil)
 	if done {

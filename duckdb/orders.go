@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/crmlink/crmlink"
+	"github.com/crmlink/crmlink/spool"
 	"github.com/shopspring/decimal"
 )
 
@@ -44,14 +45,14 @@ func (s *Store) UploadOrders(ctx context.Context, up *crmlink.Upload, r crmlink.
 	if err != nil {
 		return err
 	}
-	s.uploadStart(up, crmlink.EntityOrders)
+	up.Start(crmlink.EntityOrders, s.clock.Now())
 	simple := up.Entity == crmlink.EntitySimpleOrders
 	s.writeMu.Lock()
 	defer s.writeMu.Unlock()
 	ap := &orderApply{s: s, up: up, counter: counter, now: s.clock.Now(), simple: simple, currency: counter.Currency}
 	l := s.newLoader(ctx, "orders", chunkApply(ctx, orderColumns, ap.chunk))
 	l.whenFailing(r, chunkApply(ctx, orderColumns, ap.check))
-	n, readErr := pump(ctx, l, &crmlink.Order{}, r.Next, orderSpooler(up))
+	n, readErr := spool.Pump(ctx, l, &crmlink.Order{}, r.Next, func(w *spool.Writer, o *crmlink.Order) { spool.WriteOrder(w, up, o) })
 	tx, done, err := s.readDone(ctx, "upload orders", up, l, r, n, readErr, &ap.rejected)
 	if done {
 		return err
@@ -61,7 +62,8 @@ func (s *Store) UploadOrders(ctx context.Context, up *crmlink.Upload, r crmlink.
 		tx.Rollback()
 		var v *crmlink.ValidationError
 		if errors.As(err, &v) {
-			return s.recordFailedImport(ctx, s.db, up, n-ap.rejected.BadRows, err)
+			up.Fail(n-ap.rejected.BadRows, err)
+			return s.recordFailed(ctx, up, err)
 		}
 		return fmt.Errorf("upload orders: %w", outOfMemory(err))
 	}

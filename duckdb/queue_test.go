@@ -12,7 +12,6 @@ import (
 
 	"github.com/crmlink/crmlink"
 	"github.com/crmlink/crmlink/crm"
-	"github.com/crmlink/crmlink/duckdb"
 	"github.com/crmlink/crmlink/gen"
 	"github.com/crmlink/crmlink/store"
 	"github.com/crmlink/crmlink/store/storetest"
@@ -70,8 +69,12 @@ func TestAcceptOrders(t *testing.T) {
 	}
 	var dumps []string
 	for _, accept := range []bool{false, true} {
-		st := openTemp(t, &crmlink.FixedClock{T: storetest.Epoch}).(*store.Store)
-		duckdb.SetChunkRows(engine(st), 700) // several chunks
+		st, err := store.Open(ctx, "duckdb://"+filepath.Join(t.TempDir(), "crmlink.db"),
+			store.Config{Clock: &crmlink.FixedClock{T: storetest.Epoch}, ChunkRows: 700}) // several chunks
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer st.Close()
 		c := storetest.MustCounter(t, st, "Shop", "Europe/Moscow")
 		storetest.LoadGenerated(t, st, c, dir, storetest.Epoch, gen.SessionsFile, gen.ContactsFile)
 		f, err := os.Open(filepath.Join(dir, gen.OrdersFile))
@@ -99,7 +102,7 @@ func TestAcceptOrders(t *testing.T) {
 			t.Fatal(err)
 		}
 		dumps = append(dumps, dumpCRM(t, st, c.ID))
-		if left, _ := filepath.Glob(filepath.Join(filepath.Dir(engine(st).Path()), "crmlink.db.uploads", "*")); len(left) != 0 {
+		if left, _ := os.ReadDir(store.UploadQueueDir(st.LocalDir())); len(left) != 0 {
 			t.Errorf("spools left after applying: %v", left)
 		}
 	}
@@ -112,7 +115,7 @@ func TestAcceptOrders(t *testing.T) {
 }
 
 // TestAcceptOrdersRefused: an upload refused when it is accepted leaves
-// nothing in the queue and no spools (the refusal itself, its record and
+// no spools (the refusal itself, its record and
 // that nothing is applied are storetest's AcceptOrdersRefused).
 func TestAcceptOrdersRefused(t *testing.T) {
 	ctx := context.Background()
@@ -128,101 +131,7 @@ func TestAcceptOrdersRefused(t *testing.T) {
 	if err := st.AcceptOrders(ctx, up, rd); !errors.As(err, &v) {
 		t.Fatalf("accept: %v, want a validation error", err)
 	}
-	var queued int
-	if err := engine(st).DB().QueryRow(`SELECT count(*) FROM upload_queue`).Scan(&queued); err != nil || queued != 0 {
-		t.Errorf("%d queued, %v", queued, err)
-	}
-	if left, _ := filepath.Glob(filepath.Join(filepath.Dir(engine(st).Path()), "crmlink.db.uploads", "*")); len(left) != 0 {
+	if left, _ := os.ReadDir(store.UploadQueueDir(st.LocalDir())); len(left) != 0 {
 		t.Errorf("spools left: %v", left)
-	}
-}
-
-// TestAcceptedSurvivesCrash: an upload accepted but not applied when the
-// process stopped is applied when the store opens, once.
-func TestAcceptedSurvivesCrash(t *testing.T) {
-	ctx := context.Background()
-	path := filepath.Join(t.TempDir(), "crmlink.db")
-	open := func() *store.Store { return openAt(t, path) }
-	st := open()
-	c := storetest.MustCounter(t, st, "Shop", "UTC")
-	accept := func(st crmlink.Engine, csv string) *crmlink.Upload {
-		t.Helper()
-		rd, err := crm.NewSimpleOrderCSV(strings.NewReader(csv), crm.Options{Now: storetest.Epoch})
-		if err != nil {
-			t.Fatal(err)
-		}
-		up := &crmlink.Upload{CounterID: c.ID, Format: "CSV", Entity: crmlink.EntitySimpleOrders}
-		if err := st.AcceptOrders(ctx, up, rd); err != nil {
-			t.Fatal(err)
-		}
-		return up
-	}
-	// The engine alone only queues: nothing applies these until the
-	// store opens again.
-	first := accept(engine(st), "id,client_ids,create_date_time,order_status,revenue\nS-1,11,2026-01-10 10:00,PAID,100\nS-2,12,2026-01-11 10:00,PAID,50\n")
-	second := accept(engine(st), "id,client_ids,create_date_time,order_status,revenue\nS-1,11,2026-01-10 10:00,CANCELLED,100\n")
-	if got, err := st.Upload(ctx, c.ID, first.ID); err != nil || !got.Queued || got.Status != crmlink.UploadPassed || got.Rows != 2 {
-		t.Errorf("an upload queued and not applied: %+v, %v", got, err)
-	}
-	if list, err := st.Uploads(ctx, c.ID, time.Time{}, 10); err != nil || len(list) != 2 || !list[0].Queued {
-		t.Errorf("uploads while queued: %v, %v", list, err)
-	}
-	st.Close() // as a crash would leave it: two uploads queued
-	// and the spools of an upload whose queueing the crash cut short
-	orphan := filepath.Join(path+".uploads", "12345")
-	if err := os.MkdirAll(orphan, 0o750); err != nil {
-		t.Fatal(err)
-	}
-	// Open returns before the queue is applied (a server listens at
-	// once): the uploads show as queued, and reports count the wait.
-	later := &crmlink.FixedClock{T: storetest.Epoch.Add(90 * time.Second)}
-	e, err := duckdb.Open(ctx, "duckdb://"+path, later)
-	if err != nil {
-		t.Fatal(err)
-	}
-	st, err = store.New(ctx, e, store.Config{Clock: later, HoldQueue: true})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer st.Close()
-	if _, err := os.Stat(orphan); !os.IsNotExist(err) {
-		t.Errorf("the spools of an upload never queued are still there: %v", err)
-	}
-	if left, _ := os.ReadDir(path + ".uploads"); len(left) != 2 {
-		t.Errorf("the queued uploads' spools after opening: %v", left)
-	}
-	if got, err := st.Upload(ctx, c.ID, first.ID); err != nil || !got.Queued {
-		t.Errorf("an upload queued at opening: %+v, %v", got, err)
-	}
-	q := &crmlink.ReportQuery{CounterID: c.ID, Date1: storetest.Epoch.AddDate(0, 0, -30), Date2: storetest.Epoch,
-		Metrics: []crmlink.Metric{{Name: "ym:s:visits", Field: crmlink.MetVisits}}}
-	if res, err := st.Report(ctx, q); err != nil || res.DataLag != 90*time.Second {
-		t.Errorf("a report with uploads queued for 90 s: %+v, %v; want a data lag of 90 s", res, err)
-	}
-	if err := st.SyncUploads(ctx); err != nil {
-		t.Fatal(err)
-	}
-	if res, err := st.Report(ctx, q); err != nil || res.DataLag != 0 {
-		t.Errorf("a report with nothing queued: %+v, %v; want no data lag", res, err)
-	}
-	if left, _ := os.ReadDir(path + ".uploads"); len(left) != 0 {
-		t.Errorf("left in the uploads' directory: %v", left)
-	}
-	for _, up := range []*crmlink.Upload{first, second} {
-		got, err := st.Upload(ctx, c.ID, up.ID)
-		if err != nil || got.Status != crmlink.UploadPassed || got.Queued {
-			t.Errorf("upload %s after reopening: %+v, %v", up.ID, got, err)
-		}
-	}
-	// Applied in the order accepted: the cancellation comes last.
-	var status string
-	var versions int
-	if err := engine(st).DB().QueryRow(`SELECT status_type, version FROM orders WHERE id = 'S-1'`).Scan(&status, &versions); err != nil ||
-		status != "CANCELLED" || versions != 2 {
-		t.Errorf("S-1: %s, %d versions, %v; want CANCELLED, 2", status, versions, err)
-	}
-	var queued int
-	if err := engine(st).DB().QueryRow(`SELECT count(*) FROM upload_queue`).Scan(&queued); err != nil || queued != 0 {
-		t.Errorf("%d queued, %v", queued, err)
 	}
 }

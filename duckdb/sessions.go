@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/crmlink/crmlink"
+	"github.com/crmlink/crmlink/spool"
 	"github.com/duckdb/duckdb-go/v2"
 )
 
@@ -38,11 +39,11 @@ const purchaseColumns = `{'seq': 'BIGINT', 'session_id': 'UBIGINT', 'client_id':
 // are read (a contact's attributes may run to megabytes), and the usual
 // spool is read in small buffers, which halves what reading it alone
 // leaves resident.
-func readSpool(sp *spool, columns string) string {
-	maxLine := max(1<<20, sp.maxLine+1)
+func readSpool(sp crmlink.SpoolFile, columns string) string {
+	maxLine := max(1<<20, sp.MaxLine+1)
 	return fmt.Sprintf(`read_csv(%s, delim = '\t', quote = '"', escape = '"', header = false,
         auto_detect = false, new_line = '\n', nullstr = '\N', max_line_size = %d, buffer_size = %d, columns = %s)`,
-		sqlString(sp.path), maxLine, 2*maxLine, columns)
+		sqlString(sp.Path), maxLine, 2*maxLine, columns)
 }
 
 // sqlString quotes s as an SQL string literal.
@@ -101,16 +102,16 @@ func (s *Store) ImportSessions(ctx context.Context, up *crmlink.Upload, r crmlin
 	if up.Created.IsZero() {
 		up.Created = s.clock.Now()
 	}
-	ids, err := newSpool(s.spoolDir, "identities")
+	ids, err := spool.Create(s.spoolDir, "identities")
 	if err != nil {
 		return fmt.Errorf("import sessions: %w", err)
 	}
-	defer ids.remove()
-	purchases, err := newSpool(s.spoolDir, "purchases")
+	defer ids.Remove()
+	purchases, err := spool.Create(s.spoolDir, "purchases")
 	if err != nil {
 		return fmt.Errorf("import sessions: %w", err)
 	}
-	defer purchases.remove()
+	defer purchases.Remove()
 
 	s.writeMu.Lock()
 	defer s.writeMu.Unlock()
@@ -120,9 +121,9 @@ func (s *Store) ImportSessions(ctx context.Context, up *crmlink.Upload, r crmlin
 	// identities: the hit applier's attribution states and identity
 	// filters are forgotten, whatever the outcome.
 	defer s.forgetHitCaches()
-	l := s.newLoader(ctx, "sessions", func(tx *sql.Tx, chunk *spool) error {
+	l := s.newLoader(ctx, "sessions", func(tx *sql.Tx, chunk *spool.Writer) error {
 		// caller: ImportSessions (one chunk)
-		_, err := tx.ExecContext(ctx, strings.Replace(chunkInsertSQL, "{spool}", readSpool(chunk, spoolColumns), 1),
+		_, err := tx.ExecContext(ctx, strings.Replace(chunkInsertSQL, "{spool}", readSpool(chunk.File(), spoolColumns), 1),
 			int64(up.CounterID), up.ID)
 		return err
 	})
@@ -133,21 +134,21 @@ func (s *Store) ImportSessions(ctx context.Context, up *crmlink.Upload, r crmlin
 		return r.Next(ss)
 	}
 	line := 0
-	n, readErr := pump(ctx, l, &sess, next, func(sp *spool, ss *crmlink.Session) {
+	n, readErr := spool.Pump(ctx, l, &sess, next, func(sp *spool.Writer, ss *crmlink.Session) {
 		line++
-		sp.session(line, ss, loc)
+		spoolSession(sp, line, ss, loc)
 		s.noteClient(up.CounterID, ss.ClientID)
 		for _, id := range ss.Identities {
-			ids.identity(ss.ClientID, string(id.Kind), id.Value, ss.Start)
+			spoolIdentity(ids, ss.ClientID, string(id.Kind), id.Value, ss.Start)
 		}
 		if ss.UserID != "" {
-			ids.identity(ss.ClientID, string(crmlink.IdentityUserID), ss.UserID, ss.Start)
+			spoolIdentity(ids, ss.ClientID, string(crmlink.IdentityUserID), ss.UserID, ss.Start)
 		}
 		for _, p := range ss.PurchaseIDs {
-			purchases.purchase(line, ss, p)
+			spoolPurchase(purchases, line, ss, p)
 		}
 	})
-	if err := errors.Join(ids.close(), purchases.close()); err != nil && readErr == nil {
+	if err := errors.Join(ids.Close(), purchases.Close()); err != nil && readErr == nil {
 		readErr = err
 	}
 	tx, done, err := s.readDone(ctx, "import sessions: load", up, l, nil, n, readErr, nil)
@@ -181,7 +182,7 @@ const sessionImportScope = `(
 // finishSessionImport replaces older sessions with the same ids, keeps the
 // last of repeated ids within the file, stores purchases and identities and records
 // the upload, all in the import's transaction.
-func (s *Store) finishSessionImport(ctx context.Context, tx *sql.Tx, up *crmlink.Upload, ids, purchases *spool) error {
+func (s *Store) finishSessionImport(ctx context.Context, tx *sql.Tx, up *crmlink.Upload, ids, purchases *spool.Writer) error {
 	cid := int64(up.CounterID)
 	// Within one file the last row with an id wins.
 	var dups int64
@@ -212,16 +213,16 @@ func (s *Store) finishSessionImport(ctx context.Context, tx *sql.Tx, up *crmlink
 		cid, cid, up.ID); err != nil {
 		return err
 	}
-	if purchases.rows > 0 {
+	if purchases.Rows() > 0 {
 		// The purchases of the row that won, when an id repeats.
 		// caller: ImportSessions (purchases)
 		if _, err := tx.ExecContext(ctx, `INSERT INTO site_purchases (counter_id, session_id, client_id, purchase_id, time)
-			SELECT DISTINCT ?, session_id, client_id, purchase_id, make_timestamp(time_us) FROM `+readSpool(purchases, purchaseColumns)+`
+			SELECT DISTINCT ?, session_id, client_id, purchase_id, make_timestamp(time_us) FROM `+readSpool(purchases.File(), purchaseColumns)+`
 			QUALIFY seq = max(seq) OVER (PARTITION BY session_id)`, cid); err != nil {
 			return err
 		}
 	}
-	if ids.rows > 0 {
+	if ids.Rows() > 0 {
 		if err := insertIdentities(ctx, tx, cid, ids); err != nil {
 			return err
 		}
@@ -241,30 +242,16 @@ func (s *Store) finishSessionImport(ctx context.Context, tx *sql.Tx, up *crmlink
 	return insertUpload(ctx, tx, up)
 }
 
-// recordFailedImport records a failed import with its row errors; what it
-// loaded went with its rolled-back transaction.
-func (s *Store) recordFailedImport(ctx context.Context, conn execer, up *crmlink.Upload, good int, readErr error) error {
-	up.Status = crmlink.UploadFailed
-	up.Accepted = 0
-	var v *crmlink.ValidationError
-	if errors.As(readErr, &v) {
-		up.Errors = v.Errors
-		up.ErrorsTotal = v.Total
-		up.Rejected = v.BadRows
-		up.Rows = good + v.BadRows
-	} else {
-		up.Rows = good
-		if kind := crmlink.KindOf(readErr); kind == crmlink.KindInvalid || kind == crmlink.KindTooLarge {
-			up.Errors = []crmlink.RowError{{Reason: crmlink.MessageOf(readErr)}}
-			up.ErrorsTotal = 1
-		}
-	}
+// recordFailed records an upload that failed with err (Upload.Fail has
+// filled in its counts) and returns err; what it loaded went with its
+// rolled-back transaction.
+func (s *Store) recordFailed(ctx context.Context, up *crmlink.Upload, err error) error {
 	if ctx.Err() == nil {
-		if err := insertUpload(ctx, conn, up); err != nil {
-			return errors.Join(readErr, err)
+		if ierr := insertUpload(ctx, s.db, up); ierr != nil {
+			return errors.Join(err, ierr)
 		}
 	}
-	return readErr
+	return err
 }
 
 // wallClock returns t's wall-clock reading in loc as a zone-less time, the

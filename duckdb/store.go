@@ -163,6 +163,9 @@ func init() {
 		if cfg.Log != nil {
 			opts = append(opts, WithLogger(cfg.Log))
 		}
+		if cfg.ChunkRows > 0 {
+			opts = append(opts, func(s *Store) { s.chunkRows, s.linkRows = cfg.ChunkRows, cfg.ChunkRows })
+		}
 		return Open(ctx, url, cfg.Clock, opts...)
 	})
 }
@@ -229,11 +232,6 @@ func Open(ctx context.Context, rawURL string, clock crmlink.Clock, options ...Op
 		db.Close()
 		return nil, err
 	}
-	// Spools of no queued upload were left by a crash before queueing.
-	if err := s.removeUnqueuedSpools(ctx); err != nil {
-		db.Close()
-		return nil, fmt.Errorf("open store: %w", err)
-	}
 	return s, nil
 }
 
@@ -256,7 +254,7 @@ func (s *Store) Close() error {
 }
 
 // LocalDir is the directory beside the database file for the store's
-// other files (the hit log's), or "" for an in-memory store. See
+// other files (the hit log's, the upload queue's), or "" for an in-memory store. See
 // crmlink.Engine.
 func (s *Store) LocalDir() string {
 	if s.path == "" {

@@ -111,12 +111,15 @@ func TestReopen(t *testing.T) {
 	}
 }
 
-// TestContractSmallChunks runs the contract with imports applied two rows
-// at a time: every behaviour must hold across chunk boundaries too.
+// TestContractSmallChunks runs the contract with imports and uploads
+// spooled and applied two rows at a time: every behaviour must hold across chunk boundaries too.
 func TestContractSmallChunks(t *testing.T) {
 	storetest.Run(t, func(t *testing.T, clock crmlink.Clock) crmlink.Store {
-		s := openTemp(t, clock)
-		duckdb.SetChunkRows(engine(s), 2)
+		s, err := store.Open(context.Background(), "duckdb://"+filepath.Join(t.TempDir(), "crmlink.db"), store.Config{Clock: clock, ChunkRows: 2})
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { s.Close() })
 		return s
 	})
 }

@@ -5,7 +5,6 @@ import (
 	"database/sql"
 	"encoding/json"
 	"fmt"
-	"slices"
 	"time"
 
 	"github.com/crmlink/crmlink"
@@ -69,19 +68,12 @@ func scanUpload(row interface{ Scan(...any) error }, extra ...any) (*crmlink.Upl
 
 // Upload returns one upload with its row errors.
 func (s *Store) Upload(ctx context.Context, counter crmlink.CounterID, id string) (*crmlink.Upload, error) {
-	// The uploads and the queue are read in one transaction: the commit
-	// that applies a queued upload moves it from the one to the other.
-	tx, err := s.db.BeginTx(ctx, nil)
-	if err != nil {
-		return nil, fmt.Errorf("upload %s: %w", id, err)
-	}
-	defer tx.Rollback()
 	var errs string
 	// caller: Upload
-	up, err := scanUpload(tx.QueryRowContext(ctx,
+	up, err := scanUpload(s.db.QueryRowContext(ctx,
 		`SELECT `+uploadColumns+`, errors FROM uploads WHERE counter_id = ? AND id = ?`, int64(counter), id), &errs)
 	if isNoRows(err) {
-		return queuedUpload(ctx, tx, counter, id)
+		return nil, notFound("uploading", id)
 	}
 	if err != nil {
 		return nil, fmt.Errorf("upload %s: %w", id, err)
@@ -100,17 +92,9 @@ func (s *Store) Uploads(ctx context.Context, counter crmlink.CounterID, before t
 	if limit <= 0 {
 		limit = 100
 	}
-	tx, err := s.db.BeginTx(ctx, nil) // one view of the uploads and the queue, as in Upload
-	if err != nil {
-		return nil, fmt.Errorf("uploads: %w", err)
-	}
-	defer tx.Rollback()
-	out, err := queuedUploads(ctx, tx, counter, before)
-	if err != nil {
-		return nil, err
-	}
+	var out []*crmlink.Upload
 	// caller: Uploads (last_uploadings)
-	rows, err := tx.QueryContext(ctx, `SELECT `+uploadColumns+` FROM uploads
+	rows, err := s.db.QueryContext(ctx, `SELECT `+uploadColumns+` FROM uploads
 		WHERE counter_id = ? AND created < ? ORDER BY created DESC, seq DESC LIMIT ?`,
 		int64(counter), utc(before), limit)
 	if err != nil {
@@ -124,11 +108,5 @@ func (s *Store) Uploads(ctx context.Context, counter crmlink.CounterID, before t
 		}
 		out = append(out, up)
 	}
-	if err := rows.Err(); err != nil {
-		return nil, err
-	}
-	// Queued uploads are newer than the applied ones, mostly: sorted all
-	// together, newest first.
-	slices.SortStableFunc(out, func(a, b *crmlink.Upload) int { return b.Created.Compare(a.Created) })
-	return out[:min(len(out), limit)], nil
+	return out, rows.Err()
 }

@@ -6,9 +6,11 @@ import (
 	"fmt"
 	"log/slog"
 	"path/filepath"
+	"slices"
 	"sort"
 	"strings"
 	"sync"
+	"time"
 
 	"github.com/crmlink/crmlink"
 	"github.com/crmlink/crmlink/hitlog"
@@ -26,6 +28,11 @@ type Config struct {
 	// HoldQueue (tests) leaves accepted uploads queued until SyncUploads,
 	// as a crash would leave them.
 	HoldQueue bool
+	// ChunkRows (tests) is how many rows an upload is spooled and applied
+	// in at a time, by the upload queue and by engines that read in
+	// chunks (and link in slices), so that tests cross their boundaries
+	// with small files; 0 leaves each its default.
+	ChunkRows int
 	// Heap is what the program, which owns the process's memory settings
 	// (GOGC, GOMEMLIMIT), has a store do with Go's heap where an upload
 	// leaves it mostly garbage.
@@ -115,12 +122,19 @@ var _ crmlink.Store = (*Store)(nil)
 // which it starts applying. The Store owns the engine: its Close closes
 // it, and so does a failing New.
 func New(ctx context.Context, e crmlink.Engine, cfg Config) (*Store, error) {
-	dir := ""
+	hitDir, uploadDir := "", ""
 	if d := e.LocalDir(); d != "" {
-		dir = HitLogDir(d)
+		hitDir, uploadDir = HitLogDir(d), UploadQueueDir(d)
 	}
-	hits, err := hitlog.Open(ctx, e, hitlog.Config{Dir: dir, Clock: cfg.Clock, Log: cfg.Log})
+	hits, err := hitlog.Open(ctx, e, hitlog.Config{Dir: hitDir, Clock: cfg.Clock, Log: cfg.Log})
 	if err != nil {
+		e.Close()
+		return nil, fmt.Errorf("open store: %w", err)
+	}
+	uploads, err := uploadqueue.Open(e, uploadqueue.Config{Dir: uploadDir, Clock: cfg.Clock, Log: cfg.Log,
+		ChunkRows: cfg.ChunkRows, ChunkRead: cfg.Heap.ChunkRead})
+	if err != nil {
+		hits.Close()
 		e.Close()
 		return nil, fmt.Errorf("open store: %w", err)
 	}
@@ -128,7 +142,7 @@ func New(ctx context.Context, e crmlink.Engine, cfg Config) (*Store, error) {
 	// background, after the hits logged before them (the sessions came
 	// before the orders that link to them): meanwhile they show as not
 	// applied, and reports count them in their DataLag.
-	s := &Store{Engine: e, hits: hits, uploads: uploadqueue.New(e, cfg.Log), clock: cfg.Clock, holdQueue: cfg.HoldQueue}
+	s := &Store{Engine: e, hits: hits, uploads: uploads, clock: cfg.Clock, holdQueue: cfg.HoldQueue}
 	if !cfg.HoldQueue {
 		s.uploads.Kick()
 	}
@@ -139,30 +153,78 @@ func New(ctx context.Context, e crmlink.Engine, cfg Config) (*Store, error) {
 // localDir keeps its hit log.
 func HitLogDir(localDir string) string { return filepath.Join(localDir, "hits") }
 
+// UploadQueueDir is where the store whose engine keeps its local files in
+// localDir keeps the orders uploads it accepted and has not applied.
+func UploadQueueDir(localDir string) string { return filepath.Join(localDir, "uploads") }
+
 // WriteHits makes a batch of hits durable in the hit log. See
 // crmlink.HitStore.
 func (s *Store) WriteHits(ctx context.Context, hits []crmlink.SessionHit) error {
 	return s.hits.Write(ctx, hits)
 }
 
-// AcceptOrders has the engine accept and queue an orders upload, then
-// applies the queue in the background. An upload whose rows may be
+// AcceptOrders accepts and queues an orders upload (package uploadqueue),
+// then applies the queue in the background. An upload whose rows may be
 // partial may change orders an upload queued before it creates: those are
 // applied first, so that its check sees every order the counter will
-// have.
+// have. An upload with on_error=skip is applied at once, by the engine's
+// UploadOrders. See crmlink.Store.
 func (s *Store) AcceptOrders(ctx context.Context, up *crmlink.Upload, r crmlink.OrderReader) error {
-	if up.PartialRows() && !up.SkipInvalid {
+	if up.SkipInvalid {
+		return s.Engine.UploadOrders(ctx, up, r)
+	}
+	if up.PartialRows() {
 		if err := s.uploads.Sync(ctx); err != nil {
 			return err
 		}
 	}
-	if err := s.Engine.AcceptOrders(ctx, up, r); err != nil {
+	if err := s.uploads.Accept(ctx, up, r); err != nil {
 		return err
 	}
-	if up.Queued && !s.holdQueue {
+	if !s.holdQueue {
 		s.uploads.Kick()
 	}
 	return nil
+}
+
+// Upload returns one upload: an accepted one not yet applied from the
+// queue, the others from the engine. See crmlink.UploadStore.
+func (s *Store) Upload(ctx context.Context, counter crmlink.CounterID, id string) (*crmlink.Upload, error) {
+	// The queue first: it lets an upload go only once the engine has
+	// recorded it.
+	if up := s.uploads.Upload(counter, id); up != nil {
+		return up, nil
+	}
+	return s.Engine.Upload(ctx, counter, id)
+}
+
+// Uploads lists a counter's uploads, newest first: the queue's and the
+// engine's. See crmlink.UploadStore.
+func (s *Store) Uploads(ctx context.Context, counter crmlink.CounterID, before time.Time, limit int) ([]*crmlink.Upload, error) {
+	if before.IsZero() {
+		before = time.Date(9999, 1, 1, 0, 0, 0, 0, time.UTC)
+	}
+	if limit <= 0 {
+		limit = 100
+	}
+	// The queue first, as in Upload; an upload applied in between is in
+	// both lists, and the engine's record of it is kept.
+	queued := s.uploads.Uploads(counter, before)
+	applied, err := s.Engine.Uploads(ctx, counter, before, limit)
+	if err != nil {
+		return nil, err
+	}
+	// Newest first: the queued uploads, last accepted first, then the
+	// applied ones, sorted by time (ties keep this order).
+	out := make([]*crmlink.Upload, 0, len(queued)+len(applied))
+	for _, q := range slices.Backward(queued) {
+		if !slices.ContainsFunc(applied, func(u *crmlink.Upload) bool { return u.ID == q.ID }) {
+			out = append(out, q)
+		}
+	}
+	out = append(out, applied...)
+	slices.SortStableFunc(out, func(a, b *crmlink.Upload) int { return b.Created.Compare(a.Created) })
+	return out[:min(len(out), limit)], nil
 }
 
 // SyncUploads applies every queued upload now, in the order accepted.
@@ -172,9 +234,9 @@ func (s *Store) SyncUploads(ctx context.Context) error { return s.uploads.Sync(c
 func (s *Store) SyncHits(ctx context.Context) error { return s.hits.Sync(ctx) }
 
 // Report plans the query (package report), has the engine aggregate it,
-// and assembles the answer. Its DataLag is the longer of the engine's and
-// the hit log's: how long the oldest data accepted and not yet applied has
-// waited.
+// and assembles the answer. Its DataLag is how long the oldest data
+// accepted and not yet applied has waited: the counter's oldest queued
+// upload, or the oldest hit of the hit log.
 func (s *Store) Report(ctx context.Context, q *crmlink.ReportQuery) (*crmlink.ReportResult, error) {
 	p, err := report.NewPlan(q)
 	if err != nil {
@@ -191,12 +253,9 @@ func (s *Store) Report(ctx context.Context, q *crmlink.ReportQuery) (*crmlink.Re
 		}
 	}
 	res := report.Assemble(p, groups, unlinked)
-	if res.DataLag, err = s.Engine.DataLag(ctx, q.CounterID); err != nil {
-		return nil, err
-	}
-	if since := s.hits.WaitingSince(); !since.IsZero() {
-		if lag := s.clock.Now().Sub(since); lag > res.DataLag {
-			res.DataLag = lag
+	for _, since := range []time.Time{s.uploads.WaitingSince(q.CounterID), s.hits.WaitingSince()} {
+		if !since.IsZero() {
+			res.DataLag = max(res.DataLag, s.clock.Now().Sub(since))
 		}
 	}
 	return res, nil

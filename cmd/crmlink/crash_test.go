@@ -161,7 +161,7 @@ func TestCrashAfterAccept(t *testing.T) {
 	if err := engineDB(st).QueryRow(`SELECT count(*) FROM orders WHERE counter_id = 1`).Scan(&orders); err != nil || orders != 60000 {
 		t.Errorf("%d orders in the store, %v; want 60000", orders, err)
 	}
-	if left, _ := os.ReadDir(filepath.Join(dir, "crmlink.db.uploads")); len(left) != 0 {
+	if left, _ := os.ReadDir(filepath.Join(dir, "crmlink.db.d", "uploads")); len(left) != 0 {
 		t.Errorf("spools left: %v", left)
 	}
 }

@@ -271,20 +271,6 @@ CREATE TABLE hit_log_state (
 );
 INSERT INTO hit_log_state VALUES (0);
 
--- An orders upload can be accepted once it is validated and its rows
--- are spooled, fsynced, beside the database (<db>.uploads/<id>/), and be
--- applied afterwards. A row here is an accepted upload not yet applied: the
--- upload as accepted and its spool chunks, in order. The transaction that
--- applies it deletes the row, so each is applied once, crash or not.
-CREATE SEQUENCE upload_queue_seq;
-CREATE TABLE upload_queue (
-    id          VARCHAR NOT NULL,
-    seq         BIGINT NOT NULL,
-    counter_id  BIGINT NOT NULL,
-    upload      VARCHAR NOT NULL,
-    chunks      VARCHAR NOT NULL
-);
-
 -- The health check's probe: /healthz writes this row and reads it
 -- back, so that a store that cannot write (a full disk) or has failed is
 -- seen by the check, not only by the requests that fail.

@@ -1,4 +1,11 @@
-package duckdb
+// Package spool writes rows to temporary tab-separated files that a
+// store's bulk loader reads: fields are quoted only when they hold a tab,
+// a quote, a backslash or a line break, "\\N" is NULL, and times are
+// microseconds since the epoch. The files of an orders upload
+// (WriteOrder) are the engine-neutral form in which package uploadqueue
+// keeps an accepted upload until a store applies it; a store reads them
+// with its own CSV reader.
+package spool
 
 import (
 	"bufio"
@@ -7,15 +14,16 @@ import (
 	"strconv"
 	"strings"
 	"time"
+	"unsafe"
 
 	"github.com/crmlink/crmlink"
 	"github.com/shopspring/decimal"
 )
 
-// spool is a temporary tab-separated file of rows for DuckDB's CSV reader to
-// load: fields quoted only when they hold a tab, quote or line break; NULL
-// is never written (every column is NOT NULL).
-type spool struct {
+// Writer writes rows to one spool file. A row is written cell by cell
+// (Str, Int, ...) and ended by End; a write error is kept and returned by
+// Close.
+type Writer struct {
 	f    *os.File
 	w    *bufio.Writer
 	path string
@@ -27,15 +35,18 @@ type spool struct {
 	err     error
 }
 
-func newSpool(dir, name string) (*spool, error) {
+// Create makes a new spool file in dir, its name starting with
+// "crmlink-"+name.
+func Create(dir, name string) (*Writer, error) {
 	f, err := os.CreateTemp(dir, "crmlink-"+name+"-*.tsv")
 	if err != nil {
 		return nil, err
 	}
-	return &spool{f: f, w: bufio.NewWriterSize(f, 1<<20), path: f.Name(), buf: make([]byte, 0, 4096)}, nil
+	return &Writer{f: f, w: bufio.NewWriterSize(f, 1<<20), path: f.Name(), buf: make([]byte, 0, 4096)}, nil
 }
 
-func (s *spool) close() error {
+// Close flushes and closes the file; it returns the first write error.
+func (s *Writer) Close() error {
 	err := s.w.Flush()
 	if cerr := s.f.Close(); err == nil {
 		err = cerr
@@ -46,9 +57,19 @@ func (s *spool) close() error {
 	return err
 }
 
-func (s *spool) remove() { os.Remove(s.path) }
+// Remove removes the file.
+func (s *Writer) Remove() { os.Remove(s.path) }
 
-func (s *spool) str(v string) {
+// File describes the file: its path, rows and longest line.
+func (s *Writer) File() crmlink.SpoolFile {
+	return crmlink.SpoolFile{Path: s.path, Rows: s.rows, MaxLine: s.maxLine}
+}
+
+// Rows is the number of rows ended so far.
+func (s *Writer) Rows() int { return s.rows }
+
+// Str writes a text cell.
+func (s *Writer) Str(v string) {
 	quote := false
 	for i := 0; i < len(v); i++ {
 		if c := v[i]; c == '\t' || c == '"' || c == '\n' || c == '\r' || c == '\\' {
@@ -74,17 +95,20 @@ func (s *spool) str(v string) {
 	s.buf = append(s.buf, '\t')
 }
 
-func (s *spool) uint(v uint64) {
+// Uint writes an unsigned integer cell.
+func (s *Writer) Uint(v uint64) {
 	s.buf = strconv.AppendUint(s.buf, v, 10)
 	s.buf = append(s.buf, '\t')
 }
 
-func (s *spool) int(v int64) {
+// Int writes an integer cell.
+func (s *Writer) Int(v int64) {
 	s.buf = strconv.AppendInt(s.buf, v, 10)
 	s.buf = append(s.buf, '\t')
 }
 
-func (s *spool) bool(v bool) {
+// Bool writes a boolean cell.
+func (s *Writer) Bool(v bool) {
 	if v {
 		s.buf = append(s.buf, "true\t"...)
 	} else {
@@ -92,8 +116,8 @@ func (s *spool) bool(v bool) {
 	}
 }
 
-// end finishes a row.
-func (s *spool) end() {
+// End finishes a row.
+func (s *Writer) End() {
 	s.buf[len(s.buf)-1] = '\n'
 	s.maxLine = max(s.maxLine, len(s.buf))
 	if _, err := s.w.Write(s.buf); err != nil && s.err == nil {
@@ -103,101 +127,51 @@ func (s *spool) end() {
 	s.rows++
 }
 
-// session writes one session in the order of spoolColumns; the caller ends
-// the row.
-func (s *spool) session(line int, ss *crmlink.Session, loc *time.Location) {
-	start := ss.Start.UTC()
-	s.int(int64(line))
-	s.uint(ss.ID)
-	s.uint(ss.ClientID)
-	s.str(ss.UserID)
-	s.int(start.UnixMicro())
-	s.int(wallClock(start, loc).UnixMicro())
-	s.int(int64(ss.Duration / time.Second))
-	s.int(int64(ss.PageViews))
-	s.bool(ss.Bounce)
-	s.str(string(ss.Source.Kind))
-	s.str(ss.Source.Engine)
-	s.str(ss.Source.UTMSource)
-	s.str(ss.Source.UTMMedium)
-	s.str(ss.Source.UTMCampaign)
-	s.str(ss.Source.UTMContent)
-	s.str(ss.Source.UTMTerm)
-	s.str(ss.Source.ClickID)
-	s.str(ss.Referrer)
-	s.str(ss.LandingURL)
-	s.str(ss.Country)
-	s.str(ss.Region)
-	s.str(ss.City)
-	s.str(string(ss.Device))
-	s.str(ss.OS)
-	s.str(ss.Browser)
-	s.bool(ss.Bot)
-}
+// Null writes SQL NULL.
+func (s *Writer) Null() { s.buf = append(s.buf, `\N`+"\t"...) }
 
-// purchase writes one purchase of the seq-th session in the order of
-// purchaseColumns.
-func (s *spool) purchase(seq int, ss *crmlink.Session, id string) {
-	s.int(int64(seq))
-	s.uint(ss.ID)
-	s.uint(ss.ClientID)
-	s.str(id)
-	s.int(ss.Start.UTC().UnixMicro())
-	s.end()
-}
-
-// identity writes one site identity in the order of identityColumns.
-func (s *spool) identity(client uint64, kind, value string, seen time.Time) {
-	s.uint(client)
-	s.str(kind)
-	s.str(value)
-	s.int(seen.UTC().UnixMicro())
-	s.end()
-}
-
-// null writes SQL NULL.
-func (s *spool) null() { s.buf = append(s.buf, `\N`+"\t"...) }
-
-// micros writes a time as microseconds since the epoch, or NULL for zero.
-func (s *spool) micros(t time.Time) {
+// Micros writes a time as microseconds since the epoch, or NULL for zero.
+func (s *Writer) Micros(t time.Time) {
 	if t.IsZero() {
-		s.null()
+		s.Null()
 		return
 	}
-	s.int(t.UTC().UnixMicro())
+	s.Int(t.UTC().UnixMicro())
 }
 
-// date writes a date as yyyy-mm-dd, or NULL for zero.
-func (s *spool) date(t time.Time) {
+// Date writes a date as yyyy-mm-dd, or NULL for zero.
+func (s *Writer) Date(t time.Time) {
 	if t.IsZero() {
-		s.null()
+		s.Null()
 		return
 	}
 	s.buf = t.AppendFormat(s.buf, "2006-01-02")
 	s.buf = append(s.buf, '\t')
 }
 
-// listSep separates the items of a list cell; splitList undoes it in SQL.
+// ListSep separates the items of a list cell.
 // Readers refuse control characters, so it cannot occur in a value.
-const listSep = "\x1f"
+const ListSep = "\x1f"
 
-func (s *spool) list(v []string) { s.str(strings.Join(v, listSep)) }
+// List writes a list of texts as one cell, its items separated by ListSep.
+func (s *Writer) List(v []string) { s.Str(strings.Join(v, ListSep)) }
 
-func (s *spool) uintList(v []uint64) {
+// UintList is List for unsigned integers.
+func (s *Writer) UintList(v []uint64) {
 	var b strings.Builder
 	for i, x := range v {
 		if i > 0 {
-			b.WriteString(listSep)
+			b.WriteString(ListSep)
 		}
 		b.WriteString(strconv.FormatUint(x, 10))
 	}
-	s.str(b.String())
+	s.Str(b.String())
 }
 
-// decimal writes a decimal, or NULL.
-func (s *spool) decimal(d decimal.Decimal, valid bool) {
+// Decimal writes a decimal, or NULL.
+func (s *Writer) Decimal(d decimal.Decimal, valid bool) {
 	if !valid {
-		s.null()
+		s.Null()
 		return
 	}
 	s.buf = appendDecimal(s.buf, d) // digits, a sign and a point: never quoted
@@ -247,15 +221,15 @@ func appendDecimal(b []byte, d decimal.Decimal) []byte {
 	return b
 }
 
-// json writes v as JSON text.
-func (s *spool) json(v any) {
+// JSON writes v as JSON text.
+func (s *Writer) JSON(v any) {
 	b, _ := json.Marshal(v)
-	s.str(string(b))
+	s.Str(string(b))
 }
 
-// products writes an order's products as a JSON array of [name, qty], by
+// Products writes an order's products as a JSON array of [name, qty], by
 // hand: encoding/json's reflection cost more than the rest of the row.
-func (s *spool) products(ps []crmlink.Product) {
+func (s *Writer) Products(ps []crmlink.Product) {
 	s.jbuf = append(s.jbuf[:0], '[')
 	for i, p := range ps {
 		if i > 0 {
@@ -271,8 +245,8 @@ func (s *spool) products(ps []crmlink.Product) {
 	s.strBytes(s.jbuf)
 }
 
-// goals writes an order's goals as a JSON array of [goal, price or null].
-func (s *spool) goals(gs []crmlink.OrderGoal) {
+// Goals writes an order's goals as a JSON array of [goal, price or null].
+func (s *Writer) Goals(gs []crmlink.OrderGoal) {
 	s.jbuf = append(s.jbuf[:0], '[')
 	for i, g := range gs {
 		if i > 0 {
@@ -293,7 +267,7 @@ func (s *spool) goals(gs []crmlink.OrderGoal) {
 }
 
 // strBytes is str for a byte slice.
-func (s *spool) strBytes(b []byte) { s.str(unsafeString(b)) }
+func (s *Writer) strBytes(b []byte) { s.Str(unsafe.String(unsafe.SliceData(b), len(b))) }
 
 // appendJSONString appends v as a JSON string.
 func appendJSONString(b []byte, v string) []byte {

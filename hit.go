@@ -65,6 +65,14 @@ type SessionHit struct {
 	Start     time.Time     // the session's start
 	Duration  time.Duration // from the session's start to this hit
 	PageViews int           // the session's page views including this hit
+	// Attribution is, on the hit that opens a session (New), the
+	// session's attribution (NextAttribution), when the collector knows
+	// the ClientID's sessions before it; the engine stores it as it is.
+	// When it does not (First.SessionID is 0: an import of the counter's
+	// sessions was under way, or the ClientID's latest session does not
+	// come before this one), the engine attributes the session from the
+	// sessions it has stored, as it does for imported ones.
+	Attribution SessionAttribution
 }
 
 // HitStore stores hits.
@@ -77,8 +85,9 @@ type HitStore interface {
 	// SyncHits returns once every hit written before it is applied.
 	SyncHits(ctx context.Context) error
 	// LastSessions returns the latest session of each of the ClientIDs
-	// that has one, for a collector that has no memory of them (new
-	// visitors, or after a restart). The collector asks for many at once.
+	// that has one, with its attribution, for a collector that has no
+	// memory of them (new visitors, or after a restart). The collector
+	// asks for many at once.
 	LastSessions(ctx context.Context, counter CounterID, clientIDs []uint64) (map[uint64]*Session, error)
 }
 

@@ -153,6 +153,10 @@ type Session struct {
 	// Identities are identifiers the site collected in this session, such
 	// as a hashed email from userParams or Metrica's counterUserIDHash.
 	Identities []Identity
+	// Attribution is the session's attribution as the store keeps it,
+	// where a store returns it (LastSessions); imports leave it out, and
+	// the store derives it.
+	Attribution SessionAttribution
 }
 
 // IdentityKind names a kind of customer identifier.
@@ -200,10 +204,13 @@ type SessionAttribution struct {
 	First, LastSign SourceRef
 }
 
+// Known tells whether a is an attribution at all: the zero one is not.
+func (a SessionAttribution) Known() bool { return a.First.SessionID != 0 }
+
 // NextAttribution is the attribution of a ClientID's session, of the
 // given id and source, that follows the one attributed prev (nil: the
-// ClientID's first session). Stores turn the same rule into SQL for
-// sessions that arrive out of order.
+// ClientID's first session). The collector applies it to the sessions it
+// opens; stores turn the same rule into SQL for the sessions they import.
 func NextAttribution(prev *SessionAttribution, sessionID uint64, src TrafficSource) SessionAttribution {
 	self := SourceRef{SessionID: sessionID, Kind: src.Kind, Engine: src.Engine}
 	a := SessionAttribution{First: self}

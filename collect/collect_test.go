@@ -357,3 +357,72 @@ func TestParseWireFastTakesTagHits(t *testing.T) {
 		}
 	}
 }
+
+// TestAttribution: the collector attributes the sessions it opens from the
+// ClientID's previous session (remembered, or looked up with its
+// attribution), a new visitor's first session from itself; during an
+// import of the counter's sessions it attributes none, and afterwards
+// none of the ClientIDs it remembered (the import may have given them
+// earlier sessions), until it forgets them.
+func TestAttribution(t *testing.T) {
+	t0 := time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC)
+	clock := &crmlink.FixedClock{T: t0}
+	google := crmlink.SourceRef{SessionID: 800, Kind: crmlink.SourceOrganic, Engine: "Google"}
+	st := &memStore{counter: &crmlink.Counter{ID: 1, Site: "shop.example", SessionTimeout: 30 * time.Minute},
+		last: map[uint64]*crmlink.Session{
+			9: {ID: 900, ClientID: 9, Start: t0.Add(-5 * time.Hour), PageViews: 1, Source: crmlink.TrafficSource{Kind: crmlink.SourceDirect},
+				Attribution: crmlink.SessionAttribution{First: google, LastSign: google}},
+		}}
+	c := New(Config{Store: st, Clock: clock, Enricher: NewEnricher(traffic.New().Classify), MaxWait: time.Millisecond})
+	defer c.Close()
+	send := func(cid, ref string) crmlink.SessionHit {
+		t.Helper()
+		clock.Add(time.Hour) // a new session each time
+		w := &Wire{ClientID: cid, Kind: "pv", URL: "https://shop.example/", Referrer: ref}
+		if err := c.Collect(context.Background(), w, 1, &Request{UserAgent: "Mozilla/5.0 (Windows NT 10.0) Chrome/124.0", Header: http.Header{}}); err != nil {
+			t.Fatal(err)
+		}
+		st.mu.Lock()
+		defer st.mu.Unlock()
+		h := st.hits[len(st.hits)-1]
+		if !h.New {
+			t.Fatalf("hit %+v opened no session", h)
+		}
+		return h
+	}
+	self := func(h crmlink.SessionHit) crmlink.SourceRef {
+		return crmlink.SourceRef{SessionID: h.SessionID, Kind: h.Source.Kind, Engine: h.Source.Engine}
+	}
+	first := send("5", "https://vk.com/")
+	if want := (crmlink.SessionAttribution{First: self(first), LastSign: self(first)}); first.Attribution != want {
+		t.Errorf("a new visitor's first session: %+v, want %+v", first.Attribution, want)
+	}
+	next := send("5", "")
+	if want := (crmlink.SessionAttribution{First: self(first), LastSign: self(first)}); next.Attribution != want {
+		t.Errorf("its direct second session: %+v, want %+v", next.Attribution, want)
+	}
+	looked := send("9", "https://yandex.ru/")
+	if want := (crmlink.SessionAttribution{First: google, LastSign: self(looked)}); looked.Attribution != want {
+		t.Errorf("a looked-up visitor's session: %+v, want %+v", looked.Attribution, want)
+	}
+	end := c.Importing(1)
+	if h := send("5", ""); h.Attribution.Known() {
+		t.Errorf("a session during an import: %+v, want none", h.Attribution)
+	}
+	if h := send("7", ""); h.Attribution.Known() {
+		t.Errorf("a new visitor's session during an import: %+v, want none", h.Attribution)
+	}
+	end()
+	if h := send("9", ""); h.Attribution.Known() {
+		t.Errorf("a remembered visitor's session after an import: %+v, want none", h.Attribution)
+	}
+	if h := send("6", ""); h.Attribution != (crmlink.SessionAttribution{First: self(h)}) {
+		t.Errorf("a new visitor's session after the import: %+v", h.Attribution)
+	}
+	clock.Add(3 * time.Hour)
+	c.Forget(time.Hour)
+	st.last[9] = &crmlink.Session{ID: 901, ClientID: 9, Start: t0, Attribution: crmlink.SessionAttribution{First: google}}
+	if h := send("9", ""); h.Attribution != (crmlink.SessionAttribution{First: google}) {
+		t.Errorf("a forgotten visitor's session, looked up again: %+v", h.Attribution)
+	}
+}

@@ -51,7 +51,15 @@ type Collector struct {
 	lastID   uint64     // the latest session id made
 	sessions map[sessionKey]*sessionState
 	counters map[crmlink.CounterID]*counterEntry
+	// imports counts the session imports under way by counter, and epochs
+	// how many began: a hit placed in an earlier epoch than its counter's
+	// when it is stored loses the attribution it was given (Importing).
+	// Both are guarded by mu.
+	imports  map[crmlink.CounterID]int
+	epochs   map[crmlink.CounterID]uint64
 	stopOnce sync.Once
+	// wmu is held while the writer checks a batch's epochs and stores it.
+	wmu sync.Mutex
 }
 
 type sessionKey struct {
@@ -65,6 +73,9 @@ type sessionState struct {
 	last      time.Time
 	pageViews int
 	source    crmlink.TrafficSource
+	// attr is the session's attribution, when the collector knows it: the
+	// next session of the ClientID follows from it (NextAttribution).
+	attr crmlink.SessionAttribution
 }
 
 type counterEntry struct {
@@ -83,8 +94,9 @@ type lookupAnswer struct {
 }
 
 type pending struct {
-	hit  crmlink.SessionHit
-	done chan error
+	hit   crmlink.SessionHit
+	epoch uint64 // the counter's import epoch when the hit was placed
+	done  chan error
 }
 
 // New starts a collector; Close stops it.
@@ -100,7 +112,8 @@ func New(cfg Config) *Collector {
 	}
 	c := &Collector{cfg: cfg, in: make(chan *pending, cfg.MaxBatch), done: make(chan struct{}),
 		lookups: make(chan *lookup, maxLookup), lookupDone: make(chan struct{}),
-		sessions: map[sessionKey]*sessionState{}, counters: map[crmlink.CounterID]*counterEntry{}}
+		sessions: map[sessionKey]*sessionState{}, counters: map[crmlink.CounterID]*counterEntry{},
+		imports: map[crmlink.CounterID]int{}, epochs: map[crmlink.CounterID]uint64{}}
 	go c.write()
 	go c.lookup()
 	return c
@@ -176,7 +189,8 @@ func (c *Collector) Collect(ctx context.Context, w *Wire, counter crmlink.Counte
 	// in the order they were placed: a hit that continues a session never
 	// goes to the store before the hit that opened it.
 	c.qmu.Lock()
-	p := &pending{hit: c.place(h, cnt, last, known), done: make(chan error, 1)}
+	sh, epoch := c.place(h, cnt, last, known)
+	p := &pending{hit: sh, epoch: epoch, done: make(chan error, 1)}
 	select {
 	case c.in <- p:
 		queued = true
@@ -210,13 +224,21 @@ func (c *Collector) remembered(ctx context.Context, h *crmlink.Hit) (*crmlink.Se
 
 // place puts a hit in its ClientID's session: the current one, unless the
 // counter's idle timeout passed or the hit brings a new external source.
-func (c *Collector) place(h *crmlink.Hit, cnt *crmlink.Counter, last *crmlink.Session, known bool) crmlink.SessionHit {
+// A new session is attributed from the ClientID's previous one, when the
+// collector knows it (or knows there is none) and no import of the
+// counter's sessions is under way. It returns the counter's import epoch
+// too.
+func (c *Collector) place(h *crmlink.Hit, cnt *crmlink.Counter, last *crmlink.Session, known bool) (crmlink.SessionHit, uint64) {
 	k := sessionKey{h.CounterID, h.ClientID}
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	st := c.sessions[k] // another hit of this ClientID may have got here first
+	// The ClientID has no session at all: neither remembered (nor
+	// forgotten since it was) nor stored.
+	none := st == nil && !known && last == nil
 	if st == nil && !known && last != nil {
-		st = &sessionState{id: last.ID, start: last.Start, last: last.Start.Add(last.Duration), pageViews: last.PageViews, source: last.Source}
+		st = &sessionState{id: last.ID, start: last.Start, last: last.Start.Add(last.Duration), pageViews: last.PageViews, source: last.Source,
+			attr: last.Attribution}
 	}
 	timeout := cnt.SessionTimeout
 	if timeout <= 0 {
@@ -226,8 +248,17 @@ func (c *Collector) place(h *crmlink.Hit, cnt *crmlink.Counter, last *crmlink.Se
 		(h.Kind == crmlink.HitPageview && h.External && !sameSource(st.source, h.Source))
 	sh := crmlink.SessionHit{Hit: *h}
 	if fresh {
-		st = &sessionState{id: c.newSessionID(h.Time), start: h.Time, source: h.Source}
-		sh.New = true
+		id := c.newSessionID(h.Time)
+		var attr crmlink.SessionAttribution
+		switch {
+		case c.imports[h.CounterID] > 0:
+		case none:
+			attr = crmlink.NextAttribution(nil, id, h.Source)
+		case st != nil && st.attr.Known() && (h.Time.After(st.start) || h.Time.Equal(st.start) && id > st.id):
+			attr = crmlink.NextAttribution(&st.attr, id, h.Source)
+		}
+		st = &sessionState{id: id, start: h.Time, source: h.Source, attr: attr}
+		sh.New, sh.Attribution = true, attr
 	}
 	if h.Kind == crmlink.HitPageview {
 		st.pageViews++
@@ -235,7 +266,39 @@ func (c *Collector) place(h *crmlink.Hit, cnt *crmlink.Counter, last *crmlink.Se
 	st.last = h.Time
 	c.sessions[k] = st
 	sh.SessionID, sh.Start, sh.Duration, sh.PageViews = st.id, st.start, h.Time.Sub(st.start), st.pageViews
-	return sh
+	return sh, c.epochs[h.CounterID]
+}
+
+// Importing tells the collector that an import of a counter's sessions
+// begins, and returns the function that tells it the import ended. An
+// import changes the attribution of the ClientIDs' later sessions, which
+// the collector derives from what it remembers: from now on it gives the
+// counter's new sessions no attribution (the engine derives it from the
+// stored sessions), neither to hits placed earlier and stored after this
+// call, nor to those placed until the import ends; the ClientIDs it
+// remembers stay without one until it forgets them. The caller then has
+// the store apply the hits stored before (SyncHits), so that the import
+// mends their sessions.
+func (c *Collector) Importing(counter crmlink.CounterID) (end func()) {
+	c.wmu.Lock() // no batch is being stored
+	c.mu.Lock()
+	c.imports[counter]++
+	c.epochs[counter]++
+	for k, st := range c.sessions {
+		if k.counter == counter {
+			st.attr = crmlink.SessionAttribution{}
+		}
+	}
+	c.mu.Unlock()
+	c.wmu.Unlock()
+	var once sync.Once
+	return func() {
+		once.Do(func() {
+			c.mu.Lock()
+			c.imports[counter]--
+			c.mu.Unlock()
+		})
+	}
 }
 
 // lastSession asks the lookup loop for a ClientID's latest stored session.
@@ -357,11 +420,19 @@ func (c *Collector) write() {
 				break fill
 			}
 		}
+		c.wmu.Lock()
 		hits = hits[:0]
+		c.mu.Lock()
 		for _, p := range batch {
-			hits = append(hits, p.hit)
+			h := p.hit
+			if p.epoch != c.epochs[h.CounterID] {
+				h.Attribution = crmlink.SessionAttribution{} // placed before an import began
+			}
+			hits = append(hits, h)
 		}
+		c.mu.Unlock()
 		err := c.cfg.Store.WriteHits(context.Background(), hits)
+		c.wmu.Unlock()
 		if err != nil {
 			// The sessions these hits opened were not stored: forget them,
 			// so the ClientIDs' next hits start from the store's state.

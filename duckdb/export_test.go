@@ -15,13 +15,13 @@ func SetLinkRows(s *Store, n int) { s.linkRows = n }
 // Path is the store's database file.
 func (s *Store) Path() string { return s.path }
 
-// HitAttribution tells how many new hit sessions were attributed from the
-// ClientIDs' kept latest sessions and how many by reading their stored
-// sessions, and how many ClientIDs' states are kept.
-func HitAttribution(s *Store) (kept, bySQL int64, states int) {
+// HitAttribution tells how many new hit sessions were stored with the
+// collector's attribution and how many the store attributed from its
+// stored sessions.
+func HitAttribution(s *Store) (given, bySQL int64) {
 	s.writeMu.Lock()
 	defer s.writeMu.Unlock()
-	return s.attrCounts[0], s.attrCounts[1], s.nAttrs
+	return s.attrCounts[0], s.attrCounts[1]
 }
 
 // HasClientFilter tells whether the store has built a counter's filter of

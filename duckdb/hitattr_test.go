@@ -5,30 +5,34 @@ import (
 	"context"
 	"database/sql"
 	"math/rand/v2"
+	"net/http"
 	"slices"
 	"strconv"
 	"testing"
 	"time"
 
 	"github.com/crmlink/crmlink"
+	"github.com/crmlink/crmlink/collect"
 	"github.com/crmlink/crmlink/duckdb"
 	"github.com/crmlink/crmlink/store"
 	"github.com/crmlink/crmlink/store/storetest"
+	"github.com/crmlink/crmlink/traffic"
 )
 
-// TestHitAttribution: the hit applier attributes new sessions from the
-// ClientIDs' latest sessions it keeps, or by reading the stored ones when
-// it keeps none; either way every session's stored first and last
-// significant source is what its ClientID's sessions in time order give.
-// The rounds cover new visitors the client filter knows to have no
-// session, visitors with imported history, several new sessions of one
-// ClientID in one application, a session out of time order, and an import
-// into ClientIDs whose states are kept.
+// TestHitAttribution: the sessions the collector opens are stored with
+// the attribution it gives them, and those it cannot attribute (an import
+// of the counter's sessions under way, or after it for the ClientIDs it
+// remembers) are attributed by the store from its stored sessions; either
+// way every session's stored first and last significant source is what
+// its ClientID's sessions in time order give. The visitors include new
+// ones, ones with imported history the collector looks up, and ones an
+// import gives earlier sessions while the collector remembers them.
 func TestHitAttribution(t *testing.T) {
 	ctx := context.Background()
-	st := openTemp(t, &crmlink.FixedClock{T: storetest.Epoch}).(*store.Store)
-	c := storetest.MustCounter(t, st, "Shop", "UTC")
 	t0 := storetest.Epoch
+	clock := &crmlink.FixedClock{T: t0.Add(30 * 24 * time.Hour)}
+	st := openTemp(t, clock).(*store.Store)
+	c := storetest.MustCounter(t, st, "Shop", "UTC")
 	rng := rand.New(rand.NewPCG(3, 4))
 	sources := []crmlink.TrafficSource{
 		{Kind: crmlink.SourceDirect}, {Kind: crmlink.SourceInternal}, {Kind: crmlink.SourceSaved},
@@ -48,80 +52,53 @@ func TestHitAttribution(t *testing.T) {
 	if err := st.ImportSessions(ctx, &crmlink.Upload{CounterID: c.ID}, &storetest.SliceReader{Sessions: history}); err != nil {
 		t.Fatal(err)
 	}
-	// The collector asks for its visitors' last sessions first, which
-	// builds the counter's client filter.
-	clients := make([]uint64, 60)
-	for i := range clients {
-		clients[i] = uint64(i + 1)
-	}
-	if _, err := st.LastSessions(ctx, c.ID, clients); err != nil {
-		t.Fatal(err)
-	}
-	now := t0.Add(30 * 24 * time.Hour)
-	id = 1_000_000
-	hit := func(client uint64, start time.Time) crmlink.SessionHit {
-		id++
-		return crmlink.SessionHit{Hit: crmlink.Hit{CounterID: c.ID, ClientID: client, Time: start, Kind: crmlink.HitPageview,
-			URL: "https://shop.example/", Source: sources[rng.IntN(len(sources))]},
-			SessionID: id, New: true, Start: start, PageViews: 1}
-	}
-	apply := func(batch []crmlink.SessionHit) {
+	col := collect.New(collect.Config{Store: st, Clock: clock, Enricher: collect.NewEnricher(traffic.New().Classify), MaxWait: time.Millisecond})
+	defer col.Close()
+	referrers := []string{"", "https://shop.example/a", "https://www.google.com/", "https://yandex.ru/", "https://vk.com/", "https://habr.com/"}
+	round := func() {
 		t.Helper()
-		if err := st.WriteHits(ctx, batch); err != nil {
-			t.Fatal(err)
+		for range 40 {
+			clock.Add(time.Duration(1+rng.IntN(90)) * time.Minute)
+			w := &collect.Wire{ClientID: strconv.Itoa(1 + rng.IntN(60)), Kind: "pv", URL: "https://shop.example/", Referrer: referrers[rng.IntN(len(referrers))]}
+			if rng.IntN(8) == 0 {
+				w.URL = "https://shop.example/?yclid=" + strconv.Itoa(rng.IntN(1000))
+			}
+			if err := col.Collect(ctx, w, c.ID, &collect.Request{UserAgent: "Mozilla/5.0 (Windows NT 10.0) Chrome/124.0", Header: http.Header{}}); err != nil {
+				t.Fatal(err)
+			}
 		}
 		if err := st.SyncHits(ctx); err != nil {
 			t.Fatal(err)
 		}
 	}
-	round := func() {
-		var batch []crmlink.SessionHit
-		for k := 0; k < 40; k++ {
-			now = now.Add(time.Duration(1+rng.IntN(90)) * time.Minute)
-			batch = append(batch, hit(clients[rng.IntN(len(clients))], now))
-		}
-		apply(batch)
-	}
 	for range 3 {
 		round()
 	}
-	// A session before its ClientID's latest (not significant, so that the
-	// later sessions' attribution stands, as a collector's clock stepping
-	// back would leave it), then more.
-	now = now.Add(time.Minute)
-	latest := hit(5, now)
-	latest.Source = crmlink.TrafficSource{Kind: crmlink.SourceReferral, Engine: "habr.com"}
-	late := hit(5, now.Add(-30*time.Minute))
-	late.Source = crmlink.TrafficSource{Kind: crmlink.SourceDirect}
-	apply([]crmlink.SessionHit{latest, late})
-	// The next session of that ClientID: its last significant source is
-	// the latest one's.
-	now = now.Add(time.Hour)
-	next := hit(5, now)
-	next.Source = crmlink.TrafficSource{Kind: crmlink.SourceDirect}
-	apply([]crmlink.SessionHit{next})
-	round()
-	keptBefore, _, states := duckdb.HitAttribution(engine(st))
-	if keptBefore == 0 || states == 0 {
-		t.Fatalf("no session was attributed from a kept state (%d, %d states)", keptBefore, states)
+	givenBefore, _ := duckdb.HitAttribution(engine(st))
+	if givenBefore == 0 {
+		t.Fatal("no session was stored with the collector's attribution")
 	}
-	// An import of earlier, significant sessions for kept ClientIDs.
+	// An import of earlier, significant sessions for ClientIDs the
+	// collector remembers, as the upload API runs it.
+	end := col.Importing(c.ID)
+	if err := st.SyncHits(ctx); err != nil {
+		t.Fatal(err)
+	}
 	if err := st.ImportSessions(ctx, &crmlink.Upload{CounterID: c.ID}, &storetest.SliceReader{Sessions: []crmlink.Session{
 		{ID: 900, ClientID: 30, Start: t0, PageViews: 1, Source: crmlink.TrafficSource{Kind: crmlink.SourceAd, Engine: "Google Ads"}},
 		{ID: 901, ClientID: 2, Start: t0, PageViews: 1, Source: crmlink.TrafficSource{Kind: crmlink.SourceSocial, Engine: "Telegram"}},
 	}}); err != nil {
 		t.Fatal(err)
 	}
-	if _, _, states := duckdb.HitAttribution(engine(st)); states != 0 {
-		t.Errorf("%d states kept after an import", states)
-	}
+	round() // hits while the import is under way
+	end()
 	for range 3 {
 		round()
 	}
-	kept, bySQL, _ := duckdb.HitAttribution(engine(st))
-	t.Logf("new hit sessions attributed from kept states: %d, by reading stored sessions: %d", kept, bySQL)
-	if kept <= keptBefore || bySQL == 0 {
-		t.Errorf("kept %d (before the import %d), by SQL %d: want both ways used, and kept states again after the import", kept, keptBefore, bySQL)
+	given, bySQL := duckdb.HitAttribution(engine(st))
+	t.Logf("new hit sessions stored with the collector's attribution: %d, attributed by the store: %d", given, bySQL)
+	if given <= givenBefore || bySQL == 0 {
+		t.Errorf("given %d (before the import %d), by the store %d: want both ways used", given, givenBefore, bySQL)
 	}
 	checkAttribution(t, engine(st).DB(), c.ID)
 }

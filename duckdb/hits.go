@@ -87,27 +87,19 @@ func (s *Store) applyHits(ctx context.Context, batches [][]crmlink.SessionHit, a
 		}
 		return sp, err
 	}
-	// The attribution states are kept only once the transaction that
-	// wrote their sessions commits, and before another can start.
-	attrs := map[crmlink.CounterID]map[uint64]clientAttr{}
 	s.writeMu.Lock()
 	defer s.writeMu.Unlock()
 	s.sessionsMu.Lock()
 	defer s.sessionsMu.Unlock()
 	err := s.inTxLocked(ctx, s.db, func(tx *sql.Tx) error {
 		for _, id := range counters {
-			a, err := s.writeCounterHits(ctx, tx, cnts[id], byCounter[id], newSpool)
-			if err != nil {
+			if err := s.writeCounterHits(ctx, tx, cnts[id], byCounter[id], newSpool); err != nil {
 				return fmt.Errorf("apply hits: %w", err)
 			}
-			attrs[id] = a
 		}
 		return also(tx)
 	})
 	if err == nil {
-		for id, a := range attrs {
-			s.keepAttrs(id, a)
-		}
 		for _, hits := range byCounter {
 			s.goalsStored(hits)
 		}
@@ -115,72 +107,61 @@ func (s *Store) applyHits(ctx context.Context, batches [][]crmlink.SessionHit, a
 	return err
 }
 
-// writeCounterHits writes one counter's hits, and returns the attribution
-// of the latest session of each ClientID it started a session for, to be
-// kept once the transaction commits (hitattr.go); a zero one for a
-// ClientID whose state is to be forgotten. Each step writes only the
+// writeCounterHits writes one counter's hits. Each step writes only the
 // spools and runs only the statements the batch needs: each costs
 // milliseconds, however few its rows.
 func (s *Store) writeCounterHits(ctx context.Context, tx *sql.Tx, cnt *crmlink.Counter, hits []*crmlink.SessionHit,
-	newSpool func(string) (*spool.Writer, error)) (map[uint64]clientAttr, error) {
+	newSpool func(string) (*spool.Writer, error)) error {
 	cid := int64(cnt.ID)
 	loc, err := cnt.Location()
 	if err != nil {
-		return nil, err
+		return err
 	}
 	p := s.planHits(cnt.ID, hits)
 	sp, err := s.spoolHits(ctx, tx, cnt.ID, loc, hits, p, newSpool)
 	if err != nil {
-		return nil, err
+		return err
 	}
 	if err := insertHitSessions(ctx, tx, cid, p, sp); err != nil {
-		return nil, err
-	}
-	for c := range p.unsure {
-		p.latest[c] = clientAttr{} // whatever was kept is stale: forget it
+		return err
 	}
 	s.attrCounts[0] += int64(len(p.attributed))
 	s.attrCounts[1] += int64(p.newSQL)
 	if err := updateHitSessions(ctx, tx, cid, p, sp); err != nil {
-		return nil, err
+		return err
 	}
-	if err := s.insertHitFacts(ctx, tx, cnt, p, sp); err != nil {
-		return nil, err
-	}
-	return p.latest, nil
+	return s.insertHitFacts(ctx, tx, cnt, p, sp)
 }
 
-// hitPlan is what one read of a counter's hits tells: how each new
-// session is attributed, the sessions the hits continue, and how many
+// hitPlan is what one read of a counter's hits tells: which new sessions
+// come attributed, the sessions the hits continue, and how many
 // identities, purchases and goal reaches they carry.
 type hitPlan struct {
-	latest     map[uint64]clientAttr // by ClientID, after this batch
-	viaSQL     map[uint64]bool       // ClientIDs whose new sessions chunkInsertSQL attributes
-	unsure     map[uint64]bool       // ClientIDs whose sessions came out of order: nothing kept
-	attributed map[int]clientAttr    // by hit, the new sessions attributed here
-	newSQL     int                   // new sessions chunkInsertSQL attributes
-	updates    map[uint64]*hitUpdate // by session, the sessions continued
+	viaSQL     map[uint64]bool                    // ClientIDs whose new sessions chunkInsertSQL attributes
+	attributed map[int]crmlink.SessionAttribution // by hit, the new sessions the collector attributed
+	newSQL     int                                // new sessions chunkInsertSQL attributes
+	updates    map[uint64]*hitUpdate              // by session, the sessions continued
 	ids        int
 	purchases  int
 	goals      int
 	newGoal    bool // a goal the store may not have yet
 }
 
-// planHits reads a counter's hits. New sessions are attributed here from
-// their ClientID's latest session when the store knows it, or knows there
-// is none; the rest by chunkInsertSQL (hitattr.go).
+// planHits reads a counter's hits. A new session the collector attributed
+// is stored with its attribution; the rest are attributed by
+// chunkInsertSQL from the stored sessions, as imported ones are, and so
+// are the ClientID's later sessions in the batch, which follow from them.
 func (s *Store) planHits(counter crmlink.CounterID, hits []*crmlink.SessionHit) *hitPlan {
-	kept := s.attrs[counter]
-	s.filterMu.Lock()
-	filter := s.filters[counter] // read under writeMu, which every add holds
-	s.filterMu.Unlock()
-	p := &hitPlan{latest: map[uint64]clientAttr{}, viaSQL: map[uint64]bool{}, unsure: map[uint64]bool{},
-		attributed: map[int]clientAttr{}, updates: map[uint64]*hitUpdate{}}
+	p := &hitPlan{viaSQL: map[uint64]bool{}, attributed: map[int]crmlink.SessionAttribution{}, updates: map[uint64]*hitUpdate{}}
 	for i, h := range hits {
-		if h.New {
-			p.attribute(i, h, kept, filter)
-		} else {
+		switch {
+		case !h.New:
 			p.update(h)
+		case h.Attribution.Known() && !p.viaSQL[h.ClientID]:
+			p.attributed[i] = h.Attribution
+		default:
+			p.viaSQL[h.ClientID] = true
+			p.newSQL++
 		}
 		p.ids += len(h.Identities)
 		if h.Purchase != nil {
@@ -192,34 +173,6 @@ func (s *Store) planHits(counter crmlink.CounterID, hits []*crmlink.SessionHit) 
 		}
 	}
 	return p
-}
-
-// attribute attributes the new session of hit i from its ClientID's
-// latest session, or leaves it to chunkInsertSQL.
-func (p *hitPlan) attribute(i int, h *crmlink.SessionHit, kept map[uint64]clientAttr, filter *clientFilter) {
-	c, start := h.ClientID, h.Start.UnixMicro()
-	var prev *clientAttr
-	ok := !p.viaSQL[c]
-	if ok {
-		if a, found := p.latest[c]; found {
-			prev = &a
-		} else if a, found := kept[c]; found {
-			prev = &a
-		} else {
-			ok = filter != nil && !filter.mayHave(c)
-		}
-	}
-	if ok && (prev == nil || prev.follows(start, h.SessionID)) {
-		a := nextAttr(prev, h.SessionID, start, &h.Source)
-		p.latest[c], p.attributed[i] = a, a
-		return
-	}
-	if _, found := p.latest[c]; found {
-		p.unsure[c] = true
-		delete(p.latest, c)
-	}
-	p.viaSQL[c] = true
-	p.newSQL++
 }
 
 // update folds a hit that continues a session into the session's update.
@@ -361,7 +314,9 @@ func insertHitSessions(ctx context.Context, tx *sql.Tx, cid int64, p *hitPlan, s
 		}
 	}
 	if p.newSQL > 0 {
-		return insertAttributing(ctx, tx, cid, sp.sessions, p.latest, p.unsure)
+		// caller: ApplyHits (new sessions, attributed from the stored ones)
+		_, err := tx.ExecContext(ctx, strings.Replace(chunkInsertSQL, "{spool}", readSpool(sp.sessions.File(), spoolColumns), 1), cid, "")
+		return err
 	}
 	return nil
 }
@@ -506,7 +461,8 @@ func (s *Store) LastSessions(ctx context.Context, counter crmlink.CounterID, cli
 	list = append(list, ']')
 	// caller: LastSessions
 	rows, err := s.db.QueryContext(ctx, `SELECT client_id, session_id, start_utc, duration_s, page_views, traffic_source, source_engine,
-		    utm_source, utm_medium, utm_campaign, utm_content, utm_term, click_id
+		    utm_source, utm_medium, utm_campaign, utm_content, utm_term, click_id,
+		    first_sid, first_source, first_engine, lastsign_sid, lastsign_source, lastsign_engine
 		FROM sessions WHERE counter_id = ? AND client_id IN (SELECT unnest(CAST(CAST(? AS VARCHAR) AS UBIGINT[])))
 		QUALIFY row_number() OVER (PARTITION BY client_id ORDER BY start_utc DESC, session_id DESC) = 1`,
 		int64(counter), string(list))
@@ -518,9 +474,17 @@ func (s *Store) LastSessions(ctx context.Context, counter crmlink.CounterID, cli
 		ss := &crmlink.Session{CounterID: counter}
 		var dur, pv int32
 		var kind string
+		var ls sql.Null[uint64]
+		a := &ss.Attribution
 		if err := rows.Scan(&ss.ClientID, &ss.ID, &ss.Start, &dur, &pv, &kind, &ss.Source.Engine,
-			&ss.Source.UTMSource, &ss.Source.UTMMedium, &ss.Source.UTMCampaign, &ss.Source.UTMContent, &ss.Source.UTMTerm, &ss.Source.ClickID); err != nil {
+			&ss.Source.UTMSource, &ss.Source.UTMMedium, &ss.Source.UTMCampaign, &ss.Source.UTMContent, &ss.Source.UTMTerm, &ss.Source.ClickID,
+			&a.First.SessionID, &a.First.Kind, &a.First.Engine, &ls, &a.LastSign.Kind, &a.LastSign.Engine); err != nil {
 			return nil, fmt.Errorf("last sessions: %w", err)
+		}
+		if ls.Valid {
+			a.LastSign.SessionID = ls.V
+		} else {
+			a.LastSign = crmlink.SourceRef{} // no significant session yet
 		}
 		ss.Start = ss.Start.UTC()
 		ss.Duration, ss.PageViews = time.Duration(dur)*time.Second, int(pv)
@@ -531,36 +495,4 @@ func (s *Store) LastSessions(ctx context.Context, counter crmlink.CounterID, cli
 		return nil, fmt.Errorf("last sessions: %w", err)
 	}
 	return out, nil
-}
-
-// insertAttributing inserts the spooled sessions by chunkInsertSQL, which
-// attributes them from the ClientIDs' stored sessions, and records in
-// latest each ClientID's latest session as attributed, but for those
-// unsure.
-func insertAttributing(ctx context.Context, tx *sql.Tx, cid int64, sp *spool.Writer, latest map[uint64]clientAttr, unsure map[uint64]bool) error {
-	// caller: ApplyHits (new sessions, attributed from the stored ones)
-	rows, err := tx.QueryContext(ctx, strings.Replace(chunkInsertSQL, "{spool}", readSpool(sp.File(), spoolColumns), 1)+`
-		RETURNING client_id, session_id, epoch_us(start_utc), first_sid, first_source, first_engine, lastsign_sid, lastsign_source, lastsign_engine`,
-		cid, "")
-	if err != nil {
-		return err
-	}
-	defer rows.Close()
-	for rows.Next() {
-		var c uint64
-		var a clientAttr
-		var ls sql.Null[uint64]
-		if err := rows.Scan(&c, &a.sid, &a.startUS, &a.First.SessionID, &a.First.Kind, &a.First.Engine, &ls, &a.LastSign.Kind, &a.LastSign.Engine); err != nil {
-			return err
-		}
-		if ls.Valid {
-			a.LastSign.SessionID = ls.V
-		} else {
-			a.LastSign = crmlink.SourceRef{}
-		}
-		if cur, ok := latest[c]; (!ok || cur.follows(a.startUS, a.sid)) && !unsure[c] {
-			latest[c] = a
-		}
-	}
-	return rows.Err()
 }

@@ -76,18 +76,14 @@ type Store struct {
 	// snapshot under it (clientfilter.go).
 	sessionsMu sync.Mutex
 
-	// attrs keep, per counter and ClientID, the attribution of the
-	// ClientID's latest session, for the hit applier (hitattr.go);
-	// nAttrs counts them. writeMu guards both.
-	attrs  map[crmlink.CounterID]map[uint64]clientAttr
-	nAttrs int
 	// identFilters tell, per counter, which identities surely are not
 	// in site_identities (identfilter.go); writeMu guards them.
 	identFilters map[crmlink.CounterID]*clientFilter
 	identSeed    maphash.Seed
 
-	// attrCounts are the new hit sessions attributed from kept states,
-	// and by chunkInsertSQL (tests; writeMu guards them).
+	// attrCounts are the new hit sessions stored with the collector's
+	// attribution, and those chunkInsertSQL attributed (tests; writeMu
+	// guards them).
 	attrCounts [2]int64
 }
 

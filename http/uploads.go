@@ -74,6 +74,14 @@ func (s *Server) importSessions(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return withType("invalid_uploading", err)
 	}
+	if s.cfg.Collector != nil {
+		// The collector attributes the sessions it opens from what it
+		// remembers, which the import may change (collect.Importing).
+		defer s.cfg.Collector.Importing(c.ID)()
+		if err := s.cfg.Store.SyncHits(r.Context()); err != nil {
+			return err
+		}
+	}
 	if err := s.cfg.Store.ImportSessions(r.Context(), up, rd); err != nil {
 		if crmlink.KindOf(err) == crmlink.KindInvalid {
 			return &typedError{errorType: "invalid_uploading", uploadingID: up.ID, err: err}

@@ -16,7 +16,8 @@ func runHits(t *testing.T, open Opener) {
 	t.Run("HitRobots", func(t *testing.T) { testHitRobots(t, open) })
 	t.Run("HitIdentitiesLinkOrders", func(t *testing.T) { testHitIdentities(t, open) })
 	t.Run("HitGoals", func(t *testing.T) { testHitGoals(t, open) })
-	t.Run("HitAttribution", func(t *testing.T) { testHitAttribution(t, open) })
+	t.Run("HitAttribution", func(t *testing.T) { testHitAttribution(t, open, false) })
+	t.Run("HitAttributionGiven", func(t *testing.T) { testHitAttribution(t, open, true) })
 	t.Run("LastSessions", func(t *testing.T) { testLastSessions(t, open) })
 }
 
@@ -316,8 +317,11 @@ total: 3 33.33 2 66.67`)
 // ClientID's earlier sessions, hit or imported, whether those were applied
 // earlier or with them: an organic visit, then a direct one, credits the
 // direct visit and its order to organic by last significant source, to
-// direct by last source; first source credits each ClientID's first.
-func testHitAttribution(t *testing.T, open Opener) {
+// direct by last source; first source credits each ClientID's first. With
+// given, the hits carry their attribution as the collector gives it
+// (from LastSessions and the sessions before them), which the store
+// keeps; without, the store derives it.
+func testHitAttribution(t *testing.T, open Opener, given bool) {
 	ctx := context.Background()
 	s, _ := newStore(t, open)
 	c := MustCounter(t, s, "Shop", "UTC")
@@ -330,8 +334,26 @@ func testHitAttribution(t *testing.T, open Opener) {
 	imported.Source = crmlink.TrafficSource{Kind: crmlink.SourceSocial, Engine: "VK"}
 	importSessions(t, s, c, imported)
 	// The collector asks for its visitors' last sessions first.
-	if last, err := s.LastSessions(ctx, c.ID, []uint64{80, 81, 82, 84}); err != nil || len(last) != 1 || last[84] == nil || last[84].ID != 8401 {
+	last, err := s.LastSessions(ctx, c.ID, []uint64{80, 81, 82, 84})
+	if err != nil || len(last) != 1 || last[84] == nil || last[84].ID != 8401 {
 		t.Fatalf("LastSessions = %+v, %v", last, err)
+	}
+	social := crmlink.SourceRef{SessionID: 8401, Kind: crmlink.SourceSocial, Engine: "VK"}
+	if a := last[84].Attribution; a != (crmlink.SessionAttribution{First: social, LastSign: social}) {
+		t.Errorf("the imported session's attribution: %+v", a)
+	}
+	prev := map[uint64]*crmlink.SessionAttribution{84: &last[84].Attribution}
+	writeHits := func(t *testing.T, s crmlink.Store, batches ...[]crmlink.SessionHit) {
+		t.Helper()
+		for _, b := range batches {
+			for i := range b {
+				if given && b[i].New {
+					a := crmlink.NextAttribution(prev[b[i].ClientID], b[i].SessionID, b[i].Source)
+					prev[b[i].ClientID], b[i].Attribution = &a, a
+				}
+			}
+		}
+		writeHits(t, s, batches...)
 	}
 	// ClientID 80: organic, and in a later application direct.
 	writeHits(t, s, []crmlink.SessionHit{openHit(c, 80, 8001, d(-2, 10), crmlink.TrafficSource{Kind: crmlink.SourceOrganic, Engine: "Google"})})
@@ -420,9 +442,15 @@ func testLastSessions(t *testing.T, open Opener) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	ref := func(sid uint64, src crmlink.TrafficSource) crmlink.SourceRef {
+		return crmlink.SourceRef{SessionID: sid, Kind: src.Kind, Engine: src.Engine}
+	}
+	direct := crmlink.TrafficSource{Kind: crmlink.SourceDirect}
 	want := map[uint64]*crmlink.Session{
-		7:   {CounterID: c.ID, ID: 71, ClientID: 7, Start: t0.Add(time.Hour), Duration: 30 * time.Second, PageViews: 2, Source: organic},
-		big: {CounterID: c.ID, ID: 90, ClientID: big, Start: t0, PageViews: 1, Source: social},
+		7: {CounterID: c.ID, ID: 71, ClientID: 7, Start: t0.Add(time.Hour), Duration: 30 * time.Second, PageViews: 2, Source: organic,
+			Attribution: crmlink.SessionAttribution{First: ref(70, direct), LastSign: ref(71, organic)}},
+		big: {CounterID: c.ID, ID: 90, ClientID: big, Start: t0, PageViews: 1, Source: social,
+			Attribution: crmlink.SessionAttribution{First: ref(90, social), LastSign: ref(90, social)}},
 	}
 	wantLastSessions(t, "after hits", got, want)
 	if got, err := s.LastSessions(ctx, other.ID, []uint64{7, big}); err != nil || len(got) != 0 {
@@ -438,14 +466,19 @@ func testLastSessions(t *testing.T, open Opener) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	want[8] = &crmlink.Session{CounterID: c.ID, ID: 80, ClientID: 8, Start: t0, PageViews: 1, Source: crmlink.TrafficSource{Kind: crmlink.SourceDirect}}
+	want[8] = &crmlink.Session{CounterID: c.ID, ID: 80, ClientID: 8, Start: t0, PageViews: 1, Source: direct,
+		Attribution: crmlink.SessionAttribution{First: ref(80, direct)}}
 	want[5] = &crmlink.Session{CounterID: c.ID, ID: 95, ClientID: 5, Start: imported.Start, Duration: imported.Duration,
-		PageViews: imported.PageViews, Source: imported.Source}
+		PageViews: imported.PageViews, Source: imported.Source,
+		Attribution: crmlink.SessionAttribution{First: ref(95, imported.Source), LastSign: ref(95, imported.Source)}}
+	// 7's earlier imported session is its first now.
+	want[7].Attribution.First = ref(96, imported.Source)
 	wantLastSessions(t, "after more sessions", got, want)
 }
 
 // wantLastSessions compares what LastSessions promises the collector of
-// each session: its id, ClientID, start, duration, page views and source.
+// each session: its id, ClientID, start, duration, page views, source and
+// attribution.
 func wantLastSessions(t *testing.T, when string, got, want map[uint64]*crmlink.Session) {
 	t.Helper()
 	if len(got) != len(want) {
@@ -458,7 +491,7 @@ func wantLastSessions(t *testing.T, when string, got, want map[uint64]*crmlink.S
 			continue
 		}
 		if g.CounterID != w.CounterID || g.ID != w.ID || g.ClientID != w.ClientID || !g.Start.Equal(w.Start) ||
-			g.Duration != w.Duration || g.PageViews != w.PageViews || g.Source != w.Source {
+			g.Duration != w.Duration || g.PageViews != w.PageViews || g.Source != w.Source || g.Attribution != w.Attribution {
 			t.Errorf("%s: ClientID %d: %+v\nwant %+v", when, client, g, w)
 		}
 	}

@@ -242,7 +242,7 @@ func (c *Collector) place(h *crmlink.Hit, cnt *crmlink.Counter, last *crmlink.Se
 	}
 	timeout := cnt.SessionTimeout
 	if timeout <= 0 {
-		timeout = 30 * time.Minute
+		timeout = crmlink.DefaultSessionTimeout
 	}
 	fresh := st == nil || h.Time.Sub(st.last) > timeout ||
 		(h.Kind == crmlink.HitPageview && h.External && !sameSource(st.source, h.Source))

@@ -11,35 +11,36 @@ import (
 	"time"
 
 	"github.com/crmlink/crmlink/gen"
+	"github.com/crmlink/crmlink/internal/cli"
 	"github.com/crmlink/crmlink/sessionfile"
 )
 
 // cmdBench measures end-to-end figures on generated data in a temporary
 // directory, which it removes afterwards.
-func cmdBench(ctx context.Context, args []string, e *env) error {
+func cmdBench(ctx context.Context, args []string, e *cli.Env) error {
 	if len(args) == 0 {
-		return usagef("bench: want gen, import, upload, link, report, dashboard, collect, restart or hostile")
+		return cli.Usagef("bench: want gen, import, upload, link, report, dashboard, collect, restart or hostile")
 	}
 	what := args[0]
 	if what == "collect" {
 		return benchCollectCmd(ctx, args[1:], e)
 	}
 	fs := flags("bench "+what, e)
-	var g genFlags
+	var g cli.GenFlags
 	switch what {
 	case "gen":
-		g.register(fs, 10_000_000, 500_000, 1_000_000, 90)
+		g.Register(fs, 10_000_000, 500_000, 1_000_000, 90)
 	case "import":
-		g.register(fs, 1_000_000, 1000, 1000, 90)
+		g.Register(fs, 1_000_000, 1000, 1000, 90)
 	case "upload", "restart":
-		g.register(fs, 100_000, 200_000, 1_000_000, 90)
+		g.Register(fs, 100_000, 200_000, 1_000_000, 90)
 	case "hostile":
 	case "link", "report":
-		g.register(fs, 10_000_000, 250_000, 1_000_000, 90)
+		g.Register(fs, 10_000_000, 250_000, 1_000_000, 90)
 	case "dashboard":
-		g.register(fs, 200000, 8000, 12000, 90) // the demo's own data set
+		g.Register(fs, 200000, 8000, 12000, 90) // the demo's own data set
 	default:
-		return usagef("bench: unknown benchmark %q (want gen, import, upload, link, report, dashboard, collect, restart or hostile)", what)
+		return cli.Usagef("bench: unknown benchmark %q (want gen, import, upload, link, report, dashboard, collect, restart or hostile)", what)
 	}
 	serveBin := fs.String("serve-binary", "", "restart, hostile: the crmlink binary whose server is measured (default this one), to compare builds")
 	jsonMB := fs.Int("json-mb", 300, "hostile: megabytes of the one string field of a JSON upload (0: none)")
@@ -47,7 +48,7 @@ func cmdBench(ctx context.Context, args []string, e *env) error {
 	tmp := fs.String("dir", os.TempDir(), "where to write the temporary files")
 	runs := fs.Int("runs", 7, "dashboard: loads of each page")
 	storeOpts := fs.String("store-options", "", "DuckDB settings for the benchmark's store, as URL query: memory_limit=1GB&threads=2")
-	if _, err := parse(fs, args[1:]); err != nil {
+	if _, err := cli.Parse(fs, args[1:]); err != nil {
 		return err
 	}
 	dir, err := os.MkdirTemp(*tmp, "crmlink-bench-")
@@ -68,15 +69,15 @@ func cmdBench(ctx context.Context, args []string, e *env) error {
 		return benchReport(ctx, &g, dir, *storeOpts, e)
 	case "dashboard":
 		if *runs < 1 {
-			return usagef("--runs must be at least 1")
+			return cli.Usagef("--runs must be at least 1")
 		}
 		return benchDashboard(ctx, &g, dir, *runs, e)
 	}
-	cfg, err := g.config(filepath.Join(dir, "data"), e.clock.Now())
+	cfg, err := g.Config(filepath.Join(dir, "data"), e.Clock.Now())
 	if err != nil {
 		return err
 	}
-	fmt.Fprintf(e.stdout, "machine: %s/%s, %d CPUs, %s\n", runtime.GOOS, runtime.GOARCH, runtime.NumCPU(), runtime.Version())
+	fmt.Fprintf(e.Stdout, "machine: %s/%s, %d CPUs, %s\n", runtime.GOOS, runtime.GOARCH, runtime.NumCPU(), runtime.Version())
 	resetPeakRSS()
 	start := time.Now()
 	sum, err := gen.Generate(ctx, cfg)
@@ -84,17 +85,17 @@ func cmdBench(ctx context.Context, args []string, e *env) error {
 		return err
 	}
 	el := time.Since(start)
-	fmt.Fprintf(e.stdout, "gen: %d sessions, %d contacts, %d orders in %s (%.0f sessions/s), peak RSS %s\n",
+	fmt.Fprintf(e.Stdout, "gen: %d sessions, %d contacts, %d orders in %s (%.0f sessions/s), peak RSS %s\n",
 		sum.Sessions, sum.Contacts, sum.Orders, el.Round(time.Millisecond), float64(sum.Sessions)/el.Seconds(), peakRSS())
 	if what == "gen" {
 		return nil
 	}
-	st, err := openStore(ctx, benchStoreURL(dir, *storeOpts), e.clock)
+	st, err := cli.OpenStore(ctx, benchStoreURL(dir, *storeOpts), e.Clock)
 	if err != nil {
 		return err
 	}
 	defer st.Close()
-	c, err := g.createCounter(ctx, st, "Bench")
+	c, err := g.CreateCounter(ctx, st, "Bench")
 	if err != nil {
 		return err
 	}
@@ -111,7 +112,7 @@ func cmdBench(ctx context.Context, args []string, e *env) error {
 	runtime.GC()
 	resetPeakRSS()
 	start = time.Now()
-	up, err := importSessions(ctx, st, c.ID, sessionfile.FormatCSV, f, e.clock, "CLI")
+	up, err := cli.ImportSessions(ctx, st, c.ID, sessionfile.FormatCSV, f, e.Clock, "CLI")
 	if err != nil {
 		return err
 	}
@@ -124,7 +125,7 @@ func cmdBench(ctx context.Context, args []string, e *env) error {
 		return err
 	}
 	cp := time.Since(cstart)
-	fmt.Fprintf(e.stdout, "import sessions: %d rows (%.0f MiB) in %s: %.0f rows/s, peak RSS %s; then checkpoint %s (%.0f rows/s with it)\n",
+	fmt.Fprintf(e.Stdout, "import sessions: %d rows (%.0f MiB) in %s: %.0f rows/s, peak RSS %s; then checkpoint %s (%.0f rows/s with it)\n",
 		up.Accepted, float64(fi.Size())/(1<<20), el.Round(time.Millisecond), float64(up.Accepted)/el.Seconds(), rss,
 		cp.Round(time.Millisecond), float64(up.Accepted)/(el+cp).Seconds())
 	return nil
@@ -165,12 +166,12 @@ func benchStoreURL(dir, opts string) string {
 }
 
 // benchGenerate writes a benchmark's data set and says how long it took.
-func benchGenerate(ctx context.Context, cfg gen.Config, e *env) error {
+func benchGenerate(ctx context.Context, cfg gen.Config, e *cli.Env) error {
 	start := time.Now()
 	if _, err := gen.Generate(ctx, cfg); err != nil {
 		return err
 	}
-	fmt.Fprintf(e.stdout, "gen: %d sessions, %d contacts, %d orders in %s\n",
+	fmt.Fprintf(e.Stdout, "gen: %d sessions, %d contacts, %d orders in %s\n",
 		cfg.Sessions, cfg.Contacts, cfg.Orders, time.Since(start).Round(time.Millisecond))
 	return nil
 }

@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/crmlink/crmlink"
+	"github.com/crmlink/crmlink/internal/cli"
 )
 
 // benchHostile measures a server's memory under two hostile requests, each
@@ -20,7 +21,7 @@ import (
 // whose single string field is jsonMB megabytes, and slow hits, whose
 // senders hold back the rest of their bodies. bin is the binary whose
 // server is measured (this one, or an earlier build to compare with).
-func benchHostile(ctx context.Context, dir, bin string, jsonMB, slow int, e *env) error {
+func benchHostile(ctx context.Context, dir, bin string, jsonMB, slow int, e *cli.Env) error {
 	if bin == "" {
 		self, err := os.Executable()
 		if err != nil {
@@ -29,8 +30,8 @@ func benchHostile(ctx context.Context, dir, bin string, jsonMB, slow int, e *env
 		bin = self
 	}
 	storeURL := benchStoreURL(dir, "")
-	g := genFlags{site: "shop.example", tz: "UTC"}
-	c, secret, err := prepareBenchStore(ctx, storeURL, g.createCounter, "", e)
+	g := cli.GenFlags{Site: "shop.example", TimeZone: "UTC"}
+	c, secret, err := prepareBenchStore(ctx, storeURL, g.CreateCounter, "", e)
 	if err != nil {
 		return err
 	}
@@ -46,7 +47,7 @@ func benchHostile(ctx context.Context, dir, bin string, jsonMB, slow int, e *env
 		if err != nil {
 			return err
 		}
-		fmt.Fprintf(e.stdout, "a JSON upload with one %d MB string field: answered %d in %s (%s); server peak RSS %s\n",
+		fmt.Fprintf(e.Stdout, "a JSON upload with one %d MB string field: answered %d in %s (%s); server peak RSS %s\n",
 			jsonMB, code, took.Round(time.Millisecond), msg, rss)
 	}
 	if slow > 0 {
@@ -60,7 +61,7 @@ func benchHostile(ctx context.Context, dir, bin string, jsonMB, slow int, e *env
 		if err != nil {
 			return err
 		}
-		fmt.Fprintf(e.stdout, "%d hits holding back their bodies: %d held open, %d answered and let go within %s; server peak RSS %s\n",
+		fmt.Fprintf(e.Stdout, "%d hits holding back their bodies: %d held open, %d answered and let go within %s; server peak RSS %s\n",
 			slow, held, cut, waited.Round(time.Millisecond), rss)
 	}
 	return nil

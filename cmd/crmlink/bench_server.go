@@ -8,13 +8,14 @@ import (
 	"io"
 	"log/slog"
 	"net"
-	"net/http"
 	"os"
 	"os/exec"
 	"strings"
 	"sync"
 	"syscall"
 	"time"
+
+	"github.com/crmlink/crmlink/internal/cli"
 )
 
 // benchServer is `crmlink serve` in a child process on a free loopback
@@ -32,7 +33,7 @@ type benchServer struct {
 // server writes its own to FILE.serve. With
 // steps, the server logs at debug level, steps sums the upload steps, and
 // only what the level asked for reaches the bench's stderr.
-func startBenchServer(ctx context.Context, storeURL string, e *env, steps *uploadSteps) (*benchServer, error) {
+func startBenchServer(ctx context.Context, storeURL string, e *cli.Env, steps *uploadSteps) (*benchServer, error) {
 	self, err := os.Executable()
 	if err != nil {
 		return nil, err
@@ -41,7 +42,7 @@ func startBenchServer(ctx context.Context, storeURL string, e *env, steps *uploa
 	if err != nil {
 		return nil, err
 	}
-	if err := waitHealthy(ctx, s.base); err != nil {
+	if err := cli.WaitHealthy(ctx, s.base); err != nil {
 		s.stop()
 		return nil, err
 	}
@@ -50,7 +51,7 @@ func startBenchServer(ctx context.Context, storeURL string, e *env, steps *uploa
 
 // launchBenchServer starts `bin serve` (this binary, or another build of
 // crmlink to compare with) as startBenchServer does, without waiting.
-func launchBenchServer(ctx context.Context, bin, storeURL string, e *env, steps *uploadSteps) (*benchServer, error) {
+func launchBenchServer(ctx context.Context, bin, storeURL string, e *cli.Env, steps *uploadSteps) (*benchServer, error) {
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		return nil, err
@@ -58,24 +59,24 @@ func launchBenchServer(ctx context.Context, bin, storeURL string, e *env, steps 
 	addr := ln.Addr().String()
 	ln.Close()
 	self := bin
-	level := e.getenv("CRMLINK_LOG_LEVEL")
+	level := e.Getenv("CRMLINK_LOG_LEVEL")
 	if level == "" {
 		level = "warn"
 	}
-	var stderr io.Writer = e.stderr
+	var stderr io.Writer = e.Stderr
 	if steps != nil {
 		var min slog.Level
 		if err := min.UnmarshalText([]byte(level)); err != nil {
-			return nil, usagef("CRMLINK_LOG_LEVEL %q: want debug, info, warn or error", level)
+			return nil, cli.Usagef("CRMLINK_LOG_LEVEL %q: want debug, info, warn or error", level)
 		}
-		steps.min, steps.out, level = min, e.stderr, "debug"
+		steps.min, steps.out, level = min, e.Stderr, "debug"
 		stderr = steps
 	}
 	cmd := exec.CommandContext(ctx, self, "serve", "--addr", addr, "--store", storeURL, "--log-level", level)
 	cmd.Stderr = stderr
 	cmd.Env = os.Environ()
 	for _, name := range []string{"CRMLINK_CPUPROFILE", "CRMLINK_MEMPROFILE"} {
-		if p := e.getenv(name); p != "" {
+		if p := e.Getenv(name); p != "" {
 			cmd.Env = append(cmd.Env, name+"="+p+".serve")
 		}
 	}
@@ -99,34 +100,6 @@ func (s *benchServer) stop() (time.Duration, error) {
 	s.cmd.Process.Signal(syscall.SIGTERM)
 	err := s.cmd.Wait()
 	return time.Since(start), err
-}
-
-// waitHealthy waits up to 10 s for a server to answer /healthz with 200.
-func waitHealthy(ctx context.Context, base string) error {
-	return waitHealthyEvery(ctx, base, 100*time.Millisecond, 10*time.Second)
-}
-
-// waitHealthyEvery asks a server's /healthz every so often until it
-// answers 200, for at most within: how long the server took is then known
-// to every.
-func waitHealthyEvery(ctx context.Context, base string, every, within time.Duration) error {
-	ctx, cancel := context.WithTimeout(ctx, within)
-	defer cancel()
-	for {
-		req, _ := http.NewRequestWithContext(ctx, "GET", base+"/healthz", nil)
-		resp, err := http.DefaultClient.Do(req)
-		if err == nil {
-			resp.Body.Close()
-			if resp.StatusCode == http.StatusOK {
-				return nil
-			}
-		}
-		select {
-		case <-ctx.Done():
-			return fmt.Errorf("the server did not answer /healthz within %s: %v", within, err)
-		case <-time.After(every):
-		}
-	}
 }
 
 // uploadSteps reads a bench server's JSON log lines: it sums the time of

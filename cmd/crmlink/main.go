@@ -86,10 +86,6 @@ crmlink statuses list --counter ID
   Print a report, as the Reporting API answers it.`},
 		{name: "gen", run: cmdGen, usage: `crmlink gen --out DIR [--seed 1] [--sessions N] [--contacts N] [--orders N] [--simple-orders N] [--days 90]
   Generate a synthetic shop's files: sessions, contacts, orders, statuses.`},
-		{name: "bench", subs: []string{"gen", "import", "upload", "link", "report", "dashboard", "collect", "restart", "hostile"}, run: cmdBench,
-			usage: `crmlink bench gen|import|upload|link|report|dashboard|restart|hostile [--sessions N] [--orders N] [--store-options S]
-crmlink bench collect [--duration 20s] [--concurrency 50] [--clients 20000] [--url URL --counter ID]
-  Measure end-to-end figures on generated data.`},
 		{name: "version", run: cmdVersion, usage: `crmlink version (or crmlink --version)
   Print the build's version and source commit.`},
 	}

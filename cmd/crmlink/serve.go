@@ -81,8 +81,8 @@ func tuneRuntime(getenv func(string) string) {
 	// The collector allocates a little per hit, many times a second: a
 	// collection at every fourth growth instead of every doubling costs a
 	// server a few tens of MiB and gains it a fifth more hits per second
-	// (`bench collect`); the soft limit keeps the heap bounded. GOGC and
-	// GOMEMLIMIT, when set, win.
+	// (`crmlink-bench collect`); the soft limit keeps the heap bounded.
+	// GOGC and GOMEMLIMIT, when set, win.
 	if getenv("GOGC") == "" {
 		debug.SetGCPercent(400)
 	}
@@ -93,8 +93,8 @@ func tuneRuntime(getenv func(string) string) {
 	// C code (the hit applier, uploads, reports), each holding a Go P
 	// until the runtime takes it back. One P more than the CPUs keeps the
 	// requests going meanwhile: on two cores, 12–19% more hits per second
-	// and a p99 a third lower (`bench collect`, run alternately with the
-	// default). GOMAXPROCS, when set, wins.
+	// and a p99 a third lower (`crmlink-bench collect`, run alternately
+	// with the default). GOMAXPROCS, when set, wins.
 	if getenv("GOMAXPROCS") == "" {
 		runtime.GOMAXPROCS(defaultProcs + 1)
 	}

@@ -23,23 +23,15 @@ import (
 // answered, starts a server again and times how long until it answers
 // /healthz; stops it with SIGTERM while it applies the upload, timing the
 // stop; and starts one more, timing until the upload is applied. bin is
-// the binary whose server is restarted (this one, or an earlier build to
-// compare with).
+// the crmlink binary whose server is measured, every time.
 func benchRestart(ctx context.Context, g *cli.GenFlags, dir, storeOpts, bin string, e *cli.Env) error {
-	if bin == "" {
-		self, err := os.Executable()
-		if err != nil {
-			return err
-		}
-		bin = self
-	}
 	b, err := generatedBench(ctx, g, dir, storeOpts, e)
 	if err != nil {
 		return err
 	}
 	cfg, storeURL, c, secret := b.cfg, b.storeURL, b.counter, b.secret
 
-	srv, err := startBenchServer(ctx, storeURL, e, nil)
+	srv, err := startBenchServer(ctx, bin, storeURL, e, nil)
 	if err != nil {
 		return err
 	}

@@ -1,8 +1,21 @@
+// Command crmlink-bench measures crmlink's end-to-end figures on
+// generated data: generation, session import, uploads over HTTP, linking,
+// reports, the dashboard's pages, the tag's hits, restarts and hostile
+// requests. It is the developers' tool, apart from the product binary;
+// docs/benchmarks.md lists its commands and the figures measured with them.
+//
+// The benchmarks of a server (upload, restart, hostile, collect) run
+// `crmlink serve` in a child process, so that its memory and CPU are its
+// own: the binary --serve-binary names, or else crmlink built from this
+// module's ./cmd/crmlink into the benchmark's temporary directory, with
+// the go command, from the repository (where `go run ./cmd/crmlink-bench`
+// runs).
 package main
 
 import (
 	"bufio"
 	"context"
+	"flag"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -15,17 +28,66 @@ import (
 	"github.com/crmlink/crmlink/sessionfile"
 )
 
-// cmdBench measures end-to-end figures on generated data in a temporary
-// directory, which it removes afterwards.
-func cmdBench(ctx context.Context, args []string, e *cli.Env) error {
+// usage is what "crmlink-bench help" prints, and every benchmark's -h
+// before its flags.
+const usage = `Usage:
+crmlink-bench gen|import|upload|link|report|dashboard|restart|hostile [--sessions N] [--orders N] [--store-options S]
+              [--dir DIR] [--serve-binary PATH]
+crmlink-bench collect [--duration 20s] [--concurrency 50] [--clients 20000] [--url URL --counter ID] [--serve-binary PATH]
+crmlink-bench help [BENCHMARK] (or crmlink-bench BENCHMARK -h)
+  Measure end-to-end figures on generated data, in a temporary directory removed afterwards.
+  upload, restart, hostile and collect measure a crmlink server in a child process: the
+  binary --serve-binary names, else crmlink built from ./cmd/crmlink (go build, from the
+  repository) into the temporary directory.
+`
+
+// benchmarks are the benchmarks, in the order the usage lists them.
+var benchmarks = []string{"gen", "import", "upload", "link", "report", "dashboard", "collect", "restart", "hostile"}
+
+func main() { cli.Main(run) }
+
+// run runs one benchmark, or prints the usage, and returns the exit code.
+func run(ctx context.Context, args []string, e *cli.Env) int {
 	if len(args) == 0 {
-		return cli.Usagef("bench: want gen, import, upload, link, report, dashboard, collect, restart or hostile")
+		fmt.Fprint(e.Stderr, usage)
+		return cli.ExitUsage
 	}
+	if isHelp(args[0]) {
+		if len(args) > 1 && !isHelp(args[1]) {
+			return run(ctx, []string{args[1], "-h"}, e) // the benchmark's flags
+		}
+		fmt.Fprint(e.Stdout, usage)
+		return cli.ExitOK
+	}
+	return cli.ExitCode("crmlink-bench", bench(ctx, args, e), e)
+}
+
+// isHelp tells whether an argument asks for help.
+func isHelp(arg string) bool {
+	return arg == "-h" || arg == "-help" || arg == "--help" || arg == "help"
+}
+
+// flags returns the FlagSet of a benchmark, whose help prints the usage
+// before its flags.
+func flags(what string, e *cli.Env) *flag.FlagSet {
+	return cli.NewFlagSet("crmlink-bench "+what, e, usage)
+}
+
+// serveBinaryFlag adds --serve-binary, for the benchmarks that run a
+// server.
+func serveBinaryFlag(fs *flag.FlagSet) *string {
+	return fs.String("serve-binary", "", "upload, restart, hostile, collect: the crmlink binary whose server is measured, "+
+		"such as an earlier build to compare with (default: crmlink built from ./cmd/crmlink into the temporary directory)")
+}
+
+// bench measures end-to-end figures on generated data in a temporary
+// directory, which it removes afterwards.
+func bench(ctx context.Context, args []string, e *cli.Env) error {
 	what := args[0]
 	if what == "collect" {
 		return benchCollectCmd(ctx, args[1:], e)
 	}
-	fs := flags("bench "+what, e)
+	fs := flags(what, e)
 	var g cli.GenFlags
 	switch what {
 	case "gen":
@@ -40,37 +102,48 @@ func cmdBench(ctx context.Context, args []string, e *cli.Env) error {
 	case "dashboard":
 		g.Register(fs, 200000, 8000, 12000, 90) // the demo's own data set
 	default:
-		return cli.Usagef("bench: unknown benchmark %q (want gen, import, upload, link, report, dashboard, collect, restart or hostile)", what)
+		return cli.Usagef("unknown benchmark %q (want %s)", what, strings.Join(benchmarks, ", "))
 	}
-	serveBin := fs.String("serve-binary", "", "restart, hostile: the crmlink binary whose server is measured (default this one), to compare builds")
+	serveBin := serveBinaryFlag(fs)
 	jsonMB := fs.Int("json-mb", 300, "hostile: megabytes of the one string field of a JSON upload (0: none)")
 	slow := fs.Int("slow", 3000, "hostile: hits that hold back their bodies, each on its own connection (0: none)")
 	tmp := fs.String("dir", os.TempDir(), "where to write the temporary files")
 	runs := fs.Int("runs", 7, "dashboard: loads of each page")
 	storeOpts := fs.String("store-options", "", "DuckDB settings for the benchmark's store, as URL query: memory_limit=1GB&threads=2")
-	if _, err := cli.Parse(fs, args[1:]); err != nil {
+	pos, err := cli.Parse(fs, args[1:])
+	if err != nil {
 		return err
+	}
+	if len(pos) > 0 {
+		return cli.Usagef("%s takes no arguments, got %q", what, pos)
+	}
+	if what == "dashboard" && *runs < 1 {
+		return cli.Usagef("--runs must be at least 1")
 	}
 	dir, err := os.MkdirTemp(*tmp, "crmlink-bench-")
 	if err != nil {
 		return err
 	}
 	defer os.RemoveAll(dir)
+	var bin string
+	switch what {
+	case "upload", "restart", "hostile":
+		if bin, err = serveBinary(ctx, *serveBin, dir, e); err != nil {
+			return err
+		}
+	}
 	switch what {
 	case "upload":
-		return benchUpload(ctx, &g, dir, *storeOpts, e)
+		return benchUpload(ctx, &g, dir, *storeOpts, bin, e)
 	case "restart":
-		return benchRestart(ctx, &g, dir, *storeOpts, *serveBin, e)
+		return benchRestart(ctx, &g, dir, *storeOpts, bin, e)
 	case "hostile":
-		return benchHostile(ctx, dir, *serveBin, *jsonMB, *slow, e)
+		return benchHostile(ctx, dir, bin, *jsonMB, *slow, e)
 	case "link":
 		return benchLink(ctx, &g, dir, *storeOpts, e)
 	case "report":
 		return benchReport(ctx, &g, dir, *storeOpts, e)
 	case "dashboard":
-		if *runs < 1 {
-			return cli.Usagef("--runs must be at least 1")
-		}
 		return benchDashboard(ctx, &g, dir, *runs, e)
 	}
 	cfg, err := g.Config(filepath.Join(dir, "data"), e.Clock.Now())

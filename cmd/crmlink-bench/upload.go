@@ -17,17 +17,17 @@ import (
 )
 
 // benchUpload measures an orders upload over HTTP, end to end: it starts
-// `crmlink serve` as a child process on a fresh store, sends the generated
+// `bin serve` as a child process on a fresh store, sends the generated
 // orders.csv to it as a multipart upload, and reports rows/s and the
 // server's peak resident memory.
-func benchUpload(ctx context.Context, g *cli.GenFlags, dir, storeOpts string, e *cli.Env) error {
+func benchUpload(ctx context.Context, g *cli.GenFlags, dir, storeOpts, bin string, e *cli.Env) error {
 	b, err := generatedBench(ctx, g, dir, storeOpts, e)
 	if err != nil {
 		return err
 	}
 	cfg, storeURL, c, secret := b.cfg, b.storeURL, b.counter, b.secret
 	var steps uploadSteps
-	srv, err := startBenchServer(ctx, storeURL, e, &steps)
+	srv, err := startBenchServer(ctx, bin, storeURL, e, &steps)
 	if err != nil {
 		return err
 	}

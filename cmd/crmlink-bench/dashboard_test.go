@@ -10,8 +10,8 @@ import (
 	"github.com/crmlink/crmlink/internal/cli"
 )
 
-// TestBenchDashboard runs `bench dashboard` on a small data set: every
-// page answers, and the figures are printed.
+// TestBenchDashboard runs `crmlink-bench dashboard` on a small data set:
+// every page answers, and the figures are printed.
 func TestBenchDashboard(t *testing.T) {
 	runBench(t, []string{"Overview, 30 days", "Customer (top by orders)", "Settings", "pages over 200 ms"},
 		"dashboard", "--sessions", "3000", "--contacts", "200", "--orders", "300", "--days", "30", "--runs", "1", "--dir", t.TempDir())

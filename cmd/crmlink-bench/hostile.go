@@ -7,7 +7,6 @@ import (
 	"io"
 	"net"
 	"net/http"
-	"os"
 	"strings"
 	"sync"
 	"time"
@@ -19,16 +18,9 @@ import (
 // benchHostile measures a server's memory under two hostile requests, each
 // on a server of its own so that each peak is its own: one JSON upload
 // whose single string field is jsonMB megabytes, and slow hits, whose
-// senders hold back the rest of their bodies. bin is the binary whose
-// server is measured (this one, or an earlier build to compare with).
+// senders hold back the rest of their bodies. bin is the crmlink binary
+// whose server is measured.
 func benchHostile(ctx context.Context, dir, bin string, jsonMB, slow int, e *cli.Env) error {
-	if bin == "" {
-		self, err := os.Executable()
-		if err != nil {
-			return err
-		}
-		bin = self
-	}
 	storeURL := benchStoreURL(dir, "")
 	g := cli.GenFlags{Site: "shop.example", TimeZone: "UTC"}
 	c, secret, err := prepareBenchStore(ctx, storeURL, g.CreateCounter, "", e)

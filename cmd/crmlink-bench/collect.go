@@ -28,7 +28,7 @@ import (
 	"github.com/crmlink/crmlink/sessionfile"
 )
 
-// collectBench is `crmlink bench collect`: simulated visitors send the
+// collectBench is `crmlink-bench collect`: simulated visitors send the
 // tag's hits to /collect/{counter} over loopback, each with its own
 // ClientID kept across its hits, and the bench reports hits/s, latency and
 // whether every acknowledged hit is in the store.
@@ -47,8 +47,9 @@ type collectBench struct {
 }
 
 func benchCollectCmd(ctx context.Context, args []string, e *cli.Env) error {
-	fs := flags("bench collect", e)
+	fs := flags("collect", e)
 	serverURL := fs.String("url", "", "send to this server (default: start `crmlink serve` on 127.0.0.1 with a fresh store)")
+	serveBin := serveBinaryFlag(fs)
 	counter := fs.String("counter", "", "the counter to send to (required with --url)")
 	duration := fs.Duration("duration", 20*time.Second, "how long to send")
 	concurrency := fs.Int("concurrency", 50, "requests in flight (connections)")
@@ -66,16 +67,16 @@ func benchCollectCmd(ctx context.Context, args []string, e *cli.Env) error {
 		return err
 	}
 	if len(pos) > 0 {
-		return cli.Usagef("bench collect takes no arguments, got %q", pos)
+		return cli.Usagef("collect takes no arguments, got %q", pos)
 	}
 	if *duration <= 0 || *concurrency < 1 || *clients < 1 || *maxHits < 1 {
-		return cli.Usagef("bench collect: --duration, --concurrency, --clients and --max-hits must be positive")
+		return cli.Usagef("collect: --duration, --concurrency, --clients and --max-hits must be positive")
 	}
 	if *history < 0 {
-		return cli.Usagef("bench collect: --history must not be negative")
+		return cli.Usagef("collect: --history must not be negative")
 	}
 	if *clients < *concurrency {
-		return cli.Usagef("bench collect: --clients %d: want at least --concurrency (%d), each visitor's hits go one at a time", *clients, *concurrency)
+		return cli.Usagef("collect: --clients %d: want at least --concurrency (%d), each visitor's hits go one at a time", *clients, *concurrency)
 	}
 	switch *loader {
 	case "go":
@@ -83,26 +84,29 @@ func benchCollectCmd(ctx context.Context, args []string, e *cli.Env) error {
 		set := false
 		fs.Visit(func(f *flag.Flag) { set = set || f.Name == "max-hits" })
 		if set {
-			return cli.Usagef("bench collect: --max-hits: wrk is bounded by --duration only")
+			return cli.Usagef("collect: --max-hits: wrk is bounded by --duration only")
 		}
 		if *duration < time.Second {
-			return cli.Usagef("bench collect: --duration %s: wrk runs whole seconds, want at least 1s", *duration)
+			return cli.Usagef("collect: --duration %s: wrk runs whole seconds, want at least 1s", *duration)
 		}
 	default:
-		return cli.Usagef("bench collect: --loader %q: want go or wrk", *loader)
+		return cli.Usagef("collect: --loader %q: want go or wrk", *loader)
 	}
 	b := &collectBench{site: *site, duration: *duration, concurrency: *concurrency, clients: *clients,
 		maxHits: *maxHits, timeout: *timeout, seed: *seed, loader: *loader, history: *history}
 	fmt.Fprintf(e.Stdout, "machine: %s/%s, %d CPUs, %s\n", runtime.GOOS, runtime.GOARCH, runtime.NumCPU(), runtime.Version())
 	if *serverURL != "" {
 		if *counter == "" {
-			return cli.Usagef("bench collect: --url needs --counter")
+			return cli.Usagef("collect: --url needs --counter")
 		}
 		if *history > 0 {
-			return cli.Usagef("bench collect: --history fills a fresh store, not the one at --url")
+			return cli.Usagef("collect: --history fills a fresh store, not the one at --url")
+		}
+		if *serveBin != "" {
+			return cli.Usagef("collect: --serve-binary starts a server of its own, not the one at --url")
 		}
 		if b.counter, err = crmlink.ParseCounterID(*counter); err != nil {
-			return cli.Usagef("bench collect: --counter %q: %v", *counter, err)
+			return cli.Usagef("collect: --counter %q: %v", *counter, err)
 		}
 		b.base = strings.TrimRight(*serverURL, "/")
 		res, err := b.send(ctx, e.Stdout)
@@ -114,19 +118,23 @@ func benchCollectCmd(ctx context.Context, args []string, e *cli.Env) error {
 		return nil
 	}
 	if *counter != "" {
-		return cli.Usagef("bench collect: --counter goes with --url (a fresh store gets its own counter)")
+		return cli.Usagef("collect: --counter goes with --url (a fresh store gets its own counter)")
 	}
 	dir, err := os.MkdirTemp(*tmp, "crmlink-bench-")
 	if err != nil {
 		return err
 	}
 	defer os.RemoveAll(dir)
-	return b.withChild(ctx, dir, *storeOpts, e)
+	bin, err := serveBinary(ctx, *serveBin, dir, e)
+	if err != nil {
+		return err
+	}
+	return b.withChild(ctx, dir, *storeOpts, bin, e)
 }
 
-// withChild runs the bench against a child `crmlink serve` on a fresh
-// store, then stops it gracefully and counts what its store holds.
-func (b *collectBench) withChild(ctx context.Context, dir, storeOpts string, e *cli.Env) error {
+// withChild runs the bench against a child `bin serve` on a fresh store,
+// then stops it gracefully and counts what its store holds.
+func (b *collectBench) withChild(ctx context.Context, dir, storeOpts, bin string, e *cli.Env) error {
 	storeURL := benchStoreURL(dir, storeOpts)
 	st, err := duckdb.Open(ctx, storeURL, e.Clock)
 	if err != nil {
@@ -151,7 +159,7 @@ func (b *collectBench) withChild(ctx context.Context, dir, storeOpts string, e *
 		return err
 	}
 	b.counter, b.site = c.ID, c.Site
-	srv, err := startBenchServer(ctx, storeURL, e, nil)
+	srv, err := startBenchServer(ctx, bin, storeURL, e, nil)
 	if err != nil {
 		return err
 	}
@@ -414,7 +422,7 @@ func (r *collectResult) childCPU() time.Duration { return 0 }
 func (b *collectBench) run(ctx context.Context) (*collectResult, error) {
 	u, err := url.Parse(b.base)
 	if err != nil || u.Scheme != "http" || u.Host == "" {
-		return nil, fmt.Errorf("bench collect: --url %q: want http://host:port", b.base)
+		return nil, fmt.Errorf("collect: --url %q: want http://host:port", b.base)
 	}
 	endpoint := u.Path + "/collect/" + b.counter.String()
 
@@ -472,7 +480,7 @@ func (b *collectBench) run(ctx context.Context) (*collectResult, error) {
 		res.perSecond = append(res.perSecond, perSecond[i].Load())
 	}
 	if res.sent == 0 {
-		return nil, errors.New("bench collect: no hit was sent")
+		return nil, errors.New("collect: no hit was sent")
 	}
 	return res, nil
 }

@@ -4,12 +4,14 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"log/slog"
 	"net"
 	"os"
 	"os/exec"
+	"path/filepath"
 	"strings"
 	"sync"
 	"syscall"
@@ -26,19 +28,46 @@ type benchServer struct {
 	stopped bool
 }
 
-// startBenchServer starts the server on storeURL and waits until it
+// servePackage is the product binary's package, which serveBinary builds.
+const servePackage = "github.com/crmlink/crmlink/cmd/crmlink"
+
+// serveBinary returns the crmlink binary whose server a benchmark
+// measures: path (--serve-binary), looked up on the PATH when it has no
+// slash; or, when path is "", crmlink built from this module's source into
+// dir. The build runs the go command on the PATH in the working directory,
+// so it works where `go run ./cmd/crmlink-bench` does, in the repository;
+// it takes seconds with a warm build cache, and says so on stderr.
+func serveBinary(ctx context.Context, path, dir string, e *cli.Env) (string, error) {
+	if path != "" {
+		bin, err := exec.LookPath(path)
+		if err != nil {
+			return "", cli.Usagef("--serve-binary %q: %v", path, err)
+		}
+		return bin, nil
+	}
+	gobin, err := exec.LookPath("go")
+	if err != nil {
+		return "", errors.New("no go command on the PATH to build crmlink with: name a crmlink binary with --serve-binary")
+	}
+	bin := filepath.Join(dir, "crmlink")
+	fmt.Fprintln(e.Stderr, "crmlink-bench: building ./cmd/crmlink for the server (--serve-binary names a built one) ...")
+	out, err := exec.CommandContext(ctx, gobin, "build", "-o", bin, servePackage).CombinedOutput()
+	if err != nil {
+		return "", fmt.Errorf("go build %s: %v: %s\n(run crmlink-bench from the repository, or name a crmlink binary with --serve-binary)",
+			servePackage, err, bytes.TrimSpace(out))
+	}
+	return bin, nil
+}
+
+// startBenchServer starts bin's server on storeURL and waits until it
 // answers. It logs warnings, or what CRMLINK_LOG_LEVEL asks (debug shows
 // each upload step); a CPU or allocation profile asked of the bench
 // (CRMLINK_CPUPROFILE, CRMLINK_MEMPROFILE) is the bench's own, and the
-// server writes its own to FILE.serve. With
-// steps, the server logs at debug level, steps sums the upload steps, and
-// only what the level asked for reaches the bench's stderr.
-func startBenchServer(ctx context.Context, storeURL string, e *cli.Env, steps *uploadSteps) (*benchServer, error) {
-	self, err := os.Executable()
-	if err != nil {
-		return nil, err
-	}
-	s, err := launchBenchServer(ctx, self, storeURL, e, steps)
+// server writes its own to FILE.serve. With steps, the server logs at
+// debug level, steps sums the upload steps, and only what the level asked
+// for reaches the bench's stderr.
+func startBenchServer(ctx context.Context, bin, storeURL string, e *cli.Env, steps *uploadSteps) (*benchServer, error) {
+	s, err := launchBenchServer(ctx, bin, storeURL, e, steps)
 	if err != nil {
 		return nil, err
 	}
@@ -49,8 +78,8 @@ func startBenchServer(ctx context.Context, storeURL string, e *cli.Env, steps *u
 	return s, nil
 }
 
-// launchBenchServer starts `bin serve` (this binary, or another build of
-// crmlink to compare with) as startBenchServer does, without waiting.
+// launchBenchServer starts `bin serve` as startBenchServer does, without
+// waiting.
 func launchBenchServer(ctx context.Context, bin, storeURL string, e *cli.Env, steps *uploadSteps) (*benchServer, error) {
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
@@ -58,7 +87,6 @@ func launchBenchServer(ctx context.Context, bin, storeURL string, e *cli.Env, st
 	}
 	addr := ln.Addr().String()
 	ln.Close()
-	self := bin
 	level := e.Getenv("CRMLINK_LOG_LEVEL")
 	if level == "" {
 		level = "warn"
@@ -72,7 +100,7 @@ func launchBenchServer(ctx context.Context, bin, storeURL string, e *cli.Env, st
 		steps.min, steps.out, level = min, e.Stderr, "debug"
 		stderr = steps
 	}
-	cmd := exec.CommandContext(ctx, self, "serve", "--addr", addr, "--store", storeURL, "--log-level", level)
+	cmd := exec.CommandContext(ctx, bin, "serve", "--addr", addr, "--store", storeURL, "--log-level", level)
 	cmd.Stderr = stderr
 	cmd.Env = os.Environ()
 	for _, name := range []string{"CRMLINK_CPUPROFILE", "CRMLINK_MEMPROFILE"} {

@@ -191,7 +191,7 @@ func benchOrdersUpload(b *testing.B, way func(st *store.Store) func(context.Cont
 }
 
 // BenchmarkRelink links 100k generated orders against 1M sessions again;
-// `crmlink bench link` measures the 1M-against-10M case.
+// `crmlink-bench link` measures the 1M-against-10M case.
 func BenchmarkRelink(b *testing.B) {
 	ctx := context.Background()
 	st, c := loadedBenchStore(b, 1_000_000, 25_000, 100_000)
@@ -210,7 +210,7 @@ func BenchmarkRelink(b *testing.B) {
 
 // BenchmarkReport runs the Order sources report (30 days, lastsign), a
 // three-dimension cross-section and the Clients report's first page over
-// 1M sessions and 100k orders; `crmlink bench report` measures them at
+// 1M sessions and 100k orders; `crmlink-bench report` measures them at
 // 10M sessions and 1M orders.
 func BenchmarkReport(b *testing.B) {
 	ctx := context.Background()

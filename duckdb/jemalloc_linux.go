@@ -11,7 +11,7 @@ package duckdb
 //   - narenas:1: every thread allocates from one arena, so pages freed by
 //     one thread serve the next; DuckDB runs two threads here and each
 //     keeps its thread cache, so the single arena costs no measurable
-//     time (bench collect and bench upload, back to back).
+//     time (docs/benchmarks.md).
 //   - dirty_decay_ms:200, muzzy_decay_ms:0: freed pages go back within a
 //     fifth of a second, by the allocator's background thread
 //     (allocator_background_threads, on by default in Open). Purging at

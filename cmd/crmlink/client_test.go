@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/crmlink/crmlink"
+	"github.com/crmlink/crmlink/internal/cli"
 	"github.com/crmlink/crmlink/report"
 )
 
@@ -95,19 +96,8 @@ func TestVersion(t *testing.T) {
 	}
 }
 
+// TestPlural: the commands' messages count in English, one row or more.
 func TestPlural(t *testing.T) {
-	for _, tc := range []struct {
-		n         int
-		one, many string
-		want      string
-	}{
-		{0, "row", "", "0 rows"}, {1, "row", "", "1 row"}, {2, "row", "", "2 rows"},
-		{1, "more error", "more errors", "1 more error"}, {11, "more error", "more errors", "11 more errors"},
-	} {
-		if got := plural(tc.n, tc.one, tc.many); got != tc.want {
-			t.Errorf("plural(%d, %q) = %q, want %q", tc.n, tc.one, got, tc.want)
-		}
-	}
 	var b strings.Builder
 	printUpload(&b, &crmlink.Upload{ID: "7", Status: crmlink.UploadPassed, Rows: 1, Accepted: 1})
 	if b.String() != "uploading 7: PASSED, 1 row, 1 accepted, 0 rejected\n" {
@@ -340,7 +330,7 @@ func TestStoreHeldByServer(t *testing.T) {
 	}()
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
-	if err := waitHealthy(ctx, base); err != nil {
+	if err := cli.WaitHealthy(ctx, base); err != nil {
 		t.Fatal(err)
 	}
 	code, _, errs := c.run("token", "create", "--counter", "1", "--scope", "write")

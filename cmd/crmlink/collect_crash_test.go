@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/crmlink/crmlink"
+	"github.com/crmlink/crmlink/internal/cli"
 )
 
 // TestCrashDuringCollect sends page views of new visitors to `crmlink
@@ -26,7 +27,7 @@ func TestCrashDuringCollect(t *testing.T) {
 	}
 	dir := t.TempDir()
 	store := "duckdb://" + filepath.Join(dir, "crmlink.db")
-	c := &cli{t: t, store: store, clock: &crmlink.FixedClock{T: time.Now()}}
+	c := &cmdline{t: t, store: store, clock: &crmlink.FixedClock{T: time.Now()}}
 	if id := strings.TrimSpace(c.must("counter", "create", "--name", "Shop", "--site", "shop.example")); id != "1" {
 		t.Fatalf("counter create printed %q", id)
 	}
@@ -46,7 +47,7 @@ func TestCrashDuringCollect(t *testing.T) {
 			child.Wait()
 		}
 	}()
-	if err := waitHealthy(context.Background(), base); err != nil {
+	if err := cli.WaitHealthy(context.Background(), base); err != nil {
 		t.Fatalf("%v; stderr: %s", err, serverLog())
 	}
 
@@ -113,7 +114,7 @@ func TestCrashDuringCollect(t *testing.T) {
 		t.Fatalf("no hit was acknowledged in 2 s (%d sent); server stderr: %s", nsent, serverLog())
 	}
 
-	st, err := openStore(context.Background(), store, crmlink.SystemClock{})
+	st, err := cli.OpenStore(context.Background(), store, crmlink.SystemClock{})
 	if err != nil {
 		t.Fatalf("the store does not open after the crash: %v", err)
 	}

@@ -12,11 +12,12 @@ import (
 
 	"github.com/crmlink/crmlink"
 	crmhttp "github.com/crmlink/crmlink/http"
+	"github.com/crmlink/crmlink/internal/cli"
 )
 
-func cmdCounter(ctx context.Context, args []string, e *env) error {
+func cmdCounter(ctx context.Context, args []string, e *cli.Env) error {
 	if len(args) == 0 {
-		return usagef("counter: want create or list")
+		return cli.Usagef("counter: want create or list")
 	}
 	switch args[0] {
 	case "create":
@@ -24,10 +25,10 @@ func cmdCounter(ctx context.Context, args []string, e *env) error {
 	case "list":
 		return counterList(ctx, args[1:], e)
 	}
-	return usagef("counter: unknown subcommand %q (want create or list)", args[0])
+	return cli.Usagef("counter: unknown subcommand %q (want create or list)", args[0])
 }
 
-func counterCreate(ctx context.Context, args []string, e *env) error {
+func counterCreate(ctx context.Context, args []string, e *cli.Env) error {
 	fs := flags("counter create", e)
 	tgt := targetFlags(fs, e, crmlink.ScopeAdmin)
 	c := &crmlink.Counter{}
@@ -40,12 +41,12 @@ func counterCreate(ctx context.Context, args []string, e *env) error {
 	updateDays := fs.Int("update-window", 90, "days after an order's creation in which updates change reports")
 	fs.BoolVar(&c.KeepPII, "keep-pii", false, "keep plain emails and phones for the Clients page (hashes are always kept)")
 	asJSON := fs.Bool("json", false, "print the counter as JSON instead of its id")
-	pos, err := parse(fs, args)
+	pos, err := cli.Parse(fs, args)
 	if err != nil {
 		return err
 	}
 	if len(pos) > 0 {
-		return usagef("counter create takes no arguments, got %q", pos)
+		return cli.Usagef("counter create takes no arguments, got %q", pos)
 	}
 	c.LinkWindow = time.Duration(*linkDays) * 24 * time.Hour
 	c.UpdateWindow = time.Duration(*updateDays) * 24 * time.Hour
@@ -76,7 +77,7 @@ func counterCreate(ctx context.Context, args []string, e *env) error {
 		var answer struct {
 			Counter crmhttp.CounterJSON `json:"counter"`
 		}
-		if err := api.call(ctx, http.MethodPost, "/management/v1/counters", in, &answer); err != nil {
+		if err := api.Call(ctx, http.MethodPost, "/management/v1/counters", in, &answer); err != nil {
 			return err
 		}
 		out = answer.Counter
@@ -89,32 +90,32 @@ func counterCreate(ctx context.Context, args []string, e *env) error {
 		if err := st.CreateCounter(ctx, c); err != nil {
 			return err
 		}
-		out = crmhttp.NewCounterJSON(c, e.clock.Now())
+		out = crmhttp.NewCounterJSON(c, e.Clock.Now())
 	}
 	if *asJSON {
 		return printJSON(e, out)
 	}
-	fmt.Fprintln(e.stdout, out.ID)
+	fmt.Fprintln(e.Stdout, out.ID)
 	return nil
 }
 
 // printJSON writes v as indented JSON.
-func printJSON(e *env, v any) error {
-	enc := json.NewEncoder(e.stdout)
+func printJSON(e *cli.Env, v any) error {
+	enc := json.NewEncoder(e.Stdout)
 	enc.SetIndent("", "  ")
 	return enc.Encode(v)
 }
 
-func counterList(ctx context.Context, args []string, e *env) error {
+func counterList(ctx context.Context, args []string, e *cli.Env) error {
 	fs := flags("counter list", e)
 	tgt := targetFlags(fs, e, crmlink.ScopeRead)
 	asJSON := fs.Bool("json", false, "print JSON")
-	pos, err := parse(fs, args)
+	pos, err := cli.Parse(fs, args)
 	if err != nil {
 		return err
 	}
 	if len(pos) > 0 {
-		return usagef("counter list takes no arguments, got %q", pos)
+		return cli.Usagef("counter list takes no arguments, got %q", pos)
 	}
 	api, err := tgt.client()
 	if err != nil {
@@ -125,7 +126,7 @@ func counterList(ctx context.Context, args []string, e *env) error {
 		var answer struct {
 			Counters []crmhttp.CounterJSON `json:"counters"`
 		}
-		if err := api.call(ctx, http.MethodGet, "/management/v1/counters", nil, &answer); err != nil {
+		if err := api.Call(ctx, http.MethodGet, "/management/v1/counters", nil, &answer); err != nil {
 			return err
 		}
 		out = append(out, answer.Counters...)
@@ -140,13 +141,13 @@ func counterList(ctx context.Context, args []string, e *env) error {
 			return err
 		}
 		for _, c := range all {
-			out = append(out, crmhttp.NewCounterJSON(c, e.clock.Now()))
+			out = append(out, crmhttp.NewCounterJSON(c, e.Clock.Now()))
 		}
 	}
 	if *asJSON {
 		return printJSON(e, out)
 	}
-	tw := tabwriter.NewWriter(e.stdout, 0, 4, 2, ' ', 0)
+	tw := tabwriter.NewWriter(e.Stdout, 0, 4, 2, ' ', 0)
 	fmt.Fprintln(tw, "ID\tNAME\tSITE\tTIME ZONE\tCURRENCY")
 	for _, c := range out {
 		fmt.Fprintf(tw, "%d\t%s\t%s\t%s\t%s\n", c.ID, c.Name, c.Site, c.TimeZoneName, c.Currency)
@@ -154,9 +155,9 @@ func counterList(ctx context.Context, args []string, e *env) error {
 	return tw.Flush()
 }
 
-func cmdToken(ctx context.Context, args []string, e *env) error {
+func cmdToken(ctx context.Context, args []string, e *cli.Env) error {
 	if len(args) == 0 {
-		return usagef("token: want create, list or revoke")
+		return cli.Usagef("token: want create, list or revoke")
 	}
 	switch args[0] {
 	case "create":
@@ -166,7 +167,7 @@ func cmdToken(ctx context.Context, args []string, e *env) error {
 	case "revoke":
 		return tokenRevoke(ctx, args[1:], e)
 	}
-	return usagef("token: unknown subcommand %q (want create, list or revoke)", args[0])
+	return cli.Usagef("token: unknown subcommand %q (want create, list or revoke)", args[0])
 }
 
 // parseCounterArg parses --counter: an id, or "all" (0).
@@ -175,18 +176,18 @@ func parseCounterArg(s string) (crmlink.CounterID, error) {
 		return 0, nil
 	}
 	if s == "" {
-		return 0, usagef("--counter is required (an id, or all)")
+		return 0, cli.Usagef("--counter is required (an id, or all)")
 	}
 	return crmlink.ParseCounterID(s)
 }
 
-func tokenCreate(ctx context.Context, args []string, e *env) error {
+func tokenCreate(ctx context.Context, args []string, e *cli.Env) error {
 	fs := flags("token create", e)
 	tgt := targetFlags(fs, e, crmlink.ScopeAdmin)
 	counter := fs.String("counter", "", "counter id, or all (required)")
 	scope := fs.String("scope", "", "read, write or admin (required)")
 	name := fs.String("name", "", "a note saying what the token is for")
-	if _, err := parse(fs, args); err != nil {
+	if _, err := cli.Parse(fs, args); err != nil {
 		return err
 	}
 	id, err := parseCounterArg(*counter)
@@ -208,7 +209,7 @@ func tokenCreate(ctx context.Context, args []string, e *env) error {
 		var answer struct {
 			Token crmhttp.TokenJSON `json:"token"`
 		}
-		if err := api.call(ctx, http.MethodPost, "/management/v1/tokens", in, &answer); err != nil {
+		if err := api.Call(ctx, http.MethodPost, "/management/v1/tokens", in, &answer); err != nil {
 			return err
 		}
 		secret = answer.Token.Secret
@@ -218,32 +219,19 @@ func tokenCreate(ctx context.Context, args []string, e *env) error {
 			return err
 		}
 		defer st.Close()
-		if secret, err = createToken(ctx, st, id, sc, *name); err != nil {
+		if secret, err = cli.CreateToken(ctx, st, id, sc, *name); err != nil {
 			return err
 		}
 	}
-	fmt.Fprintln(e.stdout, secret)
+	fmt.Fprintln(e.Stdout, secret)
 	return nil
 }
 
-// createToken makes a new token and returns its secret, the only time it is
-// ever seen: the store keeps its hash.
-func createToken(ctx context.Context, st crmlink.Store, id crmlink.CounterID, sc crmlink.Scope, name string) (string, error) {
-	if id != 0 {
-		if _, err := st.Counter(ctx, id); err != nil {
-			return "", err
-		}
-	}
-	secret := crmhttp.NewTokenSecret()
-	err := st.CreateToken(ctx, &crmlink.Token{Hash: crmhttp.HashToken(secret), CounterID: id, Scope: sc, Name: name})
-	return secret, err
-}
-
-func tokenList(ctx context.Context, args []string, e *env) error {
+func tokenList(ctx context.Context, args []string, e *cli.Env) error {
 	fs := flags("token list", e)
 	tgt := targetFlags(fs, e, crmlink.ScopeAdmin)
 	counter := fs.String("counter", "", "counter id, or all (required)")
-	if _, err := parse(fs, args); err != nil {
+	if _, err := cli.Parse(fs, args); err != nil {
 		return err
 	}
 	id, err := parseCounterArg(*counter)
@@ -263,7 +251,7 @@ func tokenList(ctx context.Context, args []string, e *env) error {
 		if id != 0 {
 			q.Set("counter", id.String())
 		}
-		if err := api.call(ctx, http.MethodGet, "/management/v1/tokens?"+q.Encode(), nil, &answer); err != nil {
+		if err := api.Call(ctx, http.MethodGet, "/management/v1/tokens?"+q.Encode(), nil, &answer); err != nil {
 			return err
 		}
 		toks = answer.Tokens
@@ -286,7 +274,7 @@ func tokenList(ctx context.Context, args []string, e *env) error {
 			toks = append(toks, crmhttp.NewTokenJSON(t))
 		}
 	}
-	tw := tabwriter.NewWriter(e.stdout, 0, 4, 2, ' ', 0)
+	tw := tabwriter.NewWriter(e.Stdout, 0, 4, 2, ' ', 0)
 	fmt.Fprintln(tw, "HASH\tSCOPE\tCREATED\tNAME")
 	for _, t := range toks {
 		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\n", t.Hash, t.Scope, t.Created, t.Name)
@@ -294,22 +282,22 @@ func tokenList(ctx context.Context, args []string, e *env) error {
 	return tw.Flush()
 }
 
-func tokenRevoke(ctx context.Context, args []string, e *env) error {
+func tokenRevoke(ctx context.Context, args []string, e *cli.Env) error {
 	fs := flags("token revoke", e)
 	tgt := targetFlags(fs, e, crmlink.ScopeAdmin)
-	pos, err := parse(fs, args)
+	pos, err := cli.Parse(fs, args)
 	if err != nil {
 		return err
 	}
 	if len(pos) != 1 {
-		return usagef("token revoke takes one token hash (from token list)")
+		return cli.Usagef("token revoke takes one token hash (from token list)")
 	}
 	api, err := tgt.client()
 	if err != nil {
 		return err
 	}
 	if api != nil {
-		err = api.call(ctx, http.MethodDelete, "/management/v1/token/"+url.PathEscape(pos[0]), nil, nil)
+		err = api.Call(ctx, http.MethodDelete, "/management/v1/token/"+url.PathEscape(pos[0]), nil, nil)
 	} else {
 		st, err2 := tgt.open(ctx)
 		if err2 != nil {
@@ -321,6 +309,6 @@ func tokenRevoke(ctx context.Context, args []string, e *env) error {
 	if err != nil {
 		return err
 	}
-	fmt.Fprintf(e.stdout, "token %s revoked\n", pos[0])
+	fmt.Fprintf(e.Stdout, "token %s revoked\n", pos[0])
 	return nil
 }

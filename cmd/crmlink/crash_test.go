@@ -8,7 +8,6 @@ import (
 	"net/http"
 	"os"
 	"os/exec"
-	"os/signal"
 	"path/filepath"
 	"strings"
 	"syscall"
@@ -17,18 +16,15 @@ import (
 
 	"github.com/crmlink/crmlink"
 	"github.com/crmlink/crmlink/gen"
+	"github.com/crmlink/crmlink/internal/cli"
 )
 
 // TestMain lets a test run the binary's run() in a child process: the test
-// binary re-executes itself with CRMLINK_TEST_MAIN set.
+// binary re-executes itself with CRMLINK_TEST_MAIN set, and then runs as
+// main does.
 func TestMain(m *testing.M) {
 	if os.Getenv("CRMLINK_TEST_MAIN") == "1" {
-		// As main does: SIGTERM stops a server gracefully.
-		ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-		e := &env{stdin: os.Stdin, stdout: os.Stdout, stderr: os.Stderr, getenv: os.Getenv, clock: crmlink.SystemClock{}}
-		code := run(ctx, os.Args[1:], e)
-		stop()
-		os.Exit(code)
+		cli.Main(run)
 	}
 	os.Exit(m.Run())
 }
@@ -63,7 +59,7 @@ func startServeLogging(t *testing.T, store string, stderr io.Writer, level strin
 // generated status mapping and contacts, and the generated files beside
 // it; it returns the directory, the store's URL, the files' directory and
 // a CLI on the store.
-func crmStore(t *testing.T, seed uint64, contacts, orders int) (dir, store, data string, c *cli) {
+func crmStore(t *testing.T, seed uint64, contacts, orders int) (dir, store, data string, c *cmdline) {
 	t.Helper()
 	dir = t.TempDir()
 	store = "duckdb://" + filepath.Join(dir, "crmlink.db")
@@ -73,7 +69,7 @@ func crmStore(t *testing.T, seed uint64, contacts, orders int) (dir, store, data
 		Orders: orders, Days: 30, End: time.Now(), Site: "shop.example", Location: loc}); err != nil {
 		t.Fatal(err)
 	}
-	c = &cli{t: t, store: store, clock: &crmlink.FixedClock{T: time.Now()}}
+	c = &cmdline{t: t, store: store, clock: &crmlink.FixedClock{T: time.Now()}}
 	c.must("counter", "create", "--name", "Shop", "--site", "shop.example")
 	c.must("statuses", "set", "--counter", "1", filepath.Join(data, gen.OrderStatusesFile))
 	c.must("upload", "contacts", filepath.Join(data, gen.ContactsFile), "--counter", "1")
@@ -106,7 +102,7 @@ func TestCrashDuringUpload(t *testing.T) {
 	child.Process.Signal(syscall.SIGKILL)
 	child.Wait()
 
-	st, err := openStore(context.Background(), store, c.clock)
+	st, err := cli.OpenStore(context.Background(), store, c.clock)
 	if err != nil {
 		t.Fatalf("the store does not open after the crash: %v", err)
 	}
@@ -148,7 +144,7 @@ func TestCrashAfterAccept(t *testing.T) {
 	}
 	t.Logf("killed with the upload queued: %v", up.Queued)
 
-	st, err := openStore(ctx, store, c.clock)
+	st, err := cli.OpenStore(ctx, store, c.clock)
 	if err != nil {
 		t.Fatalf("the store does not open after the crash: %v", err)
 	}
@@ -174,7 +170,7 @@ func acceptThenKill(t *testing.T, store, data, token string) (*crmlink.Upload, e
 	ctx := context.Background()
 	child, base := startServe(t, store, nil)
 	defer child.Process.Kill()
-	if err := waitHealthy(ctx, base); err != nil {
+	if err := cli.WaitHealthy(ctx, base); err != nil {
 		t.Fatal(err)
 	}
 	f, err := os.Open(filepath.Join(data, gen.OrdersFile))
@@ -182,7 +178,7 @@ func acceptThenKill(t *testing.T, store, data, token string) (*crmlink.Upload, e
 		t.Fatal(err)
 	}
 	defer f.Close()
-	up, err := uploadRemote(ctx, &apiClient{base: base, token: token}, 1, "orders", nil, gen.OrdersFile, f)
+	up, err := cli.UploadRemote(ctx, &cli.APIClient{Base: base, Token: token}, 1, "orders", nil, gen.OrdersFile, f)
 	child.Process.Signal(syscall.SIGKILL)
 	child.Wait()
 	return up, err
@@ -210,7 +206,7 @@ func TestListenFirst(t *testing.T) {
 	start := time.Now()
 	child, base := startServeLogging(t, store, &logs, "info")
 	defer child.Process.Kill()
-	if err := waitHealthy(ctx, base); err != nil {
+	if err := cli.WaitHealthy(ctx, base); err != nil {
 		t.Fatal(err)
 	}
 	listened := time.Since(start)
@@ -229,7 +225,7 @@ func TestListenFirst(t *testing.T) {
 	resp.Body.Close()
 	req, _ = http.NewRequest("GET", base+"/cdp/api/v1/counter/1/uploading/"+up.ID, nil)
 	req.Header.Set("Authorization", "OAuth "+token)
-	got, err := sendUpload(req, base)
+	got, err := cli.SendUpload(req, base)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -257,18 +253,18 @@ func TestListenFirst(t *testing.T) {
 
 	child, base = startServe(t, store, nil)
 	defer child.Process.Kill()
-	if err := waitHealthy(ctx, base); err != nil {
+	if err := cli.WaitHealthy(ctx, base); err != nil {
 		t.Fatalf("a server started right after the stop: %v", err)
 	}
 	wctx, cancel := context.WithTimeout(ctx, 2*time.Minute)
 	defer cancel()
-	got, err = waitApplied(wctx, &apiClient{base: base, token: token}, 1, up, 2*time.Minute)
+	got, err = cli.WaitApplied(wctx, &cli.APIClient{Base: base, Token: token}, 1, up, 2*time.Minute)
 	if err != nil || got.Status != crmlink.UploadPassed || got.Accepted != 300000 {
 		t.Fatalf("the upload once applied: %+v, %v", got, err)
 	}
 	child.Process.Signal(syscall.SIGTERM)
 	child.Wait()
-	st, err := openStore(ctx, store, c.clock)
+	st, err := cli.OpenStore(ctx, store, c.clock)
 	if err != nil {
 		t.Fatal(err)
 	}

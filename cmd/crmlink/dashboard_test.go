@@ -22,6 +22,7 @@ import (
 	"github.com/crmlink/crmlink"
 	crmhttp "github.com/crmlink/crmlink/http"
 	"github.com/crmlink/crmlink/internal/browsertest"
+	"github.com/crmlink/crmlink/internal/cli"
 )
 
 // dashboard is a server on demo data and a browser driving its pages.
@@ -41,26 +42,26 @@ func newDashboard(t *testing.T) *dashboard {
 	chromium := browsertest.Chromium(t)
 	ctx := context.Background()
 	dir := t.TempDir()
-	e := &env{stdin: strings.NewReader(""), stdout: io.Discard, stderr: io.Discard, getenv: func(string) string { return "" },
-		clock: crmlink.SystemClock{}}
-	st, err := openStore(ctx, "duckdb://"+filepath.Join(dir, "crmlink.db"), e.clock)
+	e := &cli.Env{Stdin: strings.NewReader(""), Stdout: io.Discard, Stderr: io.Discard, Getenv: func(string) string { return "" },
+		Clock: crmlink.SystemClock{}}
+	st, err := cli.OpenStore(ctx, "duckdb://"+filepath.Join(dir, "crmlink.db"), e.Clock)
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { st.Close() })
-	g := &genFlags{seed: 7, sessions: 30000, contacts: 1500, orders: 2500, simple: -1, days: 60, site: "shop.example", tz: "Europe/Moscow"}
-	c, err := loadDemo(ctx, st, g, filepath.Join(dir, "data"), e)
+	g := &cli.GenFlags{Seed: 7, Sessions: 30000, Contacts: 1500, Orders: 2500, SimpleOrders: -1, Days: 60, Site: "shop.example", TimeZone: "Europe/Moscow"}
+	c, err := cli.LoadDemo(ctx, st, g, filepath.Join(dir, "data"), e)
 	if err != nil {
 		t.Fatal(err)
 	}
 	d := &dashboard{t: t, st: st, counter: c, shots: t.ArtifactDir()}
-	if d.token, err = createToken(ctx, st, 0, crmlink.ScopeAdmin, "test"); err != nil {
+	if d.token, err = cli.CreateToken(ctx, st, 0, crmlink.ScopeAdmin, "test"); err != nil {
 		t.Fatal(err)
 	}
 	if err := createUser(ctx, st, "marketer", "correct horse battery", 0, crmlink.ScopeAdmin); err != nil {
 		t.Fatal(err)
 	}
-	d.srv = httptest.NewServer(crmhttp.NewServer(crmhttp.Config{Store: st, Clock: e.clock, Logger: slog.New(slog.DiscardHandler)}))
+	d.srv = httptest.NewServer(crmhttp.NewServer(crmhttp.Config{Store: st, Clock: e.Clock, Logger: slog.New(slog.DiscardHandler)}))
 	t.Cleanup(d.srv.Close)
 
 	d.browser = browsertest.Start(t, chromium, true)

@@ -172,7 +172,7 @@ func TestDiskFull(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	now := time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC)
-	c := &cli{t: t, store: "duckdb://" + filepath.Join(root, "crmlink.db"), clock: &crmlink.FixedClock{T: now}}
+	c := &cmdline{t: t, store: "duckdb://" + filepath.Join(root, "crmlink.db"), clock: &crmlink.FixedClock{T: now}}
 	c.must("counter", "create", "--name", "Shop", "--site", "shop.example", "--timezone", "UTC")
 	token := strings.TrimSpace(c.must("token", "create", "--counter", "1", "--scope", "write"))
 

@@ -10,32 +10,29 @@ import (
 	"time"
 
 	"github.com/crmlink/crmlink"
+	"github.com/crmlink/crmlink/internal/cli"
 	"github.com/crmlink/crmlink/sessionfile"
-	"github.com/crmlink/crmlink/traffic"
 	"github.com/schollz/progressbar/v3"
-	"golang.org/x/term"
 )
 
-func isTerminal(f *os.File) bool { return term.IsTerminal(int(f.Fd())) }
-
-func cmdImport(ctx context.Context, args []string, e *env) error {
+func cmdImport(ctx context.Context, args []string, e *cli.Env) error {
 	if len(args) == 0 || args[0] != "sessions" {
-		return usagef("import: want \"import sessions\"")
+		return cli.Usagef("import: want \"import sessions\"")
 	}
 	fs := flags("import sessions", e)
 	tgt := targetFlags(fs, e, crmlink.ScopeWrite)
 	counter := fs.String("counter", "", "counter id (required)")
 	formatName := fs.String("format", "csv", "csv (our columns, see README) or metrica-logs (Logs API visits TSV)")
-	pos, err := parse(fs, args[1:])
+	pos, err := cli.Parse(fs, args[1:])
 	if err != nil {
 		return err
 	}
 	if len(pos) != 1 {
-		return usagef("import sessions takes one FILE (or - for standard input)")
+		return cli.Usagef("import sessions takes one FILE (or - for standard input)")
 	}
 	id, err := crmlink.ParseCounterID(*counter)
 	if *counter == "" {
-		return usagef("--counter is required")
+		return cli.Usagef("--counter is required")
 	}
 	if err != nil {
 		return err
@@ -61,16 +58,16 @@ func cmdImport(ctx context.Context, args []string, e *env) error {
 		up, err = importLocal(ctx, tgt, id, format, in, e)
 	}
 	if up != nil && up.ID != "" {
-		printUpload(e.stdout, up)
+		printUpload(e.Stdout, up)
 	}
 	return err
 }
 
 // openInput opens FILE, or standard input for "-", and tells its size when
 // known (for the progress bar).
-func openInput(name string, e *env) (io.Reader, int64, func(), error) {
+func openInput(name string, e *cli.Env) (io.Reader, int64, func(), error) {
 	if name == "-" {
-		return e.stdin, 0, func() {}, nil
+		return e.Stdin, 0, func() {}, nil
 	}
 	f, err := os.Open(name)
 	if err != nil {
@@ -83,43 +80,20 @@ func openInput(name string, e *env) (io.Reader, int64, func(), error) {
 	return f, size, func() { f.Close() }, nil
 }
 
-func importLocal(ctx context.Context, tgt *target, id crmlink.CounterID, format sessionfile.Format, in io.Reader, e *env) (*crmlink.Upload, error) {
+func importLocal(ctx context.Context, tgt *target, id crmlink.CounterID, format sessionfile.Format, in io.Reader, e *cli.Env) (*crmlink.Upload, error) {
 	st, err := tgt.open(ctx)
 	if err != nil {
 		return nil, err
 	}
 	defer st.Close()
-	return importSessions(ctx, st, id, format, in, e.clock, "CLI")
-}
-
-// importSessions reads a session file into the store: the path the CLI, the
-// demo and the benchmarks share with the HTTP endpoint.
-func importSessions(ctx context.Context, st interface {
-	crmlink.CounterStore
-	crmlink.SessionStore
-}, id crmlink.CounterID, format sessionfile.Format, in io.Reader, clock crmlink.Clock, source string) (*crmlink.Upload, error) {
-	c, err := st.Counter(ctx, id)
-	if err != nil {
-		return nil, err
-	}
-	loc, err := c.Location()
-	if err != nil {
-		return nil, err
-	}
-	up := &crmlink.Upload{CounterID: id, Format: format.UploadFormat(), Source: source}
-	rd, err := sessionfile.NewReader(in, sessionfile.Options{Format: format, Location: loc, Site: c.Site,
-		Classifier: traffic.New(), Now: clock.Now()})
-	if err != nil {
-		return up, err
-	}
-	return up, st.ImportSessions(ctx, up, rd)
+	return cli.ImportSessions(ctx, st, id, format, in, e.Clock, "CLI")
 }
 
 func printUpload(w io.Writer, up *crmlink.Upload) {
-	fmt.Fprintf(w, "uploading %s: %s, %s, %d accepted, %d rejected\n", up.ID, up.Status, plural(up.Rows, "row", ""), up.Accepted, up.Rejected)
+	fmt.Fprintf(w, "uploading %s: %s, %s, %d accepted, %d rejected\n", up.ID, up.Status, cli.Plural(up.Rows, "row", ""), up.Accepted, up.Rejected)
 	for i, e := range up.Errors {
 		if i == 10 {
-			fmt.Fprintf(w, "  ... %s\n", plural(up.ErrorsTotal-10, "more error", "more errors"))
+			fmt.Fprintf(w, "  ... %s\n", cli.Plural(up.ErrorsTotal-10, "more error", "more errors"))
 			break
 		}
 		fmt.Fprintf(w, "  %s\n", e.Error())
@@ -127,8 +101,8 @@ func printUpload(w io.Writer, up *crmlink.Upload) {
 }
 
 // importRemote streams the file to a running server's import endpoint.
-func importRemote(ctx context.Context, api *apiClient, id crmlink.CounterID, format sessionfile.Format, in io.Reader, size int64) (*crmlink.Upload, error) {
-	u := api.base + fmt.Sprintf("/cdp/api/v1/counter/%d/data/sessions?", id) + url.Values{"format": {string(format)}}.Encode()
+func importRemote(ctx context.Context, api *cli.APIClient, id crmlink.CounterID, format sessionfile.Format, in io.Reader, size int64) (*crmlink.Upload, error) {
+	u := api.Base + fmt.Sprintf("/cdp/api/v1/counter/%d/data/sessions?", id) + url.Values{"format": {string(format)}}.Encode()
 	req, err := http.NewRequestWithContext(ctx, http.MethodPost, u, in)
 	if err != nil {
 		return nil, err
@@ -136,17 +110,17 @@ func importRemote(ctx context.Context, api *apiClient, id crmlink.CounterID, for
 	if size > 0 {
 		req.ContentLength = size
 	}
-	req.Header.Set("Authorization", "OAuth "+api.token)
+	req.Header.Set("Authorization", "OAuth "+api.Token)
 	req.Header.Set("Content-Type", "text/csv")
-	return sendUpload(req, api.base)
+	return cli.SendUpload(req, api.Base)
 }
 
 // withProgress shows a progress bar on a terminal while in is read.
-func withProgress(in io.Reader, size int64, desc string, e *env) io.Reader {
-	if !e.isTerminal || size <= 0 {
+func withProgress(in io.Reader, size int64, desc string, e *cli.Env) io.Reader {
+	if !e.IsTerminal || size <= 0 {
 		return in
 	}
-	bar := progressbar.NewOptions64(size, progressbar.OptionSetWriter(e.stderr), progressbar.OptionShowBytes(true),
+	bar := progressbar.NewOptions64(size, progressbar.OptionSetWriter(e.Stderr), progressbar.OptionShowBytes(true),
 		progressbar.OptionSetDescription(desc), progressbar.OptionClearOnFinish(), progressbar.OptionThrottle(100*time.Millisecond))
 	r := progressbar.NewReader(in, bar)
 	return &r

@@ -1,71 +1,24 @@
 // Command crmlink is the crmlink binary: the server, and the commands that
-// manage counters and tokens, import and generate data, and measure speed.
-// It is the only place that reads flags and the environment and wires the
-// packages together.
+// manage counters and tokens, and import and generate data. It and
+// internal/cli, which it shares with the benchmark harness
+// (cmd/crmlink-bench), are the only places that read flags and the
+// environment and wire the packages together.
 package main
 
 import (
-	"bytes"
 	"context"
-	"errors"
 	"flag"
 	"fmt"
 	"io"
 	"log/slog"
-	"os"
-	"os/signal"
-	"runtime/pprof"
 	"strings"
-	"syscall"
-	_ "time/tzdata" // counters name IANA zones; do not depend on the host's zoneinfo
 
-	"github.com/crmlink/crmlink"
+	"github.com/crmlink/crmlink/internal/cli"
 )
 
 // DefaultStoreURL is the store used when neither --store nor CRMLINK_STORE
 // names one.
 const DefaultStoreURL = "duckdb://./crmlink-data/crmlink.db"
-
-// env is what a command reads from outside: arguments aside, the
-// environment, standard streams and the clock, so tests can run commands in
-// process.
-type env struct {
-	stdin  io.Reader
-	stdout io.Writer
-	stderr io.Writer
-	getenv func(string) string
-	clock  crmlink.Clock
-	// isTerminal reports whether stderr is a terminal (for progress bars).
-	isTerminal bool
-	// ready, if set, is called with the server's address once it listens
-	// (tests use it).
-	ready func(addr string)
-}
-
-func main() {
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	defer stop()
-	if path := os.Getenv("CRMLINK_CPUPROFILE"); path != "" {
-		// For performance work: a CPU profile of the whole command.
-		if f, err := os.Create(path); err == nil {
-			if pprof.StartCPUProfile(f) == nil {
-				defer pprof.StopCPUProfile()
-			}
-		}
-	}
-	e := &env{stdin: os.Stdin, stdout: os.Stdout, stderr: os.Stderr, getenv: os.Getenv,
-		clock: crmlink.SystemClock{}, isTerminal: isTerminal(os.Stderr)}
-	code := run(ctx, os.Args[1:], e)
-	pprof.StopCPUProfile()
-	if path := os.Getenv("CRMLINK_MEMPROFILE"); path != "" {
-		// For performance work: what the command allocated, by call site.
-		if f, err := os.Create(path); err == nil {
-			pprof.Lookup("allocs").WriteTo(f, 0)
-			f.Close()
-		}
-	}
-	os.Exit(code)
-}
 
 // command is one of the binary's commands: its name, its subcommands (each
 // with flags of its own), the usage lines "crmlink help NAME" prints, and
@@ -74,7 +27,7 @@ type command struct {
 	name  string
 	subs  []string
 	usage string
-	run   func(ctx context.Context, args []string, e *env) error
+	run   func(ctx context.Context, args []string, e *cli.Env) error
 }
 
 // clientNote is the help's paragraph on where client commands find their
@@ -90,6 +43,8 @@ A store file is held by one process: while serve or demo runs, use --server.
 // test goes through this list, so a command added here is checked to have
 // help. It is filled by init: the commands' flags read it for their usage.
 var commands []command
+
+func main() { cli.Main(run) }
 
 func init() {
 	commands = []command{
@@ -131,10 +86,6 @@ crmlink statuses list --counter ID
   Print a report, as the Reporting API answers it.`},
 		{name: "gen", run: cmdGen, usage: `crmlink gen --out DIR [--seed 1] [--sessions N] [--contacts N] [--orders N] [--simple-orders N] [--days 90]
   Generate a synthetic shop's files: sessions, contacts, orders, statuses.`},
-		{name: "bench", subs: []string{"gen", "import", "upload", "link", "report", "dashboard", "collect", "restart", "hostile"}, run: cmdBench,
-			usage: `crmlink bench gen|import|upload|link|report|dashboard|restart|hostile [--sessions N] [--orders N] [--store-options S]
-crmlink bench collect [--duration 20s] [--concurrency 50] [--clients 20000] [--url URL --counter ID]
-  Measure end-to-end figures on generated data.`},
 		{name: "version", run: cmdVersion, usage: `crmlink version (or crmlink --version)
   Print the build's version and source commit.`},
 	}
@@ -189,159 +140,68 @@ func isHelp(arg string) bool {
 	return arg == "-h" || arg == "-help" || arg == "--help" || arg == "help"
 }
 
-// exit codes
-const (
-	exitOK    = 0
-	exitError = 1
-	exitUsage = 2
-)
-
-func run(ctx context.Context, args []string, e *env) int {
+func run(ctx context.Context, args []string, e *cli.Env) int {
 	if len(args) == 0 {
-		fmt.Fprint(e.stderr, mainUsage())
-		return exitUsage
+		fmt.Fprint(e.Stderr, mainUsage())
+		return cli.ExitUsage
 	}
 	name, rest := args[0], args[1:]
 	switch {
 	case name == "--version" || name == "-version":
-		return exitCode(cmdVersion(ctx, rest, e), e)
+		return cli.ExitCode("crmlink", cmdVersion(ctx, rest, e), e)
 	case isHelp(name):
 		return help(ctx, rest, e)
 	}
 	c := findCommand(name)
 	if c == nil {
-		fmt.Fprintf(e.stderr, "crmlink: unknown command %q\n\n%s", name, mainUsage())
-		return exitUsage
+		fmt.Fprintf(e.Stderr, "crmlink: unknown command %q\n\n%s", name, mainUsage())
+		return cli.ExitUsage
 	}
 	// A command with subcommands answers -h itself; each subcommand's
 	// flags answer their own -h.
 	if len(c.subs) > 0 && len(rest) > 0 && isHelp(rest[0]) {
-		fmt.Fprint(e.stdout, commandUsage(c))
-		return exitOK
+		fmt.Fprint(e.Stdout, commandUsage(c))
+		return cli.ExitOK
 	}
-	return exitCode(c.run(ctx, rest, e), e)
+	return cli.ExitCode("crmlink", c.run(ctx, rest, e), e)
 }
 
 // help answers "crmlink help [COMMAND [SUBCOMMAND]]" on stdout.
-func help(ctx context.Context, args []string, e *env) int {
+func help(ctx context.Context, args []string, e *cli.Env) int {
 	if len(args) == 0 {
-		fmt.Fprint(e.stdout, mainUsage())
-		return exitOK
+		fmt.Fprint(e.Stdout, mainUsage())
+		return cli.ExitOK
 	}
 	c := findCommand(args[0])
 	if c == nil {
-		fmt.Fprintf(e.stderr, "crmlink: no help for %q: unknown command\n\n%s", args[0], mainUsage())
-		return exitUsage
+		fmt.Fprintf(e.Stderr, "crmlink: no help for %q: unknown command\n\n%s", args[0], mainUsage())
+		return cli.ExitUsage
 	}
 	if len(c.subs) > 0 && len(args) < 2 {
-		fmt.Fprint(e.stdout, commandUsage(c))
-		return exitOK
+		fmt.Fprint(e.Stdout, commandUsage(c))
+		return cli.ExitOK
 	}
 	// The command's own flags print its help, with every flag.
 	return run(ctx, append(append([]string{}, args...), "-h"), e)
 }
 
-// usageError is a mistake in the command line.
-type usageError struct{ msg string }
-
-func (u usageError) Error() string { return u.msg }
-
-func usagef(format string, args ...any) error { return usageError{fmt.Sprintf(format, args...)} }
-
-func exitCode(err error, e *env) int {
-	if err == nil {
-		return exitOK
-	}
-	if errors.Is(err, flag.ErrHelp) {
-		return exitOK
-	}
-	var ue usageError
-	if errors.As(err, &ue) {
-		fmt.Fprintf(e.stderr, "crmlink: %s\n", ue.msg)
-		return exitUsage
-	}
-	if errors.Is(err, errFlagParse) {
-		return exitUsage // the flag package has printed its message
-	}
-	if crmlink.KindOf(err) == crmlink.KindInternal {
-		fmt.Fprintf(e.stderr, "crmlink: %v\n", err)
-	} else {
-		fmt.Fprintf(e.stderr, "crmlink: %s\n", crmlink.MessageOf(err))
-	}
-	return exitError
-}
-
-var errFlagParse = errors.New("bad flags")
-
-// flags returns a FlagSet for a command that returns errors instead of
-// exiting. What the flag package writes is held (flagOutput) until parse
-// knows where it goes: asked-for help to stdout, a mistake to stderr.
-func flags(name string, e *env) *flag.FlagSet {
-	fs := flag.NewFlagSet("crmlink "+name, flag.ContinueOnError)
-	fs.SetOutput(&flagOutput{e: e})
-	fs.Usage = func() {
-		w := fs.Output()
-		if c := findCommand(strings.Fields(name)[0]); c != nil {
-			fmt.Fprintf(w, "Usage:\n%s\n", c.usage)
-			if clientCommands[c.name] {
-				fmt.Fprintf(w, "\n%s", clientNote)
-			}
+// flags returns the FlagSet of a command ("gen", "token create"), whose
+// help prints the command's usage lines (and, for a client command, where
+// its data lives) before its flags.
+func flags(name string, e *cli.Env) *flag.FlagSet {
+	head := ""
+	if c := findCommand(strings.Fields(name)[0]); c != nil {
+		head = fmt.Sprintf("Usage:\n%s\n", c.usage)
+		if clientCommands[c.name] {
+			head += "\n" + clientNote
 		}
-		fmt.Fprintf(w, "\nFlags of crmlink %s:\n", name)
-		fs.PrintDefaults()
 	}
-	return fs
-}
-
-// flagOutput holds what a FlagSet writes while it parses.
-type flagOutput struct {
-	bytes.Buffer
-	e *env
-}
-
-// flushFlagOutput writes what the FlagSet wrote to stdout when help was
-// asked for, else to stderr.
-func flushFlagOutput(fs *flag.FlagSet, help bool) {
-	out, ok := fs.Output().(*flagOutput)
-	if !ok {
-		return
-	}
-	w := out.e.stderr
-	if help {
-		w = out.e.stdout
-	}
-	w.Write(out.Bytes())
-	out.Reset()
-}
-
-// parse parses flags, allowing them after positional arguments too
-// ("import sessions FILE --counter 1").
-func parse(fs *flag.FlagSet, args []string) ([]string, error) {
-	var pos []string
-	for {
-		if err := fs.Parse(args); err != nil {
-			if errors.Is(err, flag.ErrHelp) {
-				flushFlagOutput(fs, true)
-				return nil, err
-			}
-			flushFlagOutput(fs, false)
-			return nil, errFlagParse
-		}
-		args = fs.Args()
-		if len(args) == 0 {
-			return pos, nil
-		}
-		if args[0] == "--" {
-			return append(pos, args[1:]...), nil
-		}
-		pos = append(pos, args[0])
-		args = args[1:]
-	}
+	return cli.NewFlagSet("crmlink "+name, e, head)
 }
 
 // storeFlag adds --store with the environment's default.
-func storeFlag(fs *flag.FlagSet, e *env) *string {
-	def := e.getenv("CRMLINK_STORE")
+func storeFlag(fs *flag.FlagSet, e *cli.Env) *string {
+	def := e.Getenv("CRMLINK_STORE")
 	if def == "" {
 		def = DefaultStoreURL
 	}
@@ -351,7 +211,7 @@ func storeFlag(fs *flag.FlagSet, e *env) *string {
 func newLogger(w io.Writer, level string) (*slog.Logger, error) {
 	var l slog.Level
 	if err := l.UnmarshalText([]byte(strings.ToUpper(level))); err != nil {
-		return nil, usagef("--log-level %q: want debug, info, warn or error", level)
+		return nil, cli.Usagef("--log-level %q: want debug, info, warn or error", level)
 	}
 	return slog.New(slog.NewJSONHandler(w, &slog.HandlerOptions{Level: l})), nil
 }

@@ -18,10 +18,11 @@ import (
 
 	"github.com/crmlink/crmlink"
 	crmhttp "github.com/crmlink/crmlink/http"
+	"github.com/crmlink/crmlink/internal/cli"
 )
 
-// cli runs crmlink commands in process against one store in a temp dir.
-type cli struct {
+// cmdline runs crmlink commands in process against one store in a temp dir.
+type cmdline struct {
 	t     *testing.T
 	store string
 	clock *crmlink.FixedClock
@@ -30,23 +31,23 @@ type cli struct {
 	vars map[string]string
 }
 
-func newCLI(t *testing.T) *cli {
-	return &cli{t: t, store: "duckdb://" + filepath.Join(t.TempDir(), "crmlink.db"),
+func newCLI(t *testing.T) *cmdline {
+	return &cmdline{t: t, store: "duckdb://" + filepath.Join(t.TempDir(), "crmlink.db"),
 		clock: &crmlink.FixedClock{T: time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC)}}
 }
 
-func (c *cli) env(stdin string) (*env, *bytes.Buffer, *bytes.Buffer) {
+func (c *cmdline) env(stdin string) (*cli.Env, *bytes.Buffer, *bytes.Buffer) {
 	var out, errb bytes.Buffer
 	vars := map[string]string{"CRMLINK_STORE": c.store}
 	for k, v := range c.vars {
 		vars[k] = v
 	}
-	return &env{stdin: strings.NewReader(stdin), stdout: &out, stderr: &errb, clock: c.clock,
-		getenv: func(k string) string { return vars[k] }}, &out, &errb
+	return &cli.Env{Stdin: strings.NewReader(stdin), Stdout: &out, Stderr: &errb, Clock: c.clock,
+		Getenv: func(k string) string { return vars[k] }}, &out, &errb
 }
 
 // run runs one command and returns its exit code, stdout and stderr.
-func (c *cli) run(args ...string) (int, string, string) {
+func (c *cmdline) run(args ...string) (int, string, string) {
 	c.t.Helper()
 	e, out, errb := c.env("")
 	code := run(context.Background(), args, e)
@@ -62,11 +63,11 @@ type serving struct {
 
 // start runs a serving command in process until ctx ends, and returns once
 // it listens.
-func (c *cli) start(ctx context.Context, args ...string) *serving {
+func (c *cmdline) start(ctx context.Context, args ...string) *serving {
 	c.t.Helper()
 	e, out, errb := c.env("")
 	addrc := make(chan string, 1)
-	e.ready = func(addr string) { addrc <- addr }
+	e.Ready = func(addr string) { addrc <- addr }
 	s := &serving{out: out, errb: errb, done: make(chan int, 1)}
 	go func() { s.done <- run(ctx, args, e) }()
 	select {
@@ -77,7 +78,7 @@ func (c *cli) start(ctx context.Context, args ...string) *serving {
 	return s
 }
 
-func (c *cli) must(args ...string) string {
+func (c *cmdline) must(args ...string) string {
 	c.t.Helper()
 	code, out, errs := c.run(args...)
 	if code != 0 {
@@ -161,7 +162,7 @@ func TestImportSessionsCLI(t *testing.T) {
 	if code != 1 || !strings.Contains(out, "FAILED") || !strings.Contains(out, "line 3, column ym:s:clientID") || !strings.Contains(errs, "line 3") {
 		t.Errorf("bad import: exit %d, out %q, err %q", code, out, errs)
 	}
-	st, err := openStore(context.Background(), c.store, c.clock)
+	st, err := cli.OpenStore(context.Background(), c.store, c.clock)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -418,7 +419,7 @@ func TestUserCLI(t *testing.T) {
 	if code, _, errs := runIn("another long one\n", "user", "passwd", "anna"); code != 0 {
 		t.Fatalf("user passwd: %d %q", code, errs)
 	}
-	st, err := openStore(context.Background(), c.store, c.clock)
+	st, err := cli.OpenStore(context.Background(), c.store, c.clock)
 	if err != nil {
 		t.Fatal(err)
 	}

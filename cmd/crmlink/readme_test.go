@@ -168,7 +168,7 @@ func fieldsDone(b *strings.Builder, word *bool) []string {
 }
 
 // expand evaluates a word's $(./crmlink ...) and $VAR.
-func expand(t *testing.T, c *cli, w string) string {
+func expand(t *testing.T, c *cmdline, w string) string {
 	if inner, ok := strings.CutPrefix(w, "$("); ok && strings.HasSuffix(inner, ")") {
 		words := shellWords(t, strings.TrimSuffix(inner, ")"))
 		if words[0] != "./crmlink" {

@@ -7,22 +7,23 @@ import (
 
 	"github.com/crmlink/crmlink"
 	crmhttp "github.com/crmlink/crmlink/http"
+	"github.com/crmlink/crmlink/internal/cli"
 )
 
 // cmdRelink links every order of a counter to its session again.
-func cmdRelink(ctx context.Context, args []string, e *env) error {
+func cmdRelink(ctx context.Context, args []string, e *cli.Env) error {
 	fs := flags("relink", e)
 	tgt := targetFlags(fs, e, crmlink.ScopeAdmin)
 	counter := fs.String("counter", "", "counter id (required)")
-	pos, err := parse(fs, args)
+	pos, err := cli.Parse(fs, args)
 	if err != nil {
 		return err
 	}
 	if len(pos) > 0 {
-		return usagef("relink takes no arguments, got %q", pos)
+		return cli.Usagef("relink takes no arguments, got %q", pos)
 	}
 	if *counter == "" {
-		return usagef("--counter is required")
+		return cli.Usagef("--counter is required")
 	}
 	id, err := crmlink.ParseCounterID(*counter)
 	if err != nil {
@@ -37,7 +38,7 @@ func cmdRelink(ctx context.Context, args []string, e *env) error {
 		var answer struct {
 			Relink crmhttp.LinkStatsJSON `json:"relink"`
 		}
-		if err := api.call(ctx, http.MethodPost, fmt.Sprintf("/management/v1/counter/%d/relink", id), nil, &answer); err != nil {
+		if err := api.Call(ctx, http.MethodPost, fmt.Sprintf("/management/v1/counter/%d/relink", id), nil, &answer); err != nil {
 			return err
 		}
 		ls = crmlink.LinkStats{Linked: answer.Relink.Linked, Unlinked: answer.Relink.Unlinked}
@@ -51,6 +52,6 @@ func cmdRelink(ctx context.Context, args []string, e *env) error {
 			return err
 		}
 	}
-	fmt.Fprintln(e.stdout, linkSummary(ls.Linked, ls.Unlinked))
+	fmt.Fprintln(e.Stdout, linkSummary(ls.Linked, ls.Unlinked))
 	return nil
 }

@@ -4,18 +4,17 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"io"
-	"net/http"
 	"net/url"
 	"slices"
 
 	"github.com/crmlink/crmlink"
+	"github.com/crmlink/crmlink/internal/cli"
 	"github.com/crmlink/crmlink/report"
 )
 
 // cmdReport prints a report (SPEC.md §4) from the store, or from a running
 // server with --server.
-func cmdReport(ctx context.Context, args []string, e *env) error {
+func cmdReport(ctx context.Context, args []string, e *cli.Env) error {
 	fs := flags("report", e)
 	tgt := targetFlags(fs, e, crmlink.ScopeRead)
 	counter := fs.String("counter", "", "counter id (required)")
@@ -37,15 +36,15 @@ func cmdReport(ctx context.Context, args []string, e *env) error {
 	}
 	format := fs.String("format", "table", "table, csv or json")
 	unlinked := fs.Bool("unlinked", false, "add the row of orders created in the period that link to no session")
-	pos, err := parse(fs, args)
+	pos, err := cli.Parse(fs, args)
 	if err != nil {
 		return err
 	}
 	if len(pos) > 0 {
-		return usagef("report takes no arguments, got %q", pos)
+		return cli.Usagef("report takes no arguments, got %q", pos)
 	}
 	if *counter == "" {
-		return usagef("--counter is required")
+		return cli.Usagef("--counter is required")
 	}
 	id, err := crmlink.ParseCounterID(*counter)
 	if err != nil {
@@ -54,7 +53,7 @@ func cmdReport(ctx context.Context, args []string, e *env) error {
 	switch *format {
 	case "table", "csv", "json":
 	default:
-		return usagef("--format %q: want table, csv or json", *format)
+		return cli.Usagef("--format %q: want table, csv or json", *format)
 	}
 	v := url.Values{"ids": {id.String()}}
 	if *preset != "" {
@@ -88,7 +87,7 @@ func cmdReport(ctx context.Context, args []string, e *env) error {
 	if err != nil {
 		return err
 	}
-	q, err := report.Parse(report.Request{Counter: c, Goals: goals, Now: e.clock.Now(), Params: v})
+	q, err := report.Parse(report.Request{Counter: c, Goals: goals, Now: e.Clock.Now(), Params: v})
 	if err != nil {
 		return err
 	}
@@ -98,41 +97,28 @@ func cmdReport(ctx context.Context, args []string, e *env) error {
 	}
 	switch *format {
 	case "csv":
-		return report.WriteCSV(e.stdout, res)
+		return report.WriteCSV(e.Stdout, res)
 	case "json":
-		enc := json.NewEncoder(e.stdout)
+		enc := json.NewEncoder(e.Stdout)
 		enc.SetIndent("", "  ")
 		enc.SetEscapeHTML(false)
 		return enc.Encode(report.Table(res, v))
 	}
-	return report.WriteText(e.stdout, res)
+	return report.WriteText(e.Stdout, res)
 }
 
 // reportRemote asks a server's Reporting API.
-func reportRemote(ctx context.Context, api *apiClient, v url.Values, format string, e *env) error {
+func reportRemote(ctx context.Context, api *cli.APIClient, v url.Values, format string, e *cli.Env) error {
 	path := "/stat/v1/data"
 	if format == "csv" {
 		path += ".csv"
 	}
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, api.base+path+"?"+v.Encode(), nil)
+	body, err := api.Get(ctx, path+"?"+v.Encode())
 	if err != nil {
 		return err
-	}
-	req.Header.Set("Authorization", "OAuth "+api.token)
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		return unreachable(api.base, err)
-	}
-	defer resp.Body.Close()
-	body, err := io.ReadAll(io.LimitReader(resp.Body, 256<<20))
-	if err != nil {
-		return err
-	}
-	if resp.StatusCode != http.StatusOK {
-		return answerError(resp, body)
 	}
 	if format != "table" {
-		_, err := e.stdout.Write(body)
+		_, err := e.Stdout.Write(body)
 		return err
 	}
 	var a report.Answer
@@ -172,5 +158,5 @@ func reportRemote(ctx context.Context, api *apiClient, v url.Values, format stri
 		total = append(total, string(m))
 	}
 	rows = append(rows, total)
-	return report.WriteAligned(e.stdout, head, rows, len(a.Query.Dimensions), a.TotalRows)
+	return report.WriteAligned(e.Stdout, head, rows, len(a.Query.Dimensions), a.TotalRows)
 }

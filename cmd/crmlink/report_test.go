@@ -28,7 +28,7 @@ const reportSessions = "session_id,client_id,start,landing_url,referrer\n" +
 	"4,7,2026-02-03 12:00:00,https://shop.example/,\n"
 
 // newReportCLI is a store with a UTC counter 1 holding reportSessions.
-func newReportCLI(t *testing.T) *cli {
+func newReportCLI(t *testing.T) *cmdline {
 	t.Helper()
 	c := newCLI(t)
 	c.must("counter", "create", "--name", "Shop", "--site", "shop.example", "--timezone", "UTC")

@@ -15,6 +15,7 @@ import (
 	"github.com/crmlink/crmlink"
 	"github.com/crmlink/crmlink/collect"
 	crmhttp "github.com/crmlink/crmlink/http"
+	"github.com/crmlink/crmlink/internal/cli"
 	"github.com/crmlink/crmlink/traffic"
 )
 
@@ -30,41 +31,41 @@ type serveConfig struct {
 func serveFlags(fs interface {
 	StringVar(*string, string, string, string)
 	Int64Var(*int64, string, int64, string)
-}, e *env, c *serveConfig) {
-	addr := e.getenv("CRMLINK_ADDR")
+}, e *cli.Env, c *serveConfig) {
+	addr := e.Getenv("CRMLINK_ADDR")
 	if addr == "" {
 		addr = "127.0.0.1:8080"
 	}
 	fs.StringVar(&c.addr, "addr", addr, "listen address (env CRMLINK_ADDR)")
 	fs.Int64Var(&c.maxBody, "max-body", crmhttp.DefaultMaxBodyBytes, "largest request body accepted, in bytes")
-	fs.StringVar(&c.geoip, "geoip", e.getenv("CRMLINK_GEOIP"), "a MaxMind-format database (GeoLite2-City.mmdb) to place visitors by address (env CRMLINK_GEOIP)")
-	fs.StringVar(&c.metricsAddr, "metrics-addr", e.getenv("CRMLINK_METRICS_ADDR"), "serve /metrics only on this address, such as 127.0.0.1:9090 (env CRMLINK_METRICS_ADDR)")
-	fs.StringVar(&c.metricsToken, "metrics-token", e.getenv("CRMLINK_METRICS_TOKEN"), "/metrics requires Authorization: Bearer with this token (env CRMLINK_METRICS_TOKEN, which keeps it out of ps)")
-	level := e.getenv("CRMLINK_LOG_LEVEL")
+	fs.StringVar(&c.geoip, "geoip", e.Getenv("CRMLINK_GEOIP"), "a MaxMind-format database (GeoLite2-City.mmdb) to place visitors by address (env CRMLINK_GEOIP)")
+	fs.StringVar(&c.metricsAddr, "metrics-addr", e.Getenv("CRMLINK_METRICS_ADDR"), "serve /metrics only on this address, such as 127.0.0.1:9090 (env CRMLINK_METRICS_ADDR)")
+	fs.StringVar(&c.metricsToken, "metrics-token", e.Getenv("CRMLINK_METRICS_TOKEN"), "/metrics requires Authorization: Bearer with this token (env CRMLINK_METRICS_TOKEN, which keeps it out of ps)")
+	level := e.Getenv("CRMLINK_LOG_LEVEL")
 	if level == "" {
 		level = "info"
 	}
 	fs.StringVar(&c.logLevel, "log-level", level, "debug, info, warn or error (env CRMLINK_LOG_LEVEL); debug logs each step of an upload")
 }
 
-func cmdServe(ctx context.Context, args []string, e *env) error {
+func cmdServe(ctx context.Context, args []string, e *cli.Env) error {
 	fs := flags("serve", e)
 	storeURL := storeFlag(fs, e)
 	var cfg serveConfig
 	serveFlags(fs, e, &cfg)
-	pos, err := parse(fs, args)
+	pos, err := cli.Parse(fs, args)
 	if err != nil {
 		return err
 	}
 	if len(pos) > 0 {
-		return usagef("serve takes no arguments, got %q", pos)
+		return cli.Usagef("serve takes no arguments, got %q", pos)
 	}
-	log, err := newLogger(e.stderr, cfg.logLevel)
+	log, err := newLogger(e.Stderr, cfg.logLevel)
 	if err != nil {
 		return err
 	}
-	tuneRuntime(e.getenv)
-	st, err := openServing(ctx, *storeURL, e.clock, log)
+	tuneRuntime(e.Getenv)
+	st, err := openServing(ctx, *storeURL, e.Clock, log)
 	if err != nil {
 		return err
 	}
@@ -80,8 +81,8 @@ func tuneRuntime(getenv func(string) string) {
 	// The collector allocates a little per hit, many times a second: a
 	// collection at every fourth growth instead of every doubling costs a
 	// server a few tens of MiB and gains it a fifth more hits per second
-	// (`bench collect`); the soft limit keeps the heap bounded. GOGC and
-	// GOMEMLIMIT, when set, win.
+	// (`crmlink-bench collect`); the soft limit keeps the heap bounded.
+	// GOGC and GOMEMLIMIT, when set, win.
 	if getenv("GOGC") == "" {
 		debug.SetGCPercent(400)
 	}
@@ -92,8 +93,8 @@ func tuneRuntime(getenv func(string) string) {
 	// C code (the hit applier, uploads, reports), each holding a Go P
 	// until the runtime takes it back. One P more than the CPUs keeps the
 	// requests going meanwhile: on two cores, 12–19% more hits per second
-	// and a p99 a third lower (`bench collect`, run alternately with the
-	// default). GOMAXPROCS, when set, wins.
+	// and a p99 a third lower (`crmlink-bench collect`, run alternately
+	// with the default). GOMAXPROCS, when set, wins.
 	if getenv("GOMAXPROCS") == "" {
 		runtime.GOMAXPROCS(defaultProcs + 1)
 	}
@@ -115,7 +116,7 @@ const (
 // (the store's look-ups are made ready in the background), so that the
 // tag's hits are taken from the first moment. onListen, if set, runs once
 // the listener is open.
-func serve(ctx context.Context, st crmlink.Store, cfg serveConfig, log *slog.Logger, e *env, onListen func(addr string)) error {
+func serve(ctx context.Context, st crmlink.Store, cfg serveConfig, log *slog.Logger, e *cli.Env, onListen func(addr string)) error {
 	// On an early return; a stop closes it in its order, below.
 	defer st.Close()
 	classifier := traffic.New()
@@ -128,9 +129,9 @@ func serve(ctx context.Context, st crmlink.Store, cfg serveConfig, log *slog.Log
 		defer geo.Close()
 		enricher.WithGeoIP(geo)
 	}
-	col := collect.New(collect.Config{Store: st, Clock: e.clock, Enricher: enricher})
+	col := collect.New(collect.Config{Store: st, Clock: e.Clock, Enricher: enricher})
 	defer col.Close()
-	h := crmhttp.NewServer(crmhttp.Config{Store: st, Clock: e.clock, Logger: log,
+	h := crmhttp.NewServer(crmhttp.Config{Store: st, Clock: e.Clock, Logger: log,
 		Classifier: classifier, MaxBodyBytes: cfg.maxBody, Collector: col,
 		MetricsToken: cfg.metricsToken, MetricsApart: cfg.metricsAddr != ""})
 	stopMetrics, err := serveMetrics(cfg.metricsAddr, h, log)
@@ -149,8 +150,8 @@ func serve(ctx context.Context, st crmlink.Store, cfg serveConfig, log *slog.Log
 	if onListen != nil {
 		onListen(addr)
 	}
-	if e.ready != nil {
-		e.ready(addr)
+	if e.Ready != nil {
+		e.Ready(addr)
 	}
 	errc := make(chan error, 1)
 	go func() { errc <- srv.Serve(ln) }()

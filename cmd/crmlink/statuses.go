@@ -9,6 +9,7 @@ import (
 	"text/tabwriter"
 
 	"github.com/crmlink/crmlink"
+	"github.com/crmlink/crmlink/internal/cli"
 )
 
 // statusesJSON is the body of Metrica's schema/order_statuses, which
@@ -18,9 +19,9 @@ type statusesJSON struct {
 }
 
 // cmdStatuses shows or sets a counter's order status mapping (SPEC.md §2).
-func cmdStatuses(ctx context.Context, args []string, e *env) error {
+func cmdStatuses(ctx context.Context, args []string, e *cli.Env) error {
 	if len(args) == 0 || (args[0] != "set" && args[0] != "list") {
-		return usagef("statuses: want set or list")
+		return cli.Usagef("statuses: want set or list")
 	}
 	fs := flags("statuses "+args[0], e)
 	need := crmlink.ScopeRead
@@ -29,12 +30,12 @@ func cmdStatuses(ctx context.Context, args []string, e *env) error {
 	}
 	tgt := targetFlags(fs, e, need)
 	counter := fs.String("counter", "", "counter id (required)")
-	pos, err := parse(fs, args[1:])
+	pos, err := cli.Parse(fs, args[1:])
 	if err != nil {
 		return err
 	}
 	if *counter == "" {
-		return usagef("--counter is required")
+		return cli.Usagef("--counter is required")
 	}
 	id, err := crmlink.ParseCounterID(*counter)
 	if err != nil {
@@ -43,7 +44,7 @@ func cmdStatuses(ctx context.Context, args []string, e *env) error {
 	var in []crmlink.StatusMapping
 	if args[0] == "set" {
 		if len(pos) != 1 {
-			return usagef(`statuses set takes one FILE: {"order_statuses":[{"id":"new","humanized":"New","type":"IN_PROGRESS"}, ...]}`)
+			return cli.Usagef(`statuses set takes one FILE: {"order_statuses":[{"id":"new","humanized":"New","type":"IN_PROGRESS"}, ...]}`)
 		}
 		f, _, closeIn, err := openInput(pos[0], e)
 		if err != nil {
@@ -63,7 +64,7 @@ func cmdStatuses(ctx context.Context, args []string, e *env) error {
 		}
 		in = body.OrderStatuses
 	} else if len(pos) > 0 {
-		return usagef("statuses list takes no arguments, got %q", pos)
+		return cli.Usagef("statuses list takes no arguments, got %q", pos)
 	}
 	api, err := tgt.client()
 	if err != nil {
@@ -73,12 +74,12 @@ func cmdStatuses(ctx context.Context, args []string, e *env) error {
 	if api != nil {
 		path := fmt.Sprintf("/cdp/api/v1/counter/%d/schema/order_statuses", id)
 		if in != nil {
-			if err := api.call(ctx, http.MethodPost, path, statusesJSON{OrderStatuses: in}, nil); err != nil {
+			if err := api.Call(ctx, http.MethodPost, path, statusesJSON{OrderStatuses: in}, nil); err != nil {
 				return err
 			}
 		}
 		var answer statusesJSON
-		if err := api.call(ctx, http.MethodGet, path, nil, &answer); err != nil {
+		if err := api.Call(ctx, http.MethodGet, path, nil, &answer); err != nil {
 			return err
 		}
 		ms = answer.OrderStatuses
@@ -100,7 +101,7 @@ func cmdStatuses(ctx context.Context, args []string, e *env) error {
 			return err
 		}
 	}
-	tw := tabwriter.NewWriter(e.stdout, 0, 4, 2, ' ', 0)
+	tw := tabwriter.NewWriter(e.Stdout, 0, 4, 2, ' ', 0)
 	fmt.Fprintln(tw, "STATUS\tTYPE\tNAME\tGOALS")
 	for _, m := range ms {
 		fmt.Fprintf(tw, "%s\t%s\t%s\t%v\n", m.ID, m.Type, m.Humanized, m.GoalActionIDs)

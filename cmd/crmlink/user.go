@@ -11,13 +11,14 @@ import (
 
 	"github.com/crmlink/crmlink"
 	crmhttp "github.com/crmlink/crmlink/http"
+	"github.com/crmlink/crmlink/internal/cli"
 	"golang.org/x/term"
 )
 
 // cmdUser manages the people who sign in to the dashboard with a password.
-func cmdUser(ctx context.Context, args []string, e *env) error {
+func cmdUser(ctx context.Context, args []string, e *cli.Env) error {
 	if len(args) == 0 {
-		return usagef("user: want add or passwd")
+		return cli.Usagef("user: want add or passwd")
 	}
 	switch args[0] {
 	case "add":
@@ -25,20 +26,20 @@ func cmdUser(ctx context.Context, args []string, e *env) error {
 	case "passwd":
 		return userPasswd(ctx, args[1:], e)
 	}
-	return usagef("user: unknown subcommand %q (want add or passwd)", args[0])
+	return cli.Usagef("user: unknown subcommand %q (want add or passwd)", args[0])
 }
 
-func userAdd(ctx context.Context, args []string, e *env) error {
+func userAdd(ctx context.Context, args []string, e *cli.Env) error {
 	fs := flags("user add", e)
 	tgt := targetFlags(fs, e, crmlink.ScopeAdmin)
 	counter := fs.String("counter", "", "counter id, or all (required)")
 	scope := fs.String("scope", "read", "read, write or admin")
-	pos, err := parse(fs, args)
+	pos, err := cli.Parse(fs, args)
 	if err != nil {
 		return err
 	}
 	if len(pos) != 1 {
-		return usagef("user add takes one user name")
+		return cli.Usagef("user add takes one user name")
 	}
 	id, err := parseCounterArg(*counter)
 	if err != nil {
@@ -59,7 +60,7 @@ func userAdd(ctx context.Context, args []string, e *env) error {
 	if api != nil {
 		var in crmhttp.UserIn
 		in.User.Name, in.User.Password, in.User.CounterID, in.User.Scope = pos[0], password, id, sc.String()
-		err = api.call(ctx, http.MethodPost, "/management/v1/users", in, nil)
+		err = api.Call(ctx, http.MethodPost, "/management/v1/users", in, nil)
 	} else {
 		st, err2 := tgt.open(ctx)
 		if err2 != nil {
@@ -71,19 +72,19 @@ func userAdd(ctx context.Context, args []string, e *env) error {
 	if err != nil {
 		return err
 	}
-	fmt.Fprintf(e.stdout, "user %s can sign in\n", pos[0])
+	fmt.Fprintf(e.Stdout, "user %s can sign in\n", pos[0])
 	return nil
 }
 
-func userPasswd(ctx context.Context, args []string, e *env) error {
+func userPasswd(ctx context.Context, args []string, e *cli.Env) error {
 	fs := flags("user passwd", e)
 	tgt := targetFlags(fs, e, crmlink.ScopeAdmin)
-	pos, err := parse(fs, args)
+	pos, err := cli.Parse(fs, args)
 	if err != nil {
 		return err
 	}
 	if len(pos) != 1 {
-		return usagef("user passwd takes one user name")
+		return cli.Usagef("user passwd takes one user name")
 	}
 	api, err := tgt.client()
 	if err != nil {
@@ -94,7 +95,7 @@ func userPasswd(ctx context.Context, args []string, e *env) error {
 		return err
 	}
 	if api != nil {
-		err = api.call(ctx, http.MethodPut, "/management/v1/user/"+url.PathEscape(pos[0])+"/password", crmhttp.PasswordIn{Password: password}, nil)
+		err = api.Call(ctx, http.MethodPut, "/management/v1/user/"+url.PathEscape(pos[0])+"/password", crmhttp.PasswordIn{Password: password}, nil)
 	} else {
 		var hash string
 		if hash, err = crmhttp.HashPassword(password); err != nil {
@@ -110,7 +111,7 @@ func userPasswd(ctx context.Context, args []string, e *env) error {
 	if err != nil {
 		return err
 	}
-	fmt.Fprintf(e.stdout, "password of %s changed\n", pos[0])
+	fmt.Fprintf(e.Stdout, "password of %s changed\n", pos[0])
 	return nil
 }
 
@@ -134,19 +135,19 @@ func createUser(ctx context.Context, st crmlink.Store, name, password string, id
 
 // readPassword takes the password from CRMLINK_PASSWORD, else asks on the
 // terminal without echo, else reads the first line of stdin.
-func readPassword(e *env) (string, error) {
-	if p := e.getenv("CRMLINK_PASSWORD"); p != "" {
+func readPassword(e *cli.Env) (string, error) {
+	if p := e.Getenv("CRMLINK_PASSWORD"); p != "" {
 		return p, nil
 	}
-	if f, ok := e.stdin.(*os.File); ok && term.IsTerminal(int(f.Fd())) {
-		fmt.Fprint(e.stderr, "Password: ")
+	if f, ok := e.Stdin.(*os.File); ok && term.IsTerminal(int(f.Fd())) {
+		fmt.Fprint(e.Stderr, "Password: ")
 		b, err := term.ReadPassword(int(f.Fd()))
-		fmt.Fprintln(e.stderr)
+		fmt.Fprintln(e.Stderr)
 		return string(b), err
 	}
-	line, err := bufio.NewReader(e.stdin).ReadString('\n')
+	line, err := bufio.NewReader(e.Stdin).ReadString('\n')
 	if line = strings.TrimRight(line, "\r\n"); line == "" {
-		return "", usagef("no password: set CRMLINK_PASSWORD or write it to stdin (%v)", err)
+		return "", cli.Usagef("no password: set CRMLINK_PASSWORD or write it to stdin (%v)", err)
 	}
 	return line, nil
 }

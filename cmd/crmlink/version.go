@@ -4,19 +4,21 @@ import (
 	"context"
 	"fmt"
 	"runtime/debug"
+
+	"github.com/crmlink/crmlink/internal/cli"
 )
 
 // cmdVersion prints the build's version and the commit it was built from,
 // as the Go toolchain recorded them in the binary.
-func cmdVersion(ctx context.Context, args []string, e *env) error {
+func cmdVersion(ctx context.Context, args []string, e *cli.Env) error {
 	fs := flags("version", e)
-	if pos, err := parse(fs, args); err != nil {
+	if pos, err := cli.Parse(fs, args); err != nil {
 		return err
 	} else if len(pos) > 0 {
-		return usagef("version takes no arguments, got %q", pos)
+		return cli.Usagef("version takes no arguments, got %q", pos)
 	}
 	info, ok := debug.ReadBuildInfo()
-	fmt.Fprintln(e.stdout, versionLine(info, ok))
+	fmt.Fprintln(e.Stdout, versionLine(info, ok))
 	return nil
 }
 

@@ -13,6 +13,7 @@ import (
 
 	"github.com/crmlink/crmlink"
 	"github.com/crmlink/crmlink/gen"
+	"github.com/crmlink/crmlink/internal/cli"
 )
 
 // benchRestart measures a restart after a crash with a large accepted
@@ -22,23 +23,15 @@ import (
 // answered, starts a server again and times how long until it answers
 // /healthz; stops it with SIGTERM while it applies the upload, timing the
 // stop; and starts one more, timing until the upload is applied. bin is
-// the binary whose server is restarted (this one, or an earlier build to
-// compare with).
-func benchRestart(ctx context.Context, g *genFlags, dir, storeOpts, bin string, e *env) error {
-	if bin == "" {
-		self, err := os.Executable()
-		if err != nil {
-			return err
-		}
-		bin = self
-	}
+// the crmlink binary whose server is measured, every time.
+func benchRestart(ctx context.Context, g *cli.GenFlags, dir, storeOpts, bin string, e *cli.Env) error {
 	b, err := generatedBench(ctx, g, dir, storeOpts, e)
 	if err != nil {
 		return err
 	}
 	cfg, storeURL, c, secret := b.cfg, b.storeURL, b.counter, b.secret
 
-	srv, err := startBenchServer(ctx, storeURL, e, nil)
+	srv, err := startBenchServer(ctx, bin, storeURL, e, nil)
 	if err != nil {
 		return err
 	}
@@ -47,7 +40,7 @@ func benchRestart(ctx context.Context, g *genFlags, dir, storeOpts, bin string, 
 		srv.stop()
 		return err
 	}
-	up, err := uploadRemote(ctx, &apiClient{base: srv.base, token: secret}, c.ID, "orders", url.Values{"merge_mode": {"SAVE"}}, gen.OrdersFile, f)
+	up, err := cli.UploadRemote(ctx, &cli.APIClient{Base: srv.base, Token: secret}, c.ID, "orders", url.Values{"merge_mode": {"SAVE"}}, gen.OrdersFile, f)
 	f.Close()
 	srv.cmd.Process.Signal(syscall.SIGKILL)
 	srv.cmd.Wait()
@@ -58,7 +51,7 @@ func benchRestart(ctx context.Context, g *genFlags, dir, storeOpts, bin string, 
 	if !up.Queued {
 		return fmt.Errorf("the upload of %d orders was applied before its answer: nothing is queued to restart with", up.Accepted)
 	}
-	fmt.Fprintf(e.stdout, "accepted %d orders, then killed the server (SIGKILL) with them queued\n", up.Accepted)
+	fmt.Fprintf(e.Stdout, "accepted %d orders, then killed the server (SIGKILL) with them queued\n", up.Accepted)
 
 	// The restart after the crash.
 	srv, listened, err := relaunch(ctx, bin, storeURL, e)
@@ -70,13 +63,13 @@ func benchRestart(ctx context.Context, g *genFlags, dir, storeOpts, bin string, 
 	if err != nil {
 		return err
 	}
-	fmt.Fprintf(e.stdout, "restart: answering /healthz %s after the start; then the upload applied: %v, a report's data_lag: %d s\n",
+	fmt.Fprintf(e.Stdout, "restart: answering /healthz %s after the start; then the upload applied: %v, a report's data_lag: %d s\n",
 		listened.Round(time.Millisecond), !queued, lag)
 
 	// SIGTERM while the upload is applied.
 	time.Sleep(time.Second)
 	took, stopErr := srv.stop()
-	fmt.Fprintf(e.stdout, "SIGTERM 1 s later: stopped in %s (exit: %v)\n", took.Round(time.Millisecond), stopErr)
+	fmt.Fprintf(e.Stdout, "SIGTERM 1 s later: stopped in %s (exit: %v)\n", took.Round(time.Millisecond), stopErr)
 
 	start := time.Now()
 	srv, listened, err = relaunch(ctx, bin, storeURL, e)
@@ -84,10 +77,10 @@ func benchRestart(ctx context.Context, g *genFlags, dir, storeOpts, bin string, 
 		return err
 	}
 	defer srv.stop()
-	if _, err := waitApplied(ctx, &apiClient{base: srv.base, token: secret}, c.ID, up, time.Hour); err != nil {
+	if _, err := cli.WaitApplied(ctx, &cli.APIClient{Base: srv.base, Token: secret}, c.ID, up, time.Hour); err != nil {
 		return err
 	}
-	fmt.Fprintf(e.stdout, "started again: answering /healthz after %s, the upload applied %s after the start\n",
+	fmt.Fprintf(e.Stdout, "started again: answering /healthz after %s, the upload applied %s after the start\n",
 		listened.Round(time.Millisecond), time.Since(start).Round(time.Millisecond))
 	return nil
 }
@@ -96,12 +89,12 @@ func benchRestart(ctx context.Context, g *genFlags, dir, storeOpts, bin string, 
 // every 5 ms, for as long as a build that applies its queue before it
 // listens may take.
 func waitListening(ctx context.Context, base string) error {
-	return waitHealthyEvery(ctx, base, 5*time.Millisecond, 5*time.Minute)
+	return cli.WaitHealthyEvery(ctx, base, 5*time.Millisecond, 5*time.Minute)
 }
 
 // relaunch starts bin's server on storeURL and returns it once it answers
 // /healthz, with the time that took.
-func relaunch(ctx context.Context, bin, storeURL string, e *env) (*benchServer, time.Duration, error) {
+func relaunch(ctx context.Context, bin, storeURL string, e *cli.Env) (*benchServer, time.Duration, error) {
 	start := time.Now()
 	srv, err := launchBenchServer(ctx, bin, storeURL, e, nil)
 	if err != nil {
@@ -133,7 +126,7 @@ func restartState(ctx context.Context, base, token string, counter crmlink.Count
 	}
 	req, _ = http.NewRequestWithContext(ctx, "GET", fmt.Sprintf("%s/cdp/api/v1/counter/%d/uploading/%s", base, counter, uploadID), nil)
 	req.Header.Set("Authorization", "OAuth "+token)
-	up, err := sendUpload(req, base)
+	up, err := cli.SendUpload(req, base)
 	if err != nil {
 		return 0, false, err
 	}

@@ -7,12 +7,13 @@ import (
 	"time"
 
 	"github.com/crmlink/crmlink"
+	"github.com/crmlink/crmlink/internal/cli"
 	"github.com/crmlink/crmlink/report"
 )
 
 // benchReport loads a generated data set (10M sessions and 1M orders by
 // default) and times the reports of SPEC.md §4, best of three runs each.
-func benchReport(ctx context.Context, g *genFlags, dir, storeOpts string, e *env) error {
+func benchReport(ctx context.Context, g *cli.GenFlags, dir, storeOpts string, e *cli.Env) error {
 	st, c, _, err := benchLoad(ctx, g, dir, storeOpts, e)
 	if err != nil {
 		return err
@@ -36,7 +37,7 @@ func benchReport(ctx context.Context, g *genFlags, dir, storeOpts string, e *env
 			}
 			rows = n
 		}
-		fmt.Fprintf(e.stdout, "%s: %s (best of 3), %s\n", name, min.Round(time.Millisecond), plural(rows, "row", ""))
+		fmt.Fprintf(e.Stdout, "%s: %s (best of 3), %s\n", name, min.Round(time.Millisecond), cli.Plural(rows, "row", ""))
 		return nil
 	}
 	for _, r := range []struct{ name, query string }{
@@ -46,7 +47,7 @@ func benchReport(ctx context.Context, g *genFlags, dir, storeOpts string, e *env
 		{"orders_sources, 90 days, lastsign", "preset=orders_sources&date1=89daysAgo&date2=today"},
 	} {
 		v, _ := url.ParseQuery(r.query)
-		q, err := report.Parse(report.Request{Counter: c, Goals: goals, Now: e.clock.Now(), Params: v})
+		q, err := report.Parse(report.Request{Counter: c, Goals: goals, Now: e.Clock.Now(), Params: v})
 		if err != nil {
 			return err
 		}

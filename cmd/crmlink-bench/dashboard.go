@@ -16,6 +16,7 @@ import (
 
 	"github.com/crmlink/crmlink"
 	crmhttp "github.com/crmlink/crmlink/http"
+	"github.com/crmlink/crmlink/internal/cli"
 )
 
 // dashBench is a server on demo data and a signed-in client, to time the
@@ -31,19 +32,19 @@ type dashBench struct {
 
 // newDashBench loads a demo data set into a store in dir and serves it on
 // loopback, signed in with an admin token.
-func newDashBench(ctx context.Context, g *genFlags, dir string, e *env) (*dashBench, error) {
-	st, err := openStore(ctx, "duckdb://"+filepath.Join(dir, "dashboard.db"), e.clock)
+func newDashBench(ctx context.Context, g *cli.GenFlags, dir string, e *cli.Env) (*dashBench, error) {
+	st, err := cli.OpenStore(ctx, "duckdb://"+filepath.Join(dir, "dashboard.db"), e.Clock)
 	if err != nil {
 		return nil, err
 	}
 	quiet := *e
-	quiet.stderr = io.Discard
-	c, err := loadDemo(ctx, st, g, filepath.Join(dir, "data"), &quiet)
+	quiet.Stderr = io.Discard
+	c, err := cli.LoadDemo(ctx, st, g, filepath.Join(dir, "data"), &quiet)
 	if err != nil {
 		st.Close()
 		return nil, err
 	}
-	secret, err := createToken(ctx, st, 0, crmlink.ScopeAdmin, "bench")
+	secret, err := cli.CreateToken(ctx, st, 0, crmlink.ScopeAdmin, "bench")
 	if err != nil {
 		st.Close()
 		return nil, err
@@ -53,8 +54,8 @@ func newDashBench(ctx context.Context, g *genFlags, dir string, e *env) (*dashBe
 		st.Close()
 		return nil, err
 	}
-	d := &dashBench{st: st, counter: c, clock: e.clock, base: "http://" + ln.Addr().String(),
-		srv: &http.Server{Handler: crmhttp.NewServer(crmhttp.Config{Store: st, Clock: e.clock,
+	d := &dashBench{st: st, counter: c, clock: e.Clock, base: "http://" + ln.Addr().String(),
+		srv: &http.Server{Handler: crmhttp.NewServer(crmhttp.Config{Store: st, Clock: e.Clock,
 			Logger: slog.New(slog.DiscardHandler)}), ReadHeaderTimeout: 10 * time.Second}}
 	go d.srv.Serve(ln)
 	jar, _ := cookiejar.New(nil)
@@ -150,20 +151,20 @@ func (d *dashBench) Close() {
 
 // benchDashboard times every page on the demo data set: the median and the
 // slowest of several loads each, against the 200 ms bar.
-func benchDashboard(ctx context.Context, g *genFlags, dir string, runs int, e *env) error {
+func benchDashboard(ctx context.Context, g *cli.GenFlags, dir string, runs int, e *cli.Env) error {
 	start := time.Now()
 	d, err := newDashBench(ctx, g, dir, e)
 	if err != nil {
 		return err
 	}
 	defer d.Close()
-	fmt.Fprintf(e.stdout, "demo data: %d sessions, %d contacts, %d orders over %d days, loaded in %s\n",
-		g.sessions, g.contacts, g.orders, g.days, time.Since(start).Round(time.Millisecond))
+	fmt.Fprintf(e.Stdout, "demo data: %d sessions, %d contacts, %d orders over %d days, loaded in %s\n",
+		g.Sessions, g.Contacts, g.Orders, g.Days, time.Since(start).Round(time.Millisecond))
 	pages, err := d.pages()
 	if err != nil {
 		return err
 	}
-	fmt.Fprintf(e.stdout, "%-36s %10s %10s\n", "page", "median", "slowest")
+	fmt.Fprintf(e.Stdout, "%-36s %10s %10s\n", "page", "median", "slowest")
 	slow := 0
 	for _, p := range pages {
 		var times []time.Duration
@@ -180,8 +181,8 @@ func benchDashboard(ctx context.Context, g *genFlags, dir string, runs int, e *e
 		if med > 200*time.Millisecond {
 			mark, slow = "  over 200 ms", slow+1
 		}
-		fmt.Fprintf(e.stdout, "%-36s %10s %10s%s\n", p[0], med.Round(100*time.Microsecond), times[len(times)-1].Round(100*time.Microsecond), mark)
+		fmt.Fprintf(e.Stdout, "%-36s %10s %10s%s\n", p[0], med.Round(100*time.Microsecond), times[len(times)-1].Round(100*time.Microsecond), mark)
 	}
-	fmt.Fprintf(e.stdout, "%d of %d pages over 200 ms (median of %d loads)\n", slow, len(pages), runs)
+	fmt.Fprintf(e.Stdout, "%d of %d pages over 200 ms (median of %d loads)\n", slow, len(pages), runs)
 	return nil
 }

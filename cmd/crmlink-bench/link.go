@@ -13,6 +13,7 @@ import (
 	"github.com/crmlink/crmlink"
 	"github.com/crmlink/crmlink/crm"
 	"github.com/crmlink/crmlink/gen"
+	"github.com/crmlink/crmlink/internal/cli"
 	"github.com/crmlink/crmlink/sessionfile"
 	"github.com/crmlink/crmlink/store"
 )
@@ -20,15 +21,15 @@ import (
 // benchLoad generates a data set and loads it into a fresh store the way a
 // user would: sessions, then contacts and orders (linked as they come),
 // each step timed with the checkpoint that writes it to disk.
-func benchLoad(ctx context.Context, g *genFlags, dir, storeOpts string, e *env) (crmlink.Store, *crmlink.Counter, gen.Config, error) {
-	cfg, err := g.config(filepath.Join(dir, "data"), e.clock.Now())
+func benchLoad(ctx context.Context, g *cli.GenFlags, dir, storeOpts string, e *cli.Env) (crmlink.Store, *crmlink.Counter, gen.Config, error) {
+	cfg, err := g.Config(filepath.Join(dir, "data"), e.Clock.Now())
 	if err != nil {
 		return nil, nil, cfg, err
 	}
 	if err := benchGenerate(ctx, cfg, e); err != nil {
 		return nil, nil, cfg, err
 	}
-	st, err := openStore(ctx, benchStoreURL(dir, storeOpts), e.clock)
+	st, err := cli.OpenStore(ctx, benchStoreURL(dir, storeOpts), e.Clock)
 	if err != nil {
 		return nil, nil, cfg, err
 	}
@@ -36,7 +37,7 @@ func benchLoad(ctx context.Context, g *genFlags, dir, storeOpts string, e *env) 
 		st.Close()
 		return nil, nil, cfg, err
 	}
-	c, err := g.createCounter(ctx, st, "Bench")
+	c, err := g.CreateCounter(ctx, st, "Bench")
 	if err != nil {
 		return fail(err)
 	}
@@ -45,7 +46,7 @@ func benchLoad(ctx context.Context, g *genFlags, dir, storeOpts string, e *env) 
 		return fail(err)
 	}
 	start := time.Now()
-	_, err = importSessions(ctx, st, c.ID, sessionfile.FormatCSV, f, e.clock, "CLI")
+	_, err = cli.ImportSessions(ctx, st, c.ID, sessionfile.FormatCSV, f, e.Clock, "CLI")
 	f.Close()
 	if err != nil {
 		return fail(err)
@@ -55,7 +56,7 @@ func benchLoad(ctx context.Context, g *genFlags, dir, storeOpts string, e *env) 
 	if err := checkpoint(ctx, st); err != nil {
 		return fail(err)
 	}
-	fmt.Fprintf(e.stdout, "import sessions: %s, then checkpoint %s\n", el.Round(time.Millisecond), time.Since(start).Round(time.Millisecond))
+	fmt.Fprintf(e.Stdout, "import sessions: %s, then checkpoint %s\n", el.Round(time.Millisecond), time.Since(start).Round(time.Millisecond))
 	start = time.Now()
 	if err := demoCRMPrepare(ctx, st, c, cfg.Out, e); err != nil {
 		return fail(err)
@@ -65,7 +66,7 @@ func benchLoad(ctx context.Context, g *genFlags, dir, storeOpts string, e *env) 
 		return fail(err)
 	}
 	up := &crmlink.Upload{CounterID: c.ID, Format: "CSV", Source: "CLI", MergeMode: crmlink.MergeSave}
-	err = uploadCSV(ctx, st, up, "orders", in, crm.Options{}, e.clock)
+	err = cli.UploadCSV(ctx, st, up, "orders", in, crm.Options{}, e.Clock)
 	in.Close()
 	if err != nil {
 		return fail(err)
@@ -75,14 +76,14 @@ func benchLoad(ctx context.Context, g *genFlags, dir, storeOpts string, e *env) 
 	if err := checkpoint(ctx, st); err != nil {
 		return fail(err)
 	}
-	fmt.Fprintf(e.stdout, "upload contacts and orders (linked as they came): %s, then writing them to disk (checkpoint): %s; %d linked, unlinked %v\n",
+	fmt.Fprintf(e.Stdout, "upload contacts and orders (linked as they came): %s, then writing them to disk (checkpoint): %s; %d linked, unlinked %v\n",
 		el.Round(time.Millisecond), time.Since(start).Round(time.Millisecond), up.Linked, up.Unlinked)
 	return st, c, cfg, nil
 }
 
 // benchLink loads a generated data set and times a full relink of every
 // order against every session.
-func benchLink(ctx context.Context, g *genFlags, dir, storeOpts string, e *env) error {
+func benchLink(ctx context.Context, g *cli.GenFlags, dir, storeOpts string, e *cli.Env) error {
 	st, c, cfg, err := benchLoad(ctx, g, dir, storeOpts, e)
 	if err != nil {
 		return err
@@ -104,14 +105,14 @@ func benchLink(ctx context.Context, g *genFlags, dir, storeOpts string, e *env) 
 		}
 		runs = append(runs, fmt.Sprintf("%s (checkpoint %s)", el.Round(time.Millisecond), time.Since(start).Round(time.Millisecond)))
 	}
-	fmt.Fprintf(e.stdout, "full relink: %d orders against %d sessions: %s; %d linked, unlinked %v\n",
+	fmt.Fprintf(e.Stdout, "full relink: %d orders against %d sessions: %s; %d linked, unlinked %v\n",
 		cfg.Orders, cfg.Sessions, strings.Join(runs, ", "), ls.Linked, ls.Unlinked)
 	return benchIncremental(ctx, st, c, filepath.Join(cfg.Out, gen.OrdersFile), filepath.Join(dir, "orders10k.csv"), e)
 }
 
 // benchIncremental uploads 10k of the orders again (as a CRM sends its
 // changes) and times relinking that upload's orders.
-func benchIncremental(ctx context.Context, st crmlink.Store, c *crmlink.Counter, orders, part string, e *env) error {
+func benchIncremental(ctx context.Context, st crmlink.Store, c *crmlink.Counter, orders, part string, e *cli.Env) error {
 	if err := headLines(orders, part, 10_001); err != nil {
 		return err
 	}
@@ -122,7 +123,7 @@ func benchIncremental(ctx context.Context, st crmlink.Store, c *crmlink.Counter,
 	defer in.Close()
 	up := &crmlink.Upload{CounterID: c.ID, Format: "CSV", Source: "CLI", MergeMode: crmlink.MergeUpdate}
 	start := time.Now()
-	if err := uploadCSV(ctx, st, up, "orders", in, crm.Options{}, e.clock); err != nil {
+	if err := cli.UploadCSV(ctx, st, up, "orders", in, crm.Options{}, e.Clock); err != nil {
 		return err
 	}
 	total := time.Since(start)
@@ -136,7 +137,7 @@ func benchIncremental(ctx context.Context, st crmlink.Store, c *crmlink.Counter,
 			best = el
 		}
 	}
-	fmt.Fprintf(e.stdout, "10k-order upload into that store: %s in all; relinking its orders: %s (best of 3)\n",
+	fmt.Fprintf(e.Stdout, "10k-order upload into that store: %s in all; relinking its orders: %s (best of 3)\n",
 		total.Round(time.Millisecond), best.Round(time.Millisecond))
 	return nil
 }

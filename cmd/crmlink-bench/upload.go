@@ -13,20 +13,21 @@ import (
 	"github.com/crmlink/crmlink"
 	"github.com/crmlink/crmlink/crm"
 	"github.com/crmlink/crmlink/gen"
+	"github.com/crmlink/crmlink/internal/cli"
 )
 
 // benchUpload measures an orders upload over HTTP, end to end: it starts
-// `crmlink serve` as a child process on a fresh store, sends the generated
+// `bin serve` as a child process on a fresh store, sends the generated
 // orders.csv to it as a multipart upload, and reports rows/s and the
 // server's peak resident memory.
-func benchUpload(ctx context.Context, g *genFlags, dir, storeOpts string, e *env) error {
+func benchUpload(ctx context.Context, g *cli.GenFlags, dir, storeOpts, bin string, e *cli.Env) error {
 	b, err := generatedBench(ctx, g, dir, storeOpts, e)
 	if err != nil {
 		return err
 	}
 	cfg, storeURL, c, secret := b.cfg, b.storeURL, b.counter, b.secret
 	var steps uploadSteps
-	srv, err := startBenchServer(ctx, storeURL, e, &steps)
+	srv, err := startBenchServer(ctx, bin, storeURL, e, &steps)
 	if err != nil {
 		return err
 	}
@@ -43,7 +44,7 @@ func benchUpload(ctx context.Context, g *genFlags, dir, storeOpts string, e *env
 	}
 	defer f.Close()
 	start := time.Now()
-	up, err := uploadRemote(ctx, &apiClient{base: base, token: secret}, c.ID, "orders", url.Values{"merge_mode": {"SAVE"}}, gen.OrdersFile, f)
+	up, err := cli.UploadRemote(ctx, &cli.APIClient{Base: base, Token: secret}, c.ID, "orders", url.Values{"merge_mode": {"SAVE"}}, gen.OrdersFile, f)
 	if err != nil {
 		return err
 	}
@@ -53,7 +54,7 @@ func benchUpload(ctx context.Context, g *genFlags, dir, storeOpts string, e *env
 	if up.Queued {
 		// The answer came once the upload was validated and queued; the
 		// reports show it once applied.
-		if up, err = waitApplied(ctx, &apiClient{base: base, token: secret}, c.ID, up, time.Hour); err != nil {
+		if up, err = cli.WaitApplied(ctx, &cli.APIClient{Base: base, Token: secret}, c.ID, up, time.Hour); err != nil {
 			return err
 		}
 		applied = time.Since(start)
@@ -63,11 +64,11 @@ func benchUpload(ctx context.Context, g *genFlags, dir, storeOpts string, e *env
 	// come at a later commit; the server's shutdown does it, so its time is
 	// the rest of the upload's cost.
 	took, _ := srv.stop()
-	fmt.Fprintf(e.stdout, "upload orders over HTTP: %d rows (%.0f MiB) answered in %s: %.0f rows/s, server peak RSS %s until then\n",
+	fmt.Fprintf(e.Stdout, "upload orders over HTTP: %d rows (%.0f MiB) answered in %s: %.0f rows/s, server peak RSS %s until then\n",
 		up.Accepted, float64(fi.Size())/(1<<20), el.Round(time.Millisecond), float64(up.Accepted)/el.Seconds(), answerRSS)
-	fmt.Fprintf(e.stdout, "applied (%d linked) %s after sending: %.0f rows/s; server peak RSS %s; shutdown with checkpoint %s\n",
+	fmt.Fprintf(e.Stdout, "applied (%d linked) %s after sending: %.0f rows/s; server peak RSS %s; shutdown with checkpoint %s\n",
 		up.Linked, applied.Round(time.Millisecond), float64(up.Accepted)/applied.Seconds(), rss, took.Round(time.Millisecond))
-	fmt.Fprintf(e.stdout, "server's upload steps: %s\n", &steps)
+	fmt.Fprintf(e.Stdout, "server's upload steps: %s\n", &steps)
 	return nil
 }
 
@@ -82,8 +83,8 @@ type benchSetup struct {
 
 // generatedBench generates g's data set into dir and prepares a store
 // beside it with its counter, status mapping and contacts.
-func generatedBench(ctx context.Context, g *genFlags, dir, storeOpts string, e *env) (*benchSetup, error) {
-	cfg, err := g.config(filepath.Join(dir, "data"), e.clock.Now())
+func generatedBench(ctx context.Context, g *cli.GenFlags, dir, storeOpts string, e *cli.Env) (*benchSetup, error) {
+	cfg, err := g.Config(filepath.Join(dir, "data"), e.Clock.Now())
 	if err != nil {
 		return nil, err
 	}
@@ -91,7 +92,7 @@ func generatedBench(ctx context.Context, g *genFlags, dir, storeOpts string, e *
 		return nil, err
 	}
 	b := &benchSetup{cfg: cfg, storeURL: benchStoreURL(dir, storeOpts)}
-	b.counter, b.secret, err = prepareBenchStore(ctx, b.storeURL, g.createCounter, cfg.Out, e)
+	b.counter, b.secret, err = prepareBenchStore(ctx, b.storeURL, g.CreateCounter, cfg.Out, e)
 	return b, err
 }
 
@@ -99,8 +100,8 @@ func generatedBench(ctx context.Context, g *genFlags, dir, storeOpts string, e *
 // made by create, the generated status mapping and contacts of dataDir
 // (unless it is ""), and a write token, whose secret it returns.
 func prepareBenchStore(ctx context.Context, storeURL string, create func(context.Context, crmlink.Store, string) (*crmlink.Counter, error),
-	dataDir string, e *env) (*crmlink.Counter, string, error) {
-	st, err := openStore(ctx, storeURL, e.clock)
+	dataDir string, e *cli.Env) (*crmlink.Counter, string, error) {
+	st, err := cli.OpenStore(ctx, storeURL, e.Clock)
 	if err != nil {
 		return nil, "", err
 	}
@@ -110,7 +111,7 @@ func prepareBenchStore(ctx context.Context, storeURL string, create func(context
 	}
 	var secret string
 	if err == nil {
-		secret, err = createToken(ctx, st, c.ID, crmlink.ScopeWrite, "bench")
+		secret, err = cli.CreateToken(ctx, st, c.ID, crmlink.ScopeWrite, "bench")
 	}
 	if cerr := st.Close(); err == nil {
 		err = cerr
@@ -119,8 +120,8 @@ func prepareBenchStore(ctx context.Context, storeURL string, create func(context
 }
 
 // demoCRMPrepare sets the generated status mapping and uploads the contacts.
-func demoCRMPrepare(ctx context.Context, st crmlink.Store, c *crmlink.Counter, dir string, e *env) error {
-	if err := setGeneratedStatuses(ctx, st, c, dir); err != nil {
+func demoCRMPrepare(ctx context.Context, st crmlink.Store, c *crmlink.Counter, dir string, e *cli.Env) error {
+	if err := cli.SetGeneratedStatuses(ctx, st, c, dir); err != nil {
 		return err
 	}
 	in, err := os.Open(filepath.Join(dir, gen.ContactsFile))
@@ -129,7 +130,7 @@ func demoCRMPrepare(ctx context.Context, st crmlink.Store, c *crmlink.Counter, d
 	}
 	defer in.Close()
 	up := &crmlink.Upload{CounterID: c.ID, Format: "CSV", Source: "CLI", MergeMode: crmlink.MergeSave}
-	return uploadCSV(ctx, st, up, "contacts", in, crm.Options{}, e.clock)
+	return cli.UploadCSV(ctx, st, up, "contacts", in, crm.Options{}, e.Clock)
 }
 
 // procCPU is the CPU time, user and system, that a process has used so

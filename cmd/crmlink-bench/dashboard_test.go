@@ -7,10 +7,11 @@ import (
 	"testing"
 
 	"github.com/crmlink/crmlink"
+	"github.com/crmlink/crmlink/internal/cli"
 )
 
-// TestBenchDashboard runs `bench dashboard` on a small data set: every
-// page answers, and the figures are printed.
+// TestBenchDashboard runs `crmlink-bench dashboard` on a small data set:
+// every page answers, and the figures are printed.
 func TestBenchDashboard(t *testing.T) {
 	runBench(t, []string{"Overview, 30 days", "Customer (top by orders)", "Settings", "pages over 200 ms"},
 		"dashboard", "--sessions", "3000", "--contacts", "200", "--orders", "300", "--days", "30", "--runs", "1", "--dir", t.TempDir())
@@ -21,9 +22,9 @@ func TestBenchDashboard(t *testing.T) {
 // over loopback to a signed-in client: the bar is 200 ms a page.
 func BenchmarkDashboardPages(b *testing.B) {
 	ctx := context.Background()
-	e := &env{stdin: strings.NewReader(""), stdout: io.Discard, stderr: io.Discard, getenv: func(string) string { return "" },
-		clock: crmlink.SystemClock{}}
-	g := &genFlags{seed: 1, sessions: 200000, contacts: 8000, orders: 12000, simple: -1, days: 90, site: "shop.example", tz: "Europe/Moscow"}
+	e := &cli.Env{Stdin: strings.NewReader(""), Stdout: io.Discard, Stderr: io.Discard, Getenv: func(string) string { return "" },
+		Clock: crmlink.SystemClock{}}
+	g := &cli.GenFlags{Seed: 1, Sessions: 200000, Contacts: 8000, Orders: 12000, SimpleOrders: -1, Days: 90, Site: "shop.example", TimeZone: "Europe/Moscow"}
 	d, err := newDashBench(ctx, g, b.TempDir(), e)
 	if err != nil {
 		b.Fatal(err)

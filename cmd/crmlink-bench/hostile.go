@@ -7,30 +7,23 @@ import (
 	"io"
 	"net"
 	"net/http"
-	"os"
 	"strings"
 	"sync"
 	"time"
 
 	"github.com/crmlink/crmlink"
+	"github.com/crmlink/crmlink/internal/cli"
 )
 
 // benchHostile measures a server's memory under two hostile requests, each
 // on a server of its own so that each peak is its own: one JSON upload
 // whose single string field is jsonMB megabytes, and slow hits, whose
-// senders hold back the rest of their bodies. bin is the binary whose
-// server is measured (this one, or an earlier build to compare with).
-func benchHostile(ctx context.Context, dir, bin string, jsonMB, slow int, e *env) error {
-	if bin == "" {
-		self, err := os.Executable()
-		if err != nil {
-			return err
-		}
-		bin = self
-	}
+// senders hold back the rest of their bodies. bin is the crmlink binary
+// whose server is measured.
+func benchHostile(ctx context.Context, dir, bin string, jsonMB, slow int, e *cli.Env) error {
 	storeURL := benchStoreURL(dir, "")
-	g := genFlags{site: "shop.example", tz: "UTC"}
-	c, secret, err := prepareBenchStore(ctx, storeURL, g.createCounter, "", e)
+	g := cli.GenFlags{Site: "shop.example", TimeZone: "UTC"}
+	c, secret, err := prepareBenchStore(ctx, storeURL, g.CreateCounter, "", e)
 	if err != nil {
 		return err
 	}
@@ -46,7 +39,7 @@ func benchHostile(ctx context.Context, dir, bin string, jsonMB, slow int, e *env
 		if err != nil {
 			return err
 		}
-		fmt.Fprintf(e.stdout, "a JSON upload with one %d MB string field: answered %d in %s (%s); server peak RSS %s\n",
+		fmt.Fprintf(e.Stdout, "a JSON upload with one %d MB string field: answered %d in %s (%s); server peak RSS %s\n",
 			jsonMB, code, took.Round(time.Millisecond), msg, rss)
 	}
 	if slow > 0 {
@@ -60,7 +53,7 @@ func benchHostile(ctx context.Context, dir, bin string, jsonMB, slow int, e *env
 		if err != nil {
 			return err
 		}
-		fmt.Fprintf(e.stdout, "%d hits holding back their bodies: %d held open, %d answered and let go within %s; server peak RSS %s\n",
+		fmt.Fprintf(e.Stdout, "%d hits holding back their bodies: %d held open, %d answered and let go within %s; server peak RSS %s\n",
 			slow, held, cut, waited.Round(time.Millisecond), rss)
 	}
 	return nil

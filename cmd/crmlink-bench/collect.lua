@@ -1,6 +1,6 @@
--- The tag's hits for wrk: `crmlink bench collect --loader wrk` runs wrk
+-- The tag's hits for wrk: `crmlink-bench collect --loader wrk` runs wrk
 -- with this script, the tool GoatCounter's reference figure was measured
--- with (README, "Collector speed"). It sends what bench collect's own
+-- with (docs/benchmarks.md). It sends what collect's own
 -- generator sends, written for wrk's LuaJIT: visitors with their own
 -- ClientIDs and user agents; visits that land from search, ads with UTM
 -- and yclid, social networks, mail and links; page views inside the site,

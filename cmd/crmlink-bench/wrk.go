@@ -19,7 +19,7 @@ import (
 
 // wrkScript is the Lua script wrk sends the tag's hits with.
 //
-//go:embed bench_collect.lua
+//go:embed collect.lua
 var wrkScript []byte
 
 // wrkResult is what a wrk run reports: wrk's own counts and latencies,
@@ -43,7 +43,7 @@ type wrkResult struct {
 func (b *collectBench) runWrk(ctx context.Context, out io.Writer) (*wrkResult, error) {
 	bin, err := exec.LookPath("wrk")
 	if err != nil {
-		return nil, errors.New("bench collect --loader wrk: wrk is not on the PATH (on Debian: apt-get install wrk)")
+		return nil, errors.New("collect --loader wrk: wrk is not on the PATH (on Debian: apt-get install wrk)")
 	}
 	dir, err := os.MkdirTemp("", "crmlink-wrk-")
 	if err != nil {
@@ -83,7 +83,7 @@ func (b *collectBench) runWrk(ctx context.Context, out io.Writer) (*wrkResult, e
 	res.connections, res.threads, res.clients = b.concurrency, threads, b.clients
 	res.cpu = cmd.ProcessState.UserTime() + cmd.ProcessState.SystemTime()
 	if res.requests == 0 {
-		return nil, errors.New("bench collect: wrk got no answer")
+		return nil, errors.New("collect: wrk got no answer")
 	}
 	return res, nil
 }

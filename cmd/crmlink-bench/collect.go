@@ -24,10 +24,11 @@ import (
 	"github.com/crmlink/crmlink"
 	"github.com/crmlink/crmlink/duckdb"
 	"github.com/crmlink/crmlink/gen"
+	"github.com/crmlink/crmlink/internal/cli"
 	"github.com/crmlink/crmlink/sessionfile"
 )
 
-// collectBench is `crmlink bench collect`: simulated visitors send the
+// collectBench is `crmlink-bench collect`: simulated visitors send the
 // tag's hits to /collect/{counter} over loopback, each with its own
 // ClientID kept across its hits, and the bench reports hits/s, latency and
 // whether every acknowledged hit is in the store.
@@ -45,9 +46,10 @@ type collectBench struct {
 	history     int    // sessions imported into the fresh store first
 }
 
-func benchCollectCmd(ctx context.Context, args []string, e *env) error {
-	fs := flags("bench collect", e)
+func benchCollectCmd(ctx context.Context, args []string, e *cli.Env) error {
+	fs := flags("collect", e)
 	serverURL := fs.String("url", "", "send to this server (default: start `crmlink serve` on 127.0.0.1 with a fresh store)")
+	serveBin := serveBinaryFlag(fs)
 	counter := fs.String("counter", "", "the counter to send to (required with --url)")
 	duration := fs.Duration("duration", 20*time.Second, "how long to send")
 	concurrency := fs.Int("concurrency", 50, "requests in flight (connections)")
@@ -60,21 +62,21 @@ func benchCollectCmd(ctx context.Context, args []string, e *env) error {
 	storeOpts := fs.String("store-options", "", "DuckDB settings for the fresh store, as URL query: memory_limit=1GB&threads=2")
 	history := fs.Int("history", 0, "sessions to generate and import into the fresh store before the hits: the collector on a site with a past")
 	loader := fs.String("loader", "go", "the load generator: go (this program's own) or wrk (wrk on the PATH, with the same hits; the tool GoatCounter's reference figure was measured with)")
-	pos, err := parse(fs, args)
+	pos, err := cli.Parse(fs, args)
 	if err != nil {
 		return err
 	}
 	if len(pos) > 0 {
-		return usagef("bench collect takes no arguments, got %q", pos)
+		return cli.Usagef("collect takes no arguments, got %q", pos)
 	}
 	if *duration <= 0 || *concurrency < 1 || *clients < 1 || *maxHits < 1 {
-		return usagef("bench collect: --duration, --concurrency, --clients and --max-hits must be positive")
+		return cli.Usagef("collect: --duration, --concurrency, --clients and --max-hits must be positive")
 	}
 	if *history < 0 {
-		return usagef("bench collect: --history must not be negative")
+		return cli.Usagef("collect: --history must not be negative")
 	}
 	if *clients < *concurrency {
-		return usagef("bench collect: --clients %d: want at least --concurrency (%d), each visitor's hits go one at a time", *clients, *concurrency)
+		return cli.Usagef("collect: --clients %d: want at least --concurrency (%d), each visitor's hits go one at a time", *clients, *concurrency)
 	}
 	switch *loader {
 	case "go":
@@ -82,52 +84,59 @@ func benchCollectCmd(ctx context.Context, args []string, e *env) error {
 		set := false
 		fs.Visit(func(f *flag.Flag) { set = set || f.Name == "max-hits" })
 		if set {
-			return usagef("bench collect: --max-hits: wrk is bounded by --duration only")
+			return cli.Usagef("collect: --max-hits: wrk is bounded by --duration only")
 		}
 		if *duration < time.Second {
-			return usagef("bench collect: --duration %s: wrk runs whole seconds, want at least 1s", *duration)
+			return cli.Usagef("collect: --duration %s: wrk runs whole seconds, want at least 1s", *duration)
 		}
 	default:
-		return usagef("bench collect: --loader %q: want go or wrk", *loader)
+		return cli.Usagef("collect: --loader %q: want go or wrk", *loader)
 	}
 	b := &collectBench{site: *site, duration: *duration, concurrency: *concurrency, clients: *clients,
 		maxHits: *maxHits, timeout: *timeout, seed: *seed, loader: *loader, history: *history}
-	fmt.Fprintf(e.stdout, "machine: %s/%s, %d CPUs, %s\n", runtime.GOOS, runtime.GOARCH, runtime.NumCPU(), runtime.Version())
+	fmt.Fprintf(e.Stdout, "machine: %s/%s, %d CPUs, %s\n", runtime.GOOS, runtime.GOARCH, runtime.NumCPU(), runtime.Version())
 	if *serverURL != "" {
 		if *counter == "" {
-			return usagef("bench collect: --url needs --counter")
+			return cli.Usagef("collect: --url needs --counter")
 		}
 		if *history > 0 {
-			return usagef("bench collect: --history fills a fresh store, not the one at --url")
+			return cli.Usagef("collect: --history fills a fresh store, not the one at --url")
+		}
+		if *serveBin != "" {
+			return cli.Usagef("collect: --serve-binary starts a server of its own, not the one at --url")
 		}
 		if b.counter, err = crmlink.ParseCounterID(*counter); err != nil {
-			return usagef("bench collect: --counter %q: %v", *counter, err)
+			return cli.Usagef("collect: --counter %q: %v", *counter, err)
 		}
 		b.base = strings.TrimRight(*serverURL, "/")
-		res, err := b.send(ctx, e.stdout)
+		res, err := b.send(ctx, e.Stdout)
 		if err != nil {
 			return err
 		}
-		res.print(e.stdout)
-		fmt.Fprintf(e.stdout, "stored: not counted (the store belongs to the server at %s)\n", b.base)
+		res.print(e.Stdout)
+		fmt.Fprintf(e.Stdout, "stored: not counted (the store belongs to the server at %s)\n", b.base)
 		return nil
 	}
 	if *counter != "" {
-		return usagef("bench collect: --counter goes with --url (a fresh store gets its own counter)")
+		return cli.Usagef("collect: --counter goes with --url (a fresh store gets its own counter)")
 	}
 	dir, err := os.MkdirTemp(*tmp, "crmlink-bench-")
 	if err != nil {
 		return err
 	}
 	defer os.RemoveAll(dir)
-	return b.withChild(ctx, dir, *storeOpts, e)
+	bin, err := serveBinary(ctx, *serveBin, dir, e)
+	if err != nil {
+		return err
+	}
+	return b.withChild(ctx, dir, *storeOpts, bin, e)
 }
 
-// withChild runs the bench against a child `crmlink serve` on a fresh
-// store, then stops it gracefully and counts what its store holds.
-func (b *collectBench) withChild(ctx context.Context, dir, storeOpts string, e *env) error {
+// withChild runs the bench against a child `bin serve` on a fresh store,
+// then stops it gracefully and counts what its store holds.
+func (b *collectBench) withChild(ctx context.Context, dir, storeOpts, bin string, e *cli.Env) error {
 	storeURL := benchStoreURL(dir, storeOpts)
-	st, err := duckdb.Open(ctx, storeURL, e.clock)
+	st, err := duckdb.Open(ctx, storeURL, e.Clock)
 	if err != nil {
 		return err
 	}
@@ -150,7 +159,7 @@ func (b *collectBench) withChild(ctx context.Context, dir, storeOpts string, e *
 		return err
 	}
 	b.counter, b.site = c.ID, c.Site
-	srv, err := startBenchServer(ctx, storeURL, e, nil)
+	srv, err := startBenchServer(ctx, bin, storeURL, e, nil)
 	if err != nil {
 		return err
 	}
@@ -158,7 +167,7 @@ func (b *collectBench) withChild(ctx context.Context, dir, storeOpts string, e *
 	b.base = srv.base
 	server0, ok0 := procCPU(srv.cmd.Process.Pid)
 	loader0, ok1 := procCPU(os.Getpid())
-	res, err := b.send(ctx, e.stdout)
+	res, err := b.send(ctx, e.Stdout)
 	if err != nil {
 		return err
 	}
@@ -166,21 +175,21 @@ func (b *collectBench) withChild(ctx context.Context, dir, storeOpts string, e *
 	loader1, ok3 := procCPU(os.Getpid())
 	rss := srv.peakRSS()
 	took, werr := srv.stop()
-	res.print(e.stdout)
+	res.print(e.Stdout)
 	if ok0 && ok1 && ok2 && ok3 {
 		// CPU time per hit moves less with the machine's speed than hits/s
 		// do: the figure to compare builds by. The load generator's is
 		// this process's, and wrk's when it sent.
 		server, loader := server1-server0, loader1-loader0+res.childCPU()
 		perHit := func(d time.Duration) float64 { return float64(d.Microseconds()) / float64(res.hits()) }
-		fmt.Fprintf(e.stdout, "CPU per hit: server %.1f µs, load generator %.1f µs (%.2f and %.2f cores)\n",
+		fmt.Fprintf(e.Stdout, "CPU per hit: server %.1f µs, load generator %.1f µs (%.2f and %.2f cores)\n",
 			perHit(server), perHit(loader), server.Seconds()/res.took().Seconds(), loader.Seconds()/res.took().Seconds())
 	}
-	fmt.Fprintf(e.stdout, "server: peak RSS %s; graceful shutdown %s\n", rss, took.Round(time.Millisecond))
+	fmt.Fprintf(e.Stdout, "server: peak RSS %s; graceful shutdown %s\n", rss, took.Round(time.Millisecond))
 	if werr != nil {
 		return fmt.Errorf("the server did not stop cleanly: %w", werr)
 	}
-	st, err = duckdb.Open(ctx, storeURL, e.clock)
+	st, err = duckdb.Open(ctx, storeURL, e.Clock)
 	if err != nil {
 		return err
 	}
@@ -189,17 +198,17 @@ func (b *collectBench) withChild(ctx context.Context, dir, storeOpts string, e *
 	if err != nil {
 		return err
 	}
-	return res.compare(e.stdout, stored.minus(base))
+	return res.compare(e.Stdout, stored.minus(base))
 }
 
 // importHistory generates --history sessions of the last 90 days and
 // imports them, as a site with a past would have them.
-func (b *collectBench) importHistory(ctx context.Context, st *duckdb.Store, c *crmlink.Counter, dir string, e *env) error {
+func (b *collectBench) importHistory(ctx context.Context, st *duckdb.Store, c *crmlink.Counter, dir string, e *cli.Env) error {
 	loc, err := c.Location()
 	if err != nil {
 		return err
 	}
-	cfg := gen.Config{Out: filepath.Join(dir, "history"), Seed: b.seed, Sessions: b.history, Days: 90, End: e.clock.Now(),
+	cfg := gen.Config{Out: filepath.Join(dir, "history"), Seed: b.seed, Sessions: b.history, Days: 90, End: e.Clock.Now(),
 		Site: c.Site, Location: loc}
 	start := time.Now()
 	if _, err := gen.Generate(ctx, cfg); err != nil {
@@ -211,13 +220,13 @@ func (b *collectBench) importHistory(ctx context.Context, st *duckdb.Store, c *c
 		return err
 	}
 	defer f.Close()
-	if _, err := importSessions(ctx, st, c.ID, sessionfile.FormatCSV, f, e.clock, "bench"); err != nil {
+	if _, err := cli.ImportSessions(ctx, st, c.ID, sessionfile.FormatCSV, f, e.Clock, "bench"); err != nil {
 		return err
 	}
 	if err := st.Checkpoint(ctx); err != nil {
 		return err
 	}
-	fmt.Fprintf(e.stdout, "history: %d sessions generated and imported in %s\n", b.history, time.Since(start).Round(time.Millisecond))
+	fmt.Fprintf(e.Stdout, "history: %d sessions generated and imported in %s\n", b.history, time.Since(start).Round(time.Millisecond))
 	return nil
 }
 
@@ -413,7 +422,7 @@ func (r *collectResult) childCPU() time.Duration { return 0 }
 func (b *collectBench) run(ctx context.Context) (*collectResult, error) {
 	u, err := url.Parse(b.base)
 	if err != nil || u.Scheme != "http" || u.Host == "" {
-		return nil, fmt.Errorf("bench collect: --url %q: want http://host:port", b.base)
+		return nil, fmt.Errorf("collect: --url %q: want http://host:port", b.base)
 	}
 	endpoint := u.Path + "/collect/" + b.counter.String()
 
@@ -471,7 +480,7 @@ func (b *collectBench) run(ctx context.Context) (*collectResult, error) {
 		res.perSecond = append(res.perSecond, perSecond[i].Load())
 	}
 	if res.sent == 0 {
-		return nil, errors.New("bench collect: no hit was sent")
+		return nil, errors.New("collect: no hit was sent")
 	}
 	return res, nil
 }

@@ -12,16 +12,16 @@ import (
 	"time"
 )
 
-// TestBenchCollect runs a short `bench collect` against a child server,
-// on a store with a history of imported sessions: every hit it
+// TestBenchCollect runs a short `crmlink-bench collect` against a child
+// server, on a store with a history of imported sessions: every hit it
 // acknowledged is in the store afterwards, beyond what the history holds.
 func TestBenchCollect(t *testing.T) {
 	if testing.Short() {
 		t.Skip("runs a server under load")
 	}
-	t.Setenv("CRMLINK_TEST_MAIN", "1") // the child `serve` is this test binary
 	out, _ := runBench(t, []string{"history: 2000 sessions generated and imported", "hits/s", "latency: p50", "errors: none", "accepted = stored", "CPU per hit: server"},
-		"collect", "--history", "2000", "--duration", "1s", "--clients", "300", "--concurrency", "8", "--dir", t.TempDir())
+		"collect", "--history", "2000", "--duration", "1s", "--clients", "300", "--concurrency", "8", "--dir", t.TempDir(),
+		"--serve-binary", testServeBinary(t))
 	t.Log(out)
 }
 
@@ -39,10 +39,10 @@ func TestBenchCollectWrk(t *testing.T) {
 		}
 		t.Skip("wrk is not installed")
 	}
-	t.Setenv("CRMLINK_TEST_MAIN", "1")
 	out, _ := runBench(t, []string{"wrk:   2 threads and 8 connections", "collect (wrk, 2 threads): 8 connections", "errors: none",
 		"accepted vs stored: accepted (2xx)", "accepted = stored", "CPU per hit: server"},
-		"collect", "--loader", "wrk", "--duration", "1s", "--clients", "300", "--concurrency", "8", "--dir", t.TempDir())
+		"collect", "--loader", "wrk", "--duration", "1s", "--clients", "300", "--concurrency", "8", "--dir", t.TempDir(),
+		"--serve-binary", testServeBinary(t))
 	t.Log(out)
 }
 
@@ -93,36 +93,40 @@ func TestWrkCompare(t *testing.T) {
 }
 
 func TestBenchCollectFlags(t *testing.T) {
-	c := newCLI(t)
 	for _, tc := range []struct {
 		args []string
 		msg  string
 	}{
-		{[]string{"bench", "collect", "--url", "http://127.0.0.1:1"}, "--url needs --counter"},
-		{[]string{"bench", "collect", "--counter", "1"}, "--counter goes with --url"},
-		{[]string{"bench", "collect", "--concurrency", "0"}, "must be positive"},
-		{[]string{"bench", "collect", "--clients", "10", "--concurrency", "50"}, "want at least --concurrency"},
-		{[]string{"bench", "collect", "--loader", "ab"}, `--loader "ab": want go or wrk`},
-		{[]string{"bench", "collect", "--history", "-1"}, "--history must not be negative"},
-		{[]string{"bench", "collect", "--url", "http://127.0.0.1:1", "--counter", "1", "--history", "5"}, "--history fills a fresh store"},
-		{[]string{"bench", "collect", "--loader", "wrk", "--max-hits", "5"}, "wrk is bounded by --duration only"},
-		{[]string{"bench", "collect", "--loader", "wrk", "--duration", "500ms"}, "want at least 1s"},
+		{[]string{"collect", "--url", "http://127.0.0.1:1"}, "--url needs --counter"},
+		{[]string{"collect", "--counter", "1"}, "--counter goes with --url"},
+		{[]string{"collect", "--concurrency", "0"}, "must be positive"},
+		{[]string{"collect", "--clients", "10", "--concurrency", "50"}, "want at least --concurrency"},
+		{[]string{"collect", "--loader", "ab"}, `--loader "ab": want go or wrk`},
+		{[]string{"collect", "--history", "-1"}, "--history must not be negative"},
+		{[]string{"collect", "--url", "http://127.0.0.1:1", "--counter", "1", "--history", "5"}, "--history fills a fresh store"},
+		{[]string{"collect", "--url", "http://127.0.0.1:1", "--counter", "1", "--serve-binary", "crmlink"}, "--serve-binary starts a server of its own"},
+		{[]string{"collect", "--serve-binary", "/does/not/exist/crmlink", "--dir", t.TempDir()}, `--serve-binary "/does/not/exist/crmlink"`},
+		{[]string{"collect", "--loader", "wrk", "--max-hits", "5"}, "wrk is bounded by --duration only"},
+		{[]string{"collect", "--loader", "wrk", "--duration", "500ms"}, "want at least 1s"},
 	} {
-		if code, _, errs := c.run(tc.args...); code != 2 || !strings.Contains(errs, tc.msg) {
-			t.Errorf("crmlink %s: exit %d, stderr %q; want 2 naming %q", strings.Join(tc.args, " "), code, errs, tc.msg)
+		if code, _, errs := runIn(tc.args...); code != 2 || !strings.Contains(errs, tc.msg) {
+			t.Errorf("crmlink-bench %s: exit %d, stderr %q; want 2 naming %q", strings.Join(tc.args, " "), code, errs, tc.msg)
 		}
 	}
 }
 
-// TestBenchUpload runs a small `bench upload` against a child server: it
+// TestBenchUpload runs a small `crmlink-bench upload` against a child
+// server, built from ./cmd/crmlink as when no --serve-binary is given: it
 // reports the rows, and the server's upload steps.
 func TestBenchUpload(t *testing.T) {
 	if testing.Short() {
-		t.Skip("runs a server")
+		t.Skip("builds crmlink and runs its server")
 	}
-	t.Setenv("CRMLINK_TEST_MAIN", "1") // the child `serve` is this test binary
 	_, errs := runBench(t, []string{"upload orders over HTTP: 3000 rows", "answered in", "applied (", "server's upload steps: probe ", "link ", "commit "},
 		"upload", "--sessions", "2000", "--contacts", "500", "--orders", "3000", "--dir", t.TempDir())
+	if !strings.Contains(errs, "building ./cmd/crmlink for the server") {
+		t.Errorf("the build of the server's binary was not said on stderr:\n%s", errs)
+	}
 	if strings.Contains(errs, `"upload step"`) || strings.Contains(errs, `"level":"DEBUG"`) {
 		t.Errorf("debug lines reached stderr:\n%s", errs)
 	}
@@ -201,11 +205,11 @@ func TestParseProcCPU(t *testing.T) {
 	}
 }
 
-// runBench runs `crmlink bench ARGS`: it must succeed and print each of
-// wants. It returns what went to stdout and stderr.
+// runBench runs `crmlink-bench ARGS` in process: it must succeed and
+// print each of wants. It returns what went to stdout and stderr.
 func runBench(t *testing.T, wants []string, args ...string) (out, errs string) {
 	t.Helper()
-	code, out, errs := newCLI(t).run(append([]string{"bench"}, args...)...)
+	code, out, errs := runIn(args...)
 	if code != 0 {
 		t.Fatalf("bench %s: exit %d: %s\n%s", args[0], code, errs, out)
 	}

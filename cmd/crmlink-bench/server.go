@@ -4,17 +4,20 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"log/slog"
 	"net"
-	"net/http"
 	"os"
 	"os/exec"
+	"path/filepath"
 	"strings"
 	"sync"
 	"syscall"
 	"time"
+
+	"github.com/crmlink/crmlink/internal/cli"
 )
 
 // benchServer is `crmlink serve` in a child process on a free loopback
@@ -25,57 +28,83 @@ type benchServer struct {
 	stopped bool
 }
 
-// startBenchServer starts the server on storeURL and waits until it
+// servePackage is the product binary's package, which serveBinary builds.
+const servePackage = "github.com/crmlink/crmlink/cmd/crmlink"
+
+// serveBinary returns the crmlink binary whose server a benchmark
+// measures: path (--serve-binary), looked up on the PATH when it has no
+// slash; or, when path is "", crmlink built from this module's source into
+// dir. The build runs the go command on the PATH in the working directory,
+// so it works where `go run ./cmd/crmlink-bench` does, in the repository;
+// it takes seconds with a warm build cache, and says so on stderr.
+func serveBinary(ctx context.Context, path, dir string, e *cli.Env) (string, error) {
+	if path != "" {
+		bin, err := exec.LookPath(path)
+		if err != nil {
+			return "", cli.Usagef("--serve-binary %q: %v", path, err)
+		}
+		return bin, nil
+	}
+	gobin, err := exec.LookPath("go")
+	if err != nil {
+		return "", errors.New("no go command on the PATH to build crmlink with: name a crmlink binary with --serve-binary")
+	}
+	bin := filepath.Join(dir, "crmlink")
+	fmt.Fprintln(e.Stderr, "crmlink-bench: building ./cmd/crmlink for the server (--serve-binary names a built one) ...")
+	out, err := exec.CommandContext(ctx, gobin, "build", "-o", bin, servePackage).CombinedOutput()
+	if err != nil {
+		return "", fmt.Errorf("go build %s: %v: %s\n(run crmlink-bench from the repository, or name a crmlink binary with --serve-binary)",
+			servePackage, err, bytes.TrimSpace(out))
+	}
+	return bin, nil
+}
+
+// startBenchServer starts bin's server on storeURL and waits until it
 // answers. It logs warnings, or what CRMLINK_LOG_LEVEL asks (debug shows
 // each upload step); a CPU or allocation profile asked of the bench
 // (CRMLINK_CPUPROFILE, CRMLINK_MEMPROFILE) is the bench's own, and the
-// server writes its own to FILE.serve. With
-// steps, the server logs at debug level, steps sums the upload steps, and
-// only what the level asked for reaches the bench's stderr.
-func startBenchServer(ctx context.Context, storeURL string, e *env, steps *uploadSteps) (*benchServer, error) {
-	self, err := os.Executable()
+// server writes its own to FILE.serve. With steps, the server logs at
+// debug level, steps sums the upload steps, and only what the level asked
+// for reaches the bench's stderr.
+func startBenchServer(ctx context.Context, bin, storeURL string, e *cli.Env, steps *uploadSteps) (*benchServer, error) {
+	s, err := launchBenchServer(ctx, bin, storeURL, e, steps)
 	if err != nil {
 		return nil, err
 	}
-	s, err := launchBenchServer(ctx, self, storeURL, e, steps)
-	if err != nil {
-		return nil, err
-	}
-	if err := waitHealthy(ctx, s.base); err != nil {
+	if err := cli.WaitHealthy(ctx, s.base); err != nil {
 		s.stop()
 		return nil, err
 	}
 	return s, nil
 }
 
-// launchBenchServer starts `bin serve` (this binary, or another build of
-// crmlink to compare with) as startBenchServer does, without waiting.
-func launchBenchServer(ctx context.Context, bin, storeURL string, e *env, steps *uploadSteps) (*benchServer, error) {
+// launchBenchServer starts `bin serve` as startBenchServer does, without
+// waiting.
+func launchBenchServer(ctx context.Context, bin, storeURL string, e *cli.Env, steps *uploadSteps) (*benchServer, error) {
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		return nil, err
 	}
 	addr := ln.Addr().String()
 	ln.Close()
-	self := bin
-	level := e.getenv("CRMLINK_LOG_LEVEL")
+	level := e.Getenv("CRMLINK_LOG_LEVEL")
 	if level == "" {
 		level = "warn"
 	}
-	var stderr io.Writer = e.stderr
+	var stderr io.Writer = e.Stderr
 	if steps != nil {
 		var min slog.Level
 		if err := min.UnmarshalText([]byte(level)); err != nil {
-			return nil, usagef("CRMLINK_LOG_LEVEL %q: want debug, info, warn or error", level)
+			return nil, cli.Usagef("CRMLINK_LOG_LEVEL %q: want debug, info, warn or error", level)
 		}
-		steps.min, steps.out, level = min, e.stderr, "debug"
+		steps.min, steps.out, level = min, e.Stderr, "debug"
 		stderr = steps
 	}
-	cmd := exec.CommandContext(ctx, self, "serve", "--addr", addr, "--store", storeURL, "--log-level", level)
+	cmd := exec.CommandContext(ctx, bin, "serve", "--addr", addr, "--store", storeURL, "--log-level", level)
 	cmd.Stderr = stderr
 	cmd.Env = os.Environ()
 	for _, name := range []string{"CRMLINK_CPUPROFILE", "CRMLINK_MEMPROFILE"} {
-		if p := e.getenv(name); p != "" {
+		if p := e.Getenv(name); p != "" {
 			cmd.Env = append(cmd.Env, name+"="+p+".serve")
 		}
 	}
@@ -99,34 +128,6 @@ func (s *benchServer) stop() (time.Duration, error) {
 	s.cmd.Process.Signal(syscall.SIGTERM)
 	err := s.cmd.Wait()
 	return time.Since(start), err
-}
-
-// waitHealthy waits up to 10 s for a server to answer /healthz with 200.
-func waitHealthy(ctx context.Context, base string) error {
-	return waitHealthyEvery(ctx, base, 100*time.Millisecond, 10*time.Second)
-}
-
-// waitHealthyEvery asks a server's /healthz every so often until it
-// answers 200, for at most within: how long the server took is then known
-// to every.
-func waitHealthyEvery(ctx context.Context, base string, every, within time.Duration) error {
-	ctx, cancel := context.WithTimeout(ctx, within)
-	defer cancel()
-	for {
-		req, _ := http.NewRequestWithContext(ctx, "GET", base+"/healthz", nil)
-		resp, err := http.DefaultClient.Do(req)
-		if err == nil {
-			resp.Body.Close()
-			if resp.StatusCode == http.StatusOK {
-				return nil
-			}
-		}
-		select {
-		case <-ctx.Done():
-			return fmt.Errorf("the server did not answer /healthz within %s: %v", within, err)
-		case <-time.After(every):
-		}
-	}
 }
 
 // uploadSteps reads a bench server's JSON log lines: it sums the time of

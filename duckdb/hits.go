@@ -15,10 +15,11 @@ import (
 )
 
 // The tag's hits are stored in batches through spool files, the way
-// imports are: a batch's new sessions are inserted with their attribution
-// (chunkInsertSQL), the sessions its hits continue get their counters, and
-// identities, purchases and goal reaches are appended, all in one
-// transaction.
+// imports are: a batch's new sessions are inserted with the attribution
+// the collector gave them (or, where it gave none, with the one
+// chunkInsertSQL derives from the stored sessions), the sessions its hits
+// continue get their counters, and identities, purchases and goal reaches
+// are appended, all in one transaction.
 
 const hitUpdateColumns = `{'session_id': 'UBIGINT', 'page_views': 'INTEGER', 'duration_s': 'INTEGER', 'user_id': 'VARCHAR', 'goal': 'BOOLEAN'}`
 
@@ -195,7 +196,7 @@ func (p *hitPlan) update(h *crmlink.SessionHit) {
 // has no such rows.
 type hitSpools struct {
 	sessions     *spool.Writer // new sessions chunkInsertSQL attributes
-	attributed   *spool.Writer // new sessions attributed by planHits
+	attributed   *spool.Writer // new sessions the collector attributed
 	identities   *spool.Writer
 	newIDs       *spool.Writer // identities the counter surely lacks (identfilter.go)
 	purchases    *spool.Writer
@@ -301,8 +302,9 @@ func (s *Store) spoolHits(ctx context.Context, tx *sql.Tx, counter crmlink.Count
 	return sp, nil
 }
 
-// insertHitSessions inserts a counter's new hit sessions: those attributed
-// by planHits, then the rest, attributed by SQL, which reads the first.
+// insertHitSessions inserts a counter's new hit sessions: those the
+// collector attributed, then the rest, attributed by SQL, which reads the
+// first.
 // Hits that continue a session opened in the same batch update it after
 // its insert; their page views count from its first hit, so the update's
 // maximum already covers it.

@@ -37,7 +37,6 @@ type loader struct {
 	cur       *spool.Writer
 	chunkRows int
 	ctx       context.Context
-	keep      bool // the chunks' files stay once loaded
 	// Set by whenFailing before the first chunk is handed over.
 	failing func() bool
 	check   func(tx *sql.Tx, chunk *spool.Writer) error
@@ -74,9 +73,7 @@ func (s *Store) newLoader(ctx context.Context, name string, load func(tx *sql.Tx
 			default:
 				loadErr = load(tx, c)
 			}
-			if !l.keep {
-				c.Remove()
-			}
+			c.Remove()
 		}
 		l.done <- loadErr
 	}()

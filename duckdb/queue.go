@@ -88,10 +88,3 @@ func (s *Store) ApplyUpload(ctx context.Context, up *crmlink.Upload, chunks []cr
 	s.step(ctx, up, "commit", t0)
 	return nil
 }
-
-// chunkRead makes the heap.ChunkRead call, if any.
-func (s *Store) chunkRead() {
-	if s.heap.ChunkRead != nil {
-		s.heap.ChunkRead()
-	}
-}

@@ -23,12 +23,18 @@ var significantSQL = func() string {
 // order, each session's first (f) and last significant (ls) source as
 // {sid, src, eng} structs: ls is the session itself if significant, else
 // the latest earlier significant one, else NULL (direct).
-var attributionWindows = `first_value({'sid': session_id, 'src': traffic_source, 'eng': source_engine})
-            OVER (PARTITION BY client_id ORDER BY start_utc, session_id) AS f,
+var attributionWindows = attributionWindowsBy("client_id")
+
+// attributionWindowsBy is attributionWindows over the sessions of each
+// value of key (a ClientID, or a customer for cross-device attribution).
+func attributionWindowsBy(key string) string {
+	return `first_value({'sid': session_id, 'src': traffic_source, 'eng': source_engine})
+            OVER (PARTITION BY ` + key + ` ORDER BY start_utc, session_id) AS f,
         CASE WHEN ` + significantSQL + ` THEN {'sid': session_id, 'src': traffic_source, 'eng': source_engine}
         ELSE last_value(CASE WHEN ` + significantSQL + ` THEN {'sid': session_id, 'src': traffic_source, 'eng': source_engine} END IGNORE NULLS)
-            OVER (PARTITION BY client_id ORDER BY start_utc, session_id ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING)
+            OVER (PARTITION BY ` + key + ` ORDER BY start_utc, session_id ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING)
         END AS ls`
+}
 
 // attributionColumns turn f and ls into the sessions' attribution columns.
 const attributionColumns = `f.sid AS first_sid, f.src AS first_source, f.eng AS first_engine,

@@ -322,6 +322,12 @@ func (s *Store) UploadContacts(ctx context.Context, up *crmlink.Upload, r crmlin
 			"o.uniq_id IN (SELECT uniq_id FROM contacts WHERE counter_id = $1 AND upload_id = $3)", up.ID, false); err != nil {
 			return err
 		}
+		// And they may own other ClientIDs.
+		t0 := time.Now()
+		if err := refreshCrossDevice(ctx, tx, int64(up.CounterID), true, ""); err != nil {
+			return err
+		}
+		s.step(ctx, up, "cross-device", t0)
 		return insertUpload(ctx, tx, up)
 	}()
 	if err != nil {

@@ -1,6 +1,10 @@
 package duckdb
 
-import "github.com/crmlink/crmlink"
+import (
+	"strings"
+
+	"github.com/crmlink/crmlink"
+)
 
 // ClientFilter exposes the filter of ClientIDs to tests.
 type ClientFilter struct{ f *clientFilter }
@@ -30,4 +34,74 @@ func HasClientFilter(s *Store, counter crmlink.CounterID) bool {
 	s.filterMu.Lock()
 	defer s.filterMu.Unlock()
 	return s.filters[counter] != nil
+}
+
+// crossDeviceScratchSQL attributes the sessions (p) across all ClientIDs of
+// the customer that owns each (the contact whose ClientIDs, or whose
+// UserIDs, emails or phones seen on the site, lead to it; a ClientID no
+// customer owns is its own customer).
+var crossDeviceScratchSQL = `
+owner AS (
+    SELECT client_id, min(uniq_id) AS cust FROM (` + customerClientsSQL(`(SELECT * FROM contacts WHERE counter_id = $1)`) + `)
+    GROUP BY client_id
+),
+pg AS (SELECT p.session_id, p.start_utc, coalesce(ow.cust, '#' || p.client_id) AS grp FROM p LEFT JOIN owner ow USING (client_id)),
+gs AS (
+    SELECT s.session_id, s.start_utc, s.traffic_source, s.source_engine, coalesce(ow.cust, '#' || s.client_id) AS grp
+    FROM sessions s LEFT JOIN owner ow USING (client_id)
+    WHERE s.counter_id = $1 AND NOT s.is_bot AND coalesce(ow.cust, '#' || s.client_id) IN (SELECT grp FROM pg)
+),
+gfirst AS (SELECT grp, arg_min({'sid': session_id, 'src': traffic_source, 'eng': source_engine}, (start_utc, session_id)) AS f FROM gs GROUP BY grp),
+gsig AS (SELECT grp, start_utc, session_id, traffic_source, source_engine FROM gs WHERE ` + significantSQL + `),
+glast AS (
+    SELECT pg.session_id, gsig.session_id AS sid, gsig.traffic_source AS src, gsig.source_engine AS eng
+    FROM pg ASOF LEFT JOIN gsig ON pg.grp = gsig.grp AND gsig.start_utc <= pg.start_utc
+),
+cd AS (
+    SELECT pg.session_id, gfirst.f.sid AS first_sid, gfirst.f.src AS first_source, gfirst.f.eng AS first_engine,
+        glast.sid AS lastsign_sid, coalesce(glast.src, 'direct') AS lastsign_source, coalesce(glast.eng, '') AS lastsign_engine
+    FROM pg JOIN gfirst USING (grp) LEFT JOIN glast USING (session_id)
+),`
+
+// CrossDevice is a session's cross-device attribution: first and last
+// significant sources (session id, source, engine).
+type CrossDevice struct {
+	FirstSID        uint64
+	First, FirstEng string
+	LastSID         uint64
+	Last, LastEng   string
+}
+
+// CrossDeviceAttribution returns every non-robot session's cross-device
+// attribution of a counter, as kept (kept) or computed from scratch over
+// all its sessions, the way reports computed it before it was kept.
+func CrossDeviceAttribution(s *Store, counter crmlink.CounterID, kept bool) (map[uint64]CrossDevice, error) {
+	q := `SELECT session_id,
+	    CASE WHEN cd_first_sid IS NULL THEN first_sid ELSE cd_first_sid END,
+	    CASE WHEN cd_first_sid IS NULL THEN first_source ELSE cd_first_source END,
+	    CASE WHEN cd_first_sid IS NULL THEN first_engine ELSE cd_first_engine END,
+	    coalesce(CASE WHEN cd_first_sid IS NULL THEN lastsign_sid ELSE cd_lastsign_sid END, 0),
+	    CASE WHEN cd_first_sid IS NULL THEN lastsign_source ELSE cd_lastsign_source END,
+	    CASE WHEN cd_first_sid IS NULL THEN lastsign_engine ELSE cd_lastsign_engine END
+	    FROM sessions WHERE counter_id = $1 AND NOT is_bot`
+	if !kept {
+		q = `WITH p AS (SELECT * FROM sessions WHERE counter_id = $1 AND NOT is_bot),
+		` + strings.TrimSuffix(strings.TrimSpace(crossDeviceScratchSQL), ",") + `
+		SELECT session_id, first_sid, first_source, first_engine, coalesce(lastsign_sid, 0), lastsign_source, lastsign_engine FROM cd`
+	}
+	rows, err := s.db.Query(q, int64(counter))
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	out := map[uint64]CrossDevice{}
+	for rows.Next() {
+		var sid uint64
+		var a CrossDevice
+		if err := rows.Scan(&sid, &a.FirstSID, &a.First, &a.FirstEng, &a.LastSID, &a.Last, &a.LastEng); err != nil {
+			return nil, err
+		}
+		out[sid] = a
+	}
+	return out, rows.Err()
 }

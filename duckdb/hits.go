@@ -131,7 +131,60 @@ func (s *Store) writeCounterHits(ctx context.Context, tx *sql.Tx, cnt *crmlink.C
 	if err := updateHitSessions(ctx, tx, cid, p, sp); err != nil {
 		return err
 	}
-	return s.insertHitFacts(ctx, tx, cnt, p, sp)
+	if err := s.insertHitFacts(ctx, tx, cnt, p, sp); err != nil {
+		return err
+	}
+	return hitsCrossDevice(ctx, tx, cid, sp)
+}
+
+// hitsCrossDevice brings the kept cross-device attribution up to date for
+// a counter's hits: their new sessions of ClientIDs a customer owns, and
+// identities that may give a ClientID an owner. A batch of visitors no
+// customer owns, with identities no contact has, costs one query of small
+// tables.
+func hitsCrossDevice(ctx context.Context, tx *sql.Tx, cid int64, sp *hitSpools) error {
+	var news []string
+	for _, f := range []*spool.Writer{sp.sessions, sp.attributed} {
+		if f != nil {
+			cols := spoolColumns
+			if f == sp.attributed {
+				cols = attributedColumns
+			}
+			news = append(news, `SELECT client_id FROM `+readSpool(f.File(), cols))
+		}
+	}
+	var ids []string
+	for _, f := range []*spool.Writer{sp.identities, sp.newIDs} {
+		if f != nil && f.Rows() > 0 {
+			ids = append(ids, `SELECT client_id, value FROM `+readSpool(f.File(), identityColumns))
+		}
+	}
+	if len(news) == 0 && len(ids) == 0 {
+		return nil
+	}
+	scope := strings.Join(news, " UNION ALL ")
+	ownedSQL, idsSQL := "false", "false"
+	if scope != "" {
+		ownedSQL = `EXISTS (SELECT 1 FROM client_owners WHERE counter_id = $1 AND client_id IN (` + scope + `))`
+	}
+	if len(ids) > 0 {
+		// An identity can give its ClientID a new owner only if it is a
+		// contact's that sorts before the ClientID's owner, or the
+		// ClientID has none: a customer's repeated identities do not.
+		idsSQL = `EXISTS (SELECT 1 FROM (` + strings.Join(ids, " UNION ALL ") + `) i
+			JOIN (SELECT uniq_id, unnest(user_ids || email_md5 || email_sha256 || phone_md5 || phone_sha256) AS v
+			      FROM contacts WHERE counter_id = $1) c ON c.v = i.value
+			WHERE NOT EXISTS (SELECT 1 FROM client_owners o WHERE o.counter_id = $1 AND o.client_id = i.client_id AND o.cust <= c.uniq_id))`
+	}
+	var owned, ownerMayChange bool
+	// caller: ApplyHits (cross-device)
+	if err := tx.QueryRowContext(ctx, `SELECT `+ownedSQL+`, `+idsSQL, cid).Scan(&owned, &ownerMayChange); err != nil {
+		return fmt.Errorf("cross-device: %w", err)
+	}
+	if !owned && !ownerMayChange {
+		return nil
+	}
+	return refreshCrossDevice(ctx, tx, cid, ownerMayChange, scope)
 }
 
 // hitPlan is what one read of a counter's hits tells: which new sessions

@@ -15,7 +15,6 @@ import (
 // A report is one SQL statement (SPEC.md §4):
 //
 //	p    the period's sessions (robots left out)
-//	cd   cross-device attribution of p, when a dimension asks for it
 //	s    p with the dimensions' values, filtered
 //	o    the orders linked to those sessions: per session, or per order
 //	     when the order's status is a dimension
@@ -31,7 +30,6 @@ type reportBuilder struct {
 	args    []any
 	joins   []string // extra joins of s on p
 	joined  map[string]bool
-	cd      bool // cross-device CTE needed
 	byOrder bool // rows are orders (the order's status is a dimension)
 	// orderConds are the conditions on the order's status, in SQL.
 	orderConds []string
@@ -43,7 +41,7 @@ func (b *reportBuilder) arg(v any) string {
 }
 
 // join adds LEFT JOIN sessions <alias> on the session whose id p's sid
-// column (or cd's) names, once.
+// column names, once.
 func (b *reportBuilder) join(alias, sidExpr string) string {
 	if !b.joined[alias] {
 		b.joined[alias] = true
@@ -65,7 +63,7 @@ var plainColumns = map[crmlink.DimensionField]string{
 	crmlink.DimReferer: `lower(regexp_extract(p.referrer, '^[A-Za-z][A-Za-z0-9+.-]*://([^/?#:]+)', 1))`,
 }
 
-// dimension is the SQL value of a dimension over p (and cd, and joins).
+// dimension is the SQL value of a dimension over p (and joins).
 func (b *reportBuilder) dimension(d crmlink.Dimension) string {
 	if c, ok := plainColumns[d.Field]; ok {
 		return c
@@ -82,11 +80,9 @@ func (b *reportBuilder) dimension(d crmlink.Dimension) string {
 		case crmlink.AttributionLastSign:
 			return "p.lastsign_" + col
 		case crmlink.AttributionCrossDeviceFirst:
-			b.cd = true
-			return "cd.first_" + col
+			return crossDevice("first_"+col, "first_"+col)
 		case crmlink.AttributionCrossDeviceLastSign:
-			b.cd = true
-			return "cd.lastsign_" + col
+			return crossDevice("lastsign_"+col, "lastsign_"+col)
 		}
 		// last, and cross-device last: the latest session of the customer
 		// at or before a session is that session itself.
@@ -102,13 +98,18 @@ func (b *reportBuilder) dimension(d crmlink.Dimension) string {
 	case crmlink.AttributionLastSign:
 		return fmt.Sprintf("coalesce(%s.%s, '')", b.join("al", "p.lastsign_sid"), col)
 	case crmlink.AttributionCrossDeviceFirst:
-		b.cd = true
-		return fmt.Sprintf("coalesce(%s.%s, '')", b.join("acf", "cd.first_sid"), col)
+		return fmt.Sprintf("coalesce(%s.%s, '')", b.join("acf", crossDevice("first_sid", "first_sid")), col)
 	case crmlink.AttributionCrossDeviceLastSign:
-		b.cd = true
-		return fmt.Sprintf("coalesce(%s.%s, '')", b.join("acl", "cd.lastsign_sid"), col)
+		return fmt.Sprintf("coalesce(%s.%s, '')", b.join("acl", crossDevice("lastsign_sid", "lastsign_sid")), col)
 	}
 	return "p." + col
+}
+
+// crossDevice is a session's kept cross-device attribution column (cd_
+// then col), or, for a session whose ClientID no customer owns, its own
+// ClientID's (own) (migrations/0003).
+func crossDevice(col, own string) string {
+	return fmt.Sprintf("CASE WHEN p.cd_first_sid IS NULL THEN p.%s ELSE p.cd_%s END", own, col)
 }
 
 // filter is the SQL condition of a filter over the dimensions' values.
@@ -148,33 +149,6 @@ func (b *reportBuilder) filter(f *crmlink.Filter) string {
 	}
 	panic("report: unknown filter op " + f.Op)
 }
-
-// crossDeviceSQL attributes the period's sessions across all ClientIDs of
-// the customer that owns each (the contact whose ClientIDs, or whose
-// UserIDs, emails or phones seen on the site, lead to it; a ClientID no
-// customer owns is its own customer).
-var crossDeviceSQL = `
-owner AS (
-    SELECT client_id, min(uniq_id) AS cust FROM (` + customerClientsSQL(`(SELECT * FROM contacts WHERE counter_id = $1)`) + `)
-    GROUP BY client_id
-),
-pg AS (SELECT p.session_id, p.start_utc, coalesce(ow.cust, '#' || p.client_id) AS grp FROM p LEFT JOIN owner ow USING (client_id)),
-gs AS (
-    SELECT s.session_id, s.start_utc, s.traffic_source, s.source_engine, coalesce(ow.cust, '#' || s.client_id) AS grp
-    FROM sessions s LEFT JOIN owner ow USING (client_id)
-    WHERE s.counter_id = $1 AND NOT s.is_bot AND coalesce(ow.cust, '#' || s.client_id) IN (SELECT grp FROM pg)
-),
-gfirst AS (SELECT grp, arg_min({'sid': session_id, 'src': traffic_source, 'eng': source_engine}, (start_utc, session_id)) AS f FROM gs GROUP BY grp),
-gsig AS (SELECT grp, start_utc, session_id, traffic_source, source_engine FROM gs WHERE ` + significantSQL + `),
-glast AS (
-    SELECT pg.session_id, gsig.session_id AS sid, gsig.traffic_source AS src, gsig.source_engine AS eng
-    FROM pg ASOF LEFT JOIN gsig ON pg.grp = gsig.grp AND gsig.start_utc <= pg.start_utc
-),
-cd AS (
-    SELECT pg.session_id, gfirst.f.sid AS first_sid, gfirst.f.src AS first_source, gfirst.f.eng AS first_engine,
-        glast.sid AS lastsign_sid, coalesce(glast.src, 'direct') AS lastsign_source, coalesce(glast.eng, '') AS lastsign_engine
-    FROM pg JOIN gfirst USING (grp) LEFT JOIN glast USING (session_id)
-),`
 
 // metricSQL is a metric's aggregate over j.
 func (b *reportBuilder) metric(m crmlink.Metric, goal int) string {
@@ -267,8 +241,7 @@ func (b *reportBuilder) statement(p *crmlink.ReportPlan) string {
 	return w.String()
 }
 
-// sessions writes p (the period's sessions), cd (cross-device
-// attribution, when a dimension asks) and s (p with the dimensions'
+// sessions writes p (the period's sessions) and s (p with the dimensions'
 // values, filtered), and returns the dimensions' column names.
 func (b *reportBuilder) sessions(p *crmlink.ReportPlan, w *strings.Builder) []string {
 	q := p.Query
@@ -293,12 +266,6 @@ func (b *reportBuilder) sessions(p *crmlink.ReportPlan, w *strings.Builder) []st
 		dimCols = append(dimCols, fmt.Sprintf("date_trunc('%s', p.start_local)::DATE AS iv", q.Group))
 	}
 	w.WriteString("WITH p AS (SELECT * FROM sessions p WHERE p.counter_id = $1 AND NOT p.is_bot AND " + period + "),\n")
-	// dimension() above may have asked for cross-device attribution.
-	cdJoin := ""
-	if b.cd {
-		w.WriteString(crossDeviceSQL + "\n")
-		cdJoin = "LEFT JOIN cd USING (session_id)"
-	}
 	sessCols := "p.session_id, p.client_id, p.page_views, p.duration_s, p.is_bounce"
 	if len(dimCols) > 0 {
 		sessCols += ", " + strings.Join(dimCols, ", ")
@@ -307,7 +274,7 @@ func (b *reportBuilder) sessions(p *crmlink.ReportPlan, w *strings.Builder) []st
 	if len(sessionConds) > 0 {
 		where = "WHERE " + strings.Join(sessionConds, " AND ")
 	}
-	fmt.Fprintf(w, "s AS (SELECT %s FROM p %s %s %s),\n", sessCols, cdJoin, strings.Join(b.joins, " "), where)
+	fmt.Fprintf(w, "s AS (SELECT %s FROM p %s %s),\n", sessCols, strings.Join(b.joins, " "), where)
 	return dimNames
 }
 

@@ -199,6 +199,14 @@ func (s *Store) finishSessionImport(ctx context.Context, tx *sql.Tx, up *crmlink
 			return err
 		}
 	}
+	// The ClientIDs of the sessions it replaces, which may be others than
+	// the new sessions': their attribution changes too.
+	// caller: ImportSessions (replaced sessions' ClientIDs)
+	if _, err := tx.ExecContext(ctx, `CREATE OR REPLACE TEMP TABLE replaced_clients AS SELECT DISTINCT client_id FROM sessions
+		WHERE counter_id = ? AND upload_id <> ? AND session_id IN (SELECT session_id FROM sessions WHERE counter_id = ? AND upload_id = ?)`,
+		cid, up.ID, cid, up.ID); err != nil {
+		return err
+	}
 	// Replace sessions the counter already had under the same ids, so a
 	// file imported twice gives the same sessions.
 	// caller: ImportSessions (replace older sessions)
@@ -228,7 +236,17 @@ func (s *Store) finishSessionImport(ctx context.Context, tx *sql.Tx, up *crmlink
 		}
 	}
 	// caller: ImportSessions (attribution of the ClientIDs it touched)
-	if err := attributeSessions(ctx, tx, cid, `SELECT DISTINCT client_id FROM sessions WHERE counter_id = $1 AND upload_id = $2`, up.ID); err != nil {
+	if err := attributeSessions(ctx, tx, cid, `SELECT DISTINCT client_id FROM sessions WHERE counter_id = $1 AND upload_id = $2
+		UNION SELECT client_id FROM replaced_clients`, up.ID); err != nil {
+		return err
+	}
+	// Identities seen on the site may give ClientIDs an owner.
+	if err := refreshCrossDevice(ctx, tx, cid, ids.Rows() > 0, `SELECT client_id FROM sessions WHERE counter_id = $1 AND upload_id = `+
+		sqlString(up.ID)+` UNION SELECT client_id FROM replaced_clients`); err != nil {
+		return err
+	}
+	// caller: ImportSessions
+	if _, err := tx.ExecContext(ctx, `DROP TABLE replaced_clients`); err != nil {
 		return err
 	}
 	// New sessions can change which session an order came from.

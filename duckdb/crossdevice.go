@@ -4,11 +4,10 @@ import (
 	"context"
 	"database/sql"
 	"fmt"
-	"strings"
 )
 
-// Cross-device attribution is kept with the sessions (the cd_ columns,
-// migrations/0003) so that reports only group. Every write that can change
+// Cross-device attribution is kept (session_cross_device, migrations/0003)
+// so that reports only group. Every write that can change
 // it brings it up to date in its own transaction (refreshCrossDevice):
 //
 //   - a contacts upload, or identities seen on the site (imports, hits),
@@ -19,8 +18,8 @@ import (
 //     their customers are attributed again.
 //
 // Only the customers concerned are read: a session of a ClientID no
-// customer owns has its ClientID's attribution, which the per-ClientID
-// columns already hold.
+// customer owns has its ClientID's attribution, which the sessions'
+// per-ClientID columns already hold, and no row.
 
 // ownersSQL is each owned ClientID's customer, computed from the contacts
 // and the site's identities ($1 the counter).
@@ -30,30 +29,16 @@ var ownersSQL = `SELECT client_id, min(uniq_id) AS cust FROM (` +
 // keptOwnersSQL is each owned ClientID's customer as kept.
 const keptOwnersSQL = `SELECT client_id, cust FROM client_owners WHERE counter_id = $1`
 
-// crossDeviceNewSQL is, for the sessions of the ClientIDs in cd_clients,
-// the rows whose kept cross-device attribution differs from the one their
-// customer's sessions give ({owners} is the query of ClientIDs' customers;
-// $1 the counter).
-var crossDeviceNewSQL = `
+// crossDeviceRowsSQL is the session_cross_device rows of the sessions of
+// the ClientIDs in cd_clients ($1 the counter).
+var crossDeviceRowsSQL = `
 WITH g AS (
-    SELECT s.*, o.cust,
-        ` + attributionWindowsBy("o.cust") + `
-    FROM sessions s JOIN ({owners}) o USING (client_id)
+    SELECT s.session_id, s.client_id, s.start_utc, s.traffic_source, s.source_engine, o.cust
+    FROM sessions s JOIN (` + keptOwnersSQL + `) o USING (client_id)
     WHERE s.counter_id = $1 AND NOT s.is_bot AND s.client_id IN (SELECT client_id FROM cd_clients)
-)
-SELECT * EXCLUDE (cust, f, ls) REPLACE (f.sid AS cd_first_sid, f.src AS cd_first_source, f.eng AS cd_first_engine,
-    ls.sid AS cd_lastsign_sid, coalesce(ls.src, 'direct') AS cd_lastsign_source, coalesce(ls.eng, '') AS cd_lastsign_engine)
-FROM g
-WHERE cd_first_sid IS DISTINCT FROM f.sid OR cd_first_source IS DISTINCT FROM f.src OR cd_first_engine IS DISTINCT FROM f.eng
-   OR cd_lastsign_sid IS DISTINCT FROM ls.sid OR cd_lastsign_source IS DISTINCT FROM coalesce(ls.src, 'direct')
-   OR cd_lastsign_engine IS DISTINCT FROM coalesce(ls.eng, '')
-UNION ALL
--- Sessions of ClientIDs no customer owns any more, and robots' sessions.
-SELECT * REPLACE (NULL AS cd_first_sid, NULL AS cd_first_source, NULL AS cd_first_engine,
-    NULL AS cd_lastsign_sid, NULL AS cd_lastsign_source, NULL AS cd_lastsign_engine)
-FROM sessions s
-WHERE s.counter_id = $1 AND s.cd_first_sid IS NOT NULL AND s.client_id IN (SELECT client_id FROM cd_clients)
-  AND (s.is_bot OR s.client_id NOT IN (SELECT client_id FROM ({owners})))`
+),
+w AS (SELECT session_id, client_id, ` + attributionWindowsBy("cust") + ` FROM g)
+SELECT $1, session_id, client_id, f.sid, f.src, f.eng, ls.sid, coalesce(ls.src, 'direct'), coalesce(ls.eng, '') FROM w`
 
 // refreshCrossDevice brings a counter's kept cross-device attribution up
 // to date after a write in tx. With owners set, which customer owns each
@@ -107,35 +92,18 @@ func refreshCrossDevice(ctx context.Context, tx *sql.Tx, counter int64, owners b
 			return fmt.Errorf("cross-device: %w", err)
 		}
 	}
-	// As attributeSessions does, the sessions whose attribution changed
-	// are deleted and inserted again: DuckDB updates many rows in place
-	// slowly.
-	// caller: refreshCrossDevice (sessions)
-	if err := exec(`CREATE OR REPLACE TEMP TABLE cd_new AS ` + replaceOwners(crossDeviceNewSQL, keptOwnersSQL)); err != nil {
+	// caller: refreshCrossDevice (rows of the ClientIDs concerned)
+	if err := exec(`DELETE FROM session_cross_device WHERE counter_id = $1 AND client_id IN (SELECT client_id FROM cd_clients)`); err != nil {
 		return fmt.Errorf("cross-device: %w", err)
 	}
-	var n int64
-	// caller: refreshCrossDevice (sessions)
-	if err := tx.QueryRowContext(ctx, `SELECT count(*) FROM cd_new`).Scan(&n); err != nil {
+	// caller: refreshCrossDevice (rows of the ClientIDs concerned)
+	if err := exec(`INSERT INTO session_cross_device ` + crossDeviceRowsSQL); err != nil {
 		return fmt.Errorf("cross-device: %w", err)
-	}
-	if n > 0 {
-		// caller: refreshCrossDevice (sessions rewritten)
-		if err := exec(`DELETE FROM sessions WHERE counter_id = $1 AND session_id IN (SELECT session_id FROM cd_new)`); err != nil {
-			return fmt.Errorf("cross-device: %w", err)
-		}
-		// caller: refreshCrossDevice (sessions rewritten)
-		if _, err := tx.ExecContext(ctx, `INSERT INTO sessions BY NAME SELECT * FROM cd_new`); err != nil {
-			return fmt.Errorf("cross-device: %w", err)
-		}
 	}
 	// caller: refreshCrossDevice
-	_, err := tx.ExecContext(ctx, `DROP TABLE IF EXISTS cd_owners; DROP TABLE cd_changed; DROP TABLE cd_clients; DROP TABLE cd_new`)
+	_, err := tx.ExecContext(ctx, `DROP TABLE IF EXISTS cd_owners; DROP TABLE cd_changed; DROP TABLE cd_clients`)
 	return err
 }
-
-// replaceOwners puts the owners query into q's {owners}.
-func replaceOwners(q, owners string) string { return strings.ReplaceAll(q, "{owners}", owners) }
 
 // buildCrossDevice keeps the cross-device attribution of the counters
 // that have contacts and no ClientID owned: a store made before it was

@@ -1,6 +1,7 @@
 package duckdb
 
 import (
+	"fmt"
 	"strings"
 
 	"github.com/crmlink/crmlink"
@@ -76,14 +77,12 @@ type CrossDevice struct {
 // attribution of a counter, as kept (kept) or computed from scratch over
 // all its sessions, the way reports computed it before it was kept.
 func CrossDeviceAttribution(s *Store, counter crmlink.CounterID, kept bool) (map[uint64]CrossDevice, error) {
-	q := `SELECT session_id,
-	    CASE WHEN cd_first_sid IS NULL THEN first_sid ELSE cd_first_sid END,
-	    CASE WHEN cd_first_sid IS NULL THEN first_source ELSE cd_first_source END,
-	    CASE WHEN cd_first_sid IS NULL THEN first_engine ELSE cd_first_engine END,
-	    coalesce(CASE WHEN cd_first_sid IS NULL THEN lastsign_sid ELSE cd_lastsign_sid END, 0),
-	    CASE WHEN cd_first_sid IS NULL THEN lastsign_source ELSE cd_lastsign_source END,
-	    CASE WHEN cd_first_sid IS NULL THEN lastsign_engine ELSE cd_lastsign_engine END
-	    FROM sessions WHERE counter_id = $1 AND NOT is_bot`
+	q := `SELECT s.session_id, coalesce(x.first_sid, s.first_sid), coalesce(x.first_source, s.first_source),
+	    coalesce(x.first_engine, s.first_engine),
+	    CASE WHEN x.session_id IS NULL THEN coalesce(s.lastsign_sid, 0) ELSE coalesce(x.lastsign_sid, 0) END,
+	    coalesce(x.lastsign_source, s.lastsign_source), coalesce(x.lastsign_engine, s.lastsign_engine)
+	    FROM sessions s LEFT JOIN (SELECT * FROM session_cross_device WHERE counter_id = $1) x USING (session_id)
+	    WHERE s.counter_id = $1 AND NOT s.is_bot`
 	if !kept {
 		q = `WITH p AS (SELECT * FROM sessions WHERE counter_id = $1 AND NOT is_bot),
 		` + strings.TrimSuffix(strings.TrimSpace(crossDeviceScratchSQL), ",") + `
@@ -100,6 +99,9 @@ func CrossDeviceAttribution(s *Store, counter crmlink.CounterID, kept bool) (map
 		var a CrossDevice
 		if err := rows.Scan(&sid, &a.FirstSID, &a.First, &a.FirstEng, &a.LastSID, &a.Last, &a.LastEng); err != nil {
 			return nil, err
+		}
+		if _, dup := out[sid]; dup {
+			return nil, fmt.Errorf("session %d twice", sid)
 		}
 		out[sid] = a
 	}

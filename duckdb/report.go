@@ -80,9 +80,9 @@ func (b *reportBuilder) dimension(d crmlink.Dimension) string {
 		case crmlink.AttributionLastSign:
 			return "p.lastsign_" + col
 		case crmlink.AttributionCrossDeviceFirst:
-			return crossDevice("first_"+col, "first_"+col)
+			return b.crossDevice("first_" + col)
 		case crmlink.AttributionCrossDeviceLastSign:
-			return crossDevice("lastsign_"+col, "lastsign_"+col)
+			return b.crossDevice("lastsign_" + col)
 		}
 		// last, and cross-device last: the latest session of the customer
 		// at or before a session is that session itself.
@@ -98,18 +98,23 @@ func (b *reportBuilder) dimension(d crmlink.Dimension) string {
 	case crmlink.AttributionLastSign:
 		return fmt.Sprintf("coalesce(%s.%s, '')", b.join("al", "p.lastsign_sid"), col)
 	case crmlink.AttributionCrossDeviceFirst:
-		return fmt.Sprintf("coalesce(%s.%s, '')", b.join("acf", crossDevice("first_sid", "first_sid")), col)
+		return fmt.Sprintf("coalesce(%s.%s, '')", b.join("acf", b.crossDevice("first_sid")), col)
 	case crmlink.AttributionCrossDeviceLastSign:
-		return fmt.Sprintf("coalesce(%s.%s, '')", b.join("acl", crossDevice("lastsign_sid", "lastsign_sid")), col)
+		return fmt.Sprintf("coalesce(%s.%s, '')", b.join("acl", b.crossDevice("lastsign_sid")), col)
 	}
 	return "p." + col
 }
 
-// crossDevice is a session's kept cross-device attribution column (cd_
-// then col), or, for a session whose ClientID no customer owns, its own
-// ClientID's (own) (migrations/0003).
-func crossDevice(col, own string) string {
-	return fmt.Sprintf("CASE WHEN p.cd_first_sid IS NULL THEN p.%s ELSE p.cd_%s END", own, col)
+// crossDevice is a session's kept cross-device attribution column col:
+// its row's in session_cross_device, or, for a session whose ClientID no
+// customer owns (no row), its ClientID's (migrations/0003).
+func (b *reportBuilder) crossDevice(col string) string {
+	if !b.joined["cdx"] {
+		b.joined["cdx"] = true
+		// First among the joins: the UTM joins read it.
+		b.joins = append([]string{"LEFT JOIN (SELECT * FROM session_cross_device WHERE counter_id = $1) cdx ON cdx.session_id = p.session_id"}, b.joins...)
+	}
+	return fmt.Sprintf("CASE WHEN cdx.session_id IS NULL THEN p.%s ELSE cdx.%s END", col, col)
 }
 
 // filter is the SQL condition of a filter over the dimensions' values.

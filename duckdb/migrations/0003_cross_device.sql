@@ -10,13 +10,20 @@ CREATE TABLE client_owners (
     cust       VARCHAR NOT NULL
 );
 
--- A session of an owned ClientID keeps its customer's first and last
--- significant sources here, over the sessions of every ClientID the
--- customer owns (robots' left out). NULL cd_first_sid: the session's
--- group is its ClientID, whose attribution is first_* and lastsign_*.
-ALTER TABLE sessions ADD COLUMN cd_first_sid UBIGINT;
-ALTER TABLE sessions ADD COLUMN cd_first_source VARCHAR;
-ALTER TABLE sessions ADD COLUMN cd_first_engine VARCHAR;
-ALTER TABLE sessions ADD COLUMN cd_lastsign_sid UBIGINT;
-ALTER TABLE sessions ADD COLUMN cd_lastsign_source VARCHAR;
-ALTER TABLE sessions ADD COLUMN cd_lastsign_engine VARCHAR;
+-- A session of an owned ClientID (robots' aside) has a row here with its
+-- customer's first and last significant sources, over the sessions of
+-- every ClientID the customer owns. A session without one has its
+-- ClientID's attribution (sessions.first_*, lastsign_*). Kept apart from
+-- sessions, so that a change of owners rewrites these narrow rows, not
+-- the sessions.
+CREATE TABLE session_cross_device (
+    counter_id      BIGINT NOT NULL,
+    session_id      UBIGINT NOT NULL,
+    client_id       UBIGINT NOT NULL,
+    first_sid       UBIGINT NOT NULL,
+    first_source    VARCHAR NOT NULL,
+    first_engine    VARCHAR NOT NULL,
+    lastsign_sid    UBIGINT,
+    lastsign_source VARCHAR NOT NULL,
+    lastsign_engine VARCHAR NOT NULL
+);

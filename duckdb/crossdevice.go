@@ -7,8 +7,8 @@ import (
 )
 
 // Cross-device attribution is kept (session_cross_device, migrations/0003)
-// so that reports only group. Every write that can change
-// it brings it up to date in its own transaction (refreshCrossDevice):
+// so that reports only group. Every write that can change it brings it up
+// to date in its own transaction (refreshCrossDevice):
 //
 //   - a contacts upload, or identities seen on the site (imports, hits),
 //     can change which customer owns a ClientID: the owners are computed

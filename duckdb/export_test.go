@@ -74,8 +74,8 @@ type CrossDevice struct {
 }
 
 // CrossDeviceAttribution returns every non-robot session's cross-device
-// attribution of a counter, as kept (kept) or computed from scratch over
-// all its sessions, the way reports computed it before it was kept.
+// attribution of a counter, as kept (kept) or computed from scratch in one
+// query over all its sessions, contacts and identities.
 func CrossDeviceAttribution(s *Store, counter crmlink.CounterID, kept bool) (map[uint64]CrossDevice, error) {
 	q := `SELECT s.session_id, coalesce(x.first_sid, s.first_sid), coalesce(x.first_source, s.first_source),
 	    coalesce(x.first_engine, s.first_engine),

@@ -43,10 +43,6 @@ type loader struct {
 	failed  atomic.Bool // the reader ended with a validation error
 }
 
-// spoolChunkRows is how many rows one spool chunk holds, unless a test
-// says otherwise.
-const spoolChunkRows = 250_000
-
 // newLoader begins the transaction and runs load in it for each chunk's
 // file.
 func (s *Store) newLoader(ctx context.Context, name string, load func(tx *sql.Tx, chunk *spool.Writer) error) *loader {

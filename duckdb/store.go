@@ -22,6 +22,7 @@ import (
 	"time"
 
 	"github.com/crmlink/crmlink"
+	"github.com/crmlink/crmlink/spool"
 	"github.com/crmlink/crmlink/store"
 	ddb "github.com/duckdb/duckdb-go/v2" // also registers the "duckdb" driver
 )
@@ -41,7 +42,7 @@ type Store struct {
 	// linkRows is the most orders one linking statement takes
 	// (linkSliceRows; tests make it small).
 	linkRows int
-	// chunkRows is the rows of one import chunk (spoolChunkRows; tests
+	// chunkRows is the rows of one import chunk (spool.ChunkRows; tests
 	// make it small to cross chunk boundaries).
 	chunkRows int
 
@@ -209,7 +210,7 @@ func Open(ctx context.Context, rawURL string, clock crmlink.Clock, options ...Op
 		db.Close()
 		return nil, openError(path, err)
 	}
-	s := &Store{db: db, path: path, clock: clock, spoolDir: os.TempDir(), chunkRows: spoolChunkRows, linkRows: linkSliceRows,
+	s := &Store{db: db, path: path, clock: clock, spoolDir: os.TempDir(), chunkRows: spool.ChunkRows, linkRows: linkSliceRows,
 		log: slog.New(slog.DiscardHandler), identSeed: maphash.MakeSeed()}
 	for _, o := range options {
 		o(s)

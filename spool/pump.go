@@ -6,6 +6,12 @@ import (
 	"io"
 )
 
+// ChunkRows is how many rows one spool file of an upload or an import
+// holds, unless a caller says otherwise: enough that a store's bulk
+// loader runs few statements, few enough that two files in flight keep
+// memory and temporary disk small.
+const ChunkRows = 250_000
+
 // Sink takes the rows a pump writes: Row returns the file the next row
 // goes to, and RowDone is called once it is written, so that the sink can
 // hand a full file on.

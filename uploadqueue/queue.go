@@ -38,9 +38,6 @@ import (
 // queue is tried again.
 const retryDelay = 5 * time.Second
 
-// DefaultChunkRows is how many rows one spooled chunk holds.
-const DefaultChunkRows = 250_000
-
 // manifestName is the file, in an upload's directory, that makes it
 // accepted.
 const manifestName = "upload.json"
@@ -60,7 +57,7 @@ type Config struct {
 	Clock crmlink.Clock
 	Log   *slog.Logger
 	// ChunkRows is how many rows a spooled chunk holds; 0 is
-	// DefaultChunkRows.
+	// spool.ChunkRows.
 	ChunkRows int
 	// ChunkRead, if set, is called after each chunk an upload is read
 	// into (the process's heap policy).
@@ -123,7 +120,7 @@ func Open(port Port, cfg Config) (*Queue, error) {
 		q.log = slog.New(slog.DiscardHandler)
 	}
 	if q.chunkRows <= 0 {
-		q.chunkRows = DefaultChunkRows
+		q.chunkRows = spool.ChunkRows
 	}
 	if q.dir == "" {
 		dir, err := os.MkdirTemp("", "crmlink-uploads-")

@@ -42,21 +42,31 @@ const attributionColumns = `f.sid AS first_sid, f.src AS first_source, f.eng AS 
 
 // attributeSQL computes, for the sessions of the ClientIDs that scope
 // selects ($1 is the counter), their first and lastsign attribution, and
-// keeps the sessions whose stored attribution differs.
+// keeps the sessions whose stored attribution differs. The windows run
+// over the few columns attribution reads; only the sessions that changed
+// are read whole.
 var attributeSQL = `
 WITH c AS ({scope}),
-s AS (SELECT s.* FROM sessions s SEMI JOIN c USING (client_id) WHERE s.counter_id = $1),
+s AS (
+    SELECT session_id, client_id, start_utc, traffic_source, source_engine,
+        first_sid, first_source, first_engine, lastsign_sid, lastsign_source, lastsign_engine
+    FROM sessions SEMI JOIN c USING (client_id) WHERE counter_id = $1
+),
 w AS (
-    SELECT s.*,
+    SELECT *,
         ` + attributionWindows + `
     FROM s
+),
+changed AS (
+    SELECT session_id, f, ls FROM w
+    WHERE first_sid IS DISTINCT FROM f.sid OR first_source IS DISTINCT FROM f.src OR first_engine IS DISTINCT FROM f.eng
+       OR lastsign_sid IS DISTINCT FROM ls.sid OR lastsign_source IS DISTINCT FROM coalesce(ls.src, 'direct')
+       OR lastsign_engine IS DISTINCT FROM coalesce(ls.eng, '')
 )
-SELECT * EXCLUDE (f, ls, first_sid, first_source, first_engine, lastsign_sid, lastsign_source, lastsign_engine),
+SELECT s.* EXCLUDE (first_sid, first_source, first_engine, lastsign_sid, lastsign_source, lastsign_engine),
     ` + attributionColumns + `
-FROM w
-WHERE first_sid IS DISTINCT FROM f.sid OR first_source IS DISTINCT FROM f.src OR first_engine IS DISTINCT FROM f.eng
-   OR lastsign_sid IS DISTINCT FROM ls.sid OR lastsign_source IS DISTINCT FROM coalesce(ls.src, 'direct')
-   OR lastsign_engine IS DISTINCT FROM coalesce(ls.eng, '')`
+FROM sessions s JOIN changed USING (session_id)
+WHERE s.counter_id = $1`
 
 // attributeSessions brings the stored attribution of the sessions of the
 // ClientIDs that scope selects (an SQL query of client_id, with $1 the

@@ -109,6 +109,7 @@ func bench(ctx context.Context, args []string, e *cli.Env) error {
 	slow := fs.Int("slow", 3000, "hostile: hits that hold back their bodies, each on its own connection (0: none)")
 	tmp := fs.String("dir", os.TempDir(), "where to write the temporary files")
 	runs := fs.Int("runs", 7, "dashboard: loads of each page")
+	keepStore := fs.String("keep-store", "", "report: load the data set into this directory and keep it; a store kept there is reused, to time reports alone")
 	storeOpts := fs.String("store-options", "", "DuckDB settings for the benchmark's store, as URL query: memory_limit=1GB&threads=2")
 	pos, err := cli.Parse(fs, args[1:])
 	if err != nil {
@@ -142,7 +143,7 @@ func bench(ctx context.Context, args []string, e *cli.Env) error {
 	case "link":
 		return benchLink(ctx, &g, dir, *storeOpts, e)
 	case "report":
-		return benchReport(ctx, &g, dir, *storeOpts, e)
+		return benchReport(ctx, &g, dir, *keepStore, *storeOpts, e)
 	case "dashboard":
 		return benchDashboard(ctx, &g, dir, *runs, e)
 	}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"math/rand/v2"
+	"path/filepath"
 	"testing"
 	"time"
 
@@ -19,7 +20,10 @@ import (
 // (some replacing earlier sessions, some carrying UserIDs), contact
 // uploads that give customers ClientIDs, UserIDs and emails and take them
 // away (SAVE) or add to them (APPEND), and hits with identities, which
-// come in time order, as the collector sends them.
+// come in time order, as the collector sends them. Imports are loaded three
+// rows a chunk, out of time order, and the per-ClientID first and lastsign
+// attribution kept with each session must equal a computation from
+// scratch too.
 func TestCrossDeviceKept(t *testing.T) {
 	for seed := uint64(1); seed <= 6; seed++ {
 		t.Run(fmt.Sprint("seed", seed), func(t *testing.T) { testCrossDeviceKept(t, seed) })
@@ -28,7 +32,12 @@ func TestCrossDeviceKept(t *testing.T) {
 
 func testCrossDeviceKept(t *testing.T, seed uint64) {
 	ctx := context.Background()
-	st := openTemp(t, &crmlink.FixedClock{T: storetest.Epoch}).(*store.Store)
+	st, err := store.Open(ctx, "duckdb://"+filepath.Join(t.TempDir(), "crmlink.db"),
+		store.Config{Clock: &crmlink.FixedClock{T: storetest.Epoch}, ChunkRows: 3})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { st.Close() })
 	c := storetest.MustCounter(t, st, "Shop", "UTC")
 	rng := rand.New(rand.NewPCG(seed, 17))
 	sources := []crmlink.TrafficSource{
@@ -159,6 +168,9 @@ func testCrossDeviceKept(t *testing.T, seed uint64) {
 		}
 		if bad > 0 {
 			t.Fatalf("step %d (%s): %d differences", i, step.name, bad)
+		}
+		if n, err := duckdb.ClientAttributionDiffs(engine(st), c.ID); err != nil || n > 0 {
+			t.Fatalf("step %d (%s): %d sessions' first or lastsign attribution differ from scratch (%v)", i, step.name, n, err)
 		}
 	}
 }

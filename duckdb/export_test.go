@@ -107,3 +107,13 @@ func CrossDeviceAttribution(s *Store, counter crmlink.CounterID, kept bool) (map
 	}
 	return out, rows.Err()
 }
+
+// ClientAttributionDiffs counts the sessions of a counter whose kept first
+// and lastsign attribution differ from one computed over all of its
+// sessions.
+func ClientAttributionDiffs(s *Store, counter crmlink.CounterID) (int64, error) {
+	var n int64
+	q := replaceScope(attributeSQL, `SELECT DISTINCT client_id FROM sessions WHERE counter_id = $1`)
+	err := s.db.QueryRow(`SELECT count(*) FROM (`+q+`)`, int64(counter)).Scan(&n)
+	return n, err
+}

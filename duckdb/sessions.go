@@ -134,8 +134,16 @@ func (s *Store) ImportSessions(ctx context.Context, up *crmlink.Upload, r crmlin
 		return r.Next(ss)
 	}
 	line := 0
+	// The first line of each chunk, to tell after loading in which chunk
+	// each session was attributed.
+	var chunkStarts []int
+	var chunk *spool.Writer
 	n, readErr := spool.Pump(ctx, l, &sess, next, func(sp *spool.Writer, ss *crmlink.Session) {
 		line++
+		if sp != chunk {
+			chunk = sp
+			chunkStarts = append(chunkStarts, line)
+		}
 		spoolSession(sp, line, ss, loc)
 		s.noteClient(up.CounterID, ss.ClientID)
 		for _, id := range ss.Identities {
@@ -155,7 +163,7 @@ func (s *Store) ImportSessions(ctx context.Context, up *crmlink.Upload, r crmlin
 	if done {
 		return err
 	}
-	if err := s.finishSessionImport(ctx, tx, up, ids, purchases); err != nil {
+	if err := s.finishSessionImport(ctx, tx, up, ids, purchases, uniformChunks(chunkStarts, line)); err != nil {
 		tx.Rollback()
 		return fmt.Errorf("import sessions: %w", err)
 	}
@@ -179,10 +187,47 @@ const sessionImportScope = `(
     OR o.id IN (SELECT purchase_id FROM site_purchases WHERE counter_id = $1
                 AND session_id IN (SELECT session_id FROM sessions WHERE counter_id = $1 AND upload_id = $3)))`
 
+// uniformChunks returns the rows of each chunk but the last of an import
+// of lines rows whose chunks began at starts, when each began that many
+// lines after the one before it (the loader's chunks do); lines when there
+// was one chunk; 0 when they were not uniform, or there were none.
+func uniformChunks(starts []int, lines int) int {
+	switch len(starts) {
+	case 0:
+		return 0
+	case 1:
+		return lines
+	}
+	n := starts[1] - starts[0]
+	for i, at := range starts {
+		if at != starts[0]+i*n {
+			return 0
+		}
+	}
+	return n
+}
+
+// disorderedClientsSQL selects the ClientIDs an import ($2) attributed
+// wrongly chunk by chunk ($3 is the rows of a chunk, lines numbered from
+// 1): those with a session that starts no later than one that was stored
+// before its chunk, an earlier chunk's or one from before the import.
+// Each chunk's sessions were attributed over themselves and the sessions
+// stored before them (chunkInsertSQL): right unless a later chunk brought
+// an earlier session. Equal starts count as out of order, as the windows
+// then order by session id.
+const disorderedClientsSQL = `SELECT client_id FROM (
+    SELECT client_id, k, min(start_utc) AS first_start, max(start_utc) AS last_start FROM (
+        SELECT client_id, start_utc, CASE WHEN upload_id = $2 THEN (upload_line - 1) // $3 + 1 ELSE 0 END AS k
+        FROM sessions
+        WHERE counter_id = $1 AND client_id IN (SELECT client_id FROM sessions WHERE counter_id = $1 AND upload_id = $2))
+    GROUP BY client_id, k)
+QUALIFY first_start <= max(last_start) OVER (PARTITION BY client_id ORDER BY k ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING)`
+
 // finishSessionImport replaces older sessions with the same ids, keeps the
 // last of repeated ids within the file, stores purchases and identities and records
-// the upload, all in the import's transaction.
-func (s *Store) finishSessionImport(ctx context.Context, tx *sql.Tx, up *crmlink.Upload, ids, purchases *spool.Writer) error {
+// the upload, all in the import's transaction. chunkRows is the rows of
+// each chunk but the last (0: unknown).
+func (s *Store) finishSessionImport(ctx context.Context, tx *sql.Tx, up *crmlink.Upload, ids, purchases *spool.Writer, chunkRows int) error {
 	cid := int64(up.CounterID)
 	// Within one file the last row with an id wins.
 	var dups int64
@@ -235,9 +280,18 @@ func (s *Store) finishSessionImport(ctx context.Context, tx *sql.Tx, up *crmlink
 			return err
 		}
 	}
+	// The attribution each chunk got stands but for the ClientIDs whose
+	// sessions came out of time order across chunks, and those whose
+	// sessions the import replaced or removed. Without the chunks'
+	// bounds, or with repeated ids removed, every ClientID it touched is
+	// attributed again.
+	scope, args := `SELECT client_id FROM (`+disorderedClientsSQL+`) UNION SELECT client_id FROM replaced_clients`, []any{up.ID, chunkRows}
+	if chunkRows == 0 || dups > 0 {
+		scope, args = `SELECT DISTINCT client_id FROM sessions WHERE counter_id = $1 AND upload_id = $2
+			UNION SELECT client_id FROM replaced_clients`, []any{up.ID}
+	}
 	// caller: ImportSessions (attribution of the ClientIDs it touched)
-	if err := attributeSessions(ctx, tx, cid, `SELECT DISTINCT client_id FROM sessions WHERE counter_id = $1 AND upload_id = $2
-		UNION SELECT client_id FROM replaced_clients`, up.ID); err != nil {
+	if err := attributeSessions(ctx, tx, cid, scope, args...); err != nil {
 		return err
 	}
 	// Identities seen on the site may give ClientIDs an owner.

@@ -62,7 +62,10 @@ func refreshCrossDevice(ctx context.Context, tx *sql.Tx, counter int64, owners b
 			WHERE n.cust IS DISTINCT FROM o.cust`
 	}
 	if scope != "" {
-		changed += ` UNION SELECT client_id FROM (` + scope + `)`
+		// Of the ClientIDs whose sessions changed, only the owned ones
+		// have rows: one owned before and not now is among those whose
+		// owner changed.
+		changed += ` UNION SELECT client_id FROM (` + scope + `) WHERE client_id IN (SELECT client_id FROM (` + cur + `))`
 	}
 	// The ClientIDs to attribute again: those changed, and every ClientID
 	// of a customer that owned or owns one of them.

@@ -66,6 +66,14 @@ type Dimension struct {
 	Name        string // as the request named it, e.g. ym:s:lastsignTrafficSource
 	Field       DimensionField
 	Attribution Attribution // for attributed fields
+	// Arg is the attribute that cdp:c:attribute('...') and
+	// cdp:o:attribute('...') name.
+	Arg string
+	// Over is the condition on its rows that a customer's or visitor's
+	// count, sum or date takes in brackets: cdp:c:paidOrders[...].
+	Over *Filter
+	// Type is the value's type, for segment names.
+	Type ValueType
 }
 
 // MetricField is what a report metric measures.
@@ -148,12 +156,24 @@ type SortKey struct {
 }
 
 // Filter is a parsed filter expression: either a comparison of a
-// dimension, or an AND/OR of children.
+// dimension, or an AND, OR or NOT of children, or (in segments) an
+// EXISTS, NONE or ALL of one child over the person's rows.
 type Filter struct {
-	Op        string // "AND", "OR", or a comparison: ==, !=, =@, !@, =~, !~, in, notin
+	// Op is "AND", "OR", "NOT", "EXISTS", "NONE", "ALL", or a comparison:
+	// ==, !=, =@, !@, =~, !~, in, notin, >, <, >=, <=; a planned day
+	// comparison is "range" or "notrange" (From and To).
+	Op        string
 	Children  []*Filter
 	Dimension Dimension
 	Values    []string
+	// Rows is what EXISTS, NONE and ALL range over.
+	Rows RowKind
+	// From and To bound a range of days, [From, To), as dates (midnight
+	// UTC) in the counter's time zone; zero: no bound.
+	From, To time.Time
+	// Col is where in the expression the term starts (1-based, in
+	// characters), for errors found after parsing.
+	Col int
 }
 
 // DimensionValue is one dimension's value in a report row: an id and the

@@ -81,6 +81,8 @@ type StoreCore interface {
 	CRMStore
 	OfflineConversionStore
 	LinkStore
+	SegmentStore
+	SegmentPort
 	// Check probes the store with a real write and a real read, as a
 	// health check must: an error says why the store cannot serve now
 	// (a full disk, a failed engine), with the kind a user sees.

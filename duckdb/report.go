@@ -127,24 +127,32 @@ func (b *reportBuilder) filter(f *crmlink.Filter) string {
 		}
 		return strings.Join(parts, " "+f.Op+" ")
 	}
-	e := b.dimension(f.Dimension)
+	return b.compare(b.dimension(f.Dimension), f, "")
+}
+
+// compare is the SQL condition of one comparison of the value e; cast,
+// when not "", is appended to each value the condition compares with.
+func (b *reportBuilder) compare(e string, f *crmlink.Filter, cast string) string {
+	v := func(i int) string { return b.arg(f.Values[i]) + cast }
 	switch f.Op {
 	case "==":
-		return e + " = " + b.arg(f.Values[0])
+		return e + " = " + v(0)
 	case "!=":
-		return e + " <> " + b.arg(f.Values[0])
+		return e + " <> " + v(0)
+	case ">", "<", ">=", "<=":
+		return e + " " + f.Op + " " + v(0)
 	case "=@":
-		return "contains(" + e + ", " + b.arg(f.Values[0]) + ")"
+		return "contains(" + e + ", " + v(0) + ")"
 	case "!@":
-		return "NOT contains(" + e + ", " + b.arg(f.Values[0]) + ")"
+		return "NOT contains(" + e + ", " + v(0) + ")"
 	case "=~":
-		return "regexp_matches(" + e + ", " + b.arg(f.Values[0]) + ")"
+		return "regexp_matches(" + e + ", " + v(0) + ")"
 	case "!~":
-		return "NOT regexp_matches(" + e + ", " + b.arg(f.Values[0]) + ")"
+		return "NOT regexp_matches(" + e + ", " + v(0) + ")"
 	case "in", "notin":
 		var vs []string
-		for _, v := range f.Values {
-			vs = append(vs, b.arg(v))
+		for i := range f.Values {
+			vs = append(vs, v(i))
 		}
 		not := ""
 		if f.Op == "notin" {

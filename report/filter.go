@@ -18,6 +18,12 @@ import (
 // and OR (AND binds tighter) and parentheses. Values are single-quoted,
 // with \' and \\ as escapes. Errors name the column (1-based, in
 // characters) where the expression went wrong.
+//
+// Segment expressions (segment.go) take more, as Metrica's segmentation
+// does: NOT, EXISTS(...), NONE(...) and ALL(...), EXISTS ym:u:userID
+// WITH (...), the comparisons >, <, >= and <=, unquoted numbers, a
+// name's argument in parentheses (cdp:c:attribute('level')) and a
+// condition on an aggregate's rows in brackets (cdp:c:paidOrders[...]).
 
 // maxFilterDepth bounds nesting, so that a hostile expression cannot
 // exhaust the stack.
@@ -31,17 +37,26 @@ type filterParser struct {
 	pos   int // byte offset
 	depth int
 	dim   func(name string) (crmlink.Dimension, error)
+	// label starts every error: the parameter or field parsed.
+	label string
+	// segment takes the segment grammar.
+	segment bool
 }
 
-// parseFilter parses expr; dim resolves a dimension name.
+// parseFilter parses a report's filters; dim resolves a dimension name.
 func parseFilter(expr string, dim func(string) (crmlink.Dimension, error)) (*crmlink.Filter, error) {
+	return parseExpr(&filterParser{src: expr, dim: dim, label: "filters"})
+}
+
+// parseExpr parses p's source.
+func parseExpr(p *filterParser) (*crmlink.Filter, error) {
+	expr := p.src
 	if len(expr) > maxFilterLen {
-		return nil, crmlink.Errorf(crmlink.KindInvalid, "filters: longer than %d bytes", maxFilterLen)
+		return nil, crmlink.Errorf(crmlink.KindInvalid, "%s: longer than %d bytes", p.label, maxFilterLen)
 	}
 	if !utf8.ValidString(expr) {
-		return nil, crmlink.Errorf(crmlink.KindInvalid, "filters: not valid UTF-8")
+		return nil, crmlink.Errorf(crmlink.KindInvalid, "%s: not valid UTF-8", p.label)
 	}
-	p := &filterParser{src: expr, dim: dim}
 	p.space()
 	if p.pos == len(p.src) {
 		return nil, nil
@@ -59,9 +74,11 @@ func parseFilter(expr string, dim func(string) (crmlink.Dimension, error)) (*crm
 
 // errorf returns an error at the current position.
 func (p *filterParser) errorf(format string, args ...any) error {
-	col := utf8.RuneCountInString(p.src[:p.pos]) + 1
-	return crmlink.Errorf(crmlink.KindInvalid, "filters: column %d: %s", col, fmt.Sprintf(format, args...))
+	return crmlink.Errorf(crmlink.KindInvalid, "%s: column %d: %s", p.label, p.col(), fmt.Sprintf(format, args...))
 }
+
+// col is the current position's column, 1-based, in characters.
+func (p *filterParser) col() int { return utf8.RuneCountInString(p.src[:p.pos]) + 1 }
 
 // near describes what is at the current position.
 func (p *filterParser) near() string {
@@ -99,7 +116,35 @@ func (p *filterParser) or() (*crmlink.Filter, error) {
 }
 
 func (p *filterParser) and() (*crmlink.Filter, error) {
-	return p.chain("AND", p.factor)
+	return p.chain("AND", p.unary)
+}
+
+// unary parses NOT factor, in segments, or a factor.
+func (p *filterParser) unary() (*crmlink.Filter, error) {
+	p.space()
+	col := p.col()
+	if p.segment && p.keyword("NOT") {
+		if err := p.deeper(); err != nil {
+			return nil, err
+		}
+		f, err := p.unary()
+		if err != nil {
+			return nil, err
+		}
+		p.depth--
+		return &crmlink.Filter{Op: "NOT", Children: []*crmlink.Filter{f}, Col: col}, nil
+	}
+	return p.factor()
+}
+
+// deeper counts one more level of nesting, within bounds, so that a
+// hostile expression cannot exhaust the stack.
+func (p *filterParser) deeper() error {
+	p.depth++
+	if p.depth > maxFilterDepth {
+		return p.errorf("nested deeper than %d", maxFilterDepth)
+	}
+	return nil
 }
 
 // chain parses next {op next}.
@@ -128,38 +173,83 @@ func (p *filterParser) chain(op string, next func() (*crmlink.Filter, error)) (*
 
 func (p *filterParser) factor() (*crmlink.Filter, error) {
 	p.space()
+	col := p.col()
+	if p.segment {
+		for _, q := range []string{"EXISTS", "NONE", "ALL"} {
+			if !p.keyword(q) {
+				continue
+			}
+			p.space()
+			if q == "EXISTS" && p.hasPrefixFold("ym:u:userID") {
+				// EXISTS ym:u:userID WITH (...): Metrica's condition on
+				// the visitor, which every segment condition is.
+				p.pos += len("ym:u:userID")
+				p.space()
+				if !p.keyword("WITH") {
+					return nil, p.errorf("want WITH but found %s", p.near())
+				}
+				return p.group()
+			}
+			f, err := p.group()
+			if err != nil {
+				return nil, err
+			}
+			return &crmlink.Filter{Op: q, Children: []*crmlink.Filter{f}, Col: col}, nil
+		}
+	}
 	if p.pos < len(p.src) && p.src[p.pos] == '(' {
-		p.depth++
-		if p.depth > maxFilterDepth {
-			return nil, p.errorf("parentheses nested deeper than %d", maxFilterDepth)
-		}
-		p.pos++
-		f, err := p.or()
-		if err != nil {
-			return nil, err
-		}
-		p.space()
-		if p.pos >= len(p.src) || p.src[p.pos] != ')' {
-			return nil, p.errorf("want ) but found %s", p.near())
-		}
-		p.pos++
-		p.depth--
-		return f, nil
+		return p.group()
 	}
 	return p.comparison()
+}
+
+// group parses a parenthesised condition.
+func (p *filterParser) group() (*crmlink.Filter, error) {
+	return p.bracketed('(', ')')
+}
+
+// bracketed parses a condition between open and close.
+func (p *filterParser) bracketed(open, close byte) (*crmlink.Filter, error) {
+	p.space()
+	if p.pos >= len(p.src) || p.src[p.pos] != open {
+		return nil, p.errorf("want %c but found %s", open, p.near())
+	}
+	if err := p.deeper(); err != nil {
+		return nil, err
+	}
+	p.pos++
+	f, err := p.or()
+	if err != nil {
+		return nil, err
+	}
+	p.space()
+	if p.pos >= len(p.src) || p.src[p.pos] != close {
+		return nil, p.errorf("want %c but found %s", close, p.near())
+	}
+	p.pos++
+	p.depth--
+	return f, nil
 }
 
 func isIdentByte(c byte) bool {
 	return c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == ':' || c == '_' || c == '<' || c == '>'
 }
 
-var comparisons = []string{"==", "!=", "=@", "!@", "=~", "!~"}
+// comparisons are the operators after a name; a longer one comes before
+// its prefix.
+var comparisons = []string{"==", "!=", "=@", "!@", "=~", "!~", ">=", "<=", ">", "<"}
 
 func (p *filterParser) comparison() (*crmlink.Filter, error) {
 	start := p.pos
+	col := p.col()
 	for p.pos < len(p.src) && isIdentByte(p.src[p.pos]) {
-		// '>' ends a name unless it closes "<...>".
-		if p.src[p.pos] == '>' && !strings.Contains(p.src[start:p.pos], "<") {
+		c := p.src[p.pos]
+		// '>' ends a name unless it closes "<...>", and '<' opens one
+		// only before a letter (else it compares).
+		if c == '>' && !strings.Contains(p.src[start:p.pos], "<") {
+			break
+		}
+		if c == '<' && (p.pos+1 >= len(p.src) || !isLetter(p.src[p.pos+1])) {
 			break
 		}
 		p.pos++
@@ -175,7 +265,12 @@ func (p *filterParser) comparison() (*crmlink.Filter, error) {
 		return nil, p.errorf("%s", crmlink.MessageOf(err))
 	}
 	p.pos = nameEnd
-	f := &crmlink.Filter{Dimension: d}
+	f := &crmlink.Filter{Dimension: d, Col: col}
+	if p.segment {
+		if err := p.nameParts(f); err != nil {
+			return nil, err
+		}
+	}
 	p.space()
 	switch {
 	case p.hasPrefixFold(".in("):
@@ -206,14 +301,18 @@ func (p *filterParser) comparison() (*crmlink.Filter, error) {
 		}
 	}
 	for _, op := range comparisons {
-		if strings.HasPrefix(p.src[p.pos:], op) {
+		if strings.HasPrefix(p.src[p.pos:], op) && (p.segment || len(op) == 2 && op[0] != '>' && op[0] != '<') {
 			f.Op = op
 			p.pos += len(op)
 			break
 		}
 	}
 	if f.Op == "" {
-		return nil, p.errorf("want an operator (==, !=, =@, !@, =~, !~, .in(...), .notIn(...)) after %s but found %s", name, p.near())
+		ops := "==, !=, =@, !@, =~, !~, .in(...), .notIn(...)"
+		if p.segment {
+			ops = "==, !=, >, <, >=, <=, =@, !@, =~, !~, .in(...), .notIn(...)"
+		}
+		return nil, p.errorf("want an operator (%s) after %s but found %s", ops, name, p.near())
 	}
 	p.space()
 	at := p.pos
@@ -235,8 +334,45 @@ func (p *filterParser) hasPrefixFold(s string) bool {
 	return len(p.src)-p.pos >= len(s) && strings.EqualFold(p.src[p.pos:p.pos+len(s)], s)
 }
 
-// value parses a single-quoted string.
+// nameParts parses what a segment name may carry after it: an argument
+// in parentheses and a condition on rows in brackets.
+func (p *filterParser) nameParts(f *crmlink.Filter) error {
+	if p.pos < len(p.src) && p.src[p.pos] == '(' {
+		p.pos++
+		p.space()
+		arg, err := p.value()
+		if err != nil {
+			return err
+		}
+		p.space()
+		if p.pos >= len(p.src) || p.src[p.pos] != ')' {
+			return p.errorf("want ) but found %s", p.near())
+		}
+		p.pos++
+		f.Dimension.Arg = arg
+	}
+	if p.pos < len(p.src) && p.src[p.pos] == '[' {
+		over, err := p.bracketed('[', ']')
+		if err != nil {
+			return err
+		}
+		f.Dimension.Over = over
+	}
+	return nil
+}
+
+func isLetter(c byte) bool { return c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' }
+
+// value parses a single-quoted string, or in segments a number.
 func (p *filterParser) value() (string, error) {
+	if p.segment && p.pos < len(p.src) && (p.src[p.pos] >= '0' && p.src[p.pos] <= '9' || p.src[p.pos] == '-') {
+		start := p.pos
+		p.pos++
+		for p.pos < len(p.src) && (p.src[p.pos] >= '0' && p.src[p.pos] <= '9' || p.src[p.pos] == '.') {
+			p.pos++
+		}
+		return p.src[start:p.pos], nil
+	}
 	if p.pos >= len(p.src) || p.src[p.pos] != '\'' {
 		return "", p.errorf("want a value in single quotes but found %s", p.near())
 	}

@@ -503,3 +503,39 @@ func (r *Reopening) Report(ctx context.Context, q *crmlink.ReportQuery) (*crmlin
 func (r *Reopening) Clients(ctx context.Context, q *crmlink.ClientsQuery) (*crmlink.ClientsResult, error) {
 	return call(r, ctx, func(ctx context.Context, st crmlink.Store) (*crmlink.ClientsResult, error) { return st.Clients(ctx, q) })
 }
+
+func (r *Reopening) CreateSegment(ctx context.Context, sg *crmlink.Segment) error {
+	return do(r, ctx, func(ctx context.Context, st crmlink.Store) error { return st.CreateSegment(ctx, sg) })
+}
+
+func (r *Reopening) Segment(ctx context.Context, counter crmlink.CounterID, id crmlink.SegmentID) (*crmlink.Segment, error) {
+	return call(r, ctx, func(ctx context.Context, st crmlink.Store) (*crmlink.Segment, error) {
+		return st.Segment(ctx, counter, id)
+	})
+}
+
+func (r *Reopening) Segments(ctx context.Context, counter crmlink.CounterID) ([]*crmlink.Segment, error) {
+	return call(r, ctx, func(ctx context.Context, st crmlink.Store) ([]*crmlink.Segment, error) {
+		return st.Segments(ctx, counter)
+	})
+}
+
+func (r *Reopening) UpdateSegment(ctx context.Context, sg *crmlink.Segment) error {
+	return do(r, ctx, func(ctx context.Context, st crmlink.Store) error { return st.UpdateSegment(ctx, sg) })
+}
+
+func (r *Reopening) DeleteSegment(ctx context.Context, counter crmlink.CounterID, id crmlink.SegmentID) error {
+	return do(r, ctx, func(ctx context.Context, st crmlink.Store) error { return st.DeleteSegment(ctx, counter, id) })
+}
+
+func (r *Reopening) SegmentSize(ctx context.Context, p *crmlink.SegmentPlan) (crmlink.SegmentSize, error) {
+	return call(r, ctx, func(ctx context.Context, st crmlink.Store) (crmlink.SegmentSize, error) {
+		return st.SegmentSize(ctx, p)
+	})
+}
+
+func (r *Reopening) SegmentMembers(ctx context.Context, p *crmlink.SegmentPlan, offset, limit int) ([]crmlink.SegmentMember, error) {
+	return call(r, ctx, func(ctx context.Context, st crmlink.Store) ([]crmlink.SegmentMember, error) {
+		return st.SegmentMembers(ctx, p, offset, limit)
+	})
+}

@@ -41,6 +41,7 @@ func Run(t *testing.T, open Opener) {
 	runReport(t, open)
 	runHits(t, open)
 	runQueue(t, open)
+	runSegments(t, open)
 }
 
 func newStore(t *testing.T, open Opener) (crmlink.Store, *crmlink.FixedClock) {

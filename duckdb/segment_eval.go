@@ -1,0 +1,510 @@
+package duckdb
+
+import (
+	"context"
+	"fmt"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/crmlink/crmlink"
+)
+
+// A segment's members are one statement (see crmlink.SegmentPlan):
+//
+//	own     which customer owns each ClientID (client_owners)
+//	people  the customers, and, for a condition on site data alone,
+//	        the visitors: ClientIDs with sessions that no customer owns.
+//	        A person is (cust, vid): a customer's uniq_id and 0, or ''
+//	        and a visitor's ClientID.
+//	eN      the people with a row (session, order or product line) that
+//	        meets the condition of one EXISTS, NONE or ALL
+//	ca, cl  aggregates of each customer's orders and product lines
+//	ua      aggregates of each person's sessions
+//	members people, joined with the sets and aggregates, where the
+//	        condition holds
+//
+// Comparisons are two-valued: one of a value a person or row lacks
+// (NULL) is false, so NOT of it is true.
+
+// segmentBuilder accumulates a segment statement.
+type segmentBuilder struct {
+	b    *reportBuilder // the arguments ($1 the counter) and the joins being built
+	plan *crmlink.SegmentPlan
+	ctes []string
+	// joins of people m with the sets and aggregates.
+	joins []string
+	// columns of the aggregates, each "expr AS aN".
+	custAggs, lineAggs, userAggs []string
+	// userJoins are the joins of ua's sessions p.
+	userJoins joinSet
+	n         int
+	cur       string // the currency's argument, once numbered
+}
+
+// currency is the plan's currency's argument. DuckDB wants every
+// numbered argument used, so it is numbered only when a value reads it.
+func (g *segmentBuilder) currency() string {
+	if g.cur == "" {
+		g.cur = g.b.arg(g.plan.Currency)
+	}
+	return g.cur
+}
+
+// joinSet is the joins of one CTE's rows.
+type joinSet struct {
+	joins  []string
+	joined map[string]bool
+}
+
+// within has g.b build into js's joins while fn runs.
+func (g *segmentBuilder) within(js *joinSet, fn func()) {
+	if js.joined == nil {
+		js.joined = map[string]bool{}
+	}
+	saved, savedMap := g.b.joins, g.b.joined
+	g.b.joins, g.b.joined = js.joins, js.joined
+	fn()
+	js.joins = g.b.joins
+	g.b.joins, g.b.joined = saved, savedMap
+}
+
+// people is the CTE of the people a segment can hold.
+func (g *segmentBuilder) people() string {
+	q := `people AS (SELECT uniq_id AS cust, 0::UBIGINT AS vid, attrs, client_ids, email_sha256, email_md5, phone_sha256, phone_md5
+	    FROM contacts WHERE counter_id = $1`
+	if g.plan.SiteOnly {
+		q += `
+	    UNION ALL BY NAME
+	    SELECT '' AS cust, client_id AS vid
+	    FROM (SELECT DISTINCT client_id FROM sessions WHERE counter_id = $1 AND NOT is_bot) ANTI JOIN own USING (client_id)`
+	}
+	return q + ")"
+}
+
+// ownJoin is how sessions p meet their person: a customer's ClientIDs
+// only, unless visitors are people too.
+func (g *segmentBuilder) ownJoin() string {
+	if g.plan.SiteOnly {
+		return "LEFT JOIN own ON own.client_id = p.client_id"
+	}
+	return "JOIN own ON own.client_id = p.client_id"
+}
+
+// personCols are the person's columns of a row of sessions p joined with
+// own.
+const personCols = `coalesce(own.cust, '') AS cust, CASE WHEN own.cust IS NULL THEN p.client_id ELSE 0 END::UBIGINT AS vid`
+
+// statement builds the CTEs up to members.
+func (g *segmentBuilder) statement() string {
+	g.b.arg(int64(g.plan.CounterID)) // $1
+	cond := g.person(g.plan.Cond)
+	ctes := []string{"own AS (SELECT client_id, cust FROM client_owners WHERE counter_id = $1)", g.people()}
+	ctes = append(ctes, g.ctes...)
+	if len(g.custAggs) > 0 {
+		ctes = append(ctes, fmt.Sprintf(`ca AS (SELECT uniq_id AS cust, %s FROM (%s) o GROUP BY uniq_id)`, strings.Join(g.custAggs, ", "), ordersSQL))
+		g.joins = append(g.joins, "LEFT JOIN ca ON ca.cust = m.cust")
+	}
+	if len(g.lineAggs) > 0 {
+		ctes = append(ctes, fmt.Sprintf(`cl AS (SELECT uniq_id AS cust, %s FROM (%s) o GROUP BY uniq_id)`, strings.Join(g.lineAggs, ", "), linesSQL))
+		g.joins = append(g.joins, "LEFT JOIN cl ON cl.cust = m.cust")
+	}
+	if len(g.userAggs) > 0 {
+		ctes = append(ctes, fmt.Sprintf(`ua AS (SELECT %s, %s FROM (SELECT * FROM sessions WHERE counter_id = $1 AND NOT is_bot) p %s %s GROUP BY ALL)`,
+			personCols, strings.Join(g.userAggs, ", "), strings.Join(g.userJoins.joins, " "), g.ownJoin()))
+		g.joins = append(g.joins, "LEFT JOIN ua ON ua.cust = m.cust AND ua.vid = m.vid")
+	}
+	ctes = append(ctes, fmt.Sprintf("members AS (SELECT m.cust, m.vid FROM people m %s WHERE %s)", strings.Join(g.joins, " "), cond))
+	return "WITH " + strings.Join(ctes, ",\n")
+}
+
+// ordersSQL is a counter's full orders, with their profit.
+const ordersSQL = `SELECT *, revenue - coalesce(cost, 0) AS profit FROM orders WHERE counter_id = $1 AND NOT is_simple`
+
+// linesSQL is the product lines of a counter's full orders, each with its
+// order's columns.
+const linesSQL = `SELECT o.*, l->>'$[0]' AS product, TRY_CAST(l->>'$[1]' AS DECIMAL(38,10)) AS quantity
+    FROM (` + ordersSQL + `) o, unnest(from_json(o.products, '["JSON"]')) AS t(l)`
+
+// numCast is the type numbers in conditions compare as.
+const numCast = "::DECIMAL(38,10)"
+
+// truth makes a condition two-valued.
+func truth(c string) string { return "coalesce((" + c + "), false)" }
+
+// person is the SQL condition of f on a person m.
+func (g *segmentBuilder) person(f *crmlink.Filter) string {
+	switch f.Op {
+	case "AND", "OR":
+		var parts []string
+		for _, c := range f.Children {
+			parts = append(parts, "("+g.person(c)+")")
+		}
+		return strings.Join(parts, " "+f.Op+" ")
+	case "NOT":
+		return "NOT (" + g.person(f.Children[0]) + ")"
+	case "EXISTS":
+		return g.rowSet(f.Children[0], f.Rows)
+	case "NONE":
+		return "NOT " + g.rowSet(f.Children[0], f.Rows)
+	case "ALL":
+		every := &crmlink.Filter{Op: "NOT", Children: []*crmlink.Filter{f.Children[0]}}
+		return g.rowSet(nil, f.Rows) + " AND NOT " + g.rowSet(every, f.Rows)
+	}
+	return truth(g.personValue(f))
+}
+
+// rowSet adds the set of people with a row of kind k that meets f (any
+// row, for nil), and returns the condition that m is among them.
+func (g *segmentBuilder) rowSet(f *crmlink.Filter, k crmlink.RowKind) string {
+	g.n++
+	name := "e" + strconv.Itoa(g.n)
+	var js joinSet
+	cond := "true"
+	var q string
+	if k == crmlink.RowSessions {
+		if f != nil {
+			g.within(&js, func() { cond = truth(g.sessionCond(f)) })
+		}
+		q = fmt.Sprintf(`SELECT DISTINCT %s FROM (SELECT * FROM sessions WHERE counter_id = $1 AND NOT is_bot) p %s %s WHERE %s`,
+			personCols, strings.Join(js.joins, " "), g.ownJoin(), cond)
+	} else {
+		if f != nil {
+			cond = truth(g.orderCond(f))
+		}
+		from := ordersSQL
+		if k == crmlink.RowOrderLines {
+			from = linesSQL
+		}
+		q = fmt.Sprintf(`SELECT DISTINCT uniq_id AS cust, 0::UBIGINT AS vid FROM (%s) o WHERE %s`, from, cond)
+	}
+	g.ctes = append(g.ctes, name+" AS ("+q+")")
+	g.joins = append(g.joins, fmt.Sprintf("LEFT JOIN %s ON %s.cust = m.cust AND %s.vid = m.vid", name, name, name))
+	return name + ".cust IS NOT NULL"
+}
+
+// sessionCond is the SQL condition of f on a session p, its joins built
+// into g.b.
+func (g *segmentBuilder) sessionCond(f *crmlink.Filter) string {
+	switch f.Op {
+	case "AND", "OR":
+		var parts []string
+		for _, c := range f.Children {
+			parts = append(parts, truth(g.sessionCond(c)))
+		}
+		return strings.Join(parts, " "+f.Op+" ")
+	case "NOT":
+		return "NOT " + truth(g.sessionCond(f.Children[0]))
+	}
+	b := g.b
+	d := f.Dimension
+	switch d.Field {
+	case crmlink.DimDay, crmlink.DimDaysAgo:
+		return rangeCond(b, "p.start_local", f, localDay)
+	case crmlink.DimGoal:
+		return g.goalCond(f)
+	case crmlink.DimPurchases:
+		return b.compare("coalesce("+purchasesJoin(b)+".n, 0)", f, numCast)
+	case crmlink.DimPageViews:
+		return b.compare("p.page_views", f, numCast)
+	}
+	return b.compare(b.dimension(d), f, "")
+}
+
+// goalCond is the condition that session p reached one of f's goals (==,
+// in) or none of them (!=, notin).
+func (g *segmentBuilder) goalCond(f *crmlink.Filter) string {
+	var ids []string
+	for _, v := range f.Values {
+		id, _ := strconv.ParseInt(v, 10, 64)
+		ids = append(ids, g.b.arg(id))
+	}
+	not := ""
+	if f.Op == "!=" || f.Op == "notin" {
+		not = "NOT "
+	}
+	return fmt.Sprintf("p.session_id %sIN (SELECT session_id FROM goal_reaches WHERE counter_id = $1 AND goal_id IN (%s))", not, strings.Join(ids, ", "))
+}
+
+// purchasesJoin joins each session p with its count of e-commerce
+// purchases, once, and returns the join's alias.
+func purchasesJoin(b *reportBuilder) string {
+	if !b.joined["sp"] {
+		b.joined["sp"] = true
+		b.joins = append(b.joins, "LEFT JOIN (SELECT session_id, count(*) AS n FROM site_purchases WHERE counter_id = $1 GROUP BY session_id) sp ON sp.session_id = p.session_id")
+	}
+	return "sp"
+}
+
+// segOrderColumns are the order names' columns of a row of orders (or
+// product lines) o.
+var segOrderColumns = map[crmlink.DimensionField]string{
+	crmlink.OrderID: "o.id", crmlink.OrderStatus: "o.status", crmlink.OrderStatusType: "o.status_type",
+	crmlink.OrderCurrency: "o.currency", crmlink.OrderProduct: "o.product",
+}
+
+// segOrderNumbers are the columns of the order names that are numbers.
+var segOrderNumbers = map[crmlink.DimensionField]string{
+	crmlink.OrderRevenue: "o.revenue", crmlink.OrderCost: "o.cost", crmlink.OrderProfit: "o.profit",
+	crmlink.OrderProductQuantity: "o.quantity",
+}
+
+// orderCond is the SQL condition of f on an order or product line o.
+func (g *segmentBuilder) orderCond(f *crmlink.Filter) string {
+	switch f.Op {
+	case "AND", "OR":
+		var parts []string
+		for _, c := range f.Children {
+			parts = append(parts, truth(g.orderCond(c)))
+		}
+		return strings.Join(parts, " "+f.Op+" ")
+	case "NOT":
+		return "NOT " + truth(g.orderCond(f.Children[0]))
+	}
+	d := f.Dimension
+	if c, ok := segOrderColumns[d.Field]; ok {
+		return g.b.compare(c, f, "")
+	}
+	if c, ok := segOrderNumbers[d.Field]; ok {
+		return g.b.compare(c, f, numCast)
+	}
+	switch d.Field {
+	case crmlink.OrderCreateDate, crmlink.OrderDaysAgo:
+		return rangeCond(g.b, "o.created", f, g.utcDay)
+	case crmlink.OrderAttribute:
+		return attributeCond(g.b, "o.attrs", f)
+	}
+	panic("segment: unknown order name " + d.Name)
+}
+
+// attributeCond compares the attribute f names in the JSON object col:
+// as text, or as a number for >, <, >= and <=.
+func attributeCond(b *reportBuilder, col string, f *crmlink.Filter) string {
+	e := "json_extract_string(" + col + ", " + b.arg(jsonPath(f.Dimension.Arg)) + ")"
+	switch f.Op {
+	case ">", "<", ">=", "<=":
+		return b.compare("TRY_CAST("+e+" AS DECIMAL(38,10))", f, numCast)
+	}
+	return b.compare(e, f, "")
+}
+
+// jsonPath is the JSON path of one key of an object.
+func jsonPath(key string) string {
+	return `$."` + strings.NewReplacer(`\`, `\\`, `"`, `\"`).Replace(key) + `"`
+}
+
+// localDay is where a day starts on wall-clock timestamps.
+func localDay(day time.Time) time.Time { return day }
+
+// utcDay is where a day of the counter's time zone starts, in UTC.
+func (g *segmentBuilder) utcDay(day time.Time) time.Time {
+	return crmlink.DayStart(day, g.plan.Location)
+}
+
+// rangeCond is the condition that e is in [From, To) of f (or out of it,
+// for notrange), each bound mapped by at.
+func rangeCond(b *reportBuilder, e string, f *crmlink.Filter, at func(time.Time) time.Time) string {
+	var parts []string
+	if !f.From.IsZero() {
+		parts = append(parts, e+" >= "+b.arg(tsText(at(f.From)))+"::TIMESTAMP")
+	}
+	if !f.To.IsZero() {
+		parts = append(parts, e+" < "+b.arg(tsText(at(f.To)))+"::TIMESTAMP")
+	}
+	c := strings.Join(parts, " AND ")
+	if f.Op == "notrange" {
+		return "NOT (" + c + ")"
+	}
+	return c
+}
+
+// orderStatuses are the status types each count of orders counts.
+var orderStatuses = map[crmlink.DimensionField]string{
+	crmlink.CustOrders: "o.status_type <> 'SPAM'", crmlink.CustInProgressOrders: "o.status_type = 'IN_PROGRESS'",
+	crmlink.CustPaidOrders: "o.status_type = 'PAID'", crmlink.CustCancelledOrders: "o.status_type = 'CANCELLED'",
+	crmlink.CustSpamOrders: "o.status_type = 'SPAM'", crmlink.CustOtherOrders: "o.status_type = 'OTHER'",
+}
+
+// personValue is the SQL condition of one comparison of a person's own
+// value: the contact's, or an aggregate of their orders or sessions.
+func (g *segmentBuilder) personValue(f *crmlink.Filter) string {
+	d := f.Dimension
+	b := g.b
+	notSpam := "o.status_type <> 'SPAM'"
+	paidHere := func() string { return "o.status_type = 'PAID' AND o.currency = " + g.currency() }
+	if st, ok := orderStatuses[d.Field]; ok {
+		return b.compare("coalesce("+g.custAgg("count(*)", st, d.Over)+", 0)", f, numCast)
+	}
+	switch d.Field {
+	case crmlink.CustID:
+		return b.compare("m.cust", f, "")
+	case crmlink.CustAttribute:
+		return attributeCond(b, "m.attrs", f)
+	case crmlink.CustHasEmail:
+		return yesNo(b, "len(m.email_sha256) + len(m.email_md5) > 0", f)
+	case crmlink.CustHasPhone:
+		return yesNo(b, "len(m.phone_sha256) + len(m.phone_md5) > 0", f)
+	case crmlink.CustHasClientID:
+		return yesNo(b, "len(m.client_ids) > 0 OR m.cust IN (SELECT cust FROM own)", f)
+	case crmlink.CustLastOrderStatus:
+		return b.compare(g.custAgg("arg_max(o.status, strftime(o.created, '%Y-%m-%d %H:%M:%S.%f') || o.id)", notSpam, nil), f, "")
+	case crmlink.CustLastOrderStatusType:
+		return b.compare(g.custAgg("arg_max(o.status_type, strftime(o.created, '%Y-%m-%d %H:%M:%S.%f') || o.id)", notSpam, nil), f, "")
+	case crmlink.CustPaidRevenue:
+		return b.compare("coalesce("+g.custAgg("sum(o.revenue)", paidHere(), d.Over)+", 0)", f, numCast)
+	case crmlink.CustPaidProfit:
+		return b.compare("coalesce("+g.custAgg("sum(o.profit)", paidHere(), d.Over)+", 0)", f, numCast)
+	case crmlink.CustAverageCheque:
+		return g.cheque(g.custAgg("sum(o.revenue)", paidHere(), d.Over), g.custAgg("count(*)", paidHere(), d.Over), f)
+	case crmlink.CustFirstOrderDate, crmlink.CustDaysSinceFirstOrder:
+		return rangeCond(b, g.custAgg("min(o.created)", notSpam, d.Over), f, g.utcDay)
+	case crmlink.CustLastOrderDate, crmlink.CustDaysSinceLastOrder:
+		return rangeCond(b, g.custAgg("max(o.created)", notSpam, d.Over), f, g.utcDay)
+	case crmlink.CustProductQuantity:
+		return b.compare("coalesce("+g.aggregate(&g.lineAggs, "cl", "sum(o.quantity)", notSpam+" AND "+g.overOrders(d.Over))+", 0)", f, numCast)
+	case crmlink.UserVisits:
+		return b.compare("coalesce("+g.userAgg("count(*)", d.Over)+", 0)", f, numCast)
+	case crmlink.UserPurchases:
+		var col string
+		g.within(&g.userJoins, func() { col = "sum(coalesce(" + purchasesJoin(g.b) + ".n, 0))" })
+		return b.compare("coalesce("+g.userAgg(col, d.Over)+", 0)", f, numCast)
+	case crmlink.UserFirstVisitDate, crmlink.UserDaysSinceFirstVisit:
+		return rangeCond(b, g.userAgg("min(p.start_local)", d.Over), f, localDay)
+	case crmlink.UserLastVisitDate, crmlink.UserDaysSinceLastVisit:
+		return rangeCond(b, g.userAgg("max(p.start_local)", d.Over), f, localDay)
+	}
+	panic("segment: unknown name " + d.Name)
+}
+
+// aggregate adds the column agg FILTER (WHERE where) to the aggregates
+// cols of the CTE alias, and returns it.
+func (g *segmentBuilder) aggregate(cols *[]string, alias, agg, where string) string {
+	g.n++
+	name := "a" + strconv.Itoa(g.n)
+	*cols = append(*cols, fmt.Sprintf("%s FILTER (WHERE %s) AS %s", agg, where, name))
+	return alias + "." + name
+}
+
+// custAgg is an aggregate of the customer's orders that meet where and
+// over.
+func (g *segmentBuilder) custAgg(agg, where string, over *crmlink.Filter) string {
+	return g.aggregate(&g.custAggs, "ca", agg, where+" AND "+g.overOrders(over))
+}
+
+// overOrders is the condition of an aggregate's brackets on orders.
+func (g *segmentBuilder) overOrders(over *crmlink.Filter) string {
+	if over == nil {
+		return "true"
+	}
+	return truth(g.orderCond(over))
+}
+
+// userAgg is an aggregate of the person's sessions that meet over.
+func (g *segmentBuilder) userAgg(agg string, over *crmlink.Filter) string {
+	where := "true"
+	if over != nil {
+		g.within(&g.userJoins, func() { where = truth(g.sessionCond(over)) })
+	}
+	return g.aggregate(&g.userAggs, "ua", agg, where)
+}
+
+// yesNo compares the truth of cond with f's 'yes' or 'no'.
+func yesNo(b *reportBuilder, cond string, f *crmlink.Filter) string {
+	want := (f.Values[0] == "yes") == (f.Op == "==")
+	if want {
+		return "(" + cond + ")"
+	}
+	return "NOT (" + cond + ")"
+}
+
+// cheque compares an average order value, sum / n, without dividing: the
+// average of a customer with no paid order is no value.
+func (g *segmentBuilder) cheque(sum, n string, f *crmlink.Filter) string {
+	b := g.b
+	v := func(i int) string { return b.arg(f.Values[i]) + numCast + " * " + n }
+	switch f.Op {
+	case "==":
+		return n + " > 0 AND " + sum + " = " + v(0)
+	case "!=":
+		return n + " > 0 AND " + sum + " <> " + v(0)
+	case ">", "<", ">=", "<=":
+		return n + " > 0 AND " + sum + " " + f.Op + " " + v(0)
+	case "in", "notin":
+		var eq []string
+		for i := range f.Values {
+			eq = append(eq, sum+" = "+v(i))
+		}
+		not := ""
+		if f.Op == "notin" {
+			not = "NOT "
+		}
+		return n + " > 0 AND " + not + "(" + strings.Join(eq, " OR ") + ")"
+	}
+	panic("segment: unknown op " + f.Op)
+}
+
+// SegmentSize counts a segment's members. See crmlink.SegmentPort.
+func (s *Store) SegmentSize(ctx context.Context, p *crmlink.SegmentPlan) (crmlink.SegmentSize, error) {
+	var out crmlink.SegmentSize
+	if _, err := s.Counter(ctx, p.CounterID); err != nil {
+		return out, err
+	}
+	g := &segmentBuilder{b: &reportBuilder{joined: map[string]bool{}}, plan: p}
+	q := g.statement() + `,
+	mc AS (SELECT cust FROM members WHERE cust <> ''),
+	ids AS (
+	    SELECT client_id FROM own SEMI JOIN mc USING (cust)
+	    UNION ALL SELECT unnest(c.client_ids) FROM contacts c SEMI JOIN mc ON mc.cust = c.uniq_id WHERE c.counter_id = $1
+	    UNION ALL SELECT vid FROM members WHERE cust = ''),
+	mcc AS (SELECT c.email_sha256, c.phone_sha256 FROM contacts c SEMI JOIN mc ON mc.cust = c.uniq_id WHERE c.counter_id = $1)
+	SELECT (SELECT count(*) FROM mc), (SELECT count(*) FROM members WHERE cust = ''), (SELECT count(DISTINCT client_id) FROM ids),
+	    (SELECT count(DISTINCT e) FROM (SELECT unnest(email_sha256) AS e FROM mcc)),
+	    (SELECT count(DISTINCT e) FROM (SELECT unnest(phone_sha256) AS e FROM mcc))`
+	// caller: SegmentSize
+	err := s.db.QueryRowContext(ctx, q, g.b.args...).Scan(&out.Customers, &out.Visitors, &out.ClientIDs, &out.Emails, &out.Phones)
+	if err != nil {
+		return out, fmt.Errorf("segment size: %w", outOfMemory(err))
+	}
+	return out, nil
+}
+
+// SegmentMembers returns a page of a segment's members. See
+// crmlink.SegmentPort.
+func (s *Store) SegmentMembers(ctx context.Context, p *crmlink.SegmentPlan, offset, limit int) ([]crmlink.SegmentMember, error) {
+	if _, err := s.Counter(ctx, p.CounterID); err != nil {
+		return nil, err
+	}
+	g := &segmentBuilder{b: &reportBuilder{joined: map[string]bool{}}, plan: p}
+	q := g.statement() + `,
+	page AS (SELECT * FROM members ORDER BY cust = '', cust, vid LIMIT ` + strconv.Itoa(max(limit, 0)) + ` OFFSET ` + strconv.Itoa(max(offset, 0)) + `),
+	oc AS (SELECT cust, list(client_id) AS ids FROM own SEMI JOIN page USING (cust) GROUP BY cust)
+	SELECT page.cust,
+	    list_transform(CASE WHEN page.cust = '' THEN [page.vid]
+	        ELSE list_sort(list_distinct(coalesce(c.client_ids, []::UBIGINT[]) || coalesce(oc.ids, []::UBIGINT[]))) END, x -> x::VARCHAR),
+	    coalesce(c.email_sha256, []::VARCHAR[]), coalesce(c.phone_sha256, []::VARCHAR[])
+	FROM page LEFT JOIN (SELECT * FROM contacts WHERE counter_id = $1) c ON c.uniq_id = page.cust LEFT JOIN oc ON oc.cust = page.cust
+	ORDER BY page.cust = '', page.cust, page.vid`
+	// caller: SegmentMembers
+	rows, err := s.db.QueryContext(ctx, q, g.b.args...)
+	if err != nil {
+		return nil, fmt.Errorf("segment members: %w", outOfMemory(err))
+	}
+	defer rows.Close()
+	out := []crmlink.SegmentMember{}
+	for rows.Next() {
+		var m crmlink.SegmentMember
+		if err := rows.Scan(&m.UniqID, scanList(&m.ClientIDs), scanList(&m.Emails), scanList(&m.Phones)); err != nil {
+			return nil, fmt.Errorf("segment members: %w", err)
+		}
+		for _, l := range []*[]string{&m.ClientIDs, &m.Emails, &m.Phones} {
+			if *l == nil {
+				*l = []string{}
+			}
+		}
+		out = append(out, m)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("segment members: %w", err)
+	}
+	return out, nil
+}

@@ -1,0 +1,114 @@
+package duckdb
+
+import (
+	"context"
+	"database/sql"
+	"fmt"
+	"time"
+
+	"github.com/crmlink/crmlink"
+)
+
+const segmentColumns = `id, counter_id, name, expression, created, updated`
+
+func scanSegment(row interface{ Scan(...any) error }) (*crmlink.Segment, error) {
+	var sg crmlink.Segment
+	if err := row.Scan(&sg.ID, &sg.CounterID, &sg.Name, &sg.Expression, &sg.Created, &sg.Updated); err != nil {
+		return nil, err
+	}
+	sg.Created, sg.Updated = sg.Created.UTC(), sg.Updated.UTC()
+	return &sg, nil
+}
+
+// CreateSegment stores a new segment. See crmlink.SegmentStore.
+func (s *Store) CreateSegment(ctx context.Context, sg *crmlink.Segment) error {
+	if _, err := s.Counter(ctx, sg.CounterID); err != nil {
+		return err
+	}
+	return s.inTx(ctx, func(tx *sql.Tx) error {
+		var n int
+		// caller: CreateSegment (count)
+		if err := tx.QueryRowContext(ctx, `SELECT count(*) FROM segments WHERE counter_id = ?`, int64(sg.CounterID)).Scan(&n); err != nil {
+			return fmt.Errorf("create segment: %w", err)
+		}
+		if n >= crmlink.MaxSegmentsPerCounter {
+			return crmlink.Errorf(crmlink.KindConflict, "the counter has %d segments, the most it keeps: delete one first", n)
+		}
+		now := utc(s.clock.Now()).Truncate(time.Second)
+		// caller: CreateSegment
+		err := tx.QueryRowContext(ctx, `INSERT INTO segments (counter_id, name, expression, created, updated)
+			VALUES (?, ?, ?, ?, ?) RETURNING id`, int64(sg.CounterID), sg.Name, sg.Expression, now, now).Scan(&sg.ID)
+		if err != nil {
+			return fmt.Errorf("create segment: %w", err)
+		}
+		sg.Created, sg.Updated = now, now
+		return nil
+	})
+}
+
+// Segment returns one segment. See crmlink.SegmentStore.
+func (s *Store) Segment(ctx context.Context, counter crmlink.CounterID, id crmlink.SegmentID) (*crmlink.Segment, error) {
+	// caller: Segment
+	sg, err := scanSegment(s.db.QueryRowContext(ctx, `SELECT `+segmentColumns+` FROM segments WHERE counter_id = ? AND id = ?`,
+		int64(counter), int64(id)))
+	if isNoRows(err) {
+		return nil, notFound("segment", id)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("segment %d: %w", id, err)
+	}
+	return sg, nil
+}
+
+// Segments lists a counter's segments. See crmlink.SegmentStore.
+func (s *Store) Segments(ctx context.Context, counter crmlink.CounterID) ([]*crmlink.Segment, error) {
+	// caller: Segments
+	rows, err := s.db.QueryContext(ctx, `SELECT `+segmentColumns+` FROM segments WHERE counter_id = ? ORDER BY id`, int64(counter))
+	if err != nil {
+		return nil, fmt.Errorf("segments: %w", err)
+	}
+	defer rows.Close()
+	out := []*crmlink.Segment{}
+	for rows.Next() {
+		sg, err := scanSegment(rows)
+		if err != nil {
+			return nil, fmt.Errorf("segments: %w", err)
+		}
+		out = append(out, sg)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("segments: %w", err)
+	}
+	return out, nil
+}
+
+// UpdateSegment stores a segment's name and expression. See
+// crmlink.SegmentStore.
+func (s *Store) UpdateSegment(ctx context.Context, sg *crmlink.Segment) error {
+	now := utc(s.clock.Now()).Truncate(time.Second)
+	// caller: UpdateSegment
+	err := s.db.QueryRowContext(ctx, `UPDATE segments SET name = ?, expression = ?, updated = ?
+		WHERE counter_id = ? AND id = ? RETURNING created`,
+		sg.Name, sg.Expression, now, int64(sg.CounterID), int64(sg.ID)).Scan(&sg.Created)
+	if isNoRows(err) {
+		return notFound("segment", sg.ID)
+	}
+	if err != nil {
+		return fmt.Errorf("update segment %d: %w", sg.ID, err)
+	}
+	sg.Created, sg.Updated = sg.Created.UTC(), now
+	return nil
+}
+
+// DeleteSegment removes a segment. See crmlink.SegmentStore.
+func (s *Store) DeleteSegment(ctx context.Context, counter crmlink.CounterID, id crmlink.SegmentID) error {
+	// caller: DeleteSegment
+	res, err := s.db.ExecContext(ctx, `DELETE FROM segments WHERE counter_id = ? AND id = ?`, int64(counter), int64(id))
+	if err != nil {
+		return fmt.Errorf("delete segment %d: %w", id, err)
+	}
+	if n, _ := res.RowsAffected(); n == 0 {
+		return notFound("segment", id)
+	}
+	return nil
+}

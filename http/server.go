@@ -118,6 +118,7 @@ func NewServer(cfg Config) *Server {
 	s.handle("GET /cdp/api/v1/counter/{id}/orders/{order_id}", s.getOrder)
 	s.offlineRoutes()
 	s.manageRoutes()
+	s.segmentRoutes()
 	s.reportRoutes()
 	s.collectRoutes()
 	s.uiRoutes()

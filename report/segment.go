@@ -2,13 +2,13 @@ package report
 
 import (
 	"fmt"
+	"regexp"
 	"slices"
 	"strconv"
 	"strings"
 	"time"
 
 	"github.com/crmlink/crmlink"
-	"github.com/shopspring/decimal"
 )
 
 // A segment's expression is a condition on people: each customer (a
@@ -290,8 +290,8 @@ func (pl *segmentPlanner) compare(f *crmlink.Filter) (*crmlink.Filter, error) {
 	for i, v := range f.Values {
 		switch {
 		case d.Type == crmlink.TypeNumber || d.Arg != "" && isNumericOp(f.Op):
-			if _, err := decimal.NewFromString(v); err != nil || len(v) > 40 {
-				return nil, pl.errorf(f, "%s compares numbers: %q is not one", d.Name, v)
+			if !conditionNumber.MatchString(v) {
+				return nil, pl.errorf(f, "%s compares numbers: %q is not one (at most 18 digits, and 10 after the point)", d.Name, v)
 			}
 		case d.Type == crmlink.TypeYesNo:
 			switch strings.ToLower(v) {
@@ -318,6 +318,11 @@ func (pl *segmentPlanner) compare(f *crmlink.Filter) (*crmlink.Filter, error) {
 	}
 	return out, nil
 }
+
+// conditionNumber is a number a condition compares with: decimal digits,
+// within what DECIMAL(38,10) holds, and no exponent, which would let a
+// few bytes ask for a number of a billion digits.
+var conditionNumber = regexp.MustCompile(`^-?[0-9]{1,18}(\.[0-9]{1,10})?$`)
 
 func isNumericOp(op string) bool { return op == ">" || op == "<" || op == ">=" || op == "<=" }
 

@@ -1,0 +1,215 @@
+package http
+
+import (
+	"net/http"
+	"strconv"
+	"time"
+
+	"github.com/crmlink/crmlink"
+	"github.com/crmlink/crmlink/report"
+)
+
+// Segments keep the paths and shapes of Metrica's management API
+// (apisegment); members and sizes are ours.
+func (s *Server) segmentRoutes() {
+	base := "/management/v1/counter/{id}/apisegment/"
+	s.handle("GET "+base+"segments", s.listSegments)
+	s.handle("POST "+base+"segments", s.createSegment)
+	s.handle("GET "+base+"segment/{segment}", s.getSegment)
+	s.handle("PUT "+base+"segment/{segment}", s.updateSegment)
+	s.handle("DELETE "+base+"segment/{segment}", s.deleteSegment)
+	s.handle("GET "+base+"segment/{segment}/size", s.segmentSize)
+	s.handle("GET "+base+"segment/{segment}/members", s.segmentMembers)
+}
+
+// SegmentJSON is a segment in Metrica's shape, with our update time.
+type SegmentJSON struct {
+	ID            crmlink.SegmentID `json:"segment_id"`
+	CounterID     crmlink.CounterID `json:"counter_id"`
+	Name          string            `json:"name"`
+	Expression    string            `json:"expression"`
+	Status        string            `json:"status"`
+	SegmentSource string            `json:"segment_source"`
+	CreateTime    string            `json:"create_time"`
+	UpdateTime    string            `json:"update_time"`
+}
+
+// NewSegmentJSON renders a segment.
+func NewSegmentJSON(sg *crmlink.Segment) SegmentJSON {
+	return SegmentJSON{ID: sg.ID, CounterID: sg.CounterID, Name: sg.Name, Expression: sg.Expression, Status: "active",
+		SegmentSource: "api", CreateTime: sg.Created.UTC().Format(time.RFC3339), UpdateTime: sg.Updated.UTC().Format(time.RFC3339)}
+}
+
+// segmentIn is the body of a segment's POST and PUT. Metrica's clients
+// send more fields (segment_source, retargeting); they are read and let
+// be.
+type segmentIn struct {
+	Segment struct {
+		Name       string `json:"name"`
+		Expression string `json:"expression"`
+	} `json:"segment"`
+}
+
+func (s *Server) listSegments(w http.ResponseWriter, r *http.Request) error {
+	c, err := s.counterFor(r, crmlink.ScopeRead)
+	if err != nil {
+		return err
+	}
+	list, err := s.cfg.Store.Segments(r.Context(), c.ID)
+	if err != nil {
+		return err
+	}
+	out := []SegmentJSON{}
+	for _, sg := range list {
+		out = append(out, NewSegmentJSON(sg))
+	}
+	return writeJSON(w, http.StatusOK, map[string]any{"segments": out})
+}
+
+// planSegment validates a segment's expression against its counter and
+// plans it.
+func (s *Server) planSegment(r *http.Request, c *crmlink.Counter, expr string) (*crmlink.SegmentPlan, error) {
+	goals, err := s.cfg.Store.Goals(r.Context(), c.ID)
+	if err != nil {
+		return nil, err
+	}
+	return report.ParseSegment(expr, report.SegmentRequest{Counter: c, Goals: goals, Now: s.cfg.Clock.Now()})
+}
+
+// readSegment reads a POST or PUT body into sg and checks it.
+func (s *Server) readSegment(w http.ResponseWriter, r *http.Request, c *crmlink.Counter, sg *crmlink.Segment) error {
+	var in segmentIn
+	if err := readJSON(w, r, &in, false); err != nil {
+		return err
+	}
+	sg.CounterID, sg.Name, sg.Expression = c.ID, in.Segment.Name, in.Segment.Expression
+	if err := sg.Normalize(); err != nil {
+		return err
+	}
+	_, err := s.planSegment(r, c, sg.Expression)
+	return err
+}
+
+func (s *Server) createSegment(w http.ResponseWriter, r *http.Request) error {
+	c, err := s.counterFor(r, crmlink.ScopeWrite)
+	if err != nil {
+		return err
+	}
+	var sg crmlink.Segment
+	if err := s.readSegment(w, r, c, &sg); err != nil {
+		return err
+	}
+	if err := s.cfg.Store.CreateSegment(r.Context(), &sg); err != nil {
+		return err
+	}
+	return writeJSON(w, http.StatusOK, map[string]any{"segment": NewSegmentJSON(&sg)})
+}
+
+// segmentFor returns the counter and the segment a request names, with
+// the scope need on the counter.
+func (s *Server) segmentFor(r *http.Request, need crmlink.Scope) (*crmlink.Counter, *crmlink.Segment, error) {
+	c, err := s.counterFor(r, need)
+	if err != nil {
+		return nil, nil, err
+	}
+	id, err := strconv.ParseInt(r.PathValue("segment"), 10, 64)
+	if err != nil || id <= 0 {
+		return nil, nil, crmlink.Errorf(crmlink.KindInvalid, "segment id %q: want a positive integer", r.PathValue("segment"))
+	}
+	sg, err := s.cfg.Store.Segment(r.Context(), c.ID, crmlink.SegmentID(id))
+	return c, sg, err
+}
+
+func (s *Server) getSegment(w http.ResponseWriter, r *http.Request) error {
+	_, sg, err := s.segmentFor(r, crmlink.ScopeRead)
+	if err != nil {
+		return err
+	}
+	return writeJSON(w, http.StatusOK, map[string]any{"segment": NewSegmentJSON(sg)})
+}
+
+func (s *Server) updateSegment(w http.ResponseWriter, r *http.Request) error {
+	c, sg, err := s.segmentFor(r, crmlink.ScopeWrite)
+	if err != nil {
+		return err
+	}
+	if err := s.readSegment(w, r, c, sg); err != nil {
+		return err
+	}
+	if err := s.cfg.Store.UpdateSegment(r.Context(), sg); err != nil {
+		return err
+	}
+	return writeJSON(w, http.StatusOK, map[string]any{"segment": NewSegmentJSON(sg)})
+}
+
+func (s *Server) deleteSegment(w http.ResponseWriter, r *http.Request) error {
+	c, sg, err := s.segmentFor(r, crmlink.ScopeWrite)
+	if err != nil {
+		return err
+	}
+	if err := s.cfg.Store.DeleteSegment(r.Context(), c.ID, sg.ID); err != nil {
+		return err
+	}
+	return writeJSON(w, http.StatusOK, map[string]any{"success": true})
+}
+
+// segmentSize answers GET .../segment/{segment}/size: how many customers,
+// visitors, ClientIDs, emails and phones the segment holds now. A read
+// token may ask.
+func (s *Server) segmentSize(w http.ResponseWriter, r *http.Request) error {
+	c, sg, err := s.segmentFor(r, crmlink.ScopeRead)
+	if err != nil {
+		return err
+	}
+	p, err := s.planSegment(r, c, sg.Expression)
+	if err != nil {
+		return err
+	}
+	size, err := s.cfg.Store.SegmentSize(r.Context(), p)
+	if err != nil {
+		return err
+	}
+	return writeJSON(w, http.StatusOK, map[string]any{"segment": NewSegmentJSON(sg), "size": size})
+}
+
+// Limits of a page of members.
+const (
+	defaultMembersLimit = 100
+	maxMembersLimit     = 10_000
+)
+
+// segmentMembers answers GET .../segment/{segment}/members?offset=&limit=:
+// a page of members, customers by uniq_id and then visitors by ClientID,
+// with emails and phones as SHA-256 hashes. Members are people's
+// identifiers, so a write token is needed, as for exports.
+func (s *Server) segmentMembers(w http.ResponseWriter, r *http.Request) error {
+	c, sg, err := s.segmentFor(r, crmlink.ScopeWrite)
+	if err != nil {
+		return err
+	}
+	q := r.URL.Query()
+	offset, limit := 0, defaultMembersLimit
+	if v := q.Get("offset"); v != "" {
+		n, err := strconv.Atoi(v)
+		if err != nil || n < 1 {
+			return crmlink.Errorf(crmlink.KindInvalid, "offset: %q: want a whole number from 1 (the first member)", v)
+		}
+		offset = n - 1
+	}
+	if v := q.Get("limit"); v != "" {
+		n, err := strconv.Atoi(v)
+		if err != nil || n < 1 || n > maxMembersLimit {
+			return crmlink.Errorf(crmlink.KindInvalid, "limit: %q: want a whole number from 1 to %d", v, maxMembersLimit)
+		}
+		limit = n
+	}
+	p, err := s.planSegment(r, c, sg.Expression)
+	if err != nil {
+		return err
+	}
+	members, err := s.cfg.Store.SegmentMembers(r.Context(), p, offset, limit)
+	if err != nil {
+		return err
+	}
+	return writeJSON(w, http.StatusOK, map[string]any{"segment_id": sg.ID, "offset": offset + 1, "limit": limit, "members": members})
+}

@@ -1,0 +1,101 @@
+package http_test
+
+import (
+	"fmt"
+	"strings"
+	"testing"
+)
+
+// TestSegmentsAPI: segments keep Metrica's apisegment paths and shapes;
+// a bad expression answers 400 naming the column; sizes need a read
+// token, members and changes a write one; members carry hashes, never
+// plain emails or phones.
+func TestSegmentsAPI(t *testing.T) {
+	f := newFixture(t, 0)
+	body, ct := multipartFile(t, contactsCSV)
+	uploading(t, f.post(t, "/data/contacts/csv", ct, body))
+	base := "/management/v1/counter/" + f.counter.ID.String() + "/apisegment/"
+	w, r := "OAuth "+f.write, "OAuth "+f.read
+
+	code, out := f.do(t, "POST", base+"segments", w, strings.NewReader(
+		`{"segment":{"name":" Gold ","expression":"cdp:c:attribute('loyalty')=='gold'","segment_source":"api","retargeting":true}}`), "application/json")
+	if code != 200 {
+		t.Fatalf("create: %d %v", code, out)
+	}
+	sg := out["segment"].(map[string]any)
+	if sg["name"] != "Gold" || sg["segment_source"] != "api" || sg["status"] != "active" || sg["create_time"] != "2026-03-01T12:00:00Z" {
+		t.Errorf("created %v", sg)
+	}
+	id := fmt.Sprint(sg["segment_id"])
+
+	code, out = f.do(t, "GET", base+"segments", r, nil, "")
+	if list := out["segments"].([]any); code != 200 || len(list) != 1 || fmt.Sprint(list[0].(map[string]any)["segment_id"]) != id {
+		t.Errorf("list: %d %v", code, out)
+	}
+	code, out = f.do(t, "GET", base+"segment/"+id+"/size", r, nil, "")
+	if size, _ := out["size"].(map[string]any); code != 200 || size["customers"] != 1.0 || size["client_ids"] != 2.0 || size["emails"] != 1.0 || size["phones"] != 1.0 {
+		t.Errorf("size: %d %v", code, out)
+	}
+	code, out = f.do(t, "GET", base+"segment/"+id+"/members", w, nil, "")
+	members, _ := out["members"].([]any)
+	if code != 200 || len(members) != 1 {
+		t.Fatalf("members: %d %v", code, out)
+	}
+	m := members[0].(map[string]any)
+	emails := m["email_sha256"].([]any)
+	if m["uniq_id"] != "C1" || fmt.Sprint(m["client_ids"]) != "[111 222]" || len(emails) != 1 || len(emails[0].(string)) != 64 {
+		t.Errorf("member %v", m)
+	}
+	if strings.Contains(fmt.Sprint(out), "yandex") || strings.Contains(fmt.Sprint(out), "999") {
+		t.Errorf("members show a plain identifier: %v", out)
+	}
+
+	code, out = f.do(t, "PUT", base+"segment/"+id, w, strings.NewReader(`{"segment":{"name":"Anyone","expression":"cdp:c:orders==0"}}`), "application/json")
+	if code != 200 || out["segment"].(map[string]any)["expression"] != "cdp:c:orders==0" {
+		t.Errorf("update: %d %v", code, out)
+	}
+	if _, out = f.do(t, "GET", base+"segment/"+id+"/size", r, nil, ""); out["size"].(map[string]any)["customers"] != 2.0 {
+		t.Errorf("size after update: %v", out)
+	}
+
+	for _, c := range []struct {
+		method, path, auth, body string
+		code                     int
+		errType, message         string
+	}{
+		{"POST", "segments", w, `{"segment":{"name":"x","expression":"cdp:c:paidOrders>='two'"}}`, 400, "invalid_parameter", "expression: column 1: cdp:c:paidOrders compares numbers"},
+		{"POST", "segments", w, `{"segment":{"name":"x","expression":"ym:s:deviceCategory=='mobile' AND ym:s:nope=='1'"}}`, 400, "invalid_parameter", "column 35: unknown name"},
+		{"POST", "segments", w, `{"segment":{"name":"x","expression":"EXISTS(ym:s:daysAgo<=3 AND cdp:o:revenue>1)"}}`, 400, "invalid_parameter", "column 1: EXISTS(...) takes a condition on sessions"},
+		{"POST", "segments", w, `{"segment":{"name":"","expression":"cdp:c:orders>1"}}`, 400, "invalid_parameter", "name"},
+		{"POST", "segments", w, `{"segment":`, 400, "invalid_json", ""},
+		{"POST", "segments", r, `{"segment":{"name":"x","expression":"cdp:c:orders>1"}}`, 403, "access_denied", ""},
+		{"GET", "segment/" + id + "/members", r, "", 403, "access_denied", ""},
+		{"DELETE", "segment/" + id, r, "", 403, "access_denied", ""},
+		{"GET", "segments", "OAuth " + f.foreign, "", 403, "access_denied", ""},
+		{"GET", "segment/999", r, "", 404, "not_found", ""},
+		{"GET", "segment/abc", r, "", 400, "invalid_parameter", ""},
+		{"GET", "segment/" + id + "/members?limit=0", w, "", 400, "invalid_parameter", "limit"},
+	} {
+		var rd *strings.Reader
+		if c.body != "" {
+			rd = strings.NewReader(c.body)
+		}
+		var code int
+		var out map[string]any
+		if rd != nil {
+			code, out = f.do(t, c.method, base+c.path, c.auth, rd, "application/json")
+		} else {
+			code, out = f.do(t, c.method, base+c.path, c.auth, nil, "")
+		}
+		if code != c.code || errorType(t, code, out) != c.errType || !strings.Contains(fmt.Sprint(out["message"]), c.message) {
+			t.Errorf("%s %s %s: %d %v; want %d %s %q", c.method, c.path, c.body, code, out, c.code, c.errType, c.message)
+		}
+	}
+
+	if code, out := f.do(t, "DELETE", base+"segment/"+id, w, nil, ""); code != 200 || out["success"] != true {
+		t.Errorf("delete: %d %v", code, out)
+	}
+	if code, _ := f.do(t, "GET", base+"segment/"+id, r, nil, ""); code != 404 {
+		t.Errorf("after delete: %d", code)
+	}
+}

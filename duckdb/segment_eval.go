@@ -3,11 +3,13 @@ package duckdb
 import (
 	"context"
 	"fmt"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
 
 	"github.com/crmlink/crmlink"
+	"github.com/shopspring/decimal"
 )
 
 // A segment's members are one statement (see crmlink.SegmentPlan):
@@ -36,6 +38,16 @@ type segmentBuilder struct {
 	joins []string
 	// columns of the aggregates, each "expr AS aN".
 	custAggs, lineAggs, userAggs []string
+	// userTotals are ua's columns over a person's ClientIDs, each
+	// combining one of userAggs, which are per ClientID; userNames name
+	// them; userWheres are the conditions on the sessions each counts.
+	userTotals, userNames, userWheres []string
+	// rowAnchors are the comparisons of ua's values that no person
+	// without a row in ua meets.
+	rowAnchors map[*crmlink.Filter]bool
+	// sessionSets name the sets of people with a session that meets a
+	// condition.
+	sessionSets []string
 	// userJoins are the joins of ua's sessions p.
 	userJoins joinSet
 	n         int
@@ -69,17 +81,85 @@ func (g *segmentBuilder) within(js *joinSet, fn func()) {
 	g.b.joins, g.b.joined = saved, savedMap
 }
 
-// people is the CTE of the people a segment can hold.
+// people is the CTE of the people a segment can hold: the customers,
+// and for a condition on site data the visitors it can hold. A condition
+// that only a person with a row in one of its sets (of people with a
+// session that meets a condition, or with a row in ua) meets is
+// anchored: only the visitors in those sets can be members. Else ua
+// holds every visitor, when it reads every session; else every ClientID
+// with sessions is found, the costliest.
 func (g *segmentBuilder) people() string {
 	q := `people AS (SELECT uniq_id AS cust, 0::UBIGINT AS vid, attrs, client_ids, email_sha256, email_md5, phone_sha256, phone_md5
 	    FROM contacts WHERE counter_id = $1`
-	if g.plan.SiteOnly {
-		q += `
-	    UNION ALL BY NAME
-	    SELECT '' AS cust, client_id AS vid
-	    FROM (SELECT DISTINCT client_id FROM sessions WHERE counter_id = $1 AND NOT is_bot) ANTI JOIN own USING (client_id)`
+	if !g.plan.SiteOnly {
+		return q + ")"
 	}
-	return q + ")"
+	var visitors string
+	switch {
+	case g.anchored(g.plan.Cond):
+		var sets []string
+		for _, e := range g.sessionSets {
+			sets = append(sets, "SELECT vid FROM "+e+" WHERE cust = ''")
+		}
+		if len(g.userAggs) > 0 {
+			sets = append(sets, "SELECT vid FROM ua WHERE cust = ''")
+		}
+		visitors = strings.Join(sets, " UNION ")
+	case len(g.userAggs) > 0 && g.userFilter() == "":
+		visitors = "SELECT vid FROM ua WHERE cust = ''"
+	default:
+		visitors = `SELECT client_id AS vid FROM (SELECT DISTINCT client_id FROM sessions WHERE counter_id = $1 AND NOT is_bot) ANTI JOIN own USING (client_id)`
+	}
+	return q + `
+	    UNION ALL BY NAME
+	    SELECT '' AS cust, vid FROM (` + visitors + `))`
+}
+
+// anchored tells whether a condition can hold only for a person who is
+// in one of its sets of people with a row: a session or order that meets
+// an EXISTS or ALL, or a row in ua.
+func (g *segmentBuilder) anchored(f *crmlink.Filter) bool {
+	switch f.Op {
+	case "EXISTS", "ALL":
+		return true
+	case "AND":
+		return slices.ContainsFunc(f.Children, g.anchored)
+	case "OR":
+		return !slices.ContainsFunc(f.Children, func(c *crmlink.Filter) bool { return !g.anchored(c) })
+	}
+	return g.rowAnchors[f]
+}
+
+// userFilter is the condition that keeps the sessions ua's columns count
+// (any of theirs), or "" when one counts every session. A person whose
+// sessions are all left out has no row in ua, which is what their
+// columns would be: counts and sums of none, and no first or last date.
+func (g *segmentBuilder) userFilter() string {
+	if slices.Contains(g.userWheres, "true") {
+		return ""
+	}
+	return "(" + strings.Join(g.userWheres, " OR ") + ")"
+}
+
+// userCTE is ua: each person's aggregates over their sessions.
+func (g *segmentBuilder) userCTE() string {
+	sessions := fmt.Sprintf(`(SELECT * FROM sessions WHERE counter_id = $1 AND NOT is_bot) p %s`, strings.Join(g.userJoins.joins, " "))
+	where := ""
+	if f := g.userFilter(); f != "" {
+		where = " WHERE " + f
+	}
+	if !g.plan.SiteOnly {
+		// Only customers' ClientIDs: the join keeps few sessions.
+		return fmt.Sprintf(`ua AS (SELECT own.cust, 0::UBIGINT AS vid, %s FROM %s JOIN own ON own.client_id = p.client_id%s GROUP BY own.cust)`,
+			strings.Join(g.userAggs, ", "), sessions, where)
+	}
+	// Every ClientID can be a person: aggregated by ClientID first, a
+	// number, the cheaper grouping; then customers' ClientIDs by customer,
+	// and the others as they are.
+	return fmt.Sprintf(`ua0 AS (SELECT p.client_id, %s FROM %s%s GROUP BY p.client_id),
+ua AS (SELECT own.cust, 0::UBIGINT AS vid, %s FROM ua0 p JOIN own ON own.client_id = p.client_id GROUP BY own.cust
+    UNION ALL SELECT '' AS cust, p.client_id AS vid, %s FROM ua0 p ANTI JOIN own ON own.client_id = p.client_id)`,
+		strings.Join(g.userAggs, ", "), sessions, where, strings.Join(g.userTotals, ", "), strings.Join(g.userNames, ", "))
 }
 
 // ownJoin is how sessions p meet their person: a customer's ClientIDs
@@ -99,8 +179,7 @@ const personCols = `coalesce(own.cust, '') AS cust, CASE WHEN own.cust IS NULL T
 func (g *segmentBuilder) statement() string {
 	g.b.arg(int64(g.plan.CounterID)) // $1
 	cond := g.person(g.plan.Cond)
-	ctes := []string{"own AS (SELECT client_id, cust FROM client_owners WHERE counter_id = $1)", g.people()}
-	ctes = append(ctes, g.ctes...)
+	ctes := append([]string{"own AS (SELECT client_id, cust FROM client_owners WHERE counter_id = $1)"}, g.ctes...)
 	if len(g.custAggs) > 0 {
 		ctes = append(ctes, fmt.Sprintf(`ca AS (SELECT uniq_id AS cust, %s FROM (%s) o GROUP BY uniq_id)`, strings.Join(g.custAggs, ", "), ordersSQL))
 		g.joins = append(g.joins, "LEFT JOIN ca ON ca.cust = m.cust")
@@ -110,10 +189,10 @@ func (g *segmentBuilder) statement() string {
 		g.joins = append(g.joins, "LEFT JOIN cl ON cl.cust = m.cust")
 	}
 	if len(g.userAggs) > 0 {
-		ctes = append(ctes, fmt.Sprintf(`ua AS (SELECT %s, %s FROM (SELECT * FROM sessions WHERE counter_id = $1 AND NOT is_bot) p %s %s GROUP BY ALL)`,
-			personCols, strings.Join(g.userAggs, ", "), strings.Join(g.userJoins.joins, " "), g.ownJoin()))
+		ctes = append(ctes, g.userCTE())
 		g.joins = append(g.joins, "LEFT JOIN ua ON ua.cust = m.cust AND ua.vid = m.vid")
 	}
+	ctes = append(ctes, g.people())
 	ctes = append(ctes, fmt.Sprintf("members AS (SELECT m.cust, m.vid FROM people m %s WHERE %s)", strings.Join(g.joins, " "), cond))
 	return "WITH " + strings.Join(ctes, ",\n")
 }
@@ -166,8 +245,16 @@ func (g *segmentBuilder) rowSet(f *crmlink.Filter, k crmlink.RowKind) string {
 		if f != nil {
 			g.within(&js, func() { cond = truth(g.sessionCond(f)) })
 		}
-		q = fmt.Sprintf(`SELECT DISTINCT %s FROM (SELECT * FROM sessions WHERE counter_id = $1 AND NOT is_bot) p %s %s WHERE %s`,
-			personCols, strings.Join(js.joins, " "), g.ownJoin(), cond)
+		sessions := fmt.Sprintf(`(SELECT * FROM sessions WHERE counter_id = $1 AND NOT is_bot) p %s`, strings.Join(js.joins, " "))
+		if g.plan.SiteOnly {
+			// Every ClientID can be a person: the ClientIDs first, then
+			// their people.
+			q = fmt.Sprintf(`SELECT DISTINCT %s FROM (SELECT DISTINCT p.client_id FROM %s WHERE %s) p %s`, personCols, sessions, cond, g.ownJoin())
+		} else {
+			// Only customers' ClientIDs: the join keeps few sessions.
+			q = fmt.Sprintf(`SELECT DISTINCT %s FROM %s %s WHERE %s`, personCols, sessions, g.ownJoin(), cond)
+		}
+		g.sessionSets = append(g.sessionSets, name)
 	} else {
 		if f != nil {
 			cond = truth(g.orderCond(f))
@@ -363,17 +450,61 @@ func (g *segmentBuilder) personValue(f *crmlink.Filter) string {
 	case crmlink.CustProductQuantity:
 		return b.compare("coalesce("+g.aggregate(&g.lineAggs, "cl", "sum(o.quantity)", notSpam+" AND "+g.overOrders(d.Over))+", 0)", f, numCast)
 	case crmlink.UserVisits:
-		return b.compare("coalesce("+g.userAgg("count(*)", d.Over)+", 0)", f, numCast)
+		g.anchor(f, !zeroMeets(f))
+		return b.compare("coalesce("+g.userAgg("count(*)", "sum", d.Over)+", 0)", f, numCast)
 	case crmlink.UserPurchases:
+		g.anchor(f, !zeroMeets(f))
 		var col string
 		g.within(&g.userJoins, func() { col = "sum(coalesce(" + purchasesJoin(g.b) + ".n, 0))" })
-		return b.compare("coalesce("+g.userAgg(col, d.Over)+", 0)", f, numCast)
+		return b.compare("coalesce("+g.userAgg(col, "sum", d.Over)+", 0)", f, numCast)
 	case crmlink.UserFirstVisitDate, crmlink.UserDaysSinceFirstVisit:
-		return rangeCond(b, g.userAgg("min(p.start_local)", d.Over), f, localDay)
+		g.anchor(f, true)
+		return rangeCond(b, g.userAgg("min(p.start_local)", "min", d.Over), f, localDay)
 	case crmlink.UserLastVisitDate, crmlink.UserDaysSinceLastVisit:
-		return rangeCond(b, g.userAgg("max(p.start_local)", d.Over), f, localDay)
+		g.anchor(f, true)
+		return rangeCond(b, g.userAgg("max(p.start_local)", "max", d.Over), f, localDay)
 	}
 	panic("segment: unknown name " + d.Name)
+}
+
+// anchor records whether no person without a row in ua meets f.
+func (g *segmentBuilder) anchor(f *crmlink.Filter, yes bool) {
+	if g.rowAnchors == nil {
+		g.rowAnchors = map[*crmlink.Filter]bool{}
+	}
+	g.rowAnchors[f] = yes
+}
+
+// zeroMeets tells whether a count or sum of nothing, 0, meets f.
+func zeroMeets(f *crmlink.Filter) bool {
+	var vs []decimal.Decimal
+	for _, v := range f.Values {
+		d, err := decimal.NewFromString(v)
+		if err != nil {
+			return true
+		}
+		vs = append(vs, d)
+	}
+	c := func(i int) int { return decimal.Zero.Cmp(vs[i]) }
+	switch f.Op {
+	case "==":
+		return c(0) == 0
+	case "!=":
+		return c(0) != 0
+	case ">":
+		return c(0) > 0
+	case "<":
+		return c(0) < 0
+	case ">=":
+		return c(0) >= 0
+	case "<=":
+		return c(0) <= 0
+	case "in":
+		return slices.ContainsFunc(vs, decimal.Zero.Equal)
+	case "notin":
+		return !slices.ContainsFunc(vs, decimal.Zero.Equal)
+	}
+	return true
 }
 
 // aggregate adds the column agg FILTER (WHERE where) to the aggregates
@@ -399,13 +530,19 @@ func (g *segmentBuilder) overOrders(over *crmlink.Filter) string {
 	return truth(g.orderCond(over))
 }
 
-// userAgg is an aggregate of the person's sessions that meet over.
-func (g *segmentBuilder) userAgg(agg string, over *crmlink.Filter) string {
+// userAgg is an aggregate of the person's sessions that meet over: agg
+// per ClientID, then combine (sum, min, max) over the person's.
+func (g *segmentBuilder) userAgg(agg, combine string, over *crmlink.Filter) string {
 	where := "true"
 	if over != nil {
 		g.within(&g.userJoins, func() { where = truth(g.sessionCond(over)) })
 	}
-	return g.aggregate(&g.userAggs, "ua", agg, where)
+	col := g.aggregate(&g.userAggs, "ua", agg, where)
+	name := strings.TrimPrefix(col, "ua.")
+	g.userTotals = append(g.userTotals, fmt.Sprintf("%s(%s) AS %s", combine, name, name))
+	g.userNames = append(g.userNames, name)
+	g.userWheres = append(g.userWheres, where)
+	return col
 }
 
 // yesNo compares the truth of cond with f's 'yes' or 'no'.

@@ -32,23 +32,7 @@ func benchReport(ctx context.Context, g *cli.GenFlags, dir, keep, storeOpts stri
 	if err != nil {
 		return err
 	}
-	best := func(name string, run func() (int, error)) error {
-		var took []time.Duration
-		rows := 0
-		for range 3 {
-			start := time.Now()
-			n, err := run()
-			if err != nil {
-				return fmt.Errorf("%s: %w", name, err)
-			}
-			took = append(took, time.Since(start))
-			rows = n
-		}
-		slices.Sort(took)
-		fmt.Fprintf(e.Stdout, "%s: %s best, %s median of 3, %s\n", name, took[0].Round(time.Millisecond),
-			took[1].Round(time.Millisecond), cli.Plural(rows, "row", ""))
-		return nil
-	}
+	best := func(name string, run func() (int, error)) error { return bestOf3(e, name, "row", run) }
 	for _, r := range []struct{ name, query string }{
 		{"orders_sources, 30 days, lastsign", "preset=orders_sources&date1=29daysAgo&date2=today"},
 		{"source x region x device, 30 days", "metrics=ym:s:visits,ym:s:users,ym:s:cdpOrdersAllOrders,ym:s:cdpOrdersPayed,ym:s:cdpOrders<currency>Revenue&dimensions=ym:s:lastsignTrafficSource,ym:s:regionCity,ym:s:deviceCategory&date1=29daysAgo&date2=today"},
@@ -77,6 +61,26 @@ func benchReport(ctx context.Context, g *cli.GenFlags, dir, keep, storeOpts stri
 		}
 		return len(res.Rows), nil
 	})
+}
+
+// bestOf3 runs run three times and prints the best and the median time,
+// and the count of what the last run gave.
+func bestOf3(e *cli.Env, name, unit string, run func() (int, error)) error {
+	var took []time.Duration
+	rows := 0
+	for range 3 {
+		start := time.Now()
+		n, err := run()
+		if err != nil {
+			return fmt.Errorf("%s: %w", name, err)
+		}
+		took = append(took, time.Since(start))
+		rows = n
+	}
+	slices.Sort(took)
+	fmt.Fprintf(e.Stdout, "%s: %s best, %s median of 3, %s\n", name, took[0].Round(time.Millisecond),
+		took[1].Round(time.Millisecond), cli.Plural(rows, unit, ""))
+	return nil
 }
 
 // reportStore loads the data set into a store in dir, or in keep when

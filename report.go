@@ -143,6 +143,10 @@ type ReportQuery struct {
 	// (ReportResult.Unlinked). It is ours, off by default, so that
 	// answers keep Metrica's numbers.
 	Unlinked bool
+	// Segment, when not nil, cuts the report to the sessions of a
+	// segment's members (and the orders linked to them): a saved segment
+	// the request names, and the filter's terms on people, joined by AND.
+	Segment *SegmentPlan
 }
 
 // UnlinkedName is the name the unlinked row's dimensions show.
@@ -238,10 +242,12 @@ type ClientsQuery struct {
 	// OrderedFrom and OrderedTo keep customers with an order created in
 	// [OrderedFrom, OrderedTo), UTC; zero: no bound.
 	OrderedFrom, OrderedTo time.Time
-	Sort                   string // a column of ClientRow by its JSON name; "-" prefix for descending
-	Limit                  int
-	Offset                 int
-	Currency               string
+	// Segment, when not nil, keeps the customers a segment holds.
+	Segment  *SegmentPlan
+	Sort     string // a column of ClientRow by its JSON name; "-" prefix for descending
+	Limit    int
+	Offset   int
+	Currency string
 }
 
 // ClientRow is one customer on the Clients page.

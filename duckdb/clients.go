@@ -84,6 +84,11 @@ func (s *Store) Clients(ctx context.Context, q *crmlink.ClientsQuery) (*crmlink.
 	c.b.arg(int64(q.CounterID)) // $1
 	c.cur = c.b.arg(cur)
 	c.conds, c.needOrders = clientConds(c.b, q)
+	if q.Segment != nil {
+		g := &segmentBuilder{b: c.b, plan: q.Segment}
+		c.with = g.withs() + ",\n"
+		c.conds = append(c.conds, "c.uniq_id IN (SELECT cust FROM members WHERE cust <> '')")
+	}
 	c.now = c.b.arg(tsText(s.clock.Now())) + "::TIMESTAMP"
 	res := &crmlink.ClientsResult{}
 	if res.Rows, err = s.clientsPage(ctx, c, q); err != nil {
@@ -104,6 +109,7 @@ type clientsStatement struct {
 	b          *reportBuilder
 	cur, now   string   // the currency's and the clock's arguments
 	conds      []string // the filters' conditions on c (contacts) and o
+	with       string   // CTEs the conditions read (a segment's), each followed by a comma
 	needOrders bool     // the conditions read o
 	order      string
 }
@@ -156,7 +162,7 @@ func (s *Store) clientsPage(ctx context.Context, c *clientsStatement, q *crmlink
 	}
 	// caller: Clients (page)
 	rows, err := s.db.QueryContext(ctx, `
-		WITH `+c.orders()+`,
+		WITH `+c.with+c.orders()+`,
 		page AS (SELECT uniq_id, name, o.* EXCLUDE (uniq_id)
 		      FROM (SELECT * FROM contacts WHERE counter_id = $1) c LEFT JOIN o USING (uniq_id)`+where+`
 		      ORDER BY `+c.order+` LIMIT `+strconv.Itoa(limit)+` OFFSET `+strconv.Itoa(max(q.Offset, 0))+`)
@@ -207,9 +213,9 @@ func (s *Store) clientsCount(ctx context.Context, c *clientsStatement) (int, err
 	// DuckDB wants every numbered argument used: the clock's and the
 	// currency's are the page's.
 	where := " WHERE " + strings.Join(append(slices.Clone(c.conds), c.now+" IS NOT NULL", c.cur+" IS NOT NULL"), " AND ")
-	query := `SELECT count(*) FROM (SELECT * FROM contacts WHERE counter_id = $1) c` + where
+	query := `WITH ` + c.with + `z AS (SELECT 1) SELECT count(*) FROM (SELECT * FROM contacts WHERE counter_id = $1) c` + where
 	if c.needOrders {
-		query = `WITH ` + c.orders() + ` SELECT count(*) FROM (SELECT * FROM contacts WHERE counter_id = $1) c LEFT JOIN o USING (uniq_id)` + where
+		query = `WITH ` + c.with + c.orders() + ` SELECT count(*) FROM (SELECT * FROM contacts WHERE counter_id = $1) c LEFT JOIN o USING (uniq_id)` + where
 	}
 	var n int
 	// caller: Clients (count)

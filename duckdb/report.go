@@ -126,6 +126,8 @@ func (b *reportBuilder) filter(f *crmlink.Filter) string {
 			parts = append(parts, "("+b.filter(c)+")")
 		}
 		return strings.Join(parts, " "+f.Op+" ")
+	case "NOT":
+		return "NOT coalesce((" + b.filter(f.Children[0]) + "), false)"
 	}
 	return b.compare(b.dimension(f.Dimension), f, "")
 }
@@ -246,6 +248,11 @@ func (b *reportBuilder) statement(p *crmlink.ReportPlan) string {
 	q := p.Query
 	b.arg(int64(q.CounterID)) // $1
 	var w strings.Builder
+	w.WriteString("WITH ")
+	if q.Segment != nil {
+		g := &segmentBuilder{b: b, plan: q.Segment}
+		w.WriteString(g.withs() + ",\nsegc AS (" + memberClientsSQL + "),\n")
+	}
 	dimNames := b.sessions(p, &w)
 	j := b.orders(p, &w)
 	j = b.goals(p, j, &w)
@@ -278,7 +285,11 @@ func (b *reportBuilder) sessions(p *crmlink.ReportPlan, w *strings.Builder) []st
 	if q.Group != "" {
 		dimCols = append(dimCols, fmt.Sprintf("date_trunc('%s', p.start_local)::DATE AS iv", q.Group))
 	}
-	w.WriteString("WITH p AS (SELECT * FROM sessions p WHERE p.counter_id = $1 AND NOT p.is_bot AND " + period + "),\n")
+	cut := ""
+	if q.Segment != nil {
+		cut = " AND p.client_id IN (SELECT client_id FROM segc)"
+	}
+	w.WriteString("p AS (SELECT * FROM sessions p WHERE p.counter_id = $1 AND NOT p.is_bot AND " + period + cut + "),\n")
 	sessCols := "p.session_id, p.client_id, p.page_views, p.duration_s, p.is_bounce"
 	if len(dimCols) > 0 {
 		sessCols += ", " + strings.Join(dimCols, ", ")

@@ -175,9 +175,14 @@ func (g *segmentBuilder) ownJoin() string {
 // own.
 const personCols = `coalesce(own.cust, '') AS cust, CASE WHEN own.cust IS NULL THEN p.client_id ELSE 0 END::UBIGINT AS vid`
 
-// statement builds the CTEs up to members.
+// statement builds the CTEs up to members, numbering the counter $1.
 func (g *segmentBuilder) statement() string {
 	g.b.arg(int64(g.plan.CounterID)) // $1
+	return "WITH " + g.withs()
+}
+
+// withs builds the CTEs up to members, $1 being the counter already.
+func (g *segmentBuilder) withs() string {
 	cond := g.person(g.plan.Cond)
 	ctes := append([]string{"own AS (SELECT client_id, cust FROM client_owners WHERE counter_id = $1)"}, g.ctes...)
 	if len(g.custAggs) > 0 {
@@ -194,8 +199,13 @@ func (g *segmentBuilder) statement() string {
 	}
 	ctes = append(ctes, g.people())
 	ctes = append(ctes, fmt.Sprintf("members AS (SELECT m.cust, m.vid FROM people m %s WHERE %s)", strings.Join(g.joins, " "), cond))
-	return "WITH " + strings.Join(ctes, ",\n")
+	return strings.Join(ctes, ",\n")
 }
+
+// memberClientsSQL is the ClientIDs of a segment's members: those the
+// member customers own, and the member visitors'.
+const memberClientsSQL = `SELECT own.client_id FROM own SEMI JOIN members ON members.cust = own.cust AND members.cust <> ''
+    UNION ALL SELECT vid FROM members WHERE cust = ''`
 
 // ordersSQL is a counter's full orders, with their profit.
 const ordersSQL = `SELECT *, revenue - coalesce(cost, 0) AS profit FROM orders WHERE counter_id = $1 AND NOT is_simple`

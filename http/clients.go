@@ -1,6 +1,7 @@
 package http
 
 import (
+	"context"
 	"net/http"
 	"net/url"
 	"strconv"
@@ -24,8 +25,10 @@ import (
 // maxSearch is the longest search text read; a longer one is cut.
 const maxSearch = 200
 
-// clientsQuery reads the Clients report's filters from p.
-func clientsQuery(p url.Values, c *crmlink.Counter, now time.Time) (*crmlink.ClientsQuery, error) {
+// clientsQuery reads the Clients report's filters from p, and the saved
+// segment it names (segment=<id>).
+func (s *Server) clientsQuery(ctx context.Context, p url.Values, c *crmlink.Counter) (*crmlink.ClientsQuery, error) {
+	now := s.cfg.Clock.Now()
 	q := &crmlink.ClientsQuery{CounterID: c.ID, Sort: p.Get("sort"), Currency: c.Currency}
 	q.Search = strings.TrimSpace(p.Get("search"))
 	if len(q.Search) > maxSearch {
@@ -80,6 +83,17 @@ func clientsQuery(p url.Values, c *crmlink.Counter, now time.Time) (*crmlink.Cli
 			return nil, crmlink.Errorf(crmlink.KindInvalid, "%s: %s", b.name, crmlink.MessageOf(err))
 		}
 		*b.dst = time.Date(d.Year(), d.Month(), d.Day()+b.next, 0, 0, 0, 0, loc).UTC()
+	}
+	seg, err := s.namedSegment(ctx, p, c.ID)
+	if err != nil || seg == "" {
+		return q, err
+	}
+	goals, err := s.cfg.Store.Goals(ctx, c.ID)
+	if err != nil {
+		return nil, err
+	}
+	if q.Segment, err = report.ParseSegment(seg, report.SegmentRequest{Counter: c, Goals: goals, Now: now}); err != nil {
+		return nil, err
 	}
 	return q, nil
 }
@@ -141,7 +155,7 @@ func (s *Server) clientsCSV(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	q, err := clientsQuery(r.URL.Query(), counter, s.cfg.Clock.Now())
+	q, err := s.clientsQuery(r.Context(), r.URL.Query(), counter)
 	if err != nil {
 		return err
 	}

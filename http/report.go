@@ -1,7 +1,9 @@
 package http
 
 import (
+	"context"
 	"net/http"
+	"net/url"
 	"strconv"
 
 	"github.com/crmlink/crmlink"
@@ -42,7 +44,11 @@ func (s *Server) runReport(r *http.Request, series bool) (*crmlink.ReportResult,
 	if err != nil {
 		return nil, err
 	}
-	q, err := report.Parse(report.Request{Counter: counter, Goals: goals, Now: s.cfg.Clock.Now(), Params: params, Series: series})
+	seg, err := s.namedSegment(r.Context(), params, id)
+	if err != nil {
+		return nil, err
+	}
+	q, err := report.Parse(report.Request{Counter: counter, Goals: goals, Now: s.cfg.Clock.Now(), Params: params, Series: series, Segment: seg})
 	if err != nil {
 		return nil, err
 	}
@@ -83,7 +89,7 @@ func (s *Server) clients(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	p := r.URL.Query()
-	q, err := clientsQuery(p, counter, s.cfg.Clock.Now())
+	q, err := s.clientsQuery(r.Context(), p, counter)
 	if err != nil {
 		return err
 	}
@@ -107,4 +113,25 @@ func (s *Server) clients(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	return writeJSON(w, http.StatusOK, res)
+}
+
+// namedSegment is the expression of the saved segment a request names by
+// its segment parameter, or "" when it names none.
+func (s *Server) namedSegment(ctx context.Context, params url.Values, counter crmlink.CounterID) (string, error) {
+	v := params.Get("segment")
+	if v == "" {
+		return "", nil
+	}
+	id, err := strconv.ParseInt(v, 10, 64)
+	if err != nil || id <= 0 {
+		return "", crmlink.Errorf(crmlink.KindInvalid, "segment: %q: want a saved segment's id", v)
+	}
+	sg, err := s.cfg.Store.Segment(ctx, counter, crmlink.SegmentID(id))
+	if err != nil {
+		if crmlink.KindOf(err) == crmlink.KindNotFound {
+			return "", crmlink.Errorf(crmlink.KindInvalid, "segment: the counter has no segment %d", id)
+		}
+		return "", err
+	}
+	return sg.Expression, nil
 }

@@ -50,6 +50,26 @@ func TestSegmentsAPI(t *testing.T) {
 		t.Errorf("members show a plain identifier: %v", out)
 	}
 
+	// The segment cuts the Clients report and reports.
+	cid := f.counter.ID.String()
+	code, out = f.do(t, "GET", "/cdp/api/v1/counter/"+cid+"/clients?segment="+id, r, nil, "")
+	if rows, _ := out["data"].([]any); code != 200 || out["total_rows"] != 1.0 || len(rows) != 1 || rows[0].(map[string]any)["uniq_id"] != "C1" {
+		t.Errorf("clients of the segment: %d %v", code, out)
+	}
+	code, out = f.do(t, "GET", "/stat/v1/data?ids="+cid+"&metrics=ym:s:visits&segment="+id, r, nil, "")
+	if code != 200 {
+		t.Errorf("report of the segment: %d %v", code, out)
+	}
+	code, out = f.do(t, "GET", "/stat/v1/data?ids="+cid+"&metrics=ym:s:visits&filters="+urlEscape("cdp:c:paidOrders>='x'"), r, nil, "")
+	if code != 400 || !strings.Contains(fmt.Sprint(out["message"]), "filters: column 1: cdp:c:paidOrders compares numbers") {
+		t.Errorf("report with a bad term on people: %d %v", code, out)
+	}
+	for _, path := range []string{"/stat/v1/data?ids=" + cid + "&metrics=ym:s:visits&segment=999", "/cdp/api/v1/counter/" + cid + "/clients?segment=x"} {
+		if code, out := f.do(t, "GET", path, r, nil, ""); code != 400 || !strings.Contains(fmt.Sprint(out["message"]), "segment: ") {
+			t.Errorf("%s: %d %v", path, code, out)
+		}
+	}
+
 	code, out = f.do(t, "PUT", base+"segment/"+id, w, strings.NewReader(`{"segment":{"name":"Anyone","expression":"cdp:c:orders==0"}}`), "application/json")
 	if code != 200 || out["segment"].(map[string]any)["expression"] != "cdp:c:orders==0" {
 		t.Errorf("update: %d %v", code, out)

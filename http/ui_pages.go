@@ -56,7 +56,7 @@ func (s *Server) clientsPage(w http.ResponseWriter, r *http.Request, u *ui) erro
 	}
 	desc := strings.HasPrefix(sortKey, "-")
 	offset := formInt(q.Get("offset"), 1, 1, 1<<30)
-	cq, err := clientsQuery(q, u.counter, s.cfg.Clock.Now())
+	cq, err := s.clientsQuery(r.Context(), q, u.counter)
 	if err != nil {
 		return err
 	}
@@ -113,7 +113,7 @@ func (s *Server) clientsPage(w http.ResponseWriter, r *http.Request, u *ui) erro
 // the Order sources download: Excel then reads Cyrillic right).
 func (s *Server) clientsPageCSV(w http.ResponseWriter, r *http.Request, u *ui) error {
 	q := r.URL.Query()
-	cq, err := clientsQuery(q, u.counter, s.cfg.Clock.Now())
+	cq, err := s.clientsQuery(r.Context(), q, u.counter)
 	if err != nil {
 		return err
 	}

@@ -45,7 +45,7 @@ func NewPlan(q *crmlink.ReportQuery) (*crmlink.ReportPlan, error) {
 	}
 	// A condition on the order's status needs the orders read.
 	p.NeedOrders = p.NeedOrders || len(p.OrderTerms) > 0
-	p.Unlinked = q.Unlinked && q.Group == "" && len(p.SessionTerms) == 0
+	p.Unlinked = q.Unlinked && q.Group == "" && len(p.SessionTerms) == 0 && q.Segment == nil
 	return p, nil
 }
 
@@ -54,7 +54,7 @@ func usesOrderStatus(f *crmlink.Filter) bool {
 	if f == nil {
 		return false
 	}
-	if f.Op == "AND" || f.Op == "OR" {
+	if f.Op == "AND" || f.Op == "OR" || f.Op == "NOT" {
 		for _, c := range f.Children {
 			if usesOrderStatus(c) {
 				return true

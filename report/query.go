@@ -52,6 +52,9 @@ type Request struct {
 	Params  url.Values
 	// Series asks for a time series (/stat/v1/data/bytime).
 	Series bool
+	// Segment is the expression of the saved segment the request names
+	// (segment=<id>), or "".
+	Segment string
 }
 
 // Parse validates a request into a query. Every error is KindInvalid and
@@ -141,12 +144,8 @@ func Parse(r Request) (*crmlink.ReportQuery, error) {
 	if q.Date2.Before(q.Date1) {
 		return nil, invalid("date2", "%s is before date1 %s", q.Date2.Format(time.DateOnly), q.Date1.Format(time.DateOnly))
 	}
-	if s := v.Get("filters"); s != "" {
-		f, err := parseFilter(s, rs.dimension)
-		if err != nil {
-			return nil, err
-		}
-		q.Filter = f
+	if err := parseFilters(q, rs, r, loc); err != nil {
+		return nil, err
 	}
 	q.Limit = DefaultLimit
 	if s := v.Get("limit"); s != "" {

@@ -109,7 +109,7 @@ func ParseSegment(expr string, r SegmentRequest) (*crmlink.SegmentPlan, error) {
 	if err != nil {
 		return nil, err
 	}
-	pl := &segmentPlanner{src: expr, today: dateOf(r.Now.In(loc)), goals: r.Goals}
+	pl := &segmentPlanner{label: "expression", today: dateOf(r.Now.In(loc)), goals: r.Goals}
 	cond, err := pl.person(f)
 	if err != nil {
 		return nil, err
@@ -137,14 +137,14 @@ func (r resolver) segmentName(name string) (crmlink.Dimension, error) {
 // segmentPlanner checks a parsed expression's names against where they
 // stand and plans it.
 type segmentPlanner struct {
-	src   string
+	label string // starts every error: the parameter or field planned
 	today time.Time
 	goals []crmlink.Goal
 	crm   bool // a CRM name is read
 }
 
 func (pl *segmentPlanner) errorf(f *crmlink.Filter, format string, args ...any) error {
-	return crmlink.Errorf(crmlink.KindInvalid, "expression: column %d: %s", f.Col, fmt.Sprintf(format, args...))
+	return crmlink.Errorf(crmlink.KindInvalid, "%s: column %d: %s", pl.label, f.Col, fmt.Sprintf(format, args...))
 }
 
 // family is the kind of rows every comparison under f reads, if they all
@@ -253,6 +253,10 @@ var opsFor = map[crmlink.ValueType]string{
 // compare checks and plans one comparison.
 func (pl *segmentPlanner) compare(f *crmlink.Filter) (*crmlink.Filter, error) {
 	d := f.Dimension
+	if d.Field == crmlink.DimDate {
+		// A report's date is text; a segment compares it as a day.
+		d = crmlink.Dimension{Name: d.Name, Field: crmlink.DimDay, Type: crmlink.TypeDay}
+	}
 	name, known := segmentNames[d.Name]
 	if strings.HasPrefix(d.Name, "cdp:") {
 		pl.crm = true
@@ -378,4 +382,111 @@ func (pl *segmentPlanner) dayRange(f *crmlink.Filter) (*crmlink.Filter, error) {
 		out.To = next
 	}
 	return out, nil
+}
+
+// parseFilters reads a report's filters and the segment it names: the
+// filters' terms joined by AND that read only the report's dimensions
+// (AND, OR, NOT and the comparisons of reports) select sessions, or
+// orders by their status, as they always have; the other terms are a
+// condition on people, which, with the named segment's, cuts the report
+// to the sessions of the people who meet it.
+func parseFilters(q *crmlink.ReportQuery, rs resolver, r Request, loc *time.Location) error {
+	var people []*crmlink.Filter
+	if s := r.Params.Get("filters"); s != "" {
+		f, err := parseExpr(&filterParser{src: s, dim: rs.filterName, label: "filters", segment: true})
+		if err != nil {
+			return err
+		}
+		terms := []*crmlink.Filter{f}
+		if f != nil && f.Op == "AND" {
+			terms = f.Children
+		}
+		var report []*crmlink.Filter
+		for _, t := range terms {
+			if t == nil {
+				continue
+			}
+			if reportTerm(t) {
+				report = append(report, t)
+			} else {
+				people = append(people, t)
+			}
+		}
+		switch len(report) {
+		case 0:
+		case 1:
+			q.Filter = report[0]
+		default:
+			q.Filter = &crmlink.Filter{Op: "AND", Children: report}
+		}
+		if len(people) > 0 {
+			cond, err := planPeople(people, r, loc, "filters")
+			if err != nil {
+				return err
+			}
+			q.Segment = cond
+		}
+	}
+	if r.Segment != "" {
+		f, err := parseExpr(&filterParser{src: r.Segment, dim: rs.segmentName, label: "segment", segment: true})
+		if err != nil {
+			return err
+		}
+		if f == nil {
+			return crmlink.Errorf(crmlink.KindInvalid, "segment: its expression is empty")
+		}
+		people = append(people, f)
+		cond, err := planPeople(people, r, loc, "segment")
+		if err != nil {
+			return err
+		}
+		q.Segment = cond
+	}
+	return nil
+}
+
+// planPeople plans terms on people joined by AND.
+func planPeople(terms []*crmlink.Filter, r Request, loc *time.Location, label string) (*crmlink.SegmentPlan, error) {
+	f := terms[0]
+	if len(terms) > 1 {
+		f = &crmlink.Filter{Op: "AND", Children: terms}
+	}
+	pl := &segmentPlanner{label: label, today: dateOf(r.Now.In(loc)), goals: r.Goals}
+	cond, err := pl.person(f)
+	if err != nil {
+		return nil, err
+	}
+	return &crmlink.SegmentPlan{CounterID: r.Counter.ID, Cond: cond, SiteOnly: !pl.crm, Currency: r.Counter.Currency, Location: loc}, nil
+}
+
+// reportOps are the comparisons a report's own terms take.
+var reportOps = map[string]bool{"==": true, "!=": true, "=@": true, "!@": true, "=~": true, "!~": true, "in": true, "notin": true}
+
+// reportTerm tells whether a filter reads only the report's dimensions
+// with the report's comparisons.
+func reportTerm(f *crmlink.Filter) bool {
+	switch f.Op {
+	case "AND", "OR", "NOT":
+		for _, c := range f.Children {
+			if !reportTerm(c) {
+				return false
+			}
+		}
+		return true
+	}
+	_, segmentOnly := segmentNames[f.Dimension.Name]
+	return reportOps[f.Op] && !segmentOnly && f.Dimension.Arg == "" && f.Dimension.Over == nil
+}
+
+// filterName resolves a name in a report's filters: a report dimension,
+// or a name of segments.
+func (r resolver) filterName(name string) (crmlink.Dimension, error) {
+	d, err := r.dimension(name)
+	if err == nil {
+		return d, nil
+	}
+	if n, ok := segmentNames[name]; ok {
+		return crmlink.Dimension{Name: name, Field: n.field, Type: n.typ}, nil
+	}
+	return d, err
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"math/rand/v2"
+	"net/url"
 	"regexp"
 	"slices"
 	"sort"
@@ -19,6 +20,127 @@ import (
 func runSegments(t *testing.T, open Opener) {
 	t.Run("SegmentsSaved", func(t *testing.T) { testSegmentsSaved(t, open) })
 	t.Run("SegmentMembers", func(t *testing.T) { testSegmentMembers(t, open) })
+	t.Run("SegmentCutsReports", func(t *testing.T) { testSegmentCut(t, open) })
+}
+
+// testSegmentCut: a report cut by a segment (its expression in filters,
+// beside the report's own terms, or a saved one by id) counts exactly
+// the members' sessions and the orders linked to them, as computed here
+// from the data: every cell reconciles.
+func testSegmentCut(t *testing.T, open Opener) {
+	ctx := context.Background()
+	s, _ := newStore(t, open)
+	w := buildSegmentWorld(t, s)
+	links := map[uint64][]*crmlink.Order{}
+	for i := range w.orders {
+		l, err := s.OrderLink(ctx, w.c.ID, w.orders[i].ID)
+		if err == nil {
+			links[l.SessionID] = append(links[l.SessionID], &w.orders[i])
+		}
+	}
+	// The Clients report keeps the customers a segment holds.
+	p, err := report.ParseSegment("cdp:c:paidOrders>=1 AND ym:s:deviceCategory=='mobile'", report.SegmentRequest{Counter: w.c, Goals: w.goals, Now: Epoch})
+	if err != nil {
+		t.Fatal(err)
+	}
+	cl, err := s.Clients(ctx, &crmlink.ClientsQuery{CounterID: w.c.ID, Segment: p, Limit: 1000, Sort: "uniq_id"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got, want []string
+	for _, r := range cl.Rows {
+		got = append(got, r.UniqID)
+	}
+	for _, per := range w.people(false) {
+		if w.holds(p.Cond, per) {
+			want = append(want, per.cust)
+		}
+	}
+	if !slices.Equal(got, want) || cl.TotalRows != len(want) || len(want) < 2 {
+		t.Errorf("Clients of the segment: %v (%d in all), want %v", got, cl.TotalRows, want)
+	}
+	from, to := w.today.AddDate(0, 0, -149), w.today
+	for _, c := range []struct {
+		filters, segment string
+		device           crmlink.DeviceCategory // the report's own term, if any
+	}{
+		{filters: "cdp:c:paidOrders>=1"},
+		{filters: "ym:s:deviceCategory=='mobile' AND cdp:c:paidRevenue>=5000", device: crmlink.DeviceMobile},
+		{filters: "ym:u:visits>=4"},
+		{segment: "NONE(ym:s:deviceCategory=='tablet') OR cdp:c:orders==0"},
+		{filters: "ym:s:deviceCategory=='desktop'", segment: "cdp:c:attribute('level')=='gold'", device: crmlink.DeviceDesktop},
+	} {
+		v := url.Values{"metrics": {"ym:s:visits,ym:s:users,ym:s:cdpOrdersAllOrders,ym:s:cdpOrdersPayed,ym:s:cdpOrdersRUBRevenue"},
+			"dimensions": {"ym:s:lastsignTrafficSource"}, "date1": {from.Format(time.DateOnly)}, "date2": {to.Format(time.DateOnly)},
+			"include_unlinked": {"true"}}
+		if c.filters != "" {
+			v.Set("filters", c.filters)
+		}
+		q, err := report.Parse(report.Request{Counter: w.c, Goals: w.goals, Now: Epoch, Params: v, Segment: c.segment})
+		if err != nil {
+			t.Fatalf("%+v: %v", c, err)
+		}
+		if q.Segment == nil {
+			t.Fatalf("%+v: no segment planned", c)
+		}
+		res, err := s.Report(ctx, q)
+		if err != nil {
+			t.Fatalf("%+v: %v", c, err)
+		}
+		if res.Unlinked != nil {
+			t.Errorf("%+v: a cut report has the unlinked row", c)
+		}
+		// The people the condition holds for.
+		cond := q.Segment.Cond
+		member := map[segPerson]bool{}
+		for _, per := range w.people(q.Segment.SiteOnly) {
+			member[per] = w.holds(cond, per)
+		}
+		type cell struct {
+			visits, orders, paid int
+			users                map[uint64]bool
+			revenue              decimal.Decimal
+		}
+		want := map[string]*cell{}
+		for i := range w.sessions {
+			se := &w.sessions[i]
+			local := se.Start.In(w.loc)
+			day := time.Date(local.Year(), local.Month(), local.Day(), 0, 0, 0, 0, time.UTC)
+			if day.Before(from) || day.After(to) || !member[w.personOf(se.ClientID)] || c.device != "" && se.Device != c.device {
+				continue
+			}
+			k := string(se.src[crmlink.AttributionLastSign].Kind)
+			if want[k] == nil {
+				want[k] = &cell{users: map[uint64]bool{}}
+			}
+			x := want[k]
+			x.visits++
+			x.users[se.ClientID] = true
+			for _, o := range links[se.ID] {
+				if o.StatusType != crmlink.StatusSpam {
+					x.orders++
+				}
+				if o.StatusType == crmlink.StatusPaid {
+					x.paid++
+					if o.Currency == "RUB" {
+						x.revenue = x.revenue.Add(o.Revenue)
+					}
+				}
+			}
+		}
+		var wantRows, gotRows []string
+		for k, x := range want {
+			wantRows = append(wantRows, fmt.Sprintf("%s: %d %d %d %d %s", k, x.visits, len(x.users), x.orders, x.paid, x.revenue.StringFixed(4)))
+		}
+		for _, r := range res.Rows {
+			gotRows = append(gotRows, fmt.Sprintf("%s: %s %s %s %s %s", r.Dimensions[0].ID, r.Metrics[0], r.Metrics[1], r.Metrics[2], r.Metrics[3], r.Metrics[4].StringFixed(4)))
+		}
+		slices.Sort(wantRows)
+		slices.Sort(gotRows)
+		if !slices.Equal(gotRows, wantRows) || len(wantRows) < 2 {
+			t.Errorf("%+v:\n got %q\nwant %q", c, gotRows, wantRows)
+		}
+	}
 }
 
 func testSegmentsSaved(t *testing.T, open Opener) {

@@ -70,6 +70,11 @@ type CustomerIDs struct {
 	EmailSHA256 []string
 	PhoneMD5    []string
 	PhoneSHA256 []string
+	// PhoneE164SHA256 are SHA-256 hashes of the phones in E.164, with the
+	// "+" before the digits, as Google Customer Match hashes them. Only a
+	// phone sent plain gives one: a hash cannot be normalised again.
+	// Contacts keep them; they do not identify anyone for linking.
+	PhoneE164SHA256 []string
 	// Emails and Phones are the normalised plain values. Readers always
 	// fill them; stores keep them only when the counter allows it
 	// (Counter.KeepPII).

@@ -58,6 +58,28 @@ type SegmentStore interface {
 	UpdateSegment(ctx context.Context, s *Segment) error
 	// DeleteSegment removes a segment; NotFound when there is none.
 	DeleteSegment(ctx context.Context, counter CounterID, id SegmentID) error
+	// RecordSegmentExport records an audience file downloaded or pushed,
+	// stamping its time.
+	RecordSegmentExport(ctx context.Context, e *SegmentExport) error
+	// SegmentExports lists a counter's exports, newest first, of one
+	// segment (0: of all), at most limit.
+	SegmentExports(ctx context.Context, counter CounterID, segment SegmentID, limit int) ([]SegmentExport, error)
+}
+
+// SegmentExport is one audience file downloaded, or pushed to a platform.
+type SegmentExport struct {
+	CounterID   CounterID
+	SegmentID   SegmentID
+	SegmentName string
+	Kind        string // "download" or "push"
+	Format      string
+	Who         string // the token's or the user's name
+	At          time.Time
+	Rows        int64
+	Members     int64
+	LeftOut     int64
+	Target      string // a push's segment id at the platform
+	Error       string // why a push failed
 }
 
 // Level is whose value a segment name reads: a session's, an order's (or
@@ -195,13 +217,38 @@ func DayStart(day time.Time, loc *time.Location) time.Time {
 
 // SegmentSize is how many people a segment holds, and of their
 // identifiers: distinct ClientIDs, and distinct emails and phones (as the
-// SHA-256 hashes kept of them).
+// SHA-256 hashes kept of them). The Identified counts are what audience
+// files can use (package audience turns them into each format's rows).
 type SegmentSize struct {
 	Customers int64 `json:"customers"`
 	Visitors  int64 `json:"visitors"` // members with no customer record, by ClientID
 	ClientIDs int64 `json:"client_ids"`
 	Emails    int64 `json:"emails"`
 	Phones    int64 `json:"phones"`
+	// Identified counts the member customers by the identifiers they
+	// have, and the rows their identifiers fill.
+	Identified IdentifiedCounts `json:"-"`
+}
+
+// IdentifiedCounts count member customers by the hashes kept of their
+// emails and phones.
+type IdentifiedCounts struct {
+	WithEmail     int64 // with an email's SHA-256
+	WithPhone     int64 // with a phone's SHA-256 (digits with the country code)
+	WithPhoneE164 int64 // with a phone's SHA-256 in E.164 (with "+")
+	// EmailOrPhone: with either SHA-256; EmailOrE164: with an email's or
+	// an E.164 phone's.
+	EmailOrPhone, EmailOrE164 int64
+	// MD5Only: with no SHA-256 of an email or phone, but an MD5 of one.
+	MD5Only int64
+	// RowsEmailPhone sums, over the customers, the larger of their counts
+	// of emails and phones: the rows of a file that pairs them up;
+	// RowsEmailE164 likewise with E.164 phones.
+	RowsEmailPhone, RowsEmailE164 int64
+	// EmailValues and PhoneValues sum the customers' emails and phones
+	// (SHA-256), ClientIDValues the members' ClientIDs; WithClientID
+	// counts the members with one (every visitor).
+	EmailValues, PhoneValues, ClientIDValues, WithClientID int64
 }
 
 // SegmentMember is one member of a segment: a customer (UniqID) or a
@@ -214,6 +261,18 @@ type SegmentMember struct {
 	Phones    []string `json:"phone_sha256"`
 }
 
+// AudienceMember is a segment's member as audience files read them:
+// every identifier kept. Emails and Phones are plain only where the
+// counter keeps plain values.
+type AudienceMember struct {
+	UniqID                string   // "" for a visitor
+	ClientIDs             []uint64 // a customer's own and those they own; a visitor's one
+	EmailSHA256, EmailMD5 []string
+	PhoneSHA256, PhoneMD5 []string
+	PhoneE164SHA256       []string
+	Emails, Phones        []string
+}
+
 // SegmentPort is an engine's part of segments: it evaluates a planned
 // condition set-based in its own SQL.
 type SegmentPort interface {
@@ -222,4 +281,8 @@ type SegmentPort interface {
 	// SegmentMembers returns a page of a segment's members: customers by
 	// uniq_id, then visitors by ClientID.
 	SegmentMembers(ctx context.Context, p *SegmentPlan, offset, limit int) ([]SegmentMember, error)
+	// SegmentAudience calls each with every member in the order of
+	// SegmentMembers, streaming: memory stays flat in the segment's
+	// size. m is reused between calls.
+	SegmentAudience(ctx context.Context, p *SegmentPlan, each func(m *AudienceMember) error) error
 }

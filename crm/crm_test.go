@@ -29,7 +29,8 @@ const (
 	sha256Mail = "bd93ea95f242f02313eccf0ab0bb7fe5121a052de42d2cb7bd332fb9f537cbfa"
 	md5Phone   = "f09f2c3d48f31e2a802944ade2e5aec5" // 79995551111
 	sha256Ph   = "22846ab8f79870871eb44f653419a4a5069301827d8ae75b6c2a88e4989a364e"
-	md5Anna    = "6b56db1f84a3997b902509d3fbf0a306" // anna@example.com
+	sha256E164 = "86cc60992d2e0fde2e5511d462b755057f8f5c6b259a1ff7c2eee2ea284eb113" // +79995551111
+	md5Anna    = "6b56db1f84a3997b902509d3fbf0a306"                                 // anna@example.com
 	sha256Anna = "f7d54c22dda5b1780276601cd005909b70543fc4a6ba72d735b4cb9bbb611f01"
 )
 
@@ -236,9 +237,9 @@ func TestContactCSV(t *testing.T) {
 			EmailMD5:    []string{md5Mail, md5Anna, "0123456789abcdef0123456789abcdef"},
 			EmailSHA256: []string{sha256Mail, sha256Anna},
 			PhoneMD5:    []string{md5Phone},
-			PhoneSHA256: []string{sha256Ph},
-			Emails:      []string{"mail@yandex.ru", "anna@example.com"},
-			Phones:      []string{"79995551111"},
+			PhoneSHA256: []string{sha256Ph}, PhoneE164SHA256: []string{sha256E164},
+			Emails: []string{"mail@yandex.ru", "anna@example.com"},
+			Phones: []string{"79995551111"},
 		},
 		Attrs: map[string]string{"City": "Moscow"},
 		Fields: crmlink.FieldName | crmlink.FieldCreated | crmlink.FieldUpdated | crmlink.FieldBirthDate |

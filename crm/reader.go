@@ -586,6 +586,7 @@ func (r *reader) ids(ids *crmlink.CustomerIDs, fs *crmlink.Fields) {
 			md5, sha := hashes(p)
 			ids.PhoneMD5 = appendUnique(ids.PhoneMD5, md5)
 			ids.PhoneSHA256 = appendUnique(ids.PhoneSHA256, sha)
+			ids.PhoneE164SHA256 = appendUnique(ids.PhoneE164SHA256, SHA256Hex("+"+p))
 		}
 	}
 	ids.EmailMD5 = r.hexList(fEmailsMD5, 32, ids.EmailMD5, fs, crmlink.FieldEmails)
@@ -640,7 +641,7 @@ func resetIDs(ids *crmlink.CustomerIDs) {
 	*ids = crmlink.CustomerIDs{
 		ClientIDs: ids.ClientIDs[:0], UserIDs: ids.UserIDs[:0],
 		EmailMD5: ids.EmailMD5[:0], EmailSHA256: ids.EmailSHA256[:0],
-		PhoneMD5: ids.PhoneMD5[:0], PhoneSHA256: ids.PhoneSHA256[:0],
+		PhoneMD5: ids.PhoneMD5[:0], PhoneSHA256: ids.PhoneSHA256[:0], PhoneE164SHA256: ids.PhoneE164SHA256[:0],
 		Emails: ids.Emails[:0], Phones: ids.Phones[:0],
 	}
 }

@@ -237,7 +237,8 @@ var idFields = []field{
 var contactColumns = append(append([]column{
 	{"line", "BIGINT"}, {"uniq_id", "VARCHAR"}, {"fields", "UINTEGER"}, {"name", "VARCHAR"},
 	{"created_us", "BIGINT"}, {"updated_us", "BIGINT"}, {"birth_date", "DATE"},
-}, idColumns...), column{"emails", "VARCHAR"}, column{"phones", "VARCHAR"}, column{"attrs", "VARCHAR"})
+}, idColumns...), column{"emails", "VARCHAR"}, column{"phones", "VARCHAR"}, column{"phone_e164_sha256", "VARCHAR"},
+	column{"attrs", "VARCHAR"})
 
 var contactFields = append(append([]field{
 	{"name", crmlink.FieldName, kindScalar, "name", "''"},
@@ -247,6 +248,7 @@ var contactFields = append(append([]field{
 }, idFields...),
 	field{"emails", crmlink.FieldEmails, kindList, splitList("emails", "VARCHAR"), "[]::VARCHAR[]"},
 	field{"phones", crmlink.FieldPhones, kindList, splitList("phones", "VARCHAR"), "[]::VARCHAR[]"},
+	field{"phone_e164_sha256", crmlink.FieldPhones, kindList, splitList("phone_e164_sha256", "VARCHAR"), "[]::VARCHAR[]"},
 	field{"attrs", crmlink.FieldAttrs, kindJSONMap, "attrs", "'{}'"},
 )
 
@@ -306,6 +308,7 @@ func (s *Store) UploadContacts(ctx context.Context, up *crmlink.Upload, r crmlin
 			sp.Str("")
 			sp.Str("")
 		}
+		sp.List(c.IDs.PhoneE164SHA256)
 		if len(c.Attrs) > 0 {
 			sp.JSON(c.Attrs)
 		} else {
@@ -362,7 +365,7 @@ func (s *Store) Contact(ctx context.Context, counter crmlink.CounterID, uniqID s
 	var created, updated, birth sql.NullTime
 	var attrs string
 	var clientIDs []uint64
-	lists := make([][]string, 7)
+	lists := make([][]string, 8)
 	dest := []any{&c.Name, &created, &updated, &birth, scanList(&clientIDs)}
 	for i := range lists {
 		dest = append(dest, scanList(&lists[i]))
@@ -370,7 +373,7 @@ func (s *Store) Contact(ctx context.Context, counter crmlink.CounterID, uniqID s
 	dest = append(dest, &attrs)
 	// caller: Contact
 	err := s.db.QueryRowContext(ctx, `SELECT name, created, updated, birth_date, client_ids, user_ids,
-		email_md5, email_sha256, phone_md5, phone_sha256, emails, phones, attrs
+		email_md5, email_sha256, phone_md5, phone_sha256, emails, phones, phone_e164_sha256, attrs
 		FROM contacts WHERE counter_id = ? AND uniq_id = ?`, int64(counter), uniqID).Scan(dest...)
 	if isNoRows(err) {
 		return nil, notFound("contact", uniqID)
@@ -381,7 +384,7 @@ func (s *Store) Contact(ctx context.Context, counter crmlink.CounterID, uniqID s
 	c.CounterID, c.UniqID = counter, uniqID
 	c.Created, c.Updated, c.BirthDate = nullTime(created), nullTime(updated), nullTime(birth)
 	c.IDs = crmlink.CustomerIDs{ClientIDs: clientIDs, UserIDs: lists[0], EmailMD5: lists[1], EmailSHA256: lists[2],
-		PhoneMD5: lists[3], PhoneSHA256: lists[4], Emails: lists[5], Phones: lists[6]}
+		PhoneMD5: lists[3], PhoneSHA256: lists[4], Emails: lists[5], Phones: lists[6], PhoneE164SHA256: lists[7]}
 	if err := jsonUnmarshal(attrs, &c.Attrs); err != nil {
 		return nil, fmt.Errorf("contact %s attrs: %w", uniqID, err)
 	}

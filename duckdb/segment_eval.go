@@ -600,15 +600,26 @@ func (s *Store) SegmentSize(ctx context.Context, p *crmlink.SegmentPlan) (crmlin
 	q := g.statement() + `,
 	mc AS (SELECT cust FROM members WHERE cust <> ''),
 	ids AS (
-	    SELECT client_id FROM own SEMI JOIN mc USING (cust)
-	    UNION ALL SELECT unnest(c.client_ids) FROM contacts c SEMI JOIN mc ON mc.cust = c.uniq_id WHERE c.counter_id = $1
-	    UNION ALL SELECT vid FROM members WHERE cust = ''),
-	mcc AS (SELECT c.email_sha256, c.phone_sha256 FROM contacts c SEMI JOIN mc ON mc.cust = c.uniq_id WHERE c.counter_id = $1)
+	    SELECT cust, client_id FROM own SEMI JOIN mc USING (cust)
+	    UNION SELECT c.uniq_id, unnest(c.client_ids) FROM contacts c SEMI JOIN mc ON mc.cust = c.uniq_id WHERE c.counter_id = $1
+	    UNION SELECT '', vid FROM members WHERE cust = ''),
+	mcc AS (SELECT c.email_sha256 AS e, c.phone_sha256 AS p, c.phone_e164_sha256 AS p164, len(c.email_md5) + len(c.phone_md5) AS md5
+	    FROM contacts c SEMI JOIN mc ON mc.cust = c.uniq_id WHERE c.counter_id = $1)
 	SELECT (SELECT count(*) FROM mc), (SELECT count(*) FROM members WHERE cust = ''), (SELECT count(DISTINCT client_id) FROM ids),
-	    (SELECT count(DISTINCT e) FROM (SELECT unnest(email_sha256) AS e FROM mcc)),
-	    (SELECT count(DISTINCT e) FROM (SELECT unnest(phone_sha256) AS e FROM mcc))`
+	    (SELECT count(DISTINCT x) FROM (SELECT unnest(e) AS x FROM mcc)),
+	    (SELECT count(DISTINCT x) FROM (SELECT unnest(p) AS x FROM mcc)),
+	    count(*) FILTER (WHERE len(e) > 0), count(*) FILTER (WHERE len(p) > 0), count(*) FILTER (WHERE len(p164) > 0),
+	    count(*) FILTER (WHERE len(e) + len(p) > 0), count(*) FILTER (WHERE len(e) + len(p164) > 0),
+	    count(*) FILTER (WHERE len(e) + len(p) = 0 AND md5 > 0),
+	    coalesce(sum(greatest(len(e), len(p))), 0), coalesce(sum(greatest(len(e), len(p164))), 0),
+	    coalesce(sum(len(e)), 0), coalesce(sum(len(p)), 0), (SELECT count(*) FROM ids),
+	    (SELECT count(DISTINCT cust) FROM ids WHERE cust <> '') + (SELECT count(*) FROM members WHERE cust = '')
+	FROM mcc`
+	id := &out.Identified
 	// caller: SegmentSize
-	err := s.db.QueryRowContext(ctx, q, g.b.args...).Scan(&out.Customers, &out.Visitors, &out.ClientIDs, &out.Emails, &out.Phones)
+	err := s.db.QueryRowContext(ctx, q, g.b.args...).Scan(&out.Customers, &out.Visitors, &out.ClientIDs, &out.Emails, &out.Phones,
+		&id.WithEmail, &id.WithPhone, &id.WithPhoneE164, &id.EmailOrPhone, &id.EmailOrE164, &id.MD5Only, &id.RowsEmailPhone, &id.RowsEmailE164,
+		&id.EmailValues, &id.PhoneValues, &id.ClientIDValues, &id.WithClientID)
 	if err != nil {
 		return out, fmt.Errorf("segment size: %w", outOfMemory(err))
 	}
@@ -654,4 +665,42 @@ func (s *Store) SegmentMembers(ctx context.Context, p *crmlink.SegmentPlan, offs
 		return nil, fmt.Errorf("segment members: %w", err)
 	}
 	return out, nil
+}
+
+// SegmentAudience streams a segment's members with their identifiers.
+// See crmlink.SegmentPort.
+func (s *Store) SegmentAudience(ctx context.Context, p *crmlink.SegmentPlan, each func(m *crmlink.AudienceMember) error) error {
+	if _, err := s.Counter(ctx, p.CounterID); err != nil {
+		return err
+	}
+	g := &segmentBuilder{b: &reportBuilder{joined: map[string]bool{}}, plan: p}
+	q := g.statement() + `,
+	oc AS (SELECT cust, list(client_id) AS ids FROM own SEMI JOIN members USING (cust) GROUP BY cust)
+	SELECT m.cust,
+	    CASE WHEN m.cust = '' THEN [m.vid] ELSE list_sort(list_distinct(coalesce(c.client_ids, []::UBIGINT[]) || coalesce(oc.ids, []::UBIGINT[]))) END,
+	    coalesce(c.email_sha256, []::VARCHAR[]), coalesce(c.email_md5, []::VARCHAR[]),
+	    coalesce(c.phone_sha256, []::VARCHAR[]), coalesce(c.phone_md5, []::VARCHAR[]), coalesce(c.phone_e164_sha256, []::VARCHAR[]),
+	    coalesce(c.emails, []::VARCHAR[]), coalesce(c.phones, []::VARCHAR[])
+	FROM members m LEFT JOIN (SELECT * FROM contacts WHERE counter_id = $1) c ON c.uniq_id = m.cust LEFT JOIN oc ON oc.cust = m.cust
+	ORDER BY m.cust = '', m.cust, m.vid`
+	// caller: SegmentAudience
+	rows, err := s.db.QueryContext(ctx, q, g.b.args...)
+	if err != nil {
+		return fmt.Errorf("segment audience: %w", outOfMemory(err))
+	}
+	defer rows.Close()
+	var m crmlink.AudienceMember
+	for rows.Next() {
+		if err := rows.Scan(&m.UniqID, scanList(&m.ClientIDs), scanList(&m.EmailSHA256), scanList(&m.EmailMD5),
+			scanList(&m.PhoneSHA256), scanList(&m.PhoneMD5), scanList(&m.PhoneE164SHA256), scanList(&m.Emails), scanList(&m.Phones)); err != nil {
+			return fmt.Errorf("segment audience: %w", err)
+		}
+		if err := each(&m); err != nil {
+			return err
+		}
+	}
+	if err := rows.Err(); err != nil {
+		return fmt.Errorf("segment audience: %w", outOfMemory(err))
+	}
+	return nil
 }

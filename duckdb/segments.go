@@ -112,3 +112,43 @@ func (s *Store) DeleteSegment(ctx context.Context, counter crmlink.CounterID, id
 	}
 	return nil
 }
+
+// RecordSegmentExport records an audience file downloaded or pushed. See
+// crmlink.SegmentStore.
+func (s *Store) RecordSegmentExport(ctx context.Context, e *crmlink.SegmentExport) error {
+	e.At = utc(s.clock.Now())
+	// caller: RecordSegmentExport
+	_, err := s.db.ExecContext(ctx, `INSERT INTO segment_exports (counter_id, segment_id, segment_name, kind, format, who, time, rows, members, left_out, target, error)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`, int64(e.CounterID), int64(e.SegmentID), e.SegmentName, e.Kind, e.Format, e.Who, e.At,
+		e.Rows, e.Members, e.LeftOut, e.Target, e.Error)
+	if err != nil {
+		return fmt.Errorf("record segment export: %w", err)
+	}
+	return nil
+}
+
+// SegmentExports lists a counter's exports. See crmlink.SegmentStore.
+func (s *Store) SegmentExports(ctx context.Context, counter crmlink.CounterID, segment crmlink.SegmentID, limit int) ([]crmlink.SegmentExport, error) {
+	// caller: SegmentExports
+	rows, err := s.db.QueryContext(ctx, `SELECT counter_id, segment_id, segment_name, kind, format, who, time, rows, members, left_out, target, error
+		FROM segment_exports WHERE counter_id = ? AND (? = 0 OR segment_id = ?) ORDER BY time DESC, rowid DESC LIMIT ?`,
+		int64(counter), int64(segment), int64(segment), max(limit, 1))
+	if err != nil {
+		return nil, fmt.Errorf("segment exports: %w", err)
+	}
+	defer rows.Close()
+	out := []crmlink.SegmentExport{}
+	for rows.Next() {
+		var e crmlink.SegmentExport
+		if err := rows.Scan(&e.CounterID, &e.SegmentID, &e.SegmentName, &e.Kind, &e.Format, &e.Who, &e.At, &e.Rows, &e.Members,
+			&e.LeftOut, &e.Target, &e.Error); err != nil {
+			return nil, fmt.Errorf("segment exports: %w", err)
+		}
+		e.At = e.At.UTC()
+		out = append(out, e)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("segment exports: %w", err)
+	}
+	return out, nil
+}

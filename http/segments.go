@@ -1,11 +1,17 @@
 package http
 
 import (
+	"encoding/json"
+	"fmt"
+	"io"
 	"net/http"
+	"os"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/crmlink/crmlink"
+	"github.com/crmlink/crmlink/audience"
 	"github.com/crmlink/crmlink/report"
 )
 
@@ -20,6 +26,8 @@ func (s *Server) segmentRoutes() {
 	s.handle("DELETE "+base+"segment/{segment}", s.deleteSegment)
 	s.handle("GET "+base+"segment/{segment}/size", s.segmentSize)
 	s.handle("GET "+base+"segment/{segment}/members", s.segmentMembers)
+	s.handle("GET "+base+"segment/{segment}/audience", s.segmentAudience)
+	s.handle("GET "+base+"segment/{segment}/exports", s.segmentExports)
 }
 
 // SegmentJSON is a segment in Metrica's shape, with our update time.
@@ -169,7 +177,7 @@ func (s *Server) segmentSize(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	return writeJSON(w, http.StatusOK, map[string]any{"segment": NewSegmentJSON(sg), "size": size})
+	return writeJSON(w, http.StatusOK, map[string]any{"segment": NewSegmentJSON(sg), "size": size, "audiences": audience.Counts(size)})
 }
 
 // Limits of a page of members.
@@ -212,4 +220,126 @@ func (s *Server) segmentMembers(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	return writeJSON(w, http.StatusOK, map[string]any{"segment_id": sg.ID, "offset": offset + 1, "limit": limit, "members": members})
+}
+
+// segmentAudience answers GET .../segment/{segment}/audience?format=&plain=:
+// the segment's audience file for one platform (package audience). The
+// file is written to a temporary file first, so that a file a platform
+// would refuse (too few rows) is an error rather than a download, and
+// the answer's headers can say how many rows and members it holds and
+// whom it left out (X-Crmlink-Rows, X-Crmlink-Members,
+// X-Crmlink-Left-Out, a JSON object of reasons). Each download is
+// recorded.
+func (s *Server) segmentAudience(w http.ResponseWriter, r *http.Request) error {
+	c, sg, err := s.segmentFor(r, crmlink.ScopeWrite)
+	if err != nil {
+		return err
+	}
+	q := r.URL.Query()
+	f := audience.Lookup(q.Get("format"))
+	if f == nil {
+		return withType("invalid_parameter", crmlink.Errorf(crmlink.KindInvalid, "format: %q: want one of %s", q.Get("format"), strings.Join(audience.Names(), ", ")))
+	}
+	plain := false
+	if v := q.Get("plain"); v != "" {
+		if plain, err = strconv.ParseBool(v); err != nil {
+			return crmlink.Errorf(crmlink.KindInvalid, "plain: %q: want true or false", v)
+		}
+	}
+	switch {
+	case plain && !f.Plain:
+		return crmlink.Errorf(crmlink.KindInvalid, "plain: %s takes SHA-256 hashes only", f.Title)
+	case plain && !c.KeepPII:
+		return crmlink.Errorf(crmlink.KindInvalid, "plain: the counter keeps no plain emails or phones (keep_pii is off)")
+	}
+	p, err := s.planSegment(r, c, sg.Expression)
+	if err != nil {
+		return err
+	}
+	tmp, err := os.CreateTemp("", "crmlink-audience-*")
+	if err != nil {
+		return err
+	}
+	defer os.Remove(tmp.Name())
+	defer tmp.Close()
+	wr := audience.NewWriter(tmp, f, plain)
+	if err := s.cfg.Store.SegmentAudience(r.Context(), p, wr.Write); err != nil {
+		return err
+	}
+	if err := wr.Close(); err != nil {
+		return err
+	}
+	if wr.Rows < f.MinRows {
+		return crmlink.Errorf(crmlink.KindConflict, "the segment gives %d rows for %s, which takes files of at least %d", wr.Rows, f.Title, f.MinRows)
+	}
+	left := 0
+	for _, n := range wr.LeftOut {
+		left += n
+	}
+	e := &crmlink.SegmentExport{CounterID: c.ID, SegmentID: sg.ID, SegmentName: sg.Name, Kind: "download", Format: f.Name,
+		Who: s.who(r), Rows: int64(wr.Rows), Members: int64(wr.Members), LeftOut: int64(left)}
+	if err := s.cfg.Store.RecordSegmentExport(r.Context(), e); err != nil {
+		return err
+	}
+	if _, err := tmp.Seek(0, io.SeekStart); err != nil {
+		return err
+	}
+	reasons, _ := json.Marshal(wr.LeftOut)
+	h := w.Header()
+	h.Set("Content-Type", f.ContentType)
+	h.Set("Content-Disposition", fmt.Sprintf(`attachment; filename="segment-%d-%s.%s"`, sg.ID, f.Name, f.Ext))
+	h.Set("X-Crmlink-Rows", strconv.Itoa(wr.Rows))
+	h.Set("X-Crmlink-Members", strconv.Itoa(wr.Members))
+	h.Set("X-Crmlink-Left-Out", string(reasons))
+	w.WriteHeader(http.StatusOK)
+	// A failed copy means the client went away.
+	_, _ = io.Copy(w, tmp)
+	return nil
+}
+
+// who names the caller for the record of exports: the token's name, or
+// the start of its hash.
+func (s *Server) who(r *http.Request) string {
+	tok, err := s.token(r)
+	switch {
+	case err != nil:
+		return ""
+	case tok.Name != "":
+		return tok.Name
+	}
+	return "token " + tok.Hash[:min(8, len(tok.Hash))]
+}
+
+// SegmentExportJSON is one recorded download or push.
+type SegmentExportJSON struct {
+	SegmentID   crmlink.SegmentID `json:"segment_id"`
+	SegmentName string            `json:"segment_name"`
+	Kind        string            `json:"kind"`
+	Format      string            `json:"format"`
+	Who         string            `json:"who"`
+	Time        string            `json:"time"`
+	Rows        int64             `json:"rows"`
+	Members     int64             `json:"members"`
+	LeftOut     int64             `json:"left_out"`
+	Target      string            `json:"target,omitempty"`
+	Error       string            `json:"error,omitempty"`
+}
+
+// segmentExports answers GET .../segment/{segment}/exports: the
+// segment's downloads and pushes, newest first.
+func (s *Server) segmentExports(w http.ResponseWriter, r *http.Request) error {
+	c, sg, err := s.segmentFor(r, crmlink.ScopeRead)
+	if err != nil {
+		return err
+	}
+	list, err := s.cfg.Store.SegmentExports(r.Context(), c.ID, sg.ID, 100)
+	if err != nil {
+		return err
+	}
+	out := []SegmentExportJSON{}
+	for _, e := range list {
+		out = append(out, SegmentExportJSON{SegmentID: e.SegmentID, SegmentName: e.SegmentName, Kind: e.Kind, Format: e.Format, Who: e.Who,
+			Time: e.At.Format(time.RFC3339), Rows: e.Rows, Members: e.Members, LeftOut: e.LeftOut, Target: e.Target, Error: e.Error})
+	}
+	return writeJSON(w, http.StatusOK, map[string]any{"exports": out})
 }

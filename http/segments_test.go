@@ -1,7 +1,11 @@
 package http_test
 
 import (
+	"crypto/sha256"
+	"encoding/hex"
 	"fmt"
+	"io"
+	"net/http"
 	"strings"
 	"testing"
 )
@@ -117,5 +121,83 @@ func TestSegmentsAPI(t *testing.T) {
 	}
 	if code, _ := f.do(t, "GET", base+"segment/"+id, r, nil, ""); code != 404 {
 		t.Errorf("after delete: %d", code)
+	}
+}
+
+// TestSegmentAudience: audience files download with the hashes of the
+// documented normal forms, say in headers what they hold and whom they
+// left out, refuse a Yandex file under 100 rows, and are recorded.
+func TestSegmentAudience(t *testing.T) {
+	f := newFixture(t, 0)
+	body, ct := multipartFile(t, contactsCSV)
+	uploading(t, f.post(t, "/data/contacts/csv", ct, body))
+	base := "/management/v1/counter/" + f.counter.ID.String() + "/apisegment/"
+	w := "OAuth " + f.write
+	code, out := f.do(t, "POST", base+"segments", w, strings.NewReader(`{"segment":{"name":"Both","expression":"cdp:c:orders==0"}}`), "application/json")
+	if code != 200 {
+		t.Fatalf("create: %d %v", code, out)
+	}
+	id := fmt.Sprint(out["segment"].(map[string]any)["segment_id"])
+	sha := func(s string) string {
+		sum := sha256.Sum256([]byte(s))
+		return hex.EncodeToString(sum[:])
+	}
+	get := func(query string) (*http.Response, string) {
+		req, _ := http.NewRequest("GET", f.srv.URL+base+"segment/"+id+"/audience?"+query, nil)
+		req.Header.Set("Authorization", w)
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		raw, _ := io.ReadAll(resp.Body)
+		return resp, string(raw)
+	}
+	resp, got := get("format=google")
+	want := "Email,Phone\n" + sha("mail@yandex.ru") + "," + sha("+79995551111") + "\n"
+	if resp.StatusCode != 200 || got != want {
+		t.Fatalf("google: %d %q, want %q", resp.StatusCode, got, want)
+	}
+	if h := resp.Header; h.Get("X-Crmlink-Rows") != "1" || h.Get("X-Crmlink-Members") != "1" || h.Get("X-Crmlink-Left-Out") != `{"no_email_phone":1}` ||
+		!strings.Contains(h.Get("Content-Disposition"), "segment-"+id+"-google.csv") {
+		t.Errorf("google headers: %v", h)
+	}
+	resp, got = get("format=yandex_crm")
+	if resp.StatusCode != 409 || !strings.Contains(got, "the segment gives 1 rows for Yandex Audience: CRM data, which takes files of at least 100") {
+		t.Errorf("yandex_crm of 1 row: %d %s", resp.StatusCode, got)
+	}
+	for q, msg := range map[string]string{"format=x": "want one of yandex_crm, yandex_clientid, google, meta, vk_email, vk_phone", "format=meta&plain=true": "takes SHA-256 hashes only",
+		"format=google&plain=true": "keep_pii is off", "format=google&plain=maybe": "want true or false"} {
+		if resp, got := get(q); resp.StatusCode != 400 || !strings.Contains(got, msg) {
+			t.Errorf("%s: %d %s", q, resp.StatusCode, got)
+		}
+	}
+
+	// 120 customers make a Yandex file.
+	var csv strings.Builder
+	csv.WriteString("uniq_id,emails,phones\n")
+	for i := range 120 {
+		fmt.Fprintf(&csv, "N%03d,n%d@example.com,+7 900 000-%04d\n", i, i, i)
+	}
+	body, ct = multipartFile(t, csv.String())
+	uploading(t, f.post(t, "/data/contacts/csv?merge_mode=APPEND", ct, body))
+	resp, got = get("format=yandex_crm")
+	lines := strings.Split(strings.TrimSuffix(got, "\n"), "\n")
+	if resp.StatusCode != 200 || len(lines) != 122 || lines[0] != "email,phone,ext_id" || lines[2] != sha("n0@example.com")+","+sha("79000000000")+",N000" {
+		t.Errorf("yandex_crm: %d, %d lines, %q", resp.StatusCode, len(lines), lines[:min(3, len(lines))])
+	}
+	code, out = f.do(t, "GET", base+"segment/"+id+"/size", "OAuth "+f.read, nil, "")
+	counts := fmt.Sprint(out["audiences"])
+	if code != 200 || !strings.Contains(counts, "format:yandex_crm left_out:1 members:121 rows:121") {
+		t.Errorf("size: %d %s", code, counts)
+	}
+	code, out = f.do(t, "GET", base+"segment/"+id+"/exports", "OAuth "+f.read, nil, "")
+	exports, _ := out["exports"].([]any)
+	if code != 200 || len(exports) != 2 {
+		t.Fatalf("exports: %d %v", code, out)
+	}
+	last := exports[0].(map[string]any)
+	if last["format"] != "yandex_crm" || last["kind"] != "download" || last["rows"] != 121.0 || last["members"] != 121.0 || last["left_out"] != 1.0 {
+		t.Errorf("last export: %v", last)
 	}
 }

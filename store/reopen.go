@@ -539,3 +539,17 @@ func (r *Reopening) SegmentMembers(ctx context.Context, p *crmlink.SegmentPlan, 
 		return st.SegmentMembers(ctx, p, offset, limit)
 	})
 }
+
+func (r *Reopening) SegmentAudience(ctx context.Context, p *crmlink.SegmentPlan, each func(m *crmlink.AudienceMember) error) error {
+	return do(r, ctx, func(ctx context.Context, st crmlink.Store) error { return st.SegmentAudience(ctx, p, each) })
+}
+
+func (r *Reopening) RecordSegmentExport(ctx context.Context, e *crmlink.SegmentExport) error {
+	return do(r, ctx, func(ctx context.Context, st crmlink.Store) error { return st.RecordSegmentExport(ctx, e) })
+}
+
+func (r *Reopening) SegmentExports(ctx context.Context, counter crmlink.CounterID, segment crmlink.SegmentID, limit int) ([]crmlink.SegmentExport, error) {
+	return call(r, ctx, func(ctx context.Context, st crmlink.Store) ([]crmlink.SegmentExport, error) {
+		return st.SegmentExports(ctx, counter, segment, limit)
+	})
+}

@@ -2,6 +2,8 @@ package storetest
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"fmt"
 	"math/rand/v2"
 	"net/url"
@@ -423,8 +425,22 @@ func buildSegmentWorld(t *testing.T, s crmlink.Store) *segmentWorld {
 		if rng.IntN(3) > 0 || i == 1 {
 			ct.IDs.EmailSHA256 = []string{hex()}
 		}
-		if rng.IntN(2) == 0 {
+		switch rng.IntN(4) {
+		case 0:
+			// A phone sent only as a hash.
 			ct.IDs.PhoneSHA256 = []string{hex()}
+		case 1:
+			// Phones sent plain: their E.164 hashes too.
+			for k := range 1 + rng.IntN(2) {
+				ph := fmt.Sprintf("7999%07d", i*10+k)
+				ct.IDs.Phones = append(ct.IDs.Phones, ph)
+				ct.IDs.PhoneSHA256 = append(ct.IDs.PhoneSHA256, sha256Hex(ph))
+				ct.IDs.PhoneE164SHA256 = append(ct.IDs.PhoneE164SHA256, sha256Hex("+"+ph))
+			}
+		case 2:
+			if len(ct.IDs.EmailSHA256) == 0 {
+				ct.IDs.EmailMD5 = []string{hex()[:32]}
+			}
 		}
 		if l := []string{"gold", "silver", ""}[rng.IntN(3)]; l != "" {
 			ct.Attrs["level"] = l
@@ -559,6 +575,11 @@ func buildSegmentWorld(t *testing.T, s crmlink.Store) *segmentWorld {
 		w.sessions = append(w.sessions, ss)
 	}
 	return w
+}
+
+func sha256Hex(s string) string {
+	sum := sha256.Sum256([]byte(s))
+	return hex.EncodeToString(sum[:])
 }
 
 func (w *segmentWorld) personOf(client uint64) segPerson {
@@ -955,6 +976,8 @@ func (w *segmentWorld) size(members []segPerson) crmlink.SegmentSize {
 		if p.cust == "" {
 			out.Visitors++
 			ids[p.vid] = true
+			out.Identified.ClientIDValues++
+			out.Identified.WithClientID++
 			continue
 		}
 		out.Customers++
@@ -962,12 +985,33 @@ func (w *segmentWorld) size(members []segPerson) crmlink.SegmentSize {
 		for _, id := range ct.IDs.ClientIDs {
 			ids[id] = true
 		}
+		out.Identified.ClientIDValues += int64(len(ct.IDs.ClientIDs))
+		if len(ct.IDs.ClientIDs) > 0 {
+			out.Identified.WithClientID++
+		}
+		out.Identified.EmailValues += int64(len(ct.IDs.EmailSHA256))
+		out.Identified.PhoneValues += int64(len(ct.IDs.PhoneSHA256))
 		for _, e := range ct.IDs.EmailSHA256 {
 			emails[e] = true
 		}
 		for _, e := range ct.IDs.PhoneSHA256 {
 			phones[e] = true
 		}
+		id := &out.Identified
+		e, p, p164 := len(ct.IDs.EmailSHA256), len(ct.IDs.PhoneSHA256), len(ct.IDs.PhoneE164SHA256)
+		count := func(n *int64, yes bool) {
+			if yes {
+				*n++
+			}
+		}
+		count(&id.WithEmail, e > 0)
+		count(&id.WithPhone, p > 0)
+		count(&id.WithPhoneE164, p164 > 0)
+		count(&id.EmailOrPhone, e+p > 0)
+		count(&id.EmailOrE164, e+p164 > 0)
+		count(&id.MD5Only, e+p == 0 && len(ct.IDs.EmailMD5)+len(ct.IDs.PhoneMD5) > 0)
+		id.RowsEmailPhone += int64(max(e, p))
+		id.RowsEmailE164 += int64(max(e, p164))
 	}
 	out.ClientIDs, out.Emails, out.Phones = int64(len(ids)), int64(len(emails)), int64(len(phones))
 	return out

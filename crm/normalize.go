@@ -149,6 +149,21 @@ func hashes(s string) (md5Hex, sha256Hex string) {
 	return both[:2*md5.Size], both[2*md5.Size:]
 }
 
+// phoneHashes returns the MD5 and SHA-256 of a normalised phone and the
+// SHA-256 of its E.164 form ("+" and the digits), in one allocation.
+func phoneHashes(p string) (md5Hex, sha256Hex, e164Hex string) {
+	var plus [16]byte
+	plus[0] = '+'
+	n := 1 + copy(plus[1:], p)
+	m, h, e := md5.Sum([]byte(p)), sha256.Sum256([]byte(p)), sha256.Sum256(plus[:n])
+	var b [2*md5.Size + 4*sha256.Size]byte
+	encodeHex(b[:2*md5.Size], m[:])
+	encodeHex(b[2*md5.Size:2*md5.Size+2*sha256.Size], h[:])
+	encodeHex(b[2*md5.Size+2*sha256.Size:], e[:])
+	all := string(b[:])
+	return all[:2*md5.Size], all[2*md5.Size : 2*md5.Size+2*sha256.Size], all[2*md5.Size+2*sha256.Size:]
+}
+
 // hexPairs holds the two hex digits of every byte.
 var hexPairs = func() (t [256][2]byte) {
 	const digits = "0123456789abcdef"

@@ -583,10 +583,10 @@ func (r *reader) ids(ids *crmlink.CustomerIDs, fs *crmlink.Fields) {
 				continue
 			}
 			ids.Phones = append(ids.Phones, p)
-			md5, sha := hashes(p)
+			md5, sha, e164 := phoneHashes(p)
 			ids.PhoneMD5 = appendUnique(ids.PhoneMD5, md5)
 			ids.PhoneSHA256 = appendUnique(ids.PhoneSHA256, sha)
-			ids.PhoneE164SHA256 = appendUnique(ids.PhoneE164SHA256, SHA256Hex("+"+p))
+			ids.PhoneE164SHA256 = appendUnique(ids.PhoneE164SHA256, e164)
 		}
 	}
 	ids.EmailMD5 = r.hexList(fEmailsMD5, 32, ids.EmailMD5, fs, crmlink.FieldEmails)

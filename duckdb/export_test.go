@@ -117,3 +117,6 @@ func ClientAttributionDiffs(s *Store, counter crmlink.CounterID) (int64, error) 
 	err := s.db.QueryRow(`SELECT count(*) FROM (`+q+`)`, int64(counter)).Scan(&n)
 	return n, err
 }
+
+// SetAudiencePage makes SegmentAudience read n members at a time.
+func SetAudiencePage(s *Store, n int) { s.audiencePage = n }

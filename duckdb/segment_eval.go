@@ -667,40 +667,69 @@ func (s *Store) SegmentMembers(ctx context.Context, p *crmlink.SegmentPlan, offs
 	return out, nil
 }
 
+// audiencePage is how many members SegmentAudience reads at a time: a
+// page's lists are what it holds.
+const audiencePage = 50_000
+
 // SegmentAudience streams a segment's members with their identifiers.
-// See crmlink.SegmentPort.
+// See crmlink.SegmentPort. The members (their keys alone) are computed
+// once into a temporary table of their own connection, numbered in
+// order; their identifiers are then read a page at a time, so that no
+// statement sorts or holds every member's lists.
 func (s *Store) SegmentAudience(ctx context.Context, p *crmlink.SegmentPlan, each func(m *crmlink.AudienceMember) error) error {
 	if _, err := s.Counter(ctx, p.CounterID); err != nil {
 		return err
 	}
-	g := &segmentBuilder{b: &reportBuilder{joined: map[string]bool{}}, plan: p}
-	q := g.statement() + `,
-	oc AS (SELECT cust, list(client_id) AS ids FROM own SEMI JOIN members USING (cust) GROUP BY cust)
-	SELECT m.cust,
-	    CASE WHEN m.cust = '' THEN [m.vid] ELSE list_sort(list_distinct(coalesce(c.client_ids, []::UBIGINT[]) || coalesce(oc.ids, []::UBIGINT[]))) END,
-	    coalesce(c.email_sha256, []::VARCHAR[]), coalesce(c.email_md5, []::VARCHAR[]),
-	    coalesce(c.phone_sha256, []::VARCHAR[]), coalesce(c.phone_md5, []::VARCHAR[]), coalesce(c.phone_e164_sha256, []::VARCHAR[]),
-	    coalesce(c.emails, []::VARCHAR[]), coalesce(c.phones, []::VARCHAR[])
-	FROM members m LEFT JOIN (SELECT * FROM contacts WHERE counter_id = $1) c ON c.uniq_id = m.cust LEFT JOIN oc ON oc.cust = m.cust
-	ORDER BY m.cust = '', m.cust, m.vid`
-	// caller: SegmentAudience
-	rows, err := s.db.QueryContext(ctx, q, g.b.args...)
+	conn, err := s.db.Conn(ctx)
 	if err != nil {
+		return fmt.Errorf("segment audience: %w", err)
+	}
+	defer conn.Close()
+	g := &segmentBuilder{b: &reportBuilder{joined: map[string]bool{}}, plan: p}
+	q := g.statement() + ` SELECT row_number() OVER (ORDER BY cust = '', cust, vid) AS n, cust, vid FROM members`
+	// caller: SegmentAudience (members)
+	if _, err := conn.ExecContext(ctx, `CREATE OR REPLACE TEMP TABLE audience_members AS `+q, g.b.args...); err != nil {
 		return fmt.Errorf("segment audience: %w", outOfMemory(err))
 	}
-	defer rows.Close()
+	defer conn.ExecContext(context.WithoutCancel(ctx), `DROP TABLE IF EXISTS audience_members`)
 	var m crmlink.AudienceMember
-	for rows.Next() {
-		if err := rows.Scan(&m.UniqID, scanList(&m.ClientIDs), scanList(&m.EmailSHA256), scanList(&m.EmailMD5),
-			scanList(&m.PhoneSHA256), scanList(&m.PhoneMD5), scanList(&m.PhoneE164SHA256), scanList(&m.Emails), scanList(&m.Phones)); err != nil {
-			return fmt.Errorf("segment audience: %w", err)
+	page := s.audiencePage
+	for from := 0; ; from += page {
+		// caller: SegmentAudience (a page)
+		rows, err := conn.QueryContext(ctx, `
+			WITH page AS (SELECT * FROM audience_members WHERE n > $2 AND n <= $3),
+			oc AS (SELECT o.cust, list(o.client_id) AS ids FROM client_owners o SEMI JOIN page ON page.cust = o.cust
+			    WHERE o.counter_id = $1 GROUP BY o.cust)
+			SELECT m.cust,
+			    CASE WHEN m.cust = '' THEN [m.vid] ELSE list_sort(list_distinct(coalesce(c.client_ids, []::UBIGINT[]) || coalesce(oc.ids, []::UBIGINT[]))) END,
+			    coalesce(c.email_sha256, []::VARCHAR[]), coalesce(c.email_md5, []::VARCHAR[]),
+			    coalesce(c.phone_sha256, []::VARCHAR[]), coalesce(c.phone_md5, []::VARCHAR[]), coalesce(c.phone_e164_sha256, []::VARCHAR[]),
+			    coalesce(c.emails, []::VARCHAR[]), coalesce(c.phones, []::VARCHAR[])
+			FROM page m LEFT JOIN (SELECT * FROM contacts WHERE counter_id = $1) c ON c.uniq_id = m.cust LEFT JOIN oc ON oc.cust = m.cust
+			ORDER BY m.n`, int64(p.CounterID), from, from+page)
+		if err != nil {
+			return fmt.Errorf("segment audience: %w", outOfMemory(err))
 		}
-		if err := each(&m); err != nil {
-			return err
+		n := 0
+		for rows.Next() {
+			n++
+			if err := rows.Scan(&m.UniqID, scanList(&m.ClientIDs), scanList(&m.EmailSHA256), scanList(&m.EmailMD5),
+				scanList(&m.PhoneSHA256), scanList(&m.PhoneMD5), scanList(&m.PhoneE164SHA256), scanList(&m.Emails), scanList(&m.Phones)); err != nil {
+				rows.Close()
+				return fmt.Errorf("segment audience: %w", err)
+			}
+			if err := each(&m); err != nil {
+				rows.Close()
+				return err
+			}
+		}
+		err = rows.Err()
+		rows.Close()
+		if err != nil {
+			return fmt.Errorf("segment audience: %w", outOfMemory(err))
+		}
+		if n < page {
+			return nil
 		}
 	}
-	if err := rows.Err(); err != nil {
-		return fmt.Errorf("segment audience: %w", outOfMemory(err))
-	}
-	return nil
 }

@@ -35,6 +35,8 @@ type Store struct {
 	db    *sql.DB
 	path  string
 	clock crmlink.Clock
+	// audiencePage: see audiencePage.
+	audiencePage int
 	// spoolDir holds imports' temporary files: beside the database, so
 	// they land on the disk meant for data, or the system's temp dir for
 	// an in-memory store.
@@ -210,7 +212,7 @@ func Open(ctx context.Context, rawURL string, clock crmlink.Clock, options ...Op
 		db.Close()
 		return nil, openError(path, err)
 	}
-	s := &Store{db: db, path: path, clock: clock, spoolDir: os.TempDir(), chunkRows: spool.ChunkRows, linkRows: linkSliceRows,
+	s := &Store{db: db, path: path, clock: clock, audiencePage: audiencePage, spoolDir: os.TempDir(), chunkRows: spool.ChunkRows, linkRows: linkSliceRows,
 		log: slog.New(slog.DiscardHandler), identSeed: maphash.MakeSeed()}
 	for _, o := range options {
 		o(s)

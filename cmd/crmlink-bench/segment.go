@@ -2,8 +2,11 @@ package main
 
 import (
 	"context"
+	"fmt"
 	"net/url"
+	"os"
 
+	"github.com/crmlink/crmlink/audience"
 	"github.com/crmlink/crmlink/internal/cli"
 	"github.com/crmlink/crmlink/report"
 )
@@ -20,6 +23,34 @@ func benchSegment(ctx context.Context, g *cli.GenFlags, dir, keep, storeOpts str
 	goals, err := st.Goals(ctx, c.ID)
 	if err != nil {
 		return err
+	}
+	// Exports first, on the freshly opened store, for their peak RSS.
+	every, err := report.ParseSegment("cdp:c:orders>=0", report.SegmentRequest{Counter: c, Goals: goals, Now: e.Clock.Now()})
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(e.Stdout, "store opened: RSS %s\n", peakRSS())
+	for _, name := range []string{"google", "yandex_clientid"} {
+		f := audience.Lookup(name)
+		resetPeakRSS()
+		var members, rows int
+		if err := bestOf3(e, "export, every customer, "+name, "member", func() (int, error) {
+			tmp, err := os.CreateTemp(dir, "audience-*")
+			if err != nil {
+				return 0, err
+			}
+			defer os.Remove(tmp.Name())
+			defer tmp.Close()
+			w := audience.NewWriter(tmp, f, false)
+			if err := st.SegmentAudience(ctx, every, w.Write); err != nil {
+				return 0, err
+			}
+			members, rows = w.Members, w.Rows
+			return w.Members, w.Close()
+		}); err != nil {
+			return err
+		}
+		fmt.Fprintf(e.Stdout, "  %s: %d rows of %d members; peak RSS %s\n", name, rows, members, peakRSS())
 	}
 	for _, s := range []struct{ name, expr string }{
 		{"size, CRM: paid revenue", "cdp:c:paidRevenue>=10000"},

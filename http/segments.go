@@ -28,6 +28,9 @@ func (s *Server) segmentRoutes() {
 	s.handle("GET "+base+"segment/{segment}/members", s.segmentMembers)
 	s.handle("GET "+base+"segment/{segment}/audience", s.segmentAudience)
 	s.handle("GET "+base+"segment/{segment}/exports", s.segmentExports)
+	// An expression not saved yet, for an editor to show as it is typed.
+	s.handle("GET "+base+"size", s.expressionSize)
+	s.handle("GET "+base+"members", s.expressionMembers)
 }
 
 // SegmentJSON is a segment in Metrica's shape, with our update time.
@@ -161,6 +164,48 @@ func (s *Server) deleteSegment(w http.ResponseWriter, r *http.Request) error {
 	return writeJSON(w, http.StatusOK, map[string]any{"success": true})
 }
 
+// expressionSize answers GET .../apisegment/size?expression=: what
+// segmentSize answers for a saved segment, for an expression not saved.
+func (s *Server) expressionSize(w http.ResponseWriter, r *http.Request) error {
+	c, err := s.counterFor(r, crmlink.ScopeRead)
+	if err != nil {
+		return err
+	}
+	p, err := s.planExpression(r, c)
+	if err != nil {
+		return err
+	}
+	size, err := s.cfg.Store.SegmentSize(r.Context(), p)
+	if err != nil {
+		return err
+	}
+	return writeJSON(w, http.StatusOK, map[string]any{"size": size, "audiences": audience.Counts(size)})
+}
+
+// expressionMembers answers GET .../apisegment/members?expression=: what
+// segmentMembers answers for a saved segment, for an expression not
+// saved.
+func (s *Server) expressionMembers(w http.ResponseWriter, r *http.Request) error {
+	c, err := s.counterFor(r, crmlink.ScopeWrite)
+	if err != nil {
+		return err
+	}
+	p, err := s.planExpression(r, c)
+	if err != nil {
+		return err
+	}
+	return s.writeMembers(w, r, p, 0)
+}
+
+// planExpression plans the expression parameter.
+func (s *Server) planExpression(r *http.Request, c *crmlink.Counter) (*crmlink.SegmentPlan, error) {
+	expr := r.URL.Query().Get("expression")
+	if strings.TrimSpace(expr) == "" {
+		return nil, withType("missing_parameter", crmlink.Errorf(crmlink.KindInvalid, "expression: missing"))
+	}
+	return s.planSegment(r, c, expr)
+}
+
 // segmentSize answers GET .../segment/{segment}/size: how many customers,
 // visitors, ClientIDs, emails and phones the segment holds now. A read
 // token may ask.
@@ -195,6 +240,16 @@ func (s *Server) segmentMembers(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
+	p, err := s.planSegment(r, c, sg.Expression)
+	if err != nil {
+		return err
+	}
+	return s.writeMembers(w, r, p, sg.ID)
+}
+
+// writeMembers answers a page of a segment's members, as the offset and
+// limit parameters ask.
+func (s *Server) writeMembers(w http.ResponseWriter, r *http.Request, p *crmlink.SegmentPlan, id crmlink.SegmentID) error {
 	q := r.URL.Query()
 	offset, limit := 0, defaultMembersLimit
 	if v := q.Get("offset"); v != "" {
@@ -211,15 +266,15 @@ func (s *Server) segmentMembers(w http.ResponseWriter, r *http.Request) error {
 		}
 		limit = n
 	}
-	p, err := s.planSegment(r, c, sg.Expression)
-	if err != nil {
-		return err
-	}
 	members, err := s.cfg.Store.SegmentMembers(r.Context(), p, offset, limit)
 	if err != nil {
 		return err
 	}
-	return writeJSON(w, http.StatusOK, map[string]any{"segment_id": sg.ID, "offset": offset + 1, "limit": limit, "members": members})
+	out := map[string]any{"offset": offset + 1, "limit": limit, "members": members}
+	if id != 0 {
+		out["segment_id"] = id
+	}
+	return writeJSON(w, http.StatusOK, out)
 }
 
 // segmentAudience answers GET .../segment/{segment}/audience?format=&plain=:

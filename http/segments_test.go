@@ -74,6 +74,22 @@ func TestSegmentsAPI(t *testing.T) {
 		}
 	}
 
+	// An expression not saved yet.
+	code, out = f.do(t, "GET", base+"size?expression="+urlEscape("cdp:c:id=='C2'"), r, nil, "")
+	if size, _ := out["size"].(map[string]any); code != 200 || size["customers"] != 1.0 || out["audiences"] == nil {
+		t.Errorf("size of an expression: %d %v", code, out)
+	}
+	code, out = f.do(t, "GET", base+"members?expression="+urlEscape("cdp:c:id=='C2'"), w, nil, "")
+	if members, _ := out["members"].([]any); code != 200 || len(members) != 1 || members[0].(map[string]any)["uniq_id"] != "C2" {
+		t.Errorf("members of an expression: %d %v", code, out)
+	}
+	if code, out = f.do(t, "GET", base+"size?expression="+urlEscape("cdp:c:x==1"), r, nil, ""); code != 400 || !strings.Contains(fmt.Sprint(out["message"]), "expression: column 1") {
+		t.Errorf("size of a bad expression: %d %v", code, out)
+	}
+	if code, _ = f.do(t, "GET", base+"members?expression="+urlEscape("cdp:c:id=='C2'"), r, nil, ""); code != 403 {
+		t.Errorf("members of an expression with a read token: %d", code)
+	}
+
 	code, out = f.do(t, "PUT", base+"segment/"+id, w, strings.NewReader(`{"segment":{"name":"Anyone","expression":"cdp:c:orders==0"}}`), "application/json")
 	if code != 200 || out["segment"].(map[string]any)["expression"] != "cdp:c:orders==0" {
 		t.Errorf("update: %d %v", code, out)

@@ -22,6 +22,7 @@ const (
 	KindForbidden                     // valid credentials, but not for this
 	KindTooLarge                      // a body or a file over a configured limit
 	KindUnavailable                   // try again later (store busy, shutting down)
+	KindUpstream                      // a service we called (an ad platform's API) failed or refused
 )
 
 // String names the kind.
@@ -41,6 +42,8 @@ func (k ErrorKind) String() string {
 		return "too large"
 	case KindUnavailable:
 		return "unavailable"
+	case KindUpstream:
+		return "upstream"
 	}
 	return "internal"
 }

@@ -64,6 +64,40 @@ type SegmentStore interface {
 	// SegmentExports lists a counter's exports, newest first, of one
 	// segment (0: of all), at most limit.
 	SegmentExports(ctx context.Context, counter CounterID, segment SegmentID, limit int) ([]SegmentExport, error)
+	// SetAudienceTarget stores where a counter's audiences go on a
+	// platform, stamping its time.
+	SetAudienceTarget(ctx context.Context, t *AudienceTarget) error
+	// AudienceTarget returns a counter's target on a platform, or an
+	// *Error of kind NotFound.
+	AudienceTarget(ctx context.Context, counter CounterID, platform string) (*AudienceTarget, error)
+	// SetSegmentPush stores a segment's push in a format (by counter,
+	// segment and format).
+	SetSegmentPush(ctx context.Context, p *SegmentPush) error
+	// SegmentPushes lists the pushes of a counter's segments (counter 0:
+	// of every counter).
+	SegmentPushes(ctx context.Context, counter CounterID) ([]SegmentPush, error)
+}
+
+// AudienceTarget is where a counter's audiences go on a platform: its
+// API's base URL and the OAuth token to call it with.
+type AudienceTarget struct {
+	CounterID CounterID
+	Platform  string // "yandex"
+	BaseURL   string
+	Token     string
+	Updated   time.Time
+}
+
+// SegmentPush is a segment pushed to a platform in a format: the
+// platform's segment, which later pushes replace the data of, and how
+// often to push again on a schedule (0: only when asked).
+type SegmentPush struct {
+	CounterID  CounterID
+	SegmentID  SegmentID
+	Format     string
+	TargetID   int64
+	EveryHours int
+	LastPush   time.Time // zero: never pushed
 }
 
 // SegmentExport is one audience file downloaded, or pushed to a platform.

@@ -102,15 +102,21 @@ func (s *Store) UpdateSegment(ctx context.Context, sg *crmlink.Segment) error {
 
 // DeleteSegment removes a segment. See crmlink.SegmentStore.
 func (s *Store) DeleteSegment(ctx context.Context, counter crmlink.CounterID, id crmlink.SegmentID) error {
-	// caller: DeleteSegment
-	res, err := s.db.ExecContext(ctx, `DELETE FROM segments WHERE counter_id = ? AND id = ?`, int64(counter), int64(id))
-	if err != nil {
-		return fmt.Errorf("delete segment %d: %w", id, err)
-	}
-	if n, _ := res.RowsAffected(); n == 0 {
-		return notFound("segment", id)
-	}
-	return nil
+	return s.inTx(ctx, func(tx *sql.Tx) error {
+		// caller: DeleteSegment
+		res, err := tx.ExecContext(ctx, `DELETE FROM segments WHERE counter_id = ? AND id = ?`, int64(counter), int64(id))
+		if err != nil {
+			return fmt.Errorf("delete segment %d: %w", id, err)
+		}
+		if n, _ := res.RowsAffected(); n == 0 {
+			return notFound("segment", id)
+		}
+		// caller: DeleteSegment (pushes)
+		if _, err := tx.ExecContext(ctx, `DELETE FROM segment_pushes WHERE counter_id = ? AND segment_id = ?`, int64(counter), int64(id)); err != nil {
+			return fmt.Errorf("delete segment %d: %w", id, err)
+		}
+		return nil
+	})
 }
 
 // RecordSegmentExport records an audience file downloaded or pushed. See
@@ -149,6 +155,76 @@ func (s *Store) SegmentExports(ctx context.Context, counter crmlink.CounterID, s
 	}
 	if err := rows.Err(); err != nil {
 		return nil, fmt.Errorf("segment exports: %w", err)
+	}
+	return out, nil
+}
+
+// SetAudienceTarget stores a counter's target on a platform. See
+// crmlink.SegmentStore.
+func (s *Store) SetAudienceTarget(ctx context.Context, t *crmlink.AudienceTarget) error {
+	t.Updated = utc(s.clock.Now())
+	// caller: SetAudienceTarget
+	_, err := s.db.ExecContext(ctx, `INSERT OR REPLACE INTO audience_targets (counter_id, platform, base_url, token, updated) VALUES (?, ?, ?, ?, ?)`,
+		int64(t.CounterID), t.Platform, t.BaseURL, t.Token, t.Updated)
+	if err != nil {
+		return fmt.Errorf("set audience target: %w", err)
+	}
+	return nil
+}
+
+// AudienceTarget returns a counter's target on a platform. See
+// crmlink.SegmentStore.
+func (s *Store) AudienceTarget(ctx context.Context, counter crmlink.CounterID, platform string) (*crmlink.AudienceTarget, error) {
+	t := crmlink.AudienceTarget{CounterID: counter, Platform: platform}
+	// caller: AudienceTarget
+	err := s.db.QueryRowContext(ctx, `SELECT base_url, token, updated FROM audience_targets WHERE counter_id = ? AND platform = ?`,
+		int64(counter), platform).Scan(&t.BaseURL, &t.Token, &t.Updated)
+	if isNoRows(err) {
+		return nil, notFound("audience target", platform)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("audience target: %w", err)
+	}
+	t.Updated = t.Updated.UTC()
+	return &t, nil
+}
+
+// SetSegmentPush stores a segment's push. See crmlink.SegmentStore.
+func (s *Store) SetSegmentPush(ctx context.Context, p *crmlink.SegmentPush) error {
+	var last any
+	if !p.LastPush.IsZero() {
+		last = utc(p.LastPush)
+	}
+	// caller: SetSegmentPush
+	_, err := s.db.ExecContext(ctx, `INSERT OR REPLACE INTO segment_pushes (counter_id, segment_id, format, target_id, every_hours, last_push)
+		VALUES (?, ?, ?, ?, ?, ?)`, int64(p.CounterID), int64(p.SegmentID), p.Format, p.TargetID, p.EveryHours, last)
+	if err != nil {
+		return fmt.Errorf("set segment push: %w", err)
+	}
+	return nil
+}
+
+// SegmentPushes lists segments' pushes. See crmlink.SegmentStore.
+func (s *Store) SegmentPushes(ctx context.Context, counter crmlink.CounterID) ([]crmlink.SegmentPush, error) {
+	// caller: SegmentPushes
+	rows, err := s.db.QueryContext(ctx, `SELECT counter_id, segment_id, format, target_id, every_hours, last_push FROM segment_pushes
+		WHERE ? = 0 OR counter_id = ? ORDER BY counter_id, segment_id, format`, int64(counter), int64(counter))
+	if err != nil {
+		return nil, fmt.Errorf("segment pushes: %w", err)
+	}
+	defer rows.Close()
+	var out []crmlink.SegmentPush
+	for rows.Next() {
+		var p crmlink.SegmentPush
+		var last sql.NullTime
+		if err := rows.Scan(&p.CounterID, &p.SegmentID, &p.Format, &p.TargetID, &p.EveryHours, &last); err != nil {
+			return nil, fmt.Errorf("segment pushes: %w", err)
+		}
+		p.LastPush = nullTime(last)
+		out = append(out, p)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("segment pushes: %w", err)
 	}
 	return out, nil
 }

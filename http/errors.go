@@ -60,6 +60,8 @@ func statusOf(kind crmlink.ErrorKind) (int, string) {
 		return http.StatusRequestEntityTooLarge, "invalid_uploading"
 	case crmlink.KindUnavailable:
 		return http.StatusServiceUnavailable, "backend_error"
+	case crmlink.KindUpstream:
+		return http.StatusBadGateway, "upstream_error"
 	}
 	return http.StatusInternalServerError, "backend_error"
 }

@@ -381,7 +381,8 @@ type SegmentExportJSON struct {
 }
 
 // segmentExports answers GET .../segment/{segment}/exports: the
-// segment's downloads and pushes, newest first.
+// segment's downloads and pushes, newest first, and its pushes' state
+// (the platform's segment, the schedule).
 func (s *Server) segmentExports(w http.ResponseWriter, r *http.Request) error {
 	c, sg, err := s.segmentFor(r, crmlink.ScopeRead)
 	if err != nil {
@@ -392,9 +393,28 @@ func (s *Server) segmentExports(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	out := []SegmentExportJSON{}
-	for _, e := range list {
-		out = append(out, SegmentExportJSON{SegmentID: e.SegmentID, SegmentName: e.SegmentName, Kind: e.Kind, Format: e.Format, Who: e.Who,
-			Time: e.At.Format(time.RFC3339), Rows: e.Rows, Members: e.Members, LeftOut: e.LeftOut, Target: e.Target, Error: e.Error})
+	for i := range list {
+		out = append(out, exportJSON(&list[i]))
 	}
-	return writeJSON(w, http.StatusOK, map[string]any{"exports": out})
+	pushes, err := s.cfg.Store.SegmentPushes(r.Context(), c.ID)
+	if err != nil {
+		return err
+	}
+	type pushJSON struct {
+		Format     string `json:"format"`
+		TargetID   int64  `json:"target_id"`
+		EveryHours int    `json:"every_hours"`
+		LastPush   string `json:"last_push,omitempty"`
+	}
+	ps := []pushJSON{}
+	for _, p := range pushes {
+		if p.SegmentID == sg.ID {
+			x := pushJSON{Format: p.Format, TargetID: p.TargetID, EveryHours: p.EveryHours}
+			if !p.LastPush.IsZero() {
+				x.LastPush = p.LastPush.UTC().Format(time.RFC3339)
+			}
+			ps = append(ps, x)
+		}
+	}
+	return writeJSON(w, http.StatusOK, map[string]any{"exports": out, "pushes": ps})
 }

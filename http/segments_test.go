@@ -1,13 +1,19 @@
 package http_test
 
 import (
+	"context"
 	"crypto/sha256"
 	"encoding/hex"
 	"fmt"
 	"io"
 	"net/http"
+	"net/http/httptest"
 	"strings"
+	"sync"
 	"testing"
+	"time"
+
+	"github.com/crmlink/crmlink/audience"
 )
 
 // TestSegmentsAPI: segments keep Metrica's apisegment paths and shapes;
@@ -216,4 +222,117 @@ func TestSegmentAudience(t *testing.T) {
 	if last["format"] != "yandex_crm" || last["kind"] != "download" || last["rows"] != 121.0 || last["members"] != 121.0 || last["left_out"] != 1.0 {
 		t.Errorf("last export: %v", last)
 	}
+}
+
+// TestSegmentPush: a counter's Yandex Audience target is set by an
+// admin and never shown back; a push sends the segment's CRM file,
+// hashed, and records it; a refusal answers 502 with Audience's message
+// and is recorded; the schedule pushes again once due, replacing the
+// data.
+func TestSegmentPush(t *testing.T) {
+	f := newFixture(t, 0)
+	var mu sync.Mutex
+	var calls []string
+	var files []string
+	failing := false
+	yandex := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		mu.Lock()
+		defer mu.Unlock()
+		calls = append(calls, r.Method+" "+r.URL.RequestURI()+" "+r.Header.Get("Authorization"))
+		w.Header().Set("Content-Type", "application/json")
+		if failing {
+			w.WriteHeader(400)
+			io.WriteString(w, `{"errors":[{"error_type":"invalid_parameter","message":"Too few valid rows"}],"code":400,"message":"Too few valid rows"}`)
+			return
+		}
+		if file, _, err := r.FormFile("file"); err == nil {
+			raw, _ := io.ReadAll(file)
+			files = append(files, string(raw))
+		}
+		io.WriteString(w, `{"segment":{"id":77,"name":"x","status":"uploaded"}}`)
+	}))
+	defer yandex.Close()
+	var csv strings.Builder
+	csv.WriteString("uniq_id,emails\n")
+	for i := range 100 {
+		fmt.Fprintf(&csv, "N%03d,n%d@example.com\n", i, i)
+	}
+	body, ct := multipartFile(t, csv.String())
+	uploading(t, f.post(t, "/data/contacts/csv", ct, body))
+	cid := f.counter.ID.String()
+	base := "/management/v1/counter/" + cid + "/apisegment/"
+	w := "OAuth " + f.write
+	code, out := f.do(t, "POST", base+"segments", w, strings.NewReader(`{"segment":{"name":"Everyone","expression":"cdp:c:orders==0"}}`), "application/json")
+	if code != 200 {
+		t.Fatalf("create: %d %v", code, out)
+	}
+	id := fmt.Sprint(out["segment"].(map[string]any)["segment_id"])
+	push := base + "segment/" + id + "/push"
+	if code, out := f.do(t, "POST", push, w, strings.NewReader(`{"format":"yandex_crm"}`), "application/json"); code != 409 ||
+		!strings.Contains(fmt.Sprint(out["message"]), "Yandex Audience is not set up") {
+		t.Errorf("push before the target is set: %d %v", code, out)
+	}
+	target := "/management/v1/counter/" + cid + "/audience/yandex"
+	setBody := `{"yandex_audience":{"token":"secret-oauth","base_url":"` + yandex.URL + `"}}`
+	if code, _ := f.do(t, "PUT", target, w, strings.NewReader(setBody), "application/json"); code != 403 {
+		t.Errorf("a write token set the target: %d", code)
+	}
+	if code, out := f.do(t, "PUT", target, "OAuth "+f.admin, strings.NewReader(setBody), "application/json"); code != 200 || strings.Contains(fmt.Sprint(out), "secret-oauth") {
+		t.Errorf("set target: %d %v", code, out)
+	}
+	if code, out := f.do(t, "GET", target, "OAuth "+f.read, nil, ""); code != 200 || strings.Contains(fmt.Sprint(out), "secret-oauth") ||
+		out["yandex_audience"].(map[string]any)["token_set"] != true {
+		t.Errorf("get target: %d %v", code, out)
+	}
+	code, out = f.do(t, "POST", push, w, strings.NewReader(`{"format":"yandex_crm","every_hours":24}`), "application/json")
+	if e, _ := out["export"].(map[string]any); code != 200 || e["target"] != "77" || e["rows"] != 100.0 || e["kind"] != "push" {
+		t.Fatalf("push: %d %v", code, out)
+	}
+	mu.Lock()
+	if len(calls) != 2 || calls[0] != "POST /v1/management/segments/upload_csv_file OAuth secret-oauth" ||
+		calls[1] != "POST /v1/management/segment/77/confirm OAuth secret-oauth" || len(files) != 1 ||
+		!strings.HasPrefix(files[0], "email,phone,ext_id\n"+sha256Hex("n0@example.com")+",,N000\n") {
+		t.Errorf("calls %q, files %d", calls, len(files))
+	}
+	mu.Unlock()
+
+	// Not due yet; a day later, due: the data of segment 77 is replaced.
+	p := &audience.Pusher{Store: f.store, Clock: f.clock}
+	if err := p.PushDue(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	f.clock.T = f.clock.T.Add(24 * time.Hour)
+	if err := p.PushDue(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	mu.Lock()
+	if len(calls) != 3 || calls[2] != "POST /v1/management/segment/77/modify_data?modification_type=replace OAuth secret-oauth" {
+		t.Errorf("scheduled push: %q", calls)
+	}
+	failing = true
+	mu.Unlock()
+	code, out = f.do(t, "POST", push, w, strings.NewReader(`{"format":"yandex_crm"}`), "application/json")
+	if code != 502 || errorType(t, code, out) != "upstream_error" || !strings.Contains(fmt.Sprint(out["message"]), "Too few valid rows") {
+		t.Errorf("refused push: %d %v", code, out)
+	}
+	code, out = f.do(t, "GET", base+"segment/"+id+"/exports", "OAuth "+f.read, nil, "")
+	exports, _ := out["exports"].([]any)
+	pushes, _ := out["pushes"].([]any)
+	if code != 200 || len(exports) != 3 || len(pushes) != 1 {
+		t.Fatalf("exports: %d %v", code, out)
+	}
+	if e := exports[0].(map[string]any); !strings.Contains(fmt.Sprint(e["error"]), "Too few valid rows") {
+		t.Errorf("the refused push is recorded as %v", e)
+	}
+	if e := exports[1].(map[string]any); e["who"] != "schedule" || e["target"] != "77" {
+		t.Errorf("the scheduled push is recorded as %v", e)
+	}
+	if p := pushes[0].(map[string]any); p["every_hours"] != 24.0 || p["target_id"] != 77.0 {
+		t.Errorf("push state %v", p)
+	}
+}
+
+func sha256Hex(s string) string {
+	sum := sha256.Sum256([]byte(s))
+	return hex.EncodeToString(sum[:])
 }

@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/crmlink/crmlink"
+	"github.com/crmlink/crmlink/audience"
 	"github.com/crmlink/crmlink/collect"
 	"github.com/crmlink/crmlink/sessionfile"
 	"github.com/prometheus/client_golang/prometheus"
@@ -66,6 +67,8 @@ type Server struct {
 	collectDuration        prometheus.Observer
 	requests               *prometheus.CounterVec
 	duration               *prometheus.HistogramVec
+	// pusher pushes segments' audiences to Yandex Audience when asked.
+	pusher *audience.Pusher
 }
 
 // NewServer builds the routes.
@@ -86,7 +89,7 @@ func NewServer(cfg Config) *Server {
 		cfg.Clock = crmlink.SystemClock{}
 	}
 	s := &Server{cfg: cfg, mux: http.NewServeMux(), registry: prometheus.NewRegistry(), signins: newSigninLimiter(cfg.Clock.Now),
-		cop: http.NewCrossOriginProtection()}
+		cop: http.NewCrossOriginProtection(), pusher: &audience.Pusher{Store: cfg.Store, Clock: cfg.Clock, Log: cfg.Logger}}
 	s.requests = prometheus.NewCounterVec(prometheus.CounterOpts{
 		Name: "crmlink_http_requests_total", Help: "HTTP requests by route and status code.",
 	}, []string{"route", "code"})
@@ -119,6 +122,7 @@ func NewServer(cfg Config) *Server {
 	s.offlineRoutes()
 	s.manageRoutes()
 	s.segmentRoutes()
+	s.pushRoutes()
 	s.reportRoutes()
 	s.collectRoutes()
 	s.uiRoutes()

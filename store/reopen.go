@@ -553,3 +553,23 @@ func (r *Reopening) SegmentExports(ctx context.Context, counter crmlink.CounterI
 		return st.SegmentExports(ctx, counter, segment, limit)
 	})
 }
+
+func (r *Reopening) SetAudienceTarget(ctx context.Context, t *crmlink.AudienceTarget) error {
+	return do(r, ctx, func(ctx context.Context, st crmlink.Store) error { return st.SetAudienceTarget(ctx, t) })
+}
+
+func (r *Reopening) AudienceTarget(ctx context.Context, counter crmlink.CounterID, platform string) (*crmlink.AudienceTarget, error) {
+	return call(r, ctx, func(ctx context.Context, st crmlink.Store) (*crmlink.AudienceTarget, error) {
+		return st.AudienceTarget(ctx, counter, platform)
+	})
+}
+
+func (r *Reopening) SetSegmentPush(ctx context.Context, p *crmlink.SegmentPush) error {
+	return do(r, ctx, func(ctx context.Context, st crmlink.Store) error { return st.SetSegmentPush(ctx, p) })
+}
+
+func (r *Reopening) SegmentPushes(ctx context.Context, counter crmlink.CounterID) ([]crmlink.SegmentPush, error) {
+	return call(r, ctx, func(ctx context.Context, st crmlink.Store) ([]crmlink.SegmentPush, error) {
+		return st.SegmentPushes(ctx, counter)
+	})
+}

@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/crmlink/crmlink"
+	"github.com/crmlink/crmlink/audience"
 	"github.com/crmlink/crmlink/collect"
 	crmhttp "github.com/crmlink/crmlink/http"
 	"github.com/crmlink/crmlink/internal/cli"
@@ -176,6 +177,11 @@ func serve(ctx context.Context, st crmlink.Store, cfg serveConfig, log *slog.Log
 				col.Forget(4 * time.Hour)
 			}
 		}
+	})
+	bg.Go(func() {
+		// Segments pushed to Yandex Audience on a schedule.
+		p := &audience.Pusher{Store: st, Clock: e.Clock, Log: log}
+		p.Run(bgCtx, time.Minute)
 	})
 	defer func() {
 		stopBackground()

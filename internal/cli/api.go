@@ -116,6 +116,8 @@ func answerError(resp *http.Response, raw []byte) error {
 		kind = crmlink.KindTooLarge
 	case http.StatusServiceUnavailable, http.StatusTooManyRequests:
 		kind = crmlink.KindUnavailable
+	case http.StatusBadGateway:
+		kind = crmlink.KindUpstream
 	}
 	var body struct {
 		Message string `json:"message"`

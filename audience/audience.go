@@ -181,6 +181,14 @@ func (w *Writer) Close() error {
 	return w.err
 }
 
+// Count puts the writer's counts into an export's record.
+func (w *Writer) Count(e *crmlink.SegmentExport) {
+	e.Rows, e.Members, e.LeftOut = int64(w.Rows), int64(w.Members), 0
+	for _, n := range w.LeftOut {
+		e.LeftOut += int64(n)
+	}
+}
+
 func (w *Writer) record(fields ...string) {
 	if w.err == nil {
 		w.err = w.csv.Write(fields)

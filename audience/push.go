@@ -77,35 +77,15 @@ func (p *Pusher) Push(ctx context.Context, c *crmlink.Counter, sg *crmlink.Segme
 // push writes the file to a temporary file and sends it.
 func (p *Pusher) push(ctx context.Context, c *crmlink.Counter, sg *crmlink.Segment, f *Format, t *crmlink.AudienceTarget,
 	state *crmlink.SegmentPush, e *crmlink.SegmentExport) error {
-	goals, err := p.Store.Goals(ctx, c.ID)
+	tmp, w, err := WriteFile(ctx, p.Store, c, sg, f, false, p.Clock.Now())
+	if tmp != nil {
+		defer os.Remove(tmp.Name())
+		defer tmp.Close()
+	}
+	if w != nil {
+		w.Count(e)
+	}
 	if err != nil {
-		return err
-	}
-	plan, err := report.ParseSegment(sg.Expression, report.SegmentRequest{Counter: c, Goals: goals, Now: p.Clock.Now()})
-	if err != nil {
-		return err
-	}
-	tmp, err := os.CreateTemp("", "crmlink-push-*")
-	if err != nil {
-		return err
-	}
-	defer os.Remove(tmp.Name())
-	defer tmp.Close()
-	w := NewWriter(tmp, f, false)
-	if err := p.Store.SegmentAudience(ctx, plan, w.Write); err != nil {
-		return err
-	}
-	if err := w.Close(); err != nil {
-		return err
-	}
-	e.Rows, e.Members = int64(w.Rows), int64(w.Members)
-	for _, n := range w.LeftOut {
-		e.LeftOut += int64(n)
-	}
-	if w.Rows < f.MinRows {
-		return crmlink.Errorf(crmlink.KindConflict, "the segment gives %d rows for %s, which takes files of at least %d", w.Rows, f.Title, f.MinRows)
-	}
-	if _, err := tmp.Seek(0, 0); err != nil {
 		return err
 	}
 	y := &Yandex{BaseURL: t.BaseURL, Token: t.Token, Client: p.Client}
@@ -116,6 +96,38 @@ func (p *Pusher) push(ctx context.Context, c *crmlink.Counter, sg *crmlink.Segme
 	state.TargetID = id
 	e.Target = fmt.Sprint(id)
 	return nil
+}
+
+// WriteFile writes a segment's file in format f into a temporary file,
+// read back from its start: the caller removes it. A file with fewer
+// rows than the platform takes is an error of kind Conflict, with the
+// writer's counts. now is when the segment's days are counted from.
+func WriteFile(ctx context.Context, st crmlink.Store, c *crmlink.Counter, sg *crmlink.Segment, f *Format, plain bool,
+	now time.Time) (*os.File, *Writer, error) {
+	goals, err := st.Goals(ctx, c.ID)
+	if err != nil {
+		return nil, nil, err
+	}
+	plan, err := report.ParseSegment(sg.Expression, report.SegmentRequest{Counter: c, Goals: goals, Now: now})
+	if err != nil {
+		return nil, nil, err
+	}
+	tmp, err := os.CreateTemp("", "crmlink-audience-*")
+	if err != nil {
+		return nil, nil, err
+	}
+	w := NewWriter(tmp, f, plain)
+	if err := st.SegmentAudience(ctx, plan, w.Write); err != nil {
+		return tmp, nil, err
+	}
+	if err := w.Close(); err != nil {
+		return tmp, nil, err
+	}
+	if w.Rows < f.MinRows {
+		return tmp, w, crmlink.Errorf(crmlink.KindConflict, "the segment gives %d rows for %s, which takes files of at least %d", w.Rows, f.Title, f.MinRows)
+	}
+	_, err = tmp.Seek(0, 0)
+	return tmp, w, err
 }
 
 // PushDue pushes every segment whose schedule says it is due: pushed

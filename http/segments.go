@@ -307,36 +307,17 @@ func (s *Server) segmentAudience(w http.ResponseWriter, r *http.Request) error {
 	case plain && !c.KeepPII:
 		return crmlink.Errorf(crmlink.KindInvalid, "plain: the counter keeps no plain emails or phones (keep_pii is off)")
 	}
-	p, err := s.planSegment(r, c, sg.Expression)
+	tmp, wr, err := audience.WriteFile(r.Context(), s.cfg.Store, c, sg, f, plain, s.cfg.Clock.Now())
+	if tmp != nil {
+		defer os.Remove(tmp.Name())
+		defer tmp.Close()
+	}
 	if err != nil {
 		return err
 	}
-	tmp, err := os.CreateTemp("", "crmlink-audience-*")
-	if err != nil {
-		return err
-	}
-	defer os.Remove(tmp.Name())
-	defer tmp.Close()
-	wr := audience.NewWriter(tmp, f, plain)
-	if err := s.cfg.Store.SegmentAudience(r.Context(), p, wr.Write); err != nil {
-		return err
-	}
-	if err := wr.Close(); err != nil {
-		return err
-	}
-	if wr.Rows < f.MinRows {
-		return crmlink.Errorf(crmlink.KindConflict, "the segment gives %d rows for %s, which takes files of at least %d", wr.Rows, f.Title, f.MinRows)
-	}
-	left := 0
-	for _, n := range wr.LeftOut {
-		left += n
-	}
-	e := &crmlink.SegmentExport{CounterID: c.ID, SegmentID: sg.ID, SegmentName: sg.Name, Kind: "download", Format: f.Name,
-		Who: s.who(r), Rows: int64(wr.Rows), Members: int64(wr.Members), LeftOut: int64(left)}
+	e := &crmlink.SegmentExport{CounterID: c.ID, SegmentID: sg.ID, SegmentName: sg.Name, Kind: "download", Format: f.Name, Who: s.who(r)}
+	wr.Count(e)
 	if err := s.cfg.Store.RecordSegmentExport(r.Context(), e); err != nil {
-		return err
-	}
-	if _, err := tmp.Seek(0, io.SeekStart); err != nil {
 		return err
 	}
 	reasons, _ := json.Marshal(wr.LeftOut)

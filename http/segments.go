@@ -375,7 +375,7 @@ func (s *Server) segmentExports(w http.ResponseWriter, r *http.Request) error {
 	}
 	out := []SegmentExportJSON{}
 	for i := range list {
-		out = append(out, exportJSON(&list[i]))
+		out = append(out, NewSegmentExportJSON(&list[i]))
 	}
 	pushes, err := s.cfg.Store.SegmentPushes(r.Context(), c.ID)
 	if err != nil {

@@ -105,10 +105,11 @@ func (s *Server) pushSegment(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	return writeJSON(w, http.StatusOK, map[string]any{"export": exportJSON(e)})
+	return writeJSON(w, http.StatusOK, map[string]any{"export": NewSegmentExportJSON(e)})
 }
 
-func exportJSON(e *crmlink.SegmentExport) SegmentExportJSON {
+// NewSegmentExportJSON renders a recorded download or push.
+func NewSegmentExportJSON(e *crmlink.SegmentExport) SegmentExportJSON {
 	return SegmentExportJSON{SegmentID: e.SegmentID, SegmentName: e.SegmentName, Kind: e.Kind, Format: e.Format, Who: e.Who,
 		Time: e.At.Format(time.RFC3339), Rows: e.Rows, Members: e.Members, LeftOut: e.LeftOut, Target: e.Target, Error: e.Error}
 }

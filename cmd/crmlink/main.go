@@ -33,7 +33,7 @@ type command struct {
 // clientNote is the help's paragraph on where client commands find their
 // data.
 const clientNote = `Client commands (counter, token, user, import, upload, statuses, relink,
-report) talk to a running crmlink when --server URL or CRMLINK_SERVER names
+report, segment) talk to a running crmlink when --server URL or CRMLINK_SERVER names
 one, with --token T or CRMLINK_TOKEN; otherwise they open the store file
 themselves (--store URL, env CRMLINK_STORE, default ` + DefaultStoreURL + `).
 A store file is held by one process: while serve or demo runs, use --server.
@@ -84,6 +84,15 @@ crmlink statuses list --counter ID
                [--dimensions ym:s:lastsignTrafficSource,...] [--metrics ym:s:visits,...] [--attribution A]
                [--filters EXPR] [--sort -ym:s:visits] [--limit N] [--format table|csv|json]
   Print a report, as the Reporting API answers it.`},
+		{name: "segment", subs: segmentSubs, run: cmdSegment, usage: `crmlink segment create --counter ID --name NAME EXPRESSION
+crmlink segment list --counter ID [--json]
+crmlink segment show|members --counter ID SEGMENT_ID [--offset 1 --limit 100] [--json]
+crmlink segment export --counter ID SEGMENT_ID --format yandex_crm|yandex_clientid|google|meta|vk_email|vk_phone
+                       [--plain] [--out FILE|-]
+crmlink segment push --counter ID SEGMENT_ID --format yandex_crm|yandex_clientid [--every-hours N]
+crmlink segment delete --counter ID SEGMENT_ID
+  Save a segment (a condition on customers and visitors), see its size, members and
+  what each platform's file takes, write an audience file, or push it to Yandex Audience.`},
 		{name: "gen", run: cmdGen, usage: `crmlink gen --out DIR [--seed 1] [--sessions N] [--contacts N] [--orders N] [--simple-orders N] [--days 90]
   Generate a synthetic shop's files: sessions, contacts, orders, statuses.`},
 		{name: "version", run: cmdVersion, usage: `crmlink version (or crmlink --version)
@@ -94,7 +103,7 @@ crmlink statuses list --counter ID
 // clientCommands are the commands that take --server: they work against a
 // running server or on the store file.
 var clientCommands = map[string]bool{"counter": true, "token": true, "user": true, "import": true, "upload": true,
-	"statuses": true, "relink": true, "report": true}
+	"statuses": true, "relink": true, "report": true, "segment": true}
 
 func findCommand(name string) *command {
 	for i := range commands {

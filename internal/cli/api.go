@@ -73,6 +73,30 @@ func (c *APIClient) Get(ctx context.Context, path string) ([]byte, error) {
 	return c.do(req, 256<<20)
 }
 
+// Download asks path (with its query) and copies a 200 answer's body to
+// w as it comes, returning the answer's headers. An error answer becomes
+// an error as Call's does.
+func (c *APIClient) Download(ctx context.Context, path string, w io.Writer) (http.Header, error) {
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, c.Base+path, nil)
+	if err != nil {
+		return nil, err
+	}
+	req.Header.Set("Authorization", "OAuth "+c.Token)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		return nil, unreachable(c.Base, err)
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		raw, _ := io.ReadAll(io.LimitReader(resp.Body, 1<<20))
+		return nil, answerError(resp, raw)
+	}
+	if _, err := io.Copy(w, resp.Body); err != nil {
+		return nil, crmlink.Errorf(crmlink.KindUnavailable, "read the answer of %s: %v", c.Base, err)
+	}
+	return resp.Header, nil
+}
+
 // do sends req with the token and returns the body of a 200 answer, read
 // up to limit bytes.
 func (c *APIClient) do(req *http.Request, limit int64) ([]byte, error) {

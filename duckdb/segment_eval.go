@@ -221,17 +221,28 @@ const numCast = "::DECIMAL(38,10)"
 // truth makes a condition two-valued.
 func truth(c string) string { return "coalesce((" + c + "), false)" }
 
-// person is the SQL condition of f on a person m.
-func (g *segmentBuilder) person(f *crmlink.Filter) string {
+// boolean is f's AND, OR or NOT over its children's conditions (cond),
+// each made two-valued; ok is false when f is none of them.
+func boolean(f *crmlink.Filter, cond func(*crmlink.Filter) string) (sql string, ok bool) {
 	switch f.Op {
 	case "AND", "OR":
 		var parts []string
 		for _, c := range f.Children {
-			parts = append(parts, "("+g.person(c)+")")
+			parts = append(parts, truth(cond(c)))
 		}
-		return strings.Join(parts, " "+f.Op+" ")
+		return strings.Join(parts, " "+f.Op+" "), true
 	case "NOT":
-		return "NOT (" + g.person(f.Children[0]) + ")"
+		return "NOT " + truth(cond(f.Children[0])), true
+	}
+	return "", false
+}
+
+// person is the SQL condition of f on a person m.
+func (g *segmentBuilder) person(f *crmlink.Filter) string {
+	if c, ok := boolean(f, g.person); ok {
+		return c
+	}
+	switch f.Op {
 	case "EXISTS":
 		return g.rowSet(f.Children[0], f.Rows)
 	case "NONE":
@@ -283,15 +294,8 @@ func (g *segmentBuilder) rowSet(f *crmlink.Filter, k crmlink.RowKind) string {
 // sessionCond is the SQL condition of f on a session p, its joins built
 // into g.b.
 func (g *segmentBuilder) sessionCond(f *crmlink.Filter) string {
-	switch f.Op {
-	case "AND", "OR":
-		var parts []string
-		for _, c := range f.Children {
-			parts = append(parts, truth(g.sessionCond(c)))
-		}
-		return strings.Join(parts, " "+f.Op+" ")
-	case "NOT":
-		return "NOT " + truth(g.sessionCond(f.Children[0]))
+	if c, ok := boolean(f, g.sessionCond); ok {
+		return c
 	}
 	b := g.b
 	d := f.Dimension
@@ -348,15 +352,8 @@ var segOrderNumbers = map[crmlink.DimensionField]string{
 
 // orderCond is the SQL condition of f on an order or product line o.
 func (g *segmentBuilder) orderCond(f *crmlink.Filter) string {
-	switch f.Op {
-	case "AND", "OR":
-		var parts []string
-		for _, c := range f.Children {
-			parts = append(parts, truth(g.orderCond(c)))
-		}
-		return strings.Join(parts, " "+f.Op+" ")
-	case "NOT":
-		return "NOT " + truth(g.orderCond(f.Children[0]))
+	if c, ok := boolean(f, g.orderCond); ok {
+		return c
 	}
 	d := f.Dimension
 	if c, ok := segOrderColumns[d.Field]; ok {

@@ -291,6 +291,9 @@ func (pl *segmentPlanner) compare(f *crmlink.Filter) (*crmlink.Filter, error) {
 	if !strings.Contains(" "+opsFor[d.Type]+" ", " "+f.Op+" ") && !(d.Arg != "" && isNumericOp(f.Op)) {
 		return nil, pl.errorf(f, "%s takes %s, not %s", d.Name, strings.ReplaceAll(strings.ReplaceAll(opsFor[d.Type], "notin", ".notIn(...)"), " in ", " .in(...) "), f.Op)
 	}
+	if d.Field == crmlink.DimGoal && f.Op != "==" && f.Op != "!=" && f.Op != "in" && f.Op != "notin" {
+		return nil, pl.errorf(f, "ym:s:goal takes == != .in(...) .notIn(...), not %s", f.Op)
+	}
 	for i, v := range f.Values {
 		switch {
 		case d.Type == crmlink.TypeNumber || d.Arg != "" && isNumericOp(f.Op):

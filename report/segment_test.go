@@ -107,6 +107,7 @@ func TestParseSegmentErrors(t *testing.T) {
 		{"cdp:c:hasEmail=='maybe'", "is 'yes' or 'no'"},
 		{"cdp:o:statusType=='done'", "is one of in_progress, paid"},
 		{"ym:s:goal=='8'", "the counter has no goal \"8\""},
+		{"ym:s:goal=@'7'", "ym:s:goal takes == != .in(...) .notIn(...), not =@"},
 		{"cdp:c:attribute=='x'", "takes the attribute's name"},
 		{"cdp:c:orders('x')>1", "takes no ('...')"},
 		{"ym:s:deviceCategory[ym:s:daysAgo<1]=='x'", "takes no [condition]"},

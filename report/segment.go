@@ -29,8 +29,9 @@ import (
 //
 // Session and order names are conditions on rows: a term made only of
 // one kind's names is true of a person when one of their rows meets it
-// (EXISTS), so ym:s:lastsignTrafficSource=='ad' AND ym:s:daysAgo<=30 is a
-// visit from an ad in the last 30 days. EXISTS(...), NONE(...) and
+// (EXISTS), and the terms of one kind in an AND are one such term, so
+// ym:s:lastsignTrafficSource=='ad' AND ym:s:daysAgo<=30 is a visit from
+// an ad in the last 30 days. EXISTS(...), NONE(...) and
 // ALL(...) say it outright; ALL needs at least one row. A comparison of
 // a value a person lacks (the date of an order, for a customer with
 // none) is false, and NOT of it true.
@@ -209,16 +210,51 @@ func (pl *segmentPlanner) person(f *crmlink.Filter) (*crmlink.Filter, error) {
 	switch f.Op {
 	case "AND", "OR", "NOT":
 		out := &crmlink.Filter{Op: f.Op, Col: f.Col}
-		for _, c := range f.Children {
+		for _, c := range groupRows(f) {
 			pc, err := pl.person(c)
 			if err != nil {
 				return nil, err
 			}
 			out.Children = append(out.Children, pc)
 		}
+		if len(out.Children) == 1 && f.Op != "NOT" {
+			return out.Children[0], nil
+		}
 		return out, nil
 	}
 	return pl.compare(f)
+}
+
+// groupRows is an AND's children with its terms on sessions joined into
+// one term, and its terms on orders into another, so that each is one
+// row's condition: ym:s:lastsignTrafficSource=='ad' AND cdp:c:paidOrders>=2
+// AND ym:s:daysAgo<=30 asks for one visit from an ad in 30 days. Other
+// nodes' children are as they are.
+func groupRows(f *crmlink.Filter) []*crmlink.Filter {
+	if f.Op != "AND" {
+		return f.Children
+	}
+	var out, sessions, orders []*crmlink.Filter
+	for _, c := range f.Children {
+		switch family(c) {
+		case crmlink.RowSessions:
+			sessions = append(sessions, c)
+		case crmlink.RowOrders, crmlink.RowOrderLines:
+			orders = append(orders, c)
+		default:
+			out = append(out, c)
+		}
+	}
+	for _, g := range [][]*crmlink.Filter{sessions, orders} {
+		switch len(g) {
+		case 0:
+		case 1:
+			out = append(out, g[0])
+		default:
+			out = append(out, &crmlink.Filter{Op: "AND", Children: g, Col: g[0].Col})
+		}
+	}
+	return out
 }
 
 // rows plans a condition on rows of kind k.

@@ -73,6 +73,12 @@ func TestParseSegment(t *testing.T) {
 		{"NONE(ym:s:deviceCategory=='mobile')", "NONE sessions{ym:s:deviceCategory == mobile}", true},
 		{"cdp:c:paidOrders>=2 AND (ym:s:deviceCategory=='tablet' OR ym:s:regionCity=='Omsk')",
 			"(cdp:c:paidOrders >= 2 AND EXISTS sessions{(ym:s:deviceCategory == tablet OR ym:s:regionCity == Omsk)})", false},
+		// Terms on visits in one AND are one visit, and terms on orders
+		// one order, wherever they stand in it.
+		{"ym:s:lastsignTrafficSource=='ad' AND cdp:c:paidOrders>=2 AND ym:s:daysAgo<=30 AND cdp:o:revenue>5 AND cdp:o:currency=='RUB'",
+			"(cdp:c:paidOrders >= 2 AND EXISTS sessions{(ym:s:lastsignTrafficSource == ad AND ym:s:daysAgo range [2026-01-30,))} AND EXISTS orders{(cdp:o:revenue > 5 AND cdp:o:currency == RUB)})", false},
+		{"EXISTS(ym:s:deviceCategory=='mobile') AND EXISTS(ym:s:deviceCategory=='tablet') AND cdp:c:orders>0",
+			"(EXISTS sessions{ym:s:deviceCategory == mobile} AND EXISTS sessions{ym:s:deviceCategory == tablet} AND cdp:c:orders > 0)", false},
 		{"cdp:o:product=='Sofa' AND cdp:o:statusType=='paid'",
 			"EXISTS order_lines{(cdp:o:product == Sofa AND cdp:o:statusType == PAID)}", false},
 		{"cdp:c:paidOrders[cdp:o:attribute('delivery')=='courier']>1",

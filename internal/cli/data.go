@@ -232,6 +232,16 @@ func LoadDemo(ctx context.Context, st crmlink.Store, g *GenFlags, dir string, e 
 	if err := demoCRM(ctx, st, c, dir, e); err != nil {
 		return nil, err
 	}
+	// Two segments to start from, as a user would save them.
+	for _, sg := range []crmlink.Segment{
+		{Name: "Paid at least twice", Expression: "cdp:c:paidOrders>=2"},
+		{Name: "Customers back from ads in 30 days", Expression: "cdp:c:paidOrders>=1 AND ym:s:lastsignTrafficSource=='ad' AND ym:s:daysAgo<=30"},
+	} {
+		sg.CounterID = c.ID
+		if err := st.CreateSegment(ctx, &sg); err != nil {
+			return nil, fmt.Errorf("demo: segment: %w", err)
+		}
+	}
 	return c, nil
 }
 

@@ -308,6 +308,7 @@ func testSegmentMembers(t *testing.T, open Opener) {
 		{"cdp:c:paidOrders>=2 AND cdp:c:daysSinceLastOrder>90 AND EXISTS(ym:s:lastsignTrafficSource=='ad' AND ym:s:daysAgo<=30)", false},
 		{"cdp:c:paidOrders>=1 AND (ym:s:deviceCategory=='tablet' OR NOT cdp:c:hasEmail=='yes')", true},
 		{"EXISTS ym:u:userID WITH (ym:u:visits>=3 AND cdp:c:orders==0)", true},
+		{"ym:s:deviceCategory=='mobile' AND cdp:c:paidOrders>=1 AND ym:s:daysAgo<=60", true},
 	}
 	goal := w.goals[0].ID
 	exprs = append(exprs, struct {

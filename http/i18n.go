@@ -243,7 +243,7 @@ var jsText = []string{
 	"takes at least {0} rows", "Build a condition with the pickers, or type an expression.", "Counting…", "Loading…",
 	"Give a whole number of orders from 1.", "Give a whole number of days.", "Give a whole number of days from 1.",
 	"Give an amount, such as 10000 or 2500.50.", "Give the name of the place.", "The counter has no goals yet.",
-	"Pick a condition.", "No members shown: ", "No one meets the condition.", "visitor", "The first {0} members",
+	"Pick a condition.", "No members shown: ", "No one meets the condition.", "visitor", "Members shown: {0}",
 	"Customer", "Emails (SHA-256)", "Phones (SHA-256)", "Saving…", "Saved.", "Not saved: ", "Not deleted: ",
 	"Nothing downloaded or pushed yet.", "Yandex Audience segment {0}", "When", "What", "Who", "Result",
 	"Preparing the file…", "No file: ", "Downloaded {0}: {1} rows, {2} members.", "Left out: {0}.",

@@ -436,7 +436,7 @@ var ruText = map[string]string{
 	"No members shown: ":                        "Участники не показаны: ",
 	"No one meets the condition.":               "Условию никто не соответствует.",
 	"visitor":                                   "посетитель",
-	"The first {0} members":                     "Первые участники: {0}",
+	"Members shown: {0}":                        "Показано участников: {0}",
 	"Emails (SHA-256)":                          "Email (SHA-256)",
 	"Phones (SHA-256)":                          "Телефоны (SHA-256)",
 	"Saving…":                                   "Сохранение…",

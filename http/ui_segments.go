@@ -89,13 +89,17 @@ type segmentsData struct {
 // segmentsScript is what the page script reads from the page's JSON
 // block: where the API is, and how to write what it answers.
 type segmentsScript struct {
-	API      string            `json:"api"`
-	Page     string            `json:"page"`
-	Clients  string            `json:"clients"`
-	Locale   string            `json:"locale"`
-	TimeZone string            `json:"time_zone"`
-	Formats  []scriptFormat    `json:"formats"`
-	Kinds    map[string]string `json:"kinds"`
+	API     string `json:"api"`
+	Page    string `json:"page"`
+	Clients string `json:"clients"`
+	// How the page writes numbers and times (formatter): the script
+	// writes them the same way.
+	Group     string            `json:"group"`
+	DateOrder string            `json:"date_order"`
+	DateSep   string            `json:"date_sep"`
+	TimeZone  string            `json:"time_zone"`
+	Formats   []scriptFormat    `json:"formats"`
+	Kinds     map[string]string `json:"kinds"`
 }
 
 type scriptFormat struct {
@@ -110,8 +114,9 @@ func (s *Server) segmentsPage(w http.ResponseWriter, r *http.Request, u *ui) err
 	cid := u.counter.ID.String()
 	base := "/c/" + cid
 	data := segmentsData{CanWrite: u.tok.Scope >= crmlink.ScopeWrite, APIBase: "/management/v1/counter/" + cid + "/apisegment"}
-	data.Script = segmentsScript{API: data.APIBase, Page: base + "/segments", Clients: base + "/clients", Locale: u.f.nf.Locale,
-		TimeZone: u.f.loc.String(), Kinds: map[string]string{"download": u.tr.T("download"), "push": u.tr.T("push")}}
+	data.Script = segmentsScript{API: data.APIBase, Page: base + "/segments", Clients: base + "/clients", Group: u.f.nf.Group,
+		DateOrder: u.f.nf.DateOrder, DateSep: u.f.nf.DateSep, TimeZone: u.f.loc.String(),
+		Kinds: map[string]string{"download": u.tr.T("download"), "push": u.tr.T("push")}}
 	for _, f := range audience.Formats {
 		data.Script.Formats = append(data.Script.Formats, scriptFormat{Name: f.Name, Title: u.tr.T(f.Title), MinRows: f.MinRows})
 	}

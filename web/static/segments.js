@@ -21,14 +21,29 @@
     return (msgs[s] || s).replace(/\{(\d)\}/g, function (m, i) { return String(args[Number(i)]); });
   };
 
-  var nf = new Intl.NumberFormat(cfg.locale || undefined);
-  var num = function (n) { return nf.format(Number(n) || 0); };
-  var df;
+  // Counts and times are written as the page writes them: the locale's
+  // grouping; the date in its order, and the time of day, in the
+  // counter's time zone.
+  var num = function (n) {
+    n = Math.round(Number(n) || 0);
+    var digits = String(Math.abs(n)).replace(/\B(?=(\d{3})+(?!\d))/g, cfg.group || '');
+    return (n < 0 ? '\u2212' : '') + digits;
+  };
+  var parts;
   try {
-    df = new Intl.DateTimeFormat(cfg.locale || undefined, { dateStyle: 'short', timeStyle: 'short', timeZone: cfg.time_zone || undefined });
+    parts = new Intl.DateTimeFormat('en-US', { timeZone: cfg.time_zone || undefined, year: 'numeric', month: '2-digit', day: '2-digit',
+      hour: '2-digit', minute: '2-digit', hourCycle: 'h23' });
   } catch (err) {
-    df = new Intl.DateTimeFormat(undefined, { dateStyle: 'short', timeStyle: 'short' });
+    parts = new Intl.DateTimeFormat('en-US', { year: 'numeric', month: '2-digit', day: '2-digit', hour: '2-digit', minute: '2-digit', hourCycle: 'h23' });
   }
+  var when = function (iso) {
+    var d = new Date(iso);
+    if (isNaN(d)) return iso;
+    var p = {};
+    parts.formatToParts(d).forEach(function (x) { p[x.type] = x.value; });
+    var order = { dmy: [p.day, p.month, p.year], mdy: [p.month, p.day, p.year] }[cfg.date_order] || [p.year, p.month, p.day];
+    return order.join(cfg.date_sep || '-') + ' ' + p.hour + ':' + p.minute;
+  };
   var formats = {};
   (cfg.formats || []).forEach(function (f) { formats[f.name] = f; });
   var title = function (name) { return formats[name] ? formats[name].title : name; };
@@ -232,7 +247,7 @@
           body.appendChild(el('tr', {}, [el('td', {}, [who]), el('td', {}, [(m.client_ids || []).join(', ') || '—']),
             el('td', {}, [el('code', {}, [hashes(m.email_sha256)])]), el('td', {}, [el('code', {}, [hashes(m.phone_sha256)])])]));
         });
-        membersBox.appendChild(el('h3', {}, [t('The first {0} members', num(list.length))]));
+        membersBox.appendChild(el('h3', {}, [t('Members shown: {0}', num(list.length))]));
         membersBox.appendChild(el('div', { class: 'table-wrap' }, [el('table', { id: 'members' }, [
           el('thead', {}, [el('tr', {}, [el('th', {}, [t('Customer')]), el('th', {}, [t('ClientIDs')]),
             el('th', {}, [t('Emails (SHA-256)')]), el('th', {}, [t('Phones (SHA-256)')])])]), body])]));
@@ -277,10 +292,9 @@
       if (!list.length) { box.appendChild(el('p', { class: 'none' }, [t('Nothing downloaded or pushed yet.')])); return; }
       var body = el('tbody');
       list.forEach(function (x) {
-        var when = new Date(x.time);
         var result = x.error ? el('span', { class: 'warn' }, [x.error]) : (x.target ? t('Yandex Audience segment {0}', x.target) : '');
         body.appendChild(el('tr', { 'data-kind': x.kind, 'data-format': x.format }, [
-          el('td', {}, [isNaN(when) ? x.time : df.format(when)]), el('td', {}, [cfg.kinds[x.kind] || x.kind]),
+          el('td', {}, [when(x.time)]), el('td', {}, [cfg.kinds[x.kind] || x.kind]),
           el('td', {}, [title(x.format)]), el('td', {}, [x.who || '—']), el('td', { class: 'num' }, [num(x.rows)]),
           el('td', { class: 'num' }, [num(x.members)]), el('td', { class: 'num' }, [num(x.left_out)]), el('td', {}, [result])]));
       });

@@ -181,14 +181,19 @@
     var sizeNow = function () {
       var e = expr.value.trim();
       var mine = ++asked;
-      clear(sizeBox);
       if (!e) {
+        clear(sizeBox);
         sizeBox.setAttribute('data-state', 'empty');
         sizeBox.appendChild(el('p', { class: 'hint' }, [t('Build a condition with the pickers, or type an expression.')]));
         return;
       }
+      // The figures of the last expression stay, dimmed, until the new
+      // ones come.
       sizeBox.setAttribute('data-state', 'loading');
-      sizeBox.appendChild(el('p', { class: 'hint' }, [t('Counting…')]));
+      if (!sizeBox.querySelector('.sizes')) {
+        clear(sizeBox);
+        sizeBox.appendChild(el('p', { class: 'hint' }, [t('Counting…')]));
+      }
       api('GET', cfg.api + '/size?expression=' + encodeURIComponent(e)).then(function (res) {
         if (mine !== asked) return;
         clear(sizeBox);
@@ -201,8 +206,11 @@
         sizeBox.appendChild(sizeView(res.data));
       });
     };
+    // sizeSoon marks the size shown as out of date at once, and asks
+    // for the new one after ms.
     var sizeSoon = function (ms) {
       clearTimeout(timer);
+      sizeBox.setAttribute('data-state', 'loading');
       timer = setTimeout(sizeNow, ms);
     };
     expr.addEventListener('input', function () { sizeSoon(400); });

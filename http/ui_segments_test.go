@@ -167,19 +167,19 @@ func TestUISegmentsPage(t *testing.T) {
 	}
 }
 
-// TestUISegmentsPaging: the page sizes 20 segments at a time, the newest
+// TestUISegmentsPaging: the page sizes 10 segments at a time, the newest
 // first.
 func TestUISegmentsPaging(t *testing.T) {
 	f := newFixture(t, 0)
 	var last string
-	for i := range 21 {
+	for i := range 11 {
 		last = mustSegment(t, f.store, f.counter.ID, fmt.Sprintf("Segment %02d", i), "cdp:c:orders>=1")
 	}
 	b := newBrowser(t, f)
 	b.signIn(f.read, "", "")
 	base := "/c/" + f.counter.ID.String() + "/segments"
 	p := b.get(base)
-	if n := strings.Count(p.body, `<article class="card segment"`); n != 20 || !strings.Contains(p.body, "Segments 1–20 of 21.") {
+	if n := strings.Count(p.body, `<article class="card segment"`); n != 10 || !strings.Contains(p.body, "Segments 1–10 of 11.") {
 		t.Errorf("first page: %d cards", n)
 	}
 	if !strings.Contains(p.body, `id="segment-`+last+`"`) {

@@ -306,4 +306,13 @@ func TestBrowserSegments(t *testing.T) {
 	if wide := value[bool](f, `document.documentElement.scrollWidth > window.innerWidth + 1`); wide {
 		t.Error("the Segments page is wider than 360 px")
 	}
+
+	// Delete, once confirmed: the page goes back to an empty list.
+	f.do("delete",
+		chromedp.Evaluate[chromedp.Void](`window.confirm = function () { return true; }`),
+		chromedp.Click(`#segment-delete`),
+		until(`location.search === '' && document.readyState === 'complete' && !!document.getElementById('segment-form') && !document.querySelector('article.segment')`))
+	if list, err := f.st.Segments(context.Background(), f.counter.ID); err != nil || len(list) != 0 {
+		t.Errorf("after delete: %d segments, %v", len(list), err)
+	}
 }

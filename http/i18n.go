@@ -223,8 +223,9 @@ func (t translator) Duration(d time.Duration) string {
 // catalog has it; messages built with values stay as they are.
 func (t translator) Message(msg string) string { return t.T(msg) }
 
-// jsText are the messages of web/static/app.js, given to it per page in
-// the reader's language (a JSON block the layout writes).
+// jsText are the messages of the page scripts (web/static/app.js and
+// segments.js), given to them per page in the reader's language (a JSON
+// block the layout writes).
 var jsText = []string{
 	"Copied", "Copy", "Select and copy by hand",
 	"Choose a file first.",
@@ -237,6 +238,19 @@ var jsText = []string{
 	" See the row errors.",
 	"The upload did not reach the server; check the connection and try again.",
 	"PASSED", "FAILED",
+	// The Segments page (segments.js).
+	"Customers", "Visitors", "ClientIDs", "Emails", "Phones", "Audience file", "Rows", "Members", "Left out",
+	"takes at least {0} rows", "Build a condition with the pickers, or type an expression.", "Counting…", "Loading…",
+	"Give a whole number of orders from 1.", "Give a whole number of days.", "Give a whole number of days from 1.",
+	"Give an amount, such as 10000 or 2500.50.", "Give the name of the place.", "The counter has no goals yet.",
+	"Pick a condition.", "No members shown: ", "No one meets the condition.", "visitor", "Members shown: {0}",
+	"Customer", "Emails (SHA-256)", "Phones (SHA-256)", "Saving…", "Saved.", "Not saved: ", "Not deleted: ",
+	"Nothing downloaded or pushed yet.", "Yandex Audience segment {0}", "When", "What", "Who", "Result",
+	"Preparing the file…", "No file: ", "Downloaded {0}: {1} rows, {2} members.", "Left out: {0}.",
+	"Pushing to Yandex Audience…", "Not pushed: ", "Pushed {0} rows, {1} members; Yandex Audience segment {2}.",
+	"The server did not answer; check the connection and try again.",
+	"visitors without a customer record", "no email or phone", "emails and phones known only as MD5",
+	"phones without a country code", "known only as hashes", "no ClientID", "no email", "no phone",
 }
 
 // jsMessages returns jsText in the language, by its English text.

@@ -12,6 +12,7 @@ import (
 	"testing"
 
 	"github.com/crmlink/crmlink"
+	"github.com/crmlink/crmlink/audience"
 	"github.com/crmlink/crmlink/web"
 )
 
@@ -109,6 +110,9 @@ func catalogKeys(t *testing.T) map[string]string {
 	for _, g := range crmlink.CRMGoals {
 		add(g.Name, "crmlink.CRMGoals")
 	}
+	for _, f := range audience.Formats {
+		add(f.Title, "audience.Formats")
+	}
 	for _, m := range []string{"purchase_id", "client_id", "user_id", "email", "phone"} {
 		add(m, "link methods")
 	}
@@ -155,18 +159,24 @@ func TestCatalogComplete(t *testing.T) {
 			missing = append(missing, "ruStatus: "+string(st))
 		}
 	}
-	// The page script's messages are given to it from jsText.
-	js, err := fs.ReadFile(web.Static, "app.js")
-	if err != nil {
-		t.Fatal(err)
+	// The page scripts' messages are given to them from jsText.
+	scripts, _ := fs.Glob(web.Static, "*.js")
+	if !slices.Contains(scripts, "app.js") || !slices.Contains(scripts, "segments.js") {
+		t.Fatalf("page scripts found: %q", scripts)
 	}
-	jsCalls := regexp.MustCompile(`\bt\('((?:[^'\\]|\\.)*)'`).FindAllStringSubmatch(string(js), -1)
-	if len(jsCalls) < 10 {
-		t.Errorf("found %d messages in app.js: the scan is broken", len(jsCalls))
-	}
-	for _, m := range jsCalls {
-		if !slices.Contains(jsText, m[1]) {
-			missing = append(missing, "app.js (not in jsText): "+m[1])
+	for _, name := range scripts {
+		js, err := fs.ReadFile(web.Static, name)
+		if err != nil {
+			t.Fatal(err)
+		}
+		jsCalls := regexp.MustCompile(`\bt\('((?:[^'\\]|\\.)*)'`).FindAllStringSubmatch(string(js), -1)
+		if len(jsCalls) < 10 {
+			t.Errorf("found %d messages in %s: the scan is broken", len(jsCalls), name)
+		}
+		for _, m := range jsCalls {
+			if !slices.Contains(jsText, m[1]) {
+				missing = append(missing, name+" (not in jsText): "+m[1])
+			}
 		}
 	}
 	slices.Sort(missing)

@@ -135,6 +135,7 @@ func (s *Server) uiRoutes() {
 	s.counterPage("GET /c/{id}/clients", crmlink.ScopeRead, s.clientsPage)
 	s.counterPage("GET /c/{id}/clients.csv", crmlink.ScopeRead, s.clientsPageCSV)
 	s.counterPage("GET /c/{id}/clients/{uniq}", crmlink.ScopeRead, s.customerPage)
+	s.counterPage("GET /c/{id}/segments", crmlink.ScopeRead, s.segmentsPage)
 	s.counterPage("GET /c/{id}/uploads", crmlink.ScopeRead, s.uploadsPage)
 	s.counterPage("GET /c/{id}/uploads/{upload}", crmlink.ScopeRead, s.uploadPage)
 	s.counterPage("POST /c/{id}/statuses", crmlink.ScopeWrite, s.statusesPost)
@@ -258,7 +259,8 @@ func (s *Server) pageFor(r *http.Request, u *ui, nav, title string, data any) (*
 	}
 	base := "/c/" + u.counter.ID.String()
 	p.NavItems = []navItem{{"overview", u.tr.T("Overview"), base + "/"}, {"sources", u.tr.T("Order sources"), base + "/sources"},
-		{"clients", u.tr.T("Clients"), base + "/clients"}, {"uploads", u.tr.T("Uploads"), base + "/uploads"},
+		{"clients", u.tr.T("Clients"), base + "/clients"}, {"segments", u.tr.T("Segments"), base + "/segments"},
+		{"uploads", u.tr.T("Uploads"), base + "/uploads"},
 		{"goals", u.tr.T("Goals"), base + "/goals"}, {"settings", u.tr.T("Settings"), base + "/settings"}}
 	p.Flash = u.flashMsg
 	return p, nil

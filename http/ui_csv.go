@@ -25,10 +25,14 @@ const sourcesCSVPage = 5000
 // them as numbers. The API's /stat/v1/data.csv stays as it is: API names,
 // no BOM.
 func (s *Server) sourcesCSV(w http.ResponseWriter, r *http.Request, u *ui) error {
-	v := s.readSourcesView(r, u)
+	v, err := s.readSourcesView(r, u)
+	if err != nil {
+		return err
+	}
 	if v.warn != "" {
-		// A page shows a wrong period and falls back; a file must not
-		// quietly hold another period than the one asked for.
+		// A page shows a wrong period, or a segment since deleted, and
+		// falls back; a file must not quietly hold another view than the
+		// one asked for.
 		return crmlink.Errorf(crmlink.KindInvalid, "%s", v.warn)
 	}
 	params := maps.Clone(v.params)

@@ -45,9 +45,15 @@ func dashboardPaths(t *testing.T, f *shopFixture, b *browser) []string {
 	t.Helper()
 	base := "/c/" + f.shop.ID.String()
 	dates := "date1=2026-01-29&date2=2026-02-01"
+	// A segment, so that the pickers show and the Segments page lists it;
+	// another whose goal is gone, so that its error shows.
+	seg := mustSegment(t, f.store, f.shop.ID, "Paid twice", "cdp:c:paidOrders>=2")
+	mustSegment(t, f.store, f.shop.ID, "Old goal", "ym:s:goal=='42'")
 	paths := []string{base + "/?" + dates, base + "/sources?" + dates, base + "/sources?" + dates + "&source=ad&dim=engine&dim=utm_campaign",
 		base + "/clients", base + "/clients?search=nobody", base + "/clients/alice", base + "/uploads", base + "/goals",
-		base + "/settings", base + "/no-such-page", base + "/sources?date1=bad&date2=x"}
+		base + "/settings", base + "/no-such-page", base + "/sources?date1=bad&date2=x",
+		base + "/segments", base + "/segments?edit=" + seg, base + "/segments?edit=999", base + "/?" + dates + "&segment=" + seg,
+		base + "/clients?segment=999"}
 	p := b.get(base + "/uploads")
 	if m := regexp.MustCompile(`href="uploads/([0-9]+)"`).FindStringSubmatch(p.body); m != nil {
 		paths = append(paths, base+"/uploads/"+m[1])
@@ -77,7 +83,7 @@ func TestUIRussian(t *testing.T) {
 		if !strings.Contains(p.body, `<html lang="ru">`) {
 			t.Errorf("%s: not marked Russian", path)
 		}
-		for _, w := range []string{"Сводка", "Источники заказов", "Клиенты", "Загрузки", "Цели", "Настройки", "Выйти"} {
+		for _, w := range []string{"Сводка", "Источники заказов", "Клиенты", "Сегменты", "Загрузки", "Цели", "Настройки", "Выйти"} {
 			if !strings.Contains(p.body, ">"+w+"<") {
 				t.Errorf("%s: the navigation lacks %q", path, w)
 			}
@@ -105,6 +111,13 @@ func TestUIRussian(t *testing.T) {
 	}
 	if p := b.get(base + "/uploads"); !strings.Contains(p.body, `"Copied":"Скопировано"`) {
 		t.Errorf("the page script gets no Russian messages")
+	}
+	p = b.get(base + "/segments")
+	for _, w := range []string{"Сохранённые сегменты", "Собрать условие", "Яндекс Аудитории: данные CRM", "Отправить в Яндекс Аудитории",
+		`"Counting…":"Считаем…"`, `"download":"скачивание"`} {
+		if !strings.Contains(p.body, w) {
+			t.Errorf("Segments lacks %q", w)
+		}
 	}
 }
 

@@ -42,12 +42,17 @@ type clientsData struct {
 	Sources  []pick
 	Statuses []pick
 	Filtered bool // a filter other than the search is set
+	Segment  segmentChoice
 }
 
 // clientsFilters are the Clients page's filter parameters besides search.
-var clientsFilters = []string{"source", "status", "min_spent", "max_spent", "date1", "date2"}
+var clientsFilters = []string{"source", "status", "min_spent", "max_spent", "date1", "date2", "segment"}
 
 func (s *Server) clientsPage(w http.ResponseWriter, r *http.Request, u *ui) error {
+	seg, err := s.pickSegment(r, u)
+	if err != nil {
+		return err
+	}
 	q := r.URL.Query()
 	sortKey := q.Get("sort")
 	bare := strings.TrimPrefix(sortKey, "-")
@@ -67,7 +72,7 @@ func (s *Server) clientsPage(w http.ResponseWriter, r *http.Request, u *ui) erro
 	}
 	base := r.URL.Path
 	data := clientsData{Search: cq.Search, Rows: res.Rows, TotalRows: res.TotalRows, Sort: sortKey, Base: base,
-		UploadURL: "/c/" + u.counter.ID.String() + "/uploads", Filter: url.Values{}}
+		UploadURL: "/c/" + u.counter.ID.String() + "/uploads", Filter: url.Values{}, Segment: seg}
 	csvQuery := maps.Clone(q)
 	csvQuery.Del("offset")
 	data.CSVURL = withParams(base+".csv", csvQuery)
@@ -104,6 +109,7 @@ func (s *Server) clientsPage(w http.ResponseWriter, r *http.Request, u *ui) erro
 	if err != nil {
 		return err
 	}
+	p.Error = seg.Warn
 	return s.render(w, r, http.StatusOK, "clients", p)
 }
 

@@ -53,7 +53,8 @@ func readPeriod(r *http.Request, u *ui, now time.Time) (period, string) {
 }
 
 // runUIReport runs a Reporting API request for a page, through the same
-// validation as /stat/v1/data.
+// validation as /stat/v1/data, cut by the saved segment params name
+// (segment=<id>) as the API's reports are.
 func (s *Server) runUIReport(r *http.Request, u *ui, params url.Values, series bool) (*crmlink.ReportResult, error) {
 	if !u.goalsValid {
 		goals, err := s.cfg.Store.Goals(r.Context(), u.counter.ID)
@@ -63,7 +64,12 @@ func (s *Server) runUIReport(r *http.Request, u *ui, params url.Values, series b
 		u.goals, u.goalsValid = goals, true
 	}
 	params.Set("ids", u.counter.ID.String())
-	q, err := report.Parse(report.Request{Counter: u.counter, Goals: u.goals, Now: s.cfg.Clock.Now(), Params: params, Series: series})
+	// The page's segment picker: segment=<id>, as the API reads it.
+	seg, err := s.namedSegment(r.Context(), params, u.counter.ID)
+	if err != nil {
+		return nil, err
+	}
+	q, err := report.Parse(report.Request{Counter: u.counter, Goals: u.goals, Now: s.cfg.Clock.Now(), Params: params, Series: series, Segment: seg})
 	if err != nil {
 		return nil, err
 	}
@@ -106,6 +112,7 @@ type overviewData struct {
 	// attribution, each linking to its engines and campaigns.
 	Top     []topSource
 	TopMore string
+	Segment segmentChoice
 }
 
 type topSource struct {
@@ -123,6 +130,10 @@ var overviewMetrics = []struct{ name, label string }{
 }
 
 func (s *Server) overviewPage(w http.ResponseWriter, r *http.Request, u *ui) error {
+	seg, err := s.pickSegment(r, u)
+	if err != nil {
+		return err
+	}
 	per, warn := readPeriod(r, u, s.cfg.Clock.Now())
 	names := make([]string, len(overviewMetrics))
 	for i, m := range overviewMetrics {
@@ -135,6 +146,7 @@ func (s *Server) overviewPage(w http.ResponseWriter, r *http.Request, u *ui) err
 		group = "week"
 	}
 	params := url.Values{"metrics": {strings.Join(names, ",")}, "date1": {per.Date1}, "date2": {per.Date2}, "group": {group}}
+	seg.set(params)
 	cur, err := s.runUIReport(r, u, params, true)
 	if err != nil {
 		return err
@@ -146,13 +158,14 @@ func (s *Server) overviewPage(w http.ResponseWriter, r *http.Request, u *ui) err
 	if prevStart := d1.AddDate(0, 0, -per.Days); prevStart.Year() >= 1970 {
 		prevParams := url.Values{"metrics": {strings.Join(names, ",")},
 			"date1": {prevStart.Format(time.DateOnly)}, "date2": {d1.AddDate(0, 0, -1).Format(time.DateOnly)}}
+		seg.set(prevParams)
 		prev, err := s.runUIReport(r, u, prevParams, false)
 		if err != nil {
 			return err
 		}
 		prevTotals = totalsOf(prev)
 	}
-	data := overviewData{Period: per, UploadURL: "/c/" + u.counter.ID.String() + "/uploads"}
+	data := overviewData{Period: per, UploadURL: "/c/" + u.counter.ID.String() + "/uploads", Segment: seg}
 	curTotals := totalsOf(cur)
 	for i, m := range overviewMetrics {
 		c := card{Key: m.label, Label: u.tr.T(m.label)}
@@ -180,14 +193,17 @@ func (s *Server) overviewPage(w http.ResponseWriter, r *http.Request, u *ui) err
 	data.NoData = curTotals[0].IsZero()
 	data.NoOrders = curTotals[1].IsZero()
 	if !data.NoOrders {
-		top, err := s.runUIReport(r, u, url.Values{"dimensions": {"ym:s:<attribution>TrafficSource"},
+		topParams := url.Values{"dimensions": {"ym:s:<attribution>TrafficSource"},
 			"metrics": {"ym:s:visits,ym:s:cdpOrdersAllOrders,ym:s:cdpOrdersPayed,ym:s:cdpOrders<currency>Revenue"},
-			"date1":   {per.Date1}, "date2": {per.Date2}, "sort": {"-ym:s:cdpOrdersAllOrders"}, "limit": {"5"}}, false)
+			"date1":   {per.Date1}, "date2": {per.Date2}, "sort": {"-ym:s:cdpOrdersAllOrders"}, "limit": {"5"}}
+		seg.set(topParams)
+		top, err := s.runUIReport(r, u, topParams, false)
 		if err != nil {
 			return err
 		}
 		sources := "/c/" + u.counter.ID.String() + "/sources"
 		keep := url.Values{"date1": {per.Date1}, "date2": {per.Date2}}
+		seg.set(keep)
 		for _, row := range top.Rows {
 			t := topSource{Name: u.tr.Source(row.Dimensions[0].ID), Sessions: u.f.Int(row.Metrics[0]), Orders: u.f.Int(row.Metrics[1]),
 				Paid: u.f.Int(row.Metrics[2]), Revenue: u.f.Money(row.Metrics[3])}
@@ -212,9 +228,7 @@ func (s *Server) overviewPage(w http.ResponseWriter, r *http.Request, u *ui) err
 	if err != nil {
 		return err
 	}
-	if warn != "" {
-		p.Error = warn
-	}
+	p.Error = joinWarnings(warn, seg.Warn)
 	return s.render(w, r, http.StatusOK, "overview", p)
 }
 
@@ -320,6 +334,7 @@ type sourcesData struct {
 	From, To     int
 	NoOrders     bool
 	UploadURL    string
+	Segment      segmentChoice
 }
 
 type attributionLabel struct {
@@ -355,13 +370,19 @@ type sourcesView struct {
 	bare       string
 	desc       bool
 	params     url.Values // the report request, without limit and offset
+	seg        segmentChoice
 }
 
 // readSourcesView reads the Order sources page's query.
-func (s *Server) readSourcesView(r *http.Request, u *ui) *sourcesView {
+func (s *Server) readSourcesView(r *http.Request, u *ui) (*sourcesView, error) {
+	seg, err := s.pickSegment(r, u)
+	if err != nil {
+		return nil, err
+	}
 	q := r.URL.Query()
-	v := &sourcesView{}
+	v := &sourcesView{seg: seg}
 	v.per, v.warn = readPeriod(r, u, s.cfg.Clock.Now())
+	v.warn = joinWarnings(v.warn, seg.Warn)
 	v.attr = q.Get("attribution")
 	if !slices.ContainsFunc(attributionLabels, func(a attributionLabel) bool { return string(a.Model) == v.attr }) {
 		v.attr = string(crmlink.DefaultAttribution)
@@ -387,6 +408,7 @@ func (s *Server) readSourcesView(r *http.Request, u *ui) *sourcesView {
 	// The drill-down: source=, engine= and utm_campaign= filter the rows.
 	var filters []string
 	v.keep = url.Values{"date1": {v.per.Date1}, "date2": {v.per.Date2}, "attribution": {v.attr}}
+	seg.set(v.keep)
 	for _, c := range v.cols {
 		v.keep.Add("col", c)
 	}
@@ -426,7 +448,8 @@ func (s *Server) readSourcesView(r *http.Request, u *ui) *sourcesView {
 	if len(filters) > 0 {
 		v.params.Set("filters", strings.Join(filters, " AND "))
 	}
-	return v
+	seg.set(v.params)
+	return v, nil
 }
 
 // dimText is how a page shows a dimension's value: a traffic source by its
@@ -469,9 +492,12 @@ func fmtMetric(f formatter, k string, v decimal.Decimal) string {
 const sourcesChartRows = 10
 
 func (s *Server) sourcesPage(w http.ResponseWriter, r *http.Request, u *ui) error {
+	v, err := s.readSourcesView(r, u)
+	if err != nil {
+		return err
+	}
 	q := r.URL.Query()
-	v := s.readSourcesView(r, u)
-	data := sourcesData{Period: v.per, UploadURL: "/c/" + u.counter.ID.String() + "/uploads"}
+	data := sourcesData{Period: v.per, UploadURL: "/c/" + u.counter.ID.String() + "/uploads", Segment: v.seg}
 	data.controls(v, u)
 	base := r.URL.Path
 	data.drillDown(v, u, base)

@@ -1,6 +1,7 @@
 package http
 
 import (
+	"context"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -28,6 +29,7 @@ func (s *Server) segmentRoutes() {
 	s.handle("GET "+base+"segment/{segment}/members", s.segmentMembers)
 	s.handle("GET "+base+"segment/{segment}/audience", s.segmentAudience)
 	s.handle("GET "+base+"segment/{segment}/exports", s.segmentExports)
+	s.handle("GET "+base+"exports", s.counterExports)
 	// An expression not saved yet, for an editor to show as it is typed.
 	s.handle("GET "+base+"size", s.expressionSize)
 	s.handle("GET "+base+"members", s.expressionMembers)
@@ -283,8 +285,8 @@ func (s *Server) writeMembers(w http.ResponseWriter, r *http.Request, p *crmlink
 // would refuse (too few rows) is an error rather than a download, and
 // the answer's headers can say how many rows and members it holds and
 // whom it left out (X-Crmlink-Rows, X-Crmlink-Members,
-// X-Crmlink-Left-Out, a JSON object of reasons). Each download is
-// recorded.
+// X-Crmlink-Left-Out, a JSON object of reasons). Each download sent
+// whole is recorded.
 func (s *Server) segmentAudience(w http.ResponseWriter, r *http.Request) error {
 	c, sg, err := s.segmentFor(r, crmlink.ScopeWrite)
 	if err != nil {
@@ -315,11 +317,6 @@ func (s *Server) segmentAudience(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	e := &crmlink.SegmentExport{CounterID: c.ID, SegmentID: sg.ID, SegmentName: sg.Name, Kind: "download", Format: f.Name, Who: s.who(r)}
-	wr.Count(e)
-	if err := s.cfg.Store.RecordSegmentExport(r.Context(), e); err != nil {
-		return err
-	}
 	reasons, _ := json.Marshal(wr.LeftOut)
 	h := w.Header()
 	h.Set("Content-Type", f.ContentType)
@@ -328,8 +325,16 @@ func (s *Server) segmentAudience(w http.ResponseWriter, r *http.Request) error {
 	h.Set("X-Crmlink-Members", strconv.Itoa(wr.Members))
 	h.Set("X-Crmlink-Left-Out", string(reasons))
 	w.WriteHeader(http.StatusOK)
-	// A failed copy means the client went away.
-	_, _ = io.Copy(w, tmp)
+	if _, err := io.Copy(w, tmp); err != nil {
+		// The client went away: nothing was downloaded.
+		return nil
+	}
+	// Recorded once sent; the answer is out, so a failure is only logged.
+	e := &crmlink.SegmentExport{CounterID: c.ID, SegmentID: sg.ID, SegmentName: sg.Name, Kind: "download", Format: f.Name, Who: s.who(r)}
+	wr.Count(e)
+	if err := s.cfg.Store.RecordSegmentExport(context.WithoutCancel(r.Context()), e); err != nil {
+		s.cfg.Logger.Warn("audience download not recorded", "err", err)
+	}
 	return nil
 }
 
@@ -359,6 +364,32 @@ type SegmentExportJSON struct {
 	LeftOut     int64             `json:"left_out"`
 	Target      string            `json:"target,omitempty"`
 	Error       string            `json:"error,omitempty"`
+}
+
+// counterExports answers GET .../apisegment/exports?limit=: the
+// counter's downloads and pushes, newest first, deleted segments' too.
+func (s *Server) counterExports(w http.ResponseWriter, r *http.Request) error {
+	c, err := s.counterFor(r, crmlink.ScopeRead)
+	if err != nil {
+		return err
+	}
+	limit := 100
+	if v := r.URL.Query().Get("limit"); v != "" {
+		n, err := strconv.Atoi(v)
+		if err != nil || n < 1 || n > maxMembersLimit {
+			return crmlink.Errorf(crmlink.KindInvalid, "limit: %q: want a whole number from 1 to %d", v, maxMembersLimit)
+		}
+		limit = n
+	}
+	list, err := s.cfg.Store.SegmentExports(r.Context(), c.ID, 0, limit)
+	if err != nil {
+		return err
+	}
+	out := []SegmentExportJSON{}
+	for i := range list {
+		out = append(out, NewSegmentExportJSON(&list[i]))
+	}
+	return writeJSON(w, http.StatusOK, map[string]any{"exports": out})
 }
 
 // segmentExports answers GET .../segment/{segment}/exports: the

@@ -218,6 +218,9 @@ func TestSegmentAudience(t *testing.T) {
 	if code != 200 || len(exports) != 2 {
 		t.Fatalf("exports: %d %v", code, out)
 	}
+	if code, out := f.do(t, "GET", base+"exports", "OAuth "+f.read, nil, ""); code != 200 || len(out["exports"].([]any)) != 2 {
+		t.Errorf("the counter's exports: %d %v", code, out)
+	}
 	last := exports[0].(map[string]any)
 	if last["format"] != "yandex_crm" || last["kind"] != "download" || last["rows"] != 121.0 || last["members"] != 121.0 || last["left_out"] != 1.0 {
 		t.Errorf("last export: %v", last)

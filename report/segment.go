@@ -30,7 +30,7 @@ import (
 // Session and order names are conditions on rows: a term made only of
 // one kind's names is true of a person when one of their rows meets it
 // (EXISTS), and the terms of one kind in an AND are one such term, so
-// ym:s:lastsignTrafficSource=='ad' AND ym:s:daysAgo<=30 is a visit from
+// ym:s:lastsignTrafficSource=='ad' AND ym:s:daysAgo<30 is a visit from
 // an ad in the last 30 days. EXISTS(...), NONE(...) and
 // ALL(...) say it outright; ALL needs at least one row. A comparison of
 // a value a person lacks (the date of an order, for a customer with
@@ -228,7 +228,7 @@ func (pl *segmentPlanner) person(f *crmlink.Filter) (*crmlink.Filter, error) {
 // groupRows is an AND's children with its terms on sessions joined into
 // one term, and its terms on orders into another, so that each is one
 // row's condition: ym:s:lastsignTrafficSource=='ad' AND cdp:c:paidOrders>=2
-// AND ym:s:daysAgo<=30 asks for one visit from an ad in 30 days. Other
+// AND ym:s:daysAgo<30 asks for one visit from an ad in 30 days. Other
 // nodes' children are as they are.
 func groupRows(f *crmlink.Filter) []*crmlink.Filter {
 	if f.Op != "AND" {

@@ -235,7 +235,7 @@ func LoadDemo(ctx context.Context, st crmlink.Store, g *GenFlags, dir string, e 
 	// Two segments to start from, as a user would save them.
 	for _, sg := range []crmlink.Segment{
 		{Name: "Paid at least twice", Expression: "cdp:c:paidOrders>=2"},
-		{Name: "Customers back from ads in 30 days", Expression: "cdp:c:paidOrders>=1 AND ym:s:lastsignTrafficSource=='ad' AND ym:s:daysAgo<=30"},
+		{Name: "Customers back from ads in 30 days", Expression: "cdp:c:paidOrders>=1 AND ym:s:lastsignTrafficSource=='ad' AND ym:s:daysAgo<30"},
 	} {
 		sg.CounterID = c.ID
 		if err := st.CreateSegment(ctx, &sg); err != nil {

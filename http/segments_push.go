@@ -64,6 +64,19 @@ func (s *Server) putYandexTarget(w http.ResponseWriter, r *http.Request) error {
 	}
 	t := &crmlink.AudienceTarget{CounterID: c.ID, Platform: audience.PlatformYandex,
 		Token: strings.TrimSpace(in.YandexAudience.Token), BaseURL: strings.TrimSpace(in.YandexAudience.BaseURL)}
+	if err := checkAudienceTarget(t); err != nil {
+		return err
+	}
+	if err := s.cfg.Store.SetAudienceTarget(r.Context(), t); err != nil {
+		return err
+	}
+	return writeJSON(w, http.StatusOK, map[string]any{"yandex_audience": yandexTargetJSON{BaseURL: t.BaseURL, TokenSet: true,
+		Updated: t.Updated.Format(time.RFC3339)}})
+}
+
+// checkAudienceTarget checks a target's URL (empty: Yandex Audience's
+// own) and token.
+func checkAudienceTarget(t *crmlink.AudienceTarget) error {
 	if t.BaseURL == "" {
 		t.BaseURL = audience.DefaultYandexURL
 	}
@@ -73,11 +86,7 @@ func (s *Server) putYandexTarget(w http.ResponseWriter, r *http.Request) error {
 	if t.Token == "" || len(t.Token) > 1024 || strings.ContainsAny(t.Token, " \r\n\t") {
 		return crmlink.Errorf(crmlink.KindInvalid, "token: want the OAuth token Yandex gave, one word")
 	}
-	if err := s.cfg.Store.SetAudienceTarget(r.Context(), t); err != nil {
-		return err
-	}
-	return writeJSON(w, http.StatusOK, map[string]any{"yandex_audience": yandexTargetJSON{BaseURL: t.BaseURL, TokenSet: true,
-		Updated: t.Updated.Format(time.RFC3339)}})
+	return nil
 }
 
 // pushIn is the body of a segment's push.

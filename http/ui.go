@@ -143,6 +143,7 @@ func (s *Server) uiRoutes() {
 	s.counterPage("GET /c/{id}/settings", crmlink.ScopeRead, s.settingsPage)
 	s.counterPage("POST /c/{id}/settings", crmlink.ScopeAdmin, s.settingsPost)
 	s.counterPage("POST /c/{id}/tokens", crmlink.ScopeAdmin, s.tokenCreatePost)
+	s.counterPage("POST /c/{id}/yandex", crmlink.ScopeAdmin, s.yandexPost)
 	s.counterPage("POST /c/{id}/tokens/revoke", crmlink.ScopeAdmin, s.tokenRevokePost)
 	s.counterPage("POST /c/{id}/users", crmlink.ScopeAdmin, s.userCreatePost)
 	s.counterPage("POST /c/{id}/users/remove", crmlink.ScopeAdmin, s.userRemovePost)

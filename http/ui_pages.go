@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/crmlink/crmlink"
+	"github.com/crmlink/crmlink/audience"
 	"github.com/crmlink/crmlink/report"
 	"github.com/shopspring/decimal"
 )
@@ -494,6 +495,13 @@ type settingsData struct {
 	TimeoutMin int
 	LinkDays   int
 	UpdateDays int
+	// Yandex is the counter's Yandex Audience target, for admins: its API
+	// URL and whether a token is set (never the token).
+	Yandex struct {
+		BaseURL  string
+		TokenSet bool
+		Updated  time.Time
+	}
 }
 
 // snippet is the tag snippet for a counter: Metrica's, with our script,
@@ -535,6 +543,15 @@ func (s *Server) settingsPage(w http.ResponseWriter, r *http.Request, u *ui) err
 			if sc <= u.tok.Scope {
 				data.Scopes = append(data.Scopes, pick{sc.String(), u.tr.T(sc.String()), sc == crmlink.ScopeRead})
 			}
+		}
+		data.Yandex.BaseURL = audience.DefaultYandexURL
+		t, err := s.cfg.Store.AudienceTarget(r.Context(), u.counter.ID, audience.PlatformYandex)
+		switch {
+		case crmlink.KindOf(err) == crmlink.KindNotFound:
+		case err != nil:
+			return err
+		default:
+			data.Yandex.BaseURL, data.Yandex.TokenSet, data.Yandex.Updated = t.BaseURL, t.Token != "", t.Updated
 		}
 	}
 	// A token just created is shown once, from a short-lived cookie
@@ -605,6 +622,33 @@ func (s *Server) tokenCreatePost(w http.ResponseWriter, r *http.Request, u *ui) 
 		Secure: secureRequest(r), SameSite: http.SameSiteStrictMode})
 	http.Redirect(w, r, back+"#tokens", http.StatusSeeOther)
 	return nil
+}
+
+// yandexPost sets the counter's Yandex Audience token and API URL, which
+// pushes of segments use; an empty token field keeps the token set.
+func (s *Server) yandexPost(w http.ResponseWriter, r *http.Request, u *ui) error {
+	t := &crmlink.AudienceTarget{CounterID: u.counter.ID, Platform: audience.PlatformYandex,
+		Token: strings.TrimSpace(r.PostFormValue("token")), BaseURL: strings.TrimSpace(r.PostFormValue("base_url"))}
+	if t.Token == "" {
+		old, err := s.cfg.Store.AudienceTarget(r.Context(), u.counter.ID, audience.PlatformYandex)
+		if err != nil && crmlink.KindOf(err) != crmlink.KindNotFound {
+			return err
+		}
+		if old != nil {
+			t.Token = old.Token
+		}
+	}
+	if err := checkAudienceTarget(t); err != nil {
+		msg := "the OAuth token is missing or is not one word"
+		if strings.HasPrefix(crmlink.MessageOf(err), "base_url") {
+			msg = "the API address is not an http(s) URL"
+		}
+		return u.flash(w, r, "settings#yandex", u.tr.Tf("Not saved: %s", u.tr.T(msg)))
+	}
+	if err := s.cfg.Store.SetAudienceTarget(r.Context(), t); err != nil {
+		return err
+	}
+	return u.flash(w, r, "settings#yandex", u.tr.T("Yandex Audience settings saved."))
 }
 
 func (s *Server) tokenRevokePost(w http.ResponseWriter, r *http.Request, u *ui) error {

@@ -427,6 +427,43 @@ func TestUISettingsAndTokens(t *testing.T) {
 	}
 }
 
+// TestUIYandexSettings: an admin sets the counter's Yandex Audience token
+// on the Settings page; the page never shows it again; an empty token
+// keeps it; a bad URL is refused; a writer cannot set it.
+func TestUIYandexSettings(t *testing.T) {
+	f := newFixture(t, 0)
+	ctx := context.Background()
+	b := newBrowser(t, f)
+	b.signIn(f.admin, "", "")
+	cid := f.counter.ID.String()
+	csrf := csrfOf(t, b.get("/c/"+cid+"/settings"))
+	p := b.post("/c/"+cid+"/yandex", url.Values{"csrf": {csrf}, "base_url": {"https://audience.example"}, "token": {"y0_secret"}})
+	if msg := b.flash(p); !strings.HasPrefix(msg, "Yandex Audience settings saved") {
+		t.Fatalf("save: %d %q", p.code, msg)
+	}
+	tg, err := f.store.AudienceTarget(ctx, f.counter.ID, "yandex")
+	if err != nil || tg.Token != "y0_secret" || tg.BaseURL != "https://audience.example" {
+		t.Fatalf("target %+v, %v", tg, err)
+	}
+	if page := b.get("/c/" + cid + "/settings"); strings.Contains(page.body, "y0_secret") || !strings.Contains(page.body, "Token set") {
+		t.Errorf("the settings page shows the token, or not that it is set")
+	}
+	b.post("/c/"+cid+"/yandex", url.Values{"csrf": {csrf}, "base_url": {"https://audience2.example"}, "token": {""}})
+	if tg, _ := f.store.AudienceTarget(ctx, f.counter.ID, "yandex"); tg.Token != "y0_secret" || tg.BaseURL != "https://audience2.example" {
+		t.Errorf("an empty token did not keep it: %+v", tg)
+	}
+	p = b.post("/c/"+cid+"/yandex", url.Values{"csrf": {csrf}, "base_url": {"ftp://x"}, "token": {"t"}})
+	if msg := b.flash(p); !strings.Contains(msg, "the API address is not an http(s) URL") {
+		t.Errorf("bad URL: %q", msg)
+	}
+	w := newBrowser(t, f)
+	w.signIn(f.write, "", "")
+	wcsrf := csrfOf(t, w.get("/c/"+cid+"/settings"))
+	if p := w.post("/c/"+cid+"/yandex", url.Values{"csrf": {wcsrf}, "token": {"other"}}); p.code != http.StatusForbidden {
+		t.Errorf("a writer set the token: %d", p.code)
+	}
+}
+
 func TestUIStatic(t *testing.T) {
 	f := newFixture(t, 0)
 	b := newBrowser(t, f)

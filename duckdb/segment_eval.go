@@ -221,14 +221,18 @@ const numCast = "::DECIMAL(38,10)"
 // truth makes a condition two-valued.
 func truth(c string) string { return "coalesce((" + c + "), false)" }
 
-// boolean is f's AND, OR or NOT over its children's conditions (cond),
-// each made two-valued; ok is false when f is none of them.
+// boolean is f's AND, OR or NOT over its children's conditions (cond);
+// ok is false when f is none of them. Where a condition decides (WHERE,
+// FILTER), NULL counts as false, and AND and OR keep that; only NOT
+// would turn a NULL into NULL rather than true, so only its operand is
+// made two-valued. Left bare, comparisons of columns with constants
+// reach the scans as filters, which skip row groups.
 func boolean(f *crmlink.Filter, cond func(*crmlink.Filter) string) (sql string, ok bool) {
 	switch f.Op {
 	case "AND", "OR":
 		var parts []string
 		for _, c := range f.Children {
-			parts = append(parts, truth(cond(c)))
+			parts = append(parts, "("+cond(c)+")")
 		}
 		return strings.Join(parts, " "+f.Op+" "), true
 	case "NOT":
@@ -251,7 +255,7 @@ func (g *segmentBuilder) person(f *crmlink.Filter) string {
 		every := &crmlink.Filter{Op: "NOT", Children: []*crmlink.Filter{f.Children[0]}}
 		return g.rowSet(nil, f.Rows) + " AND NOT " + g.rowSet(every, f.Rows)
 	}
-	return truth(g.personValue(f))
+	return g.personValue(f)
 }
 
 // rowSet adds the set of people with a row of kind k that meets f (any
@@ -264,7 +268,7 @@ func (g *segmentBuilder) rowSet(f *crmlink.Filter, k crmlink.RowKind) string {
 	var q string
 	if k == crmlink.RowSessions {
 		if f != nil {
-			g.within(&js, func() { cond = truth(g.sessionCond(f)) })
+			g.within(&js, func() { cond = g.sessionCond(f) })
 		}
 		sessions := fmt.Sprintf(`(SELECT * FROM sessions WHERE counter_id = $1 AND NOT is_bot) p %s`, strings.Join(js.joins, " "))
 		if g.plan.SiteOnly {
@@ -278,7 +282,7 @@ func (g *segmentBuilder) rowSet(f *crmlink.Filter, k crmlink.RowKind) string {
 		g.sessionSets = append(g.sessionSets, name)
 	} else {
 		if f != nil {
-			cond = truth(g.orderCond(f))
+			cond = g.orderCond(f)
 		}
 		from := ordersSQL
 		if k == crmlink.RowOrderLines {
@@ -534,7 +538,7 @@ func (g *segmentBuilder) overOrders(over *crmlink.Filter) string {
 	if over == nil {
 		return "true"
 	}
-	return truth(g.orderCond(over))
+	return "(" + g.orderCond(over) + ")"
 }
 
 // userAgg is an aggregate of the person's sessions that meet over: agg
@@ -542,7 +546,7 @@ func (g *segmentBuilder) overOrders(over *crmlink.Filter) string {
 func (g *segmentBuilder) userAgg(agg, combine string, over *crmlink.Filter) string {
 	where := "true"
 	if over != nil {
-		g.within(&g.userJoins, func() { where = truth(g.sessionCond(over)) })
+		g.within(&g.userJoins, func() { where = "(" + g.sessionCond(over) + ")" })
 	}
 	col := g.aggregate(&g.userAggs, "ua", agg, where)
 	name := strings.TrimPrefix(col, "ua.")

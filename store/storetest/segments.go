@@ -266,6 +266,11 @@ func testSegmentMembers(t *testing.T, open Opener) {
 		{"cdp:c:productQuantity[cdp:o:statusType=='paid']>=3", true},
 		// attributes of the contact and of orders
 		{"cdp:c:attribute('level')=='gold'", true},
+		// A value a customer lacks makes its comparison false, and NOT of
+		// it true.
+		{"NOT cdp:c:attribute('level')=='gold'", true},
+		{"NOT cdp:c:daysSinceLastOrder>90 AND cdp:c:hasEmail=='yes'", true},
+		{"EXISTS(NOT cdp:o:cost>100)", true},
 		{"cdp:c:attribute('age')>=30", true},
 		{"cdp:o:attribute('delivery')=='pickup' AND cdp:o:statusType=='paid'", true},
 		{"NONE(cdp:o:attribute('delivery')=='courier')", true},

@@ -123,6 +123,7 @@ func NewServer(cfg Config) *Server {
 	s.manageRoutes()
 	s.segmentRoutes()
 	s.pushRoutes()
+	s.expenseRoutes()
 	s.reportRoutes()
 	s.collectRoutes()
 	s.uiRoutes()

@@ -573,3 +573,23 @@ func (r *Reopening) SegmentPushes(ctx context.Context, counter crmlink.CounterID
 		return st.SegmentPushes(ctx, counter)
 	})
 }
+
+func (r *Reopening) UploadExpenses(ctx context.Context, up *crmlink.Upload, x *crmlink.ExpenseUpload, rd crmlink.ExpenseReader) error {
+	return do(r, ctx, func(ctx context.Context, st crmlink.Store) error { return st.UploadExpenses(ctx, up, x, rd) })
+}
+
+func (r *Reopening) DeleteExpenses(ctx context.Context, up *crmlink.Upload, x *crmlink.ExpenseUpload, rd crmlink.ExpenseReader) error {
+	return do(r, ctx, func(ctx context.Context, st crmlink.Store) error { return st.DeleteExpenses(ctx, up, x, rd) })
+}
+
+func (r *Reopening) ExpenseUploadInfo(ctx context.Context, counter crmlink.CounterID, uploadID string) (*crmlink.ExpenseUpload, error) {
+	return call(r, ctx, func(ctx context.Context, st crmlink.Store) (*crmlink.ExpenseUpload, error) {
+		return st.ExpenseUploadInfo(ctx, counter, uploadID)
+	})
+}
+
+func (r *Reopening) ExpenseDays(ctx context.Context, counter crmlink.CounterID, from, to time.Time) ([]crmlink.ExpenseDay, error) {
+	return call(r, ctx, func(ctx context.Context, st crmlink.Store) ([]crmlink.ExpenseDay, error) {
+		return st.ExpenseDays(ctx, counter, from, to)
+	})
+}

@@ -42,6 +42,7 @@ func Run(t *testing.T, open Opener) {
 	runHits(t, open)
 	runQueue(t, open)
 	runSegments(t, open)
+	runExpenses(t, open)
 }
 
 func newStore(t *testing.T, open Opener) (crmlink.Store, *crmlink.FixedClock) {

@@ -1,0 +1,137 @@
+package storetest
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"testing"
+	"time"
+
+	"github.com/crmlink/crmlink"
+	"github.com/shopspring/decimal"
+)
+
+// ExpenseSlice yields the given expenses, then Err (io.EOF when nil).
+type ExpenseSlice struct {
+	Expenses []crmlink.Expense
+	Err      error
+	i        int
+}
+
+// Next implements crmlink.ExpenseReader.
+func (r *ExpenseSlice) Next(e *crmlink.Expense) error {
+	if r.i >= len(r.Expenses) {
+		if r.Err != nil {
+			return r.Err
+		}
+		return io.EOF
+	}
+	*e = r.Expenses[r.i]
+	r.i++
+	if e.Line == 0 {
+		e.Line = r.i + 1
+	}
+	return nil
+}
+
+func runExpenses(t *testing.T, open Opener) {
+	t.Run("Expenses", func(t *testing.T) { testExpenses(t, open) })
+}
+
+func date(s string) time.Time {
+	d, err := time.Parse(time.DateOnly, s)
+	if err != nil {
+		panic(err)
+	}
+	return d
+}
+
+// testExpenses: rows are spread over their days exactly (the days add up
+// to the row, to the ten-thousandth, and so do the clicks); a delete
+// removes the days its rows name, narrowed by their fields and by
+// provider; a failing upload stores nothing.
+func testExpenses(t *testing.T, open Opener) {
+	ctx := context.Background()
+	s, _ := newStore(t, open)
+	c := MustCounter(t, s, "Shop", "UTC")
+	up := &crmlink.Upload{CounterID: c.ID}
+	x := &crmlink.ExpenseUpload{Provider: "direct-sync", Comment: "November"}
+	rows := []crmlink.Expense{
+		{From: date("2026-11-01"), To: date("2026-11-01"), UTMSource: "yandex", UTMCampaign: "Sale", Expenses: decimal.RequireFromString("1520.50"), Clicks: 300},
+		// 100.00 over 3 days: 33.3334, 33.3333, 33.3333; 10 clicks: 4, 3, 3.
+		{From: date("2026-11-02"), To: date("2026-11-04"), UTMSource: "google", UTMCampaign: "sale", Expenses: decimal.RequireFromString("100"), Clicks: 10},
+		{From: date("2026-11-03"), To: date("2026-11-03"), TrafficSource: "social", TrafficSourceDetail: "VK", Currency: "USD", Expenses: decimal.RequireFromString("0.0001")},
+	}
+	if err := s.UploadExpenses(ctx, up, x, &ExpenseSlice{Expenses: rows}); err != nil {
+		t.Fatal(err)
+	}
+	if up.Status != crmlink.UploadPassed || up.Accepted != 3 || up.Entity != crmlink.EntityExpenses {
+		t.Errorf("upload %+v", up)
+	}
+	got := func() string {
+		ds, err := s.ExpenseDays(ctx, c.ID, date("2026-10-01"), date("2026-12-31"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		var out string
+		for _, d := range ds {
+			out += fmt.Sprintf("%s %s%s/%s %s %s %d\n", d.Day.Format("01-02"), d.UTMSource, d.TrafficSource, d.UTMCampaign+d.TrafficSourceDetail,
+				d.Currency, d.Expenses.StringFixed(4), d.Clicks)
+		}
+		return out
+	}
+	want := "11-01 yandex/Sale RUB 1520.5000 300\n" +
+		"11-02 google/sale RUB 33.3334 4\n" +
+		"11-03 google/sale RUB 33.3333 3\n" +
+		"11-03 social/VK USD 0.0001 0\n" +
+		"11-04 google/sale RUB 33.3333 3\n"
+	if g := got(); g != want {
+		t.Fatalf("days:\n%s\nwant\n%s", g, want)
+	}
+	if info, err := s.ExpenseUploadInfo(ctx, c.ID, up.ID); err != nil || info.Provider != "direct-sync" || info.Comment != "November" {
+		t.Errorf("info %+v, %v", info, err)
+	}
+
+	// A failing upload stores nothing.
+	bad := &crmlink.ValidationError{BadRows: 1}
+	bad.Add(crmlink.RowError{Line: 3, Column: "Expenses", Reason: "bad"})
+	if err := s.UploadExpenses(ctx, &crmlink.Upload{CounterID: c.ID}, &crmlink.ExpenseUpload{},
+		&ExpenseSlice{Expenses: rows[:1], Err: bad}); err == nil {
+		t.Error("a failing upload passed")
+	}
+	if g := got(); g != want {
+		t.Errorf("a failing upload changed the days:\n%s", g)
+	}
+
+	// Deletes: another provider's name deletes nothing; the campaign is
+	// case-sensitive; a range deletes its days of the rows it matches.
+	del := func(provider string, rs ...crmlink.Expense) int64 {
+		x := &crmlink.ExpenseUpload{Provider: provider}
+		up := &crmlink.Upload{CounterID: c.ID}
+		if err := s.DeleteExpenses(ctx, up, x, &ExpenseSlice{Expenses: rs}); err != nil {
+			t.Fatal(err)
+		}
+		if up.Entity != crmlink.EntityExpenseRemoves {
+			t.Errorf("a delete recorded as %s", up.Entity)
+		}
+		return x.Removed
+	}
+	if n := del("other", crmlink.Expense{From: date("2026-11-01"), To: date("2026-11-30")}); n != 0 {
+		t.Errorf("another provider's delete removed %d", n)
+	}
+	if n := del("", crmlink.Expense{From: date("2026-11-01"), To: date("2026-11-30"), UTMCampaign: "sale", UTMSource: "yandex"}); n != 0 {
+		t.Errorf("a case-sensitive campaign matched: %d", n)
+	}
+	if n := del("direct-sync", crmlink.Expense{From: date("2026-11-03"), To: date("2026-11-04"), UTMSource: "google"}); n != 2 {
+		t.Errorf("range delete removed %d, want 2", n)
+	}
+	want = "11-01 yandex/Sale RUB 1520.5000 300\n" +
+		"11-02 google/sale RUB 33.3334 4\n" +
+		"11-03 social/VK USD 0.0001 0\n"
+	if g := got(); g != want {
+		t.Errorf("after deletes:\n%s\nwant\n%s", g, want)
+	}
+	if n := del("", crmlink.Expense{From: date("2026-11-01"), To: date("2026-11-03")}); n != 3 {
+		t.Errorf("deleting every day removed %d, want 3", n)
+	}
+}

@@ -68,8 +68,8 @@ crmlink user passwd NAME
   CRMLINK_PASSWORD, the terminal, or the first line of stdin.`},
 		{name: "import", subs: []string{"sessions"}, run: cmdImport, usage: `crmlink import sessions --counter ID [--format csv|metrica-logs] FILE|-
   Import sessions: our CSV, or a Metrica Logs API visits export (TSV).`},
-		{name: "upload", subs: []string{"contacts", "orders", "simple-orders", "offline-conversions"}, run: cmdUpload,
-			usage: `crmlink upload contacts|orders|simple-orders|offline-conversions FILE|- --counter ID
+		{name: "upload", subs: []string{"contacts", "orders", "simple-orders", "offline-conversions", "expenses"}, run: cmdUpload,
+			usage: `crmlink upload contacts|orders|simple-orders|offline-conversions|expenses FILE|- --counter ID
                [--merge-mode SAVE|UPDATE|APPEND] [--delimiter comma|semicolon]
                [--columns-mapping '"uniq_id":"ID","name":"Full name"'] [--on-error fail|skip]
                [--no-wait] [--wait 10m]

@@ -16,11 +16,11 @@ import (
 
 // uploadKinds maps the CLI's entity names to the API's.
 var uploadKinds = map[string]string{"contacts": "contacts", "orders": "orders", "simple-orders": "simple_orders",
-	"offline-conversions": "offline_conversions"}
+	"offline-conversions": "offline_conversions", "expenses": "expenses"}
 
 func cmdUpload(ctx context.Context, args []string, e *cli.Env) error {
 	if len(args) == 0 || uploadKinds[args[0]] == "" {
-		return cli.Usagef("upload: want contacts, orders, simple-orders or offline-conversions")
+		return cli.Usagef("upload: want contacts, orders, simple-orders, offline-conversions or expenses")
 	}
 	entity := uploadKinds[args[0]]
 	fs := flags("upload "+args[0], e)

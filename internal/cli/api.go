@@ -166,6 +166,8 @@ func UploadRemote(ctx context.Context, api *APIClient, id crmlink.CounterID, ent
 		path += "/csv"
 	case "offline_conversions":
 		path = fmt.Sprintf("/management/v1/counter/%d/offline_conversions/upload", id)
+	case "expenses":
+		path = fmt.Sprintf("/management/v1/counter/%d/expense/upload", id)
 	}
 	u.Path += path
 	u.RawQuery = q.Encode()

@@ -141,7 +141,7 @@ func ImportSessions(ctx context.Context, st interface {
 }
 
 // UploadCSV reads a CRM CSV of entity (the API's name: contacts, orders,
-// simple_orders, offline_conversions) into the store as up: the path the
+// simple_orders, offline_conversions, expenses) into the store as up: the path the
 // CLI, the demo and the benchmarks share with the HTTP endpoints.
 func UploadCSV(ctx context.Context, st crmlink.Store, up *crmlink.Upload, entity string, in io.Reader, opt crm.Options, clock crmlink.Clock) error {
 	c, err := st.Counter(ctx, up.CounterID)
@@ -158,6 +158,13 @@ func UploadCSV(ctx context.Context, st crmlink.Store, up *crmlink.Upload, entity
 			return err
 		}
 		return st.UploadOfflineConversions(ctx, up, rd)
+	}
+	if entity == "expenses" {
+		rd, err := crm.NewExpensesCSV(in, opt)
+		if err != nil {
+			return err
+		}
+		return st.UploadExpenses(ctx, up, &crmlink.ExpenseUpload{Provider: "crmlink CLI"}, rd)
 	}
 	if entity == "contacts" {
 		rd, err := crm.NewContactCSV(in, opt)

@@ -1,6 +1,7 @@
 package duckdb_test
 
 import (
+	"bytes"
 	"context"
 	"fmt"
 	"net/url"
@@ -276,4 +277,44 @@ func loadedBenchStore(b *testing.B, sessions, contacts, orders int) (*store.Stor
 	}
 	b.Cleanup(func() { s.Close() })
 	return s, c
+}
+
+// BenchmarkUploadExpenses100k uploads a 100k-row expenses CSV (a day of
+// spend per row for 500 campaigns over 200 days, a tenth of the rows
+// ranges of a week) into a fresh store: read, validate, spread over the
+// days and store in one transaction.
+func BenchmarkUploadExpenses100k(b *testing.B) {
+	var buf bytes.Buffer
+	buf.WriteString("Date,UTMSource,UTMMedium,UTMCampaign,Expenses,Clicks\n")
+	start := storetest.Epoch.AddDate(0, 0, -200)
+	sources := []string{"yandex", "google", "vk"}
+	for i := range 100_000 {
+		d := start.AddDate(0, 0, i%200).Format(time.DateOnly)
+		if i%10 == 0 {
+			d += "/" + start.AddDate(0, 0, i%200+6).Format(time.DateOnly)
+		}
+		fmt.Fprintf(&buf, "%s,%s,cpc,campaign_%d,%d.%02d,%d\n", d, sources[i%3], i%500, 100+i%9000, i%100, i%300)
+	}
+	file := buf.Bytes()
+	b.ReportAllocs()
+	for b.Loop() {
+		b.StopTimer()
+		st, err := store.Open(context.Background(), "duckdb://"+filepath.Join(b.TempDir(), "b.db"), store.Config{Clock: &crmlink.FixedClock{T: storetest.Epoch}})
+		if err != nil {
+			b.Fatal(err)
+		}
+		c := storetest.MustCounter(b, st, "Shop", "UTC")
+		b.StartTimer()
+		rd, err := crm.NewExpensesCSV(bytes.NewReader(file), crm.Options{})
+		if err != nil {
+			b.Fatal(err)
+		}
+		if err := st.UploadExpenses(context.Background(), &crmlink.Upload{CounterID: c.ID}, &crmlink.ExpenseUpload{}, rd); err != nil {
+			b.Fatal(err)
+		}
+		b.StopTimer()
+		st.Close()
+		b.StartTimer()
+	}
+	b.ReportMetric(100_000*float64(b.N)/b.Elapsed().Seconds(), "rows/s")
 }

@@ -35,14 +35,20 @@ func spoolExpense(sp *spool.Writer, e *crmlink.Expense, cur string) {
 }
 
 // spreadSQL spreads a spooled chunk's rows over their days ($1 the
-// counter, $2 the upload, $3 the provider): each day gets the row's
-// amount, in ten-thousandths, divided by its days, and the first days
-// one ten-thousandth more until the remainder is gone, so that the days
-// add up to the row exactly; clicks likewise.
+// counter, $2 the upload, $3 the provider): a row of one day is stored
+// as it is; over more, each day gets the row's amount, in
+// ten-thousandths, divided by its days, and the first days one
+// ten-thousandth more until the remainder is gone, so that the days add
+// up to the row exactly; clicks likewise.
 const spreadSQL = `INSERT INTO expenses (counter_id, upload_id, line, provider, day, utm_source, traffic_source, traffic_source_detail,
     utm_medium, utm_campaign, utm_term, utm_content, currency, clicks, expenses)
-WITH x AS (SELECT *, date_diff('day', from_day, to_day) + 1 AS n, CAST(expenses * 10000 AS BIGINT) AS units FROM {spool}),
-d AS (SELECT x.*, unnest(range(n)) AS i FROM x)
+WITH x AS (SELECT * FROM {spool}),
+m AS (SELECT *, date_diff('day', from_day, to_day) + 1 AS n, CAST(expenses * 10000 AS BIGINT) AS units FROM x WHERE to_day > from_day),
+d AS (SELECT m.*, unnest(range(n)) AS i FROM m)
+SELECT $1, $2, line, $3, from_day, utm_source, traffic_source, traffic_source_detail,
+    utm_medium, utm_campaign, utm_term, utm_content, currency, clicks, expenses
+FROM x WHERE to_day = from_day
+UNION ALL
 SELECT $1, $2, line, $3, from_day + CAST(i AS INTEGER), utm_source, traffic_source, traffic_source_detail,
     utm_medium, utm_campaign, utm_term, utm_content, currency,
     clicks // n + CASE WHEN i < clicks % n THEN 1 ELSE 0 END,
@@ -100,6 +106,9 @@ func (s *Store) expenseUpload(ctx context.Context, up *crmlink.Upload, x *crmlin
 		}
 		return nil
 	})
+	// Chunks of a fifth of the usual: an expenses file is small, and
+	// reading the next chunk goes on while DuckDB stores the last.
+	l.chunkRows = max(1, s.chunkRows/5)
 	l.whenFailing(r, nil)
 	n, readErr := spool.Pump(ctx, l, &crmlink.Expense{}, r.Next, func(sp *spool.Writer, e *crmlink.Expense) {
 		spoolExpense(sp, e, counter.Currency)

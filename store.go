@@ -84,6 +84,7 @@ type StoreCore interface {
 	SegmentStore
 	SegmentPort
 	ExpenseStore
+	ConversionStore
 	// Check probes the store with a real write and a real read, as a
 	// health check must: an error says why the store cannot serve now
 	// (a full disk, a failed engine), with the kind a user sees.

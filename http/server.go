@@ -124,6 +124,7 @@ func NewServer(cfg Config) *Server {
 	s.segmentRoutes()
 	s.pushRoutes()
 	s.expenseRoutes()
+	s.conversionRoutes()
 	s.reportRoutes()
 	s.collectRoutes()
 	s.uiRoutes()

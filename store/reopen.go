@@ -593,3 +593,7 @@ func (r *Reopening) ExpenseDays(ctx context.Context, counter crmlink.CounterID, 
 		return st.ExpenseDays(ctx, counter, from, to)
 	})
 }
+
+func (r *Reopening) Conversions(ctx context.Context, q crmlink.ConversionQuery, each func(c *crmlink.Conversion) error) error {
+	return do(r, ctx, func(ctx context.Context, st crmlink.Store) error { return st.Conversions(ctx, q, each) })
+}

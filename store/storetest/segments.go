@@ -481,6 +481,9 @@ func buildSegmentWorld(t *testing.T, s crmlink.Store) *segmentWorld {
 			if rng.IntN(5) == 0 {
 				se.PurchaseIDs = []string{fmt.Sprint("p", id)}
 			}
+			if se.Source.Kind == crmlink.SourceAd {
+				se.Source.ClickID = fmt.Sprint("gclid=click", id)
+			}
 			sessions = append(sessions, se)
 		}
 	}

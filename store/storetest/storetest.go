@@ -43,6 +43,7 @@ func Run(t *testing.T, open Opener) {
 	runQueue(t, open)
 	runSegments(t, open)
 	runExpenses(t, open)
+	runConversions(t, open)
 }
 
 func newStore(t *testing.T, open Opener) (crmlink.Store, *crmlink.FixedClock) {

@@ -292,4 +292,7 @@ type OrderLink struct {
 	ClientID     uint64
 	Method       string // purchase_id, client_id, user_id, email, phone
 	SessionStart time.Time
+	// ClickID is the session's ad click id ("gclid=...", "yclid=..."),
+	// which conversions sent back to the ad platforms name; "" for none.
+	ClickID string
 }

@@ -357,8 +357,10 @@ func (s *Store) UnlinkedOrders(ctx context.Context, q crmlink.UnlinkedQuery) ([]
 func (s *Store) OrderLink(ctx context.Context, counter crmlink.CounterID, orderID string) (*crmlink.OrderLink, error) {
 	l := crmlink.OrderLink{OrderID: orderID}
 	// caller: OrderLink
-	err := s.db.QueryRowContext(ctx, `SELECT session_id, client_id, method, session_start FROM order_links
-		WHERE counter_id = ? AND order_id = ?`, int64(counter), orderID).Scan(&l.SessionID, &l.ClientID, &l.Method, &l.SessionStart)
+	err := s.db.QueryRowContext(ctx, `SELECT l.session_id, l.client_id, l.method, l.session_start, coalesce(s.click_id, '')
+		FROM (SELECT * FROM order_links WHERE counter_id = $1 AND order_id = $2) l
+		LEFT JOIN (SELECT session_id, click_id FROM sessions WHERE counter_id = $1) s ON s.session_id = l.session_id`,
+		int64(counter), orderID).Scan(&l.SessionID, &l.ClientID, &l.Method, &l.SessionStart, &l.ClickID)
 	if isNoRows(err) {
 		return nil, notFound("link of order", orderID)
 	}

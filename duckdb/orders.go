@@ -448,15 +448,16 @@ func (s *Store) CustomerOrders(ctx context.Context, counter crmlink.CounterID, u
 		return nil, err
 	}
 	// caller: CustomerOrders (links)
-	links, err := s.db.QueryContext(ctx, `SELECT order_id, session_id, client_id, method, session_start FROM order_links
-		WHERE counter_id = $1 AND order_id IN (`+ofCustomer+`)`, int64(counter), uniqID)
+	links, err := s.db.QueryContext(ctx, `SELECT l.order_id, l.session_id, l.client_id, l.method, l.session_start, coalesce(s.click_id, '')
+		FROM (SELECT * FROM order_links WHERE counter_id = $1 AND order_id IN (`+ofCustomer+`)) l
+		LEFT JOIN (SELECT session_id, click_id FROM sessions WHERE counter_id = $1) s ON s.session_id = l.session_id`, int64(counter), uniqID)
 	if err != nil {
 		return nil, fmt.Errorf("customer orders: %w", err)
 	}
 	defer links.Close()
 	for links.Next() {
 		var l crmlink.OrderLink
-		if err := links.Scan(&l.OrderID, &l.SessionID, &l.ClientID, &l.Method, &l.SessionStart); err != nil {
+		if err := links.Scan(&l.OrderID, &l.SessionID, &l.ClientID, &l.Method, &l.SessionStart, &l.ClickID); err != nil {
 			return nil, fmt.Errorf("customer orders: %w", err)
 		}
 		if i, ok := at[l.OrderID]; ok {

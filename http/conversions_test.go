@@ -19,6 +19,10 @@ func TestConversionsExport(t *testing.T) {
 	uploading(t, f.post(t, "/data/contacts/csv", ct, body))
 	body, ct = multipartFile(t, "id,client_uniq_id,create_date_time,order_status,revenue,cost\nO1,C1,2026-02-01 11:00,IN_PROGRESS,1500.50,900\n")
 	uploading(t, f.post(t, "/data/orders/csv", ct, body))
+	if code, out := f.do(t, "GET", "/cdp/api/v1/counter/"+f.counter.ID.String()+"/orders/O1", "OAuth "+f.read, nil, ""); code != 200 ||
+		out["order"].(map[string]any)["link"].(map[string]any)["click_id"] != "gclid=EAIaIQobChMIxyz" {
+		t.Errorf("the order's link: %d %v", code, out)
+	}
 	base := "/management/v1/counter/" + f.counter.ID.String() + "/conversions/export?date1=2026-02-01&date2=2026-02-01&format="
 	get := func(format, auth string) (*http.Response, string) {
 		req, _ := http.NewRequest("GET", f.srv.URL+base+format, nil)

@@ -344,6 +344,7 @@ var ruText = map[string]string{
 	"Not created: pick a scope no wider than your own.":                   "Не создан: выберите права не шире ваших.",
 	"Token revoked.":  "Токен отозван.",
 	"Yandex Audience": "Яндекс Аудитории",
+	"ad click %s":     "рекламный клик %s",
 	"Segments are pushed to Yandex Audience with this OAuth token, on the Segments page or on a schedule. The token is never shown again.": "Сегменты отправляются в Яндекс Аудитории с этим OAuth-токеном — со страницы «Сегменты» или по расписанию. Токен больше не показывается.",
 	"API address":                                    "Адрес API",
 	"OAuth token":                                    "OAuth-токен",

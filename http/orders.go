@@ -47,6 +47,7 @@ type linkJSON struct {
 	ClientID     string `json:"client_id"`
 	Method       string `json:"method"`
 	SessionStart string `json:"session_start"`
+	ClickID      string `json:"click_id,omitempty"` // ours: the session's ad click id, "gclid=..."
 }
 
 type versionJSON struct {
@@ -99,7 +100,7 @@ func (s *Server) getOrder(w http.ResponseWriter, r *http.Request) error {
 	switch {
 	case err == nil:
 		out.Link = &linkJSON{SessionID: uitoa(l.SessionID), ClientID: uitoa(l.ClientID), Method: l.Method,
-			SessionStart: localTime(l.SessionStart, loc)}
+			SessionStart: localTime(l.SessionStart, loc), ClickID: l.ClickID}
 	case crmlink.KindOf(err) != crmlink.KindNotFound:
 		return err
 	}

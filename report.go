@@ -100,7 +100,27 @@ const (
 	MetGoalReaches         MetricField = "reaches"        // ym:s:goal<id>reaches
 	MetGoalRevenue         MetricField = "revenue"        // ym:s:goal<id>revenue
 	MetGoalConversionRate  MetricField = "conversionRate" // ym:s:goal<id>conversionRate
+
+	// Ad spend (the ym:ev: namespace): money in the report's currency.
+	MetExpenses      MetricField = "expenses"      // ym:ev:expenses<CUR>
+	MetExpenseClicks MetricField = "expenseClicks" // ym:ev:expenseClicks
+	MetExpenseCPC    MetricField = "expenseCPC"    // ym:ev:expense<CUR>CPC: spend per click
+	MetROI           MetricField = "ROI"           // ym:ev:cdpOrders<CUR>ROI: (revenue − spend) / spend, %
+	MetCPA           MetricField = "CPA"           // ym:ev:cdpOrders<CUR>CPA: spend per order (all orders)
+	MetCPO           MetricField = "CPO"           // ym:ev:cdpOrders<CUR>CPO: spend per paid order
+	MetCRR           MetricField = "CRR"           // ym:ev:cdpOrders<CUR>CRR: spend / revenue, % (ДРР)
+	MetROMI          MetricField = "ROMI"          // ours, ym:ev:cdpOrders<CUR>ROMI: (profit − spend) / spend, %
+	MetPOAS          MetricField = "POAS"          // ours, ym:ev:cdpOrders<CUR>POAS: profit / spend, %
 )
+
+// ExpenseMetric tells whether the metric reads ad spend.
+func (f MetricField) ExpenseMetric() bool {
+	switch f {
+	case MetExpenses, MetExpenseClicks, MetExpenseCPC, MetROI, MetCPA, MetCPO, MetCRR, MetROMI, MetPOAS:
+		return true
+	}
+	return false
+}
 
 // SessionMetric tells whether the metric counts sessions (and so cannot be
 // cut by an order's status).
@@ -147,6 +167,12 @@ type ReportQuery struct {
 	// segment's members (and the orders linked to them): a saved segment
 	// the request names, and the filter's terms on people, joined by AND.
 	Segment *SegmentPlan
+	// Expenses says the report is in Metrica's ym:ev: namespace: its rows
+	// join the period's ad spend (by the expense's UTM fields, traffic
+	// source and day) with the sessions and their orders (by the same
+	// fields of the session under the attribution model); spend that no
+	// session matches is a row of its own.
+	Expenses bool
 }
 
 // UnlinkedName is the name the unlinked row's dimensions show.

@@ -257,7 +257,11 @@ func (b *reportBuilder) statement(p *crmlink.ReportPlan) string {
 	j := b.orders(p, &w)
 	j = b.goals(p, j, &w)
 	fmt.Fprintf(&w, "j AS (%s),\n", j)
-	b.aggregate(p, dimNames, &w)
+	if q.Expenses {
+		b.aggregateExpenses(p, dimNames, &w)
+	} else {
+		b.aggregate(p, dimNames, &w)
+	}
 	return w.String()
 }
 

@@ -44,8 +44,8 @@ func NewPlan(q *crmlink.ReportQuery) (*crmlink.ReportPlan, error) {
 		}
 	}
 	// A condition on the order's status needs the orders read.
-	p.NeedOrders = p.NeedOrders || len(p.OrderTerms) > 0
-	p.Unlinked = q.Unlinked && q.Group == "" && len(p.SessionTerms) == 0 && q.Segment == nil
+	p.NeedOrders = p.NeedOrders || len(p.OrderTerms) > 0 || q.Expenses
+	p.Unlinked = q.Unlinked && q.Group == "" && len(p.SessionTerms) == 0 && q.Segment == nil && !q.Expenses
 	return p, nil
 }
 

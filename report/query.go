@@ -34,6 +34,22 @@ type Preset struct {
 // Presets are the named reports. orders_sources is the Order sources
 // report of SPEC.md §4.
 var Presets = map[string]Preset{
+	"sources_expenses_and_roi": {
+		Dimensions: []string{"ym:ev:<attribution>ExpenseSource", "ym:ev:<attribution>ExpenseCampaign", "ym:ev:<attribution>ExpenseTerm",
+			"ym:ev:<attribution>ExpenseContent"},
+		Metrics: []string{"ym:ev:expenses<currency>", "ym:ev:visits", "ym:ev:cdpOrdersPayed", "ym:ev:cdpOrders<currency>Profit",
+			"ym:ev:cdpOrders<currency>AverageCheque", "ym:ev:cdpOrders<currency>ROI", "ym:ev:cdpOrders<currency>CPA",
+			"ym:ev:cdpOrders<currency>CPO", "ym:ev:expense<currency>CPC"},
+		Sort: "-ym:ev:expenses<currency>",
+	},
+	// Metrica's expenses preset without its favourite goals' metrics,
+	// which crmlink does not have.
+	"expenses": {
+		Dimensions: []string{"ym:ev:<attribution>TrafficSource", "ym:ev:<attribution>SourceEngine", "ym:ev:<attribution>ExpenseSource",
+			"ym:ev:<attribution>ExpenseCampaign"},
+		Metrics: []string{"ym:ev:expenses<currency>", "ym:ev:expenseClicks", "ym:ev:expense<currency>CPC", "ym:ev:visits"},
+		Sort:    "-ym:ev:expenses<currency>",
+	},
 	"orders_sources": {
 		Dimensions: []string{"ym:s:<attribution>TrafficSource", "ym:s:<attribution>SourceEngine"},
 		Metrics: []string{"ym:s:visits", "ym:s:cdpOrdersAllOrders", "ym:s:cdpOrdersInProgress", "ym:s:cdpOrdersPayed",
@@ -81,7 +97,7 @@ func Parse(r Request) (*crmlink.ReportQuery, error) {
 	if name := v.Get("preset"); name != "" {
 		p, ok := Presets[name]
 		if !ok {
-			return nil, invalid("preset", "%q is not a preset: want orders_sources", name)
+			return nil, invalid("preset", "%q is not a preset: want orders_sources, sources_expenses_and_roi or expenses", name)
 		}
 		dims, mets = p.Dimensions, p.Metrics
 		if sort == "" {
@@ -101,8 +117,26 @@ func Parse(r Request) (*crmlink.ReportQuery, error) {
 		return nil, crmlink.Errorf(crmlink.KindInvalid, "at most %d dimensions and %d metrics", maxNames, maxNames)
 	}
 	rs := resolver{q: q, goals: r.Goals}
+	q.Expenses = slices.ContainsFunc(append(slices.Clone(dims), mets...), isEv)
+	if q.Expenses {
+		for _, name := range append(slices.Clone(dims), mets...) {
+			if !isEv(name) {
+				return nil, invalid("metrics", "%s is not in the ym:ev: namespace of the report's other names: one report, one namespace", name)
+			}
+		}
+		switch {
+		case r.Series:
+			return nil, crmlink.Errorf(crmlink.KindInvalid, "ym:ev: reports are tables: ask /stat/v1/data")
+		case v.Get("filters") != "" || r.Segment != "":
+			return nil, invalid("filters", "ym:ev: reports take no filters or segment yet")
+		}
+	}
+	dimension, metric := rs.dimension, rs.metric
+	if q.Expenses {
+		dimension, metric = rs.evDimension, rs.evMetric
+	}
 	for _, name := range dims {
-		d, err := rs.dimension(name)
+		d, err := dimension(name)
 		if err != nil {
 			return nil, invalid("dimensions", "%s", crmlink.MessageOf(err))
 		}
@@ -112,7 +146,7 @@ func Parse(r Request) (*crmlink.ReportQuery, error) {
 		q.Dimensions = append(q.Dimensions, d)
 	}
 	for _, name := range mets {
-		m, err := rs.metric(name)
+		m, err := metric(name)
 		if err != nil {
 			return nil, invalid("metrics", "%s", crmlink.MessageOf(err))
 		}

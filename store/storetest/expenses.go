@@ -36,6 +36,7 @@ func (r *ExpenseSlice) Next(e *crmlink.Expense) error {
 
 func runExpenses(t *testing.T, open Opener) {
 	t.Run("Expenses", func(t *testing.T) { testExpenses(t, open) })
+	t.Run("ExpenseReport", func(t *testing.T) { testExpenseReport(t, open) })
 }
 
 func date(s string) time.Time {
@@ -133,5 +134,58 @@ func testExpenses(t *testing.T, open Opener) {
 	}
 	if n := del("", crmlink.Expense{From: date("2026-11-01"), To: date("2026-11-03")}); n != 3 {
 		t.Errorf("deleting every day removed %d, want 3", n)
+	}
+}
+
+// testExpenseReport: an ym:ev: report joins spend with the sessions and
+// orders of the same UTM fields (under the attribution model): ROI, ROMI,
+// POAS, CPA, CPO, CPC and CRR as defined; spend without sessions, and
+// sessions without spend, are rows of their own; totals add up.
+func testExpenseReport(t *testing.T, open Opener) {
+	ctx := context.Background()
+	s, _ := newStore(t, open)
+	c := MustCounter(t, s, "Shop", "UTC")
+	at := func(h int) time.Time { return time.Date(2026, 2, 1, h, 0, 0, 0, time.UTC) }
+	importSessions(t, s, c,
+		crmlink.Session{ID: 1, ClientID: 1, Start: at(10), PageViews: 2, Source: crmlink.TrafficSource{Kind: crmlink.SourceAd, Engine: "Yandex Direct", UTMSource: "yandex", UTMCampaign: "sale"}},
+		crmlink.Session{ID: 2, ClientID: 2, Start: at(11), PageViews: 2, Source: crmlink.TrafficSource{Kind: crmlink.SourceAd, Engine: "Google Ads", UTMSource: "google", UTMCampaign: "brand"}},
+		// Typed in later: lastsign credits it to the ad visit before.
+		crmlink.Session{ID: 3, ClientID: 1, Start: at(13), PageViews: 2, Source: crmlink.TrafficSource{Kind: crmlink.SourceDirect}},
+		crmlink.Session{ID: 4, ClientID: 3, Start: at(14), PageViews: 2, Source: crmlink.TrafficSource{Kind: crmlink.SourceDirect}})
+	uploadContacts(t, s, c, crmlink.MergeSave,
+		crmlink.Contact{UniqID: "C1", IDs: crmlink.CustomerIDs{ClientIDs: []uint64{1}}, Fields: crmlink.FieldClientIDs},
+		crmlink.Contact{UniqID: "C2", IDs: crmlink.CustomerIDs{ClientIDs: []uint64{2}}, Fields: crmlink.FieldClientIDs})
+	o1 := order("O1", "C1", crmlink.StatusPaid, "1000", at(12))
+	o1.Cost, o1.Fields = decimal.NewNullDecimal(decimal.NewFromInt(400)), o1.Fields|crmlink.FieldCost
+	if err := uploadOrders(t, s, c, &crmlink.Upload{Entity: crmlink.EntityOrders}, o1, order("O2", "C2", crmlink.StatusInProgress, "500", at(12))); err != nil {
+		t.Fatal(err)
+	}
+	spend := []crmlink.Expense{
+		{From: date("2026-02-01"), To: date("2026-02-01"), UTMSource: "yandex", UTMCampaign: "sale", Expenses: decimal.NewFromInt(200), Clicks: 20},
+		{From: date("2026-02-01"), To: date("2026-02-01"), UTMSource: "google", UTMCampaign: "brand", Expenses: decimal.NewFromInt(100), Clicks: 10},
+		{From: date("2026-02-01"), To: date("2026-02-01"), UTMSource: "vk", UTMCampaign: "promo", Expenses: decimal.NewFromInt(50)},
+		// Another day and another currency: neither counts.
+		{From: date("2026-02-05"), To: date("2026-02-05"), UTMSource: "yandex", UTMCampaign: "sale", Expenses: decimal.NewFromInt(999)},
+		{From: date("2026-02-01"), To: date("2026-02-01"), UTMSource: "yandex", UTMCampaign: "sale", Currency: "USD", Expenses: decimal.NewFromInt(7)},
+	}
+	if err := s.UploadExpenses(ctx, &crmlink.Upload{CounterID: c.ID}, &crmlink.ExpenseUpload{}, &ExpenseSlice{Expenses: spend}); err != nil {
+		t.Fatal(err)
+	}
+	res := runQuery(t, s, c, "date1=2026-02-01&date2=2026-02-01&dimensions=ym:ev:<attribution>ExpenseSource,ym:ev:<attribution>ExpenseCampaign"+
+		"&metrics=ym:ev:expensesRUB,ym:ev:expenseClicks,ym:ev:visits,ym:ev:cdpOrdersAllOrders,ym:ev:cdpOrdersPayed,ym:ev:cdpOrdersRUBRevenue,"+
+		"ym:ev:cdpOrdersRUBProfit,ym:ev:cdpOrdersRUBROI,ym:ev:cdpOrdersRUBROMI,ym:ev:cdpOrdersRUBPOAS,ym:ev:cdpOrdersRUBCPA,ym:ev:cdpOrdersRUBCPO,"+
+		"ym:ev:expenseRUBCPC,ym:ev:cdpOrdersRUBCRR&sort=-ym:ev:expensesRUB")
+	want := "yandex/sale: 200 20 2 1 1 1000 600 400 200 300 200 200 10 20\n" +
+		"google/brand: 100 10 1 1 0 0 0 -100 -100 0 100 0 10 0\n" +
+		"vk/promo: 50 0 0 0 0 0 0 -100 -100 0 0 0 0 0\n" +
+		"/: 0 0 1 0 0 0 0 0 0 0 0 0 0 0\n" +
+		"total: 350 30 4 2 1 1000 600 185.71 71.43 171.43 175 350 11.67 35"
+	if got := table(res); got != want {
+		t.Errorf("ad payback:\n%s\nwant\n%s", got, want)
+	}
+	// The preset asks what Metrica's asks.
+	res = runQuery(t, s, c, "date1=2026-02-01&date2=2026-02-01&preset=sources_expenses_and_roi")
+	if res.TotalRows != 4 || res.Rows[0].Dimensions[0].ID != "yandex" {
+		t.Errorf("preset: %d rows\n%s", res.TotalRows, table(res))
 	}
 }

@@ -31,7 +31,7 @@ import (
 // usage is what "crmlink-bench help" prints, and every benchmark's -h
 // before its flags.
 const usage = `Usage:
-crmlink-bench gen|import|upload|link|report|segment|dashboard|restart|hostile [--sessions N] [--orders N] [--store-options S]
+crmlink-bench gen|import|upload|link|report|segment|expenses|dashboard|restart|hostile [--sessions N] [--orders N] [--store-options S]
               [--dir DIR] [--serve-binary PATH]
 crmlink-bench collect [--duration 20s] [--concurrency 50] [--clients 20000] [--url URL --counter ID] [--serve-binary PATH]
 crmlink-bench help [BENCHMARK] (or crmlink-bench BENCHMARK -h)
@@ -42,7 +42,7 @@ crmlink-bench help [BENCHMARK] (or crmlink-bench BENCHMARK -h)
 `
 
 // benchmarks are the benchmarks, in the order the usage lists them.
-var benchmarks = []string{"gen", "import", "upload", "link", "report", "segment", "dashboard", "collect", "restart", "hostile"}
+var benchmarks = []string{"gen", "import", "upload", "link", "report", "segment", "expenses", "dashboard", "collect", "restart", "hostile"}
 
 func main() { cli.Main(run) }
 
@@ -97,7 +97,7 @@ func bench(ctx context.Context, args []string, e *cli.Env) error {
 	case "upload", "restart":
 		g.Register(fs, 100_000, 200_000, 1_000_000, 90)
 	case "hostile":
-	case "link", "report", "segment":
+	case "link", "report", "segment", "expenses":
 		g.Register(fs, 10_000_000, 250_000, 1_000_000, 90)
 	case "dashboard":
 		g.Register(fs, 200000, 8000, 12000, 90) // the demo's own data set
@@ -109,7 +109,7 @@ func bench(ctx context.Context, args []string, e *cli.Env) error {
 	slow := fs.Int("slow", 3000, "hostile: hits that hold back their bodies, each on its own connection (0: none)")
 	tmp := fs.String("dir", os.TempDir(), "where to write the temporary files")
 	runs := fs.Int("runs", 7, "dashboard: loads of each page")
-	keepStore := fs.String("keep-store", "", "report, segment: load the data set into this directory and keep it; a store kept there is reused, to time reports alone")
+	keepStore := fs.String("keep-store", "", "report, segment, expenses: load the data set into this directory and keep it; a store kept there is reused, to time reports alone")
 	storeOpts := fs.String("store-options", "", "DuckDB settings for the benchmark's store, as URL query: memory_limit=1GB&threads=2")
 	pos, err := cli.Parse(fs, args[1:])
 	if err != nil {
@@ -146,6 +146,8 @@ func bench(ctx context.Context, args []string, e *cli.Env) error {
 		return benchReport(ctx, &g, dir, *keepStore, *storeOpts, e)
 	case "segment":
 		return benchSegment(ctx, &g, dir, *keepStore, *storeOpts, e)
+	case "expenses":
+		return benchExpenses(ctx, &g, dir, *keepStore, *storeOpts, e)
 	case "dashboard":
 		return benchDashboard(ctx, &g, dir, *runs, e)
 	}

@@ -1,7 +1,7 @@
 package report
 
 import (
-	"sort"
+	"slices"
 	"strings"
 	"time"
 
@@ -68,21 +68,7 @@ func Assemble(p *crmlink.ReportPlan, all []crmlink.ReportGroup, unlinked []decim
 			totalSeries = series[""]
 		}
 	}
-	sort.SliceStable(rows, func(a, b int) bool {
-		ra, rb := rows[a], rows[b]
-		for _, k := range q.Sort {
-			var c int
-			if k.Metric >= 0 {
-				c = ra.Metrics[k.Metric].Cmp(rb.Metrics[k.Metric])
-			} else {
-				c = strings.Compare(ra.Dims[k.Dimension], rb.Dims[k.Dimension])
-			}
-			if c != 0 {
-				return (c < 0) != k.Desc
-			}
-		}
-		return key(&ra) < key(&rb)
-	})
+	sortRows(rows, q.Sort)
 	res.TotalRows = len(rows)
 	if len(rows) > 0 {
 		res.Min = append([]decimal.Decimal{}, rows[0].Metrics...)
@@ -129,6 +115,61 @@ func Assemble(p *crmlink.ReportPlan, all []crmlink.ReportGroup, unlinked []decim
 		}
 	}
 	return res
+}
+
+// sortRows sorts rows by the sort keys, then by their dimensions, which
+// tell every row apart. A report can have hundreds of thousands of rows,
+// so each row's key is made once, and metrics compare as floats first
+// (a float is never less for a larger decimal), and as decimals only when
+// their floats are equal and not both exact.
+func sortRows(rows []crmlink.ReportGroup, keys []crmlink.SortKey) {
+	n := len(rows)
+	idx := make([]int, n)
+	rowKey := make([]string, n)
+	floats := make([][]float64, len(keys))
+	exact := make([][]bool, len(keys))
+	for i := range rows {
+		idx[i] = i
+		rowKey[i] = key(&rows[i])
+	}
+	for j, k := range keys {
+		if k.Metric >= 0 {
+			floats[j], exact[j] = make([]float64, n), make([]bool, n)
+			for i := range rows {
+				d := rows[i].Metrics[k.Metric]
+				f := d.InexactFloat64()
+				floats[j][i], exact[j][i] = f, decimal.NewFromFloat(f).Equal(d)
+			}
+		}
+	}
+	slices.SortFunc(idx, func(a, b int) int {
+		for j, k := range keys {
+			var c int
+			switch {
+			case k.Metric < 0:
+				c = strings.Compare(rows[a].Dims[k.Dimension], rows[b].Dims[k.Dimension])
+			case floats[j][a] < floats[j][b]:
+				c = -1
+			case floats[j][a] > floats[j][b]:
+				c = 1
+			case exact[j][a] && exact[j][b]:
+			default:
+				c = rows[a].Metrics[k.Metric].Cmp(rows[b].Metrics[k.Metric])
+			}
+			if c != 0 {
+				if k.Desc {
+					return -c
+				}
+				return c
+			}
+		}
+		return strings.Compare(rowKey[a], rowKey[b])
+	})
+	sorted := make([]crmlink.ReportGroup, n)
+	for i, j := range idx {
+		sorted[i] = rows[j]
+	}
+	copy(rows, sorted)
 }
 
 func orZero(v, zero []decimal.Decimal) []decimal.Decimal {

@@ -37,18 +37,26 @@ type expenseUploadingJSON struct {
 	Type           string      `json:"type"`   // EXPENSES, REMOVES
 	Status         string      `json:"status"` // PROCESSED; ours: FAILED
 	// Ours.
-	Rows     int                `json:"rows"`
-	Accepted int                `json:"accepted"`
-	Rejected int                `json:"rejected"`
-	Removed  *int64             `json:"removed,omitempty"` // days deleted, for REMOVES
-	Warnings []string           `json:"warnings,omitempty"`
-	Errors   []crmlink.RowError `json:"errors,omitempty"`
+	Rows     int      `json:"rows"`
+	Accepted int      `json:"accepted"`
+	Rejected int      `json:"rejected"`
+	Removed  *int64   `json:"removed,omitempty"` // days deleted, for REMOVES
+	Warnings []string `json:"warnings,omitempty"`
+	// OtherCurrencies counts the rows of each currency other than the
+	// counter's, whose money its reports leave out: the warnings, as
+	// data, for a client that words them itself (the dashboard does, in
+	// the reader's language).
+	OtherCurrencies map[string]int     `json:"other_currencies,omitempty"`
+	Errors          []crmlink.RowError `json:"errors,omitempty"`
 }
 
-func expenseUploadingOut(up *crmlink.Upload, x *crmlink.ExpenseUpload, warnings []string) expenseUploadingJSON {
+func expenseUploadingOut(up *crmlink.Upload, x *crmlink.ExpenseUpload, cc *currencyCount, counter *crmlink.Counter) expenseUploadingJSON {
 	out := expenseUploadingJSON{ID: json.Number(up.ID), CreateTime: up.Created.UTC().Format(time.RFC3339), SourceQuantity: up.Rows,
 		Provider: x.Provider, Comment: x.Comment, Type: "EXPENSES", Status: "PROCESSED",
-		Rows: up.Rows, Accepted: up.Accepted, Rejected: up.Rejected, Warnings: warnings, Errors: up.Errors}
+		Rows: up.Rows, Accepted: up.Accepted, Rejected: up.Rejected, Errors: up.Errors}
+	if cc != nil {
+		out.Warnings, out.OtherCurrencies = cc.warnings(counter), cc.others(counter)
+	}
 	if up.Entity == crmlink.EntityExpenseRemoves {
 		out.Type = "REMOVES"
 		removed := x.Removed
@@ -100,14 +108,27 @@ func (c *currencyCount) Failing() bool {
 	return ok && f.Failing()
 }
 
+// others counts the rows of each currency other than the counter's; nil
+// when there are none.
+func (c *currencyCount) others(counter *crmlink.Counter) map[string]int {
+	var out map[string]int
+	for cur, n := range c.counts {
+		if cur != "" && cur != counter.Currency {
+			if out == nil {
+				out = map[string]int{}
+			}
+			out[cur] = n
+		}
+	}
+	return out
+}
+
 // warnings say which rows a report in the counter's currency leaves out.
 func (c *currencyCount) warnings(counter *crmlink.Counter) []string {
 	var out []string
-	for cur, n := range c.counts {
-		if cur != "" && cur != counter.Currency {
-			out = append(out, fmt.Sprintf("%d rows are in %s: reports in %s (the counter's) leave their money out, as crmlink keeps no exchange rates; a report with currency=%s counts them",
-				n, cur, counter.Currency, cur))
-		}
+	for cur, n := range c.others(counter) {
+		out = append(out, fmt.Sprintf("%d rows are in %s: reports in %s (the counter's) leave their money out, as crmlink keeps no exchange rates; a report with currency=%s counts them",
+			n, cur, counter.Currency, cur))
 	}
 	slices.Sort(out)
 	return out
@@ -160,11 +181,7 @@ func (s *Server) applyExpenses(w http.ResponseWriter, r *http.Request, c *crmlin
 		}
 		return err
 	}
-	var warnings []string
-	if !remove {
-		warnings = cc.warnings(c)
-	}
-	return writeJSON(w, http.StatusOK, map[string]any{"uploading": expenseUploadingOut(up, x, warnings)})
+	return writeJSON(w, http.StatusOK, map[string]any{"uploading": expenseUploadingOut(up, x, cc, c)})
 }
 
 // deleteExpenseSingle answers POST .../expense/delete_single?date=&...:
@@ -238,7 +255,7 @@ func (s *Server) getExpenseUploading(w http.ResponseWriter, r *http.Request) err
 	if err != nil {
 		return err
 	}
-	return writeJSON(w, http.StatusOK, map[string]any{"uploading": expenseUploadingOut(up, x, nil)})
+	return writeJSON(w, http.StatusOK, map[string]any{"uploading": expenseUploadingOut(up, x, nil, nil)})
 }
 
 // listExpenseUploadings answers GET .../expense/uploadings?limit=&offset=:
@@ -281,7 +298,7 @@ func (s *Server) listExpenseUploadings(w http.ResponseWriter, r *http.Request) e
 		if err != nil {
 			return err
 		}
-		out = append(out, expenseUploadingOut(up, x, nil))
+		out = append(out, expenseUploadingOut(up, x, nil, nil))
 	}
 	return writeJSON(w, http.StatusOK, map[string]any{"uploadings": out})
 }

@@ -13,6 +13,7 @@ import (
 
 	"github.com/crmlink/crmlink"
 	"github.com/crmlink/crmlink/audience"
+	"github.com/crmlink/crmlink/conversions"
 	"github.com/crmlink/crmlink/web"
 )
 
@@ -82,6 +83,18 @@ func catalogKeys(t *testing.T) map[string]string {
 	}
 	for _, a := range attributionLabels {
 		add(a.Label, "attributionLabels")
+	}
+	for _, d := range paybackDims {
+		add(d.Label, "paybackDims")
+	}
+	for _, c := range paybackCols {
+		add(c.Label, "paybackCols")
+		if c.Hint != "" {
+			add(c.Hint, "paybackCols")
+		}
+	}
+	for _, f := range conversions.Formats {
+		add(f.Title, "conversions.Formats")
 	}
 	for _, m := range overviewMetrics {
 		add(m.label, "overviewMetrics")

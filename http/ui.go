@@ -132,6 +132,7 @@ func (s *Server) uiRoutes() {
 	s.counterPage("GET /c/{id}/{$}", crmlink.ScopeRead, s.overviewPage)
 	s.counterPage("GET /c/{id}/sources", crmlink.ScopeRead, s.sourcesPage)
 	s.counterPage("GET /c/{id}/sources.csv", crmlink.ScopeRead, s.sourcesCSV)
+	s.counterPage("GET /c/{id}/payback", crmlink.ScopeRead, s.paybackPage)
 	s.counterPage("GET /c/{id}/clients", crmlink.ScopeRead, s.clientsPage)
 	s.counterPage("GET /c/{id}/clients.csv", crmlink.ScopeRead, s.clientsPageCSV)
 	s.counterPage("GET /c/{id}/clients/{uniq}", crmlink.ScopeRead, s.customerPage)
@@ -260,6 +261,7 @@ func (s *Server) pageFor(r *http.Request, u *ui, nav, title string, data any) (*
 	}
 	base := "/c/" + u.counter.ID.String()
 	p.NavItems = []navItem{{"overview", u.tr.T("Overview"), base + "/"}, {"sources", u.tr.T("Order sources"), base + "/sources"},
+		{"payback", u.tr.T("Ad payback"), base + "/payback"},
 		{"clients", u.tr.T("Clients"), base + "/clients"}, {"segments", u.tr.T("Segments"), base + "/segments"},
 		{"uploads", u.tr.T("Uploads"), base + "/uploads"},
 		{"goals", u.tr.T("Goals"), base + "/goals"}, {"settings", u.tr.T("Settings"), base + "/settings"}}

@@ -53,7 +53,15 @@ func dashboardPaths(t *testing.T, f *shopFixture, b *browser) []string {
 		base + "/clients", base + "/clients?search=nobody", base + "/clients/alice", base + "/uploads", base + "/goals",
 		base + "/settings", base + "/no-such-page", base + "/sources?date1=bad&date2=x",
 		base + "/segments", base + "/segments?edit=" + seg, base + "/segments?edit=999", base + "/?" + dates + "&segment=" + seg,
-		base + "/clients?segment=999"}
+		base + "/clients?segment=999", base + "/payback?" + dates, base + "/payback?" + dates + "&attribution=first&dim=source&dim=engine&sort=roi",
+		base + "/payback?date1=2020-01-01&date2=2020-01-31"}
+	// Ad spend, and a delete of some, so that the payback page has rows
+	// and the newest upload, whose page is loaded below, is an expense one.
+	uploadPaybackExpenses(t, f)
+	if code, out := f.do(t, "POST", "/management/v1/counter/"+f.shop.ID.String()+"/expense/delete_single?date=2026-01-29&UTMSource=yandex",
+		"OAuth "+f.admin, nil, ""); code != 200 {
+		t.Fatalf("expense delete: %d %v", code, out)
+	}
 	p := b.get(base + "/uploads")
 	if m := regexp.MustCompile(`href="uploads/([0-9]+)"`).FindStringSubmatch(p.body); m != nil {
 		paths = append(paths, base+"/uploads/"+m[1])
@@ -83,7 +91,7 @@ func TestUIRussian(t *testing.T) {
 		if !strings.Contains(p.body, `<html lang="ru">`) {
 			t.Errorf("%s: not marked Russian", path)
 		}
-		for _, w := range []string{"Сводка", "Источники заказов", "Клиенты", "Сегменты", "Загрузки", "Цели", "Настройки", "Выйти"} {
+		for _, w := range []string{"Сводка", "Источники заказов", "Окупаемость рекламы", "Клиенты", "Сегменты", "Загрузки", "Цели", "Настройки", "Выйти"} {
 			if !strings.Contains(p.body, ">"+w+"<") {
 				t.Errorf("%s: the navigation lacks %q", path, w)
 			}
@@ -111,6 +119,16 @@ func TestUIRussian(t *testing.T) {
 	}
 	if p := b.get(base + "/uploads"); !strings.Contains(p.body, `"Copied":"Скопировано"`) {
 		t.Errorf("the page script gets no Russian messages")
+	}
+	p = b.get(base + "/payback?date1=2026-01-29&date2=2026-02-01")
+	for _, w := range []string{"Расходы", "Клики", "Визиты", "Оплачено", "Прибыль", "Модель атрибуции", "Расходы и прибыль",
+		"Конверсии для рекламных систем", "Офлайн-конверсии Метрики, по ClientId", "CRM: Заказ оплачен"} {
+		if !strings.Contains(p.body, w) {
+			t.Errorf("Ad payback lacks %q", w)
+		}
+	}
+	if p := b.get(base + "/uploads"); !strings.Contains(p.body, "удаление расходов на рекламу") || !strings.Contains(p.body, `"Open the upload":"Открыть загрузку"`) {
+		t.Error("the Uploads page does not name an expense delete in Russian, or its script has no Russian")
 	}
 	p = b.get(base + "/segments")
 	for _, w := range []string{"Сохранённые сегменты", "Собрать условие", "Яндекс Аудитории: данные CRM", "Отправить в Яндекс Аудитории",

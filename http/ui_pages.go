@@ -346,6 +346,28 @@ type uploadsData struct {
 	CanWrite  bool
 	MaxBytes  int64
 	LinkNames map[string]string
+	// Expenses says what the expense calls record of each expense upload
+	// (its provider, comment and the days a delete removed), by upload id.
+	Expenses map[string]*crmlink.ExpenseUpload
+	// ExpenseAPI is where the upload form sends an expenses file, and
+	// Currency the counter's, which the form's warnings name.
+	ExpenseAPI, Currency string
+}
+
+// isExpenseUpload reports whether an upload came through the expense
+// calls: a file of spend, or one naming spend to delete.
+func isExpenseUpload(up *crmlink.Upload) bool {
+	return up.Entity == crmlink.EntityExpenses || up.Entity == crmlink.EntityExpenseRemoves
+}
+
+// expenseInfo returns what the expense calls record of an upload; a
+// failed upload has no such record, and gets an empty one.
+func (s *Server) expenseInfo(r *http.Request, counter crmlink.CounterID, id string) (*crmlink.ExpenseUpload, error) {
+	x, err := s.cfg.Store.ExpenseUploadInfo(r.Context(), counter, id)
+	if crmlink.KindOf(err) == crmlink.KindNotFound {
+		return &crmlink.ExpenseUpload{}, nil
+	}
+	return x, err
 }
 
 // unlinkedReasons names the reasons an order has no session.
@@ -378,12 +400,21 @@ func (s *Server) uploadsPage(w http.ResponseWriter, r *http.Request, u *ui) erro
 		return err
 	}
 	data := uploadsData{Types: []crmlink.StatusType{crmlink.StatusInProgress, crmlink.StatusPaid, crmlink.StatusCancelled, crmlink.StatusSpam, crmlink.StatusOther}, APIBase: "/cdp/api/v1/counter/" + u.counter.ID.String(),
-		CanWrite: u.tok.Scope >= crmlink.ScopeWrite, MaxBytes: s.cfg.MaxBodyBytes, LinkNames: unlinkedReasons}
+		CanWrite: u.tok.Scope >= crmlink.ScopeWrite, MaxBytes: s.cfg.MaxBodyBytes, LinkNames: unlinkedReasons,
+		Expenses: map[string]*crmlink.ExpenseUpload{}, ExpenseAPI: "/management/v1/counter/" + u.counter.ID.String() + "/expense",
+		Currency: u.counter.Currency}
 	if len(ups) > uploadsPageRows {
 		ups = ups[:uploadsPageRows]
 		data.Next = withParams(r.URL.Path, url.Values{}, "before", ups[len(ups)-1].Created.Format(time.RFC3339Nano))
 	}
 	data.Uploads = ups
+	for _, up := range ups {
+		if isExpenseUpload(up) {
+			if data.Expenses[up.ID], err = s.expenseInfo(r, u.counter.ID, up.ID); err != nil {
+				return err
+			}
+		}
+	}
 	if data.Mappings, err = s.cfg.Store.StatusMappings(r.Context(), u.counter.ID); err != nil {
 		return err
 	}
@@ -414,14 +445,21 @@ func (s *Server) uploadPage(w http.ResponseWriter, r *http.Request, u *ui) error
 			more = n - len(unlinked)
 		}
 	}
+	var expense *crmlink.ExpenseUpload
+	if isExpenseUpload(up) {
+		if expense, err = s.expenseInfo(r, u.counter.ID, up.ID); err != nil {
+			return err
+		}
+	}
 	p, err := s.pageFor(r, u, "uploads", u.tr.Tf("Upload %s", up.ID), struct {
 		Up        *crmlink.Upload
 		LinkNames map[string]string
 		Unlinked  []crmlink.UnlinkedOrder
 		More      int
 		APIURL    string
+		Expense   *crmlink.ExpenseUpload // nil for an upload of another kind
 	}{up, unlinkedReasons, unlinked, more,
-		"/cdp/api/v1/counter/" + u.counter.ID.String() + "/uploading/" + up.ID + "/unlinked_orders?limit=10000"})
+		"/cdp/api/v1/counter/" + u.counter.ID.String() + "/uploading/" + up.ID + "/unlinked_orders?limit=10000", expense})
 	if err != nil {
 		return err
 	}

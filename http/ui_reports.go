@@ -305,6 +305,7 @@ type pick struct {
 
 type headCell struct {
 	Label, SortURL string
+	Title          string // how the column's figure is made, if it needs saying
 	Sorted, Desc   bool
 	Num            bool
 }

@@ -89,9 +89,21 @@
   }
 
   // The upload form posts the file to the upload API, with the session's
-  // cookie and CSRF token, showing its progress.
+  // cookie and CSRF token, showing its progress. Expenses go to Metrica's
+  // expense calls, which take no merge mode or delimiter and answer in
+  // their own shape (expenseAnswer).
   var up = document.getElementById('upload-form');
   if (up) {
+    var isExpense = function (entity) { return entity === 'expenses' || entity === 'expense_removes'; };
+    var showFields = function () {
+      var entity = up.elements.entity.value;
+      up.querySelectorAll('[data-for]').forEach(function (el) {
+        var f = el.getAttribute('data-for');
+        el.hidden = f === 'crm' ? isExpense(entity) : f !== entity;
+      });
+    };
+    up.elements.entity.addEventListener('change', showFields);
+    showFields();
     up.addEventListener('submit', function (e) {
       e.preventDefault();
       var file = up.querySelector('input[type="file"]').files[0];
@@ -101,13 +113,21 @@
       var max = Number(up.getAttribute('data-max'));
       if (max && file.size > max) { status.textContent = t('The file is larger than the server accepts ({0} bytes).', max); return; }
       var entity = up.elements.entity.value;
-      var path = entity === 'simple_orders' ? '/data/simple_orders' : '/data/' + entity + '/csv';
-      var q = new URLSearchParams({ merge_mode: up.elements.merge_mode.value, delimiter_type: up.elements.delimiter_type.value });
+      var url;
+      var q = new URLSearchParams();
+      if (isExpense(entity)) {
+        if (entity === 'expense_removes' && !window.confirm(t('Delete every stored day of spend this file names?'))) return;
+        url = up.getAttribute('data-expense-api') + (entity === 'expenses' ? '/upload' : '/delete');
+      } else {
+        url = up.getAttribute('data-api') + (entity === 'simple_orders' ? '/data/simple_orders' : '/data/' + entity + '/csv');
+        q.set('merge_mode', up.elements.merge_mode.value);
+        q.set('delimiter_type', up.elements.delimiter_type.value);
+      }
       if (up.elements.on_error.checked) q.set('on_error', 'skip');
       var body = new FormData();
       body.append('file', file);
       var xhr = new XMLHttpRequest();
-      xhr.open('POST', up.getAttribute('data-api') + path + '?' + q.toString());
+      xhr.open('POST', url + (q.toString() ? '?' + q.toString() : ''));
       xhr.setRequestHeader('X-CSRF-Token', csrf);
       bar.hidden = false; bar.value = 0;
       up.querySelector('button[type="submit"]').disabled = true;
@@ -124,13 +144,33 @@
         up.querySelector('button[type="submit"]').disabled = false;
         if (xhr.status === 200 && res.uploading) {
           var u = res.uploading;
+          if (isExpense(entity)) u = expenseAnswer(u);
           bar.value = 100;
           // A file whose every row was refused (on_error=skip) passed, but
           // stored nothing: it is not reported as a success.
-          status.textContent = u.accepted === 0
-            ? t('Upload {0}: nothing stored, {1} rows refused.', u.uploading_id, u.rejected)
-            : t('Upload {0}: {1}, {2} rows stored, {3} refused.', u.uploading_id, t(u.api_validation_status), u.accepted, u.rejected);
-          setTimeout(function () { window.location.href = 'uploads/' + u.uploading_id; }, 400);
+          status.textContent = u.removed !== undefined
+            ? t('Upload {0}: {1}, {2} days of spend deleted.', u.uploading_id, t(u.api_validation_status), u.removed)
+            : u.accepted === 0
+              ? t('Upload {0}: nothing stored, {1} rows refused.', u.uploading_id, u.rejected)
+              : t('Upload {0}: {1}, {2} rows stored, {3} refused.', u.uploading_id, t(u.api_validation_status), u.accepted, u.rejected);
+          if (u.warnings && u.warnings.length) {
+            // Rows whose money the reports leave out: the reader must see
+            // this before the page moves on, so it stays, with a link.
+            var list = document.createElement('ul');
+            list.className = 'upload-warnings warn';
+            u.warnings.forEach(function (w) {
+              var li = document.createElement('li');
+              li.textContent = w;
+              list.appendChild(li);
+            });
+            status.appendChild(list);
+            var open = document.createElement('a');
+            open.href = 'uploads/' + u.uploading_id;
+            open.textContent = t('Open the upload');
+            status.appendChild(open);
+          } else {
+            setTimeout(function () { window.location.href = 'uploads/' + u.uploading_id; }, 400);
+          }
         } else {
           var msg = res.message || ('HTTP ' + xhr.status);
           status.textContent = t('Not stored: ') + msg;
@@ -148,5 +188,18 @@
       });
       xhr.send(body);
     });
+    // expenseAnswer reads the expense calls' uploading as the CRM
+    // uploads' (uploading_id, api_validation_status, accepted, rejected),
+    // with its deleted days and, in the reader's language, which rows'
+    // money reports in the counter's currency leave out.
+    var expenseAnswer = function (x) {
+      var cur = up.getAttribute('data-currency');
+      var warnings = Object.keys(x.other_currencies || {}).sort().map(function (c) {
+        return t('{0} rows are in {1}: reports in {2}, the currency of the counter, leave their money out (crmlink keeps no exchange rates).',
+          x.other_currencies[c], c, cur);
+      });
+      return { uploading_id: String(x.id), api_validation_status: x.status === 'FAILED' ? 'FAILED' : 'PASSED',
+        accepted: x.accepted, rejected: x.rejected, removed: x.type === 'REMOVES' ? x.removed : undefined, warnings: warnings };
+    };
   }
 })();

@@ -240,7 +240,7 @@ var jsText = []string{
 	"The upload did not reach the server; check the connection and try again.",
 	"PASSED", "FAILED",
 	"Delete every stored day of spend this file names?", "Upload {0}: {1}, {2} days of spend deleted.", "Open the upload",
-	"{0} rows are in {1}: reports in {2}, the currency of the counter, leave their money out (crmlink keeps no exchange rates).",
+	"Rows in {1}: {0}. Reports in {2}, the currency of the counter, leave their money out (crmlink keeps no exchange rates).",
 	// The Segments page (segments.js).
 	"Customers", "Visitors", "ClientIDs", "Emails", "Phones", "Audience file", "Rows", "Members", "Left out",
 	"takes at least {0} rows", "Build a condition with the pickers, or type an expression.", "Counting…", "Loading…",

@@ -521,5 +521,5 @@ var ruText = map[string]string{
 	"Delete every stored day of spend this file names?": "Удалить все сохранённые дни расходов, которые называет этот файл?",
 	"Upload {0}: {1}, {2} days of spend deleted.":       "Загрузка {0}: {1}, удалено дней расходов: {2}.",
 	"Open the upload": "Открыть загрузку",
-	"{0} rows are in {1}: reports in {2}, the currency of the counter, leave their money out (crmlink keeps no exchange rates).": "Строк в {1}: {0}. Отчёты в {2}, валюте счётчика, не учитывают их суммы (crmlink не хранит курсы валют).",
+	"Rows in {1}: {0}. Reports in {2}, the currency of the counter, leave their money out (crmlink keeps no exchange rates).": "Строк в {1}: {0}. Отчёты в {2}, валюте счётчика, не учитывают их суммы (crmlink не хранит курсы валют).",
 }

@@ -26,10 +26,9 @@ import (
 	"github.com/crmlink/crmlink/store/storetest"
 )
 
-// segmentsFixture is a dashboard on a store of a few customers, with a
-// write token to sign in with, and a Chromium that saves downloads in a
-// directory.
-type segmentsFixture struct {
+// dashboardFixture is a dashboard on a store, with a write token to sign
+// in with, and a Chromium that saves downloads in a directory.
+type dashboardFixture struct {
 	t        *testing.T
 	st       crmlink.Store
 	counter  *crmlink.Counter
@@ -43,7 +42,8 @@ type segmentsFixture struct {
 	expected []string
 }
 
-func newSegmentsFixture(t *testing.T) *segmentsFixture {
+// newSegmentsFixture is the dashboard on a store of a few customers.
+func newSegmentsFixture(t *testing.T) *dashboardFixture {
 	t.Helper()
 	chromium := browsertest.Chromium(t)
 	ctx := context.Background()
@@ -86,11 +86,19 @@ func newSegmentsFixture(t *testing.T) *segmentsFixture {
 		order("o1", "ann"), order("o2", "ann"), order("o3", "bob")}}); err != nil {
 		t.Fatal(err)
 	}
-	f := &segmentsFixture{t: t, st: st, counter: c, token: crmhttp.NewTokenSecret(), download: t.TempDir()}
-	if err := st.CreateToken(ctx, &crmlink.Token{Hash: crmhttp.HashToken(f.token), CounterID: c.ID, Scope: crmlink.ScopeWrite, Name: "marketer"}); err != nil {
+	return serveDashboard(t, chromium, st, c)
+}
+
+// serveDashboard serves st's dashboard, makes a write token for counter c
+// (named "marketer") to sign in with, and starts a Chromium that saves
+// downloads in a directory.
+func serveDashboard(t *testing.T, chromium string, st crmlink.Store, c *crmlink.Counter) *dashboardFixture {
+	t.Helper()
+	f := &dashboardFixture{t: t, st: st, counter: c, token: crmhttp.NewTokenSecret(), download: t.TempDir()}
+	if err := st.CreateToken(context.Background(), &crmlink.Token{Hash: crmhttp.HashToken(f.token), CounterID: c.ID, Scope: crmlink.ScopeWrite, Name: "marketer"}); err != nil {
 		t.Fatal(err)
 	}
-	f.srv = httptest.NewServer(crmhttp.NewServer(crmhttp.Config{Store: st, Clock: clock, Logger: slog.New(slog.NewTextHandler(io.Discard, nil))}))
+	f.srv = httptest.NewServer(crmhttp.NewServer(crmhttp.Config{Store: st, Clock: crmlink.SystemClock{}, Logger: slog.New(slog.NewTextHandler(io.Discard, nil))}))
 	t.Cleanup(f.srv.Close)
 	// Errors of the log too: a script or a style the page's CSP refuses.
 	f.browser = browsertest.Start(t, chromium, true)
@@ -107,7 +115,7 @@ func newSegmentsFixture(t *testing.T) *segmentsFixture {
 
 // do runs browser actions with a deadline, then fails on a JavaScript
 // error, a console error, or a failed load that no step expected.
-func (f *segmentsFixture) do(what string, steps ...chromedp.Action[chromedp.Void]) {
+func (f *dashboardFixture) do(what string, steps ...chromedp.Action[chromedp.Void]) {
 	f.t.Helper()
 	ctx, cancel := context.WithTimeout(f.ctx, 30*time.Second)
 	defer cancel()
@@ -122,7 +130,7 @@ func (f *segmentsFixture) do(what string, steps ...chromedp.Action[chromedp.Void
 }
 
 // shot saves a screenshot of the whole page as a test artifact.
-func (f *segmentsFixture) shot(name string) {
+func (f *dashboardFixture) shot(name string) {
 	f.t.Helper()
 	ctx, cancel := context.WithTimeout(f.ctx, 30*time.Second)
 	defer cancel()
@@ -136,7 +144,7 @@ func (f *segmentsFixture) shot(name string) {
 }
 
 // value evaluates a JavaScript expression.
-func value[T any](f *segmentsFixture, expr string) T {
+func value[T any](f *dashboardFixture, expr string) T {
 	f.t.Helper()
 	ctx, cancel := context.WithTimeout(f.ctx, 30*time.Second)
 	defer cancel()

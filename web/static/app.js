@@ -195,7 +195,7 @@
     var expenseAnswer = function (x) {
       var cur = up.getAttribute('data-currency');
       var warnings = Object.keys(x.other_currencies || {}).sort().map(function (c) {
-        return t('{0} rows are in {1}: reports in {2}, the currency of the counter, leave their money out (crmlink keeps no exchange rates).',
+        return t('Rows in {1}: {0}. Reports in {2}, the currency of the counter, leave their money out (crmlink keeps no exchange rates).',
           x.other_currencies[c], c, cur);
       });
       return { uploading_id: String(x.id), api_validation_status: x.status === 'FAILED' ? 'FAILED' : 'PASSED',

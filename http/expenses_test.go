@@ -39,6 +39,9 @@ func TestExpensesAPI(t *testing.T) {
 	if ws := fmt.Sprint(up["warnings"]); !strings.Contains(ws, "1 rows are in USD: reports in RUB (the counter's) leave their money out") {
 		t.Errorf("warnings %s", ws)
 	}
+	if oc := fmt.Sprint(up["other_currencies"]); oc != "map[USD:1]" {
+		t.Errorf("other_currencies %s", oc)
+	}
 	id := fmt.Sprintf("%.0f", up["id"].(float64))
 	days, err := f.store.ExpenseDays(ctx, f.counter.ID, storetest.Epoch.AddDate(0, -2, 0), storetest.Epoch)
 	if err != nil || len(days) != 5 {

@@ -506,8 +506,9 @@ func (u *ui) flash(w http.ResponseWriter, r *http.Request, page, msg string) err
 }
 
 type goalsData struct {
-	Goals     []crmlink.Goal
-	UploadURL string
+	Goals      []crmlink.Goal
+	UploadURL  string
+	PaybackURL string // where the goals' conversion files download; "" without write scope, which they need
 }
 
 func (s *Server) goalsPage(w http.ResponseWriter, r *http.Request, u *ui) error {
@@ -515,7 +516,11 @@ func (s *Server) goalsPage(w http.ResponseWriter, r *http.Request, u *ui) error 
 	if err != nil {
 		return err
 	}
-	p, err := s.pageFor(r, u, "goals", "Goals", goalsData{Goals: goals, UploadURL: "/c/" + u.counter.ID.String() + "/uploads"})
+	data := goalsData{Goals: goals, UploadURL: "/c/" + u.counter.ID.String() + "/uploads"}
+	if u.tok.Scope >= crmlink.ScopeWrite {
+		data.PaybackURL = "/c/" + u.counter.ID.String() + "/payback#conversions"
+	}
+	p, err := s.pageFor(r, u, "goals", "Goals", data)
 	if err != nil {
 		return err
 	}

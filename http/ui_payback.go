@@ -242,9 +242,12 @@ func paybackCells(f formatter, ms []decimal.Decimal) []cell {
 	return out
 }
 
-// paybackChart is spend against profit on each day of the period: the
-// ym:ev:date report, a table (ym:ev: reports have no time series), with
-// the days it has no row for drawn as zero.
+// paybackChart is spend against profit over the period: the ym:ev:date
+// report, a table (ym:ev: reports have no time series), with the days it
+// has no row for drawn as zero. As on the Overview, a period of more than
+// 92 days is drawn by week (from Monday) and one of more than 366 by
+// month, each interval labelled by its first day in the period; spend and
+// profit add up over days, so the sums are the interval's figures.
 func (s *Server) paybackChart(r *http.Request, u *ui, per period, attr string) (chartData, error) {
 	params := url.Values{"dimensions": {"ym:ev:date"}, "metrics": {"ym:ev:expenses<currency>,ym:ev:cdpOrders<currency>Profit"},
 		"date1": {per.Date1}, "date2": {per.Date2}, "attribution": {attr}, "sort": {"ym:ev:date"},
@@ -257,20 +260,37 @@ func (s *Server) paybackChart(r *http.Request, u *ui, per period, attr string) (
 	for _, row := range res.Rows {
 		byDay[row.Dimensions[0].ID] = row.Metrics
 	}
+	// intervalOf is the first day of a day's interval.
+	intervalOf := func(d time.Time) time.Time { return d }
+	switch {
+	case per.Days > 366:
+		intervalOf = func(d time.Time) time.Time { return time.Date(d.Year(), d.Month(), 1, 0, 0, 0, 0, time.UTC) }
+	case per.Days > 92:
+		intervalOf = func(d time.Time) time.Time { return d.AddDate(0, 0, -((int(d.Weekday()) + 6) % 7)) }
+	}
 	ch := chartData{Kind: "time", Locale: u.f.nf.Locale}
 	sets := []chartDataset{{Label: u.tr.T("Ad spend"), Type: "bar", Axis: "y"}, {Label: u.tr.T("Profit"), Type: "line", Axis: "y"}}
+	sums := make([]decimal.Decimal, len(sets))
 	d1, _ := time.Parse(time.DateOnly, per.Date1)
 	for i := range per.Days {
 		day := d1.AddDate(0, 0, i)
-		ch.Labels = append(ch.Labels, u.f.Date(day))
-		ms := byDay[day.Format(time.DateOnly)]
-		for k := range sets {
-			v := 0.0
-			if ms != nil {
-				v = ms[k].InexactFloat64()
+		if i == 0 || !intervalOf(day).Equal(intervalOf(day.AddDate(0, 0, -1))) {
+			if i > 0 { // the interval before is complete
+				for k := range sets {
+					sets[k].Data = append(sets[k].Data, sums[k].InexactFloat64())
+					sums[k] = decimal.Zero
+				}
 			}
-			sets[k].Data = append(sets[k].Data, v)
+			ch.Labels = append(ch.Labels, u.f.Date(day))
 		}
+		if ms := byDay[day.Format(time.DateOnly)]; ms != nil {
+			for k := range sets {
+				sums[k] = sums[k].Add(ms[k])
+			}
+		}
+	}
+	for k := range sets {
+		sets[k].Data = append(sets[k].Data, sums[k].InexactFloat64())
 	}
 	ch.Datasets = sets
 	return ch, nil

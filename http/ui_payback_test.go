@@ -212,6 +212,24 @@ func TestUIPayback(t *testing.T) {
 		t.Errorf("chart %+v:\n%s\nwant the API's\n%s", chart, got, want)
 	}
 
+	// Over 92 days, by week from Monday: the week of 26 January holds
+	// all the spend and profit.
+	p = b.get(base + "/payback?date1=2026-01-01&date2=2026-04-30")
+	chart.Labels, chart.Datasets = nil, nil
+	if err := json.Unmarshal([]byte(html.UnescapeString(chartJSON.FindStringSubmatch(p.body)[1])), &chart); err != nil {
+		t.Fatal(err)
+	}
+	if len(chart.Labels) != 18 || chart.Labels[0] != "2026-01-01" || chart.Labels[4] != "2026-01-26" || len(chart.Datasets) != 2 ||
+		chart.Datasets[0].Data[4] != 520.5 || chart.Datasets[1].Data[4] != 220 || chart.Datasets[0].Data[5] != 0 {
+		t.Errorf("the weekly chart: %+v", chart)
+	}
+
+	// Sorted by a grouping, A to Z: (not specified) first.
+	p = b.get(base + "/payback?" + dates + "&sort=utm_source")
+	if rows := reportRows(t, p.body); p.code != 200 || rows[1][0] != "Not specified" || rows[len(rows)-1][0] != "yandex" {
+		t.Errorf("sorted by UTM Source: %d %q", p.code, rows)
+	}
+
 	// Conversions: a download per format, of the page's period and goal.
 	p = b.get(base + "/payback?" + dates + "&goal=1000002")
 	sec := regexp.MustCompile(`(?s)<section class="card" id="conversions">.*?</section>`).FindString(p.body)

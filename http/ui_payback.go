@@ -160,6 +160,9 @@ func (s *Server) paybackPage(w http.ResponseWriter, r *http.Request, u *ui) erro
 	base := r.URL.Path
 	data := paybackData{Period: per, UploadURL: "/c/" + u.counter.ID.String() + "/uploads", TotalRows: res.TotalRows,
 		APIURL: "/stat/v1/data?" + params.Encode(), Hidden: [][2]string{{"sort", sortKey}}}
+	if g := q.Get("goal"); g != "" {
+		data.Hidden = append(data.Hidden, [2]string{"goal", g}) // the exports' goal, kept when the report changes
+	}
 	for _, a := range attributionLabels {
 		data.Attributions = append(data.Attributions, pick{string(a.Model), u.tr.T(a.Label), string(a.Model) == attr})
 	}

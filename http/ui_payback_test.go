@@ -173,8 +173,18 @@ func TestUIPayback(t *testing.T) {
 		}
 	}
 
+	// "as API JSON" is the page's own query.
+	p := b.get(base + "/payback?" + dates)
+	link := regexp.MustCompile(`href="(/stat/v1/data\?[^"]+)" id="api-link"`).FindStringSubmatch(p.body)
+	if link == nil {
+		t.Fatal("no API link")
+	}
+	if api := b.get(html.UnescapeString(link[1])); api.code != 200 || !strings.Contains(api.body, `"total_rows":4`) || !strings.Contains(api.body, `"name":"spring"`) {
+		t.Errorf("the API link: %d %.300s", api.code, api.body)
+	}
+
 	// Sorted by ROI, highest first: the spring campaign leads.
-	p := b.get(base + "/payback?" + dates + "&sort=-roi")
+	p = b.get(base + "/payback?" + dates + "&sort=-roi")
 	if rows := reportRows(t, p.body); rows[1][1] != "spring" || !strings.Contains(p.body, `aria-sort="descending"`) {
 		t.Errorf("sorted by ROI: %q", rows)
 	}

@@ -111,12 +111,22 @@ const (
 	MetCRR           MetricField = "CRR"           // ym:ev:cdpOrders<CUR>CRR: spend / revenue, % (ДРР)
 	MetROMI          MetricField = "ROMI"          // ours, ym:ev:cdpOrders<CUR>ROMI: (profit − spend) / spend, %
 	MetPOAS          MetricField = "POAS"          // ours, ym:ev:cdpOrders<CUR>POAS: profit / spend, %
+
+	// Ad spend against one goal (GoalID), ym:ev:goal<id>expense<CUR>X. A
+	// goal's value is its reaches' revenue: for the CRM goals, the
+	// orders' profit.
+	MetGoalExpenseROI MetricField = "goalExpenseROI" // ROI: (goal value − spend) / spend, %
+	MetGoalExpenseCRR MetricField = "goalExpenseCRR" // CRR: spend / goal value, %
+	MetGoalReachCPA   MetricField = "ReachCPA"       // spend per reach
+	MetGoalVisitCPA   MetricField = "VisitCPA"       // spend per session that reached the goal
+	MetGoalUserCPA    MetricField = "UserCPA"        // spend per visitor (ClientID) that reached it
 )
 
 // ExpenseMetric tells whether the metric reads ad spend.
 func (f MetricField) ExpenseMetric() bool {
 	switch f {
-	case MetExpenses, MetExpenseClicks, MetExpenseCPC, MetROI, MetCPA, MetCPO, MetCRR, MetROMI, MetPOAS:
+	case MetExpenses, MetExpenseClicks, MetExpenseCPC, MetROI, MetCPA, MetCPO, MetCRR, MetROMI, MetPOAS,
+		MetGoalExpenseROI, MetGoalExpenseCRR, MetGoalReachCPA, MetGoalVisitCPA, MetGoalUserCPA:
 		return true
 	}
 	return false

@@ -29,8 +29,18 @@ const expenseSums = `count(*) AS b_visits, count(DISTINCT client_id) AS b_users,
     coalesce(sum(n_spam), 0) AS b_spam, coalesce(sum(n_other), 0) AS b_other, coalesce(sum(n_paid_cur), 0) AS b_paid_cur,
     coalesce(sum(revenue), 0) AS b_revenue, coalesce(sum(profit), 0) AS b_profit`
 
-// expenseMetric is an ym:ev: metric over the joined sums.
-func expenseMetric(m crmlink.Metric) string {
+// goalSums are the sums of goal k's reaches an ym:ev: report's goal
+// metrics read, as columns of agg: reaches, value, sessions and visitors
+// that reached it.
+func goalSums(k int) string {
+	return fmt.Sprintf(`coalesce(sum(g%[1]d_n), 0) AS b_g%[1]d_n, coalesce(sum(g%[1]d_rev), 0) AS b_g%[1]d_rev,
+    count(*) FILTER (WHERE g%[1]d_n > 0) AS b_g%[1]d_v, count(DISTINCT client_id) FILTER (WHERE g%[1]d_n > 0) AS b_g%[1]d_u`, k)
+}
+
+// expenseMetric is an ym:ev: metric over the joined sums; goal is the
+// index of a goal metric's goal in the plan's Goals.
+func expenseMetric(m crmlink.Metric, goal int) string {
+	g := func(what string) string { return fmt.Sprintf("b_g%d_%s", goal, what) }
 	pct := func(num, den string) string {
 		return fmt.Sprintf("round(100.0 * (%s) / nullif(%s, 0), 2)", num, den)
 	}
@@ -80,6 +90,16 @@ func expenseMetric(m crmlink.Metric) string {
 		return per("b_spend", "b_all")
 	case crmlink.MetCPO:
 		return per("b_spend", "b_paid")
+	case crmlink.MetGoalExpenseROI:
+		return pct(g("rev")+" - b_spend", "b_spend")
+	case crmlink.MetGoalExpenseCRR:
+		return pct("b_spend", g("rev"))
+	case crmlink.MetGoalReachCPA:
+		return per("b_spend", g("n"))
+	case crmlink.MetGoalVisitCPA:
+		return per("b_spend", g("v"))
+	case crmlink.MetGoalUserCPA:
+		return per("b_spend", g("u"))
 	}
 	panic("report: unknown ym:ev: metric " + string(m.Field))
 }
@@ -94,7 +114,13 @@ func (b *reportBuilder) aggregateExpenses(p *crmlink.ReportPlan, dimNames []stri
 		gid = "GROUPING(" + strings.Join(dimNames, ", ") + ")"
 	}
 	dims := strings.Join(dimNames, ", ") + sep(dimNames)
-	fmt.Fprintf(w, "agg AS (SELECT %s AS gid, %s%s FROM j GROUP BY GROUPING SETS (%s)),\n", gid, dims, expenseSums, sets)
+	sums := expenseSums
+	goalCols := ""
+	for k := range p.Goals {
+		sums += ",\n    " + goalSums(k)
+		goalCols += fmt.Sprintf(", coalesce(b_g%[1]d_n, 0) AS b_g%[1]d_n, coalesce(b_g%[1]d_rev, 0) AS b_g%[1]d_rev, coalesce(b_g%[1]d_v, 0) AS b_g%[1]d_v, coalesce(b_g%[1]d_u, 0) AS b_g%[1]d_u", k)
+	}
+	fmt.Fprintf(w, "agg AS (SELECT %s AS gid, %s%s FROM j GROUP BY GROUPING SETS (%s)),\n", gid, dims, sums, sets)
 	var exDims []string
 	for i, d := range q.Dimensions {
 		exDims = append(exDims, fmt.Sprintf("%s AS d%d", expenseDims[d.Field], i))
@@ -114,13 +140,13 @@ ex AS (SELECT %s AS gid, %scoalesce(sum(expenses) FILTER (WHERE currency = %s), 
 	}
 	var metText []string
 	for _, m := range q.Metrics {
-		metText = append(metText, fmt.Sprintf("coalesce(%s, 0)::VARCHAR", expenseMetric(m)))
+		metText = append(metText, fmt.Sprintf("coalesce(%s, 0)::VARCHAR", expenseMetric(m, p.GoalIndex(m.GoalID))))
 	}
 	fmt.Fprintf(w, `m AS (SELECT coalesce(a.gid, x.gid) AS gid, %s%s
     coalesce(b_visits, 0) AS b_visits, coalesce(b_users, 0) AS b_users, coalesce(b_all, 0) AS b_all,
     coalesce(b_in_progress, 0) AS b_in_progress, coalesce(b_paid, 0) AS b_paid, coalesce(b_cancelled, 0) AS b_cancelled,
     coalesce(b_spam, 0) AS b_spam, coalesce(b_other, 0) AS b_other, coalesce(b_paid_cur, 0) AS b_paid_cur,
-    coalesce(b_revenue, 0) AS b_revenue, coalesce(b_profit, 0) AS b_profit, coalesce(b_spend, 0) AS b_spend, coalesce(b_clicks, 0) AS b_clicks
+    coalesce(b_revenue, 0) AS b_revenue, coalesce(b_profit, 0) AS b_profit, coalesce(b_spend, 0) AS b_spend, coalesce(b_clicks, 0) AS b_clicks%s
     FROM agg a FULL JOIN ex x ON %s)
-SELECT gid, %s%s FROM m`, strings.Join(sel, ", "), sep(sel), strings.Join(on, " AND "), dims, strings.Join(metText, ", "))
+SELECT gid, %s%s FROM m`, strings.Join(sel, ", "), sep(sel), goalCols, strings.Join(on, " AND "), dims, strings.Join(metText, ", "))
 }

@@ -15,6 +15,7 @@
 //	simple_orders.csv    id,create_date_time,order_status,revenue,cost,client_ids,emails,phones,goals
 //	order_statuses.json  {"order_statuses":[{"id":"new","humanized":"New","type":"IN_PROGRESS"},...]}
 //	truth.csv            order_id,session_id,client_id,linkable
+//	expenses.csv         Date,UTMSource,UTMMedium,UTMCampaign,Expenses,Clicks (expenses.go)
 //
 // Sessions come visitor by visitor, each visitor's sessions in time order
 // over all its devices; the order and contact files are in order of creation
@@ -182,6 +183,9 @@ type generator struct {
 	purchases    []int32 // e-commerce orders by (visitor, session, time)
 
 	persons personTable
+
+	day0     int64    // the window's first local day, in days since 1970-01-01
+	adClicks []uint32 // ad sessions by local day and ad key (expenses.go)
 }
 
 // batch is a run of visitors whose sessions are generated as one unit of
@@ -254,6 +258,9 @@ func generate(ctx context.Context, cfg Config, h hooks) (Summary, error) {
 		clients, err = g.writeSessions(ctx, f)
 		return err
 	})
+	if err == nil {
+		err = sessFiles.writeBuffered(ctx, ExpensesFile, g.writeExpenses)
+	}
 	if err != nil {
 		cancel()
 	}

@@ -51,7 +51,7 @@ func mustGenerate(t testing.TB, cfg Config) Summary {
 	return s
 }
 
-var allFiles = []string{SessionsFile, ContactsFile, OrdersFile, SimpleOrdersFile, OrderStatusesFile, TruthFile}
+var allFiles = []string{SessionsFile, ExpensesFile, ContactsFile, OrdersFile, SimpleOrdersFile, OrderStatusesFile, TruthFile}
 
 func TestReproducible(t *testing.T) {
 	cfg := testConfig(t)
@@ -74,7 +74,7 @@ func TestReproducible(t *testing.T) {
 	cfg3 := cfg
 	cfg3.Out, cfg3.Seed = t.TempDir(), 43
 	mustGenerate(t, cfg3)
-	for _, name := range []string{SessionsFile, ContactsFile, OrdersFile, SimpleOrdersFile, TruthFile} {
+	for _, name := range []string{SessionsFile, ContactsFile, OrdersFile, SimpleOrdersFile, TruthFile, ExpensesFile} {
 		if bytes.Equal(readFile(t, cfg.Out, name), readFile(t, cfg3.Out, name)) {
 			t.Errorf("%s is the same for seeds 42 and 43", name)
 		}

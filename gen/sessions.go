@@ -37,12 +37,17 @@ func (g *generator) writeSessions(ctx context.Context, f *os.File) (clients int,
 	queue := make(chan chan result, inflight)
 	free := make(chan []byte, inflight+workers+1)
 
+	g.day0 = floorDiv(newZone(g.cfg.Location).local(g.w0), 86400)
+	days := int(floorDiv(newZone(g.cfg.Location).local(g.end), 86400)-g.day0) + 1
+	ws := make([]*sessionWorker, workers)
 	var wg sync.WaitGroup
-	for range workers {
+	for i := range workers {
+		w := g.newSessionWorker()
+		w.adClicks = make([]uint32, days*adKeys())
+		ws[i] = w
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			w := g.newSessionWorker()
 			for j := range jobs {
 				var buf []byte
 				select {
@@ -84,6 +89,13 @@ func (g *generator) writeSessions(ctx context.Context, f *os.File) (clients int,
 	if err == nil {
 		err = ctx.Err()
 	}
+	// Sums do not depend on which worker counted what.
+	g.adClicks = make([]uint32, days*adKeys())
+	for _, w := range ws {
+		for i, n := range w.adClicks {
+			g.adClicks[i] += n
+		}
+	}
 	return clients, err
 }
 
@@ -95,6 +107,7 @@ type sessionWorker struct {
 	z             *zone
 	sb            sourceBuilder
 	clientIDs     [3][]byte // of the current visitor's devices, formatted
+	adClicks      []uint32  // ad sessions by local day of the window and ad key
 }
 
 func (g *generator) newSessionWorker() *sessionWorker {
@@ -132,6 +145,10 @@ func (w *sessionWorker) run(bi int, b []byte) ([]byte, int) {
 			d := &w.p.devs[s.dev]
 			id := g.sessionID(index + int64(i))
 			kind := w.sb.build(r, i == 0, int(d.region))
+			if w.sb.ad >= 0 {
+				day := floorDiv(w.z.local(s.start), 86400) - g.day0
+				w.adClicks[int(day)*adKeys()+w.sb.ad]++
+			}
 			if g.hooks.session != nil {
 				g.hooks.session(id, kind)
 			}

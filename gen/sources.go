@@ -37,6 +37,9 @@ type sourceBuilder struct {
 	landing  []byte
 	referrer []byte
 	query    bool // landing already has a '?'
+	// ad is the session's ad platform and campaign, src*len(campaigns)+camp
+	// (adSources), or -1.
+	ad int
 }
 
 // build picks the source kind of a session and writes its URLs; reg is the
@@ -51,6 +54,7 @@ func (sb *sourceBuilder) build(r *rng, first bool, reg int) crmlink.SourceKind {
 	sb.landing = append(append(sb.landing[:0], "https://"...), sb.site...)
 	sb.referrer = sb.referrer[:0]
 	sb.query = false
+	sb.ad = -1
 	sb.landing = sb.appendPath(r, sb.landing, true)
 
 	switch kind {
@@ -79,17 +83,16 @@ func (sb *sourceBuilder) build(r *rng, first bool, reg int) crmlink.SourceKind {
 		}
 
 	case crmlink.SourceAd:
-		camp := campaigns[r.IntN(len(campaigns))]
+		ci := r.IntN(len(campaigns))
+		camp := campaigns[ci]
 		switch e := r.IntN(100); {
 		case e < 62: // Yandex Direct: UTM tags and a yclid
-			medium := "cpc"
-			if camp[0] == 'r' || (camp[0] == 's' && camp[1] == 'm') { // rsya_*, smart_*: network ads
-				medium = "cpm"
-			}
+			sb.ad = ci
 			sb.param("utm_source", "yandex")
-			sb.param("utm_medium", medium)
+			sb.param("utm_medium", adMedium(0, ci))
 			sb.param("utm_campaign", camp)
-			sb.landing = strconv.AppendInt(sb.sep("utm_content"), 10_000_000+r.Int64N(90_000_000), 10)
+			// utm_content={ad_id}: each campaign runs a dozen ads.
+			sb.landing = strconv.AppendInt(sb.sep("utm_content"), 16_000_000_000+int64(ci)*1000+r.Int64N(12), 10)
 			sb.param("utm_term", searchQueries[r.IntN(len(searchQueries))])
 			sb.landing = strconv.AppendInt(sb.sep("yclid"), 1_000_000_000_000_000+r.Int64N(9_000_000_000_000_000), 10)
 			switch e := r.IntN(100); {
@@ -99,6 +102,7 @@ func (sb *sourceBuilder) build(r *rng, first bool, reg int) crmlink.SourceKind {
 				sb.referrer = append(sb.referrer, "https://ya.ru/"...)
 			}
 		case e < 88: // Google Ads: gclid, usually with UTM tags
+			sb.ad = len(campaigns) + ci
 			if r.IntN(100) < 70 {
 				sb.param("utm_source", "google")
 				sb.param("utm_medium", "cpc")
@@ -111,10 +115,17 @@ func (sb *sourceBuilder) build(r *rng, first bool, reg int) crmlink.SourceKind {
 			if r.IntN(2) == 0 {
 				sb.referrer = append(sb.referrer, "https://www.google.com/"...)
 			}
-		default: // VK Ads: a paid medium without a click id
+		default: // VK Ads: UTM tags, and rb_clickid where the ad has click tracking on
+			sb.ad = 2*len(campaigns) + ci
 			sb.param("utm_source", "vk")
 			sb.param("utm_medium", "cpc")
 			sb.param("utm_campaign", camp)
+			if r.IntN(100) < 70 {
+				sb.landing = sb.sep("rb_clickid")
+				for range 24 {
+					sb.landing = append(sb.landing, hexDigits[r.IntN(16)])
+				}
+			}
 			if r.IntN(2) == 0 {
 				sb.referrer = append(sb.referrer, "https://vk.com/"...)
 			}
@@ -175,6 +186,7 @@ func (sb *sourceBuilder) build(r *rng, first bool, reg int) crmlink.SourceKind {
 }
 
 const (
+	hexDigits = "0123456789abcdef"
 	base64URL = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_"
 	base62    = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789"
 )

@@ -23,6 +23,7 @@ func (s *Server) conversionRoutes() {
 // exportConversions answers GET .../conversions/export?format=&date1=&date2=&goal_id=:
 // the file of the goal reaches on those days of the counter (the last 30
 // by default), of the goals named (a comma-separated list; none: all).
+// The vk file needs pixel=, the VK Ads pixel's id.
 // It is written to a temporary file first, so that the answer's headers
 // say how many rows it holds and how many conversions it left out
 // (X-Crmlink-Rows, X-Crmlink-Skipped: their sessions have no identifier
@@ -36,6 +37,10 @@ func (s *Server) exportConversions(w http.ResponseWriter, r *http.Request) error
 	f := conversions.Lookup(p.Get("format"))
 	if f == nil {
 		return crmlink.Errorf(crmlink.KindInvalid, "format: %q: want one of %s", p.Get("format"), strings.Join(conversions.Names(), ", "))
+	}
+	pixel := p.Get("pixel")
+	if f.Pixel && !pixelID(pixel) {
+		return crmlink.Errorf(crmlink.KindInvalid, "pixel: %q: the %s file needs the VK Ads pixel's id (digits)", pixel, f.Name)
 	}
 	loc, err := c.Location()
 	if err != nil {
@@ -84,7 +89,7 @@ func (s *Server) exportConversions(w http.ResponseWriter, r *http.Request) error
 	}
 	defer os.Remove(tmp.Name())
 	defer tmp.Close()
-	cw := conversions.NewWriter(tmp, f, loc, c.Currency)
+	cw := conversions.NewWriter(tmp, f, conversions.Options{Location: loc, Currency: c.Currency, Pixel: pixel})
 	if err := s.cfg.Store.Conversions(r.Context(), q, cw.Write); err != nil {
 		return err
 	}
@@ -95,12 +100,25 @@ func (s *Server) exportConversions(w http.ResponseWriter, r *http.Request) error
 		return err
 	}
 	h := w.Header()
-	h.Set("Content-Type", "text/csv; charset=utf-8")
-	h.Set("Content-Disposition", fmt.Sprintf(`attachment; filename="conversions-%s-%s-%s.csv"`, f.Name, from.Format("20060102"), to.Format("20060102")))
+	h.Set("Content-Type", f.ContentType)
+	h.Set("Content-Disposition", fmt.Sprintf(`attachment; filename="conversions-%s-%s-%s.%s"`, f.Name, from.Format("20060102"), to.Format("20060102"), f.Ext))
 	h.Set("X-Crmlink-Rows", strconv.Itoa(cw.Rows))
 	h.Set("X-Crmlink-Skipped", strconv.Itoa(cw.Skipped))
 	w.WriteHeader(http.StatusOK)
 	// A failed copy means the client went away.
 	_, _ = io.Copy(w, tmp)
 	return nil
+}
+
+// pixelID tells whether s is an ad pixel's id: 1 to 20 digits.
+func pixelID(s string) bool {
+	if s == "" || len(s) > 20 {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		if s[i] < '0' || s[i] > '9' {
+			return false
+		}
+	}
+	return true
 }

@@ -50,7 +50,16 @@ func TestConversionsExport(t *testing.T) {
 	if resp.StatusCode != 200 || resp.Header.Get("X-Crmlink-Skipped") != "1" || strings.Count(got, "\n") != 1 {
 		t.Errorf("metrica by yclid: %d %v %q", resp.StatusCode, resp.Header, got)
 	}
-	if resp, got := get("x", w); resp.StatusCode != 400 || !strings.Contains(got, "want one of metrica, metrica_yclid, google") {
+	resp, got = get("vk", w)
+	if resp.StatusCode != 400 || !strings.Contains(got, "pixel") {
+		t.Errorf("vk without a pixel: %d %s", resp.StatusCode, got)
+	}
+	resp, got = get("vk&pixel=3456789", w)
+	if resp.StatusCode != 200 || got != "" || resp.Header.Get("X-Crmlink-Skipped") != "1" ||
+		!strings.HasPrefix(resp.Header.Get("Content-Type"), "text/plain") || !strings.Contains(resp.Header.Get("Content-Disposition"), ".txt") {
+		t.Errorf("vk, a session without rb_clickid: %d %v %q", resp.StatusCode, resp.Header, got)
+	}
+	if resp, got := get("x", w); resp.StatusCode != 400 || !strings.Contains(got, "want one of metrica, metrica_yclid, google, vk") {
 		t.Errorf("bad format: %d %s", resp.StatusCode, got)
 	}
 	if resp, _ := get("google", "OAuth "+f.read); resp.StatusCode != 403 {

@@ -2,6 +2,8 @@ package report
 
 import (
 	"regexp"
+	"slices"
+	"strconv"
 	"strings"
 
 	"github.com/crmlink/crmlink"
@@ -30,6 +32,15 @@ var evSessionMetrics = map[string]bool{
 // evMoney are the ym:ev: metrics with a currency in their name:
 // expenses<CUR>, expense<CUR>CPC, cdpOrders<CUR>X.
 var evMoney = regexp.MustCompile(`^(expenses|expense|cdpOrders)([A-Z]{3}|<currency>)(CPC|Revenue|Profit|AverageCheque|ROI|CPA|CPO|CRR|ROMI|POAS)?$`)
+
+// evGoal are the ym:ev: metrics of spend against a goal:
+// goal<id>expense<CUR>ROI, CRR, ReachCPA, VisitCPA, UserCPA.
+var evGoal = regexp.MustCompile(`^goal([0-9]{1,18})expense([A-Z]{3}|<currency>)(ROI|CRR|ReachCPA|VisitCPA|UserCPA)$`)
+
+var evGoalFields = map[string]crmlink.MetricField{
+	"ROI": crmlink.MetGoalExpenseROI, "CRR": crmlink.MetGoalExpenseCRR, "ReachCPA": crmlink.MetGoalReachCPA,
+	"VisitCPA": crmlink.MetGoalVisitCPA, "UserCPA": crmlink.MetGoalUserCPA,
+}
 
 // isEv tells whether a name is in the ym:ev: namespace.
 func isEv(name string) bool { return strings.HasPrefix(name, "ym:ev:") }
@@ -64,6 +75,17 @@ func (r resolver) evMetric(name string) (crmlink.Metric, error) {
 		m, err := r.metric("ym:s:" + rest)
 		m.Name = name
 		return m, err
+	}
+	if m := evGoal.FindStringSubmatch(rest); m != nil {
+		id, _ := strconv.ParseInt(m[1], 10, 64)
+		if !slices.ContainsFunc(r.goals, func(g crmlink.Goal) bool { return g.ID == id }) {
+			return crmlink.Metric{}, crmlink.Errorf(crmlink.KindInvalid, "%s: the counter has no goal %d", name, id)
+		}
+		if m[2] != "<currency>" && m[2] != r.q.Currency {
+			return crmlink.Metric{}, crmlink.Errorf(crmlink.KindInvalid,
+				"%s: the report's currency is %s (the counter's, or the currency parameter)", name, r.q.Currency)
+		}
+		return crmlink.Metric{Name: name, Field: evGoalFields[m[3]], GoalID: id}, nil
 	}
 	if m := evMoney.FindStringSubmatch(rest); m != nil {
 		kind, cur, what := m[1], m[2], m[3]

@@ -29,6 +29,7 @@ func TestClassifyRules(t *testing.T) {
 		// 1. Ad: click ids, each ad system, and paid mediums.
 		{"yclid", "https://shop.example/?yclid=123456", "", site, src{"ad", "Yandex Direct"}, "yclid=123456"},
 		{"gclid", "https://shop.example/p?x=1&gclid=Cj0KCQ", "https://www.google.com/", site, src{"ad", "Google Ads"}, "gclid=Cj0KCQ"},
+		{"rb_clickid", "https://shop.example/?utm_source=vk&utm_medium=cpc&rb_clickid=41c8a9e0", "https://vk.com/", site, src{"ad", "VK Ads"}, "rb_clickid=41c8a9e0"},
 		{"gbraid", "https://shop.example/?gbraid=0AAAA", "", site, src{"ad", "Google Ads"}, "gbraid=0AAAA"},
 		{"wbraid", "https://shop.example/?wbraid=CkQK", "", site, src{"ad", "Google Ads"}, "wbraid=CkQK"},
 		{"dclid", "https://shop.example/?dclid=CJ3", "", site, src{"ad", "Google Ads"}, "dclid=CJ3"},

@@ -67,6 +67,6 @@ func cmdDemo(ctx context.Context, args []string, e *cli.Env) error {
 		fmt.Fprintf(e.Stdout, "the command line talks to this server once these are set:\n")
 		fmt.Fprintf(e.Stdout, "  export CRMLINK_SERVER=http://%s CRMLINK_TOKEN=%s\n", addr, secret)
 		fmt.Fprintf(e.Stdout, "  crmlink report --counter %d --preset orders_sources\n", c.ID)
-		fmt.Fprintf(e.Stdout, "files:   %s (sessions.csv, contacts.csv, orders.csv, simple_orders.csv, truth.csv)\n", *dataDir)
+		fmt.Fprintf(e.Stdout, "files:   %s (sessions.csv, contacts.csv, orders.csv, simple_orders.csv, expenses.csv, truth.csv)\n", *dataDir)
 	})
 }

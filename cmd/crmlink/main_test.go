@@ -268,11 +268,16 @@ func TestDemo(t *testing.T) {
 	}
 	json.NewDecoder(resp.Body).Decode(&body)
 	resp.Body.Close()
-	// Newest first: simple orders, orders, contacts, sessions; all passed.
+	// Newest first: the ad spend, simple orders, orders, contacts,
+	// sessions; all passed.
+	spend, err := os.ReadFile(filepath.Join(dir, "data", "expenses.csv"))
+	if err != nil {
+		t.Fatal(err)
+	}
 	want := []struct {
 		entity   string
 		accepted int
-	}{{"simple_orders", 15}, {"orders", 300}, {"contacts", 200}, {"sessions", 3000}}
+	}{{"expenses", bytes.Count(spend, []byte("\n")) - 1}, {"simple_orders", 15}, {"orders", 300}, {"contacts", 200}, {"sessions", 3000}}
 	if len(body.Uploadings) != len(want) {
 		t.Fatalf("demo's uploads: %+v", body)
 	}

@@ -253,7 +253,8 @@ func LoadDemo(ctx context.Context, st crmlink.Store, g *GenFlags, dir string, e 
 }
 
 // demoCRM loads the generated CRM files the way a user's would go: the
-// status mapping, then contacts, orders and simple orders as CSV uploads.
+// status mapping, then contacts, orders, simple orders and the ad spend as
+// CSV uploads.
 func demoCRM(ctx context.Context, st crmlink.Store, c *crmlink.Counter, dir string, e *Env) error {
 	if err := SetGeneratedStatuses(ctx, st, c, dir); err != nil {
 		return err
@@ -274,5 +275,17 @@ func demoCRM(ctx context.Context, st crmlink.Store, c *crmlink.Counter, dir stri
 		}
 		fmt.Fprintf(e.Stderr, "demo: uploaded %s in %s\n", Plural(up.Accepted, f.noun, ""), time.Since(start).Round(time.Millisecond))
 	}
+	// The ad spend, as a business would upload its platforms' statistics.
+	in, err := os.Open(filepath.Join(dir, gen.ExpensesFile))
+	if err != nil {
+		return err
+	}
+	defer in.Close()
+	start := time.Now()
+	up := &crmlink.Upload{CounterID: c.ID, Format: "CSV", Source: "CLI"}
+	if err := UploadCSV(ctx, st, up, "expenses", in, crm.Options{}, e.Clock); err != nil {
+		return fmt.Errorf("demo: upload %s: %w", gen.ExpensesFile, err)
+	}
+	fmt.Fprintf(e.Stderr, "demo: uploaded %s in %s\n", Plural(up.Accepted, "row of ad spend", "rows of ad spend"), time.Since(start).Round(time.Millisecond))
 	return nil
 }

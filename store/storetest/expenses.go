@@ -4,10 +4,14 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"net/url"
+	"strconv"
+	"strings"
 	"testing"
 	"time"
 
 	"github.com/crmlink/crmlink"
+	"github.com/crmlink/crmlink/report"
 	"github.com/shopspring/decimal"
 )
 
@@ -183,6 +187,33 @@ func testExpenseReport(t *testing.T, open Opener) {
 	if got := table(res); got != want {
 		t.Errorf("ad payback:\n%s\nwant\n%s", got, want)
 	}
+	// Spend against the CRM goals: "created" is reached at sessions 1
+	// (O1, profit 600) and 2 (O2, in progress: 500 with no cost), "paid"
+	// at session 1 (600).
+	goals, err := s.Goals(ctx, c.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ids := map[string]string{}
+	for _, g := range goals {
+		ids[g.Name] = strconv.FormatInt(g.ID, 10)
+	}
+	created, paid := "ym:ev:goal"+ids["CRM: Order created"]+"expenseRUB", "ym:ev:goal"+ids["CRM: Order paid"]+"expense<currency>"
+	res = runQuery(t, s, c, "date1=2026-02-01&date2=2026-02-01&dimensions=ym:ev:<attribution>ExpenseSource&metrics=ym:ev:expensesRUB,"+
+		created+"ROI,"+created+"CRR,"+created+"ReachCPA,"+paid+"ROI,"+paid+"CRR,"+paid+"ReachCPA,"+paid+"VisitCPA,"+paid+"UserCPA&sort=-ym:ev:expensesRUB")
+	want = "yandex: 200 200 33.33 200 200 33.33 200 200 200\n" +
+		"google: 100 400 20 100 -100 0 0 0 0\n" +
+		"vk: 50 -100 0 0 -100 0 0 0 0\n" +
+		": 0 0 0 0 0 0 0 0 0\n" +
+		"total: 350 214.29 31.82 175 71.43 58.33 350 350 350"
+	if got := table(res); got != want {
+		t.Errorf("spend against goals:\n%s\nwant\n%s", got, want)
+	}
+	if _, err := report.Parse(report.Request{Counter: c, Goals: goals, Now: Epoch, Params: url.Values{
+		"date1": {"2026-02-01"}, "metrics": {"ym:ev:goal999expenseRUBROI"}}}); err == nil || !strings.Contains(err.Error(), "no goal 999") {
+		t.Errorf("an unknown goal: %v", err)
+	}
+
 	// The preset asks what Metrica's asks.
 	res = runQuery(t, s, c, "date1=2026-02-01&date2=2026-02-01&preset=sources_expenses_and_roi")
 	if res.TotalRows != 4 || res.Rows[0].Dimensions[0].ID != "yandex" {

@@ -506,6 +506,9 @@ var ruText = map[string]string{
 	"Metrica offline conversions, by ClientId":                       "Офлайн-конверсии Метрики, по ClientId",
 	"Metrica offline conversions, by Yclid (Yandex Direct's clicks)": "Офлайн-конверсии Метрики, по Yclid (клики Яндекс Директа)",
 	"Google Ads offline click conversions, by gclid":                 "Офлайн-конверсии кликов Google Ads, по gclid",
+	"VK Ads offline events: the pixel's event links, by rb_clickid":  "Офлайн-события VK Рекламы: ссылки событий пикселя, по rb_clickid",
+	"Pixel id, for the files that need one":                          "ID пикселя, для файлов, которым он нужен",
+	"give the pixel id above to download it":                         "укажите ID пикселя выше, чтобы скачать",
 
 	// Expense uploads (uploads.html, upload.html, app.js).
 	"ad expenses":           "расходы на рекламу",

@@ -103,8 +103,14 @@ type conversionExports struct {
 	Goals  []pick
 	Hidden [][2]string // the page's view, kept by the goal picker's form
 	Links  []exportLink
+	// AskPixel says a format needs an ad pixel's id (VK Ads' event
+	// links), which the form asks for; Pixel is the one given.
+	AskPixel bool
+	Pixel    string
 }
 
+// exportLink is one format's download; URL is empty while the format
+// waits for the pixel id it needs.
 type exportLink struct {
 	Name, Title, URL string
 }
@@ -160,8 +166,10 @@ func (s *Server) paybackPage(w http.ResponseWriter, r *http.Request, u *ui) erro
 	base := r.URL.Path
 	data := paybackData{Period: per, UploadURL: "/c/" + u.counter.ID.String() + "/uploads", TotalRows: res.TotalRows,
 		APIURL: "/stat/v1/data?" + params.Encode(), Hidden: [][2]string{{"sort", sortKey}}}
-	if g := q.Get("goal"); g != "" {
-		data.Hidden = append(data.Hidden, [2]string{"goal", g}) // the exports' goal, kept when the report changes
+	for _, k := range []string{"goal", "pixel"} { // the exports' choices, kept when the report changes
+		if v := q.Get(k); v != "" {
+			data.Hidden = append(data.Hidden, [2]string{k, v})
+		}
 	}
 	for _, a := range attributionLabels {
 		data.Attributions = append(data.Attributions, pick{string(a.Model), u.tr.T(a.Label), string(a.Model) == attr})
@@ -301,7 +309,8 @@ func (s *Server) paybackChart(r *http.Request, u *ui, per period, attr string) (
 
 // conversionLinks fills the section of conversion files: a link per
 // format to the export API, for the page's period and the goal picked
-// (goal=<id>; none: every goal).
+// (goal=<id>; none: every goal), with the pixel id (pixel=) for the
+// formats that need one.
 func conversionLinks(u *ui, q url.Values, per period) *conversionExports {
 	d1, _ := time.Parse(time.DateOnly, per.Date1)
 	d2, _ := time.Parse(time.DateOnly, per.Date2)
@@ -321,8 +330,11 @@ func conversionLinks(u *ui, q url.Values, per period) *conversionExports {
 		goal = ""
 	}
 	x.Goals = append([]pick{{"", u.tr.T("Every goal"), goal == ""}}, x.Goals...)
+	if v := q.Get("pixel"); pixelID(v) {
+		x.Pixel = v
+	}
 	for _, k := range slices.Sorted(maps.Keys(q)) {
-		if k == "goal" || k == "offset" {
+		if k == "goal" || k == "pixel" || k == "offset" {
 			continue
 		}
 		for _, v := range q[k] {
@@ -336,7 +348,17 @@ func conversionLinks(u *ui, q url.Values, per period) *conversionExports {
 		if goal != "" {
 			p.Set("goal_id", goal)
 		}
-		x.Links = append(x.Links, exportLink{Name: name, Title: u.tr.T(f.Title), URL: api + "?" + p.Encode()})
+		link := exportLink{Name: name, Title: u.tr.T(f.Title), URL: api + "?" + p.Encode()}
+		if f.Pixel {
+			x.AskPixel = true
+			if x.Pixel == "" {
+				link.URL = ""
+			} else {
+				p.Set("pixel", x.Pixel)
+				link.URL = api + "?" + p.Encode()
+			}
+		}
+		x.Links = append(x.Links, link)
 	}
 	return x
 }

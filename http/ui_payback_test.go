@@ -6,6 +6,7 @@ import (
 	"html"
 	"net/http"
 	"regexp"
+	"slices"
 	"strings"
 	"testing"
 
@@ -240,21 +241,43 @@ func TestUIPayback(t *testing.T) {
 		t.Errorf("sorted by UTM Source: %d %q", p.code, rows)
 	}
 
-	// Conversions: a download per format, of the page's period and goal.
+	// Conversions: a download per format, of the page's period and goal;
+	// a format that needs a pixel id (VK Ads) gets its link once one is
+	// given.
+	var needPixel []string
+	for _, f := range conversions.Formats {
+		if f.Pixel {
+			needPixel = append(needPixel, f.Name)
+		}
+	}
+	if len(needPixel) == 0 {
+		t.Fatal("no format needs a pixel: the test of the pixel field proves nothing")
+	}
+	linkRE := regexp.MustCompile(`<a href="([^"]+)" download data-format="([^"]+)">`)
+	section := regexp.MustCompile(`(?s)<section class="card" id="conversions">.*?</section>`)
 	p = b.get(base + "/payback?" + dates + "&goal=1000002")
-	sec := regexp.MustCompile(`(?s)<section class="card" id="conversions">.*?</section>`).FindString(p.body)
-	links := regexp.MustCompile(`<a href="([^"]+)" download data-format="([^"]+)">`).FindAllStringSubmatch(sec, -1)
+	sec := section.FindString(p.body)
+	if links := linkRE.FindAllStringSubmatch(sec, -1); len(links) != len(conversions.Names())-len(needPixel) ||
+		!strings.Contains(sec, `<span data-format="`+needPixel[0]+`">`) || !strings.Contains(sec, `name="pixel"`) {
+		t.Errorf("without a pixel id: %d links, want %d, and the pixel formats named without a link: %s", len(links), len(conversions.Names())-len(needPixel), sec)
+	}
+	p = b.get(base + "/payback?" + dates + "&goal=1000002&pixel=3456789")
+	sec = section.FindString(p.body)
+	links := linkRE.FindAllStringSubmatch(sec, -1)
 	if len(links) != len(conversions.Names()) {
 		t.Fatalf("%d conversion links, want one per format %v: %s", len(links), conversions.Names(), sec)
 	}
-	if !strings.Contains(sec, `<option value="1000002" selected>CRM: Order paid</option>`) {
-		t.Errorf("the goal picked is not selected: %s", sec)
+	if !strings.Contains(sec, `<option value="1000002" selected>CRM: Order paid</option>`) || !strings.Contains(sec, `value="3456789"`) {
+		t.Errorf("the goal picked is not selected, or the pixel id not kept: %s", sec)
 	}
 	for i, l := range links {
 		u := html.UnescapeString(l[1])
 		if l[2] != conversions.Names()[i] || !strings.Contains(u, "format="+l[2]) || !strings.Contains(u, "date1=2026-01-29&date2=2026-02-01") ||
-			!strings.Contains(u, "goal_id=1000002") {
+			!strings.Contains(u, "goal_id=1000002") || strings.Contains(u, "pixel=3456789") != slices.Contains(needPixel, l[2]) {
 			t.Errorf("link %s: %s", l[2], u)
+		}
+		if got := b.get(u); got.code != 200 || !strings.Contains(got.header.Get("Content-Disposition"), "attachment") {
+			t.Errorf("link %s: %d %.300s", l[2], got.code, got.body)
 		}
 	}
 	file := b.get(html.UnescapeString(links[0][1]))

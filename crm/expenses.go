@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"regexp"
 	"strconv"
 	"strings"
 	"sync/atomic"
@@ -36,6 +35,11 @@ type ExpenseReader struct {
 	done   bool
 	line   int
 	bad    bool
+	// Columns by role, -1 when absent, and each text column's.
+	dateCol, expensesCol, currencyCol, clicksCol int
+	textCols                                     []int
+	// dates caches the Date cells read: a file repeats a few days.
+	dates map[string]expenseDates
 	// failing is set once the upload is bound to fail; read by Failing
 	// from other goroutines.
 	failing atomic.Bool
@@ -54,6 +58,12 @@ var expenseTexts = []struct {
 	{"utmcampaign", "UTMCampaign", func(e *crmlink.Expense) *string { return &e.UTMCampaign }},
 	{"utmterm", "UTMTerm", func(e *crmlink.Expense) *string { return &e.UTMTerm }},
 	{"utmcontent", "UTMContent", func(e *crmlink.Expense) *string { return &e.UTMContent }},
+}
+
+// expenseDates is a Date cell read.
+type expenseDates struct {
+	from, to time.Time
+	reason   string
 }
 
 // maxExpenseText bounds a text value.
@@ -126,6 +136,17 @@ func newExpenseReader(in io.Reader, opt Options, remove bool) (*ExpenseReader, e
 	if v.Total > 0 {
 		return nil, v
 	}
+	col := func(key string) int {
+		if i, ok := r.cols[key]; ok {
+			return i
+		}
+		return -1
+	}
+	r.dateCol, r.expensesCol, r.currencyCol, r.clicksCol = col("date"), col("expenses"), col("currency"), col("clicks")
+	for _, t := range expenseTexts {
+		r.textCols = append(r.textCols, col(t.key))
+	}
+	r.dates = map[string]expenseDates{}
 	return r, nil
 }
 
@@ -207,21 +228,44 @@ func (r *ExpenseReader) Next(e *crmlink.Expense) error {
 	return io.EOF
 }
 
-// expenseAmount is an amount DECIMAL(18,4) holds: a dot decimal, at
+// expenseAmount reads an amount DECIMAL(18,4) holds: a dot decimal, at
 // most 14 digits before the point and 4 after.
-var expenseAmount = regexp.MustCompile(`^[0-9]{1,14}(\.[0-9]{1,4})?$`)
+func expenseAmount(s string) (decimal.Decimal, bool) {
+	whole, frac, dot := strings.Cut(s, ".")
+	if whole == "" || len(whole) > 14 || dot && (frac == "" || len(frac) > 4) {
+		return decimal.Decimal{}, false
+	}
+	var units int64
+	for _, part := range []string{whole, frac} {
+		for i := 0; i < len(part); i++ {
+			c := part[i]
+			if c < '0' || c > '9' {
+				return decimal.Decimal{}, false
+			}
+			units = units*10 + int64(c-'0')
+		}
+	}
+	return decimal.New(units, -int32(len(frac))), true
+}
 
 func (r *ExpenseReader) fill(rec []string, e *crmlink.Expense) {
-	dcol := r.cols["date"]
+	dcol := r.dateCol
 	dv := strings.TrimSpace(rec[dcol])
-	from, to, reason := ParseExpenseDates(dv)
-	if reason != "" {
-		r.fail(dcol, dv, reason)
+	d, ok := r.dates[dv]
+	if !ok {
+		d.from, d.to, d.reason = ParseExpenseDates(dv)
+		if len(r.dates) >= 4096 {
+			clear(r.dates)
+		}
+		r.dates[dv] = d
 	}
-	e.From, e.To = from, to
-	for _, t := range expenseTexts {
-		col, ok := r.cols[t.key]
-		if !ok {
+	if d.reason != "" {
+		r.fail(dcol, dv, d.reason)
+	}
+	e.From, e.To = d.from, d.to
+	for i, t := range expenseTexts {
+		col := r.textCols[i]
+		if col < 0 {
 			continue
 		}
 		v := strings.TrimSpace(rec[col])
@@ -248,19 +292,20 @@ func (r *ExpenseReader) fill(rec []string, e *crmlink.Expense) {
 		}
 		r.fail(col, "", "required value is empty: UTMSource or TrafficSource")
 	}
-	ecol := r.cols["expenses"]
+	ecol := r.expensesCol
 	ev := strings.TrimSpace(rec[ecol])
+	amount, ok := expenseAmount(ev)
 	switch {
 	case ev == "":
 		r.fail(ecol, "", "required value is empty: the amount spent")
 	case strings.Contains(ev, ","):
 		r.fail(ecol, ev, "want a dot decimal, like 1520.50")
-	case !expenseAmount.MatchString(ev):
+	case !ok:
 		r.fail(ecol, ev, "want a non-negative amount, like 1520.50: at most 14 digits, and 4 after the point")
 	default:
-		e.Expenses = decimal.RequireFromString(ev)
+		e.Expenses = amount
 	}
-	if col, ok := r.cols["currency"]; ok {
+	if col := r.currencyCol; col >= 0 {
 		if cv := strings.ToUpper(strings.TrimSpace(rec[col])); cv != "" {
 			if !crmlink.IsCurrency(cv) {
 				r.fail(col, cv, "not an ISO 4217 currency code")
@@ -268,7 +313,7 @@ func (r *ExpenseReader) fill(rec []string, e *crmlink.Expense) {
 			e.Currency = cv
 		}
 	}
-	if col, ok := r.cols["clicks"]; ok {
+	if col := r.clicksCol; col >= 0 {
 		if cv := strings.TrimSpace(rec[col]); cv != "" {
 			n, err := strconv.ParseInt(cv, 10, 64)
 			if err != nil || n < 0 || n > 1e12 {

@@ -145,7 +145,13 @@ func (s *Writer) Date(t time.Time) {
 		s.Null()
 		return
 	}
-	s.buf = t.AppendFormat(s.buf, "2006-01-02")
+	y, m, d := t.Date()
+	if y < 0 || y > 9999 {
+		s.buf = t.AppendFormat(s.buf, "2006-01-02")
+	} else {
+		s.buf = append(s.buf, byte('0'+y/1000), byte('0'+y/100%10), byte('0'+y/10%10), byte('0'+y%10), '-',
+			byte('0'+int(m)/10), byte('0'+int(m)%10), '-', byte('0'+d/10), byte('0'+d%10))
+	}
 	s.buf = append(s.buf, '\t')
 }
 

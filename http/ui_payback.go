@@ -89,10 +89,14 @@ type paybackData struct {
 	Prev, Next   string
 	Hidden       [][2]string // the sort, kept by the form
 	Chart        chartData
-	NoSpend      bool
-	UploadURL    string
-	APIURL       string
-	Exports      *conversionExports // nil without write scope
+	// ChartAll says the chart's profit is every order's of the day's
+	// sessions, the period having too many rows to keep those that met
+	// spend.
+	ChartAll  bool
+	NoSpend   bool
+	UploadURL string
+	APIURL    string
+	Exports   *conversionExports // nil without write scope
 }
 
 // conversionExports is the page's section of conversion files: one link
@@ -218,7 +222,7 @@ func (s *Server) paybackPage(w http.ResponseWriter, r *http.Request, u *ui) erro
 	if offset-1+len(res.Rows) < res.TotalRows {
 		data.Next = withParams(base, q, "offset", strconv.Itoa(offset+paybackPageRows))
 	}
-	if data.Chart, err = s.paybackChart(r, u, per, attr); err != nil {
+	if data.Chart, data.ChartAll, err = s.paybackChart(r, u, per, attr, apiDims); err != nil {
 		return err
 	}
 	if u.tok.Scope >= crmlink.ScopeWrite {
@@ -253,23 +257,66 @@ func paybackCells(f formatter, ms []decimal.Decimal) []cell {
 	return out
 }
 
-// paybackChart is spend against profit over the period: the ym:ev:date
-// report, a table (ym:ev: reports have no time series), with the days it
-// has no row for drawn as zero. As on the Overview, a period of more than
-// 92 days is drawn by week (from Monday) and one of more than 366 by
-// month, each interval labelled by its first day in the period; spend and
-// profit add up over days, so the sums are the interval's figures.
-func (s *Server) paybackChart(r *http.Request, u *ui, per period, attr string) (chartData, error) {
-	params := url.Values{"dimensions": {"ym:ev:date"}, "metrics": {"ym:ev:expenses<currency>,ym:ev:cdpOrders<currency>Profit"},
-		"date1": {per.Date1}, "date2": {per.Date2}, "attribution": {attr}, "sort": {"ym:ev:date"},
-		"limit": {strconv.Itoa(per.Days)}}
+// paybackChart is spend against profit over the period: the ym:ev:
+// report by date and the page's groupings (ym:ev: reports have no time
+// series), a group's profit counted only when the group has spend in the
+// period (its row of the table does), so that the line is the profit of
+// the campaigns that were paid for, under the attribution model; the
+// days it has no row for are drawn as zero. Should the period
+// have more rows than one answer holds, it is the report by date alone,
+// and the profit every order's of the day's sessions (all is then true).
+// As on the Overview, a period of more than 92 days is drawn by week
+// (from Monday) and one of more than 366 by month, each interval
+// labelled by its first day in the period; spend and profit add up over
+// days, so the sums are the interval's figures.
+// paybackChartRows is the most rows the chart's report by date and
+// groupings may have.
+var paybackChartRows = 100_000
+
+func (s *Server) paybackChart(r *http.Request, u *ui, per period, attr string, dims []string) (_ chartData, all bool, _ error) {
+	params := url.Values{"dimensions": {strings.Join(append([]string{"ym:ev:date"}, dims...), ",")},
+		"metrics": {"ym:ev:expenses<currency>,ym:ev:cdpOrders<currency>Profit"},
+		"date1":   {per.Date1}, "date2": {per.Date2}, "attribution": {attr}, "sort": {"ym:ev:date"},
+		"limit": {strconv.Itoa(paybackChartRows)}}
 	res, err := s.runUIReport(r, u, params, false)
 	if err != nil {
-		return chartData{}, err
+		return chartData{}, false, err
+	}
+	if res.TotalRows > len(res.Rows) {
+		all = true
+		params.Set("dimensions", "ym:ev:date")
+		params.Set("limit", strconv.Itoa(per.Days))
+		if res, err = s.runUIReport(r, u, params, false); err != nil {
+			return chartData{}, false, err
+		}
+	}
+	// A group (the groupings' values) counts its profit on every day when
+	// it has spend in the period, as its row of the table does.
+	group := func(row *crmlink.ReportRow) string {
+		var b strings.Builder
+		for _, d := range row.Dimensions[1:] {
+			b.WriteString(d.ID + "\x00")
+		}
+		return b.String()
+	}
+	spent := map[string]bool{}
+	for i := range res.Rows {
+		if !res.Rows[i].Metrics[0].IsZero() {
+			spent[group(&res.Rows[i])] = true
+		}
 	}
 	byDay := map[string][]decimal.Decimal{}
-	for _, row := range res.Rows {
-		byDay[row.Dimensions[0].ID] = row.Metrics
+	for i := range res.Rows {
+		row := &res.Rows[i]
+		sums := byDay[row.Dimensions[0].ID]
+		if sums == nil {
+			sums = []decimal.Decimal{decimal.Zero, decimal.Zero}
+			byDay[row.Dimensions[0].ID] = sums
+		}
+		sums[0] = sums[0].Add(row.Metrics[0])
+		if all || spent[group(row)] {
+			sums[1] = sums[1].Add(row.Metrics[1])
+		}
 	}
 	// intervalOf is the first day of a day's interval.
 	intervalOf := func(d time.Time) time.Time { return d }
@@ -304,7 +351,7 @@ func (s *Server) paybackChart(r *http.Request, u *ui, per period, attr string) (
 		sets[k].Data = append(sets[k].Data, sums[k].InexactFloat64())
 	}
 	ch.Datasets = sets
-	return ch, nil
+	return ch, all, nil
 }
 
 // conversionLinks fills the section of conversion files: a link per

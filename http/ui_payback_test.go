@@ -11,6 +11,7 @@ import (
 	"testing"
 
 	"github.com/crmlink/crmlink/conversions"
+	crmhttp "github.com/crmlink/crmlink/http"
 	"github.com/shopspring/decimal"
 )
 
@@ -208,10 +209,29 @@ func TestUIPayback(t *testing.T) {
 	if err := json.Unmarshal([]byte(html.UnescapeString(m[1])), &chart); err != nil {
 		t.Fatal(err)
 	}
-	byDay := f.answer(t, "&dimensions=ym:ev:date&metrics=ym:ev:expensesRUB,ym:ev:cdpOrdersRUBProfit&sort=ym:ev:date")
-	want := "[0 0] "
+	// The API's by day and campaign, a campaign's profit counted when it
+	// has spend in the period.
+	byDay := f.answer(t, "&date1=2026-01-28&dimensions=ym:ev:date,ym:ev:<attribution>ExpenseSource,ym:ev:<attribution>ExpenseCampaign"+
+		"&metrics=ym:ev:expensesRUB,ym:ev:cdpOrdersRUBProfit&sort=ym:ev:date&limit=1000")
+	spent := map[string]bool{}
 	for _, r := range byDay.Data {
-		want += "[" + string(r.Metrics[0]) + " " + string(r.Metrics[1]) + "] "
+		if !decimal.RequireFromString(string(r.Metrics[0])).IsZero() {
+			spent[r.Dimensions[1].Name+"/"+r.Dimensions[2].Name] = true
+		}
+	}
+	sums := map[string][2]decimal.Decimal{}
+	for _, r := range byDay.Data {
+		d := r.Dimensions[0].Name
+		v := sums[d]
+		v[0] = v[0].Add(decimal.RequireFromString(string(r.Metrics[0])))
+		if spent[r.Dimensions[1].Name+"/"+r.Dimensions[2].Name] {
+			v[1] = v[1].Add(decimal.RequireFromString(string(r.Metrics[1])))
+		}
+		sums[d] = v
+	}
+	want := ""
+	for _, d := range []string{"2026-01-28", "2026-01-29", "2026-01-30", "2026-01-31", "2026-02-01"} {
+		want += fmt.Sprintf("[%v %v] ", sums[d][0].InexactFloat64(), sums[d][1].InexactFloat64())
 	}
 	got := ""
 	if len(chart.Datasets) == 2 {
@@ -219,8 +239,21 @@ func TestUIPayback(t *testing.T) {
 			got += fmt.Sprintf("[%v %v] ", chart.Datasets[0].Data[i], chart.Datasets[1].Data[i])
 		}
 	}
-	if chart.Kind != "time" || len(chart.Labels) != 5 || chart.Labels[0] != "2026-01-28" || got != want || got != "[0 0] [220.5 0] [100 150] [100 0] [100 70] " {
+	if chart.Kind != "time" || len(chart.Labels) != 5 || chart.Labels[0] != "2026-01-28" || got != want || got != "[0 0] [220.5 0] [100 150] [100 0] [100 0] " {
 		t.Errorf("chart %+v:\n%s\nwant the API's\n%s", chart, got, want)
+	}
+
+	// A period with more rows by day and campaign than the chart reads:
+	// every order's profit by day, and the page says so.
+	restore := crmhttp.SetPaybackChartRows(2)
+	p = b.get(base + "/payback?date1=2026-01-28&date2=2026-02-01")
+	restore()
+	chart.Labels, chart.Datasets = nil, nil
+	if err := json.Unmarshal([]byte(html.UnescapeString(chartJSON.FindStringSubmatch(p.body)[1])), &chart); err != nil {
+		t.Fatal(err)
+	}
+	if len(chart.Datasets) != 2 || fmt.Sprint(chart.Datasets[1].Data) != "[0 0 150 0 70]" || !strings.Contains(p.body, "too many rows") {
+		t.Errorf("the chart of every order's profit: %+v", chart)
 	}
 
 	// Over 92 days, by week from Monday: the week of 26 January holds
@@ -231,7 +264,7 @@ func TestUIPayback(t *testing.T) {
 		t.Fatal(err)
 	}
 	if len(chart.Labels) != 18 || chart.Labels[0] != "2026-01-01" || chart.Labels[4] != "2026-01-26" || len(chart.Datasets) != 2 ||
-		chart.Datasets[0].Data[4] != 520.5 || chart.Datasets[1].Data[4] != 220 || chart.Datasets[0].Data[5] != 0 {
+		chart.Datasets[0].Data[4] != 520.5 || chart.Datasets[1].Data[4] != 150 || chart.Datasets[0].Data[5] != 0 {
 		t.Errorf("the weekly chart: %+v", chart)
 	}
 

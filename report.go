@@ -50,6 +50,24 @@ const (
 	DimOS              DimensionField = "operatingSystem"
 	DimBrowser         DimensionField = "browser"
 	DimOrderStatusType DimensionField = "cdpOrderStatusType"
+
+	// The session's start in the counter's time zone, in Metrica's forms:
+	// YYYY-MM-DD HH:mm:ss (dateTime, startOfHour, startOfMinute),
+	// YYYY-MM-DD (startOf*: the week from Monday), YYYY (year), DD
+	// (dayOfMonth), 1 to 7 from Monday (dayOfWeek), HH:00 (hour), HH:MM
+	// (hourMinute).
+	DimDateTime       DimensionField = "dateTime"
+	DimStartOfMinute  DimensionField = "startOfMinute"
+	DimStartOfHour    DimensionField = "startOfHour"
+	DimStartOfWeek    DimensionField = "startOfWeek"
+	DimStartOfMonth   DimensionField = "startOfMonth"
+	DimStartOfQuarter DimensionField = "startOfQuarter"
+	DimStartOfYear    DimensionField = "startOfYear"
+	DimYear           DimensionField = "year"
+	DimDayOfMonth     DimensionField = "dayOfMonth"
+	DimDayOfWeek      DimensionField = "dayOfWeek"
+	DimHour           DimensionField = "hour"
+	DimHourMinute     DimensionField = "hourMinute"
 )
 
 // Attributed tells whether the field follows an attribution model.

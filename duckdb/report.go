@@ -58,9 +58,21 @@ var utmColumns = map[crmlink.DimensionField]string{
 var plainColumns = map[crmlink.DimensionField]string{
 	crmlink.DimStartURL: "p.landing_url", crmlink.DimCountry: "p.country", crmlink.DimRegion: "p.region", crmlink.DimCity: "p.city",
 	crmlink.DimDevice: "p.device", crmlink.DimOS: "p.os", crmlink.DimBrowser: "p.browser",
-	crmlink.DimDate:    "strftime(p.start_local, '%Y-%m-%d')",
-	crmlink.DimMonth:   "strftime(p.start_local, '%Y-%m')",
-	crmlink.DimReferer: `lower(regexp_extract(p.referrer, '^[A-Za-z][A-Za-z0-9+.-]*://([^/?#:]+)', 1))`,
+	crmlink.DimDate:           "strftime(p.start_local, '%Y-%m-%d')",
+	crmlink.DimMonth:          "strftime(p.start_local, '%Y-%m')",
+	crmlink.DimDateTime:       "strftime(p.start_local, '%Y-%m-%d %H:%M:%S')",
+	crmlink.DimStartOfMinute:  "strftime(date_trunc('minute', p.start_local), '%Y-%m-%d %H:%M:%S')",
+	crmlink.DimStartOfHour:    "strftime(date_trunc('hour', p.start_local), '%Y-%m-%d %H:%M:%S')",
+	crmlink.DimStartOfWeek:    "strftime(date_trunc('week', p.start_local), '%Y-%m-%d')",
+	crmlink.DimStartOfMonth:   "strftime(date_trunc('month', p.start_local), '%Y-%m-%d')",
+	crmlink.DimStartOfQuarter: "strftime(date_trunc('quarter', p.start_local), '%Y-%m-%d')",
+	crmlink.DimStartOfYear:    "strftime(date_trunc('year', p.start_local), '%Y-%m-%d')",
+	crmlink.DimYear:           "strftime(p.start_local, '%Y')",
+	crmlink.DimDayOfMonth:     "strftime(p.start_local, '%d')",
+	crmlink.DimDayOfWeek:      "CAST(isodow(p.start_local) AS VARCHAR)",
+	crmlink.DimHour:           "strftime(p.start_local, '%H:00')",
+	crmlink.DimHourMinute:     "strftime(p.start_local, '%H:%M')",
+	crmlink.DimReferer:        `lower(regexp_extract(p.referrer, '^[A-Za-z][A-Za-z0-9+.-]*://([^/?#:]+)', 1))`,
 }
 
 // dimension is the SQL value of a dimension over p (and joins).

@@ -322,5 +322,7 @@ func (s *Server) setOrderStatuses(w http.ResponseWriter, r *http.Request) error 
 	if err != nil {
 		return err
 	}
-	return writeJSON(w, http.StatusOK, map[string]any{"order_statuses": ms})
+	// Metrica's schema calls answer {"success": true}, which CRM clients
+	// check; the mapping as stored comes with it.
+	return writeJSON(w, http.StatusOK, map[string]any{"success": true, "order_statuses": ms})
 }

@@ -127,7 +127,7 @@ func TestOrdersAPI(t *testing.T) {
 	r := f.post(t, "/schema/order_statuses", "application/json",
 		strings.NewReader(`{"order_statuses":[{"id":"new","humanized":"New","type":"IN_PROGRESS"},{"id":"done","humanized":"Done","type":"PAID"}]}`))
 	code, out := r.code, r.body
-	if code != 200 || len(out["order_statuses"].([]any)) != 2 {
+	if code != 200 || len(out["order_statuses"].([]any)) != 2 || out["success"] != true {
 		t.Fatalf("set statuses: %d %v", code, out)
 	}
 	code, out = f.do(t, "GET", "/cdp/api/v1/counter/"+f.counter.ID.String()+"/schema/order_statuses", "OAuth "+f.read, nil, "")

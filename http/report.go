@@ -11,9 +11,12 @@ import (
 )
 
 func (s *Server) reportRoutes() {
+	// Metrica answers the .json paths as the bare ones, which clients use.
 	s.handle("GET /stat/v1/data", s.reportTable)
+	s.handle("GET /stat/v1/data.json", s.reportTable)
 	s.handle("GET /stat/v1/data.csv", s.reportCSV)
 	s.handle("GET /stat/v1/data/bytime", s.reportSeries)
+	s.handle("GET /stat/v1/data/bytime.json", s.reportSeries)
 	s.handle("GET /cdp/api/v1/counter/{id}/clients", s.clients)
 	s.handle("GET /cdp/api/v1/counter/{id}/clients.csv", s.clientsCSV)
 }

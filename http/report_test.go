@@ -646,3 +646,24 @@ func TestReportClients(t *testing.T) {
 		t.Errorf("clients.csv: %d %q", code, raw)
 	}
 }
+
+// TestReportJSONPaths: /stat/v1/data.json and /stat/v1/data/bytime.json
+// answer as the bare paths do, as Metrica's clients call them, with
+// Metrica's extra parameters (accuracy, pretty, lang,
+// include_undefined, proposed_accuracy) accepted.
+func TestReportJSONPaths(t *testing.T) {
+	f := newShopFixture(t)
+	for _, p := range []struct{ bare, query string }{
+		{"/stat/v1/data", "metrics=ym:s:visits,ym:s:users&dimensions=ym:s:UTMSource,ym:s:startOfMonth"},
+		{"/stat/v1/data/bytime", "metrics=ym:s:visits&group=day&dimensions=ym:s:trafficSource"},
+	} {
+		code, _, want := f.get(t, p.bare+f.path+"&"+p.query, "OAuth "+f.token)
+		extra := "&accuracy=full&pretty=1&lang=ru&include_undefined=true&proposed_accuracy=true"
+		code2, _, got := f.get(t, p.bare+".json"+f.path+"&"+p.query+extra, "OAuth "+f.token)
+		// The echo of the query is the same: the extra parameters are not
+		// ours to echo.
+		if code != 200 || code2 != 200 || string(got) != string(want) {
+			t.Errorf("%s.json: %d %s\nwant %d %s", p.bare, code2, got, code, want)
+		}
+	}
+}

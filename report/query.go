@@ -339,6 +339,10 @@ var plainDimensions = map[string]crmlink.DimensionField{
 	"regionCountry": crmlink.DimCountry, "regionArea": crmlink.DimRegion, "regionCity": crmlink.DimCity,
 	"deviceCategory": crmlink.DimDevice, "operatingSystem": crmlink.DimOS, "browser": crmlink.DimBrowser,
 	"cdpOrderStatusType": crmlink.DimOrderStatusType,
+	"dateTime":           crmlink.DimDateTime, "startOfMinute": crmlink.DimStartOfMinute, "startOfHour": crmlink.DimStartOfHour,
+	"startOfWeek": crmlink.DimStartOfWeek, "startOfMonth": crmlink.DimStartOfMonth, "startOfQuarter": crmlink.DimStartOfQuarter,
+	"startOfYear": crmlink.DimStartOfYear, "year": crmlink.DimYear, "dayOfMonth": crmlink.DimDayOfMonth,
+	"dayOfWeek": crmlink.DimDayOfWeek, "hour": crmlink.DimHour, "hourMinute": crmlink.DimHourMinute,
 }
 
 var attributedFields = []crmlink.DimensionField{
@@ -367,8 +371,9 @@ func (r resolver) dimension(name string) (crmlink.Dimension, error) {
 		switch {
 		case model == "<attribution>":
 			return crmlink.Dimension{Name: name, Field: f, Attribution: r.q.Attribution}, nil
-		case model == "" && rest[0] >= 'a' && rest[0] <= 'z':
-			// ym:s:trafficSource: Metrica's name for the session's own source.
+		case model == "" && (rest[0] >= 'a' && rest[0] <= 'z' || rest == field):
+			// ym:s:trafficSource, ym:s:UTMSource: Metrica's names for the
+			// session's own source and tags.
 			return crmlink.Dimension{Name: name, Field: f, Attribution: crmlink.AttributionLast}, nil
 		}
 		if a, ok := parseAttribution(model); ok && rest[len(model):] == field {

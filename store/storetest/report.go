@@ -21,6 +21,7 @@ func runReport(t *testing.T, open Opener) {
 	t.Run("ReportAttributionLateSession", func(t *testing.T) { testReportLateSession(t, open) })
 	t.Run("ReportUnlinkedRow", func(t *testing.T) { testReportUnlinked(t, open) })
 	t.Run("ClientsFilters", func(t *testing.T) { testClientsFilters(t, open) })
+	t.Run("ReportTimeNames", func(t *testing.T) { testReportTimeNames(t, open) })
 }
 
 // testClientsFilters: the Clients report's search (case, ё and е, an

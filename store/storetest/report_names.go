@@ -1,0 +1,67 @@
+package storetest
+
+import (
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/crmlink/crmlink"
+)
+
+// testReportTimeNames: Metrica's time dimensions group sessions by their
+// start in the counter's time zone, each in Metrica's form; the bare
+// UTM names are the session's own tags (the last-click model's).
+func testReportTimeNames(t *testing.T, open Opener) {
+	s, _ := newStore(t, open)
+	c := MustCounter(t, s, "Shop", "Europe/Moscow") // UTC+3
+	utc := func(v string) time.Time {
+		at, err := time.Parse(time.DateTime, v)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return at
+	}
+	importSessions(t, s, c,
+		// Sunday 2026-02-01 23:59:00 in Moscow.
+		crmlink.Session{ID: 1, ClientID: 1, Start: utc("2026-02-01 20:59:00"), PageViews: 1, Source: crmlink.TrafficSource{Kind: crmlink.SourceDirect}},
+		// Monday 2026-02-02 00:30:15.
+		crmlink.Session{ID: 2, ClientID: 2, Start: utc("2026-02-01 21:30:15"), PageViews: 1,
+			Source: crmlink.TrafficSource{Kind: crmlink.SourceAd, Engine: "Yandex Direct", UTMSource: "yandex", UTMCampaign: "spring"}},
+		// Tuesday 2026-03-31 13:05:00, the first quarter's last day.
+		crmlink.Session{ID: 3, ClientID: 3, Start: utc("2026-03-31 10:05:00"), PageViews: 1,
+			Source: crmlink.TrafficSource{Kind: crmlink.SourceAd, Engine: "Google Ads", UTMSource: "google", UTMCampaign: "brand"}},
+		// Wednesday 2026-04-01 12:00:00.
+		crmlink.Session{ID: 4, ClientID: 1, Start: utc("2026-04-01 09:00:00"), PageViews: 1, Source: crmlink.TrafficSource{Kind: crmlink.SourceDirect}})
+	for _, tc := range []struct{ dim, want string }{
+		{"dateTime", "2026-02-01 23:59:00: 1|2026-02-02 00:30:15: 1|2026-03-31 13:05:00: 1|2026-04-01 12:00:00: 1"},
+		{"startOfMinute", "2026-02-01 23:59:00: 1|2026-02-02 00:30:00: 1|2026-03-31 13:05:00: 1|2026-04-01 12:00:00: 1"},
+		{"startOfHour", "2026-02-01 23:00:00: 1|2026-02-02 00:00:00: 1|2026-03-31 13:00:00: 1|2026-04-01 12:00:00: 1"},
+		{"startOfWeek", "2026-01-26: 1|2026-02-02: 1|2026-03-30: 2"},
+		{"startOfMonth", "2026-02-01: 2|2026-03-01: 1|2026-04-01: 1"},
+		{"startOfQuarter", "2026-01-01: 3|2026-04-01: 1"},
+		{"startOfYear", "2026-01-01: 4"},
+		{"year", "2026: 4"},
+		{"dayOfMonth", "01: 2|02: 1|31: 1"},
+		{"dayOfWeek", "1: 1|2: 1|3: 1|7: 1"},
+		{"hour", "00:00: 1|12:00: 1|13:00: 1|23:00: 1"},
+		{"hourMinute", "00:30: 1|12:00: 1|13:05: 1|23:59: 1"},
+	} {
+		res := runQuery(t, s, c, "date1=2026-02-01&date2=2026-04-01&metrics=ym:s:visits&dimensions=ym:s:"+tc.dim+"&sort=ym:s:"+tc.dim)
+		if got := strings.ReplaceAll(table(res), "\n", "|"); got != tc.want+"|total: 4" {
+			t.Errorf("%s:\n%s\nwant\n%s", tc.dim, got, tc.want)
+		}
+	}
+	// A time dimension in a filter, as Metrica's clients write them.
+	res := runQuery(t, s, c, "date1=2026-02-01&date2=2026-04-01&metrics=ym:s:visits&filters=ym:s:startOfMonth=='2026-02-01' AND ym:s:hour!='23:00'")
+	if got := table(res); got != ": 1\ntotal: 1" {
+		t.Errorf("filtered by month and hour: %s", got)
+	}
+	// ym:s:UTMSource and the rest: the session's own tags.
+	for _, f := range []string{"UTMSource", "UTMCampaign"} {
+		own := table(runQuery(t, s, c, "date1=2026-02-01&date2=2026-04-01&metrics=ym:s:visits&dimensions=ym:s:"+f+"&sort=ym:s:"+f))
+		want := map[string]string{"UTMSource": "/: 2\ngoogle: 1\nyandex: 1\ntotal: 4", "UTMCampaign": "/: 2\nbrand: 1\nspring: 1\ntotal: 4"}[f]
+		if own != strings.Replace(want, "/:", ":", 1) {
+			t.Errorf("ym:s:%s:\n%s\nwant\n%s", f, own, want)
+		}
+	}
+}

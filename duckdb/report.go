@@ -144,6 +144,24 @@ func (b *reportBuilder) filter(f *crmlink.Filter) string {
 	return b.compare(b.dimension(f.Dimension), f, "")
 }
 
+// likePattern is a wildcard value (* for any text) as a LIKE pattern:
+// LIKE's own % and _, and the escape, escaped.
+func likePattern(v string) string {
+	var b strings.Builder
+	for _, r := range v {
+		switch r {
+		case '\\', '%', '_':
+			b.WriteByte('\\')
+			b.WriteRune(r)
+		case '*':
+			b.WriteByte('%')
+		default:
+			b.WriteRune(r)
+		}
+	}
+	return b.String()
+}
+
 // compare is the SQL condition of one comparison of the value e; cast,
 // when not "", is appended to each value the condition compares with.
 func (b *reportBuilder) compare(e string, f *crmlink.Filter, cast string) string {
@@ -163,6 +181,12 @@ func (b *reportBuilder) compare(e string, f *crmlink.Filter, cast string) string
 		return "regexp_matches(" + e + ", " + v(0) + ")"
 	case "!~":
 		return "NOT regexp_matches(" + e + ", " + v(0) + ")"
+	case "=*", "!*":
+		not := ""
+		if f.Op == "!*" {
+			not = "NOT "
+		}
+		return e + " " + not + "LIKE " + b.arg(likePattern(f.Values[0])) + ` ESCAPE '\'`
 	case "in", "notin":
 		var vs []string
 		for i := range f.Values {

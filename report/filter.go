@@ -14,10 +14,13 @@ import (
 //	ym:s:lastsignTrafficSource=='ad' AND (ym:s:regionCity=@'Mos' OR ym:s:deviceCategory.in('mobile','tablet'))
 //
 // Comparisons are ==, !=, =@ (contains), !@ (does not contain), =~ and !~
-// (RE2 regular expression), .in(...) and .notIn(...); they join with AND
-// and OR (AND binds tighter) and parentheses. Values are single-quoted,
-// with \' and \\ as escapes. Errors name the column (1-based, in
-// characters) where the expression went wrong.
+// (RE2 regular expression), =* and !* (equals, * standing for any text),
+// >, <, >= and <=, .in(...) and .notIn(...), or Metrica's =.(...) and
+// !.(...); they join with AND and OR (AND binds tighter), NOT and
+// parentheses. Values are single-quoted, with \' and \\ as escapes.
+// Errors name the column (1-based, in characters) where the expression
+// went wrong. Metrica's limits hold: 10,000 characters, 20 conditions
+// in a report's filters, 100 values in a list.
 //
 // Segment expressions (segment.go) take more, as Metrica's segmentation
 // does: NOT, EXISTS(...), NONE(...) and ALL(...), EXISTS ym:u:userID
@@ -29,8 +32,13 @@ import (
 // exhaust the stack.
 const maxFilterDepth = 32
 
-// maxFilterLen bounds an expression's length.
-const maxFilterLen = 4096
+// Metrica's limits: an expression's length in characters, a report's
+// filters' conditions, a list's values.
+const (
+	maxFilterLen        = 10_000
+	maxFilterConditions = 20
+	maxFilterValues     = 100
+)
 
 type filterParser struct {
 	src   string
@@ -51,11 +59,11 @@ func parseFilter(expr string, dim func(string) (crmlink.Dimension, error)) (*crm
 // parseExpr parses p's source.
 func parseExpr(p *filterParser) (*crmlink.Filter, error) {
 	expr := p.src
-	if len(expr) > maxFilterLen {
-		return nil, crmlink.Errorf(crmlink.KindInvalid, "%s: longer than %d bytes", p.label, maxFilterLen)
-	}
 	if !utf8.ValidString(expr) {
 		return nil, crmlink.Errorf(crmlink.KindInvalid, "%s: not valid UTF-8", p.label)
+	}
+	if utf8.RuneCountInString(expr) > maxFilterLen {
+		return nil, crmlink.Errorf(crmlink.KindInvalid, "%s: longer than %d characters", p.label, maxFilterLen)
 	}
 	p.space()
 	if p.pos == len(p.src) {
@@ -69,7 +77,22 @@ func parseExpr(p *filterParser) (*crmlink.Filter, error) {
 	if p.pos < len(p.src) {
 		return nil, p.errorf("unexpected %s", p.near())
 	}
+	if n := conditions(f); p.label == "filters" && n > maxFilterConditions {
+		return nil, crmlink.Errorf(crmlink.KindInvalid, "%s: %d conditions: at most %d", p.label, n, maxFilterConditions)
+	}
 	return f, nil
+}
+
+// conditions counts an expression's comparisons.
+func conditions(f *crmlink.Filter) int {
+	if f.Dimension.Name != "" {
+		return 1
+	}
+	n := 0
+	for _, c := range f.Children {
+		n += conditions(c)
+	}
+	return n
 }
 
 // errorf returns an error at the current position.
@@ -237,7 +260,7 @@ func isIdentByte(c byte) bool {
 
 // comparisons are the operators after a name; a longer one comes before
 // its prefix.
-var comparisons = []string{"==", "!=", "=@", "!@", "=~", "!~", ">=", "<=", ">", "<"}
+var comparisons = []string{"==", "!=", "=@", "!@", "=~", "!~", "=*", "!*", ">=", "<=", ">", "<"}
 
 func (p *filterParser) comparison() (*crmlink.Filter, error) {
 	start := p.pos
@@ -279,6 +302,12 @@ func (p *filterParser) comparison() (*crmlink.Filter, error) {
 	case p.hasPrefixFold(".notIn("):
 		p.pos += len(".notIn(")
 		f.Op = "notin"
+	case strings.HasPrefix(p.src[p.pos:], "=.("):
+		p.pos += len("=.(")
+		f.Op = "in"
+	case strings.HasPrefix(p.src[p.pos:], "!.("):
+		p.pos += len("!.(")
+		f.Op = "notin"
 	}
 	if f.Op != "" {
 		for {
@@ -286,6 +315,9 @@ func (p *filterParser) comparison() (*crmlink.Filter, error) {
 			v, err := p.value()
 			if err != nil {
 				return nil, err
+			}
+			if len(f.Values) == maxFilterValues {
+				return nil, p.errorf("more than %d values in a list", maxFilterValues)
 			}
 			f.Values = append(f.Values, v)
 			p.space()
@@ -308,9 +340,9 @@ func (p *filterParser) comparison() (*crmlink.Filter, error) {
 		}
 	}
 	if f.Op == "" {
-		ops := "==, !=, =@, !@, =~, !~, .in(...), .notIn(...)"
+		ops := "==, !=, =@, !@, =~, !~, =*, !*, .in(...), .notIn(...)"
 		if p.segment {
-			ops = "==, !=, >, <, >=, <=, =@, !@, =~, !~, .in(...), .notIn(...)"
+			ops = "==, !=, >, <, >=, <=, =@, !@, =~, !~, =*, !*, .in(...), .notIn(...)"
 		}
 		return nil, p.errorf("want an operator (%s) after %s but found %s", ops, name, p.near())
 	}

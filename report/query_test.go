@@ -111,6 +111,12 @@ func TestParseErrors(t *testing.T) {
 		{"metrics=ym:s:visits&filters=ym:s:browser=='x' ym:s:os=='y'", `filters: column 19: unexpected "ym:s:os==`},
 		{"metrics=ym:s:visits&ids=1,2", "ids: one counter"},
 		{"metrics=ym:s:visits&filters=" + url.QueryEscape(strings.Repeat("(", 40)+"ym:s:browser=='x'"+strings.Repeat(")", 40)), "nested deeper"},
+		// Metrica's limits: 20 conditions, 100 values in a list, 10,000
+		// characters (counted as characters, not bytes).
+		{"metrics=ym:s:visits&filters=" + url.QueryEscape(strings.Repeat("ym:s:browser=='x' OR ", 20)+"ym:s:browser=='y'"), "filters: 21 conditions: at most 20"},
+		{"metrics=ym:s:visits&filters=" + url.QueryEscape("ym:s:browser=.("+strings.Repeat("'x',", 100)+"'y')"), "filters: column 419: more than 100 values in a list"},
+		{"metrics=ym:s:visits&filters=" + url.QueryEscape("ym:s:browser=='"+strings.Repeat("я", 9990)+"'"), "filters: longer than 10000 characters"},
+		{"metrics=ym:s:visits&filters=ym:s:browser=*", "filters: column 15: want a value"},
 	} {
 		_, err := parse(t, tc.query)
 		if err == nil {

@@ -499,7 +499,8 @@ func planPeople(terms []*crmlink.Filter, r Request, loc *time.Location, label st
 }
 
 // reportOps are the comparisons a report's own terms take.
-var reportOps = map[string]bool{"==": true, "!=": true, "=@": true, "!@": true, "=~": true, "!~": true, "in": true, "notin": true}
+var reportOps = map[string]bool{"==": true, "!=": true, "=@": true, "!@": true, "=~": true, "!~": true, "=*": true, "!*": true,
+	">": true, "<": true, ">=": true, "<=": true, "in": true, "notin": true}
 
 // reportTerm tells whether a filter reads only the report's dimensions
 // with the report's comparisons.

@@ -1,6 +1,8 @@
 package storetest
 
 import (
+	"fmt"
+	"net/url"
 	"strings"
 	"testing"
 	"time"
@@ -56,6 +58,29 @@ func testReportTimeNames(t *testing.T, open Opener) {
 	if got := table(res); got != ": 1\ntotal: 1" {
 		t.Errorf("filtered by month and hour: %s", got)
 	}
+	// The rest of Metrica's filter language, over the same sessions.
+	for _, tc := range []struct {
+		filter string
+		visits int
+	}{
+		{"ym:s:UTMSource=*'y*'", 1},
+		{"ym:s:UTMSource=*'*o*'", 1},
+		{"ym:s:UTMSource!*'*o*'", 3},
+		{"ym:s:UTMSource=*'%'", 0}, // LIKE's own wildcards are plain text
+		{"ym:s:UTMSource=*'yand_x'", 0},
+		{"ym:s:hour>='12:00'", 3},
+		{"ym:s:hour<'12:00'", 1},
+		{"ym:s:startOfMonth>'2026-02-01' AND ym:s:startOfMonth<='2026-04-01'", 2},
+		{"ym:s:UTMCampaign=.('spring','brand')", 2},
+		{"ym:s:UTMCampaign!.('spring','brand')", 2},
+		{"NOT(ym:s:hour=='23:00') AND NOT ym:s:dayOfWeek=='1'", 2},
+	} {
+		res := runQuery(t, s, c, "date1=2026-02-01&date2=2026-04-01&metrics=ym:s:visits&filters="+url.QueryEscape(tc.filter))
+		if got, want := table(res), fmt.Sprintf(": %d\ntotal: %d", tc.visits, tc.visits); got != want {
+			t.Errorf("filters=%s: %s, want %d visits", tc.filter, got, tc.visits)
+		}
+	}
+
 	// ym:s:UTMSource and the rest: the session's own tags.
 	for _, f := range []string{"UTMSource", "UTMCampaign"} {
 		own := table(runQuery(t, s, c, "date1=2026-02-01&date2=2026-04-01&metrics=ym:s:visits&dimensions=ym:s:"+f+"&sort=ym:s:"+f))

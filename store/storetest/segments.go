@@ -966,6 +966,9 @@ func (w *segmentWorld) compare(f *crmlink.Filter, v any) bool {
 			return strings.Contains(v, f.Values[0])
 		case "!@":
 			return !strings.Contains(v, f.Values[0])
+		case "=*", "!*":
+			re := "^" + strings.ReplaceAll(regexp.QuoteMeta(f.Values[0]), `\*`, "(?s:.*)") + "$"
+			return regexp.MustCompile(re).MatchString(v) == (f.Op == "=*")
 		case "=~":
 			return regexp.MustCompile(f.Values[0]).MatchString(v)
 		case "!~":

@@ -68,6 +68,13 @@ const (
 	DimDayOfWeek      DimensionField = "dayOfWeek"
 	DimHour           DimensionField = "hour"
 	DimHourMinute     DimensionField = "hourMinute"
+
+	// The visitor and the session's pages, as Metrica names them.
+	DimIsNewUser      DimensionField = "isNewUser"      // Yes: the ClientID's first session stored
+	DimClientID       DimensionField = "clientID"       // the session's ClientID
+	DimStartURLDomain DimensionField = "startURLDomain" // the landing page's host
+	DimStartURLPath   DimensionField = "startURLPath"   // its path, before ? and #
+	DimRefererDomain  DimensionField = "refererDomain"  // the referrer's host (our referer too)
 )
 
 // Attributed tells whether the field follows an attribution model.
@@ -112,12 +119,17 @@ const (
 	MetOrdersOther         MetricField = "cdpOrdersOther"
 	MetConversionToOrder   MetricField = "cdpOrdersConversionIntoOrder"
 	MetConversionToPayment MetricField = "cdpOrdersConversionIntoPayment"
-	MetRevenue             MetricField = "Revenue"        // cdpOrders<CUR>Revenue
-	MetProfit              MetricField = "Profit"         // cdpOrders<CUR>Profit
-	MetAverageCheque       MetricField = "AverageCheque"  // cdpOrders<CUR>AverageCheque
-	MetGoalReaches         MetricField = "reaches"        // ym:s:goal<id>reaches
-	MetGoalRevenue         MetricField = "revenue"        // ym:s:goal<id>revenue
-	MetGoalConversionRate  MetricField = "conversionRate" // ym:s:goal<id>conversionRate
+	MetRevenue             MetricField = "Revenue"               // cdpOrders<CUR>Revenue
+	MetProfit              MetricField = "Profit"                // cdpOrders<CUR>Profit
+	MetAverageCheque       MetricField = "AverageCheque"         // cdpOrders<CUR>AverageCheque
+	MetGoalReaches         MetricField = "reaches"               // ym:s:goal<id>reaches
+	MetGoalRevenue         MetricField = "revenue"               // ym:s:goal<id>revenue
+	MetGoalConversionRate  MetricField = "conversionRate"        // ym:s:goal<id>conversionRate
+	MetPageDepth           MetricField = "pageDepth"             // page views per session
+	MetNewUsers            MetricField = "newUsers"              // ClientIDs whose first session stored is in the period
+	MetPercentNewVisitors  MetricField = "percentNewVisitors"    // newUsers / users, %
+	MetGoalReachesAny      MetricField = "sumGoalReachesAny"     // reaches of any goal
+	MetAnyGoalConversion   MetricField = "anyGoalConversionRate" // sessions with a reach of any goal / sessions, %
 
 	// Ad spend (the ym:ev: namespace): money in the report's currency.
 	MetExpenses      MetricField = "expenses"      // ym:ev:expenses<CUR>
@@ -155,7 +167,8 @@ func (f MetricField) ExpenseMetric() bool {
 func (f MetricField) SessionMetric() bool {
 	switch f {
 	case MetVisits, MetUsers, MetPageviews, MetBounceRate, MetAvgVisitDuration, MetConversionToOrder,
-		MetGoalReaches, MetGoalRevenue, MetGoalConversionRate:
+		MetGoalReaches, MetGoalRevenue, MetGoalConversionRate, MetPageDepth, MetNewUsers, MetPercentNewVisitors,
+		MetGoalReachesAny, MetAnyGoalConversion:
 		return true
 	}
 	return false
@@ -372,6 +385,8 @@ type ReportPlan struct {
 	// Goals are the goals that goal metrics read, in the order of their
 	// first metric.
 	Goals []int64
+	// AnyGoal says a metric reads the reaches of every goal.
+	AnyGoal bool
 	// Unlinked says the answer has the unlinked row: asked for, in a
 	// table, with no condition on sessions (those orders have no session
 	// to meet it).

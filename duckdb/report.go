@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"fmt"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -72,6 +73,11 @@ var plainColumns = map[crmlink.DimensionField]string{
 	crmlink.DimDayOfWeek:      "CAST(isodow(p.start_local) AS VARCHAR)",
 	crmlink.DimHour:           "strftime(p.start_local, '%H:00')",
 	crmlink.DimHourMinute:     "strftime(p.start_local, '%H:%M')",
+	crmlink.DimIsNewUser:      "CASE WHEN p.first_sid = p.session_id THEN 'Yes' ELSE 'No' END",
+	crmlink.DimClientID:       "CAST(p.client_id AS VARCHAR)",
+	crmlink.DimStartURLDomain: `lower(regexp_extract(p.landing_url, '^[A-Za-z][A-Za-z0-9+.-]*://([^/?#:]+)', 1))`,
+	crmlink.DimStartURLPath:   `regexp_extract(p.landing_url, '^[A-Za-z][A-Za-z0-9+.-]*://[^/?#]*([^?#]*)', 1)`,
+	crmlink.DimRefererDomain:  `lower(regexp_extract(p.referrer, '^[A-Za-z][A-Za-z0-9+.-]*://([^/?#:]+)', 1))`,
 	crmlink.DimReferer:        `lower(regexp_extract(p.referrer, '^[A-Za-z][A-Za-z0-9+.-]*://([^/?#:]+)', 1))`,
 }
 
@@ -245,6 +251,16 @@ func (b *reportBuilder) metric(m crmlink.Metric, goal int) string {
 		return fmt.Sprintf("sum(g%d_rev)", goal)
 	case crmlink.MetGoalConversionRate:
 		return pct(fmt.Sprintf("count(*) FILTER (WHERE g%d_n > 0)", goal), "count(*)")
+	case crmlink.MetPageDepth:
+		return "round(sum(page_views) / count(*), 2)"
+	case crmlink.MetNewUsers:
+		return "count(DISTINCT client_id) FILTER (WHERE is_new)"
+	case crmlink.MetPercentNewVisitors:
+		return pct("count(DISTINCT client_id) FILTER (WHERE is_new)", "count(DISTINCT client_id)")
+	case crmlink.MetGoalReachesAny:
+		return "coalesce(sum(ga_n), 0)"
+	case crmlink.MetAnyGoalConversion:
+		return pct("count(*) FILTER (WHERE ga_n > 0)", "count(*)")
 	}
 	panic("report: unknown metric " + string(m.Field))
 }
@@ -331,6 +347,12 @@ func (b *reportBuilder) sessions(p *crmlink.ReportPlan, w *strings.Builder) []st
 	}
 	w.WriteString("p AS (SELECT * FROM sessions p WHERE p.counter_id = $1 AND NOT p.is_bot AND " + period + cut + "),\n")
 	sessCols := "p.session_id, p.client_id, p.page_views, p.duration_s, p.is_bounce"
+	if slices.ContainsFunc(q.Metrics, func(m crmlink.Metric) bool {
+		return m.Field == crmlink.MetNewUsers || m.Field == crmlink.MetPercentNewVisitors
+	}) {
+		// A ClientID's first session stored is its own first-click source's.
+		sessCols += ", coalesce(p.first_sid = p.session_id, false) AS is_new"
+	}
 	if len(dimCols) > 0 {
 		sessCols += ", " + strings.Join(dimCols, ", ")
 	}
@@ -381,7 +403,14 @@ func (b *reportBuilder) orderRows(q *crmlink.ReportQuery) string {
 // goals writes g, the goal reaches per session, when goal metrics read
 // them, and returns j joined with it.
 func (b *reportBuilder) goals(p *crmlink.ReportPlan, j string, w *strings.Builder) string {
-	if len(p.Goals) == 0 || b.byOrder {
+	if b.byOrder {
+		return j
+	}
+	if p.AnyGoal {
+		w.WriteString("ga AS (SELECT session_id, count(*) AS ga_n FROM goal_reaches WHERE counter_id = $1 GROUP BY session_id),\n")
+		j = "SELECT ja.*, ga.ga_n FROM (" + j + ") ja LEFT JOIN ga USING (session_id)"
+	}
+	if len(p.Goals) == 0 {
 		return j
 	}
 	var cols, in []string

@@ -38,6 +38,8 @@ func NewPlan(q *crmlink.ReportQuery) (*crmlink.ReportPlan, error) {
 			if p.GoalIndex(m.GoalID) < 0 {
 				p.Goals = append(p.Goals, m.GoalID)
 			}
+		case crmlink.MetGoalReachesAny, crmlink.MetAnyGoalConversion:
+			p.AnyGoal = true
 		default:
 			if !m.Field.SessionMetric() || m.Field == crmlink.MetConversionToOrder {
 				p.NeedOrders = true

@@ -343,6 +343,8 @@ var plainDimensions = map[string]crmlink.DimensionField{
 	"startOfWeek": crmlink.DimStartOfWeek, "startOfMonth": crmlink.DimStartOfMonth, "startOfQuarter": crmlink.DimStartOfQuarter,
 	"startOfYear": crmlink.DimStartOfYear, "year": crmlink.DimYear, "dayOfMonth": crmlink.DimDayOfMonth,
 	"dayOfWeek": crmlink.DimDayOfWeek, "hour": crmlink.DimHour, "hourMinute": crmlink.DimHourMinute,
+	"isNewUser": crmlink.DimIsNewUser, "clientID": crmlink.DimClientID, "startURLDomain": crmlink.DimStartURLDomain,
+	"startURLPath": crmlink.DimStartURLPath, "refererDomain": crmlink.DimRefererDomain,
 }
 
 var attributedFields = []crmlink.DimensionField{
@@ -390,6 +392,8 @@ var plainMetrics = map[string]crmlink.MetricField{
 	"cdpOrdersPayed": crmlink.MetOrdersPaid, "cdpOrdersCancelled": crmlink.MetOrdersCancelled,
 	"cdpOrdersSpam": crmlink.MetOrdersSpam, "cdpOrdersOther": crmlink.MetOrdersOther,
 	"cdpOrdersConversionIntoOrder": crmlink.MetConversionToOrder, "cdpOrdersConversionIntoPayment": crmlink.MetConversionToPayment,
+	"pageDepth": crmlink.MetPageDepth, "newUsers": crmlink.MetNewUsers, "percentNewVisitors": crmlink.MetPercentNewVisitors,
+	"sumGoalReachesAny": crmlink.MetGoalReachesAny, "anyGoalConversionRate": crmlink.MetAnyGoalConversion,
 }
 
 var moneyMetrics = []crmlink.MetricField{crmlink.MetRevenue, crmlink.MetProfit, crmlink.MetAverageCheque}

@@ -1,6 +1,7 @@
 package storetest
 
 import (
+	"context"
 	"fmt"
 	"net/url"
 	"strings"
@@ -28,9 +29,11 @@ func testReportTimeNames(t *testing.T, open Opener) {
 		crmlink.Session{ID: 1, ClientID: 1, Start: utc("2026-02-01 20:59:00"), PageViews: 1, Source: crmlink.TrafficSource{Kind: crmlink.SourceDirect}},
 		// Monday 2026-02-02 00:30:15.
 		crmlink.Session{ID: 2, ClientID: 2, Start: utc("2026-02-01 21:30:15"), PageViews: 1,
+			LandingURL: "https://Shop.example/catalog/phones?utm_source=yandex#top", Referrer: "https://yandex.ru/search/?text=x",
 			Source: crmlink.TrafficSource{Kind: crmlink.SourceAd, Engine: "Yandex Direct", UTMSource: "yandex", UTMCampaign: "spring"}},
 		// Tuesday 2026-03-31 13:05:00, the first quarter's last day.
 		crmlink.Session{ID: 3, ClientID: 3, Start: utc("2026-03-31 10:05:00"), PageViews: 1,
+			LandingURL: "https://shop.example/", Referrer: "https://www.google.com/",
 			Source: crmlink.TrafficSource{Kind: crmlink.SourceAd, Engine: "Google Ads", UTMSource: "google", UTMCampaign: "brand"}},
 		// Wednesday 2026-04-01 12:00:00.
 		crmlink.Session{ID: 4, ClientID: 1, Start: utc("2026-04-01 09:00:00"), PageViews: 1, Source: crmlink.TrafficSource{Kind: crmlink.SourceDirect}})
@@ -47,6 +50,9 @@ func testReportTimeNames(t *testing.T, open Opener) {
 		{"dayOfWeek", "1: 1|2: 1|3: 1|7: 1"},
 		{"hour", "00:00: 1|12:00: 1|13:00: 1|23:00: 1"},
 		{"hourMinute", "00:30: 1|12:00: 1|13:05: 1|23:59: 1"},
+		{"startURLDomain", ": 2|shop.example: 2"},
+		{"startURLPath", ": 2|/: 1|/catalog/phones: 1"},
+		{"refererDomain", ": 2|www.google.com: 1|yandex.ru: 1"},
 	} {
 		res := runQuery(t, s, c, "date1=2026-02-01&date2=2026-04-01&metrics=ym:s:visits&dimensions=ym:s:"+tc.dim+"&sort=ym:s:"+tc.dim)
 		if got := strings.ReplaceAll(table(res), "\n", "|"); got != tc.want+"|total: 4" {
@@ -89,4 +95,42 @@ func testReportTimeNames(t *testing.T, open Opener) {
 			t.Errorf("ym:s:%s:\n%s\nwant\n%s", f, own, want)
 		}
 	}
+}
+
+// testReportVisitorNames: new visitors (a ClientID's first session
+// stored), page depth, any goal's reaches, the ClientID and the URLs'
+// parts, each against a count made here from the fixture and the store's
+// own list of goal reaches.
+func testReportVisitorNames(t *testing.T, open Opener) {
+	s, c := reportFixture(t, open)
+	// Clients 1, 2 and 3 have two sessions each, one a day apart: 11 and
+	// 12 on days -3 and -2, 21 and 22 on -1 and 0, 31 and 32 on -1 and 0.
+	for _, tc := range []struct{ days, want string }{
+		{"date1=" + day.AddDate(0, 0, -3).Format(time.DateOnly), ": 6 3 3 100 2\ntotal: 6 3 3 100 2"},
+		{"date1=" + day.AddDate(0, 0, -1).Format(time.DateOnly), ": 4 2 2 100 2\ntotal: 4 2 2 100 2"},
+		{"date1=" + day.Format(time.DateOnly), ": 2 2 0 0 2\ntotal: 2 2 0 0 2"},
+	} {
+		res := runQuery(t, s, c, tc.days+"&date2="+day.Format(time.DateOnly)+"&metrics=ym:s:visits,ym:s:users,ym:s:newUsers,ym:s:percentNewVisitors,ym:s:pageDepth")
+		if got := table(res); got != tc.want {
+			t.Errorf("%s: new visitors\n%s\nwant\n%s", tc.days, got, tc.want)
+		}
+	}
+	wantTable(t, "isNewUser", runQuery(t, s, c, "metrics=ym:s:visits&dimensions=ym:s:isNewUser&sort=ym:s:isNewUser"), "No: 3\nYes: 3\ntotal: 6")
+	wantTable(t, "clientID", runQuery(t, s, c, "metrics=ym:s:visits&dimensions=ym:s:clientID&sort=ym:s:clientID"), "1: 2\n2: 2\n3: 2\ntotal: 6")
+
+	// Any goal: the reaches the store lists for the sessions, by session.
+	reaches, err := s.SessionGoalReaches(context.Background(), c.ID, []uint64{11, 12, 21, 22, 31, 32})
+	if err != nil {
+		t.Fatal(err)
+	}
+	bySession := map[uint64]int{}
+	for _, r := range reaches {
+		bySession[r.SessionID]++
+	}
+	if len(reaches) == 0 {
+		t.Fatal("the fixture's orders reached no goal")
+	}
+	want := fmt.Sprintf(": %d %.2f\ntotal: %d %.2f", len(reaches), 100*float64(len(bySession))/6, len(reaches), 100*float64(len(bySession))/6)
+	want = strings.ReplaceAll(want, ".00", "")
+	wantTable(t, "any goal", runQuery(t, s, c, "metrics=ym:s:sumGoalReachesAny,ym:s:anyGoalConversionRate"), want)
 }

@@ -119,17 +119,21 @@ const (
 	MetOrdersOther         MetricField = "cdpOrdersOther"
 	MetConversionToOrder   MetricField = "cdpOrdersConversionIntoOrder"
 	MetConversionToPayment MetricField = "cdpOrdersConversionIntoPayment"
-	MetRevenue             MetricField = "Revenue"               // cdpOrders<CUR>Revenue
-	MetProfit              MetricField = "Profit"                // cdpOrders<CUR>Profit
-	MetAverageCheque       MetricField = "AverageCheque"         // cdpOrders<CUR>AverageCheque
-	MetGoalReaches         MetricField = "reaches"               // ym:s:goal<id>reaches
-	MetGoalRevenue         MetricField = "revenue"               // ym:s:goal<id>revenue
-	MetGoalConversionRate  MetricField = "conversionRate"        // ym:s:goal<id>conversionRate
-	MetPageDepth           MetricField = "pageDepth"             // page views per session
-	MetNewUsers            MetricField = "newUsers"              // ClientIDs whose first session stored is in the period
-	MetPercentNewVisitors  MetricField = "percentNewVisitors"    // newUsers / users, %
-	MetGoalReachesAny      MetricField = "sumGoalReachesAny"     // reaches of any goal
-	MetAnyGoalConversion   MetricField = "anyGoalConversionRate" // sessions with a reach of any goal / sessions, %
+	MetRevenue             MetricField = "Revenue"                // cdpOrders<CUR>Revenue
+	MetProfit              MetricField = "Profit"                 // cdpOrders<CUR>Profit
+	MetAverageCheque       MetricField = "AverageCheque"          // cdpOrders<CUR>AverageCheque
+	MetGoalReaches         MetricField = "reaches"                // ym:s:goal<id>reaches
+	MetGoalRevenue         MetricField = "revenue"                // ym:s:goal<id>revenue
+	MetGoalConversionRate  MetricField = "conversionRate"         // ym:s:goal<id>conversionRate
+	MetGoalVisits          MetricField = "goalVisits"             // ym:s:goal<id>visits: sessions with a reach
+	MetGoalUsers           MetricField = "goalUsers"              // ym:s:goal<id>users: ClientIDs with a reach
+	MetGoalUserConversion  MetricField = "goalUserConversionRate" // ym:s:goal<id>userConversionRate: goal users / users, %
+	MetGoalReachesPerUser  MetricField = "goalReachesPerUser"     // ym:s:goal<id>reachesPerUser: reaches / goal users
+	MetPageDepth           MetricField = "pageDepth"              // page views per session
+	MetNewUsers            MetricField = "newUsers"               // ClientIDs whose first session stored is in the period
+	MetPercentNewVisitors  MetricField = "percentNewVisitors"     // newUsers / users, %
+	MetGoalReachesAny      MetricField = "sumGoalReachesAny"      // reaches of any goal
+	MetAnyGoalConversion   MetricField = "anyGoalConversionRate"  // sessions with a reach of any goal / sessions, %
 
 	// Ad spend (the ym:ev: namespace): money in the report's currency.
 	MetExpenses      MetricField = "expenses"      // ym:ev:expenses<CUR>
@@ -167,7 +171,8 @@ func (f MetricField) ExpenseMetric() bool {
 func (f MetricField) SessionMetric() bool {
 	switch f {
 	case MetVisits, MetUsers, MetPageviews, MetBounceRate, MetAvgVisitDuration, MetConversionToOrder,
-		MetGoalReaches, MetGoalRevenue, MetGoalConversionRate, MetPageDepth, MetNewUsers, MetPercentNewVisitors,
+		MetGoalReaches, MetGoalRevenue, MetGoalConversionRate, MetGoalVisits, MetGoalUsers, MetGoalUserConversion,
+		MetGoalReachesPerUser, MetPageDepth, MetNewUsers, MetPercentNewVisitors,
 		MetGoalReachesAny, MetAnyGoalConversion:
 		return true
 	}

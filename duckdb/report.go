@@ -251,6 +251,14 @@ func (b *reportBuilder) metric(m crmlink.Metric, goal int) string {
 		return fmt.Sprintf("sum(g%d_rev)", goal)
 	case crmlink.MetGoalConversionRate:
 		return pct(fmt.Sprintf("count(*) FILTER (WHERE g%d_n > 0)", goal), "count(*)")
+	case crmlink.MetGoalVisits:
+		return fmt.Sprintf("count(*) FILTER (WHERE g%d_n > 0)", goal)
+	case crmlink.MetGoalUsers:
+		return fmt.Sprintf("count(DISTINCT client_id) FILTER (WHERE g%d_n > 0)", goal)
+	case crmlink.MetGoalUserConversion:
+		return pct(fmt.Sprintf("count(DISTINCT client_id) FILTER (WHERE g%d_n > 0)", goal), "count(DISTINCT client_id)")
+	case crmlink.MetGoalReachesPerUser:
+		return fmt.Sprintf("round(sum(g%[1]d_n) / nullif(count(DISTINCT client_id) FILTER (WHERE g%[1]d_n > 0), 0), 2)", goal)
 	case crmlink.MetPageDepth:
 		return "round(sum(page_views) / count(*), 2)"
 	case crmlink.MetNewUsers:

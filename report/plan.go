@@ -33,7 +33,8 @@ func NewPlan(q *crmlink.ReportQuery) (*crmlink.ReportPlan, error) {
 	}
 	for _, m := range q.Metrics {
 		switch m.Field {
-		case crmlink.MetGoalReaches, crmlink.MetGoalRevenue, crmlink.MetGoalConversionRate, crmlink.MetGoalExpenseROI,
+		case crmlink.MetGoalReaches, crmlink.MetGoalRevenue, crmlink.MetGoalConversionRate, crmlink.MetGoalVisits,
+			crmlink.MetGoalUsers, crmlink.MetGoalUserConversion, crmlink.MetGoalReachesPerUser, crmlink.MetGoalExpenseROI,
 			crmlink.MetGoalExpenseCRR, crmlink.MetGoalReachCPA, crmlink.MetGoalVisitCPA, crmlink.MetGoalUserCPA:
 			if p.GoalIndex(m.GoalID) < 0 {
 				p.Goals = append(p.Goals, m.GoalID)

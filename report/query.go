@@ -116,6 +116,15 @@ func Parse(r Request) (*crmlink.ReportQuery, error) {
 	if len(dims) > maxNames || len(mets) > maxNames {
 		return nil, crmlink.Errorf(crmlink.KindInvalid, "at most %d dimensions and %d metrics", maxNames, maxNames)
 	}
+	// <goal_id> in a name is the goal_id parameter, as in Metrica.
+	dims, mets = slices.Clone(dims), slices.Clone(mets)
+	sorts := []string{sort}
+	for _, names := range [][]string{dims, mets, sorts} {
+		if err := fillGoalID(names, v.Get("goal_id")); err != nil {
+			return nil, err
+		}
+	}
+	sort = sorts[0]
 	rs := resolver{q: q, goals: r.Goals}
 	q.Expenses = slices.ContainsFunc(append(slices.Clone(dims), mets...), isEv)
 	if q.Expenses {
@@ -138,6 +147,9 @@ func Parse(r Request) (*crmlink.ReportQuery, error) {
 	for _, name := range dims {
 		d, err := dimension(name)
 		if err != nil {
+			if why := unanswerable(name); why != "" {
+				return nil, invalid("dimensions", "%s: %s", name, why)
+			}
 			return nil, invalid("dimensions", "%s", crmlink.MessageOf(err))
 		}
 		if slices.ContainsFunc(q.Dimensions, func(x crmlink.Dimension) bool { return x == d }) {
@@ -148,6 +160,9 @@ func Parse(r Request) (*crmlink.ReportQuery, error) {
 	for _, name := range mets {
 		m, err := metric(name)
 		if err != nil {
+			if why := unanswerable(name); why != "" {
+				return nil, invalid("metrics", "%s: %s", name, why)
+			}
 			return nil, invalid("metrics", "%s", crmlink.MessageOf(err))
 		}
 		q.Metrics = append(q.Metrics, m)
@@ -398,7 +413,14 @@ var plainMetrics = map[string]crmlink.MetricField{
 
 var moneyMetrics = []crmlink.MetricField{crmlink.MetRevenue, crmlink.MetProfit, crmlink.MetAverageCheque}
 
-var goalMetric = regexp.MustCompile(`^goal([0-9]{1,18})(reaches|revenue|conversionRate)$`)
+var goalMetric = regexp.MustCompile(`^goal([0-9]{1,18})(reaches|revenue|conversionRate|visits|users|userConversionRate|reachesPerUser)$`)
+
+// goalFields are the goal metrics' fields by their names' ends.
+var goalFields = map[string]crmlink.MetricField{
+	"reaches": crmlink.MetGoalReaches, "revenue": crmlink.MetGoalRevenue, "conversionRate": crmlink.MetGoalConversionRate,
+	"visits": crmlink.MetGoalVisits, "users": crmlink.MetGoalUsers, "userConversionRate": crmlink.MetGoalUserConversion,
+	"reachesPerUser": crmlink.MetGoalReachesPerUser,
+}
 
 // metric resolves a metric name. Money metrics carry the currency in their
 // name (cdpOrdersRUBRevenue), or the literal "<currency>" that the
@@ -432,7 +454,42 @@ func (r resolver) metric(name string) (crmlink.Metric, error) {
 		if !slices.ContainsFunc(r.goals, func(g crmlink.Goal) bool { return g.ID == id }) {
 			return crmlink.Metric{}, crmlink.Errorf(crmlink.KindInvalid, "%s: the counter has no goal %d", name, id)
 		}
-		return crmlink.Metric{Name: name, Field: crmlink.MetricField(m[2]), GoalID: id}, nil
+		return crmlink.Metric{Name: name, Field: goalFields[m[2]], GoalID: id}, nil
 	}
 	return crmlink.Metric{}, crmlink.Errorf(crmlink.KindInvalid, "unknown metric %q", name)
+}
+
+// fillGoalID puts the goal_id parameter in for <goal_id> in names.
+func fillGoalID(names []string, id string) error {
+	for i, n := range names {
+		if !strings.Contains(n, "<goal_id>") {
+			continue
+		}
+		if id == "" || len(id) > 18 || strings.Trim(id, "0123456789") != "" {
+			return invalid("goal_id", "%q: %s names <goal_id>: want goal_id=, a goal's id", id, n)
+		}
+		names[i] = strings.ReplaceAll(n, "<goal_id>", id)
+	}
+	return nil
+}
+
+// unanswerable says why a Metrica name is one crmlink's data cannot
+// answer, or "" for a name that is simply unknown.
+func unanswerable(name string) string {
+	_, rest, _ := strings.Cut(name, ":")
+	_, rest, _ = strings.Cut(rest, ":")
+	lower := strings.ToLower(rest)
+	switch {
+	case strings.HasPrefix(name, "ym:ad:"):
+		return "the ym:ad: namespace is Yandex Direct's own spend report, read from a Direct account; crmlink's ad spend is the ym:ev: namespace, from the expenses upload"
+	case strings.HasPrefix(name, "ym:pv:") || strings.HasPrefix(name, "ym:dl:") || strings.HasPrefix(name, "ym:el:") || strings.HasPrefix(name, "ym:sh:"):
+		return "crmlink reports sessions (ym:s:) and ad spend (ym:ev:); page views, downloads, external links and shares are not kept one by one"
+	case strings.Contains(lower, "ageinterval") || strings.HasPrefix(lower, "gender") || strings.HasPrefix(lower, "interest"):
+		return "crmlink has no visitors' age, gender or interests: Metrica infers them from Yandex's own profiles of people, which a self-hosted service does not have"
+	case strings.Contains(lower, "direct"):
+		return "Yandex Direct's own fields (campaign and ad ids, phrases, platforms) come from a Direct account, which crmlink does not read: group by the UTM tags your ads carry"
+	case strings.Contains(lower, "adfox") || strings.HasPrefix(lower, "yan") || strings.Contains(lower, "publisher"):
+		return "crmlink has no ad network or publisher data"
+	}
+	return ""
 }

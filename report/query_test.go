@@ -83,6 +83,23 @@ func TestParseNames(t *testing.T) {
 	}
 }
 
+// TestParseGoalID: <goal_id> in names and sort is the goal_id parameter.
+func TestParseGoalID(t *testing.T) {
+	q, err := parse(t, "metrics=ym:s:visits,ym:s:goal<goal_id>visits,ym:s:goal<goal_id>reachesPerUser&goal_id=1000001&sort=-ym:s:goal<goal_id>visits")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if m := q.Metrics[1]; m.Name != "ym:s:goal1000001visits" || m.Field != crmlink.MetGoalVisits || m.GoalID != 1000001 {
+		t.Errorf("goal visits = %+v", m)
+	}
+	if m := q.Metrics[2]; m.Field != crmlink.MetGoalReachesPerUser || m.GoalID != 1000001 {
+		t.Errorf("reaches per user = %+v", m)
+	}
+	if len(q.Sort) != 1 || q.Sort[0].Metric != 1 || !q.Sort[0].Desc {
+		t.Errorf("sort = %+v", q.Sort)
+	}
+}
+
 func TestParseErrors(t *testing.T) {
 	for _, tc := range []struct{ query, want string }{
 		{"dimensions=ym:s:trafficSource", "metrics: missing"},
@@ -117,6 +134,13 @@ func TestParseErrors(t *testing.T) {
 		{"metrics=ym:s:visits&filters=" + url.QueryEscape("ym:s:browser=.("+strings.Repeat("'x',", 100)+"'y')"), "filters: column 419: more than 100 values in a list"},
 		{"metrics=ym:s:visits&filters=" + url.QueryEscape("ym:s:browser=='"+strings.Repeat("я", 9990)+"'"), "filters: longer than 10000 characters"},
 		{"metrics=ym:s:visits&filters=ym:s:browser=*", "filters: column 15: want a value"},
+		{"metrics=ym:s:goal<goal_id>reaches", `goal_id: "": ym:s:goal<goal_id>reaches names <goal_id>`},
+		{"metrics=ym:s:goal<goal_id>reaches&goal_id=x1", `goal_id: "x1"`},
+		{"metrics=ym:s:visits&dimensions=ym:s:ageInterval", "dimensions: ym:s:ageInterval: crmlink has no visitors' age, gender or interests"},
+		{"metrics=ym:s:visits&dimensions=ym:s:gender", "age, gender or interests"},
+		{"metrics=ym:s:visits&dimensions=ym:s:lastDirectClickOrder", "a Direct account"},
+		{"metrics=ym:ad:clicks", "metrics: ym:ad:clicks: the ym:ad: namespace is Yandex Direct's"},
+		{"metrics=ym:pv:pageviews", "page views, downloads"},
 	} {
 		_, err := parse(t, tc.query)
 		if err == nil {

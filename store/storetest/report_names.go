@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/crmlink/crmlink"
+	"github.com/shopspring/decimal"
 )
 
 // testReportTimeNames: Metrica's time dimensions group sessions by their
@@ -133,4 +134,23 @@ func testReportVisitorNames(t *testing.T, open Opener) {
 	want := fmt.Sprintf(": %d %.2f\ntotal: %d %.2f", len(reaches), 100*float64(len(bySession))/6, len(reaches), 100*float64(len(bySession))/6)
 	want = strings.ReplaceAll(want, ".00", "")
 	wantTable(t, "any goal", runQuery(t, s, c, "metrics=ym:s:sumGoalReachesAny,ym:s:anyGoalConversionRate"), want)
+
+	// One goal's visits, users, user conversion and reaches per user, by
+	// goal_id=, the same reaches counted here.
+	for _, g := range []int64{reaches[0].GoalID, reaches[len(reaches)-1].GoalID} {
+		n, sessions, clients := 0, map[uint64]bool{}, map[uint64]bool{}
+		for _, r := range reaches {
+			if r.GoalID == g {
+				n++
+				sessions[r.SessionID] = true
+				clients[r.SessionID/10] = true // the fixture's session ids are the ClientID, then a digit
+			}
+		}
+		per := decimal.NewFromInt(int64(n)).DivRound(decimal.NewFromInt(int64(len(clients))), 2)
+		conv := decimal.NewFromInt(int64(100*len(clients))).DivRound(decimal.NewFromInt(3), 2)
+		row := fmt.Sprintf("%d %d %d %s %s", n, len(sessions), len(clients), conv, per)
+		res := runQuery(t, s, c, fmt.Sprintf("goal_id=%d&metrics=ym:s:goal<goal_id>reaches,ym:s:goal<goal_id>visits,ym:s:goal<goal_id>users,"+
+			"ym:s:goal<goal_id>userConversionRate,ym:s:goal<goal_id>reachesPerUser", g))
+		wantTable(t, fmt.Sprintf("goal %d", g), res, ": "+row+"\ntotal: "+row)
+	}
 }

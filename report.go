@@ -50,6 +50,9 @@ const (
 	DimOS              DimensionField = "operatingSystem"
 	DimBrowser         DimensionField = "browser"
 	DimOrderStatusType DimensionField = "cdpOrderStatusType"
+	// DimMetric marks a filter term that names one of the report's
+	// metrics: it becomes a MetricFilter.
+	DimMetric DimensionField = "metric"
 
 	// The session's start in the counter's time zone, in Metrica's forms:
 	// YYYY-MM-DD HH:mm:ss (dateTime, startOfHour, startOfMinute),
@@ -219,6 +222,38 @@ type ReportQuery struct {
 	// fields of the session under the attribution model); spend that no
 	// session matches is a row of its own.
 	Expenses bool
+	// MetricFilters are the filters' conditions on metrics, applied to
+	// the rows after grouping (Metrica's filters on metrics); totals are
+	// the sessions', whichever rows pass.
+	MetricFilters []MetricFilter
+}
+
+// MetricFilter is a condition on one of a report's metrics (its index in
+// Metrics): ==, !=, >, <, >= or <= a number.
+type MetricFilter struct {
+	Metric int
+	Op     string
+	Value  decimal.Decimal
+}
+
+// Holds tells whether a row's value v meets the condition.
+func (f MetricFilter) Holds(v decimal.Decimal) bool {
+	c := v.Cmp(f.Value)
+	switch f.Op {
+	case "==":
+		return c == 0
+	case "!=":
+		return c != 0
+	case ">":
+		return c > 0
+	case "<":
+		return c < 0
+	case ">=":
+		return c >= 0
+	case "<=":
+		return c <= 0
+	}
+	return false
 }
 
 // UnlinkedName is the name the unlinked row's dimensions show.

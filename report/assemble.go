@@ -68,6 +68,16 @@ func Assemble(p *crmlink.ReportPlan, all []crmlink.ReportGroup, unlinked []decim
 			totalSeries = series[""]
 		}
 	}
+	if len(q.MetricFilters) > 0 {
+		rows = slices.DeleteFunc(rows, func(g crmlink.ReportGroup) bool {
+			for _, f := range q.MetricFilters {
+				if !f.Holds(g.Metrics[f.Metric]) {
+					return true
+				}
+			}
+			return false
+		})
+	}
 	sortRows(rows, q.Sort)
 	res.TotalRows = len(rows)
 	if len(rows) > 0 {

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/crmlink/crmlink"
+	"github.com/shopspring/decimal"
 )
 
 // A segment's expression is a condition on people: each customer (a
@@ -445,6 +446,17 @@ func parseFilters(q *crmlink.ReportQuery, rs resolver, r Request, loc *time.Loca
 			if t == nil {
 				continue
 			}
+			if t.Dimension.Field == crmlink.DimMetric {
+				mf, err := metricFilter(q, t)
+				if err != nil {
+					return err
+				}
+				q.MetricFilters = append(q.MetricFilters, mf)
+				continue
+			}
+			if m := findMetricTerm(t); m != nil {
+				return crmlink.Errorf(crmlink.KindInvalid, "filters: column %d: a condition on the metric %s stands at the top level, joined to the others with AND", m.Col, m.Dimension.Name)
+			}
 			if reportTerm(t) {
 				report = append(report, t)
 			} else {
@@ -518,12 +530,46 @@ func reportTerm(f *crmlink.Filter) bool {
 	return reportOps[f.Op] && !segmentOnly && f.Dimension.Arg == "" && f.Dimension.Over == nil
 }
 
+// metricFilter reads a filter term on one of the report's metrics.
+func metricFilter(q *crmlink.ReportQuery, t *crmlink.Filter) (crmlink.MetricFilter, error) {
+	i := slices.IndexFunc(q.Metrics, func(m crmlink.Metric) bool { return m.Name == t.Dimension.Name })
+	switch t.Op {
+	case "==", "!=", ">", "<", ">=", "<=":
+	default:
+		return crmlink.MetricFilter{}, crmlink.Errorf(crmlink.KindInvalid, "filters: column %d: a metric compares with ==, !=, >, <, >= or <=", t.Col)
+	}
+	v, err := decimal.NewFromString(t.Values[0])
+	if err != nil || len(t.Values[0]) > 40 {
+		return crmlink.MetricFilter{}, crmlink.Errorf(crmlink.KindInvalid, "filters: column %d: %s compares with a number, not %q", t.Col, t.Dimension.Name, t.Values[0])
+	}
+	return crmlink.MetricFilter{Metric: i, Op: t.Op, Value: v}, nil
+}
+
+// findMetricTerm returns a term on a metric inside f, or nil.
+func findMetricTerm(f *crmlink.Filter) *crmlink.Filter {
+	if f.Dimension.Field == crmlink.DimMetric {
+		return f
+	}
+	for _, c := range f.Children {
+		if m := findMetricTerm(c); m != nil {
+			return m
+		}
+	}
+	return nil
+}
+
 // filterName resolves a name in a report's filters: a report dimension,
 // or a name of segments.
 func (r resolver) filterName(name string) (crmlink.Dimension, error) {
 	d, err := r.dimension(name)
 	if err == nil {
 		return d, nil
+	}
+	if slices.ContainsFunc(r.q.Metrics, func(m crmlink.Metric) bool { return m.Name == name }) {
+		return crmlink.Dimension{Name: name, Field: crmlink.DimMetric}, nil
+	}
+	if _, merr := r.metric(name); merr == nil {
+		return d, crmlink.Errorf(crmlink.KindInvalid, "%s is a metric: a condition on a metric names one of the report's metrics", name)
 	}
 	if n, ok := segmentNames[name]; ok {
 		return crmlink.Dimension{Name: name, Field: n.field, Type: n.typ}, nil

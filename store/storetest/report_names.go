@@ -88,6 +88,20 @@ func testReportTimeNames(t *testing.T, open Opener) {
 		}
 	}
 
+	// Conditions on metrics: on the rows after grouping, joined with AND
+	// at the top level; the totals stay the sessions'.
+	for _, tc := range []struct{ filter, want string }{
+		{"ym:s:visits>1", "/: 2 1\ntotal: 4 3"},
+		{"ym:s:visits<2 AND ym:s:users==1", "google: 1 1\nyandex: 1 1\ntotal: 4 3"},
+		{"ym:s:visits>=1 AND ym:s:UTMSource!='google'", "/: 2 1\nyandex: 1 1\ntotal: 3 2"},
+		{"ym:s:visits>5", "total: 4 3"},
+	} {
+		res := runQuery(t, s, c, "date1=2026-02-01&date2=2026-04-01&metrics=ym:s:visits,ym:s:users&dimensions=ym:s:UTMSource&sort=ym:s:UTMSource&filters="+url.QueryEscape(tc.filter))
+		if got, want := table(res), strings.Replace(tc.want, "/:", ":", 1); got != want || res.TotalRows != strings.Count(want, "\n") {
+			t.Errorf("filters=%s: %d rows\n%s\nwant\n%s", tc.filter, res.TotalRows, got, want)
+		}
+	}
+
 	// ym:s:UTMSource and the rest: the session's own tags.
 	for _, f := range []string{"UTMSource", "UTMCampaign"} {
 		own := table(runQuery(t, s, c, "date1=2026-02-01&date2=2026-04-01&metrics=ym:s:visits&dimensions=ym:s:"+f+"&sort=ym:s:"+f))

@@ -78,6 +78,10 @@ const (
 	DimStartURLDomain DimensionField = "startURLDomain" // the landing page's host
 	DimStartURLPath   DimensionField = "startURLPath"   // its path, before ? and #
 	DimRefererDomain  DimensionField = "refererDomain"  // the referrer's host (our referer too)
+	// DimIsRobot is Yes for a robot's session. Robots' sessions are left
+	// out of every report but one that names it, as a dimension or in its
+	// filters.
+	DimIsRobot DimensionField = "isRobot"
 )
 
 // Attributed tells whether the field follows an attribution model.

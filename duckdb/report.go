@@ -75,6 +75,7 @@ var plainColumns = map[crmlink.DimensionField]string{
 	crmlink.DimHourMinute:     "strftime(p.start_local, '%H:%M')",
 	crmlink.DimIsNewUser:      "CASE WHEN p.first_sid = p.session_id THEN 'Yes' ELSE 'No' END",
 	crmlink.DimClientID:       "CAST(p.client_id AS VARCHAR)",
+	crmlink.DimIsRobot:        "CASE WHEN p.is_bot THEN 'Yes' ELSE 'No' END",
 	crmlink.DimStartURLDomain: `lower(regexp_extract(p.landing_url, '^[A-Za-z][A-Za-z0-9+.-]*://([^/?#:]+)', 1))`,
 	crmlink.DimStartURLPath:   `regexp_extract(p.landing_url, '^[A-Za-z][A-Za-z0-9+.-]*://[^/?#]*([^?#]*)', 1)`,
 	crmlink.DimRefererDomain:  `lower(regexp_extract(p.referrer, '^[A-Za-z][A-Za-z0-9+.-]*://([^/?#:]+)', 1))`,
@@ -353,7 +354,11 @@ func (b *reportBuilder) sessions(p *crmlink.ReportPlan, w *strings.Builder) []st
 	if q.Segment != nil {
 		cut = " AND p.client_id IN (SELECT client_id FROM segc)"
 	}
-	w.WriteString("p AS (SELECT * FROM sessions p WHERE p.counter_id = $1 AND NOT p.is_bot AND " + period + cut + "),\n")
+	bots := "NOT p.is_bot AND "
+	if namesRobots(q) {
+		bots = ""
+	}
+	w.WriteString("p AS (SELECT * FROM sessions p WHERE p.counter_id = $1 AND " + bots + period + cut + "),\n")
 	sessCols := "p.session_id, p.client_id, p.page_views, p.duration_s, p.is_bounce"
 	if slices.ContainsFunc(q.Metrics, func(m crmlink.Metric) bool {
 		return m.Field == crmlink.MetNewUsers || m.Field == crmlink.MetPercentNewVisitors
@@ -370,6 +375,22 @@ func (b *reportBuilder) sessions(p *crmlink.ReportPlan, w *strings.Builder) []st
 	}
 	fmt.Fprintf(w, "s AS (SELECT %s FROM p %s %s),\n", sessCols, strings.Join(b.joins, " "), where)
 	return dimNames
+}
+
+// namesRobots tells whether a report names ym:s:isRobot, as a dimension
+// or in its filters: robots' sessions then count.
+func namesRobots(q *crmlink.ReportQuery) bool {
+	var in func(f *crmlink.Filter) bool
+	in = func(f *crmlink.Filter) bool {
+		if f == nil {
+			return false
+		}
+		if f.Dimension.Field == crmlink.DimIsRobot {
+			return true
+		}
+		return slices.ContainsFunc(f.Children, in)
+	}
+	return in(q.Filter) || slices.ContainsFunc(q.Dimensions, func(d crmlink.Dimension) bool { return d.Field == crmlink.DimIsRobot })
 }
 
 // orders writes o, the orders linked to s's sessions when the plan reads

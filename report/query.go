@@ -359,7 +359,7 @@ var plainDimensions = map[string]crmlink.DimensionField{
 	"startOfYear": crmlink.DimStartOfYear, "year": crmlink.DimYear, "dayOfMonth": crmlink.DimDayOfMonth,
 	"dayOfWeek": crmlink.DimDayOfWeek, "hour": crmlink.DimHour, "hourMinute": crmlink.DimHourMinute,
 	"isNewUser": crmlink.DimIsNewUser, "clientID": crmlink.DimClientID, "startURLDomain": crmlink.DimStartURLDomain,
-	"startURLPath": crmlink.DimStartURLPath, "refererDomain": crmlink.DimRefererDomain,
+	"startURLPath": crmlink.DimStartURLPath, "refererDomain": crmlink.DimRefererDomain, "isRobot": crmlink.DimIsRobot,
 }
 
 var attributedFields = []crmlink.DimensionField{

@@ -131,6 +131,15 @@ func testReportVisitorNames(t *testing.T, open Opener) {
 		}
 	}
 	wantTable(t, "isNewUser", runQuery(t, s, c, "metrics=ym:s:visits&dimensions=ym:s:isNewUser&sort=ym:s:isNewUser"), "No: 3\nYes: 3\ntotal: 6")
+
+	// A robot's session counts only where the report names ym:s:isRobot.
+	bot := plainSession(41, 4, day.Add(8*time.Hour))
+	bot.Bot = true
+	importSessions(t, s, c, bot)
+	wantTable(t, "robots left out", runQuery(t, s, c, "metrics=ym:s:visits"), ": 6\ntotal: 6")
+	wantTable(t, "isRobot", runQuery(t, s, c, "metrics=ym:s:visits&dimensions=ym:s:isRobot&sort=ym:s:isRobot"), "No: 6\nYes: 1\ntotal: 7")
+	wantTable(t, "robots only", runQuery(t, s, c, "metrics=ym:s:visits,ym:s:users&filters=ym:s:isRobot=='Yes'"), ": 1 1\ntotal: 1 1")
+	wantTable(t, "Metrica's way to leave robots out", runQuery(t, s, c, "metrics=ym:s:visits&filters=ym:s:isRobot=='No'"), ": 6\ntotal: 6")
 	wantTable(t, "clientID", runQuery(t, s, c, "metrics=ym:s:visits&dimensions=ym:s:clientID&sort=ym:s:clientID"), "1: 2\n2: 2\n3: 2\ntotal: 6")
 
 	// Any goal: the reaches the store lists for the sessions, by session.

@@ -82,7 +82,14 @@ const (
 	// out of every report but one that names it, as a dimension or in its
 	// filters.
 	DimIsRobot DimensionField = "isRobot"
+	// DimUserVisits is the number of sessions the session's ClientID has
+	// in all the store's history (robots' aside).
+	DimUserVisits DimensionField = "userVisits"
 )
+
+// Numeric tells whether the field's values are whole numbers, which sort
+// as numbers.
+func (f DimensionField) Numeric() bool { return f == DimUserVisits || f == DimClientID }
 
 // Attributed tells whether the field follows an attribution model.
 func (f DimensionField) Attributed() bool {
@@ -136,6 +143,7 @@ const (
 	MetGoalUsers           MetricField = "goalUsers"              // ym:s:goal<id>users: ClientIDs with a reach
 	MetGoalUserConversion  MetricField = "goalUserConversionRate" // ym:s:goal<id>userConversionRate: goal users / users, %
 	MetGoalReachesPerUser  MetricField = "goalReachesPerUser"     // ym:s:goal<id>reachesPerUser: reaches / goal users
+	MetEcommercePurchases  MetricField = "ecommercePurchases"     // purchases the site reported
 	MetPageDepth           MetricField = "pageDepth"              // page views per session
 	MetNewUsers            MetricField = "newUsers"               // ClientIDs whose first session stored is in the period
 	MetPercentNewVisitors  MetricField = "percentNewVisitors"     // newUsers / users, %
@@ -179,7 +187,7 @@ func (f MetricField) SessionMetric() bool {
 	switch f {
 	case MetVisits, MetUsers, MetPageviews, MetBounceRate, MetAvgVisitDuration, MetConversionToOrder,
 		MetGoalReaches, MetGoalRevenue, MetGoalConversionRate, MetGoalVisits, MetGoalUsers, MetGoalUserConversion,
-		MetGoalReachesPerUser, MetPageDepth, MetNewUsers, MetPercentNewVisitors,
+		MetGoalReachesPerUser, MetPageDepth, MetNewUsers, MetPercentNewVisitors, MetEcommercePurchases,
 		MetGoalReachesAny, MetAnyGoalConversion:
 		return true
 	}
@@ -431,6 +439,8 @@ type ReportPlan struct {
 	Goals []int64
 	// AnyGoal says a metric reads the reaches of every goal.
 	AnyGoal bool
+	// Purchases says a metric reads the site's purchases.
+	Purchases bool
 	// Unlinked says the answer has the unlinked row: asked for, in a
 	// table, with no condition on sessions (those orders have no session
 	// to meet it).

@@ -87,6 +87,13 @@ func (b *reportBuilder) dimension(d crmlink.Dimension) string {
 	if c, ok := plainColumns[d.Field]; ok {
 		return c
 	}
+	if d.Field == crmlink.DimUserVisits {
+		if !b.joined["uv"] {
+			b.joined["uv"] = true
+			b.joins = append(b.joins, "LEFT JOIN (SELECT client_id, count(*) AS n FROM sessions WHERE counter_id = $1 AND NOT is_bot GROUP BY client_id) uv ON uv.client_id = p.client_id")
+		}
+		return "CAST(uv.n AS VARCHAR)"
+	}
 	if d.Field == crmlink.DimOrderStatusType {
 		return "o.rep_status_type"
 	}
@@ -266,6 +273,8 @@ func (b *reportBuilder) metric(m crmlink.Metric, goal int) string {
 		return "count(DISTINCT client_id) FILTER (WHERE is_new)"
 	case crmlink.MetPercentNewVisitors:
 		return pct("count(DISTINCT client_id) FILTER (WHERE is_new)", "count(DISTINCT client_id)")
+	case crmlink.MetEcommercePurchases:
+		return "coalesce(sum(ep_n), 0)"
 	case crmlink.MetGoalReachesAny:
 		return "coalesce(sum(ga_n), 0)"
 	case crmlink.MetAnyGoalConversion:
@@ -434,6 +443,10 @@ func (b *reportBuilder) orderRows(q *crmlink.ReportQuery) string {
 func (b *reportBuilder) goals(p *crmlink.ReportPlan, j string, w *strings.Builder) string {
 	if b.byOrder {
 		return j
+	}
+	if p.Purchases {
+		w.WriteString("ep AS (SELECT session_id, count(*) AS ep_n FROM site_purchases WHERE counter_id = $1 GROUP BY session_id),\n")
+		j = "SELECT je.*, ep.ep_n FROM (" + j + ") je LEFT JOIN ep USING (session_id)"
 	}
 	if p.AnyGoal {
 		w.WriteString("ga AS (SELECT session_id, count(*) AS ga_n FROM goal_reaches WHERE counter_id = $1 GROUP BY session_id),\n")

@@ -1,6 +1,7 @@
 package report
 
 import (
+	"cmp"
 	"slices"
 	"strings"
 	"time"
@@ -78,7 +79,7 @@ func Assemble(p *crmlink.ReportPlan, all []crmlink.ReportGroup, unlinked []decim
 			return false
 		})
 	}
-	sortRows(rows, q.Sort)
+	sortRows(rows, q.Sort, q.Dimensions)
 	res.TotalRows = len(rows)
 	if len(rows) > 0 {
 		res.Min = append([]decimal.Decimal{}, rows[0].Metrics...)
@@ -132,7 +133,7 @@ func Assemble(p *crmlink.ReportPlan, all []crmlink.ReportGroup, unlinked []decim
 // so each row's key is made once, and metrics compare as floats first
 // (a float is never less for a larger decimal), and as decimals only when
 // their floats are equal and not both exact.
-func sortRows(rows []crmlink.ReportGroup, keys []crmlink.SortKey) {
+func sortRows(rows []crmlink.ReportGroup, keys []crmlink.SortKey, dims []crmlink.Dimension) {
 	n := len(rows)
 	idx := make([]int, n)
 	rowKey := make([]string, n)
@@ -156,6 +157,10 @@ func sortRows(rows []crmlink.ReportGroup, keys []crmlink.SortKey) {
 		for j, k := range keys {
 			var c int
 			switch {
+			case k.Metric < 0 && dims[k.Dimension].Field.Numeric():
+				// Whole numbers without leading zeros: the shorter is the less.
+				x, y := rows[a].Dims[k.Dimension], rows[b].Dims[k.Dimension]
+				c = cmp.Or(cmp.Compare(len(x), len(y)), strings.Compare(x, y))
 			case k.Metric < 0:
 				c = strings.Compare(rows[a].Dims[k.Dimension], rows[b].Dims[k.Dimension])
 			case floats[j][a] < floats[j][b]:

@@ -41,6 +41,8 @@ func NewPlan(q *crmlink.ReportQuery) (*crmlink.ReportPlan, error) {
 			}
 		case crmlink.MetGoalReachesAny, crmlink.MetAnyGoalConversion:
 			p.AnyGoal = true
+		case crmlink.MetEcommercePurchases:
+			p.Purchases = true
 		default:
 			if !m.Field.SessionMetric() || m.Field == crmlink.MetConversionToOrder {
 				p.NeedOrders = true

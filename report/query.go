@@ -360,6 +360,7 @@ var plainDimensions = map[string]crmlink.DimensionField{
 	"dayOfWeek": crmlink.DimDayOfWeek, "hour": crmlink.DimHour, "hourMinute": crmlink.DimHourMinute,
 	"isNewUser": crmlink.DimIsNewUser, "clientID": crmlink.DimClientID, "startURLDomain": crmlink.DimStartURLDomain,
 	"startURLPath": crmlink.DimStartURLPath, "refererDomain": crmlink.DimRefererDomain, "isRobot": crmlink.DimIsRobot,
+	"userVisits": crmlink.DimUserVisits,
 }
 
 var attributedFields = []crmlink.DimensionField{
@@ -409,6 +410,7 @@ var plainMetrics = map[string]crmlink.MetricField{
 	"cdpOrdersConversionIntoOrder": crmlink.MetConversionToOrder, "cdpOrdersConversionIntoPayment": crmlink.MetConversionToPayment,
 	"pageDepth": crmlink.MetPageDepth, "newUsers": crmlink.MetNewUsers, "percentNewVisitors": crmlink.MetPercentNewVisitors,
 	"sumGoalReachesAny": crmlink.MetGoalReachesAny, "anyGoalConversionRate": crmlink.MetAnyGoalConversion,
+	"ecommercePurchases": crmlink.MetEcommercePurchases,
 }
 
 var moneyMetrics = []crmlink.MetricField{crmlink.MetRevenue, crmlink.MetProfit, crmlink.MetAverageCheque}
@@ -488,6 +490,8 @@ func unanswerable(name string) string {
 		return "crmlink has no visitors' age, gender or interests: Metrica infers them from Yandex's own profiles of people, which a self-hosted service does not have"
 	case strings.Contains(lower, "direct"):
 		return "Yandex Direct's own fields (campaign and ad ids, phrases, platforms) come from a Direct account, which crmlink does not read: group by the UTM tags your ads carry"
+	case strings.HasPrefix(lower, "ecommerce") && strings.Contains(lower, "revenue"), strings.HasPrefix(lower, "product"):
+		return "crmlink keeps the ids of the purchases the site reports, not their revenue or products: the CRM's orders give both (cdpOrders<currency>Revenue, the customers' products)"
 	case strings.Contains(lower, "adfox") || strings.HasPrefix(lower, "yan") || strings.Contains(lower, "publisher"):
 		return "crmlink has no ad network or publisher data"
 	}

@@ -23,6 +23,7 @@ func runReport(t *testing.T, open Opener) {
 	t.Run("ClientsFilters", func(t *testing.T) { testClientsFilters(t, open) })
 	t.Run("ReportTimeNames", func(t *testing.T) { testReportTimeNames(t, open) })
 	t.Run("ReportVisitorNames", func(t *testing.T) { testReportVisitorNames(t, open) })
+	t.Run("ReportUserVisits", func(t *testing.T) { testReportUserVisits(t, open) })
 }
 
 // testClientsFilters: the Clients report's search (case, ё and е, an

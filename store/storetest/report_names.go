@@ -177,3 +177,29 @@ func testReportVisitorNames(t *testing.T, open Opener) {
 		wantTable(t, fmt.Sprintf("goal %d", g), res, ": "+row+"\ntotal: "+row)
 	}
 }
+
+// testReportUserVisits: ym:s:userVisits counts a ClientID's sessions in
+// all the store's history and sorts as a number; ecommercePurchases
+// counts the purchases the site reported in the sessions.
+func testReportUserVisits(t *testing.T, open Opener) {
+	s, _ := newStore(t, open)
+	c := MustCounter(t, s, "Shop", "UTC")
+	d := time.Date(2026, 2, 20, 10, 0, 0, 0, time.UTC)
+	withPurchases := func(ss crmlink.Session, ids ...string) crmlink.Session {
+		ss.PurchaseIDs = ids
+		return ss
+	}
+	ss := []crmlink.Session{
+		withPurchases(plainSession(1, 1, d), "p3"),
+		plainSession(2, 2, d.AddDate(0, 0, -1)), plainSession(3, 2, d.Add(time.Hour)),
+		withPurchases(plainSession(4, 3, d.Add(2*time.Hour)), "p1", "p2"),
+	}
+	for i := range 10 { // ClientID 3's sessions before the period
+		ss = append(ss, plainSession(uint64(10+i), 3, d.AddDate(0, 0, -20+i)))
+	}
+	importSessions(t, s, c, ss...)
+	wantTable(t, "userVisits", runQuery(t, s, c, "date1=2026-02-20&date2=2026-02-20&metrics=ym:s:visits,ym:s:ecommercePurchases&dimensions=ym:s:userVisits&sort=ym:s:userVisits"),
+		"1: 1 1\n2: 1 0\n11: 1 2\ntotal: 3 3")
+	wantTable(t, "userVisits, descending", runQuery(t, s, c, "date1=2026-02-20&date2=2026-02-20&metrics=ym:s:visits&dimensions=ym:s:userVisits&sort=-ym:s:userVisits"),
+		"11: 1\n2: 1\n1: 1\ntotal: 3")
+}

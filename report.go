@@ -89,7 +89,7 @@ const (
 
 // Numeric tells whether the field's values are whole numbers, which sort
 // as numbers.
-func (f DimensionField) Numeric() bool { return f == DimUserVisits || f == DimClientID }
+func (f DimensionField) Numeric() bool { return f == DimUserVisits || f == DimClientID || f == DimGoal }
 
 // Attributed tells whether the field follows an attribution model.
 func (f DimensionField) Attributed() bool {
@@ -238,6 +238,8 @@ type ReportQuery struct {
 	// the rows after grouping (Metrica's filters on metrics); totals are
 	// the sessions', whichever rows pass.
 	MetricFilters []MetricFilter
+	// GoalNames names the counter's goals by id, for ym:s:goal's rows.
+	GoalNames map[string]string
 }
 
 // MetricFilter is a condition on one of a report's metrics (its index in

@@ -162,8 +162,12 @@ const (
 // "orders" are those not marked spam; money is in the counter's
 // currency. Field values of the later levels are the names themselves.
 const (
-	DimDaysAgo   DimensionField = "daysAgo"   // days from the session's date to today
-	DimGoal      DimensionField = "goal"      // a goal the session reached (site or CRM), by id
+	DimDaysAgo DimensionField = "daysAgo" // days from the session's date to today
+	// DimGoal is a goal the session reached (site or CRM), by id. As a
+	// report's dimension (ym:s:goal), a session is a row of each goal it
+	// reached, and of none (empty) when it reached none, and the totals
+	// count each session once.
+	DimGoal      DimensionField = "goal"
 	DimPurchases DimensionField = "purchases" // the session's e-commerce purchases
 	DimPageViews DimensionField = "pageViews"
 	DimDay       DimensionField = "day" // ym:s:date in a segment: the session's date as a day

@@ -87,6 +87,15 @@ func (b *reportBuilder) dimension(d crmlink.Dimension) string {
 	if c, ok := plainColumns[d.Field]; ok {
 		return c
 	}
+	if d.Field == crmlink.DimGoal {
+		// The goals the session reached, as a list of ids: aggregate
+		// unnests it for the rows, and filters ask whether it holds one.
+		if !b.joined["gl"] {
+			b.joined["gl"] = true
+			b.joins = append(b.joins, "LEFT JOIN (SELECT session_id, list(DISTINCT CAST(goal_id AS VARCHAR)) AS goals FROM goal_reaches WHERE counter_id = $1 GROUP BY session_id) gl ON gl.session_id = p.session_id")
+		}
+		return "gl.goals"
+	}
 	if d.Field == crmlink.DimUserVisits {
 		if !b.joined["uv"] {
 			b.joined["uv"] = true
@@ -154,6 +163,17 @@ func (b *reportBuilder) filter(f *crmlink.Filter) string {
 		return strings.Join(parts, " "+f.Op+" ")
 	case "NOT":
 		return "NOT coalesce((" + b.filter(f.Children[0]) + "), false)"
+	}
+	if f.Dimension.Field == crmlink.DimGoal {
+		var vs []string
+		for _, v := range f.Values {
+			vs = append(vs, b.arg(v))
+		}
+		has := "coalesce(list_has_any(" + b.dimension(f.Dimension) + ", [" + strings.Join(vs, ", ") + "]), false)"
+		if f.Op == "!=" || f.Op == "notin" {
+			return "NOT " + has
+		}
+		return has
 	}
 	return b.compare(b.dimension(f.Dimension), f, "")
 }
@@ -504,7 +524,35 @@ func (b *reportBuilder) aggregate(p *crmlink.ReportPlan, dimNames []string, w *s
 	for i := range q.Metrics {
 		metText = append(metText, fmt.Sprintf("coalesce(m%d, 0)::VARCHAR", i))
 	}
-	fmt.Fprintf(w, "agg AS (SELECT %s AS gid, %s%s FROM j GROUP BY GROUPING SETS (%s))\n", gidCols, selDims, strings.Join(mets, ", "), sets)
+	if gi := slices.IndexFunc(q.Dimensions, func(d crmlink.Dimension) bool { return d.Field == crmlink.DimGoal }); gi >= 0 {
+		// A session is a row of each goal it reached (jr), but counts once
+		// in the totals and the totals' series (j).
+		g := dimNames[gi]
+		fmt.Fprintf(w, "jr AS (SELECT j.* EXCLUDE (%s), u.%s FROM j, unnest(CASE WHEN len(coalesce(j.%s, [])) = 0 THEN [NULL::VARCHAR] ELSE j.%s END) AS u(%s)),\n", g, g, g, g, g)
+		withDims := fmt.Sprintf("(%s)", strings.Join(groups, ", "))
+		if q.Group != "" {
+			withDims += fmt.Sprintf(", (%s)", strings.Join(dimNames, ", "))
+		}
+		// The totals' groups have every dimension left out: all of
+		// groups' bits, but the interval's in its series.
+		full := 1<<len(groups) - 1
+		gid2, noDims := strconv.Itoa(full), ""
+		if q.Group != "" {
+			gid2 = fmt.Sprintf("CASE WHEN GROUPING(iv) = 1 THEN %d ELSE %d END", full, full-1)
+			noDims = " GROUP BY GROUPING SETS ((iv), ())"
+		}
+		var nulls string
+		for range dimNames {
+			nulls += "NULL::VARCHAR, "
+		}
+		if q.Group != "" {
+			nulls += "strftime(iv, '%Y-%m-%d') AS iv, "
+		}
+		fmt.Fprintf(w, "agg AS (SELECT %s AS gid, %s%s FROM jr GROUP BY GROUPING SETS (%s)\n    UNION ALL SELECT %s AS gid, %s%s FROM j%s)\n",
+			gidCols, selDims, strings.Join(mets, ", "), withDims, gid2, nulls, strings.Join(mets, ", "), noDims)
+	} else {
+		fmt.Fprintf(w, "agg AS (SELECT %s AS gid, %s%s FROM j GROUP BY GROUPING SETS (%s))\n", gidCols, selDims, strings.Join(mets, ", "), sets)
+	}
 	fmt.Fprintf(w, "SELECT gid, %s%s FROM agg", strings.Join(groups, ", ")+sep(groups), strings.Join(metText, ", "))
 }
 

@@ -109,7 +109,11 @@ func Assemble(p *crmlink.ReportPlan, all []crmlink.ReportGroup, unlinked []decim
 	for _, g := range rows[start:end] {
 		row := crmlink.ReportRow{Metrics: g.Metrics}
 		for i, d := range q.Dimensions {
-			row.Dimensions = append(row.Dimensions, dimensionValue(d.Field, g.Dims[i]))
+			v := dimensionValue(d.Field, g.Dims[i])
+			if n, ok := q.GoalNames[v.ID]; ok && d.Field == crmlink.DimGoal {
+				v.Name = n
+			}
+			row.Dimensions = append(row.Dimensions, v)
 		}
 		if q.Group != "" {
 			byIV := series[key(&g)]

@@ -167,6 +167,12 @@ func Parse(r Request) (*crmlink.ReportQuery, error) {
 		}
 		q.Metrics = append(q.Metrics, m)
 	}
+	if slices.ContainsFunc(q.Dimensions, func(d crmlink.Dimension) bool { return d.Field == crmlink.DimGoal }) {
+		q.GoalNames = map[string]string{}
+		for _, g := range r.Goals {
+			q.GoalNames[strconv.FormatInt(g.ID, 10)] = g.Name
+		}
+	}
 	if slices.ContainsFunc(q.Dimensions, func(d crmlink.Dimension) bool { return d.Field == crmlink.DimOrderStatusType }) {
 		for _, m := range q.Metrics {
 			if m.Field.SessionMetric() {
@@ -360,7 +366,7 @@ var plainDimensions = map[string]crmlink.DimensionField{
 	"dayOfWeek": crmlink.DimDayOfWeek, "hour": crmlink.DimHour, "hourMinute": crmlink.DimHourMinute,
 	"isNewUser": crmlink.DimIsNewUser, "clientID": crmlink.DimClientID, "startURLDomain": crmlink.DimStartURLDomain,
 	"startURLPath": crmlink.DimStartURLPath, "refererDomain": crmlink.DimRefererDomain, "isRobot": crmlink.DimIsRobot,
-	"userVisits": crmlink.DimUserVisits,
+	"userVisits": crmlink.DimUserVisits, "goal": crmlink.DimGoal,
 }
 
 var attributedFields = []crmlink.DimensionField{

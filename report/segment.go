@@ -457,6 +457,9 @@ func parseFilters(q *crmlink.ReportQuery, rs resolver, r Request, loc *time.Loca
 			if m := findMetricTerm(t); m != nil {
 				return crmlink.Errorf(crmlink.KindInvalid, "filters: column %d: a condition on the metric %s stands at the top level, joined to the others with AND", m.Col, m.Dimension.Name)
 			}
+			if g := findGoalTerm(t); g != nil {
+				return crmlink.Errorf(crmlink.KindInvalid, "filters: column %d: ym:s:goal compares with ==, !=, .in(...) or .notIn(...): a session reached a goal or did not", g.Col)
+			}
 			if reportTerm(t) {
 				report = append(report, t)
 			} else {
@@ -526,6 +529,10 @@ func reportTerm(f *crmlink.Filter) bool {
 		}
 		return true
 	}
+	if f.Dimension.Field == crmlink.DimGoal && f.Dimension.Over == nil {
+		// In a report's filters, the sessions that reached the goal.
+		return true
+	}
 	_, segmentOnly := segmentNames[f.Dimension.Name]
 	return reportOps[f.Op] && !segmentOnly && f.Dimension.Arg == "" && f.Dimension.Over == nil
 }
@@ -543,6 +550,24 @@ func metricFilter(q *crmlink.ReportQuery, t *crmlink.Filter) (crmlink.MetricFilt
 		return crmlink.MetricFilter{}, crmlink.Errorf(crmlink.KindInvalid, "filters: column %d: %s compares with a number, not %q", t.Col, t.Dimension.Name, t.Values[0])
 	}
 	return crmlink.MetricFilter{Metric: i, Op: t.Op, Value: v}, nil
+}
+
+// findGoalTerm returns a term on ym:s:goal inside f with an operator it
+// does not take, or nil.
+func findGoalTerm(f *crmlink.Filter) *crmlink.Filter {
+	if f.Dimension.Field == crmlink.DimGoal {
+		switch f.Op {
+		case "==", "!=", "in", "notin":
+			return nil
+		}
+		return f
+	}
+	for _, c := range f.Children {
+		if g := findGoalTerm(c); g != nil {
+			return g
+		}
+	}
+	return nil
 }
 
 // findMetricTerm returns a term on a metric inside f, or nil.

@@ -3,7 +3,10 @@ package storetest
 import (
 	"context"
 	"fmt"
+	"maps"
 	"net/url"
+	"slices"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -157,6 +160,47 @@ func testReportVisitorNames(t *testing.T, open Opener) {
 	want := fmt.Sprintf(": %d %.2f\ntotal: %d %.2f", len(reaches), 100*float64(len(bySession))/6, len(reaches), 100*float64(len(bySession))/6)
 	want = strings.ReplaceAll(want, ".00", "")
 	wantTable(t, "any goal", runQuery(t, s, c, "metrics=ym:s:sumGoalReachesAny,ym:s:anyGoalConversionRate"), want)
+
+	// ym:s:goal: a row for each goal, of the sessions that reached it,
+	// and one of the sessions that reached none; each session once in
+	// the totals. In filters, the sessions that reached the goal.
+	goalSessions := map[int64]map[uint64]bool{}
+	for _, r := range reaches {
+		if goalSessions[r.GoalID] == nil {
+			goalSessions[r.GoalID] = map[uint64]bool{}
+		}
+		goalSessions[r.GoalID][r.SessionID] = true
+	}
+	ids := slices.Sorted(maps.Keys(goalSessions))
+	wantGoals := fmt.Sprintf(": %d\n", 6-len(bySession))
+	for _, id := range ids {
+		wantGoals += fmt.Sprintf("%d: %d\n", id, len(goalSessions[id]))
+	}
+	res := runQuery(t, s, c, "metrics=ym:s:visits&dimensions=ym:s:goal&sort=ym:s:goal")
+	wantTable(t, "ym:s:goal", res, wantGoals+"total: 6")
+	goals, err := s.Goals(context.Background(), c.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, g := range goals {
+		for _, r := range res.Rows {
+			if r.Dimensions[0].ID == strconv.FormatInt(g.ID, 10) && r.Dimensions[0].Name != g.Name {
+				t.Errorf("goal %d is named %q, want %q", g.ID, r.Dimensions[0].Name, g.Name)
+			}
+		}
+	}
+	n := len(goalSessions[ids[0]])
+	wantTable(t, "sessions that reached a goal", runQuery(t, s, c, fmt.Sprintf("metrics=ym:s:visits&filters=ym:s:goal=='%d'", ids[0])), fmt.Sprintf(": %d\ntotal: %d", n, n))
+	wantTable(t, "sessions that did not", runQuery(t, s, c, fmt.Sprintf("metrics=ym:s:visits&filters=ym:s:goal!='%d'", ids[0])), fmt.Sprintf(": %d\ntotal: %d", 6-n, 6-n))
+	// By day too: each session once a day in the totals' series.
+	series := runQuery(t, s, c, "metrics=ym:s:visits&dimensions=ym:s:goal&group=day")
+	var sum decimal.Decimal
+	for _, v := range series.TotalSeries {
+		sum = sum.Add(v[0])
+	}
+	if !sum.Equal(decimal.NewFromInt(6)) || !series.Totals[0].Equal(decimal.NewFromInt(6)) {
+		t.Errorf("ym:s:goal by day: totals %v, series %v", series.Totals, series.TotalSeries)
+	}
 
 	// One goal's visits, users, user conversion and reaches per user, by
 	// goal_id=, the same reaches counted here.

@@ -458,8 +458,9 @@ func (b *reportBuilder) orderRows(q *crmlink.ReportQuery) string {
         WHERE true%s`, orderCounts(cur), linkFrom, linkTo, orderWhere)
 }
 
-// goals writes g, the goal reaches per session, when goal metrics read
-// them, and returns j joined with it.
+// goals writes, per session, what the plan's metrics read of the site's
+// purchases (ep), of every goal's reaches (ga) and of the reaches of the
+// goals that goal metrics name (g), and returns j joined with them.
 func (b *reportBuilder) goals(p *crmlink.ReportPlan, j string, w *strings.Builder) string {
 	if b.byOrder {
 		return j

@@ -88,13 +88,8 @@ func (b *reportBuilder) dimension(d crmlink.Dimension) string {
 		return c
 	}
 	if d.Field == crmlink.DimGoal {
-		// The goals the session reached, as a list of ids: aggregate
-		// unnests it for the rows, and filters ask whether it holds one.
-		if !b.joined["gl"] {
-			b.joined["gl"] = true
-			b.joins = append(b.joins, "LEFT JOIN (SELECT session_id, list(DISTINCT CAST(goal_id AS VARCHAR)) AS goals FROM goal_reaches WHERE counter_id = $1 GROUP BY session_id) gl ON gl.session_id = p.session_id")
-		}
-		return "gl.goals"
+		// A place for the goal: aggregate joins each session's goals.
+		return "NULL::VARCHAR"
 	}
 	if d.Field == crmlink.DimUserVisits {
 		if !b.joined["uv"] {
@@ -165,15 +160,16 @@ func (b *reportBuilder) filter(f *crmlink.Filter) string {
 		return "NOT coalesce((" + b.filter(f.Children[0]) + "), false)"
 	}
 	if f.Dimension.Field == crmlink.DimGoal {
+		// The sessions that reached one of the goals, or none of them.
 		var vs []string
 		for _, v := range f.Values {
-			vs = append(vs, b.arg(v))
+			vs = append(vs, b.arg(v)+"::VARCHAR")
 		}
-		has := "coalesce(list_has_any(" + b.dimension(f.Dimension) + ", [" + strings.Join(vs, ", ") + "]), false)"
+		not := ""
 		if f.Op == "!=" || f.Op == "notin" {
-			return "NOT " + has
+			not = "NOT "
 		}
-		return has
+		return "p.session_id " + not + "IN (SELECT session_id FROM goal_reaches WHERE counter_id = $1 AND CAST(goal_id AS VARCHAR) IN (" + strings.Join(vs, ", ") + "))"
 	}
 	return b.compare(b.dimension(f.Dimension), f, "")
 }
@@ -529,7 +525,9 @@ func (b *reportBuilder) aggregate(p *crmlink.ReportPlan, dimNames []string, w *s
 		// A session is a row of each goal it reached (jr), but counts once
 		// in the totals and the totals' series (j).
 		g := dimNames[gi]
-		fmt.Fprintf(w, "jr AS (SELECT j.* EXCLUDE (%s), u.%s FROM j, unnest(CASE WHEN len(coalesce(j.%s, [])) = 0 THEN [NULL::VARCHAR] ELSE j.%s END) AS u(%s)),\n", g, g, g, g, g)
+		fmt.Fprintf(w, `gd AS (SELECT DISTINCT session_id, CAST(goal_id AS VARCHAR) AS goal FROM goal_reaches WHERE counter_id = $1),
+jr AS (SELECT j.* EXCLUDE (%s), gd.goal AS %s FROM j LEFT JOIN gd USING (session_id)),
+`, g, g)
 		withDims := fmt.Sprintf("(%s)", strings.Join(groups, ", "))
 		if q.Group != "" {
 			withDims += fmt.Sprintf(", (%s)", strings.Join(dimNames, ", "))

@@ -125,6 +125,21 @@ func Parse(r Request) (*crmlink.ReportQuery, error) {
 		}
 	}
 	sort = sorts[0]
+	// <group> in a name (ym:s:datePeriod<group>) is the group parameter:
+	// day, week (by default), month, quarter or year.
+	if slices.ContainsFunc(dims, func(n string) bool { return strings.Contains(n, "<group>") }) {
+		g := v.Get("group")
+		if g == "" {
+			g = "week"
+		}
+		if !slices.Contains([]string{"day", "week", "month", "quarter", "year"}, g) {
+			return nil, invalid("group", "%q: ym:s:datePeriod<group> takes day, week, month, quarter or year", g)
+		}
+		for i, n := range dims {
+			dims[i] = strings.ReplaceAll(n, "<group>", g)
+		}
+		sort = strings.ReplaceAll(sort, "<group>", g)
+	}
 	rs := resolver{q: q, goals: r.Goals}
 	q.Expenses = slices.ContainsFunc(append(slices.Clone(dims), mets...), isEv)
 	if q.Expenses {
@@ -367,6 +382,9 @@ var plainDimensions = map[string]crmlink.DimensionField{
 	"isNewUser": crmlink.DimIsNewUser, "clientID": crmlink.DimClientID, "startURLDomain": crmlink.DimStartURLDomain,
 	"startURLPath": crmlink.DimStartURLPath, "refererDomain": crmlink.DimRefererDomain, "isRobot": crmlink.DimIsRobot,
 	"userVisits": crmlink.DimUserVisits, "goal": crmlink.DimGoal,
+	// ym:s:datePeriod<group>: the interval's first day.
+	"datePeriodday": crmlink.DimDate, "datePeriodweek": crmlink.DimStartOfWeek, "datePeriodmonth": crmlink.DimStartOfMonth,
+	"datePeriodquarter": crmlink.DimStartOfQuarter, "datePeriodyear": crmlink.DimStartOfYear,
 }
 
 var attributedFields = []crmlink.DimensionField{

@@ -142,6 +142,7 @@ func TestParseErrors(t *testing.T) {
 		{"metrics=ym:ad:clicks", "metrics: ym:ad:clicks: the ym:ad: namespace is Yandex Direct's"},
 		{"metrics=ym:pv:pageviews", "page views, downloads"},
 		{"metrics=ym:s:ecommerceRUBConvertedRevenue", "not their revenue or products"},
+		{"metrics=ym:s:visits&dimensions=ym:s:datePeriod<group>&group=hour", `group: "hour": ym:s:datePeriod<group> takes day, week, month, quarter or year`},
 		{"metrics=ym:s:visits&filters=" + url.QueryEscape("ym:s:visits>1 OR ym:s:browser=='x'"), "filters: column 1: a condition on the metric ym:s:visits stands at the top level"},
 		{"metrics=ym:s:visits&filters=" + url.QueryEscape("ym:s:users>1"), "ym:s:users is a metric: a condition on a metric names one of the report's metrics"},
 		{"metrics=ym:s:visits&filters=" + url.QueryEscape("ym:s:visits=@'1'"), "filters: column 1: a metric compares with"},

@@ -54,6 +54,10 @@ func testReportTimeNames(t *testing.T, open Opener) {
 		{"dayOfWeek", "1: 1|2: 1|3: 1|7: 1"},
 		{"hour", "00:00: 1|12:00: 1|13:00: 1|23:00: 1"},
 		{"hourMinute", "00:30: 1|12:00: 1|13:05: 1|23:59: 1"},
+		{"datePeriodday", "2026-02-01: 1|2026-02-02: 1|2026-03-31: 1|2026-04-01: 1"},
+		{"datePeriod<group>&group=month", "2026-02-01: 2|2026-03-01: 1|2026-04-01: 1"},
+		{"datePeriod<group>", "2026-01-26: 1|2026-02-02: 1|2026-03-30: 2"}, // by week, by default
+		{"datePeriodquarter", "2026-01-01: 3|2026-04-01: 1"},
 		{"startURLDomain", ": 2|shop.example: 2"},
 		{"startURLPath", ": 2|/: 1|/catalog/phones: 1"},
 		{"refererDomain", ": 2|www.google.com: 1|yandex.ru: 1"},

@@ -17,6 +17,8 @@ func (s *Server) reportRoutes() {
 	s.handle("GET /stat/v1/data.csv", s.reportCSV)
 	s.handle("GET /stat/v1/data/bytime", s.reportSeries)
 	s.handle("GET /stat/v1/data/bytime.json", s.reportSeries)
+	s.handle("GET /stat/v1/data/comparison", s.reportComparison)
+	s.handle("GET /stat/v1/data/comparison.json", s.reportComparison)
 	s.handle("GET /cdp/api/v1/counter/{id}/clients", s.clients)
 	s.handle("GET /cdp/api/v1/counter/{id}/clients.csv", s.clientsCSV)
 }
@@ -24,7 +26,11 @@ func (s *Server) reportRoutes() {
 // runReport validates the request (ids names the counter; a read token
 // for it is needed) and runs it.
 func (s *Server) runReport(r *http.Request, series bool) (*crmlink.ReportResult, error) {
-	params := r.URL.Query()
+	return s.runReportParams(r, r.URL.Query(), series)
+}
+
+// runReportParams is runReport with the request's parameters given.
+func (s *Server) runReportParams(r *http.Request, params url.Values, series bool) (*crmlink.ReportResult, error) {
 	ids := params.Get("ids")
 	if ids == "" {
 		ids = params.Get("id")
@@ -72,6 +78,39 @@ func (s *Server) reportSeries(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	return writeJSON(w, http.StatusOK, report.Series(res, r.URL.Query()))
+}
+
+// reportComparison answers Metrica's comparison method: the report for
+// segments A and B (report.Comparison), each run in full and merged.
+func (s *Server) reportComparison(w http.ResponseWriter, r *http.Request) error {
+	params := r.URL.Query()
+	limit, offset := report.DefaultLimit, 1
+	if v := params.Get("limit"); v != "" {
+		n, err := strconv.Atoi(v)
+		if err != nil || n < 1 || n > report.MaxLimit {
+			return crmlink.Errorf(crmlink.KindInvalid, "limit: %q: want a whole number from 1 to %d", v, report.MaxLimit)
+		}
+		limit = n
+	}
+	if v := params.Get("offset"); v != "" {
+		n, err := strconv.Atoi(v)
+		if err != nil || n < 1 {
+			return crmlink.Errorf(crmlink.KindInvalid, "offset: %q: want a whole number from 1 (the first row)", v)
+		}
+		offset = n
+	}
+	var res [2]*crmlink.ReportResult
+	for i, side := range []string{"a", "b"} {
+		out, err := s.runReportParams(r, report.ComparisonParams(params, side), false)
+		if err != nil {
+			return err
+		}
+		if len(out.Query.MetricFilters) > 0 {
+			return crmlink.Errorf(crmlink.KindInvalid, "filters: a comparison takes no condition on a metric, as in Metrica")
+		}
+		res[i] = out
+	}
+	return writeJSON(w, http.StatusOK, report.Comparison(res[0], res[1], params, limit, offset))
 }
 
 func (s *Server) reportCSV(w http.ResponseWriter, r *http.Request) error {

@@ -667,3 +667,80 @@ func TestReportJSONPaths(t *testing.T) {
 		}
 	}
 }
+
+// TestReportComparison: /stat/v1/data/comparison answers each row's
+// metrics for segments A and B, each equal to /stat/v1/data's with that
+// segment's dates and filters; rows only B has come after A's, with A's
+// metrics zero; totals are each segment's.
+func TestReportComparison(t *testing.T) {
+	f := newShopFixture(t)
+	const q = "&dimensions=ym:s:lastTrafficSource&metrics=ym:s:visits,ym:s:cdpOrdersAllOrders&attribution=last"
+	ids := "?ids=" + f.shop.ID.String()
+	sides := map[string]string{
+		"a": "&date1=2026-01-29&date2=2026-02-01&filters=" + url.QueryEscape("ym:s:deviceCategory=='desktop'"),
+		"b": "&date1=2026-01-30&date2=2026-02-01&filters=" + url.QueryEscape("ym:s:deviceCategory=='mobile'"),
+	}
+	want := map[string]map[string]string{}
+	totals := map[string]string{}
+	for side, p := range sides {
+		code, _, raw := f.get(t, "/stat/v1/data"+ids+q+p, "OAuth "+f.token)
+		var a report.Answer
+		if code != 200 || json.Unmarshal(raw, &a) != nil {
+			t.Fatalf("%s: %d %s", side, code, raw)
+		}
+		want[side] = map[string]string{}
+		for _, r := range a.Data {
+			want[side][r.Dimensions[0].ID] = rawText(r.Metrics)
+		}
+		totals[side] = rawText(a.Totals)
+	}
+	code, _, raw := f.get(t, "/stat/v1/data/comparison"+ids+q+"&date1_a=2026-01-29&date2_a=2026-02-01&filters_a="+url.QueryEscape("ym:s:deviceCategory=='desktop'")+
+		"&date1_b=2026-01-30&date2_b=2026-02-01&filters_b="+url.QueryEscape("ym:s:deviceCategory=='mobile'"), "OAuth "+f.token)
+	var c report.ComparisonAnswer
+	if code != 200 || json.Unmarshal(raw, &c) != nil {
+		t.Fatalf("comparison: %d %s", code, raw)
+	}
+	keys := map[string]bool{}
+	for k := range want["a"] {
+		keys[k] = true
+	}
+	for k := range want["b"] {
+		keys[k] = true
+	}
+	if c.TotalRows != len(keys) || len(c.Data) != len(keys) {
+		t.Fatalf("comparison: %d rows, want %d: %s", c.TotalRows, len(keys), raw)
+	}
+	onlyB := false
+	for _, r := range c.Data {
+		id := r.Dimensions[0].ID
+		for side, got := range map[string][]json.RawMessage{"a": r.Metrics.A, "b": r.Metrics.B} {
+			w, ok := want[side][id]
+			if !ok {
+				w = "0 0"
+			}
+			if rawText(got) != w {
+				t.Errorf("%s, segment %s: %v, want %s", id, side, got, w)
+			}
+		}
+		_, inA := want["a"][id]
+		if onlyB && inA {
+			t.Errorf("%s, a row of A's, comes after a row only B has", id)
+		}
+		onlyB = onlyB || !inA
+	}
+	if rawText(c.Totals.A) != totals["a"] || rawText(c.Totals.B) != totals["b"] || c.Query.Date1B != "2026-01-30" {
+		t.Errorf("totals %v %v, want %s %s; query %+v", c.Totals.A, c.Totals.B, totals["a"], totals["b"], c.Query)
+	}
+	if code, _, raw := f.get(t, "/stat/v1/data/comparison"+ids+q+"&filters="+url.QueryEscape("ym:s:visits>1"), "OAuth "+f.token); code != 400 || !strings.Contains(string(raw), "no condition on a metric") {
+		t.Errorf("a metric condition: %d %s", code, raw)
+	}
+}
+
+// rawText is JSON numbers as text, space-separated.
+func rawText(ms []json.RawMessage) string {
+	var parts []string
+	for _, m := range ms {
+		parts = append(parts, string(m))
+	}
+	return strings.Join(parts, " ")
+}

@@ -19,6 +19,8 @@ func (s *Server) reportRoutes() {
 	s.handle("GET /stat/v1/data/bytime.json", s.reportSeries)
 	s.handle("GET /stat/v1/data/comparison", s.reportComparison)
 	s.handle("GET /stat/v1/data/comparison.json", s.reportComparison)
+	s.handle("GET /stat/v1/data/drilldown", s.reportDrilldown)
+	s.handle("GET /stat/v1/data/drilldown.json", s.reportDrilldown)
 	s.handle("GET /cdp/api/v1/counter/{id}/clients", s.clients)
 	s.handle("GET /cdp/api/v1/counter/{id}/clients.csv", s.clientsCSV)
 }
@@ -111,6 +113,20 @@ func (s *Server) reportComparison(w http.ResponseWriter, r *http.Request) error 
 		res[i] = out
 	}
 	return writeJSON(w, http.StatusOK, report.Comparison(res[0], res[1], params, limit, offset))
+}
+
+// reportDrilldown answers Metrica's drilldown method: one level of the
+// tree of the request's dimensions (report.Drilldown).
+func (s *Server) reportDrilldown(w http.ResponseWriter, r *http.Request) error {
+	params, level, dimensions, err := report.DrilldownParams(r.URL.Query())
+	if err != nil {
+		return err
+	}
+	res, err := s.runReportParams(r, params, false)
+	if err != nil {
+		return err
+	}
+	return writeJSON(w, http.StatusOK, report.Drilldown(res, r.URL.Query(), level, dimensions))
 }
 
 func (s *Server) reportCSV(w http.ResponseWriter, r *http.Request) error {

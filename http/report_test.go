@@ -744,3 +744,48 @@ func rawText(ms []json.RawMessage) string {
 	}
 	return strings.Join(parts, " ")
 }
+
+// TestReportDrilldown: /stat/v1/data/drilldown answers a level of the
+// tree of the dimensions: the first dimension's rows, opening; under
+// parent_id, the next dimension's rows within the parent, as
+// /stat/v1/data answers them with the parent as a filter.
+func TestReportDrilldown(t *testing.T) {
+	f := newShopFixture(t)
+	const q = "&dimensions=ym:s:lastTrafficSource,ym:s:deviceCategory&metrics=ym:s:visits,ym:s:cdpOrdersAllOrders&attribution=last"
+	level := func(parent string) report.DrilldownAnswer {
+		t.Helper()
+		code, _, raw := f.get(t, "/stat/v1/data/drilldown"+f.path+q+parent, "OAuth "+f.token)
+		var d report.DrilldownAnswer
+		if code != 200 || json.Unmarshal(raw, &d) != nil {
+			t.Fatalf("drilldown%s: %d %s", parent, code, raw)
+		}
+		return d
+	}
+	same := func(what string, d report.DrilldownAnswer, a report.Answer, expand bool) {
+		t.Helper()
+		if len(d.Data) != len(a.Data) || d.TotalRows != a.TotalRows || rawText(d.Totals) != rawText(a.Totals) {
+			t.Fatalf("%s: %d rows, totals %s; the report's %d, %s", what, len(d.Data), rawText(d.Totals), len(a.Data), rawText(a.Totals))
+		}
+		for i, r := range d.Data {
+			if r.Dimension != a.Data[i].Dimensions[0] || rawText(r.Metrics) != rawText(a.Data[i].Metrics) || r.Expand != expand {
+				t.Errorf("%s row %d: %+v, the report's %+v", what, i, r, a.Data[i])
+			}
+		}
+	}
+	top := level("")
+	same("the first level", top, f.answer(t, "dimensions=ym:s:lastTrafficSource&metrics=ym:s:visits,ym:s:cdpOrdersAllOrders&attribution=last"), true)
+	if len(top.Query.Dimensions) != 2 {
+		t.Errorf("the query's dimensions: %v", top.Query.Dimensions)
+	}
+	for _, r := range top.Data {
+		id := r.Dimension.ID
+		sub := level("&parent_id=" + url.QueryEscape(`["`+id+`"]`))
+		same("under "+id, sub, f.answer(t, "dimensions=ym:s:deviceCategory&metrics=ym:s:visits,ym:s:cdpOrdersAllOrders&attribution=last&filters="+
+			url.QueryEscape("ym:s:lastTrafficSource=='"+id+"'")), false)
+	}
+	for _, bad := range []string{`x`, `["a","b"]`} {
+		if code, _, raw := f.get(t, "/stat/v1/data/drilldown"+f.path+q+"&parent_id="+url.QueryEscape(bad), "OAuth "+f.token); code != 400 || !strings.Contains(string(raw), "parent_id") {
+			t.Errorf("parent_id=%s: %d %s", bad, code, raw)
+		}
+	}
+}

@@ -373,6 +373,8 @@ var plainDimensions = map[string]crmlink.DimensionField{
 	"date": crmlink.DimDate, "month": crmlink.DimMonth,
 	"referer": crmlink.DimReferer, "startURL": crmlink.DimStartURL,
 	"regionCountry": crmlink.DimCountry, "regionArea": crmlink.DimRegion, "regionCity": crmlink.DimCity,
+	// Metrica's name forms: the same values (the names crmlink keeps).
+	"regionCountryName": crmlink.DimCountry, "regionAreaName": crmlink.DimRegion, "regionCityName": crmlink.DimCity,
 	"deviceCategory": crmlink.DimDevice, "operatingSystem": crmlink.DimOS, "browser": crmlink.DimBrowser,
 	"cdpOrderStatusType": crmlink.DimOrderStatusType,
 	"dateTime":           crmlink.DimDateTime, "startOfMinute": crmlink.DimStartOfMinute, "startOfHour": crmlink.DimStartOfHour,

@@ -148,6 +148,10 @@ func testReportVisitorNames(t *testing.T, open Opener) {
 	wantTable(t, "robots only", runQuery(t, s, c, "metrics=ym:s:visits,ym:s:users&filters=ym:s:isRobot=='Yes'"), ": 1 1\ntotal: 1 1")
 	wantTable(t, "Metrica's way to leave robots out", runQuery(t, s, c, "metrics=ym:s:visits&filters=ym:s:isRobot=='No'"), ": 6\ntotal: 6")
 	wantTable(t, "clientID", runQuery(t, s, c, "metrics=ym:s:visits&dimensions=ym:s:clientID&sort=ym:s:clientID"), "1: 2\n2: 2\n3: 2\ntotal: 6")
+	if a, b := table(runQuery(t, s, c, "metrics=ym:s:visits&dimensions=ym:s:regionCityName&filters="+url.QueryEscape("ym:s:regionCountryName!='x'"))),
+		table(runQuery(t, s, c, "metrics=ym:s:visits&dimensions=ym:s:regionCity")); a != b {
+		t.Errorf("regionCityName:\n%s\nregionCity:\n%s", a, b)
+	}
 
 	// Any goal: the reaches the store lists for the sessions, by session.
 	reaches, err := s.SessionGoalReaches(context.Background(), c.ID, []uint64{11, 12, 21, 22, 31, 32})

@@ -85,6 +85,7 @@ type StoreCore interface {
 	SegmentPort
 	ExpenseStore
 	ConversionStore
+	SchemaStore
 	// Check probes the store with a real write and a real read, as a
 	// health check must: an error says why the store cannot serve now
 	// (a full disk, a failed engine), with the kind a user sees.

@@ -8,6 +8,7 @@ import (
 	"mime"
 	"mime/multipart"
 	"net/http"
+	"slices"
 	"strings"
 
 	"github.com/crmlink/crmlink"
@@ -41,6 +42,110 @@ func (s *Server) crmRoutes() {
 	})
 	s.handle("GET /cdp/api/v1/counter/{id}/schema/order_statuses", s.getOrderStatuses)
 	s.handle("POST /cdp/api/v1/counter/{id}/schema/order_statuses", s.setOrderStatuses)
+	s.handle("GET /cdp/api/v1/counter/{id}/schema/attributes", s.getSchemaAttributes)
+	s.handle("POST /cdp/api/v1/counter/{id}/schema/attributes", s.setSchemaAttributes)
+	s.handle("GET /cdp/api/v1/counter/{id}/schema/products", s.getProducts)
+	s.handle("POST /cdp/api/v1/counter/{id}/schema/products", s.setProducts)
+}
+
+// schemaEntity reads entity_type, one of crmlink.SchemaEntities.
+func schemaEntity(r *http.Request) (string, error) {
+	e := strings.ToUpper(r.URL.Query().Get("entity_type"))
+	if !slices.Contains(crmlink.SchemaEntities, e) {
+		return "", crmlink.Errorf(crmlink.KindInvalid, "entity_type: %q: want CONTACT, COMPANY, ORDER or SIMPLE_ORDER", r.URL.Query().Get("entity_type"))
+	}
+	return e, nil
+}
+
+// getSchemaAttributes answers the attributes declared for entity_type
+// (ours: Metrica has no such call).
+func (s *Server) getSchemaAttributes(w http.ResponseWriter, r *http.Request) error {
+	c, err := s.counterFor(r, crmlink.ScopeRead)
+	if err != nil {
+		return err
+	}
+	e, err := schemaEntity(r)
+	if err != nil {
+		return err
+	}
+	attrs, err := s.cfg.Store.SchemaAttributes(r.Context(), c.ID, e)
+	if err != nil {
+		return err
+	}
+	return writeJSON(w, http.StatusOK, map[string]any{"attributes": attrs})
+}
+
+// setSchemaAttributes answers Metrica's POST schema/attributes: the
+// attributes of entity_type declared, replacing those of the same names.
+func (s *Server) setSchemaAttributes(w http.ResponseWriter, r *http.Request) error {
+	c, err := s.counterFor(r, crmlink.ScopeWrite)
+	if err != nil {
+		return err
+	}
+	e, err := schemaEntity(r)
+	if err != nil {
+		return err
+	}
+	var in struct {
+		Attributes []crmlink.SchemaAttribute `json:"attributes"`
+	}
+	if err := readJSONLimit(w, r, &in, false, maxSchemaJSON); err != nil {
+		return err
+	}
+	if err := crmlink.ValidateSchemaAttributes(in.Attributes); err != nil {
+		return err
+	}
+	if err := s.cfg.Store.SaveSchemaAttributes(r.Context(), c.ID, e, in.Attributes); err != nil {
+		return err
+	}
+	return writeJSON(w, http.StatusOK, map[string]any{"success": true})
+}
+
+// getProducts answers the product list and its items' attributes (ours).
+func (s *Server) getProducts(w http.ResponseWriter, r *http.Request) error {
+	c, err := s.counterFor(r, crmlink.ScopeRead)
+	if err != nil {
+		return err
+	}
+	attrs, err := s.cfg.Store.SchemaAttributes(r.Context(), c.ID, crmlink.SchemaProduct)
+	if err != nil {
+		return err
+	}
+	items, err := s.cfg.Store.Products(r.Context(), c.ID)
+	if err != nil {
+		return err
+	}
+	return writeJSON(w, http.StatusOK, map[string]any{"attributes": attrs, "items": items})
+}
+
+// setProducts answers Metrica's POST schema/products: items added to the
+// product list, and attributes declared for them, replacing those of the
+// same names.
+func (s *Server) setProducts(w http.ResponseWriter, r *http.Request) error {
+	c, err := s.counterFor(r, crmlink.ScopeWrite)
+	if err != nil {
+		return err
+	}
+	var in struct {
+		Attributes []crmlink.SchemaAttribute `json:"attributes"`
+		Items      []crmlink.ProductItem     `json:"items"`
+	}
+	if err := readJSONLimit(w, r, &in, false, maxSchemaJSON); err != nil {
+		return err
+	}
+	if err := crmlink.ValidateSchemaAttributes(in.Attributes); err != nil {
+		return err
+	}
+	if err := crmlink.ValidateProductItems(in.Items); err != nil {
+		return err
+	}
+	if err := s.cfg.Store.SaveSchemaAttributes(r.Context(), c.ID, crmlink.SchemaProduct, in.Attributes); err != nil {
+		return err
+	}
+	if err := s.cfg.Store.SaveProducts(r.Context(), c.ID, in.Items); err != nil {
+		return err
+	}
+	return writeJSON(w, http.StatusOK, map[string]any{"success": true})
 }
 
 // uploadOptions reads the query parameters every upload takes; others

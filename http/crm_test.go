@@ -353,3 +353,46 @@ func TestUnlinkedOrders(t *testing.T) {
 		t.Errorf("unlinked row = %v", u)
 	}
 }
+
+// TestSchemaAPI: Metrica's POST schema/attributes and schema/products
+// answer {"success": true} and keep what they declare, which the GET
+// calls (ours) list; bad declarations answer 400 naming the field, and a
+// read token cannot declare.
+func TestSchemaAPI(t *testing.T) {
+	f := newFixture(t, 0)
+	base := "/cdp/api/v1/counter/" + f.counter.ID.String()
+	body := `{"attributes":[{"name":"dates_of_meetings","type_name":"date","multivalued":true,"humanized":"Даты обращений в магазин"},` +
+		`{"name":"age","type_name":"numeric","multivalued":false,"humanized":"Возраст"}]}`
+	if r := f.post(t, "/schema/attributes?entity_type=CONTACT", "application/json", strings.NewReader(body)); r.code != 200 || r.body["success"] != true {
+		t.Fatalf("declare: %d %v", r.code, r.body)
+	}
+	code, out := f.do(t, "GET", base+"/schema/attributes?entity_type=contact", "OAuth "+f.read, nil, "")
+	attrs, _ := out["attributes"].([]any)
+	if code != 200 || len(attrs) != 2 || attrs[0].(map[string]any)["name"] != "age" || attrs[1].(map[string]any)["multivalued"] != true {
+		t.Errorf("list: %d %v", code, out)
+	}
+	for _, tc := range []struct{ path, body, want string }{
+		{"/schema/attributes?entity_type=USER", body, "entity_type"},
+		{"/schema/attributes?entity_type=ORDER", `{"attributes":[{"name":"bad name","type_name":"text"}]}`, "attributes[0].name"},
+		{"/schema/attributes?entity_type=ORDER", `{"attributes":[{"name":"a","type_name":"text"},{"name":"a","type_name":"date"}]}`, "declared twice"},
+		{"/schema/attributes?entity_type=ORDER", `{"attributes":[{"name":"a"}]}`, "attributes[0].type_name"},
+		{"/schema/products", `{"items":[{"name":""}]}`, "items[0].name"},
+	} {
+		if r := f.post(t, tc.path, "application/json", strings.NewReader(tc.body)); r.code != 400 || !strings.Contains(fmt.Sprint(r.body["message"]), tc.want) {
+			t.Errorf("%s %s: %d %v", tc.path, tc.body, r.code, r.body)
+		}
+	}
+	products := `{"attributes":[{"name":"colour","type_name":"text","multivalued":false}],"items":[{"name":"pear","humanized":"Груша"},{"name":"apple","humanized":"Яблоко"}]}`
+	if r := f.post(t, "/schema/products", "application/json", strings.NewReader(products)); r.code != 200 || r.body["success"] != true {
+		t.Fatalf("products: %d %v", r.code, r.body)
+	}
+	code, out = f.do(t, "GET", base+"/schema/products", "OAuth "+f.read, nil, "")
+	items, _ := out["items"].([]any)
+	pattrs, _ := out["attributes"].([]any)
+	if code != 200 || len(items) != 2 || items[0].(map[string]any)["humanized"] != "Яблоко" || len(pattrs) != 1 {
+		t.Errorf("products list: %d %v", code, out)
+	}
+	if code, _ := f.do(t, "POST", base+"/schema/products", "OAuth "+f.read, strings.NewReader(products), "application/json"); code != 403 {
+		t.Errorf("a read token declared products: %d", code)
+	}
+}

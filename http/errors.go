@@ -116,7 +116,16 @@ const maxCallJSON = 1 << 20
 // readJSON decodes the JSON body of a management call into v; with
 // strict, unknown fields are refused. A body over maxCallJSON answers 413.
 func readJSON(w http.ResponseWriter, r *http.Request, v any, strict bool) error {
-	dec := json.NewDecoder(http.MaxBytesReader(w, r.Body, maxCallJSON))
+	return readJSONLimit(w, r, v, strict, maxCallJSON)
+}
+
+// maxSchemaJSON caps the body of a declaration of attributes or of a
+// product list, which Metrica lets hold 160,000 items.
+const maxSchemaJSON = 64 << 20
+
+// readJSONLimit is readJSON with a body of at most limit bytes.
+func readJSONLimit(w http.ResponseWriter, r *http.Request, v any, strict bool, limit int64) error {
+	dec := json.NewDecoder(http.MaxBytesReader(w, r.Body, limit))
 	if strict {
 		dec.DisallowUnknownFields()
 	}

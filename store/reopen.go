@@ -597,3 +597,25 @@ func (r *Reopening) ExpenseDays(ctx context.Context, counter crmlink.CounterID, 
 func (r *Reopening) Conversions(ctx context.Context, q crmlink.ConversionQuery, each func(c *crmlink.Conversion) error) error {
 	return do(r, ctx, func(ctx context.Context, st crmlink.Store) error { return st.Conversions(ctx, q, each) })
 }
+
+func (r *Reopening) SaveSchemaAttributes(ctx context.Context, counter crmlink.CounterID, entity string, attrs []crmlink.SchemaAttribute) error {
+	return do(r, ctx, func(ctx context.Context, st crmlink.Store) error {
+		return st.SaveSchemaAttributes(ctx, counter, entity, attrs)
+	})
+}
+
+func (r *Reopening) SchemaAttributes(ctx context.Context, counter crmlink.CounterID, entity string) ([]crmlink.SchemaAttribute, error) {
+	return call(r, ctx, func(ctx context.Context, st crmlink.Store) ([]crmlink.SchemaAttribute, error) {
+		return st.SchemaAttributes(ctx, counter, entity)
+	})
+}
+
+func (r *Reopening) SaveProducts(ctx context.Context, counter crmlink.CounterID, items []crmlink.ProductItem) error {
+	return do(r, ctx, func(ctx context.Context, st crmlink.Store) error { return st.SaveProducts(ctx, counter, items) })
+}
+
+func (r *Reopening) Products(ctx context.Context, counter crmlink.CounterID) ([]crmlink.ProductItem, error) {
+	return call(r, ctx, func(ctx context.Context, st crmlink.Store) ([]crmlink.ProductItem, error) {
+		return st.Products(ctx, counter)
+	})
+}

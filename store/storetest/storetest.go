@@ -26,6 +26,7 @@ var Epoch = time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC)
 // Run runs every contract case against stores from open.
 func Run(t *testing.T, open Opener) {
 	t.Run("Counters", func(t *testing.T) { testCounters(t, open) })
+	t.Run("Schema", func(t *testing.T) { testSchema(t, open) })
 	t.Run("Tokens", func(t *testing.T) { testTokens(t, open) })
 	t.Run("UpdateCounter", func(t *testing.T) { testUpdateCounter(t, open) })
 	t.Run("Users", func(t *testing.T) { testUsers(t, open) })

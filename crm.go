@@ -215,6 +215,9 @@ type Goal struct {
 	CounterID CounterID
 	Name      string
 	Type      string // "crm" for the automatic order goals, "action" for site goals
+	// Action is an action goal's identifier: the tag's reachGoal, an
+	// order's goals column and a status mapping's goal_action_ids name it.
+	Action string
 	// Reaches and Revenue sum the goal's reaches, for the goals list.
 	Reaches int64
 	Revenue decimal.Decimal

@@ -237,6 +237,14 @@ type LinkStore interface {
 	UnlinkedOrders(ctx context.Context, q UnlinkedQuery) ([]UnlinkedOrder, error)
 	// Goals lists a counter's goals with their reaches.
 	Goals(ctx context.Context, counter CounterID) ([]Goal, error)
+	// CreateGoal creates an action goal (g.Type "action", g.Action its
+	// identifier, not another goal's) and sets g.ID.
+	CreateGoal(ctx context.Context, g *Goal) error
+	// UpdateGoal renames an action goal and changes its identifier.
+	UpdateGoal(ctx context.Context, g *Goal) error
+	// DeleteGoal deletes an action goal and its reaches; the CRM goals
+	// are the counter's own and cannot be deleted.
+	DeleteGoal(ctx context.Context, counter CounterID, id int64) error
 	// GoalReaches lists one order's goal reaches.
 	GoalReaches(ctx context.Context, counter CounterID, orderID string) ([]GoalReach, error)
 	// SessionGoalReaches lists the goal reaches at the given sessions,

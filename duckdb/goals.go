@@ -140,9 +140,9 @@ func reachGoals(ctx context.Context, tx *sql.Tx, counter crmlink.CounterID) erro
 // Goals lists a counter's goals with their reaches and revenue.
 func (s *Store) Goals(ctx context.Context, counter crmlink.CounterID) ([]crmlink.Goal, error) {
 	// caller: Goals
-	rows, err := s.db.QueryContext(ctx, `SELECT g.id, g.name, g.type, count(r.goal_id), coalesce(sum(r.revenue), 0)::VARCHAR
+	rows, err := s.db.QueryContext(ctx, `SELECT g.id, g.name, g.type, g.action, count(r.goal_id), coalesce(sum(r.revenue), 0)::VARCHAR
 		FROM goals g LEFT JOIN goal_reaches r ON r.counter_id = g.counter_id AND r.goal_id = g.id
-		WHERE g.counter_id = ? GROUP BY g.id, g.name, g.type ORDER BY g.id`, int64(counter))
+		WHERE g.counter_id = ? GROUP BY g.id, g.name, g.type, g.action ORDER BY g.id`, int64(counter))
 	if err != nil {
 		return nil, fmt.Errorf("goals: %w", err)
 	}
@@ -151,7 +151,7 @@ func (s *Store) Goals(ctx context.Context, counter crmlink.CounterID) ([]crmlink
 	for rows.Next() {
 		g := crmlink.Goal{CounterID: counter}
 		var rev string
-		if err := rows.Scan(&g.ID, &g.Name, &g.Type, &g.Reaches, &rev); err != nil {
+		if err := rows.Scan(&g.ID, &g.Name, &g.Type, &g.Action, &g.Reaches, &rev); err != nil {
 			return nil, fmt.Errorf("goals: %w", err)
 		}
 		if g.Revenue, err = decimal.NewFromString(rev); err != nil {
@@ -219,4 +219,81 @@ func (s *Store) SessionGoalReaches(ctx context.Context, counter crmlink.CounterI
 		out = append(out, r)
 	}
 	return out, rows.Err()
+}
+
+// CreateGoal creates an action goal. See crmlink.LinkStore.
+func (s *Store) CreateGoal(ctx context.Context, g *crmlink.Goal) error {
+	if _, err := s.Counter(ctx, g.CounterID); err != nil {
+		return err
+	}
+	return s.inTx(ctx, func(tx *sql.Tx) error {
+		if err := actionFree(ctx, tx, g.CounterID, g.Action, 0); err != nil {
+			return err
+		}
+		// caller: CreateGoal
+		return tx.QueryRowContext(ctx, `INSERT INTO goals (counter_id, name, type, crm_key, action, created) VALUES (?, ?, 'action', '', ?, ?) RETURNING id`,
+			int64(g.CounterID), g.Name, g.Action, utc(s.clock.Now())).Scan(&g.ID)
+	})
+}
+
+// actionFree says an identifier is taken by another action goal than id.
+func actionFree(ctx context.Context, tx *sql.Tx, counter crmlink.CounterID, action string, id int64) error {
+	var other int64
+	// caller: CreateGoal, UpdateGoal
+	err := tx.QueryRowContext(ctx, `SELECT id FROM goals WHERE counter_id = ? AND type = 'action' AND action = ? AND id <> ?`,
+		int64(counter), action, id).Scan(&other)
+	switch {
+	case isNoRows(err):
+		return nil
+	case err != nil:
+		return err
+	}
+	return crmlink.Errorf(crmlink.KindConflict, "goal %d already has the identifier %q", other, action)
+}
+
+// actionGoal checks that a counter's goal exists and is an action goal.
+func actionGoal(ctx context.Context, tx *sql.Tx, counter crmlink.CounterID, id int64) error {
+	var typ string
+	// caller: UpdateGoal, DeleteGoal
+	err := tx.QueryRowContext(ctx, `SELECT type FROM goals WHERE counter_id = ? AND id = ?`, int64(counter), id).Scan(&typ)
+	switch {
+	case isNoRows(err):
+		return notFound("goal", id)
+	case err != nil:
+		return err
+	case typ != "action":
+		return crmlink.Errorf(crmlink.KindInvalid, "goal %d is one of the CRM goals, which are the counter's own: they cannot be changed or deleted", id)
+	}
+	return nil
+}
+
+// UpdateGoal renames an action goal. See crmlink.LinkStore.
+func (s *Store) UpdateGoal(ctx context.Context, g *crmlink.Goal) error {
+	return s.inTx(ctx, func(tx *sql.Tx) error {
+		if err := actionGoal(ctx, tx, g.CounterID, g.ID); err != nil {
+			return err
+		}
+		if err := actionFree(ctx, tx, g.CounterID, g.Action, g.ID); err != nil {
+			return err
+		}
+		// caller: UpdateGoal
+		_, err := tx.ExecContext(ctx, `UPDATE goals SET name = ?, action = ? WHERE counter_id = ? AND id = ?`, g.Name, g.Action, int64(g.CounterID), g.ID)
+		return err
+	})
+}
+
+// DeleteGoal deletes an action goal and its reaches. See crmlink.LinkStore.
+func (s *Store) DeleteGoal(ctx context.Context, counter crmlink.CounterID, id int64) error {
+	return s.inTx(ctx, func(tx *sql.Tx) error {
+		if err := actionGoal(ctx, tx, counter, id); err != nil {
+			return err
+		}
+		// caller: DeleteGoal
+		if _, err := tx.ExecContext(ctx, `DELETE FROM goal_reaches WHERE counter_id = ? AND goal_id = ?`, int64(counter), id); err != nil {
+			return err
+		}
+		// caller: DeleteGoal
+		_, err := tx.ExecContext(ctx, `DELETE FROM goals WHERE counter_id = ? AND id = ?`, int64(counter), id)
+		return err
+	})
 }

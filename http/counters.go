@@ -2,6 +2,8 @@ package http
 
 import (
 	"net/http"
+	"strconv"
+	"strings"
 	"time"
 
 	"github.com/crmlink/crmlink"
@@ -117,13 +119,158 @@ func (s *Server) createCounter(w http.ResponseWriter, r *http.Request) error {
 	return writeJSON(w, http.StatusOK, map[string]any{"counter": s.counterOut(c)})
 }
 
-// goalJSON is a goal in Metrica's management API shape.
+// goalJSON is a goal in Metrica's management API shape: an action goal's
+// identifier is its condition of type exact.
 type goalJSON struct {
-	ID      int64  `json:"id"`
-	Name    string `json:"name"`
-	Type    string `json:"type"`
-	Reaches int64  `json:"reaches"` // ours
-	Revenue string `json:"revenue"` // ours: sum of the reaches' revenue
+	ID            int64               `json:"id"`
+	Name          string              `json:"name"`
+	Type          string              `json:"type"`
+	IsRetargeting int                 `json:"is_retargeting"`
+	Conditions    []goalConditionJSON `json:"conditions"`
+	Reaches       int64               `json:"reaches"` // ours
+	Revenue       string              `json:"revenue"` // ours: sum of the reaches' revenue
+}
+
+// goalConditionJSON is a goal's condition: for an action goal, exact and
+// its identifier.
+type goalConditionJSON struct {
+	Type string `json:"type"`
+	URL  string `json:"url"`
+}
+
+func goalOut(g *crmlink.Goal) goalJSON {
+	out := goalJSON{ID: g.ID, Name: g.Name, Type: g.Type, Reaches: g.Reaches, Revenue: g.Revenue.String(), Conditions: []goalConditionJSON{}}
+	if g.Type == "action" {
+		out.Conditions = append(out.Conditions, goalConditionJSON{Type: "exact", URL: g.Action})
+	}
+	return out
+}
+
+// readGoal reads Metrica's {"goal": {...}} body of a goal to create or
+// change: an action goal, named, with one exact condition, its
+// identifier. Goals reached by page URLs, by a number of pages or by
+// steps need the page views matched against conditions, which crmlink
+// does not do: they answer 400 saying so.
+func readGoal(w http.ResponseWriter, r *http.Request) (*crmlink.Goal, error) {
+	var in struct {
+		Goal struct {
+			Name       string              `json:"name"`
+			Type       string              `json:"type"`
+			Conditions []goalConditionJSON `json:"conditions"`
+		} `json:"goal"`
+	}
+	if err := readJSON(w, r, &in, false); err != nil {
+		return nil, err
+	}
+	g := in.Goal
+	switch {
+	case g.Type != "action":
+		return nil, crmlink.Errorf(crmlink.KindInvalid, "goal.type: %q: crmlink's goals are action goals, reached by the tag's reachGoal and by CRM orders; url, number and step goals need the page views matched against conditions, which crmlink does not do", g.Type)
+	case len(g.Conditions) != 1 || g.Conditions[0].Type != "exact":
+		return nil, crmlink.Errorf(crmlink.KindInvalid, "goal.conditions: an action goal has one condition, {\"type\": \"exact\", \"url\": \"<its identifier>\"}")
+	case strings.TrimSpace(g.Conditions[0].URL) == "" || len(g.Conditions[0].URL) > 255:
+		return nil, crmlink.Errorf(crmlink.KindInvalid, "goal.conditions[0].url: the goal's identifier, 1 to 255 bytes")
+	case strings.TrimSpace(g.Name) == "" || len(g.Name) > 255:
+		return nil, crmlink.Errorf(crmlink.KindInvalid, "goal.name: 1 to 255 bytes")
+	}
+	return &crmlink.Goal{Name: strings.TrimSpace(g.Name), Type: "action", Action: strings.TrimSpace(g.Conditions[0].URL)}, nil
+}
+
+// goalID reads the goal id of the path.
+func goalID(r *http.Request) (int64, error) {
+	id, err := strconv.ParseInt(r.PathValue("goalId"), 10, 64)
+	if err != nil || id <= 0 {
+		return 0, crmlink.Errorf(crmlink.KindNotFound, "goal %q not found", r.PathValue("goalId"))
+	}
+	return id, nil
+}
+
+// findGoal returns a counter's goal by id.
+func (s *Server) findGoal(r *http.Request, counter crmlink.CounterID, id int64) (*crmlink.Goal, error) {
+	goals, err := s.cfg.Store.Goals(r.Context(), counter)
+	if err != nil {
+		return nil, err
+	}
+	for i := range goals {
+		if goals[i].ID == id {
+			return &goals[i], nil
+		}
+	}
+	return nil, crmlink.Errorf(crmlink.KindNotFound, "goal %d not found", id)
+}
+
+// createGoal answers POST /management/v1/counter/{id}/goals.
+func (s *Server) createGoal(w http.ResponseWriter, r *http.Request) error {
+	c, err := s.counterFor(r, crmlink.ScopeWrite)
+	if err != nil {
+		return err
+	}
+	g, err := readGoal(w, r)
+	if err != nil {
+		return err
+	}
+	g.CounterID = c.ID
+	if err := s.cfg.Store.CreateGoal(r.Context(), g); err != nil {
+		return err
+	}
+	return writeJSON(w, http.StatusOK, map[string]any{"goal": goalOut(g)})
+}
+
+// getGoal answers GET /management/v1/counter/{id}/goal/{goalId}.
+func (s *Server) getGoal(w http.ResponseWriter, r *http.Request) error {
+	c, err := s.counterFor(r, crmlink.ScopeRead)
+	if err != nil {
+		return err
+	}
+	id, err := goalID(r)
+	if err != nil {
+		return err
+	}
+	g, err := s.findGoal(r, c.ID, id)
+	if err != nil {
+		return err
+	}
+	return writeJSON(w, http.StatusOK, map[string]any{"goal": goalOut(g)})
+}
+
+// updateGoal answers PUT /management/v1/counter/{id}/goal/{goalId}.
+func (s *Server) updateGoal(w http.ResponseWriter, r *http.Request) error {
+	c, err := s.counterFor(r, crmlink.ScopeWrite)
+	if err != nil {
+		return err
+	}
+	id, err := goalID(r)
+	if err != nil {
+		return err
+	}
+	g, err := readGoal(w, r)
+	if err != nil {
+		return err
+	}
+	g.CounterID, g.ID = c.ID, id
+	if err := s.cfg.Store.UpdateGoal(r.Context(), g); err != nil {
+		return err
+	}
+	if g, err = s.findGoal(r, c.ID, id); err != nil {
+		return err
+	}
+	return writeJSON(w, http.StatusOK, map[string]any{"goal": goalOut(g)})
+}
+
+// deleteGoal answers DELETE /management/v1/counter/{id}/goal/{goalId}.
+func (s *Server) deleteGoal(w http.ResponseWriter, r *http.Request) error {
+	c, err := s.counterFor(r, crmlink.ScopeWrite)
+	if err != nil {
+		return err
+	}
+	id, err := goalID(r)
+	if err != nil {
+		return err
+	}
+	if err := s.cfg.Store.DeleteGoal(r.Context(), c.ID, id); err != nil {
+		return err
+	}
+	return writeJSON(w, http.StatusOK, map[string]any{"success": true})
 }
 
 // listGoals answers GET /management/v1/counter/{id}/goals; a goal's id is
@@ -139,7 +286,7 @@ func (s *Server) listGoals(w http.ResponseWriter, r *http.Request) error {
 	}
 	out := []goalJSON{}
 	for _, g := range goals {
-		out = append(out, goalJSON{ID: g.ID, Name: g.Name, Type: g.Type, Reaches: g.Reaches, Revenue: g.Revenue.String()})
+		out = append(out, goalOut(&g))
 	}
 	return writeJSON(w, http.StatusOK, map[string]any{"goals": out})
 }

@@ -2,6 +2,7 @@ package http_test
 
 import (
 	"context"
+	"fmt"
 	"strings"
 	"testing"
 
@@ -221,5 +222,56 @@ func TestManageRelink(t *testing.T) {
 	}
 	if code, body := f.do(t, "GET", "/management/v1/counter/"+id+"/relink", "OAuth "+f.admin, nil, ""); code != 405 && code != 404 {
 		t.Errorf("GET relink: %d %v", code, body)
+	}
+}
+
+// TestGoalsAPI: Metrica's goal calls for action goals: create, read,
+// change, delete, each in its answer shape; other goal types and a taken
+// identifier answer why; read scope can only read.
+func TestGoalsAPI(t *testing.T) {
+	f := newFixture(t, 0)
+	base := "/management/v1/counter/" + f.counter.ID.String()
+	w := "OAuth " + f.write
+	code, out := f.do(t, "POST", base+"/goals", w, strings.NewReader(`{"goal":{"name":"Корзина","type":"action","conditions":[{"type":"exact","url":"add_to_cart"}]}}`), "application/json")
+	g, _ := out["goal"].(map[string]any)
+	if code != 200 || g["name"] != "Корзина" || g["type"] != "action" || g["id"] == nil {
+		t.Fatalf("create: %d %v", code, out)
+	}
+	id := fmt.Sprintf("%.0f", g["id"])
+	if conds, _ := g["conditions"].([]any); len(conds) != 1 || conds[0].(map[string]any)["url"] != "add_to_cart" || conds[0].(map[string]any)["type"] != "exact" {
+		t.Errorf("conditions: %v", g)
+	}
+	if code, out := f.do(t, "GET", base+"/goal/"+id, "OAuth "+f.read, nil, ""); code != 200 || out["goal"].(map[string]any)["name"] != "Корзина" {
+		t.Errorf("get: %d %v", code, out)
+	}
+	code, out = f.do(t, "PUT", base+"/goal/"+id, w, strings.NewReader(`{"goal":{"name":"Cart","type":"action","conditions":[{"type":"exact","url":"cart"}]}}`), "application/json")
+	if g := out["goal"].(map[string]any); code != 200 || g["name"] != "Cart" || g["conditions"].([]any)[0].(map[string]any)["url"] != "cart" {
+		t.Errorf("put: %d %v", code, out)
+	}
+	for _, tc := range []struct {
+		body string
+		code int
+		want string
+	}{
+		{`{"goal":{"name":"x","type":"url","conditions":[{"type":"contain","url":"/thanks"}]}}`, 400, "url, number and step goals"},
+		{`{"goal":{"name":"x","type":"action","conditions":[]}}`, 400, "one condition"},
+		{`{"goal":{"name":"","type":"action","conditions":[{"type":"exact","url":"y"}]}}`, 400, "goal.name"},
+		{`{"goal":{"name":"x","type":"action","conditions":[{"type":"exact","url":"cart"}]}}`, 409, "already has the identifier"},
+	} {
+		if code, out := f.do(t, "POST", base+"/goals", w, strings.NewReader(tc.body), "application/json"); code != tc.code || !strings.Contains(fmt.Sprint(out["message"]), tc.want) {
+			t.Errorf("%s: %d %v", tc.body, code, out)
+		}
+	}
+	if code, _ := f.do(t, "POST", base+"/goals", "OAuth "+f.read, strings.NewReader(`{"goal":{"name":"x","type":"action","conditions":[{"type":"exact","url":"z"}]}}`), "application/json"); code != 403 {
+		t.Errorf("a read token created a goal: %d", code)
+	}
+	if code, out := f.do(t, "DELETE", base+"/goal/"+id, w, nil, ""); code != 200 || out["success"] != true {
+		t.Errorf("delete: %d %v", code, out)
+	}
+	if code, _ := f.do(t, "GET", base+"/goal/"+id, "OAuth "+f.read, nil, ""); code != 404 {
+		t.Errorf("a deleted goal: %d", code)
+	}
+	if code, out := f.do(t, "GET", base+"/goals", "OAuth "+f.read, nil, ""); code != 200 || len(out["goals"].([]any)) != 0 {
+		t.Errorf("list: %d %v", code, out)
 	}
 }

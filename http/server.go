@@ -112,6 +112,10 @@ func NewServer(cfg Config) *Server {
 	s.handle("POST /management/v1/counters", s.createCounter)
 	s.handle("GET /management/v1/counter/{id}", s.getCounter)
 	s.handle("GET /management/v1/counter/{id}/goals", s.listGoals)
+	s.handle("POST /management/v1/counter/{id}/goals", s.createGoal)
+	s.handle("GET /management/v1/counter/{id}/goal/{goalId}", s.getGoal)
+	s.handle("PUT /management/v1/counter/{id}/goal/{goalId}", s.updateGoal)
+	s.handle("DELETE /management/v1/counter/{id}/goal/{goalId}", s.deleteGoal)
 
 	s.handle("POST /cdp/api/v1/counter/{id}/data/sessions", s.importSessions)
 	s.handle("GET /cdp/api/v1/counter/{id}/uploading/{uploading_id}", s.getUploading)

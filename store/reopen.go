@@ -619,3 +619,15 @@ func (r *Reopening) Products(ctx context.Context, counter crmlink.CounterID) ([]
 		return st.Products(ctx, counter)
 	})
 }
+
+func (r *Reopening) CreateGoal(ctx context.Context, g *crmlink.Goal) error {
+	return do(r, ctx, func(ctx context.Context, st crmlink.Store) error { return st.CreateGoal(ctx, g) })
+}
+
+func (r *Reopening) UpdateGoal(ctx context.Context, g *crmlink.Goal) error {
+	return do(r, ctx, func(ctx context.Context, st crmlink.Store) error { return st.UpdateGoal(ctx, g) })
+}
+
+func (r *Reopening) DeleteGoal(ctx context.Context, counter crmlink.CounterID, id int64) error {
+	return do(r, ctx, func(ctx context.Context, st crmlink.Store) error { return st.DeleteGoal(ctx, counter, id) })
+}

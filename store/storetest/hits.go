@@ -16,6 +16,7 @@ func runHits(t *testing.T, open Opener) {
 	t.Run("HitRobots", func(t *testing.T) { testHitRobots(t, open) })
 	t.Run("HitIdentitiesLinkOrders", func(t *testing.T) { testHitIdentities(t, open) })
 	t.Run("HitGoals", func(t *testing.T) { testHitGoals(t, open) })
+	t.Run("GoalsCRUD", func(t *testing.T) { testGoalsCRUD(t, open) })
 	t.Run("HitAttribution", func(t *testing.T) { testHitAttribution(t, open, false) })
 	t.Run("HitAttributionGiven", func(t *testing.T) { testHitAttribution(t, open, true) })
 	t.Run("LastSessions", func(t *testing.T) { testLastSessions(t, open) })
